@@ -1,0 +1,552 @@
+//! Who may see and do what, as plain functions over data (DESIGN.md "Roles", DOMAIN.md §9).
+//!
+//! A principal sees its own unit's subtree and nothing of another tenant. `system_admin` runs
+//! the platform: it creates tenants (committee roots) and their admins, and reads no member
+//! data. Refusals distinguish "not yours to know about" ([`Denied::NotFound`], for anything in
+//! another tenant, so ids of other tenants are never confirmed) from "you see it but may not do
+//! this" ([`Denied::Forbidden`] and friends).
+
+use paicha_domain::org::OrgUnitKind;
+use paicha_domain::role::Role;
+use uuid::Uuid;
+
+use crate::Principal;
+
+/// What the policy needs to know about an org unit.
+#[derive(Debug, Clone, Copy)]
+pub struct UnitRef<'a> {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub kind: OrgUnitKind,
+    /// Materialized path "/<root>/…/<id>/".
+    pub path: &'a str,
+}
+
+impl UnitRef<'_> {
+    fn is_root(&self) -> bool {
+        self.id == self.tenant_id
+    }
+}
+
+/// A principal together with its own unit (none for `system_admin`).
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    pub principal: &'a Principal,
+    pub unit: Option<UnitRef<'a>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    /// The target is in another tenant (or the caller has no tenant): answer as if it did not
+    /// exist.
+    #[error("not found")]
+    NotFound,
+    /// Same tenant, but outside the caller's subtree.
+    #[error("outside the caller's scope")]
+    OutsideScope,
+    /// The caller's role may not do this.
+    #[error("forbidden")]
+    Forbidden,
+    /// The new user would have more power than the caller.
+    #[error("role above the caller's own")]
+    RoleAboveOwn,
+    /// The role does not belong at that kind of unit.
+    #[error("role does not fit the unit")]
+    RoleDoesNotFitUnit,
+}
+
+impl<'a> Actor<'a> {
+    pub fn role(&self) -> Role {
+        self.principal.role
+    }
+
+    fn is_system_admin(&self) -> bool {
+        self.principal.role == Role::SystemAdmin
+    }
+
+    /// Whether `target` is the caller's unit or below it; other tenants are `NotFound`.
+    pub fn reach(&self, target: &UnitRef<'_>) -> Result<(), Denied> {
+        let Some(own) = self.unit else {
+            return Err(Denied::NotFound);
+        };
+        if own.tenant_id != target.tenant_id {
+            return Err(Denied::NotFound);
+        }
+        if target.path.starts_with(own.path) {
+            Ok(())
+        } else {
+            Err(Denied::OutsideScope)
+        }
+    }
+
+    /// Whether the caller may see the unit itself (its name, kind and place in the tree). The
+    /// platform administrator sees tenant roots only.
+    pub fn may_view_unit(&self, target: &UnitRef<'_>) -> bool {
+        if self.is_system_admin() {
+            return target.is_root();
+        }
+        self.reach(target).is_ok()
+    }
+
+    /// Whether the caller may read the data of members, forms, ledgers and cases. Every tenant
+    /// role reads its subtree; the platform administrator reads none.
+    pub fn may_read_member_data(&self, target: &UnitRef<'_>) -> Result<(), Denied> {
+        if self.is_system_admin() {
+            return Err(Denied::Forbidden);
+        }
+        self.reach(target)
+    }
+
+    /// Creating a unit: a committee (a new tenant, no parent) only by the platform
+    /// administrator; anything inside a tenant only by that tenant's committee admin, inside
+    /// its subtree.
+    pub fn may_create_unit(
+        &self,
+        kind: OrgUnitKind,
+        parent: Option<&UnitRef<'_>>,
+    ) -> Result<(), Denied> {
+        match parent {
+            None => {
+                if self.is_system_admin() && kind == OrgUnitKind::Committee {
+                    Ok(())
+                } else {
+                    Err(Denied::Forbidden)
+                }
+            }
+            Some(parent) => {
+                if self.is_system_admin() {
+                    return Err(Denied::Forbidden);
+                }
+                self.reach(parent)?;
+                if self.role() == Role::CommitteeAdmin {
+                    Ok(())
+                } else {
+                    Err(Denied::Forbidden)
+                }
+            }
+        }
+    }
+
+    /// Deleting a unit (emptiness is checked by the caller): a tenant root only by the platform
+    /// administrator, any other unit by the committee admin of its tenant.
+    pub fn may_delete_unit(&self, target: &UnitRef<'_>) -> Result<(), Denied> {
+        if self.is_system_admin() {
+            return if target.is_root() {
+                Ok(())
+            } else {
+                Err(Denied::NotFound)
+            };
+        }
+        self.reach(target)?;
+        if self.role() == Role::CommitteeAdmin && !target.is_root() {
+            Ok(())
+        } else {
+            Err(Denied::Forbidden)
+        }
+    }
+
+    /// Creating a user with `role` at `unit`. Nobody creates a user with more power than its
+    /// own, or outside its subtree. The platform administrator creates other system admins and
+    /// the committee admins of tenants; a committee admin creates any tenant role up to its
+    /// own; a branch secretary creates the working group's accounts in its branch.
+    pub fn may_create_user(&self, role: Role, unit: Option<&UnitRef<'_>>) -> Result<(), Denied> {
+        if self.is_system_admin() {
+            return match (role, unit) {
+                (Role::SystemAdmin, None) => Ok(()),
+                (Role::CommitteeAdmin, Some(u)) if u.is_root() => Ok(()),
+                (_, Some(u)) if !u.is_root() => Err(Denied::NotFound),
+                _ => Err(Denied::Forbidden),
+            };
+        }
+        let Some(unit) = unit else {
+            return Err(if role == Role::SystemAdmin {
+                Denied::RoleAboveOwn
+            } else {
+                Denied::RoleDoesNotFitUnit
+            });
+        };
+        self.reach(unit)?;
+        if !matches!(self.role(), Role::CommitteeAdmin | Role::BranchSecretary) {
+            return Err(Denied::Forbidden);
+        }
+        if role.rank() > self.role().rank() {
+            return Err(Denied::RoleAboveOwn);
+        }
+        if !role.fits_unit(Some(unit.kind)) {
+            return Err(Denied::RoleDoesNotFitUnit);
+        }
+        Ok(())
+    }
+
+    /// Listing users: those who create users see the users of their subtree (the platform
+    /// administrator: system admins and tenant admins).
+    pub fn may_list_users(&self) -> bool {
+        matches!(
+            self.role(),
+            Role::SystemAdmin | Role::CommitteeAdmin | Role::BranchSecretary
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use OrgUnitKind::*;
+
+    /// Two tenants: A (committee a, street s, work area w, branches b1 and b2 under w) and B
+    /// (committee c, branch x).
+    struct World {
+        ids: Vec<Uuid>,
+        paths: Vec<String>,
+    }
+
+    const A: usize = 0;
+    const S: usize = 1;
+    const W: usize = 2;
+    const B1: usize = 3;
+    const B2: usize = 4;
+    const C: usize = 5;
+    const X: usize = 6;
+
+    impl World {
+        fn new() -> Self {
+            let ids: Vec<Uuid> = (0..7).map(|_| Uuid::now_v7()).collect();
+            let p = |chain: &[usize]| -> String {
+                let mut s = String::from("/");
+                for i in chain {
+                    s.push_str(&format!("{}/", ids[*i]));
+                }
+                s
+            };
+            let paths = vec![
+                p(&[A]),
+                p(&[A, S]),
+                p(&[A, S, W]),
+                p(&[A, S, W, B1]),
+                p(&[A, S, W, B2]),
+                p(&[C]),
+                p(&[C, X]),
+            ];
+            Self { ids, paths }
+        }
+
+        fn unit(&self, i: usize) -> UnitRef<'_> {
+            let (tenant, kind) = match i {
+                A => (A, Committee),
+                S => (A, Street),
+                W => (A, WorkArea),
+                B1 | B2 => (A, Branch),
+                C => (C, Committee),
+                _ => (C, Branch),
+            };
+            UnitRef {
+                id: self.ids[i],
+                tenant_id: self.ids[tenant],
+                kind,
+                path: &self.paths[i],
+            }
+        }
+
+        fn principal(&self, role: Role, at: Option<usize>) -> Principal {
+            Principal {
+                user_id: Uuid::now_v7(),
+                role,
+                org_unit_id: at.map(|i| self.ids[i]),
+                tenant_id: at.map(|i| self.unit(i).tenant_id),
+            }
+        }
+    }
+
+    fn actor<'a>(w: &'a World, p: &'a Principal, at: Option<usize>) -> Actor<'a> {
+        Actor {
+            principal: p,
+            unit: at.map(|i| w.unit(i)),
+        }
+    }
+
+    #[test]
+    fn visibility_matrix() {
+        let w = World::new();
+        // (role, at, [A, S, W, B1, B2, C, X] visible?)
+        let table: &[(Role, Option<usize>, [bool; 7])] = &[
+            (
+                Role::SystemAdmin,
+                None,
+                [true, false, false, false, false, true, false],
+            ),
+            (
+                Role::CommitteeAdmin,
+                Some(A),
+                [true, true, true, true, true, false, false],
+            ),
+            (
+                Role::StreetStaff,
+                Some(S),
+                [false, true, true, true, true, false, false],
+            ),
+            (
+                Role::WorkAreaStaff,
+                Some(W),
+                [false, false, true, true, true, false, false],
+            ),
+            (
+                Role::BranchSecretary,
+                Some(B1),
+                [false, false, false, true, false, false, false],
+            ),
+            (
+                Role::GroupMember,
+                Some(B2),
+                [false, false, false, false, true, false, false],
+            ),
+            (
+                Role::CommitteeAdmin,
+                Some(C),
+                [false, false, false, false, false, true, true],
+            ),
+        ];
+        for (role, at, visible) in table {
+            let p = w.principal(*role, *at);
+            let a = actor(&w, &p, *at);
+            for (i, expect) in visible.iter().enumerate() {
+                assert_eq!(
+                    a.may_view_unit(&w.unit(i)),
+                    *expect,
+                    "{role:?} at {at:?} sees {i}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn other_tenants_are_not_found_and_siblings_are_outside_scope() {
+        let w = World::new();
+        let p = w.principal(Role::BranchSecretary, Some(B1));
+        let a = actor(&w, &p, Some(B1));
+        assert_eq!(a.may_read_member_data(&w.unit(X)), Err(Denied::NotFound));
+        assert_eq!(
+            a.may_read_member_data(&w.unit(B2)),
+            Err(Denied::OutsideScope)
+        );
+        assert_eq!(a.may_read_member_data(&w.unit(B1)), Ok(()));
+    }
+
+    #[test]
+    fn system_admin_reads_no_member_data() {
+        let w = World::new();
+        let p = w.principal(Role::SystemAdmin, None);
+        let a = actor(&w, &p, None);
+        for i in [A, S, W, B1, B2, C, X] {
+            assert!(a.may_read_member_data(&w.unit(i)).is_err());
+        }
+    }
+
+    #[test]
+    fn unit_creation_matrix() {
+        let w = World::new();
+        let admin = w.principal(Role::SystemAdmin, None);
+        let sys = actor(&w, &admin, None);
+        assert_eq!(sys.may_create_unit(Committee, None), Ok(()));
+        assert_eq!(
+            sys.may_create_unit(Branch, Some(&w.unit(A))),
+            Err(Denied::Forbidden)
+        );
+
+        let ca = w.principal(Role::CommitteeAdmin, Some(A));
+        let ca = actor(&w, &ca, Some(A));
+        assert_eq!(ca.may_create_unit(Street, Some(&w.unit(A))), Ok(()));
+        assert_eq!(ca.may_create_unit(Branch, Some(&w.unit(W))), Ok(()));
+        assert_eq!(ca.may_create_unit(Committee, None), Err(Denied::Forbidden));
+        assert_eq!(
+            ca.may_create_unit(Branch, Some(&w.unit(C))),
+            Err(Denied::NotFound)
+        );
+
+        let bs = w.principal(Role::BranchSecretary, Some(B1));
+        let bs = actor(&w, &bs, Some(B1));
+        assert_eq!(
+            bs.may_create_unit(Branch, Some(&w.unit(B1))),
+            Err(Denied::Forbidden)
+        );
+        assert_eq!(
+            bs.may_create_unit(Branch, Some(&w.unit(W))),
+            Err(Denied::OutsideScope)
+        );
+    }
+
+    #[test]
+    fn user_creation_matrix() {
+        let w = World::new();
+        type Row = (Role, Option<usize>, Role, Option<usize>, Result<(), Denied>);
+        let table: &[Row] = &[
+            (Role::SystemAdmin, None, Role::SystemAdmin, None, Ok(())),
+            (
+                Role::SystemAdmin,
+                None,
+                Role::CommitteeAdmin,
+                Some(A),
+                Ok(()),
+            ),
+            (
+                Role::SystemAdmin,
+                None,
+                Role::CommitteeAdmin,
+                Some(C),
+                Ok(()),
+            ),
+            (
+                Role::SystemAdmin,
+                None,
+                Role::OrgOffice,
+                Some(A),
+                Err(Denied::Forbidden),
+            ),
+            (
+                Role::SystemAdmin,
+                None,
+                Role::BranchSecretary,
+                Some(B1),
+                Err(Denied::NotFound),
+            ),
+            (
+                Role::CommitteeAdmin,
+                Some(A),
+                Role::CommitteeAdmin,
+                Some(A),
+                Ok(()),
+            ),
+            (
+                Role::CommitteeAdmin,
+                Some(A),
+                Role::OrgOffice,
+                Some(A),
+                Ok(()),
+            ),
+            (
+                Role::CommitteeAdmin,
+                Some(A),
+                Role::StreetStaff,
+                Some(S),
+                Ok(()),
+            ),
+            (
+                Role::CommitteeAdmin,
+                Some(A),
+                Role::BranchSecretary,
+                Some(B1),
+                Ok(()),
+            ),
+            (
+                Role::CommitteeAdmin,
+                Some(A),
+                Role::SystemAdmin,
+                None,
+                Err(Denied::RoleAboveOwn),
+            ),
+            (
+                Role::CommitteeAdmin,
+                Some(A),
+                Role::BranchSecretary,
+                Some(X),
+                Err(Denied::NotFound),
+            ),
+            (
+                Role::CommitteeAdmin,
+                Some(A),
+                Role::BranchSecretary,
+                Some(W),
+                Err(Denied::RoleDoesNotFitUnit),
+            ),
+            (
+                Role::BranchSecretary,
+                Some(B1),
+                Role::GroupMember,
+                Some(B1),
+                Ok(()),
+            ),
+            (
+                Role::BranchSecretary,
+                Some(B1),
+                Role::Viewer,
+                Some(B1),
+                Ok(()),
+            ),
+            (
+                Role::BranchSecretary,
+                Some(B1),
+                Role::CommitteeAdmin,
+                Some(B1),
+                Err(Denied::RoleAboveOwn),
+            ),
+            (
+                Role::BranchSecretary,
+                Some(B1),
+                Role::WorkAreaStaff,
+                Some(B1),
+                Err(Denied::RoleAboveOwn),
+            ),
+            (
+                Role::BranchSecretary,
+                Some(B1),
+                Role::GroupMember,
+                Some(B2),
+                Err(Denied::OutsideScope),
+            ),
+            (
+                Role::BranchSecretary,
+                Some(B1),
+                Role::GroupMember,
+                Some(W),
+                Err(Denied::OutsideScope),
+            ),
+            (
+                Role::WorkAreaStaff,
+                Some(W),
+                Role::GroupMember,
+                Some(B1),
+                Err(Denied::Forbidden),
+            ),
+            (
+                Role::GroupMember,
+                Some(B1),
+                Role::Viewer,
+                Some(B1),
+                Err(Denied::Forbidden),
+            ),
+            (
+                Role::Viewer,
+                Some(A),
+                Role::Viewer,
+                Some(A),
+                Err(Denied::Forbidden),
+            ),
+        ];
+        for (role, at, new_role, new_at, expected) in table {
+            let p = w.principal(*role, *at);
+            let a = actor(&w, &p, *at);
+            let target = new_at.map(|i| w.unit(i));
+            assert_eq!(
+                a.may_create_user(*new_role, target.as_ref()),
+                *expected,
+                "{role:?} at {at:?} creates {new_role:?} at {new_at:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn unit_deletion_matrix() {
+        let w = World::new();
+        let sys = w.principal(Role::SystemAdmin, None);
+        let sys = actor(&w, &sys, None);
+        assert_eq!(sys.may_delete_unit(&w.unit(C)), Ok(()));
+        assert_eq!(sys.may_delete_unit(&w.unit(B1)), Err(Denied::NotFound));
+        let ca = w.principal(Role::CommitteeAdmin, Some(A));
+        let ca = actor(&w, &ca, Some(A));
+        assert_eq!(ca.may_delete_unit(&w.unit(B1)), Ok(()));
+        assert_eq!(ca.may_delete_unit(&w.unit(A)), Err(Denied::Forbidden));
+        assert_eq!(ca.may_delete_unit(&w.unit(X)), Err(Denied::NotFound));
+        let ws = w.principal(Role::WorkAreaStaff, Some(W));
+        let ws = actor(&w, &ws, Some(W));
+        assert_eq!(ws.may_delete_unit(&w.unit(B1)), Err(Denied::Forbidden));
+    }
+}

@@ -1,0 +1,372 @@
+//! Configuration: command-line flags with `PAICHA_*` environment variables (DESIGN.md "Running
+//! it"), resolved once at start-up into [`Settings`]. Nothing below `main` reads the
+//! environment. A mistake stops start-up with one clear line ([`ConfigError`]).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use paicha_auth::throttle::ThrottlePolicy;
+use paicha_domain::account::{check_new_password, normalize_username};
+use paicha_storage::Engine;
+
+/// paicha: 党员组织关系集中排查 sync server.
+#[derive(Debug, Parser)]
+#[command(name = "paicha", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (SQLite under ./data unless PAICHA_DATABASE_URL says otherwise).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Database URL: sqlite://path/to/file.db or postgres://user@host/db. Default: SQLite in the
+    /// data dir.
+    #[arg(long, env = "PAICHA_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Folder for the SQLite database, the generated JWT secret and (later) blobs.
+    #[arg(long, env = "PAICHA_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Address to listen on.
+    #[arg(long, env = "PAICHA_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Secret for signing access tokens (at least 32 bytes). Default: generated once and kept
+    /// in the data dir. Every instance behind one load balancer needs the same secret.
+    #[arg(long, env = "PAICHA_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// user:password of a system_admin to create when the database has no users yet.
+    #[arg(long, env = "PAICHA_BOOTSTRAP_ADMIN", hide_env_values = true)]
+    pub bootstrap_admin: Option<String>,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "PAICHA_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Log format: text or json.
+    #[arg(long, env = "PAICHA_LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
+}
+
+/// A configuration mistake, said in one line.
+#[derive(Debug, thiserror::Error)]
+#[error("配置错误：{0}")]
+pub struct ConfigError(pub String);
+
+/// A secret that never shows up in `Debug` output or logs.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into())
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Clone)]
+pub struct BootstrapAdmin {
+    pub username: String,
+    pub password: Secret,
+}
+
+impl std::fmt::Debug for BootstrapAdmin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BootstrapAdmin")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything the server needs, resolved and validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub jwt_secret: Secret,
+    pub bootstrap_admin: Option<BootstrapAdmin>,
+    pub max_body_bytes: usize,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub login_throttle: ThrottlePolicy,
+    /// Longest time a request may take before it is answered with 408.
+    pub request_timeout: Duration,
+}
+
+/// Shortest accepted JWT secret, in bytes.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+const JWT_SECRET_FILE: &str = "jwt-secret";
+
+impl Settings {
+    /// Settings with the defaults of DESIGN.md for a database and a data dir; tests start here.
+    pub fn new(database_url: String, data_dir: PathBuf, jwt_secret: Secret) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url,
+            data_dir,
+            jwt_secret,
+            bootstrap_admin: None,
+            max_body_bytes: 4 * 1024 * 1024,
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            login_throttle: ThrottlePolicy::default(),
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// Resolves `paicha serve`'s flags: parses the listen address, picks the database, creates
+    /// the data dir, reads or generates the JWT secret, checks the bootstrap admin.
+    pub fn from_serve_args(args: &ServeArgs) -> Result<Self, ConfigError> {
+        let listen: SocketAddr = args.listen.parse().map_err(|_| {
+            ConfigError(format!(
+                "PAICHA_LISTEN 应为 主机:端口（例如 127.0.0.1:8080），实际为 {:?}",
+                args.listen
+            ))
+        })?;
+        let (database_url, data_dir) = resolve_database(&args.database)?;
+        let jwt_secret = match &args.jwt_secret {
+            Some(s) if s.len() < MIN_JWT_SECRET_BYTES => {
+                return Err(ConfigError(format!(
+                    "PAICHA_JWT_SECRET 至少需要 {MIN_JWT_SECRET_BYTES} 个字节，实际为 {} 个字节",
+                    s.len()
+                )));
+            }
+            Some(s) => Secret::new(s.as_bytes()),
+            None => load_or_generate_secret(&data_dir)?,
+        };
+        let bootstrap_admin = args
+            .bootstrap_admin
+            .as_deref()
+            .map(parse_bootstrap_admin)
+            .transpose()?;
+        if args.max_body_bytes < 1024 {
+            return Err(ConfigError(
+                "PAICHA_MAX_BODY_BYTES 不能小于 1024".to_owned(),
+            ));
+        }
+        let mut settings = Self::new(database_url, data_dir, jwt_secret);
+        settings.listen = listen;
+        settings.bootstrap_admin = bootstrap_admin;
+        settings.max_body_bytes = args.max_body_bytes;
+        Ok(settings)
+    }
+}
+
+/// The database URL to use and the data dir (created if missing).
+pub fn resolve_database(args: &DatabaseArgs) -> Result<(String, PathBuf), ConfigError> {
+    let data_dir = args.data_dir.clone();
+    std::fs::create_dir_all(&data_dir).map_err(|e| {
+        ConfigError(format!(
+            "无法创建数据目录 PAICHA_DATA_DIR={}：{e}",
+            data_dir.display()
+        ))
+    })?;
+    let url = match &args.database_url {
+        Some(url) => {
+            if Engine::of_url(url).is_none() {
+                return Err(ConfigError(format!(
+                    "PAICHA_DATABASE_URL 应以 sqlite:// 或 postgres:// 开头，实际为 {}",
+                    redact_url(url)
+                )));
+            }
+            url.clone()
+        }
+        None => sqlite_url(&data_dir.join("paicha.db")),
+    };
+    Ok((url, data_dir))
+}
+
+/// The URL of a SQLite file, created if missing.
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+/// A database URL with its password replaced, for logs and start-up lines.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            if userinfo.contains(':') {
+                format!("{scheme}://{user}:***@{host}")
+            } else {
+                format!("{scheme}://{user}@{host}")
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
+fn parse_bootstrap_admin(raw: &str) -> Result<BootstrapAdmin, ConfigError> {
+    let Some((user, password)) = raw.split_once(':') else {
+        return Err(ConfigError(
+            "PAICHA_BOOTSTRAP_ADMIN 应为 用户名:密码".to_owned(),
+        ));
+    };
+    let username = normalize_username(user).ok_or_else(|| {
+        ConfigError("PAICHA_BOOTSTRAP_ADMIN 的用户名应为3至64个字母、数字或 _.-@".to_owned())
+    })?;
+    check_new_password(password)
+        .map_err(|e| ConfigError(format!("PAICHA_BOOTSTRAP_ADMIN 的{}", e.message_zh())))?;
+    Ok(BootstrapAdmin {
+        username,
+        password: Secret::new(password.as_bytes()),
+    })
+}
+
+/// Reads the JWT secret kept in the data dir, or generates and keeps one (mode 0600).
+fn load_or_generate_secret(data_dir: &Path) -> Result<Secret, ConfigError> {
+    let path = data_dir.join(JWT_SECRET_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() >= MIN_JWT_SECRET_BYTES => return Ok(Secret::new(bytes)),
+        Ok(_) => {
+            return Err(ConfigError(format!(
+                "{} 中的密钥过短（至少 {MIN_JWT_SECRET_BYTES} 个字节），请删除该文件或设置 PAICHA_JWT_SECRET",
+                path.display()
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(ConfigError(format!("无法读取 {}：{e}", path.display())));
+        }
+    }
+    let mut raw = [0u8; 48];
+    getrandom::fill(&mut raw).map_err(|e| ConfigError(format!("无法生成随机密钥：{e}")))?;
+    let secret = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
+    write_private(&path, secret.as_bytes())
+        .map_err(|e| ConfigError(format!("无法写入 {}：{e}", path.display())))?;
+    Ok(Secret::new(secret.into_bytes()))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn serve_args(dir: &Path) -> ServeArgs {
+        ServeArgs {
+            database: DatabaseArgs {
+                database_url: None,
+                data_dir: dir.to_path_buf(),
+            },
+            listen: "127.0.0.1:0".into(),
+            jwt_secret: None,
+            bootstrap_admin: None,
+            max_body_bytes: 4096,
+            log_format: "text".into(),
+        }
+    }
+
+    #[test]
+    fn generated_secret_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Settings::from_serve_args(&serve_args(dir.path())).unwrap();
+        let b = Settings::from_serve_args(&serve_args(dir.path())).unwrap();
+        assert_eq!(a.jwt_secret.expose(), b.jwt_secret.expose());
+        assert!(a.jwt_secret.expose().len() >= MIN_JWT_SECRET_BYTES);
+        assert!(a.database_url.starts_with("sqlite://"));
+        assert!(a.database_url.ends_with("paicha.db?mode=rwc"));
+    }
+
+    #[test]
+    fn mistakes_are_one_line_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: Vec<(ServeArgs, &str)> = vec![
+            (
+                ServeArgs {
+                    listen: "8080".into(),
+                    ..serve_args(dir.path())
+                },
+                "PAICHA_LISTEN",
+            ),
+            (
+                ServeArgs {
+                    jwt_secret: Some("short".into()),
+                    ..serve_args(dir.path())
+                },
+                "PAICHA_JWT_SECRET",
+            ),
+            (
+                ServeArgs {
+                    bootstrap_admin: Some("admin".into()),
+                    ..serve_args(dir.path())
+                },
+                "PAICHA_BOOTSTRAP_ADMIN",
+            ),
+            (
+                ServeArgs {
+                    bootstrap_admin: Some("admin:short".into()),
+                    ..serve_args(dir.path())
+                },
+                "PAICHA_BOOTSTRAP_ADMIN",
+            ),
+            (
+                ServeArgs {
+                    database: DatabaseArgs {
+                        database_url: Some("mysql://root:pw@localhost/x".into()),
+                        data_dir: dir.path().to_path_buf(),
+                    },
+                    ..serve_args(dir.path())
+                },
+                "PAICHA_DATABASE_URL",
+            ),
+        ];
+        for (args, var) in cases {
+            let err = Settings::from_serve_args(&args).unwrap_err().to_string();
+            assert!(err.contains(var), "{err}");
+            assert!(!err.contains('\n'), "{err}");
+            assert!(!err.contains("pw@"), "password leaked: {err}");
+        }
+    }
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact_url("sqlite://data/paicha.db"),
+            "sqlite://data/paicha.db"
+        );
+    }
+}

@@ -1,0 +1,220 @@
+//! Extractors whose rejections speak the API's error shape: JSON bodies, path and query
+//! parameters, and the bearer token.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use paicha_auth::{Principal, TokenError};
+use paicha_domain::api::ErrorCode;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A JSON body. Malformed JSON is 400 `malformed_json`; a missing field or a wrong type is 422
+/// `invalid_body` with the field's path; a body over the limit is 413 `payload_too_large`; a
+/// body that is not `application/json` is 415.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        if !is_json(req.headers()) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::UnsupportedMediaType,
+            ));
+        }
+        let bytes = read_body(req, state).await?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Reads the whole body, within the configured limit.
+pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge)
+        } else {
+            ApiError::bad_request(ErrorCode::MalformedJson).with_message("无法读取请求内容")
+        }
+    })
+}
+
+pub fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim();
+            mime.eq_ignore_ascii_case("application/json")
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+}
+
+/// Parses a JSON body into `T`, naming the offending field on failure.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = data_error_field(&path, &inner.to_string());
+                let message = match &field {
+                    Some(f) => format!("字段 {f} 缺失、类型不正确或取值无效"),
+                    None => ErrorCode::InvalidBody.message_zh().to_owned(),
+                };
+                let mut e = ApiError::unprocessable(ErrorCode::InvalidBody).with_message(message);
+                e.field = field;
+                e
+            }
+            _ => ApiError::bad_request(ErrorCode::MalformedJson),
+        }
+    })?;
+    de.end()
+        .map_err(|_| ApiError::bad_request(ErrorCode::MalformedJson))?;
+    Ok(value)
+}
+
+/// The field a data error is about. serde reports a missing or unknown field at the level of
+/// the object that lacks or has it, naming the field only in the message.
+fn data_error_field(path: &str, message: &str) -> Option<String> {
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| message.split_once(prefix))
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(name, _)| name.to_owned());
+    let parent = (path != ".").then(|| path.to_owned());
+    match (parent, named) {
+        (Some(p), Some(n)) => Some(format!("{p}.{n}")),
+        (None, Some(n)) => Some(n),
+        (p, None) => p,
+    }
+}
+
+/// Path parameters; a malformed one (say, an id that is not a UUID) is 400 `invalid_path`.
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| ApiPath(v))
+            .map_err(|_| ApiError::bad_request(ErrorCode::InvalidPath))
+    }
+}
+
+/// The caller, from `Authorization: Bearer <access token>`. Every failure is a 401; the reason
+/// goes to the debug log only, never the token.
+pub struct AuthUser(pub Principal);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(AUTHORIZATION) else {
+            return Err(ApiError::unauthorized(ErrorCode::Unauthenticated));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .ok_or_else(|| ApiError::unauthorized(ErrorCode::InvalidToken))?;
+        match state.keys.verify(token) {
+            Ok(principal) => Ok(AuthUser(principal)),
+            Err(TokenError::Expired) => {
+                tracing::debug!("expired access token");
+                Err(ApiError::unauthorized(ErrorCode::TokenExpired))
+            }
+            Err(err) => {
+                tracing::debug!(error = %err, "refused access token");
+                Err(ApiError::unauthorized(ErrorCode::InvalidToken))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        count: u32,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        flag: bool,
+    }
+
+    fn check(input: &str) -> (u16, &'static str, Option<String>) {
+        match parse_json::<Body>(input.as_bytes()) {
+            Ok(_) => (200, "ok", None),
+            Err(e) => (e.status.as_u16(), e.code.as_str(), e.field),
+        }
+    }
+
+    #[test]
+    fn json_failures_are_classified_with_their_field() {
+        let table: &[(&str, (u16, &str, Option<&str>))] = &[
+            (r#"{"name":"a","count":1}"#, (200, "ok", None)),
+            (r#"{"name":"a","count":1"#, (400, "malformed_json", None)),
+            (r#"not json"#, (400, "malformed_json", None)),
+            (r#""#, (400, "malformed_json", None)),
+            (
+                r#"{"name":"a","count":1} trailing"#,
+                (400, "malformed_json", None),
+            ),
+            (r#"{"name":"a"}"#, (422, "invalid_body", Some("count"))),
+            (
+                r#"{"name":"a","count":"x"}"#,
+                (422, "invalid_body", Some("count")),
+            ),
+            (
+                r#"{"name":"a","count":-1}"#,
+                (422, "invalid_body", Some("count")),
+            ),
+            (
+                r#"{"name":"a","count":1,"extra":1}"#,
+                (422, "invalid_body", Some("extra")),
+            ),
+            (
+                r#"{"name":"a","count":1,"inner":{}}"#,
+                (422, "invalid_body", Some("inner.flag")),
+            ),
+            (
+                r#"{"name":"a","count":1,"inner":{"flag":1}}"#,
+                (422, "invalid_body", Some("inner.flag")),
+            ),
+            (r#"[1,2]"#, (422, "invalid_body", None)),
+        ];
+        for (input, (status, code, field)) in table {
+            let (s, c, f) = check(input);
+            assert_eq!((s, c, f.as_deref()), (*status, *code, *field), "{input}");
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! The paicha server: the axum application, its configuration and start-up.
+//!
+//! [`Application::build`] connects to the database, migrates it, creates the bootstrap admin,
+//! binds the listener (port 0 allowed) and returns, so a caller (the binary, or a test) knows
+//! the address before serving; [`Application::run_until_stopped`] serves.
+
+pub mod config;
+mod error;
+mod extract;
+mod routes;
+mod state;
+pub mod telemetry;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Extension, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use paicha_auth::TokenKeys;
+use paicha_auth::password::hash_password;
+use paicha_domain::role::Role;
+use paicha_storage::{NewUser, Store};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+pub use crate::config::Settings;
+use crate::error::{ApiError, code_for_status};
+pub use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "paicha", description = "党员组织关系集中排查 sync server"),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign-in"),
+        (name = "org", description = "The org tree"),
+        (name = "users", description = "Users and roles"),
+        (name = "ops", description = "Operations"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document of every endpoint.
+#[utoipa::path(get, path = "/openapi.json", tag = "ops",
+    responses((status = 200, description = "OpenAPI document", content_type = "application/json")))]
+async fn openapi_json(Extension(doc): Extension<Arc<String>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        doc.as_str().to_owned(),
+    )
+        .into_response()
+}
+
+/// The routes and their OpenAPI document.
+fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(routes::auth::login))
+        .routes(routes!(routes::auth::refresh))
+        .routes(routes!(routes::auth::logout))
+        .routes(routes!(
+            routes::org_units::create_org_unit,
+            routes::org_units::list_org_units
+        ))
+        .routes(routes!(
+            routes::org_units::get_org_unit,
+            routes::org_units::delete_org_unit
+        ))
+        .routes(routes!(
+            routes::users::create_user,
+            routes::users::list_users
+        ))
+        .routes(routes!(routes::ops::healthz))
+        .routes(routes!(routes::ops::readyz))
+        .routes(routes!(routes::ops::metrics))
+        .routes(routes!(openapi_json))
+        .split_for_parts()
+}
+
+/// The OpenAPI document, as served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().1
+}
+
+/// The whole application: routes, error shape for every response, limits and telemetry.
+pub fn app(state: AppState) -> Router {
+    let (router, doc) = api_router();
+    let doc = Arc::new(doc.to_json().unwrap_or_else(|_| "{}".to_owned()));
+    let max_body = state.settings.max_body_bytes;
+    let timeout = state.settings.request_timeout;
+    router
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, paicha_domain::api::ErrorCode::MethodNotAllowed)
+        })
+        .with_state(state)
+        .layer(Extension(doc))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(telemetry::track_metrics))
+        .layer(axum::middleware::map_response(json_error_for_bare_status))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("handler panicked");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, paicha_domain::api::ErrorCode::InternalError)
+                .into_response()
+        }))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let request_id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("request", request_id, method = %req.method(), path = req.uri().path())
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Gives an error body to error responses made without one (by a layer or by axum itself), so
+/// every failure has the API's error shape.
+async fn json_error_for_bare_status(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        return ApiError::new(status, code_for_status(status)).into_response();
+    }
+    response
+}
+
+/// A server ready to serve: database migrated, listener bound.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    store: Store,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let store = Store::connect(&settings.database_url).await?;
+        store.migrate().await?;
+        bootstrap_admin(&store, &settings).await?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("无法监听 {}：{e}", settings.listen))?;
+        let keys = TokenKeys::new(settings.jwt_secret.expose(), settings.access_token_ttl);
+        let state = AppState {
+            store: store.clone(),
+            keys,
+            settings: Arc::new(settings),
+        };
+        Ok(Self {
+            listener,
+            router: app(state),
+            store,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// On a database without users, creates the `system_admin` of `PAICHA_BOOTSTRAP_ADMIN`.
+async fn bootstrap_admin(store: &Store, settings: &Settings) -> anyhow::Result<()> {
+    let Some(admin) = &settings.bootstrap_admin else {
+        return Ok(());
+    };
+    if store.count_users().await? > 0 {
+        return Ok(());
+    }
+    let password = String::from_utf8_lossy(admin.password.expose()).into_owned();
+    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password)).await??;
+    store
+        .insert_user(NewUser {
+            id: Uuid::now_v7(),
+            username: admin.username.clone(),
+            password_hash,
+            role: Role::SystemAdmin,
+            unit: None,
+            display_name: None,
+            now: Utc::now(),
+        })
+        .await?;
+    tracing::info!(username = %admin.username, "bootstrap system_admin created");
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! The `paicha` binary: loads the configuration, starts logging, and serves or migrates.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use paicha_server::Application;
+use paicha_server::config::{Cli, Command, Settings, redact_url, resolve_database};
+use paicha_storage::{Engine, Store};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One clear line, in the shape "paicha: <what is wrong>".
+            eprintln!("paicha: {}", one_line(&err));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn one_line(err: &anyhow::Error) -> String {
+    err.chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("：")
+        .replace('\n', " ")
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            paicha_server::telemetry::init_logging(&args.log_format);
+            let settings = Settings::from_serve_args(&args)?;
+            let db = describe_database(&settings.database_url);
+            let app = Application::build(settings)
+                .await
+                .map_err(|e| e.context(format!("无法启动（数据库 {db}）")))?;
+            let addr = app.local_addr()?;
+            println!("paicha 正在监听 http://{addr}，数据库：{db}");
+            tracing::info!(%addr, database = %db, "listening");
+            app.run_until_stopped(shutdown_signal()).await?;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Command::Migrate(args) => {
+            let (url, _) = resolve_database(&args)?;
+            let db = describe_database(&url);
+            let store = Store::connect(&url)
+                .await
+                .map_err(|e| anyhow::Error::new(e).context(format!("无法连接数据库 {db}")))?;
+            let pending = store.pending_migrations().await?;
+            store.migrate().await?;
+            println!(
+                "paicha：数据库 {db} 已迁移到最新版本（本次应用 {} 项）",
+                pending.len()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn describe_database(url: &str) -> String {
+    let engine = Engine::of_url(url).map_or("?", Engine::name);
+    format!("{engine} {}", redact_url(url))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

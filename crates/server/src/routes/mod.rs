@@ -1,0 +1,34 @@
+//! The HTTP routes, one module per resource. Each handler carries a `#[utoipa::path]`, so the
+//! OpenAPI document is generated from the same code that routes.
+
+pub mod auth;
+pub mod ops;
+pub mod org_units;
+pub mod users;
+
+use paicha_domain::api::v1;
+use paicha_storage::{OrgUnitRecord, UserRecord};
+
+pub fn org_unit_dto(unit: OrgUnitRecord) -> v1::OrgUnit {
+    v1::OrgUnit {
+        id: unit.id,
+        parent_id: unit.parent_id,
+        tenant_id: unit.tenant_id,
+        kind: unit.kind,
+        name: unit.name,
+        code: unit.code,
+        created_at: unit.created_at,
+    }
+}
+
+pub fn user_dto(user: UserRecord) -> v1::User {
+    v1::User {
+        id: user.id,
+        username: user.username,
+        org_unit_id: user.org_unit_id,
+        tenant_id: user.tenant_id,
+        role: user.role,
+        display_name: user.display_name,
+        created_at: user.created_at,
+    }
+}

@@ -1,0 +1,49 @@
+use std::sync::Arc;
+
+use paicha_auth::{Actor, TokenKeys, UnitRef};
+use paicha_storage::{OrgUnitRecord, Store};
+
+use crate::config::Settings;
+use crate::error::{ApiError, ApiResult};
+use paicha_auth::Principal;
+use paicha_domain::api::ErrorCode;
+
+/// What every handler shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub keys: TokenKeys,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    /// The caller's own unit, loaded fresh: a token whose unit has since been deleted is no
+    /// longer valid.
+    pub async fn caller_unit(&self, principal: &Principal) -> ApiResult<Option<OrgUnitRecord>> {
+        let Some(id) = principal.org_unit_id else {
+            return Ok(None);
+        };
+        match self.store.org_unit(id).await? {
+            Some(unit) if Some(unit.tenant_id) == principal.tenant_id => Ok(Some(unit)),
+            _ => Err(ApiError::unauthorized(ErrorCode::InvalidToken)),
+        }
+    }
+}
+
+/// The policy's view of a stored unit.
+pub fn unit_ref(unit: &OrgUnitRecord) -> UnitRef<'_> {
+    UnitRef {
+        id: unit.id,
+        tenant_id: unit.tenant_id,
+        kind: unit.kind,
+        path: &unit.path,
+    }
+}
+
+/// The policy's view of a caller and its unit.
+pub fn actor<'a>(principal: &'a Principal, unit: Option<&'a OrgUnitRecord>) -> Actor<'a> {
+    Actor {
+        principal,
+        unit: unit.map(unit_ref),
+    }
+}

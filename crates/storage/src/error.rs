@@ -1,0 +1,33 @@
+use sea_orm::{DbErr, SqlErr};
+
+/// What can go wrong in storage. Callers decide on `NotFound` and `Conflict`; everything else is
+/// an internal error whose detail goes to the log only.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique key or foreign key refused the write.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("unsupported database URL: use sqlite://… or postgres://…")]
+    UnsupportedUrl,
+    #[error("the database was migrated by a newer paicha (unknown migration {0})")]
+    SchemaTooNew(String),
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Db(DbErr),
+}
+
+impl From<DbErr> for StoreError {
+    fn from(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(detail)) => Self::Conflict(detail),
+            Some(SqlErr::ForeignKeyConstraintViolation(detail)) => Self::Conflict(detail),
+            _ => match err {
+                DbErr::RecordNotFound(_) => Self::NotFound,
+                other => Self::Db(other),
+            },
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Storage of paicha: one [`Store`] over sea-orm's connection, on SQLite (the embedded default)
+//! or PostgreSQL. This is the only crate that imports sea-orm; its entities are private, and its
+//! public API speaks in the plain records below and in domain types.
+
+mod auth_tables;
+mod entities;
+mod error;
+mod org_units;
+mod users;
+
+use std::time::Duration;
+
+use paicha_migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+
+pub use auth_tables::{NewRefreshToken, RefreshTokenRecord, ThrottleRecord};
+pub use error::StoreError;
+pub use org_units::{NewOrgUnit, OrgUnitRecord};
+pub use users::{NewUser, UserRecord};
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which database engine a [`Store`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    /// The engine a database URL asks for, or `None` for a scheme paicha does not support.
+    pub fn of_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// The database of one paicha process. Cheap to clone: it shares one connection pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    engine: Engine,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`). SQLite runs in WAL mode
+    /// with `synchronous=FULL`, foreign keys on and a busy timeout, so an acknowledged write is
+    /// on disk and concurrent writers queue instead of failing.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let engine = Engine::of_url(url).ok_or_else(|| StoreError::UnsupportedUrl)?;
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        if engine == Engine::Sqlite {
+            options.max_connections(8).map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+            });
+        } else {
+            options.max_connections(20);
+        }
+        let db = Database::connect(options).await?;
+        Ok(Self { db, engine })
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Applies every pending migration. Refuses a database migrated by a newer paicha.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        let known: Vec<String> = Migrator::migrations()
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        let applied = Migrator::get_applied_migrations(&self.db).await?;
+        if let Some(unknown) = applied
+            .iter()
+            .map(|m| m.name().to_owned())
+            .find(|name| !known.contains(name))
+        {
+            return Err(StoreError::SchemaTooNew(unknown));
+        }
+        Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// Names of the migrations not yet applied.
+    pub async fn pending_migrations(&self) -> StoreResult<Vec<String>> {
+        Ok(Migrator::get_pending_migrations(&self.db)
+            .await?
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect())
+    }
+
+    /// A round trip to the database, for `/readyz`.
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.db
+            .execute_unprepared("SELECT 1")
+            .await
+            .map(|_| ())
+            .map_err(StoreError::from)
+    }
+}

@@ -1,0 +1,137 @@
+//! The org tree. A unit's `path` is "/<root id>/…/<own id>/", so a subtree is a prefix match
+//! and an ancestor check is a string test.
+
+use chrono::{DateTime, Utc};
+use paicha_domain::org::OrgUnitKind;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+use crate::entities::{org_unit, user};
+use crate::{Store, StoreError, StoreResult};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgUnitRecord {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub kind: OrgUnitKind,
+    pub name: String,
+    pub code: Option<String>,
+    pub path: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl OrgUnitRecord {
+    /// Whether `other` is this unit or lies below it.
+    pub fn contains(&self, other: &OrgUnitRecord) -> bool {
+        other.path.starts_with(&self.path)
+    }
+}
+
+pub struct NewOrgUnit<'a> {
+    pub id: Uuid,
+    /// `None` creates a tenant root.
+    pub parent: Option<&'a OrgUnitRecord>,
+    pub kind: OrgUnitKind,
+    pub name: String,
+    pub code: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+fn to_record(m: org_unit::Model) -> StoreResult<OrgUnitRecord> {
+    let kind = OrgUnitKind::parse(&m.kind)
+        .ok_or_else(|| StoreError::Corrupt(format!("org unit {} has kind {:?}", m.id, m.kind)))?;
+    Ok(OrgUnitRecord {
+        id: m.id,
+        tenant_id: m.tenant_id,
+        parent_id: m.parent_id,
+        kind,
+        name: m.name,
+        code: m.code,
+        path: m.path,
+        created_at: m.created_at,
+    })
+}
+
+impl Store {
+    pub async fn insert_org_unit(&self, new: NewOrgUnit<'_>) -> StoreResult<OrgUnitRecord> {
+        let (tenant_id, path) = match new.parent {
+            Some(parent) => (parent.tenant_id, format!("{}{}/", parent.path, new.id)),
+            None => (new.id, format!("/{}/", new.id)),
+        };
+        let model = org_unit::ActiveModel {
+            id: Set(new.id),
+            tenant_id: Set(tenant_id),
+            parent_id: Set(new.parent.map(|p| p.id)),
+            kind: Set(new.kind.as_str().to_owned()),
+            name: Set(new.name),
+            code: Set(new.code),
+            path: Set(path),
+            created_at: Set(new.now),
+        };
+        let inserted = org_unit::Entity::insert(model)
+            .exec_with_returning(&self.db)
+            .await?;
+        to_record(inserted)
+    }
+
+    /// Looks a unit up by id, in any tenant: callers apply the policy to what they get.
+    pub async fn org_unit(&self, id: Uuid) -> StoreResult<Option<OrgUnitRecord>> {
+        org_unit::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .map(to_record)
+            .transpose()
+    }
+
+    /// The unit at `root` and everything below it, ordered by path (parents before children).
+    pub async fn org_subtree(&self, root: &OrgUnitRecord) -> StoreResult<Vec<OrgUnitRecord>> {
+        org_unit::Entity::find()
+            .filter(org_unit::Column::TenantId.eq(root.tenant_id))
+            .filter(org_unit::Column::Path.starts_with(&root.path))
+            .order_by_asc(org_unit::Column::Path)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(to_record)
+            .collect()
+    }
+
+    /// Every tenant root (committee), for the platform administrator.
+    pub async fn tenant_roots(&self) -> StoreResult<Vec<OrgUnitRecord>> {
+        org_unit::Entity::find()
+            .filter(org_unit::Column::ParentId.is_null())
+            .order_by_asc(org_unit::Column::CreatedAt)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(to_record)
+            .collect()
+    }
+
+    pub async fn count_child_units(&self, id: Uuid) -> StoreResult<u64> {
+        Ok(org_unit::Entity::find()
+            .filter(org_unit::Column::ParentId.eq(id))
+            .count(&self.db)
+            .await?)
+    }
+
+    pub async fn count_users_of_unit(&self, id: Uuid) -> StoreResult<u64> {
+        Ok(user::Entity::find()
+            .filter(user::Column::OrgUnitId.eq(id))
+            .count(&self.db)
+            .await?)
+    }
+
+    /// Deletes a unit that has no children and no users. The caller checks those first to give
+    /// a precise error; the foreign keys refuse the delete anyway if one appeared meanwhile.
+    pub async fn delete_org_unit(&self, id: Uuid) -> StoreResult<()> {
+        let result = org_unit::Entity::delete_by_id(id).exec(&self.db).await?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,144 @@
+//! Users: one role, bound to one org unit (none for `system_admin`).
+
+use chrono::{DateTime, Utc};
+use paicha_domain::role::Role;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+use crate::entities::{org_unit, user};
+use crate::{OrgUnitRecord, Store, StoreError, StoreResult};
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: Uuid,
+    pub username: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub tenant_id: Option<Uuid>,
+    pub org_unit_id: Option<Uuid>,
+    pub display_name: Option<String>,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Debug without the password hash, so a record can be logged.
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("org_unit_id", &self.org_unit_id)
+            .finish_non_exhaustive()
+    }
+}
+
+pub struct NewUser {
+    pub id: Uuid,
+    pub username: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub unit: Option<OrgUnitRecord>,
+    pub display_name: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+fn to_record(m: user::Model) -> StoreResult<UserRecord> {
+    let role = Role::parse(&m.role)
+        .ok_or_else(|| StoreError::Corrupt(format!("user {} has role {:?}", m.id, m.role)))?;
+    Ok(UserRecord {
+        id: m.id,
+        username: m.username,
+        password_hash: m.password_hash,
+        role,
+        tenant_id: m.tenant_id,
+        org_unit_id: m.org_unit_id,
+        display_name: m.display_name,
+        disabled: m.disabled,
+        created_at: m.created_at,
+    })
+}
+
+impl Store {
+    /// Inserts a user; a taken username is `StoreError::Conflict`.
+    pub async fn insert_user(&self, new: NewUser) -> StoreResult<UserRecord> {
+        let model = user::ActiveModel {
+            id: Set(new.id),
+            username: Set(new.username),
+            password_hash: Set(new.password_hash),
+            role: Set(new.role.as_str().to_owned()),
+            tenant_id: Set(new.unit.as_ref().map(|u| u.tenant_id)),
+            org_unit_id: Set(new.unit.as_ref().map(|u| u.id)),
+            display_name: Set(new.display_name),
+            disabled: Set(false),
+            created_at: Set(new.now),
+        };
+        let inserted = user::Entity::insert(model)
+            .exec_with_returning(&self.db)
+            .await?;
+        to_record(inserted)
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+        user::Entity::find()
+            .filter(user::Column::Username.eq(username))
+            .one(&self.db)
+            .await?
+            .map(to_record)
+            .transpose()
+    }
+
+    pub async fn user(&self, id: Uuid) -> StoreResult<Option<UserRecord>> {
+        user::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .map(to_record)
+            .transpose()
+    }
+
+    pub async fn count_users(&self) -> StoreResult<u64> {
+        Ok(user::Entity::find().count(&self.db).await?)
+    }
+
+    /// Users bound to `root` or any unit below it.
+    pub async fn users_in_subtree(&self, root: &OrgUnitRecord) -> StoreResult<Vec<UserRecord>> {
+        let unit_ids: Vec<Uuid> = self.org_subtree(root).await?.iter().map(|u| u.id).collect();
+        user::Entity::find()
+            .filter(user::Column::TenantId.eq(root.tenant_id))
+            .filter(user::Column::OrgUnitId.is_in(unit_ids))
+            .order_by_asc(user::Column::Username)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(to_record)
+            .collect()
+    }
+
+    /// The users the platform administrator manages: other system admins and the admins sitting
+    /// at tenant roots.
+    pub async fn platform_users(&self) -> StoreResult<Vec<UserRecord>> {
+        let roots: Vec<Uuid> = org_unit::Entity::find()
+            .filter(org_unit::Column::ParentId.is_null())
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
+        user::Entity::find()
+            .filter(
+                user::Column::Role
+                    .eq(Role::SystemAdmin.as_str())
+                    .or(user::Column::Role
+                        .eq(Role::CommitteeAdmin.as_str())
+                        .and(user::Column::OrgUnitId.is_in(roots))),
+            )
+            .order_by_asc(user::Column::Username)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(to_record)
+            .collect()
+    }
+}

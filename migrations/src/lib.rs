@@ -1,0 +1,22 @@
+//! Versioned migrations of paicha. The same migrations run on SQLite and PostgreSQL, from
+//! `paicha migrate`, from `paicha serve` at start-up, and from the tests.
+//!
+//! Never edit a migration that has landed on main: add a new one. A NOT NULL column is added in
+//! three steps (add nullable, backfill, constrain).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_create_org_units_and_users;
+mod m20261126_000002_create_auth_tables;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261126_000001_create_org_units_and_users::Migration),
+            Box::new(m20261126_000002_create_auth_tables::Migration),
+        ]
+    }
+}
