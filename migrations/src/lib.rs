@@ -5,6 +5,7 @@
 //! three steps (add nullable, backfill, constrain).
 
 pub use sea_orm_migration::prelude::*;
+pub use sea_orm_migration::seaql_migrations;
 
 mod m20261126_000001_create_org_units_and_users;
 mod m20261126_000002_create_auth_tables;

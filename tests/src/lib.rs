@@ -1,1 +1,332 @@
+//! The black-box test harness: each test gets the real router on port 0 over a database of its
+//! own, and drives it over HTTP with `paicha-client`.
+//!
+//! The database is SQLite in a temporary folder, or, when `PAICHA_TEST_DATABASE_URL` names a
+//! PostgreSQL server, a fresh database created on it for the test and dropped afterwards (set
+//! `PAICHA_TEST_KEEP_DB=1` to keep it for inspection). A test that asked for PostgreSQL fails if
+//! it cannot reach it; it never falls back to SQLite.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+
+use paicha_client::Client;
+use paicha_domain::api::v1::{CreateOrgUnit, CreateUser, OrgUnit, TokenResponse};
+use paicha_domain::org::OrgUnitKind;
+use paicha_domain::role::Role;
+use paicha_server::config::{BootstrapAdmin, Secret, sqlite_url};
+use paicha_server::{Application, Settings};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+pub const ADMIN_USER: &str = "platform-admin";
+pub const ADMIN_PASSWORD: &str = "platform-admin-password";
+/// The password of every user the fixtures create.
+pub const PASSWORD: &str = "correct-horse-battery";
+
+/// The variable that points the tests at PostgreSQL.
+pub const PG_VAR: &str = "PAICHA_TEST_DATABASE_URL";
+
+/// A database of one test.
+pub struct TestDb {
+    pub url: String,
+    pub engine: &'static str,
+    pub dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn create() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match std::env::var(PG_VAR).ok().filter(|v| !v.is_empty()) {
+            None => Self {
+                url: sqlite_url(&dir.path().join("paicha.db")),
+                engine: "sqlite",
+                dir,
+                postgres: None,
+            },
+            Some(base) => {
+                use sqlx::Connection as _;
+                let name = format!("paicha_t_{}", Uuid::new_v4().simple());
+                let mut conn = sqlx::PgConnection::connect(&base)
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!("{PG_VAR} is set but PostgreSQL at it is not reachable: {e}")
+                    });
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let _ = conn.close().await;
+                let mut url =
+                    reqwest::Url::parse(&base).expect("PAICHA_TEST_DATABASE_URL is a URL");
+                url.set_path(&format!("/{name}"));
+                Self {
+                    url: url.to_string(),
+                    engine: "postgres",
+                    dir,
+                    postgres: Some((base, name)),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((base, name)) = self.postgres.take() else {
+            return;
+        };
+        if std::env::var("PAICHA_TEST_KEEP_DB").is_ok_and(|v| v == "1") {
+            eprintln!("kept test database {name}");
+            return;
+        }
+        // Drop runs inside the test's runtime, which may not block: use a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                use sqlx::Connection as _;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&base).await {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A running server of one test. Stops when dropped.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    /// Not signed in.
+    pub client: Client,
+    /// Signed in as the bootstrap `system_admin`.
+    pub admin: Client,
+    pub jwt_secret: Vec<u8>,
+    shutdown: Option<oneshot::Sender<()>>,
+    // Declared last: the server stops before its database is dropped.
+    pub db: TestDb,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a server; `configure` may change the settings first.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDb::create().await;
+    let jwt_secret = Uuid::new_v4().simple().to_string().repeat(2).into_bytes();
+    let mut settings = Settings::new(
+        db.url.clone(),
+        db.dir.path().to_path_buf(),
+        Secret::new(jwt_secret.clone()),
+    );
+    settings.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    settings.bootstrap_admin = Some(BootstrapAdmin {
+        username: ADMIN_USER.to_owned(),
+        password: Secret::new(ADMIN_PASSWORD),
+    });
+    // Keep the throttle's shape but not its wall-clock cost.
+    settings.login_throttle.step = std::time::Duration::from_millis(10);
+    configure(&mut settings);
+
+    let app = Application::build(settings)
+        .await
+        .expect("application builds");
+    let addr = app.local_addr().expect("bound address");
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = app
+            .run_until_stopped(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    let base = format!("http://{addr}");
+    let client = Client::new(base.clone());
+    let (admin, _) = client
+        .signed_in(ADMIN_USER, ADMIN_PASSWORD)
+        .await
+        .expect("bootstrap admin signs in");
+    TestApp {
+        addr,
+        base,
+        client,
+        admin,
+        jwt_secret,
+        shutdown: Some(tx),
+        db,
+    }
+}
+
+/// One tenant: committee → street → work area → two branches, with a signed-in user at each
+/// level.
+pub struct Tenant {
+    pub committee: OrgUnit,
+    pub street: OrgUnit,
+    pub work_area: OrgUnit,
+    pub branch1: OrgUnit,
+    pub branch2: OrgUnit,
+    /// `committee_admin` at the committee.
+    pub admin: Client,
+    /// `street_staff` at the street.
+    pub street_staff: Client,
+    /// `branch_secretary` at branch 1.
+    pub secretary1: Client,
+    /// `branch_secretary` at branch 2.
+    pub secretary2: Client,
+    pub prefix: String,
+}
+
+impl TestApp {
+    /// Creates a tenant named after `prefix` through the API, as the platform admin and then
+    /// the tenant's committee admin would.
+    pub async fn tenant(&self, prefix: &str) -> Tenant {
+        let committee = self
+            .admin
+            .create_org_unit(&unit(
+                None,
+                OrgUnitKind::Committee,
+                &format!("{prefix}党工委"),
+            ))
+            .await
+            .expect("committee");
+        let admin = self
+            .user_at(
+                &self.admin,
+                &format!("{prefix}-admin"),
+                Role::CommitteeAdmin,
+                &committee,
+            )
+            .await;
+        let street = admin
+            .create_org_unit(&unit(
+                Some(committee.id),
+                OrgUnitKind::Street,
+                &format!("{prefix}街道"),
+            ))
+            .await
+            .expect("street");
+        let work_area = admin
+            .create_org_unit(&unit(
+                Some(street.id),
+                OrgUnitKind::WorkArea,
+                &format!("{prefix}第一工作区"),
+            ))
+            .await
+            .expect("work area");
+        let branch1 = admin
+            .create_org_unit(&unit(
+                Some(work_area.id),
+                OrgUnitKind::Branch,
+                &format!("{prefix}第一党支部"),
+            ))
+            .await
+            .expect("branch 1");
+        let branch2 = admin
+            .create_org_unit(&unit(
+                Some(work_area.id),
+                OrgUnitKind::Branch,
+                &format!("{prefix}第二党支部"),
+            ))
+            .await
+            .expect("branch 2");
+        let street_staff = self
+            .user_at(
+                &admin,
+                &format!("{prefix}-street"),
+                Role::StreetStaff,
+                &street,
+            )
+            .await;
+        let secretary1 = self
+            .user_at(
+                &admin,
+                &format!("{prefix}-sec1"),
+                Role::BranchSecretary,
+                &branch1,
+            )
+            .await;
+        let secretary2 = self
+            .user_at(
+                &admin,
+                &format!("{prefix}-sec2"),
+                Role::BranchSecretary,
+                &branch2,
+            )
+            .await;
+        Tenant {
+            committee,
+            street,
+            work_area,
+            branch1,
+            branch2,
+            admin,
+            street_staff,
+            secretary1,
+            secretary2,
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    /// Has `creator` create a user with `role` at `unit`, and returns that user signed in.
+    pub async fn user_at(
+        &self,
+        creator: &Client,
+        username: &str,
+        role: Role,
+        unit: &OrgUnit,
+    ) -> Client {
+        creator
+            .create_user(&new_user(username, role, Some(unit.id)))
+            .await
+            .unwrap_or_else(|e| panic!("create {username}: {e}"));
+        self.sign_in(username).await.0
+    }
+
+    /// Signs a fixture user in.
+    pub async fn sign_in(&self, username: &str) -> (Client, TokenResponse) {
+        self.client
+            .signed_in(username, PASSWORD)
+            .await
+            .unwrap_or_else(|e| panic!("sign in {username}: {e}"))
+    }
+}
+
+pub fn unit(parent: Option<Uuid>, kind: OrgUnitKind, name: &str) -> CreateOrgUnit {
+    CreateOrgUnit {
+        id: None,
+        parent_id: parent,
+        kind,
+        name: name.to_owned(),
+        code: None,
+    }
+}
+
+pub fn new_user(username: &str, role: Role, unit: Option<Uuid>) -> CreateUser {
+    CreateUser {
+        username: username.to_owned(),
+        password: PASSWORD.to_owned(),
+        org_unit_id: unit,
+        role,
+        display_name: None,
+    }
+}

@@ -115,7 +115,7 @@ mod tests {
             }
             state = Some(policy.after_failure(state, now));
         }
-        assert_eq!(delays, vec![0, 0, 500, 1000, 1500]);
+        assert_eq!(delays, vec![0, 0, 0, 500, 1000]);
         let now = t0 + chrono::Duration::seconds(10);
         match policy.gate(state, now) {
             Gate::Locked { retry_after_secs } => {

@@ -1,1 +1,240 @@
+//! The reqwest SDK for paicha's HTTP API: typed requests over the shared wire types of
+//! `paicha_domain::api::v1`, and errors decoded back into the API's error shape. The field
+//! client (local replica, offline outbox) builds on this; the black-box tests drive the server
+//! through it.
 
+use paicha_domain::api::v1::{
+    CreateOrgUnit, CreateUser, LoginRequest, LogoutRequest, OrgUnit, OrgUnitList, RefreshRequest,
+    TokenResponse, User, UserList,
+};
+use paicha_domain::api::{ErrorBody, ErrorCode};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with an error in the API's shape.
+    #[error("{status}: {} ({})", body.error.message, body.error.code)]
+    Api { status: StatusCode, body: ErrorBody },
+    /// The server answered with something that is not the API's shape.
+    #[error("unexpected response {status}: {text}")]
+    Unexpected { status: StatusCode, text: String },
+    #[error(transparent)]
+    Transport(#[from] reqwest::Error),
+}
+
+impl ClientError {
+    /// The API error code, when the server sent one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Api { body, .. } => Some(body.error.code.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The API error code as a known [`ErrorCode`].
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        self.code().and_then(ErrorCode::parse)
+    }
+
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Api { status, .. } | Self::Unexpected { status, .. } => Some(*status),
+            Self::Transport(e) => e.status(),
+        }
+    }
+}
+
+/// Turns a failed response's status and body into a [`ClientError`].
+pub fn decode_error(status: StatusCode, bytes: &[u8]) -> ClientError {
+    match serde_json::from_slice::<ErrorBody>(bytes) {
+        Ok(body) => ClientError::Api { status, body },
+        Err(_) => ClientError::Unexpected {
+            status,
+            text: String::from_utf8_lossy(bytes).chars().take(500).collect(),
+        },
+    }
+}
+
+pub type ClientResult<T> = Result<T, ClientError>;
+
+/// A connection to one paicha server, optionally signed in.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    access_token: Option<String>,
+}
+
+impl Client {
+    /// `base` is the server's root URL, e.g. `http://127.0.0.1:8080`.
+    pub fn new(base: impl Into<String>) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: base.into().trim_end_matches('/').to_owned(),
+            access_token: None,
+        }
+    }
+
+    /// The same server and connection pool, with another access token.
+    pub fn with_token(&self, access_token: impl Into<String>) -> Self {
+        Self {
+            access_token: Some(access_token.into()),
+            ..self.clone()
+        }
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    pub fn access_token(&self) -> Option<&str> {
+        self.access_token.as_deref()
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + ?Sized)>,
+    ) -> ClientResult<T> {
+        let bytes = self.send_raw(method, path, body).await?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Unexpected {
+            status: StatusCode::OK,
+            text: e.to_string(),
+        })
+    }
+
+    async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + ?Sized)>,
+    ) -> ClientResult<Vec<u8>> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.access_token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        if status.is_success() {
+            Ok(bytes.to_vec())
+        } else {
+            Err(decode_error(status, &bytes))
+        }
+    }
+
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        device_id: Option<&str>,
+    ) -> ClientResult<TokenResponse> {
+        let body = LoginRequest {
+            username: username.to_owned(),
+            password: password.to_owned(),
+            device_id: device_id.map(str::to_owned),
+        };
+        self.send(Method::POST, "/v1/auth/login", Some(&body)).await
+    }
+
+    /// Signs in and returns a client that carries the access token, with the full answer.
+    pub async fn signed_in(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> ClientResult<(Client, TokenResponse)> {
+        let tokens = self.login(username, password, None).await?;
+        Ok((self.with_token(tokens.access_token.clone()), tokens))
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> ClientResult<TokenResponse> {
+        let body = RefreshRequest {
+            refresh_token: refresh_token.to_owned(),
+        };
+        self.send(Method::POST, "/v1/auth/refresh", Some(&body))
+            .await
+    }
+
+    pub async fn logout(&self, refresh_token: Option<&str>) -> ClientResult<()> {
+        let body = LogoutRequest {
+            refresh_token: refresh_token.map(str::to_owned),
+        };
+        self.send_raw(Method::POST, "/v1/auth/logout", Some(&body))
+            .await
+            .map(drop)
+    }
+
+    pub async fn create_org_unit(&self, unit: &CreateOrgUnit) -> ClientResult<OrgUnit> {
+        self.send(Method::POST, "/v1/org-units", Some(unit)).await
+    }
+
+    pub async fn list_org_units(&self) -> ClientResult<Vec<OrgUnit>> {
+        let list: OrgUnitList = self.send(Method::GET, "/v1/org-units", None::<&()>).await?;
+        Ok(list.org_units)
+    }
+
+    pub async fn get_org_unit(&self, id: Uuid) -> ClientResult<OrgUnit> {
+        self.send(Method::GET, &format!("/v1/org-units/{id}"), None::<&()>)
+            .await
+    }
+
+    pub async fn delete_org_unit(&self, id: Uuid) -> ClientResult<()> {
+        self.send_raw(Method::DELETE, &format!("/v1/org-units/{id}"), None::<&()>)
+            .await
+            .map(drop)
+    }
+
+    pub async fn create_user(&self, user: &CreateUser) -> ClientResult<User> {
+        self.send(Method::POST, "/v1/users", Some(user)).await
+    }
+
+    pub async fn list_users(&self) -> ClientResult<Vec<User>> {
+        let list: UserList = self.send(Method::GET, "/v1/users", None::<&()>).await?;
+        Ok(list.users)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_api_errors_and_keeps_anything_else_readable() {
+        let err = decode_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            br#"{"error":{"code":"login_throttled","message":"...","retry_after":30}}"#,
+        );
+        assert_eq!(err.code(), Some("login_throttled"));
+        assert_eq!(err.error_code(), Some(ErrorCode::LoginThrottled));
+        assert_eq!(err.status(), Some(StatusCode::TOO_MANY_REQUESTS));
+        match &err {
+            ClientError::Api { body, .. } => assert_eq!(body.error.retry_after, Some(30)),
+            other => panic!("expected an API error, got {other:?}"),
+        }
+
+        let future = decode_error(
+            StatusCode::CONFLICT,
+            br#"{"error":{"code":"from_the_future","message":"x"}}"#,
+        );
+        assert_eq!(future.code(), Some("from_the_future"));
+        assert_eq!(future.error_code(), None);
+
+        let html = decode_error(StatusCode::BAD_GATEWAY, b"<html>bad gateway</html>");
+        assert!(matches!(html, ClientError::Unexpected { .. }));
+        assert_eq!(html.code(), None);
+    }
+
+    #[test]
+    fn base_url_is_normalized() {
+        assert_eq!(Client::new("http://h:1/").base_url(), "http://h:1");
+        let c = Client::new("http://h:1").with_token("t");
+        assert_eq!(c.access_token(), Some("t"));
+    }
+}

@@ -95,6 +95,7 @@ fn data_error_field(path: &str, message: &str) -> Option<String> {
         .map(|(name, _)| name.to_owned());
     let parent = (path != ".").then(|| path.to_owned());
     match (parent, named) {
+        (Some(p), Some(n)) if p == n || p.ends_with(&format!(".{n}")) => Some(p),
         (Some(p), Some(n)) => Some(format!("{p}.{n}")),
         (None, Some(n)) => Some(n),
         (p, None) => p,
@@ -180,7 +181,8 @@ mod tests {
 
     #[test]
     fn json_failures_are_classified_with_their_field() {
-        let table: &[(&str, (u16, &str, Option<&str>))] = &[
+        type Expected<'a> = (u16, &'a str, Option<&'a str>);
+        let table: &[(&str, Expected)] = &[
             (r#"{"name":"a","count":1}"#, (200, "ok", None)),
             (r#"{"name":"a","count":1"#, (400, "malformed_json", None)),
             (r#"not json"#, (400, "malformed_json", None)),
@@ -210,7 +212,7 @@ mod tests {
                 r#"{"name":"a","count":1,"inner":{"flag":1}}"#,
                 (422, "invalid_body", Some("inner.flag")),
             ),
-            (r#"[1,2]"#, (422, "invalid_body", None)),
+            (r#"[1,2]"#, (422, "invalid_body", Some("[0]"))),
         ];
         for (input, (status, code, field)) in table {
             let (s, c, f) = check(input);

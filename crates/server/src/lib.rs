@@ -115,6 +115,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The whole application: routes, error shape for every response, limits and telemetry.
 pub fn app(state: AppState) -> Router {
+    // Install the metrics recorder before the first request is counted.
+    let _ = telemetry::metrics_handle();
     let (router, doc) = api_router();
     let doc = Arc::new(doc.to_json().unwrap_or_else(|_| "{}".to_owned()));
     let max_body = state.settings.max_body_bytes;

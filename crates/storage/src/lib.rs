@@ -10,8 +10,8 @@ mod users;
 
 use std::time::Duration;
 
-use paicha_migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use paicha_migrations::{Migrator, MigratorTrait, seaql_migrations};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait};
 
 pub use auth_tables::{NewRefreshToken, RefreshTokenRecord, ThrottleRecord};
 pub use error::StoreError;
@@ -89,15 +89,23 @@ impl Store {
             .iter()
             .map(|m| m.name().to_owned())
             .collect();
-        let applied = Migrator::get_applied_migrations(&self.db).await?;
+        Migrator::install(&self.db).await?;
+        let applied = seaql_migrations::Entity::find().all(&self.db).await?;
         if let Some(unknown) = applied
-            .iter()
-            .map(|m| m.name().to_owned())
+            .into_iter()
+            .map(|m| m.version)
             .find(|name| !known.contains(name))
         {
             return Err(StoreError::SchemaTooNew(unknown));
         }
         Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// Rolls back the last `steps` migrations, or all of them with `None`. For operators undoing
+    /// a release, and for the migration round-trip test.
+    pub async fn rollback_migrations(&self, steps: Option<u32>) -> StoreResult<()> {
+        Migrator::down(&self.db, steps).await?;
         Ok(())
     }
 

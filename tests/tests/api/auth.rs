@@ -1,0 +1,326 @@
+//! Sign-in: login, refresh rotation and reuse, logout, token tampering, throttling.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Utc;
+use paicha_auth::{Principal, TokenKeys};
+use paicha_domain::role::Role;
+use paicha_tests::{ADMIN_PASSWORD, ADMIN_USER, PASSWORD, spawn_app, spawn_app_with};
+use reqwest::{Method, StatusCode};
+use std::time::Duration;
+
+use crate::{error_code, raw};
+
+#[tokio::test]
+async fn login_returns_tokens_and_the_user() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let tokens = app
+        .client
+        .login("a-sec1", PASSWORD, Some("phone-1"))
+        .await
+        .unwrap();
+    assert!(!tokens.access_token.is_empty());
+    assert!(!tokens.refresh_token.is_empty());
+    assert_eq!(tokens.expires_in, 900);
+    assert_eq!(tokens.user.role, Role::BranchSecretary);
+    assert_eq!(tokens.user.org_unit_id, Some(t.branch1.id));
+    // Usernames are case-insensitive.
+    assert!(app.client.login("a-SEC1", PASSWORD, None).await.is_ok());
+
+    let admin = app
+        .client
+        .login(ADMIN_USER, ADMIN_PASSWORD, None)
+        .await
+        .unwrap();
+    assert_eq!(admin.user.role, Role::SystemAdmin);
+    assert_eq!(admin.user.org_unit_id, None);
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_look_the_same() {
+    let app = spawn_app().await;
+    let wrong = app
+        .client
+        .login(ADMIN_USER, "not-the-password", None)
+        .await
+        .unwrap_err();
+    let unknown = app
+        .client
+        .login("nobody-here", "not-the-password", None)
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.status(), Some(StatusCode::UNAUTHORIZED));
+    assert_eq!(wrong.code(), Some("invalid_credentials"));
+    assert_eq!(unknown.status(), Some(StatusCode::UNAUTHORIZED));
+    assert_eq!(unknown.code(), Some("invalid_credentials"));
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_family() {
+    let app = spawn_app().await;
+    let first = app
+        .client
+        .login(ADMIN_USER, ADMIN_PASSWORD, Some("tablet"))
+        .await
+        .unwrap();
+    let second = app.client.refresh(&first.refresh_token).await.unwrap();
+    assert_ne!(second.refresh_token, first.refresh_token);
+    assert_ne!(second.access_token, first.access_token);
+    // The new access token works.
+    assert!(
+        app.client
+            .with_token(&second.access_token)
+            .list_org_units()
+            .await
+            .is_ok()
+    );
+
+    // Presenting the rotated-away token again is reuse: refused, and the whole family goes.
+    let reuse = app.client.refresh(&first.refresh_token).await.unwrap_err();
+    assert_eq!(reuse.status(), Some(StatusCode::UNAUTHORIZED));
+    assert_eq!(reuse.code(), Some("refresh_token_reused"));
+    let descendant = app.client.refresh(&second.refresh_token).await.unwrap_err();
+    assert_eq!(descendant.code(), Some("invalid_refresh_token"));
+
+    // Another sign-in of the same user is a different family and still works.
+    let other = app
+        .client
+        .login(ADMIN_USER, ADMIN_PASSWORD, None)
+        .await
+        .unwrap();
+    assert!(app.client.refresh(&other.refresh_token).await.is_ok());
+
+    let garbage = app.client.refresh("made-up-token").await.unwrap_err();
+    assert_eq!(garbage.code(), Some("invalid_refresh_token"));
+}
+
+#[tokio::test]
+async fn logout_revokes_the_refresh_token() {
+    let app = spawn_app().await;
+    let phone = app
+        .client
+        .login(ADMIN_USER, ADMIN_PASSWORD, Some("phone"))
+        .await
+        .unwrap();
+    let laptop = app
+        .client
+        .login(ADMIN_USER, ADMIN_PASSWORD, Some("laptop"))
+        .await
+        .unwrap();
+    let signed_in = app.client.with_token(&phone.access_token);
+    signed_in.logout(Some(&phone.refresh_token)).await.unwrap();
+    let err = app.client.refresh(&phone.refresh_token).await.unwrap_err();
+    assert_eq!(err.code(), Some("invalid_refresh_token"));
+    // Only that device signed out.
+    let laptop2 = app.client.refresh(&laptop.refresh_token).await.unwrap();
+
+    // Logout with an empty body signs out every device.
+    let (status, _, _) = raw(
+        Method::POST,
+        format!("{}/v1/auth/logout", app.base),
+        Some(&laptop2.access_token),
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let err = app
+        .client
+        .refresh(&laptop2.refresh_token)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("invalid_refresh_token"));
+
+    // Logout needs a signed-in caller.
+    let err = app.client.logout(None).await.unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::UNAUTHORIZED));
+}
+
+fn admin_principal(tokens: &paicha_domain::api::v1::TokenResponse) -> Principal {
+    Principal {
+        user_id: tokens.user.id,
+        role: tokens.user.role,
+        org_unit_id: tokens.user.org_unit_id,
+        tenant_id: None,
+    }
+}
+
+async fn status_with(app: &paicha_tests::TestApp, token: &str) -> (StatusCode, String) {
+    let (status, headers, body) = raw(
+        Method::GET,
+        format!("{}/v1/org-units", app.base),
+        Some(token),
+        None,
+        "",
+    )
+    .await;
+    if status == StatusCode::UNAUTHORIZED {
+        assert_eq!(headers["www-authenticate"], "Bearer");
+        return (status, error_code(&body));
+    }
+    (status, String::new())
+}
+
+#[tokio::test]
+async fn forged_and_expired_tokens_are_refused() {
+    let app = spawn_app().await;
+    let tokens = app
+        .client
+        .login(ADMIN_USER, ADMIN_PASSWORD, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        status_with(&app, &tokens.access_token).await.0,
+        StatusCode::OK
+    );
+    let principal = admin_principal(&tokens);
+
+    // Expired: signed with the server's own key two hours ago.
+    let keys = TokenKeys::new(&app.jwt_secret, Duration::from_secs(900));
+    let expired = keys
+        .issue(&principal, Utc::now() - chrono::Duration::hours(2))
+        .unwrap();
+    assert_eq!(
+        status_with(&app, &expired).await,
+        (StatusCode::UNAUTHORIZED, "token_expired".into())
+    );
+
+    // Signed with another key.
+    let other = TokenKeys::new(
+        b"some-other-secret-that-is-long-enough",
+        Duration::from_secs(900),
+    );
+    let foreign = other.issue(&principal, Utc::now()).unwrap();
+    assert_eq!(
+        status_with(&app, &foreign).await,
+        (StatusCode::UNAUTHORIZED, "invalid_token".into())
+    );
+
+    let parts: Vec<&str> = tokens.access_token.split('.').collect();
+    let mut header: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    let mut payload: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+
+    // A changed payload under the original signature.
+    payload["role"] = "committee_admin".into();
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(payload.to_string()),
+        parts[2]
+    );
+    assert_eq!(
+        status_with(&app, &tampered).await,
+        (StatusCode::UNAUTHORIZED, "invalid_token".into())
+    );
+
+    // alg: none, with and without the signature.
+    header["alg"] = "none".into();
+    let none_header = URL_SAFE_NO_PAD.encode(header.to_string());
+    for forged in [
+        format!("{none_header}.{}.", parts[1]),
+        format!("{none_header}.{}.{}", parts[1], parts[2]),
+    ] {
+        assert_eq!(
+            status_with(&app, &forged).await,
+            (StatusCode::UNAUTHORIZED, "invalid_token".into())
+        );
+    }
+
+    // No header, another scheme, garbage.
+    let (status, _, body) = raw(
+        Method::GET,
+        format!("{}/v1/org-units", app.base),
+        None,
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
+    let resp = reqwest::Client::new()
+        .get(format!("{}/v1/org-units", app.base))
+        .header("authorization", format!("Basic {}", tokens.access_token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(status_with(&app, "garbage").await.1, "invalid_token");
+}
+
+#[tokio::test]
+async fn failed_logins_are_throttled_then_refused() {
+    let app = spawn_app_with(|s| {
+        s.login_throttle.max_failures = 4;
+        s.login_throttle.slow_after = 2;
+    })
+    .await;
+    for _ in 0..4 {
+        let err = app
+            .client
+            .login(ADMIN_USER, "wrong-password!", None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("invalid_credentials"));
+    }
+    // Locked now: even the right password is refused, with a time to wait.
+    let (status, headers, body) = raw(
+        Method::POST,
+        format!("{}/v1/auth/login", app.base),
+        None,
+        Some("application/json"),
+        serde_json::json!({"username": ADMIN_USER, "password": ADMIN_PASSWORD}).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(error_code(&body), "login_throttled");
+    let retry_after = body["error"]["retry_after"].as_u64().unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        headers["retry-after"].to_str().unwrap(),
+        retry_after.to_string()
+    );
+
+    // The throttle is per username: another account is unaffected.
+    let t = app.tenant("b").await;
+    assert!(app.client.login("b-sec1", PASSWORD, None).await.is_ok());
+    drop(t);
+
+    // Usernames that do not exist are throttled the same way, so locking reveals nothing.
+    for _ in 0..4 {
+        let _ = app
+            .client
+            .login("ghost-user", "wrong-password!", None)
+            .await;
+    }
+    let err = app
+        .client
+        .login("ghost-user", "wrong-password!", None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("login_throttled"));
+}
+
+#[tokio::test]
+async fn a_successful_login_clears_earlier_failures() {
+    let app = spawn_app_with(|s| s.login_throttle.max_failures = 3).await;
+    for _ in 0..2 {
+        let _ = app.client.login(ADMIN_USER, "wrong-password!", None).await;
+    }
+    app.client
+        .login(ADMIN_USER, ADMIN_PASSWORD, None)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let err = app
+            .client
+            .login(ADMIN_USER, "wrong-password!", None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("invalid_credentials"));
+    }
+}

@@ -1,0 +1,91 @@
+//! Health, readiness, metrics, the OpenAPI document, request ids.
+
+use paicha_tests::spawn_app;
+use reqwest::StatusCode;
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = spawn_app().await;
+    for (path, status) in [("/healthz", "ok"), ("/readyz", "ready")] {
+        let resp = reqwest::get(format!("{}{path}", app.base)).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert!(resp.headers().contains_key("x-request-id"));
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["status"], status);
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let app = spawn_app().await;
+    let _ = app.admin.list_org_units().await.unwrap();
+    let _ = reqwest::get(format!("{}/v1/org-units/not-a-uuid", app.base))
+        .await
+        .unwrap();
+    let text = reqwest::get(format!("{}/metrics", app.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let has = |needles: &[&str]| {
+        text.lines().any(|l| {
+            l.starts_with("paicha_http_requests_total") && needles.iter().all(|n| l.contains(n))
+        })
+    };
+    assert!(
+        has(&[
+            "route=\"/v1/org-units\"",
+            "status=\"200\"",
+            "method=\"GET\""
+        ]),
+        "{text}"
+    );
+    assert!(
+        has(&["route=\"/v1/org-units/{id}\"", "status=\"401\""]),
+        "{text}"
+    );
+    assert!(
+        text.contains("paicha_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn openapi_covers_every_endpoint() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value = reqwest::get(format!("{}/openapi.json", app.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    let expected: &[(&str, &[&str])] = &[
+        ("/v1/auth/login", &["post"]),
+        ("/v1/auth/refresh", &["post"]),
+        ("/v1/auth/logout", &["post"]),
+        ("/v1/org-units", &["get", "post"]),
+        ("/v1/org-units/{id}", &["get", "delete"]),
+        ("/v1/users", &["get", "post"]),
+        ("/healthz", &["get"]),
+        ("/readyz", &["get"]),
+        ("/metrics", &["get"]),
+        ("/openapi.json", &["get"]),
+    ];
+    assert_eq!(
+        paths.len(),
+        expected.len(),
+        "{:?}",
+        paths.keys().collect::<Vec<_>>()
+    );
+    for (path, methods) in expected {
+        let item = paths.get(*path).unwrap_or_else(|| panic!("{path} missing"));
+        for m in *methods {
+            assert!(item.get(*m).is_some(), "{m} {path} missing");
+        }
+    }
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
