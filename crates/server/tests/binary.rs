@@ -1,0 +1,119 @@
+//! The real `paicha` binary: start-up on SQLite with no configuration but a data dir, the
+//! README's curl session run as written, and configuration mistakes as one line.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `paicha serve` on port 0 and returns it with the URL it printed.
+fn start(dir: &std::path::Path, envs: &[(&str, &str)]) -> (Server, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_paicha"))
+        .arg("serve")
+        .current_dir(dir)
+        .env_clear()
+        .env("PAICHA_LISTEN", "127.0.0.1:0")
+        .envs(envs.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("paicha starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    // The start-up line says where it listens; no sleeping.
+    let line = lines.next().expect("a start-up line").unwrap();
+    assert!(line.contains("SQLite"), "{line}");
+    let url = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .map(|rest| format!("http://{}", rest.trim_end_matches(|c: char| !c.is_ascii_digit())))
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    (Server(child), url)
+}
+
+#[test]
+fn starts_on_sqlite_in_the_data_dir_and_the_readme_session_works_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, url) = start(dir.path(), &[("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")]);
+    assert!(dir.path().join("data/paicha.db").exists());
+    assert!(dir.path().join("data/jwt-secret").exists());
+
+    let readme = include_str!("../../../README.md");
+    let start = readme.find("## A first session with curl").unwrap();
+    let block_start = readme[start..].find("```bash\n").unwrap() + start + 8;
+    let block_end = readme[block_start..].find("```").unwrap() + block_start;
+    let session = readme[block_start..block_end].replace("API=http://127.0.0.1:8080", &format!("API={url}"));
+    assert_ne!(session, readme[block_start..block_end], "the session no longer sets API");
+
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -euo pipefail\n{session}"))
+        .output()
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "session failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    // The last answer is the branch secretary's view: exactly one unit, the branch.
+    let last = stdout.rfind("{\"org_units\"").map(|i| &stdout[i..]).unwrap();
+    let view: serde_json::Value = serde_json::from_str(last.trim()).unwrap();
+    let units = view["org_units"].as_array().unwrap();
+    assert_eq!(units.len(), 1);
+    assert_eq!(units[0]["name"], "东关社区党支部");
+    assert_eq!(units[0]["kind"], "branch");
+}
+
+#[test]
+fn configuration_mistakes_stop_start_up_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &str, &str)] = &[
+        ("PAICHA_LISTEN", "not-an-address", "PAICHA_LISTEN"),
+        ("PAICHA_JWT_SECRET", "short", "PAICHA_JWT_SECRET"),
+        ("PAICHA_DATABASE_URL", "mysql://root:hunter2@localhost/x", "PAICHA_DATABASE_URL"),
+        ("PAICHA_BOOTSTRAP_ADMIN", "admin", "PAICHA_BOOTSTRAP_ADMIN"),
+        ("PAICHA_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none", "无法启动"),
+    ];
+    for (var, value, expected) in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_paicha"))
+            .arg("serve")
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PAICHA_LISTEN", "127.0.0.1:0")
+            .env(var, value)
+            .env("RUST_LOG", "off")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{var}={value}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{var}={value}: {stderr}");
+        assert!(stderr.starts_with("paicha: "), "{stderr}");
+        assert!(stderr.contains(expected), "{var}={value}: {stderr}");
+        assert!(!stderr.contains("hunter2"), "a password reached the output: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn migrate_applies_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_paicha"))
+            .arg("migrate")
+            .current_dir(dir.path())
+            .env_clear()
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("本次应用 2 项"));
+    let second = run();
+    assert!(String::from_utf8_lossy(&second.stdout).contains("本次应用 0 项"));
+}
