@@ -17,6 +17,9 @@ impl MigrationTrait for Migration {
                     .col(uuid("id").primary_key())
                     .col(uuid("family_id"))
                     .col(uuid("user_id"))
+                    // When the sign-in that started the family happened: rotation never extends
+                    // a family past its maximum age.
+                    .col(timestamp_with_time_zone("family_created_at"))
                     .col(string_len_uniq("token_hash", 64))
                     .col(string_len_null("device_id", 200))
                     .col(timestamp_with_time_zone("created_at"))
@@ -53,7 +56,7 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table("login_throttle")
                     .col(string_len("username", 64).primary_key())
-                    .col(integer("failures"))
+                    .col(integer("attempts"))
                     .col(timestamp_with_time_zone("window_started_at"))
                     .col(timestamp_with_time_zone_null("locked_until"))
                     .to_owned(),

@@ -8,13 +8,13 @@ use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottlePolicy {
-    /// Failures within `window` after which the username is locked.
+    /// Attempts within `window` that may fail; the next attempt locks the username.
     pub max_failures: u32,
-    /// Failures older than this are forgotten.
+    /// Attempts older than this are forgotten.
     pub window: Duration,
     /// How long a lock lasts.
     pub lockout: Duration,
-    /// From this many failures on, each further attempt waits `step` × (failures − this + 1).
+    /// Attempt number k waits `step` × (k − this) before its password is checked.
     pub slow_after: u32,
     pub step: Duration,
 }
@@ -31,10 +31,11 @@ impl Default for ThrottlePolicy {
     }
 }
 
-/// The failed-login state of one username.
+/// The attempt state of one username: attempts counted since the window started and not yet
+/// followed by a successful login (a success clears the state).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleState {
-    pub failures: u32,
+    pub attempts: u32,
     pub window_started_at: DateTime<Utc>,
     pub locked_until: Option<DateTime<Utc>>,
 }
@@ -53,47 +54,43 @@ fn to_chrono(d: Duration) -> chrono::Duration {
 }
 
 impl ThrottlePolicy {
-    /// The state as of `now`: a lapsed window or lock counts as no failures at all.
-    fn current(&self, state: Option<ThrottleState>, now: DateTime<Utc>) -> Option<ThrottleState> {
-        let state = state?;
-        let locked = state.locked_until.is_some_and(|until| until > now);
-        let in_window = now < state.window_started_at + to_chrono(self.window);
-        (locked || (in_window && state.locked_until.is_none())).then_some(state)
-    }
-
-    pub fn gate(&self, state: Option<ThrottleState>, now: DateTime<Utc>) -> Gate {
-        let Some(state) = self.current(state, now) else {
-            return Gate::Open {
-                delay: Duration::ZERO,
-            };
-        };
+    /// Counts one attempt at `now`. Every attempt is counted before its password is checked,
+    /// so many attempts at once cannot all pass a check that each made alone. Returns the state
+    /// to store and what to do with the attempt.
+    pub fn on_attempt(&self, state: ThrottleState, now: DateTime<Utc>) -> (ThrottleState, Gate) {
         if let Some(until) = state.locked_until.filter(|until| *until > now) {
             let secs = (until - now).num_milliseconds().max(0).div_euclid(1000) + 1;
-            return Gate::Locked {
-                retry_after_secs: u64::try_from(secs).unwrap_or(1),
-            };
+            let retry_after_secs = u64::try_from(secs).unwrap_or(1);
+            return (state, Gate::Locked { retry_after_secs });
         }
-        let over = state
-            .failures
-            .saturating_add(1)
-            .saturating_sub(self.slow_after);
-        Gate::Open {
-            delay: self.step.saturating_mul(over),
-        }
-    }
-
-    /// The state after one more failure at `now`; reaching `max_failures` locks the username.
-    pub fn after_failure(&self, state: Option<ThrottleState>, now: DateTime<Utc>) -> ThrottleState {
-        let mut next = self.current(state, now).unwrap_or(ThrottleState {
-            failures: 0,
-            window_started_at: now,
-            locked_until: None,
-        });
-        next.failures = next.failures.saturating_add(1);
-        if next.failures >= self.max_failures {
+        let lapsed =
+            state.locked_until.is_some() || now >= state.window_started_at + to_chrono(self.window);
+        let mut next = if lapsed {
+            ThrottleState {
+                attempts: 0,
+                window_started_at: now,
+                locked_until: None,
+            }
+        } else {
+            state
+        };
+        next.attempts = next.attempts.saturating_add(1);
+        if next.attempts > self.max_failures {
             next.locked_until = Some(now + to_chrono(self.lockout));
+            return (
+                next,
+                Gate::Locked {
+                    retry_after_secs: self.lockout.as_secs().max(1),
+                },
+            );
         }
-        next
+        let over = next.attempts.saturating_sub(self.slow_after);
+        (
+            next,
+            Gate::Open {
+                delay: self.step.saturating_mul(over),
+            },
+        )
     }
 }
 
@@ -101,50 +98,66 @@ impl ThrottlePolicy {
 mod tests {
     use super::*;
 
+    fn fresh(now: DateTime<Utc>) -> ThrottleState {
+        ThrottleState {
+            attempts: 0,
+            window_started_at: now,
+            locked_until: None,
+        }
+    }
+
     #[test]
     fn slows_then_locks_then_forgets() {
         let policy = ThrottlePolicy::default();
         let t0 = Utc::now();
-        let mut state = None;
+        let mut state = fresh(t0);
         let mut delays = vec![];
         for i in 0..5 {
             let now = t0 + chrono::Duration::seconds(i);
-            match policy.gate(state, now) {
+            let (next, gate) = policy.on_attempt(state, now);
+            state = next;
+            match gate {
                 Gate::Open { delay } => delays.push(delay.as_millis()),
                 Gate::Locked { .. } => panic!("locked too early at attempt {i}"),
             }
-            state = Some(policy.after_failure(state, now));
         }
         assert_eq!(delays, vec![0, 0, 0, 500, 1000]);
-        let now = t0 + chrono::Duration::seconds(10);
-        match policy.gate(state, now) {
-            Gate::Locked { retry_after_secs } => {
-                assert!(
-                    (890..=900).contains(&retry_after_secs),
-                    "{retry_after_secs}"
-                )
-            }
-            Gate::Open { .. } => panic!("should be locked after 5 failures"),
-        }
-        let later = t0 + chrono::Duration::minutes(16);
+        // The sixth attempt within the window locks the username.
+        let (locked, gate) = policy.on_attempt(state, t0 + chrono::Duration::seconds(10));
         assert_eq!(
-            policy.gate(state, later),
+            gate,
+            Gate::Locked {
+                retry_after_secs: 900
+            }
+        );
+        // While locked, every attempt is refused with the time left.
+        let (_, gate) = policy.on_attempt(locked, t0 + chrono::Duration::seconds(110));
+        assert_eq!(
+            gate,
+            Gate::Locked {
+                retry_after_secs: 801
+            }
+        );
+        // After the lock, counting starts again.
+        let later = t0 + chrono::Duration::minutes(16);
+        let (after, gate) = policy.on_attempt(locked, later);
+        assert_eq!(
+            gate,
             Gate::Open {
                 delay: Duration::ZERO
             }
         );
-        let after = policy.after_failure(state, later);
-        assert_eq!(after.failures, 1);
-        assert_eq!(after.locked_until, None);
+        assert_eq!((after.attempts, after.locked_until), (1, None));
     }
 
     #[test]
-    fn old_failures_fall_out_of_the_window() {
+    fn old_attempts_fall_out_of_the_window() {
         let policy = ThrottlePolicy::default();
         let t0 = Utc::now();
-        let state = policy.after_failure(None, t0);
-        let state = policy.after_failure(Some(state), t0);
-        let later = t0 + chrono::Duration::minutes(20);
-        assert_eq!(policy.after_failure(Some(state), later).failures, 1);
+        let (s, _) = policy.on_attempt(fresh(t0), t0);
+        let (s, _) = policy.on_attempt(s, t0);
+        assert_eq!(s.attempts, 2);
+        let (s, _) = policy.on_attempt(s, t0 + chrono::Duration::minutes(20));
+        assert_eq!(s.attempts, 1);
     }
 }

@@ -8,6 +8,7 @@
 pub mod account;
 pub mod api;
 pub mod calendar;
+pub mod collection;
 pub mod exemption;
 pub mod id_number;
 pub mod lost_contact;

@@ -55,9 +55,15 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "PAICHA_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
-    /// Log format: text or json.
-    #[arg(long, env = "PAICHA_LOG_FORMAT", default_value = "text")]
-    pub log_format: String,
+    /// Log format.
+    #[arg(long, env = "PAICHA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// A configuration mistake, said in one line.
@@ -110,6 +116,9 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    /// A sign-in's refresh tokens stop working this long after the sign-in, however often
+    /// they were rotated.
+    pub refresh_family_max_age: Duration,
     pub login_throttle: ThrottlePolicy,
     /// Longest time a request may take before it is answered with 408.
     pub request_timeout: Duration,
@@ -131,6 +140,7 @@ impl Settings {
             max_body_bytes: 4 * 1024 * 1024,
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            refresh_family_max_age: Duration::from_secs(90 * 24 * 3600),
             login_throttle: ThrottlePolicy::default(),
             request_timeout: Duration::from_secs(60),
         }
@@ -208,7 +218,8 @@ pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    match rest.split_once('@') {
+    // The last '@' ends the user info: a password may contain '@' itself.
+    let redacted = match rest.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or_default();
             if userinfo.contains(':') {
@@ -218,6 +229,20 @@ pub fn redact_url(url: &str) -> String {
             }
         }
         None => url.to_owned(),
+    };
+    // A password given as a query parameter (`?password=…`).
+    match redacted.split_once('?') {
+        Some((base, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => kv.to_owned(),
+                })
+                .collect();
+            format!("{base}?{}", params.join("&"))
+        }
+        None => redacted,
     }
 }
 
@@ -291,7 +316,7 @@ mod tests {
             jwt_secret: None,
             bootstrap_admin: None,
             max_body_bytes: 4096,
-            log_format: "text".into(),
+            log_format: LogFormat::Text,
         }
     }
 
@@ -367,6 +392,14 @@ mod tests {
         assert_eq!(
             redact_url("sqlite://data/paicha.db"),
             "sqlite://data/paicha.db"
+        );
+        assert_eq!(
+            redact_url("postgres://u:p@ss@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(
+            redact_url("postgres://h/db?user=u&password=secret&sslmode=require"),
+            "postgres://h/db?user=u&password=***&sslmode=require"
         );
     }
 }

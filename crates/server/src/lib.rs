@@ -22,8 +22,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use paicha_auth::TokenKeys;
 use paicha_auth::password::hash_password;
+use paicha_auth::throttle::ThrottlePolicy;
 use paicha_domain::role::Role;
-use paicha_storage::{NewUser, Store};
+use paicha_storage::{NewUser, Store, StoreError};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -129,14 +130,16 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
         .layer(Extension(doc))
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(axum::middleware::from_fn(telemetry::track_metrics))
-        .layer(axum::middleware::map_response(json_error_for_bare_status))
+        // From here outwards, layers see every response, including those the layers below
+        // make up (a caught panic, a timeout): they get the error shape, then are counted.
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, paicha_domain::api::ErrorCode::InternalError)
                 .into_response()
         }))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(axum::middleware::map_response(json_error_for_bare_status))
+        .layer(axum::middleware::from_fn(telemetry::track_metrics))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let request_id = req
@@ -168,6 +171,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     store: Store,
+    throttle: ThrottlePolicy,
 }
 
 impl Application {
@@ -179,15 +183,19 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("无法监听 {}：{e}", settings.listen))?;
         let keys = TokenKeys::new(settings.jwt_secret.expose(), settings.access_token_ttl);
+        let throttle = settings.login_throttle;
+        let slots = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         let state = AppState {
             store: store.clone(),
             keys,
             settings: Arc::new(settings),
+            password_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
         };
         Ok(Self {
             listener,
             router: app(state),
             store,
+            throttle,
         })
     }
 
@@ -204,9 +212,32 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        let housekeeping = tokio::spawn(housekeeping(self.store.clone(), self.throttle));
+        let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        housekeeping.abort();
+        result
+    }
+}
+
+/// Periodic clean-up: throttle rows whose window and lock have lapsed.
+async fn housekeeping(store: Store, throttle: ThrottlePolicy) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        let now = Utc::now();
+        let window = chrono::Duration::from_std(throttle.window).unwrap_or(chrono::Duration::MAX);
+        let Ok(records) = store.throttle_records().await else {
+            continue;
+        };
+        for record in records {
+            let lapsed = record.window_started_at + window < now
+                && record.locked_until.is_none_or(|until| until < now);
+            if lapsed {
+                let _ = store.clear_throttle(&record.username).await;
+            }
+        }
     }
 }
 
@@ -220,7 +251,7 @@ async fn bootstrap_admin(store: &Store, settings: &Settings) -> anyhow::Result<(
     }
     let password = String::from_utf8_lossy(admin.password.expose()).into_owned();
     let password_hash = tokio::task::spawn_blocking(move || hash_password(&password)).await??;
-    store
+    let inserted = store
         .insert_user(NewUser {
             id: Uuid::now_v7(),
             username: admin.username.clone(),
@@ -230,7 +261,12 @@ async fn bootstrap_admin(store: &Store, settings: &Settings) -> anyhow::Result<(
             display_name: None,
             now: Utc::now(),
         })
-        .await?;
-    tracing::info!(username = %admin.username, "bootstrap system_admin created");
+        .await;
+    match inserted {
+        Ok(_) => tracing::info!(username = %admin.username, "bootstrap system_admin created"),
+        // Another instance starting at the same moment created it first.
+        Err(StoreError::Duplicate(_)) => {}
+        Err(other) => return Err(other.into()),
+    }
     Ok(())
 }

@@ -31,7 +31,7 @@ fn one_line(err: &anyhow::Error) -> String {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
-            paicha_server::telemetry::init_logging(&args.log_format);
+            paicha_server::telemetry::init_logging(args.log_format);
             let settings = Settings::from_serve_args(&args)?;
             let db = describe_database(&settings.database_url);
             let app = Application::build(settings)

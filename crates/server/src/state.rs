@@ -14,9 +14,27 @@ pub struct AppState {
     pub store: Store,
     pub keys: TokenKeys,
     pub settings: Arc<Settings>,
+    /// Bounds the argon2 work running at once (each takes ~19 MiB and a core for tens of
+    /// milliseconds), so a flood of logins queues instead of exhausting memory.
+    pub password_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
+    /// Runs password hashing or verification on the blocking pool, a bounded number at once.
+    pub async fn run_password_work<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> ApiResult<T> {
+        let _permit = self
+            .password_slots
+            .acquire()
+            .await
+            .map_err(ApiError::internal)?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(ApiError::internal)
+    }
+
     /// The caller's own unit, loaded fresh: a token whose unit has since been deleted is no
     /// longer valid.
     pub async fn caller_unit(&self, principal: &Principal) -> ApiResult<Option<OrgUnitRecord>> {

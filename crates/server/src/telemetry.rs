@@ -13,14 +13,14 @@ use tracing_subscriber::EnvFilter;
 
 /// Sets up the process's log output on stderr (stdout carries only the start-up line):
 /// `RUST_LOG` filters (default `info`), `json` or text.
-pub fn init_logging(format: &str) {
+pub fn init_logging(format: crate::config::LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
         .with_writer(std::io::stderr);
-    let result = if format.eq_ignore_ascii_case("json") {
+    let result = if format == crate::config::LogFormat::Json {
         builder.json().flatten_event(true).try_init()
     } else {
         builder.try_init()

@@ -35,7 +35,12 @@ fn start(dir: &std::path::Path, envs: &[(&str, &str)]) -> (Server, String) {
     let url = line
         .split_whitespace()
         .find_map(|w| w.strip_prefix("http://"))
-        .map(|rest| format!("http://{}", rest.trim_end_matches(|c: char| !c.is_ascii_digit())))
+        .map(|rest| {
+            format!(
+                "http://{}",
+                rest.trim_end_matches(|c: char| !c.is_ascii_digit())
+            )
+        })
         .unwrap_or_else(|| panic!("no address in {line:?}"));
     (Server(child), url)
 }
@@ -43,7 +48,10 @@ fn start(dir: &std::path::Path, envs: &[(&str, &str)]) -> (Server, String) {
 #[test]
 fn starts_on_sqlite_in_the_data_dir_and_the_readme_session_works_as_written() {
     let dir = tempfile::tempdir().unwrap();
-    let (_server, url) = start(dir.path(), &[("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")]);
+    let (_server, url) = start(
+        dir.path(),
+        &[("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")],
+    );
     assert!(dir.path().join("data/paicha.db").exists());
     assert!(dir.path().join("data/jwt-secret").exists());
 
@@ -51,8 +59,13 @@ fn starts_on_sqlite_in_the_data_dir_and_the_readme_session_works_as_written() {
     let start = readme.find("## A first session with curl").unwrap();
     let block_start = readme[start..].find("```bash\n").unwrap() + start + 8;
     let block_end = readme[block_start..].find("```").unwrap() + block_start;
-    let session = readme[block_start..block_end].replace("API=http://127.0.0.1:8080", &format!("API={url}"));
-    assert_ne!(session, readme[block_start..block_end], "the session no longer sets API");
+    let session =
+        readme[block_start..block_end].replace("API=http://127.0.0.1:8080", &format!("API={url}"));
+    assert_ne!(
+        session,
+        readme[block_start..block_end],
+        "the session no longer sets API"
+    );
 
     let out = Command::new("bash")
         .arg("-c")
@@ -60,9 +73,16 @@ fn starts_on_sqlite_in_the_data_dir_and_the_readme_session_works_as_written() {
         .output()
         .expect("bash runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "session failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "session failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The last answer is the branch secretary's view: exactly one unit, the branch.
-    let last = stdout.rfind("{\"org_units\"").map(|i| &stdout[i..]).unwrap();
+    let last = stdout
+        .rfind("{\"org_units\"")
+        .map(|i| &stdout[i..])
+        .unwrap();
     let view: serde_json::Value = serde_json::from_str(last.trim()).unwrap();
     let units = view["org_units"].as_array().unwrap();
     assert_eq!(units.len(), 1);
@@ -76,9 +96,17 @@ fn configuration_mistakes_stop_start_up_with_one_line() {
     let cases: &[(&str, &str, &str)] = &[
         ("PAICHA_LISTEN", "not-an-address", "PAICHA_LISTEN"),
         ("PAICHA_JWT_SECRET", "short", "PAICHA_JWT_SECRET"),
-        ("PAICHA_DATABASE_URL", "mysql://root:hunter2@localhost/x", "PAICHA_DATABASE_URL"),
+        (
+            "PAICHA_DATABASE_URL",
+            "mysql://root:hunter2@localhost/x",
+            "PAICHA_DATABASE_URL",
+        ),
         ("PAICHA_BOOTSTRAP_ADMIN", "admin", "PAICHA_BOOTSTRAP_ADMIN"),
-        ("PAICHA_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none", "无法启动"),
+        (
+            "PAICHA_DATABASE_URL",
+            "postgres://nobody@127.0.0.1:1/none",
+            "无法启动",
+        ),
     ];
     for (var, value, expected) in cases {
         let out = Command::new(env!("CARGO_BIN_EXE_paicha"))
@@ -92,10 +120,17 @@ fn configuration_mistakes_stop_start_up_with_one_line() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{var}={value}: {stderr}");
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{var}={value}: {stderr}");
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "{var}={value}: {stderr}"
+        );
         assert!(stderr.starts_with("paicha: "), "{stderr}");
         assert!(stderr.contains(expected), "{var}={value}: {stderr}");
-        assert!(!stderr.contains("hunter2"), "a password reached the output: {stderr}");
+        assert!(
+            !stderr.contains("hunter2"),
+            "a password reached the output: {stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
@@ -112,7 +147,11 @@ fn migrate_applies_and_exits() {
             .unwrap()
     };
     let first = run();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     assert!(String::from_utf8_lossy(&first.stdout).contains("本次应用 2 项"));
     let second = run();
     assert!(String::from_utf8_lossy(&second.stdout).contains("本次应用 0 项"));

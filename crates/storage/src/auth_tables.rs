@@ -2,18 +2,19 @@
 //! failures lock an account) live in `paicha-auth`; this module only keeps their state.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use uuid::Uuid;
 
 use crate::entities::{login_throttle, refresh_token};
-use crate::{Store, StoreResult};
+use crate::{Store, StoreError, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshTokenRecord {
     pub id: Uuid,
     pub family_id: Uuid,
     pub user_id: Uuid,
+    pub family_created_at: DateTime<Utc>,
     pub device_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
@@ -25,6 +26,7 @@ pub struct NewRefreshToken {
     pub id: Uuid,
     pub family_id: Uuid,
     pub user_id: Uuid,
+    pub family_created_at: DateTime<Utc>,
     /// SHA-256 of the token, hex. The token itself is never stored.
     pub token_hash: String,
     pub device_id: Option<String>,
@@ -32,13 +34,23 @@ pub struct NewRefreshToken {
     pub expires_at: DateTime<Utc>,
 }
 
-/// The failed-login state of one username.
+/// The login-attempt state of one username: attempts not yet followed by a success, within
+/// the current window.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThrottleRecord {
     pub username: String,
-    pub failures: u32,
+    pub attempts: u32,
     pub window_started_at: DateTime<Utc>,
     pub locked_until: Option<DateTime<Utc>>,
+}
+
+fn to_throttle(m: login_throttle::Model) -> ThrottleRecord {
+    ThrottleRecord {
+        username: m.username,
+        attempts: u32::try_from(m.attempts).unwrap_or(0),
+        window_started_at: m.window_started_at,
+        locked_until: m.locked_until,
+    }
 }
 
 fn to_token(m: refresh_token::Model) -> RefreshTokenRecord {
@@ -46,6 +58,7 @@ fn to_token(m: refresh_token::Model) -> RefreshTokenRecord {
         id: m.id,
         family_id: m.family_id,
         user_id: m.user_id,
+        family_created_at: m.family_created_at,
         device_id: m.device_id,
         created_at: m.created_at,
         expires_at: m.expires_at,
@@ -60,6 +73,7 @@ impl Store {
             id: Set(new.id),
             family_id: Set(new.family_id),
             user_id: Set(new.user_id),
+            family_created_at: Set(new.family_created_at),
             token_hash: Set(new.token_hash),
             device_id: Set(new.device_id),
             created_at: Set(new.now),
@@ -86,10 +100,7 @@ impl Store {
     /// two concurrent refreshes with one token exactly one wins.
     pub async fn consume_refresh_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
         let result = refresh_token::Entity::update_many()
-            .col_expr(
-                refresh_token::Column::UsedAt,
-                sea_orm::sea_query::Expr::value(now),
-            )
+            .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
             .filter(refresh_token::Column::Id.eq(id))
             .filter(refresh_token::Column::UsedAt.is_null())
             .filter(refresh_token::Column::RevokedAt.is_null())
@@ -105,10 +116,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         refresh_token::Entity::update_many()
-            .col_expr(
-                refresh_token::Column::RevokedAt,
-                sea_orm::sea_query::Expr::value(now),
-            )
+            .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
             .filter(refresh_token::Column::FamilyId.eq(family_id))
             .filter(refresh_token::Column::RevokedAt.is_null())
             .exec(&self.db)
@@ -123,10 +131,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         refresh_token::Entity::update_many()
-            .col_expr(
-                refresh_token::Column::RevokedAt,
-                sea_orm::sea_query::Expr::value(now),
-            )
+            .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
             .filter(refresh_token::Column::UserId.eq(user_id))
             .filter(refresh_token::Column::RevokedAt.is_null())
             .exec(&self.db)
@@ -134,38 +139,69 @@ impl Store {
         Ok(())
     }
 
-    pub async fn throttle(&self, username: &str) -> StoreResult<Option<ThrottleRecord>> {
-        Ok(login_throttle::Entity::find_by_id(username.to_owned())
-            .one(&self.db)
-            .await?
-            .map(|m| ThrottleRecord {
-                username: m.username,
-                failures: u32::try_from(m.failures).unwrap_or(0),
-                window_started_at: m.window_started_at,
-                locked_until: m.locked_until,
-            }))
-    }
-
-    pub async fn save_throttle(&self, record: &ThrottleRecord) -> StoreResult<()> {
-        let model = login_throttle::ActiveModel {
-            username: Set(record.username.clone()),
-            failures: Set(i32::try_from(record.failures).unwrap_or(i32::MAX)),
-            window_started_at: Set(record.window_started_at),
-            locked_until: Set(record.locked_until),
+    /// Counts a login attempt for `username` atomically: the row is locked (a PostgreSQL row
+    /// lock, SQLite's write lock) while `decide` turns the current state into the next one, so
+    /// concurrent attempts are counted one after another and none slips past the limit.
+    pub async fn throttle_attempt<T>(
+        &self,
+        username: &str,
+        now: DateTime<Utc>,
+        decide: impl FnOnce(ThrottleRecord) -> (ThrottleRecord, T) + Send,
+    ) -> StoreResult<T> {
+        let fresh = login_throttle::ActiveModel {
+            username: Set(username.to_owned()),
+            attempts: Set(0),
+            window_started_at: Set(now),
+            locked_until: Set(None),
         };
-        login_throttle::Entity::insert(model)
-            .on_conflict(
-                OnConflict::column(login_throttle::Column::Username)
-                    .update_columns([
-                        login_throttle::Column::Failures,
-                        login_throttle::Column::WindowStartedAt,
-                        login_throttle::Column::LockedUntil,
-                    ])
-                    .to_owned(),
-            )
+        login_throttle::Entity::insert(fresh)
+            .on_conflict_do_nothing_on([login_throttle::Column::Username])
             .exec(&self.db)
             .await?;
-        Ok(())
+        let txn = self.db.begin().await?;
+        // A no-op write first, to take the lock before reading.
+        login_throttle::Entity::update_many()
+            .col_expr(
+                login_throttle::Column::Attempts,
+                Expr::col(login_throttle::Column::Attempts),
+            )
+            .filter(login_throttle::Column::Username.eq(username))
+            .exec(&txn)
+            .await?;
+        let current = login_throttle::Entity::find_by_id(username.to_owned())
+            .one(&txn)
+            .await?
+            .map(to_throttle)
+            .ok_or(StoreError::NotFound)?;
+        let (next, answer) = decide(current);
+        login_throttle::Entity::update_many()
+            .col_expr(
+                login_throttle::Column::Attempts,
+                Expr::value(i32::try_from(next.attempts).unwrap_or(i32::MAX)),
+            )
+            .col_expr(
+                login_throttle::Column::WindowStartedAt,
+                Expr::value(next.window_started_at),
+            )
+            .col_expr(
+                login_throttle::Column::LockedUntil,
+                Expr::value(next.locked_until),
+            )
+            .filter(login_throttle::Column::Username.eq(username))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(answer)
+    }
+
+    /// Every throttle row, for the periodic clean-up of lapsed ones.
+    pub async fn throttle_records(&self) -> StoreResult<Vec<ThrottleRecord>> {
+        Ok(login_throttle::Entity::find()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(to_throttle)
+            .collect())
     }
 
     pub async fn clear_throttle(&self, username: &str) -> StoreResult<()> {

@@ -58,6 +58,7 @@ pub(crate) mod refresh_token {
         pub id: Uuid,
         pub family_id: Uuid,
         pub user_id: Uuid,
+        pub family_created_at: DateTimeUtc,
         pub token_hash: String,
         pub device_id: Option<String>,
         pub created_at: DateTimeUtc,
@@ -80,7 +81,7 @@ pub(crate) mod login_throttle {
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub username: String,
-        pub failures: i32,
+        pub attempts: i32,
         pub window_started_at: DateTimeUtc,
         pub locked_until: Option<DateTimeUtc>,
     }

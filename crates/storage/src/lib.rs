@@ -67,7 +67,8 @@ impl Store {
             .sqlx_logging(false);
         if engine == Engine::Sqlite {
             options.max_connections(8).map_sqlx_sqlite_opts(|o| {
-                o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                o.create_if_missing(true)
+                    .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))

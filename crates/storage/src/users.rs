@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use paicha_domain::role::Role;
+use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
@@ -62,7 +63,8 @@ fn to_record(m: user::Model) -> StoreResult<UserRecord> {
 }
 
 impl Store {
-    /// Inserts a user; a taken username is `StoreError::Conflict`.
+    /// Inserts a user; a taken username is `StoreError::Duplicate`, a unit deleted meanwhile
+    /// `StoreError::Reference`.
     pub async fn insert_user(&self, new: NewUser) -> StoreResult<UserRecord> {
         let model = user::ActiveModel {
             id: Set(new.id),
@@ -104,10 +106,15 @@ impl Store {
 
     /// Users bound to `root` or any unit below it.
     pub async fn users_in_subtree(&self, root: &OrgUnitRecord) -> StoreResult<Vec<UserRecord>> {
-        let unit_ids: Vec<Uuid> = self.org_subtree(root).await?.iter().map(|u| u.id).collect();
+        let subtree = Query::select()
+            .column(org_unit::Column::Id)
+            .from(org_unit::Entity)
+            .and_where(org_unit::Column::TenantId.eq(root.tenant_id))
+            .and_where(org_unit::Column::Path.starts_with(&root.path))
+            .to_owned();
         user::Entity::find()
             .filter(user::Column::TenantId.eq(root.tenant_id))
-            .filter(user::Column::OrgUnitId.is_in(unit_ids))
+            .filter(user::Column::OrgUnitId.in_subquery(subtree))
             .order_by_asc(user::Column::Username)
             .all(&self.db)
             .await?
@@ -119,20 +126,18 @@ impl Store {
     /// The users the platform administrator manages: other system admins and the admins sitting
     /// at tenant roots.
     pub async fn platform_users(&self) -> StoreResult<Vec<UserRecord>> {
-        let roots: Vec<Uuid> = org_unit::Entity::find()
-            .filter(org_unit::Column::ParentId.is_null())
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|u| u.id)
-            .collect();
+        let roots = Query::select()
+            .column(org_unit::Column::Id)
+            .from(org_unit::Entity)
+            .and_where(org_unit::Column::ParentId.is_null())
+            .to_owned();
         user::Entity::find()
             .filter(
                 user::Column::Role
                     .eq(Role::SystemAdmin.as_str())
                     .or(user::Column::Role
                         .eq(Role::CommitteeAdmin.as_str())
-                        .and(user::Column::OrgUnitId.is_in(roots))),
+                        .and(user::Column::OrgUnitId.in_subquery(roots))),
             )
             .order_by_asc(user::Column::Username)
             .all(&self.db)

@@ -324,3 +324,135 @@ async fn a_successful_login_clears_earlier_failures() {
         assert_eq!(err.code(), Some("invalid_credentials"));
     }
 }
+
+#[tokio::test]
+async fn parallel_guesses_are_counted_one_by_one() {
+    let app = spawn_app_with(|s| {
+        s.login_throttle.max_failures = 4;
+        s.login_throttle.step = Duration::ZERO;
+    })
+    .await;
+    let attempts = (0..16).map(|_| {
+        let client = app.client.clone();
+        tokio::spawn(async move { client.login(ADMIN_USER, "wrong-password!", None).await })
+    });
+    let mut codes = vec![];
+    for attempt in attempts {
+        let err = attempt.await.unwrap().unwrap_err();
+        codes.push(err.code().unwrap_or_default().to_owned());
+    }
+    let wrong = codes.iter().filter(|c| *c == "invalid_credentials").count();
+    let refused = codes.iter().filter(|c| *c == "login_throttled").count();
+    assert_eq!((wrong, refused), (4, 12), "{codes:?}");
+}
+
+#[tokio::test]
+async fn strange_credentials_are_refused_cleanly() {
+    let app = spawn_app().await;
+    let login = format!("{}/v1/auth/login", app.base);
+    let long_password = "p".repeat(100_000);
+    let cases = [
+        (
+            serde_json::json!({"username": "a\u{0}b", "password": "x"}),
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+        ),
+        (
+            serde_json::json!({"username": "İ".repeat(64), "password": "x"}),
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+        ),
+        (
+            serde_json::json!({"username": ADMIN_USER, "password": long_password}),
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+        ),
+        (
+            serde_json::json!({"username": "", "password": ""}),
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+        ),
+        (
+            serde_json::json!({"username": ADMIN_USER, "password": ADMIN_PASSWORD, "device_id": "a\u{0}b"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            serde_json::json!({"username": ADMIN_USER, "password": ADMIN_PASSWORD, "device_id": "d".repeat(201)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+    ];
+    for (body, status, code) in cases {
+        let (got, _, resp) = raw(
+            Method::POST,
+            login.clone(),
+            None,
+            Some("application/json"),
+            body.to_string(),
+        )
+        .await;
+        assert_eq!(
+            (got, error_code(&resp).as_str()),
+            (status, code),
+            "{}",
+            &body.to_string()[..40.min(body.to_string().len())]
+        );
+    }
+    assert!(
+        app.client
+            .login(ADMIN_USER, ADMIN_PASSWORD, Some("phone-7"))
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn a_token_with_the_right_kid_but_another_signature_is_refused() {
+    let app = spawn_app().await;
+    let tokens = app
+        .client
+        .login(ADMIN_USER, ADMIN_PASSWORD, None)
+        .await
+        .unwrap();
+    let header = jsonwebtoken::decode_header(&tokens.access_token).unwrap();
+    assert!(header.kid.is_some());
+    let parts: Vec<&str> = tokens.access_token.split('.').collect();
+    let claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    // Same header (alg, kid), same claims, signed with another secret: only the HMAC differs.
+    paicha_auth::token::install_crypto_provider();
+    let forged = jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(b"not-the-server-secret-but-long-enough"),
+    )
+    .unwrap();
+    assert_eq!(forged.split('.').next(), parts.first().copied());
+    assert_eq!(
+        status_with(&app, &forged).await,
+        (StatusCode::UNAUTHORIZED, "invalid_token".into())
+    );
+}
+
+#[tokio::test]
+async fn a_sign_in_ends_at_its_maximum_age_however_often_it_rotates() {
+    let app = spawn_app_with(|s| s.refresh_family_max_age = Duration::from_secs(1)).await;
+    let tokens = app
+        .client
+        .login(ADMIN_USER, ADMIN_PASSWORD, None)
+        .await
+        .unwrap();
+    let rotated = app.client.refresh(&tokens.refresh_token).await;
+    // Within the second the rotation may still work; after it, the family is over.
+    let last = match rotated {
+        Ok(t) => t.refresh_token,
+        Err(e) => {
+            assert_eq!(e.code(), Some("refresh_token_expired"));
+            return;
+        }
+    };
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let err = app.client.refresh(&last).await.unwrap_err();
+    assert_eq!(err.code(), Some("refresh_token_expired"));
+}

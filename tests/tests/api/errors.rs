@@ -11,7 +11,13 @@ async fn malformed_bodies_get_their_codes() {
     let login = format!("{}/v1/auth/login", app.base);
     let json = Some("application/json");
     /// (content type, body, status, code, field)
-    type Case<'a> = (Option<&'a str>, String, StatusCode, &'a str, Option<&'a str>);
+    type Case<'a> = (
+        Option<&'a str>,
+        String,
+        StatusCode,
+        &'a str,
+        Option<&'a str>,
+    );
     let cases: Vec<Case> = vec![
         (
             json,
@@ -201,4 +207,20 @@ async fn unknown_routes_methods_and_paths_get_their_codes() {
             "{method} {path}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_request_over_the_time_limit_gets_408_with_a_code() {
+    // Every login spends tens of milliseconds in argon2: far more than this limit.
+    let app = spawn_app_with(|s| s.request_timeout = std::time::Duration::from_millis(1)).await;
+    let (status, _, body) = raw(
+        Method::POST,
+        format!("{}/v1/auth/login", app.base),
+        None,
+        Some("application/json"),
+        serde_json::json!({"username": ADMIN_USER, "password": ADMIN_PASSWORD}).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(error_code(&body), "request_timeout");
 }

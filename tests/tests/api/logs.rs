@@ -49,6 +49,8 @@ async fn secrets_never_reach_the_logs() {
         .logout(None)
         .await
         .unwrap();
+    let resp = reqwest::get(format!("{}/healthz", app.base)).await.unwrap();
+    let request_id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
 
     let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(text.contains("login"), "the capture saw nothing: {text}");
@@ -67,5 +69,11 @@ async fn secrets_never_reach_the_logs() {
     assert!(
         !text.contains("$argon2"),
         "a password hash reached the logs"
+    );
+    // Log lines of a request carry its id.
+    assert!(
+        text.lines()
+            .any(|l| l.contains(&request_id) && l.contains("/healthz")),
+        "no log line carries request id {request_id}"
     );
 }

@@ -8,7 +8,7 @@ use paicha_auth::Principal;
 use paicha_auth::password::{burn_verification_time, verify_password};
 use paicha_auth::refresh::{hash_refresh_token, new_refresh_token};
 use paicha_auth::throttle::{Gate, ThrottleState};
-use paicha_domain::account::normalize_username;
+use paicha_domain::account::{MAX_PASSWORD_BYTES, normalize_username};
 use paicha_domain::api::v1::{
     LoginRequest, LogoutRequest, RefreshRequest, TokenResponse, UserSummary,
 };
@@ -41,67 +41,78 @@ pub async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    if req
-        .device_id
-        .as_ref()
-        .is_some_and(|d| d.len() > MAX_DEVICE_ID_BYTES)
-    {
-        return Err(ApiError::unprocessable(ErrorCode::InvalidBody)
-            .with_message(format!("设备标识不能超过{MAX_DEVICE_ID_BYTES}个字节"))
-            .with_field("device_id"));
-    }
-    // An invalid username is throttled like any other, under its raw (bounded) form.
-    let username = normalize_username(&req.username).unwrap_or_else(|| {
-        req.username
-            .chars()
-            .take(64)
-            .collect::<String>()
-            .to_lowercase()
-    });
+    let device_id = req.device_id.as_deref().map(check_device_id).transpose()?;
+    // A username or password no account can have is refused without touching the database
+    // (but after the same work as a real check, so the answer time tells nothing).
+    let username = match normalize_username(&req.username) {
+        Some(name) if req.password.len() <= MAX_PASSWORD_BYTES => name,
+        _ => {
+            let password = req.password.chars().take(64).collect::<String>();
+            state
+                .run_password_work(move || burn_verification_time(&password))
+                .await?;
+            return Err(ApiError::unauthorized(ErrorCode::InvalidCredentials));
+        }
+    };
     let policy = state.settings.login_throttle;
     let now = Utc::now();
-    let throttle = state.store.throttle(&username).await?.map(throttle_state);
-    match policy.gate(throttle, now) {
-        Gate::Locked { retry_after_secs } => return Err(ApiError::throttled(retry_after_secs)),
+    let gate = state
+        .store
+        .throttle_attempt(&username, now, |record| {
+            let (next, gate) = policy.on_attempt(throttle_state(&record), now);
+            let next = ThrottleRecord {
+                username: record.username,
+                attempts: next.attempts,
+                window_started_at: next.window_started_at,
+                locked_until: next.locked_until,
+            };
+            (next, gate)
+        })
+        .await?;
+    match gate {
+        Gate::Locked { retry_after_secs } => {
+            tracing::warn!("login refused: too many attempts");
+            return Err(ApiError::throttled(retry_after_secs));
+        }
         Gate::Open { delay } if !delay.is_zero() => tokio::time::sleep(delay).await,
         Gate::Open { .. } => {}
     }
 
     let user = state.store.user_by_username(&username).await?;
     let password = req.password;
-    let verified = tokio::task::spawn_blocking(move || match user {
-        Some(user) if !user.disabled && verify_password(&password, &user.password_hash) => {
-            Some(user)
-        }
-        Some(_) => None,
-        None => {
-            burn_verification_time(&password);
-            None
-        }
-    })
-    .await
-    .map_err(ApiError::internal)?;
-
+    let verified = state
+        .run_password_work(move || match user {
+            Some(user) if !user.disabled && verify_password(&password, &user.password_hash) => {
+                Some(user)
+            }
+            Some(_) => None,
+            None => {
+                burn_verification_time(&password);
+                None
+            }
+        })
+        .await?;
     let Some(user) = verified else {
-        let next = policy.after_failure(throttle, Utc::now());
-        state
-            .store
-            .save_throttle(&ThrottleRecord {
-                username: username.clone(),
-                failures: next.failures,
-                window_started_at: next.window_started_at,
-                locked_until: next.locked_until,
-            })
-            .await?;
-        tracing::info!(failures = next.failures, "failed login");
+        tracing::info!("failed login");
         return Err(ApiError::unauthorized(ErrorCode::InvalidCredentials));
     };
-    if throttle.is_some() {
-        state.store.clear_throttle(&username).await?;
-    }
+    state.store.clear_throttle(&username).await?;
     tracing::info!(user.id = %user.id, role = user.role.as_str(), "login");
-    let response = issue_tokens(&state, &user, Uuid::now_v7(), req.device_id, Utc::now()).await?;
+    let response = issue_tokens(&state, &user, None, device_id, Utc::now()).await?;
     Ok(Json(response))
+}
+
+/// A device id: 1–200 characters, no control characters.
+fn check_device_id(raw: &str) -> ApiResult<String> {
+    let id = raw.trim();
+    if id.is_empty() || id.len() > MAX_DEVICE_ID_BYTES || id.chars().any(char::is_control) {
+        return Err(ApiError::unprocessable(ErrorCode::InvalidBody)
+            .with_message(format!(
+                "设备标识应为1至{MAX_DEVICE_ID_BYTES}个字节，且不含控制字符"
+            ))
+            .with_field("device_id"));
+    }
+    Ok(id.to_owned())
 }
 
 /// Trade a refresh token for a new access token and a new refresh token.
@@ -137,7 +148,9 @@ pub async fn refresh(
         tracing::warn!(user.id = %token.user_id, family = %token.family_id, "refresh token reused; family revoked");
         return Err(ApiError::unauthorized(ErrorCode::RefreshTokenReused));
     }
-    if token.expires_at <= now {
+    let family_age = chrono::Duration::from_std(state.settings.refresh_family_max_age)
+        .map_err(ApiError::internal)?;
+    if token.expires_at <= now || token.family_created_at + family_age <= now {
         return Err(ApiError::unauthorized(ErrorCode::RefreshTokenExpired));
     }
     let user = match state.store.user(token.user_id).await? {
@@ -150,7 +163,11 @@ pub async fn refresh(
             return Err(ApiError::unauthorized(ErrorCode::InvalidRefreshToken));
         }
     };
-    let response = issue_tokens(&state, &user, token.family_id, token.device_id, now).await?;
+    let family = Family {
+        id: token.family_id,
+        created_at: token.family_created_at,
+    };
+    let response = issue_tokens(&state, &user, Some(family), token.device_id, now).await?;
     Ok(Json(response))
 }
 
@@ -209,22 +226,32 @@ pub async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn throttle_state(r: ThrottleRecord) -> ThrottleState {
+fn throttle_state(r: &ThrottleRecord) -> ThrottleState {
     ThrottleState {
-        failures: r.failures,
+        attempts: r.attempts,
         window_started_at: r.window_started_at,
         locked_until: r.locked_until,
     }
 }
 
-/// A new access token and a new refresh token in `family`.
+/// A family of refresh tokens: one sign-in and its rotations.
+struct Family {
+    id: Uuid,
+    created_at: DateTime<Utc>,
+}
+
+/// A new access token and a new refresh token in `family` (a new family for a sign-in).
 async fn issue_tokens(
     state: &AppState,
     user: &UserRecord,
-    family_id: Uuid,
+    family: Option<Family>,
     device_id: Option<String>,
     now: DateTime<Utc>,
 ) -> ApiResult<TokenResponse> {
+    let family = family.unwrap_or(Family {
+        id: Uuid::now_v7(),
+        created_at: now,
+    });
     let principal = Principal {
         user_id: user.id,
         role: user.role,
@@ -242,8 +269,9 @@ async fn issue_tokens(
         .store
         .insert_refresh_token(NewRefreshToken {
             id: Uuid::now_v7(),
-            family_id,
+            family_id: family.id,
             user_id: user.id,
+            family_created_at: family.created_at,
             token_hash: refresh.hash,
             device_id,
             now,

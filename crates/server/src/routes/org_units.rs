@@ -78,7 +78,9 @@ pub async fn create_org_unit(
         })
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(_) => ApiError::conflict(ErrorCode::IdTaken).with_field("id"),
+            StoreError::Duplicate(_) => ApiError::conflict(ErrorCode::IdTaken).with_field("id"),
+            // The parent was deleted between the look-up and the insert.
+            StoreError::Reference(_) => ApiError::not_found().with_field("parent_id"),
             other => other.into(),
         })?;
     tracing::info!(org_unit.id = %unit.id, kind = unit.kind.as_str(), "org unit created");
@@ -185,11 +187,17 @@ pub async fn delete_org_unit(
     if state.store.count_users_of_unit(id).await? > 0 {
         return Err(ApiError::conflict(ErrorCode::OrgUnitHasUsers));
     }
-    state.store.delete_org_unit(id).await.map_err(|e| match e {
-        // A child or user appeared between the checks and the delete.
-        StoreError::Conflict(_) => ApiError::conflict(ErrorCode::OrgUnitHasChildren),
-        other => other.into(),
-    })?;
+    match state.store.delete_org_unit(id).await {
+        Ok(()) => {}
+        // A child or a user appeared between the checks and the delete: say which.
+        Err(StoreError::Reference(_)) if state.store.count_child_units(id).await? > 0 => {
+            return Err(ApiError::conflict(ErrorCode::OrgUnitHasChildren));
+        }
+        Err(StoreError::Reference(_)) => {
+            return Err(ApiError::conflict(ErrorCode::OrgUnitHasUsers));
+        }
+        Err(other) => return Err(other.into()),
+    }
     tracing::info!(org_unit.id = %id, "org unit deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -83,9 +83,9 @@ pub async fn create_user(
         .transpose()?;
 
     let password = req.password;
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(ApiError::internal)?
+    let password_hash = state
+        .run_password_work(move || hash_password(&password))
+        .await?
         .map_err(ApiError::internal)?;
     let user = state
         .store
@@ -100,9 +100,11 @@ pub async fn create_user(
         })
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(_) => {
+            StoreError::Duplicate(_) => {
                 ApiError::conflict(ErrorCode::UsernameTaken).with_field("username")
             }
+            // The unit was deleted between the look-up and the insert.
+            StoreError::Reference(_) => ApiError::not_found().with_field("org_unit_id"),
             other => other.into(),
         })?;
     tracing::info!(user.id = %user.id, role = user.role.as_str(), by = %principal.user_id, "user created");

@@ -1,0 +1,654 @@
+//! Validation of a write's fields against its collection's declaration, and the rules that
+//! span several fields of one record.
+
+use chrono::NaiveDate;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::{Collection, FieldSpec, FieldType, Schema};
+use crate::id_number::{IdNumber, birth_date_matches};
+use crate::member::Gender;
+use crate::role::Role;
+use crate::working_group::check_working_group_size;
+
+/// Whether a write creates a record or changes one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Create,
+    Update,
+}
+
+/// Why a write is refused: the field, a stable code, a Chinese message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {code}")]
+pub struct FieldError {
+    pub field: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    fn new(field: &str, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Largest number of blobs in one list field.
+const MAX_BLOBS: usize = 20;
+
+/// Checks the given fields of a write by `role` and returns them normalized (text trimmed, an
+/// empty text as `null`, ID numbers with an upper-case X, hashes in lower case).
+///
+/// Refused: a field the collection does not have (`unknown_field`), a field the role may not
+/// write (`field_not_writable`), a value of the wrong type or out of range
+/// (`invalid_field_value`), an unknown enum word (`invalid_enum_value`), an invalid ID number
+/// (its own codes), and on create a missing required field (`required_field`); a required field
+/// can never be cleared.
+pub fn validate_fields(
+    schema: &Schema,
+    fields: &Map<String, Value>,
+    mode: Mode,
+    role: Role,
+) -> Result<Map<String, Value>, FieldError> {
+    let mut out = Map::with_capacity(fields.len());
+    for (name, value) in fields {
+        let Some(spec) = schema.field(name) else {
+            return Err(FieldError::new(
+                name,
+                "unknown_field",
+                format!("{}没有字段 {name}", schema.label_zh),
+            ));
+        };
+        if !spec.writers.contains(&role) {
+            return Err(FieldError::new(
+                name,
+                "field_not_writable",
+                format!("{}不能填写「{}」", role.label_zh(), spec.label_zh),
+            ));
+        }
+        let value = normalize(spec, value)?;
+        if value.is_null() && spec.required {
+            return Err(required(spec));
+        }
+        out.insert(name.clone(), value);
+    }
+    let missing = schema
+        .fields
+        .iter()
+        .find(|f| f.required && !out.contains_key(f.name));
+    if let (Mode::Create, Some(missing)) = (mode, missing) {
+        return Err(required(missing));
+    }
+    Ok(out)
+}
+
+fn required(spec: &FieldSpec) -> FieldError {
+    FieldError::new(
+        spec.name,
+        "required_field",
+        format!("「{}」为必填项", spec.label_zh),
+    )
+}
+
+fn invalid(spec: &FieldSpec, what: &str) -> FieldError {
+    FieldError::new(
+        spec.name,
+        "invalid_field_value",
+        format!("「{}」应为{what}", spec.label_zh),
+    )
+}
+
+fn normalize(spec: &FieldSpec, value: &Value) -> Result<Value, FieldError> {
+    if value.is_null() {
+        return Ok(Value::Null);
+    }
+    match spec.ty {
+        FieldType::Text(max) => {
+            let text = value.as_str().ok_or_else(|| invalid(spec, "文本"))?.trim();
+            if text.chars().count() > max {
+                return Err(invalid(spec, &format!("不超过{max}个字符的文本")));
+            }
+            if text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t')
+            {
+                return Err(invalid(spec, "不含控制字符的文本"));
+            }
+            Ok(if text.is_empty() {
+                Value::Null
+            } else {
+                Value::String(text.to_owned())
+            })
+        }
+        FieldType::Date => {
+            let text = value
+                .as_str()
+                .ok_or_else(|| invalid(spec, "YYYY-MM-DD 格式的日期"))?;
+            parse_date(text)
+                .map(|_| value.clone())
+                .ok_or_else(|| invalid(spec, "YYYY-MM-DD 格式的有效日期"))
+        }
+        FieldType::Bool => value
+            .as_bool()
+            .map(Value::Bool)
+            .ok_or_else(|| invalid(spec, "true 或 false")),
+        FieldType::Int { min, max } => match value.as_i64() {
+            Some(n) if (min..=max).contains(&n) => Ok(Value::from(n)),
+            _ => Err(invalid(spec, &format!("{min}到{max}之间的整数"))),
+        },
+        FieldType::Enum(words) => {
+            let word = value.as_str().ok_or_else(|| invalid(spec, "文本"))?;
+            if words.contains(&word) {
+                Ok(value.clone())
+            } else {
+                Err(unknown_word(spec, words))
+            }
+        }
+        FieldType::EnumList(words) => {
+            let items = value.as_array().ok_or_else(|| invalid(spec, "列表"))?;
+            let mut seen: Vec<&str> = Vec::with_capacity(items.len());
+            for item in items {
+                let word = item.as_str().ok_or_else(|| invalid(spec, "文本列表"))?;
+                if !words.contains(&word) {
+                    return Err(unknown_word(spec, words));
+                }
+                if seen.contains(&word) {
+                    return Err(invalid(spec, "不重复的列表"));
+                }
+                seen.push(word);
+            }
+            Ok(value.clone())
+        }
+        FieldType::IdNumber => {
+            let text = value
+                .as_str()
+                .ok_or_else(|| invalid(spec, "18位公民身份号码"))?;
+            IdNumber::parse(text)
+                .map(|id| Value::String(id.as_str().to_owned()))
+                .map_err(|e| FieldError::new(spec.name, e.code(), e.message_zh()))
+        }
+        FieldType::Ref(_) | FieldType::Unit(_) => value
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .map(|id| Value::String(id.to_string()))
+            .ok_or_else(|| invalid(spec, "记录标识（UUID）")),
+        FieldType::Blob => blob_hash(spec, value),
+        FieldType::BlobList => {
+            let items = value
+                .as_array()
+                .ok_or_else(|| invalid(spec, "文件哈希列表"))?;
+            if items.len() > MAX_BLOBS {
+                return Err(invalid(spec, &format!("不超过{MAX_BLOBS}个文件")));
+            }
+            items
+                .iter()
+                .map(|item| blob_hash(spec, item))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array)
+        }
+        FieldType::People => people(spec, value),
+    }
+}
+
+fn unknown_word(spec: &FieldSpec, words: &[&str]) -> FieldError {
+    FieldError::new(
+        spec.name,
+        "invalid_enum_value",
+        format!(
+            "「{}」的取值应为以下之一：{}",
+            spec.label_zh,
+            words.join("、")
+        ),
+    )
+}
+
+fn blob_hash(spec: &FieldSpec, value: &Value) -> Result<Value, FieldError> {
+    let text = value
+        .as_str()
+        .ok_or_else(|| invalid(spec, "文件的 SHA-256 哈希"))?;
+    if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(Value::String(text.to_ascii_lowercase()))
+    } else {
+        Err(invalid(spec, "64位十六进制的 SHA-256 哈希"))
+    }
+}
+
+fn people(spec: &FieldSpec, value: &Value) -> Result<Value, FieldError> {
+    let items = value.as_array().ok_or_else(|| invalid(spec, "人员列表"))?;
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let person = item.as_object().ok_or_else(|| invalid(spec, "人员列表"))?;
+        if person.keys().any(|k| k != "name" && k != "duty") {
+            return Err(invalid(spec, "只含 name 和 duty 的人员列表"));
+        }
+        let name = person
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|n| !n.is_empty() && n.chars().count() <= 50)
+            .ok_or_else(|| invalid(spec, "每人都有姓名（不超过50字）的人员列表"))?;
+        let duty = match person.get("duty") {
+            None | Some(Value::Null) => Value::Null,
+            Some(Value::String(d)) if d.chars().count() <= 100 => {
+                Value::String(d.trim().to_owned())
+            }
+            Some(_) => return Err(invalid(spec, "分工不超过100字的人员列表")),
+        };
+        out.push(serde_json::json!({"name": name, "duty": duty}));
+    }
+    Ok(Value::Array(out))
+}
+
+/// `YYYY-MM-DD`, and a real date.
+pub(crate) fn parse_date(text: &str) -> Option<NaiveDate> {
+    if text.len() != 10 {
+        return None;
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
+/// The rules that span several fields of one record, checked on the record as it will be
+/// stored (its current fields with the write applied).
+pub fn check_record(collection: Collection, record: &Map<String, Value>) -> Result<(), FieldError> {
+    let text = |name: &str| record.get(name).and_then(Value::as_str);
+    match collection {
+        Collection::Members | Collection::RosterLedgerEntries => {
+            let Some(id) = text("id_number").and_then(|s| IdNumber::parse(s).ok()) else {
+                return Ok(());
+            };
+            if let Some(birth) = text("birth_date").and_then(parse_date) {
+                birth_date_matches(&id, birth)
+                    .map_err(|e| FieldError::new("birth_date", e.code(), e.message_zh()))?;
+            }
+            let gender = match text("gender") {
+                Some("male") => Some(Gender::Male),
+                Some("female") => Some(Gender::Female),
+                _ => None,
+            };
+            if gender.is_some_and(|g| g != id.gender()) {
+                return Err(FieldError::new(
+                    "gender",
+                    "gender_mismatch",
+                    "性别与公民身份号码不一致",
+                ));
+            }
+            Ok(())
+        }
+        Collection::WorkingGroups => {
+            let size = record
+                .get("people")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            check_working_group_size(size)
+                .map_err(|e| FieldError::new("people", e.code(), e.message_zh()))
+        }
+        Collection::PerformanceChecks => {
+            if text("source") == Some("department") && text("department").is_none() {
+                return Err(FieldError::new(
+                    "department",
+                    "required_field",
+                    "经部门核查的，须填写「核查部门」",
+                ));
+            }
+            Ok(())
+        }
+        Collection::ContactAttempts => {
+            let (Some(method), Some(channel)) = (text("method"), text("channel")) else {
+                return Ok(());
+            };
+            if channel_method(channel) != Some(method) {
+                return Err(FieldError::new(
+                    "channel",
+                    "channel_method_mismatch",
+                    "查找渠道与查找方式不一致",
+                ));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The method group a search channel belongs to (DOMAIN.md §5.6).
+fn channel_method(channel: &str) -> Option<&'static str> {
+    match channel {
+        "phone" | "sms" | "home_visit" => Some("direct"),
+        "relatives" | "neighbours" | "colleagues" | "classmates" | "friends" => {
+            Some("interpersonal")
+        }
+        "police_household"
+        | "student_records"
+        | "social_security"
+        | "medical_insurance"
+        | "minimum_allowance"
+        | "property"
+        | "business_registration"
+        | "tax" => Some("department"),
+        "social_network" | "telecom_operator" | "airline_railway" | "hotline_12371"
+        | "caretaker_office" | "reunion" => Some("other"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    fn check(
+        collection: Collection,
+        mode: Mode,
+        role: Role,
+        fields: Value,
+    ) -> Result<Map<String, Value>, (String, &'static str)> {
+        let fields = map(fields);
+        validate_fields(collection.schema(), &fields, mode, role)
+            .and_then(|m| check_record(collection, &m).map(|()| m))
+            .map_err(|e| {
+                assert!(!e.message.is_empty());
+                (e.field, e.code)
+            })
+    }
+
+    const SEC: Role = Role::BranchSecretary;
+
+    #[test]
+    fn member_writes_table() {
+        use Collection::Members as M;
+        let table: Vec<(Mode, Role, Value, Result<(), (&str, &str)>)> = vec![
+            (Mode::Create, SEC, json!({"name": "张三"}), Ok(())),
+            (
+                Mode::Create,
+                SEC,
+                json!({"gender": "male"}),
+                Err(("name", "required_field")),
+            ),
+            (Mode::Update, SEC, json!({"gender": "male"}), Ok(())),
+            (
+                Mode::Update,
+                SEC,
+                json!({"name": null}),
+                Err(("name", "required_field")),
+            ),
+            (
+                Mode::Update,
+                SEC,
+                json!({"name": "  "}),
+                Err(("name", "required_field")),
+            ),
+            (
+                Mode::Update,
+                SEC,
+                json!({"nickname": "x"}),
+                Err(("nickname", "unknown_field")),
+            ),
+            (
+                Mode::Update,
+                SEC,
+                json!({"gender": "unknown"}),
+                Err(("gender", "invalid_enum_value")),
+            ),
+            (
+                Mode::Update,
+                SEC,
+                json!({"birth_date": "1990-02-30"}),
+                Err(("birth_date", "invalid_field_value")),
+            ),
+            (
+                Mode::Update,
+                SEC,
+                json!({"birth_date": "1990-2-3"}),
+                Err(("birth_date", "invalid_field_value")),
+            ),
+            (
+                Mode::Update,
+                SEC,
+                json!({"whereabouts_known": "yes"}),
+                Err(("whereabouts_known", "invalid_field_value")),
+            ),
+            (
+                Mode::Update,
+                SEC,
+                json!({"id_number": "11010519491231002X"}),
+                Ok(()),
+            ),
+            (
+                Mode::Update,
+                SEC,
+                json!({"id_number": "110105194912310021"}),
+                Err(("id_number", "id_number_check_digit")),
+            ),
+            (
+                Mode::Update,
+                SEC,
+                json!({"id_number": "110105491231002"}),
+                Err(("id_number", "id_number_legacy_15")),
+            ),
+            (
+                Mode::Update,
+                SEC,
+                json!({"id_number": "11010519491231002X", "birth_date": "1949-12-30"}),
+                Err(("birth_date", "birth_date_mismatch")),
+            ),
+            (
+                Mode::Update,
+                SEC,
+                json!({"id_number": "11010519491231002X", "gender": "male"}),
+                Err(("gender", "gender_mismatch")),
+            ),
+            (
+                Mode::Update,
+                SEC,
+                json!({"id_number": "11010519491231002X", "gender": "female", "birth_date": "1949-12-31"}),
+                Ok(()),
+            ),
+            (
+                Mode::Update,
+                Role::CommitteeAdmin,
+                json!({"phone": "1"}),
+                Err(("phone", "field_not_writable")),
+            ),
+            (
+                Mode::Update,
+                Role::Viewer,
+                json!({"phone": "1"}),
+                Err(("phone", "field_not_writable")),
+            ),
+            (
+                Mode::Update,
+                SEC,
+                json!({"name": "长".repeat(51)}),
+                Err(("name", "invalid_field_value")),
+            ),
+        ];
+        for (mode, role, fields, expected) in table {
+            let got = check(M, mode, role, fields.clone()).map(drop);
+            let got = got.as_ref().map_err(|(f, c)| (f.as_str(), *c)).copied();
+            assert_eq!(got, expected, "{fields}");
+        }
+    }
+
+    #[test]
+    fn values_are_normalized() {
+        let out = check(
+            Collection::Members,
+            Mode::Update,
+            SEC,
+            json!({"name": "  李四 ", "id_number": " 11010519491231002x", "remarks": ""}),
+        )
+        .unwrap();
+        assert_eq!(out["name"], "李四");
+        assert_eq!(out["id_number"], "11010519491231002X");
+        assert_eq!(out["remarks"], Value::Null);
+    }
+
+    #[test]
+    fn department_results_are_the_committees_to_write() {
+        let c = Collection::DepartmentSearchRequests;
+        let case = Uuid::now_v7().to_string();
+        assert!(
+            check(
+                c,
+                Mode::Create,
+                SEC,
+                json!({"case_id": case, "departments": ["police_household", "tax"]})
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            check(
+                c,
+                Mode::Create,
+                SEC,
+                json!({"case_id": case, "result": "contact_made"})
+            )
+            .unwrap_err(),
+            ("result".to_owned(), "field_not_writable")
+        );
+        assert!(
+            check(
+                c,
+                Mode::Update,
+                Role::CommitteeAdmin,
+                json!({"result": "contact_made", "status": "done"})
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            check(
+                c,
+                Mode::Update,
+                SEC,
+                json!({"departments": ["police", "tax"]})
+            )
+            .unwrap_err()
+            .1,
+            "invalid_enum_value"
+        );
+        assert_eq!(
+            check(c, Mode::Update, SEC, json!({"departments": ["tax", "tax"]}))
+                .unwrap_err()
+                .1,
+            "invalid_field_value"
+        );
+    }
+
+    #[test]
+    fn cross_field_rules() {
+        let people = |n: usize| -> Value {
+            Value::Array(
+                (0..n)
+                    .map(|i| json!({"name": format!("组员{i}"), "duty": "走访"}))
+                    .collect(),
+            )
+        };
+        let wg = Collection::WorkingGroups;
+        assert!(check(wg, Mode::Create, SEC, json!({"people": people(5)})).is_ok());
+        assert_eq!(
+            check(wg, Mode::Create, SEC, json!({"people": people(4)}))
+                .unwrap_err()
+                .1,
+            "working_group_size"
+        );
+        assert_eq!(
+            check(wg, Mode::Create, SEC, json!({"people": people(10)}))
+                .unwrap_err()
+                .1,
+            "working_group_size"
+        );
+        assert_eq!(
+            check(
+                wg,
+                Mode::Create,
+                SEC,
+                json!({"people": [{"name": "x", "age": 3}]})
+            )
+            .unwrap_err()
+            .1,
+            "invalid_field_value"
+        );
+
+        let case = Uuid::now_v7().to_string();
+        let attempt = |method: &str, channel: &str| {
+            check(
+                Collection::ContactAttempts,
+                Mode::Create,
+                SEC,
+                json!({"case_id": case, "attempted_on": "2016-03-20", "method": method, "channel": channel, "result": "no_lead"}),
+            )
+            .map(drop)
+            .map_err(|e| e.1)
+        };
+        assert_eq!(attempt("direct", "phone"), Ok(()));
+        assert_eq!(attempt("interpersonal", "classmates"), Ok(()));
+        assert_eq!(attempt("direct", "tax"), Err("channel_method_mismatch"));
+
+        let pc = Collection::PerformanceChecks;
+        let member = Uuid::now_v7().to_string();
+        assert_eq!(
+            check(
+                pc,
+                Mode::Create,
+                SEC,
+                json!({"member_id": member, "source": "department"})
+            )
+            .unwrap_err()
+            .1,
+            "required_field"
+        );
+        assert!(
+            check(
+                pc,
+                Mode::Create,
+                SEC,
+                json!({"member_id": member, "source": "department", "department": "police"})
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn blobs_and_refs() {
+        let hash = "AB".repeat(32);
+        let out = check(
+            Collection::InfoForms,
+            Mode::Create,
+            SEC,
+            json!({"member_id": Uuid::now_v7().to_string(), "confirmation_mode": "on_site", "photos": [hash], "signature": "ab".repeat(32)}),
+        )
+        .unwrap();
+        assert_eq!(out["photos"][0], "ab".repeat(32));
+        assert_eq!(
+            check(
+                Collection::InfoForms,
+                Mode::Update,
+                SEC,
+                json!({"signature": "abc"})
+            )
+            .unwrap_err()
+            .1,
+            "invalid_field_value"
+        );
+        assert_eq!(
+            check(
+                Collection::InfoForms,
+                Mode::Update,
+                SEC,
+                json!({"member_id": "42"})
+            )
+            .unwrap_err()
+            .1,
+            "invalid_field_value"
+        );
+    }
+}
