@@ -4,7 +4,8 @@
 //! through it.
 
 use paicha_domain::api::v1::{
-    CreateOrgUnit, CreateUser, LoginRequest, LogoutRequest, OrgUnit, OrgUnitList, RefreshRequest,
+    AuditList, ChecksumResponse, ConflictList, CreateOrgUnit, CreateUser, LoginRequest,
+    LogoutRequest, OrgUnit, OrgUnitList, PullResponse, PushRequest, PushResponse, RefreshRequest,
     TokenResponse, User, UserList,
 };
 use paicha_domain::api::{ErrorBody, ErrorCode};
@@ -199,6 +200,118 @@ impl Client {
         let list: UserList = self.send(Method::GET, "/v1/users", None::<&()>).await?;
         Ok(list.users)
     }
+
+    /// Pushes mutations (each a JSON object, see `api::v1::Mutation`) from `device_id`.
+    pub async fn push(
+        &self,
+        device_id: &str,
+        mutations: Vec<serde_json::Value>,
+    ) -> ClientResult<PushResponse> {
+        let body = PushRequest {
+            device_id: device_id.to_owned(),
+            mutations,
+        };
+        self.send(Method::POST, "/v1/sync/push", Some(&body)).await
+    }
+
+    /// One page of changes after `cursor` (none: from the beginning).
+    pub async fn pull(&self, query: &PullQuery<'_>) -> ClientResult<PullResponse> {
+        let mut params = vec![];
+        if let Some(c) = query.cursor {
+            params.push(format!("cursor={}", encode(c)));
+        }
+        if let Some(l) = query.limit {
+            params.push(format!("limit={l}"));
+        }
+        if let Some(c) = query.collections {
+            params.push(format!("collections={}", encode(c)));
+        }
+        if let Some(w) = query.wait {
+            params.push(format!("wait={w}"));
+        }
+        self.send(
+            Method::GET,
+            &format!("/v1/sync/pull?{}", params.join("&")),
+            None::<&()>,
+        )
+        .await
+    }
+
+    pub async fn checksum(&self, collections: Option<&str>) -> ClientResult<ChecksumResponse> {
+        let query = collections.map_or_else(String::new, |c| format!("?collections={}", encode(c)));
+        self.send(
+            Method::GET,
+            &format!("/v1/sync/checksum{query}"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// Conflicts in scope, optionally of one record.
+    pub async fn conflicts(
+        &self,
+        record: Option<(&str, Uuid)>,
+        unresolved_only: bool,
+    ) -> ClientResult<ConflictList> {
+        let mut params = vec![format!("unresolved={unresolved_only}")];
+        if let Some((collection, id)) = record {
+            params.push(format!("collection={}&id={id}", encode(collection)));
+        }
+        self.send(
+            Method::GET,
+            &format!("/v1/conflicts?{}", params.join("&")),
+            None::<&()>,
+        )
+        .await
+    }
+
+    pub async fn resolve_conflict(&self, id: Uuid) -> ClientResult<()> {
+        self.send_raw(
+            Method::POST,
+            &format!("/v1/conflicts/{id}/resolve"),
+            None::<&()>,
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn audit(&self, collection: &str, id: Uuid) -> ClientResult<AuditList> {
+        self.send(
+            Method::GET,
+            &format!("/v1/audit?collection={}&id={id}", encode(collection)),
+            None::<&()>,
+        )
+        .await
+    }
+}
+
+/// The parameters of a pull.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PullQuery<'a> {
+    pub cursor: Option<&'a str>,
+    pub limit: Option<u64>,
+    pub collections: Option<&'a str>,
+    /// Long-poll seconds.
+    pub wait: Option<u64>,
+}
+
+/// Percent-encodes a query value (cursors are base64url and collection names snake_case, so
+/// only the few characters that matter in a query are escaped).
+fn encode(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '_' | '.' | '~' | ',' => c.to_string(),
+            other => {
+                let mut buf = [0u8; 4];
+                other
+                    .encode_utf8(&mut buf)
+                    .bytes()
+                    .map(|b| format!("%{b:02X}"))
+                    .collect()
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

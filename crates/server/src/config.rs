@@ -25,6 +25,17 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseArgs),
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute every tenant's hash chain; exit 1 if any is broken.
+    Verify(DatabaseArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -142,7 +153,8 @@ impl Settings {
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             refresh_family_max_age: Duration::from_secs(90 * 24 * 3600),
             login_throttle: ThrottlePolicy::default(),
-            request_timeout: Duration::from_secs(60),
+            // Above the longest long-poll (60 s).
+            request_timeout: Duration::from_secs(90),
         }
     }
 

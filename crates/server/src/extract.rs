@@ -120,6 +120,27 @@ where
     }
 }
 
+/// Query parameters; a malformed one is 400 `invalid_query`.
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| ApiQuery(v))
+            .map_err(|e| {
+                ApiError::bad_request(ErrorCode::InvalidQuery)
+                    .with_message(format!("查询参数无效：{}", e.body_text()))
+            })
+    }
+}
+
 /// The caller, from `Authorization: Bearer <access token>`. Every failure is a 401; the reason
 /// goes to the debug log only, never the token.
 pub struct AuthUser(pub Principal);

@@ -48,6 +48,7 @@ pub use crate::state::AppState;
         (name = "auth", description = "Sign-in"),
         (name = "org", description = "The org tree"),
         (name = "users", description = "Users and roles"),
+        (name = "sync", description = "Push, pull, checksums, conflicts, audit"),
         (name = "ops", description = "Operations"),
     )
 )]
@@ -102,6 +103,12 @@ fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             routes::users::create_user,
             routes::users::list_users
         ))
+        .routes(routes!(routes::sync::push))
+        .routes(routes!(routes::sync::pull))
+        .routes(routes!(routes::sync::checksum))
+        .routes(routes!(routes::sync::list_conflicts))
+        .routes(routes!(routes::sync::resolve_conflict))
+        .routes(routes!(routes::sync::audit))
         .routes(routes!(routes::ops::healthz))
         .routes(routes!(routes::ops::readyz))
         .routes(routes!(routes::ops::metrics))
@@ -190,6 +197,7 @@ impl Application {
             keys,
             settings: Arc::new(settings),
             password_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
+            notifier: paicha_sync::notify::Notifier::default(),
         };
         Ok(Self {
             listener,

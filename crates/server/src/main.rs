@@ -4,14 +4,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use paicha_server::Application;
-use paicha_server::config::{Cli, Command, Settings, redact_url, resolve_database};
+use paicha_server::config::{AuditCommand, Cli, Command, Settings, redact_url, resolve_database};
 use paicha_storage::{Engine, Store};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             // One clear line, in the shape "paicha: <what is wrong>".
             eprintln!("paicha: {}", one_line(&err));
@@ -28,7 +28,7 @@ fn one_line(err: &anyhow::Error) -> String {
         .replace('\n', " ")
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => {
             paicha_server::telemetry::init_logging(args.log_format);
@@ -42,7 +42,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!(%addr, database = %db, "listening");
             app.run_until_stopped(shutdown_signal()).await?;
             tracing::info!("stopped");
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Migrate(args) => {
             let (url, _) = resolve_database(&args)?;
@@ -56,7 +56,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "paicha：数据库 {db} 已迁移到最新版本（本次应用 {} 项）",
                 pending.len()
             );
-            Ok(())
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            command: AuditCommand::Verify(args),
+        } => {
+            let (url, _) = resolve_database(&args)?;
+            let db = describe_database(&url);
+            let store = Store::connect(&url)
+                .await
+                .map_err(|e| anyhow::Error::new(e).context(format!("无法连接数据库 {db}")))?;
+            store.migrate().await?;
+            let reports = paicha_sync::audit::verify_all(&store).await?;
+            let mut broken = false;
+            for r in &reports {
+                match &r.broken_at {
+                    None => println!("{}：{} 条记录，哈希链完整", r.tenant_id, r.entries),
+                    Some((version, reason)) => {
+                        broken = true;
+                        println!("{}：哈希链在版本 {version} 处断裂：{reason}", r.tenant_id);
+                    }
+                }
+            }
+            println!("paicha：已校验 {} 个租户的审计记录", reports.len());
+            Ok(if broken {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
     }
 }

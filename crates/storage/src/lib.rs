@@ -6,6 +6,7 @@ mod auth_tables;
 mod entities;
 mod error;
 mod org_units;
+mod records;
 mod users;
 
 use std::time::Duration;
@@ -16,6 +17,9 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Ent
 pub use auth_tables::{NewRefreshToken, RefreshTokenRecord, ThrottleRecord};
 pub use error::StoreError;
 pub use org_units::{NewOrgUnit, OrgUnitRecord};
+pub use records::{
+    ChangeEntry, ChangeRow, ConflictRow, GENESIS_HASH, PullPage, RecordRow, Scope, SyncTxn,
+};
 pub use users::{NewUser, UserRecord};
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -40,7 +40,7 @@ pub struct NewOrgUnit<'a> {
     pub now: DateTime<Utc>,
 }
 
-fn to_record(m: org_unit::Model) -> StoreResult<OrgUnitRecord> {
+pub(crate) fn to_record(m: org_unit::Model) -> StoreResult<OrgUnitRecord> {
     let kind = OrgUnitKind::parse(&m.kind)
         .ok_or_else(|| StoreError::Corrupt(format!("org unit {} has kind {:?}", m.id, m.kind)))?;
     Ok(OrgUnitRecord {

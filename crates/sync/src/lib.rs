@@ -1,6 +1,23 @@
-//! The sync engine of paicha. So far: the opaque pull cursor and the replica checksum, the two
-//! pieces of the wire contract a device keeps between syncs. Push and pull arrive with the sync
-//! issue on top of these.
+//! The sync engine of paicha.
+//!
+//! - [`push`]: applies a device's batch of mutations exactly once, each whole or not at all,
+//!   with field-level merge and the audit trail, in one transaction per batch.
+//! - [`pull`]: pages of changes in version order that never skip one, and checksums.
+//! - [`audit`]: the tamper-evident hash chain of the change log, and its verification.
+//! - [`notify`]: wakes long-polling pulls when a tenant's data changes.
+//! - [`cursor`] and [`checksum`]: the opaque pull cursor and the replica checksum.
 
+pub mod audit;
 pub mod checksum;
 pub mod cursor;
+pub mod notify;
+pub mod pull;
+pub mod push;
+
+use paicha_storage::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

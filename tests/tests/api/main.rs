@@ -4,11 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod concurrency;
 mod errors;
 mod logs;
 mod ops;
 mod scope;
 mod storage;
+mod sync;
 
 /// Sends a raw request, for inputs the typed client would never produce.
 pub async fn raw(

@@ -44,13 +44,16 @@ pub enum ErrorCode {
     IdTaken,
     OrgUnitHasChildren,
     OrgUnitHasUsers,
+    // Sync.
+    InvalidCursor,
+    TooManyMutations,
     // The server.
     InternalError,
     ServiceUnavailable,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 33] = [
+    pub const ALL: [ErrorCode; 35] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::UnsupportedMediaType,
@@ -82,6 +85,8 @@ impl ErrorCode {
         Self::IdTaken,
         Self::OrgUnitHasChildren,
         Self::OrgUnitHasUsers,
+        Self::InvalidCursor,
+        Self::TooManyMutations,
         Self::InternalError,
         Self::ServiceUnavailable,
     ];
@@ -119,6 +124,8 @@ impl ErrorCode {
             Self::IdTaken => "id_taken",
             Self::OrgUnitHasChildren => "org_unit_has_children",
             Self::OrgUnitHasUsers => "org_unit_has_users",
+            Self::InvalidCursor => "invalid_cursor",
+            Self::TooManyMutations => "too_many_mutations",
             Self::InternalError => "internal_error",
             Self::ServiceUnavailable => "service_unavailable",
         }
@@ -163,7 +170,9 @@ impl ErrorCode {
             Self::RoleDoesNotFitUnit => "该角色不能设在此类组织",
             Self::IdTaken => "该标识已被使用",
             Self::OrgUnitHasChildren => "该组织下还有下级组织，不能删除",
-            Self::OrgUnitHasUsers => "该组织下还有用户，不能删除",
+            Self::OrgUnitHasUsers => "该组织下还有用户或数据，不能删除",
+            Self::InvalidCursor => "同步游标无效，请从头同步",
+            Self::TooManyMutations => "一次提交的变更过多",
             Self::InternalError => "服务器内部错误，请稍后再试",
             Self::ServiceUnavailable => "服务暂时不可用，请稍后再试",
         }

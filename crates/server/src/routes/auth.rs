@@ -103,7 +103,7 @@ pub async fn login(
 }
 
 /// A device id: 1–200 characters, no control characters.
-fn check_device_id(raw: &str) -> ApiResult<String> {
+pub fn check_device_id(raw: &str) -> ApiResult<String> {
     let id = raw.trim();
     if id.is_empty() || id.len() > MAX_DEVICE_ID_BYTES || id.chars().any(char::is_control) {
         return Err(ApiError::unprocessable(ErrorCode::InvalidBody)

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod ops;
 pub mod org_units;
+pub mod sync;
 pub mod users;
 
 use paicha_domain::api::v1;

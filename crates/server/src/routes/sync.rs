@@ -1,0 +1,400 @@
+//! Sync: push, pull (with long-polling), checksums, the conflict log and the audit trail.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::Utc;
+use paicha_auth::Principal;
+use paicha_domain::api::v1::{
+    AuditEntry, AuditList, ChecksumResponse, Conflict, ConflictList, PullResponse, PushRequest,
+    PushResponse,
+};
+use paicha_domain::api::{ErrorBody, ErrorCode};
+use paicha_domain::collection::Collection;
+use paicha_domain::role::Role;
+use paicha_storage::{OrgUnitRecord, Scope};
+use paicha_sync::cursor::Cursor;
+use paicha_sync::push::{MAX_MUTATIONS, Writer};
+use paicha_sync::{SyncError, pull};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
+use crate::state::{AppState, actor};
+
+/// Longest long-poll, in seconds.
+pub const MAX_WAIT_SECS: u64 = 60;
+
+impl From<SyncError> for ApiError {
+    fn from(err: SyncError) -> Self {
+        match err {
+            SyncError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// The caller's unit, for a caller that may read member data (not `system_admin`).
+async fn data_unit(state: &AppState, principal: &Principal) -> ApiResult<OrgUnitRecord> {
+    let own = state.caller_unit(principal).await?;
+    let Some(unit) = own else {
+        return Err(ApiError::forbidden(ErrorCode::Forbidden)
+            .with_message("平台管理员不能读取或修改党员数据"));
+    };
+    actor(principal, Some(&unit)).may_read_member_data(&crate::state::unit_ref(&unit))?;
+    Ok(unit)
+}
+
+fn scope(unit: &OrgUnitRecord) -> Scope<'_> {
+    Scope {
+        tenant_id: unit.tenant_id,
+        path: &unit.path,
+    }
+}
+
+/// `collections=a,b` → the collections; absent or empty → all of them.
+fn parse_collections(raw: Option<&str>) -> ApiResult<Vec<Collection>> {
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        return Ok(Collection::ALL.to_vec());
+    };
+    let mut out = Vec::new();
+    for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let collection = Collection::parse(name).ok_or_else(|| {
+            ApiError::bad_request(ErrorCode::InvalidQuery)
+                .with_message(format!(
+                    "未知的数据集合：{}",
+                    name.chars().take(64).collect::<String>()
+                ))
+                .with_field("collections")
+        })?;
+        if !out.contains(&collection) {
+            out.push(collection);
+        }
+    }
+    Ok(out)
+}
+
+/// Apply a batch of mutations from one device.
+///
+/// Each mutation gets a result: `applied`, `merged` (applied; concurrent values of the listed
+/// fields were overwritten and kept in the conflict log), `duplicate` (seen before; the first
+/// result again) or `rejected` (with an error). The response's `cursor` is a write checkpoint:
+/// a pull that has reached it includes every change of this push.
+#[utoipa::path(
+    post, path = "/v1/sync/push", tag = "sync",
+    request_body = PushRequest,
+    responses(
+        (status = 200, description = "One result per mutation, in order", body = PushResponse),
+        (status = 403, description = "The caller may not write data", body = ErrorBody),
+        (status = 413, description = "Too many mutations or too large a body", body = ErrorBody),
+        (status = 422, description = "Invalid device id", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn push(
+    State(state): State<AppState>,
+    AuthUser(principal): AuthUser,
+    ApiJson(req): ApiJson<PushRequest>,
+) -> ApiResult<Json<PushResponse>> {
+    let unit = data_unit(&state, &principal).await?;
+    let device_id = crate::routes::auth::check_device_id(&req.device_id)?;
+    if req.mutations.len() > MAX_MUTATIONS {
+        return Err(
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooManyMutations)
+                .with_message(format!("一次最多提交{MAX_MUTATIONS}条变更"))
+                .with_field("mutations"),
+        );
+    }
+    let writer = Writer {
+        user_id: principal.user_id,
+        role: principal.role,
+        tenant_id: unit.tenant_id,
+        unit_path: &unit.path,
+        device_id: &device_id,
+    };
+    let outcome = paicha_sync::push::push(&state.store, writer, &req.mutations).await?;
+    state.notifier.notify(unit.tenant_id, outcome.version);
+    Ok(Json(PushResponse {
+        results: outcome.results,
+        cursor: Cursor {
+            version: outcome.version,
+        }
+        .encode(),
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PullQuery {
+    /// The cursor of the previous pull; none to start from the beginning.
+    cursor: Option<String>,
+    /// Changes per page: default 500, at most 5000.
+    limit: Option<u64>,
+    /// Comma-separated collection names; default all.
+    collections: Option<String>,
+    /// Seconds to wait for a change when there is none yet (long-poll), at most 60.
+    wait: Option<u64>,
+}
+
+/// Changes in the caller's scope after a cursor, in version order.
+///
+/// The scope is the caller's unit and everything below it, plus records addressed down to it.
+/// Pages never skip a change: keep pulling with the returned cursor while `has_more`.
+#[utoipa::path(
+    get, path = "/v1/sync/pull", tag = "sync",
+    params(PullQuery),
+    responses(
+        (status = 200, description = "A page of changes", body = PullResponse),
+        (status = 400, description = "Invalid cursor or query", body = ErrorBody),
+        (status = 403, description = "The caller may not read data", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn pull(
+    State(state): State<AppState>,
+    AuthUser(principal): AuthUser,
+    ApiQuery(query): ApiQuery<PullQuery>,
+) -> ApiResult<Json<PullResponse>> {
+    let unit = data_unit(&state, &principal).await?;
+    let collections = parse_collections(query.collections.as_deref())?;
+    let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(text) => Cursor::decode(text).map_err(|e| {
+            ApiError::bad_request(ErrorCode::InvalidCursor)
+                .with_message(e.message_zh())
+                .with_field("cursor")
+        })?,
+        None => Cursor::START,
+    };
+    let limit = query.limit.unwrap_or(pull::DEFAULT_LIMIT);
+    let wait = Duration::from_secs(query.wait.unwrap_or(0).min(MAX_WAIT_SECS));
+    // Subscribe before the first read, so a commit between the read and the wait still wakes.
+    let mut changes = state.notifier.subscribe(unit.tenant_id);
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        changes.mark_unchanged();
+        let page = pull::pull(&state.store, scope(&unit), &collections, cursor, limit).await?;
+        if !page.changes.is_empty() || wait.is_zero() {
+            return Ok(Json(page));
+        }
+        match tokio::time::timeout_at(deadline, changes.changed()).await {
+            Ok(Ok(())) => continue,
+            _ => return Ok(Json(page)),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChecksumQuery {
+    /// Comma-separated collection names; default all.
+    collections: Option<String>,
+}
+
+/// Per collection, the count and an order-independent hash over `(id, version)` of the live
+/// records in the caller's scope, so a device can prove its replica matches.
+#[utoipa::path(
+    get, path = "/v1/sync/checksum", tag = "sync",
+    params(ChecksumQuery),
+    responses(
+        (status = 200, description = "Checksums", body = ChecksumResponse),
+        (status = 403, description = "The caller may not read data", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn checksum(
+    State(state): State<AppState>,
+    AuthUser(principal): AuthUser,
+    ApiQuery(query): ApiQuery<ChecksumQuery>,
+) -> ApiResult<Json<ChecksumResponse>> {
+    let unit = data_unit(&state, &principal).await?;
+    let collections = parse_collections(query.collections.as_deref())?;
+    Ok(Json(
+        pull::checksum(&state.store, scope(&unit), &collections).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RecordQuery {
+    /// With `id`: only this record's entries.
+    collection: Option<String>,
+    id: Option<Uuid>,
+    /// Conflicts: only those not yet marked resolved.
+    unresolved: Option<bool>,
+}
+
+fn record_filter(query: &RecordQuery) -> ApiResult<Option<(Collection, Uuid)>> {
+    match (&query.collection, query.id) {
+        (None, None) => Ok(None),
+        (Some(name), Some(id)) => {
+            let collection = Collection::parse(name).ok_or_else(|| {
+                ApiError::bad_request(ErrorCode::InvalidQuery)
+                    .with_message("未知的数据集合")
+                    .with_field("collection")
+            })?;
+            Ok(Some((collection, id)))
+        }
+        _ => Err(ApiError::bad_request(ErrorCode::InvalidQuery)
+            .with_message("collection 与 id 须同时给出")
+            .with_field("id")),
+    }
+}
+
+/// Roles that review conflicts and the audit trail: all but group members and viewers.
+fn is_reviewer(role: Role) -> bool {
+    role.rank() >= Role::BranchSecretary.rank()
+}
+
+/// Values overwritten by concurrent edits, in the caller's scope, newest first.
+#[utoipa::path(
+    get, path = "/v1/conflicts", tag = "sync",
+    params(RecordQuery),
+    responses(
+        (status = 200, description = "Conflicts", body = ConflictList),
+        (status = 403, description = "Not a reviewer", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_conflicts(
+    State(state): State<AppState>,
+    AuthUser(principal): AuthUser,
+    ApiQuery(query): ApiQuery<RecordQuery>,
+) -> ApiResult<Json<ConflictList>> {
+    let unit = data_unit(&state, &principal).await?;
+    if !is_reviewer(principal.role) {
+        return Err(ApiError::forbidden(ErrorCode::Forbidden));
+    }
+    let record = record_filter(&query)?;
+    let rows = state
+        .store
+        .conflicts(
+            scope(&unit),
+            record,
+            query.unresolved.unwrap_or(false),
+            1000,
+        )
+        .await?;
+    let conflicts = rows
+        .into_iter()
+        .map(|c| Conflict {
+            id: c.id,
+            collection: c.collection,
+            record_id: c.record_id,
+            org_unit_id: c.org_unit_id,
+            field: c.field,
+            overwritten_value: c.overwritten_value,
+            overwritten_version: c.overwritten_version,
+            winning_value: c.winning_value,
+            winning_version: c.winning_version,
+            user_id: c.user_id,
+            device_id: c.device_id,
+            created_at: c.created_at,
+            resolved_at: c.resolved_at,
+            resolved_by: c.resolved_by,
+        })
+        .collect();
+    Ok(Json(ConflictList { conflicts }))
+}
+
+/// Mark a conflict as reviewed.
+#[utoipa::path(
+    post, path = "/v1/conflicts/{id}/resolve", tag = "sync",
+    params(("id" = Uuid, Path, description = "Conflict id")),
+    responses(
+        (status = 204, description = "Marked resolved"),
+        (status = 403, description = "Not a reviewer", body = ErrorBody),
+        (status = 404, description = "Not found or not in scope", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn resolve_conflict(
+    State(state): State<AppState>,
+    AuthUser(principal): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    let unit = data_unit(&state, &principal).await?;
+    if !is_reviewer(principal.role) {
+        return Err(ApiError::forbidden(ErrorCode::Forbidden));
+    }
+    let conflict = state
+        .store
+        .conflict(id)
+        .await?
+        .filter(|c| c.tenant_id == unit.tenant_id && c.owner_path.starts_with(&unit.path))
+        .ok_or_else(ApiError::not_found)?;
+    state
+        .store
+        .resolve_conflict(conflict.id, principal.user_id, Utc::now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    collection: String,
+    id: Uuid,
+}
+
+/// The audit trail of one record: every applied change, who made it, from which device, when,
+/// with old and new values, and the hash chain.
+#[utoipa::path(
+    get, path = "/v1/audit", tag = "sync",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "Entries, oldest first", body = AuditList),
+        (status = 403, description = "Not a reviewer", body = ErrorBody),
+        (status = 404, description = "No such record in scope", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn audit(
+    State(state): State<AppState>,
+    AuthUser(principal): AuthUser,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<AuditList>> {
+    let unit = data_unit(&state, &principal).await?;
+    if !is_reviewer(principal.role) {
+        return Err(ApiError::forbidden(ErrorCode::Forbidden));
+    }
+    let collection = Collection::parse(&query.collection).ok_or_else(|| {
+        ApiError::bad_request(ErrorCode::InvalidQuery)
+            .with_message("未知的数据集合")
+            .with_field("collection")
+    })?;
+    let record = state.store.record(collection, query.id).await?;
+    let visible = record.is_some_and(|r| {
+        r.tenant_id == unit.tenant_id
+            && (r.owner_path.starts_with(&unit.path)
+                || r.addressee_path
+                    .as_deref()
+                    .is_some_and(|p| p.starts_with(&unit.path)))
+    });
+    if !visible {
+        return Err(ApiError::not_found());
+    }
+    let entries = state
+        .store
+        .record_history(unit.tenant_id, collection, query.id)
+        .await?
+        .into_iter()
+        .map(|e| AuditEntry {
+            version: e.version,
+            collection: e.collection,
+            record_id: e.record_id,
+            org_unit_id: e.org_unit_id,
+            op: e.op,
+            user_id: e.user_id,
+            device_id: e.device_id,
+            mutation_id: e.mutation_id,
+            server_time: e.server_time,
+            client_time: e.client_time,
+            changes: e.changes,
+            prev_hash: e.prev_hash,
+            hash: e.hash,
+        })
+        .collect();
+    Ok(Json(AuditList { entries }))
+}

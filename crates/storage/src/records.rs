@@ -1,0 +1,769 @@
+//! Sync records: one table per collection (all with the same columns), the per-tenant version
+//! counter, the results of device mutations, the audit change log and the conflict log.
+//!
+//! The collection tables share their shape, so they are queried with sea-query by table name
+//! rather than through one entity each. The logic of a push (validation, merge, hashing) lives
+//! in `paicha-sync`; this module only reads and writes, inside the transaction a
+//! [`SyncTxn`] holds.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use paicha_domain::collection::Collection;
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, OnConflict, Order, Query};
+use sea_orm::{
+    AccessMode, ConnectionTrait, DatabaseTransaction, EntityTrait, IsolationLevel, QueryResult,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::entities::org_unit;
+use crate::{OrgUnitRecord, Store, StoreError, StoreResult};
+
+/// A record of a sync collection as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordRow {
+    pub collection: Collection,
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub org_unit_id: Uuid,
+    pub owner_path: String,
+    pub addressee_id: Option<Uuid>,
+    pub addressee_path: Option<String>,
+    pub version: u64,
+    pub deleted: bool,
+    pub fields: Map<String, Value>,
+    /// Field name → the version that last wrote it.
+    pub field_versions: Map<String, Value>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Uuid,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: Uuid,
+    pub device_id: Option<String>,
+}
+
+/// One change as a pull returns it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeRow {
+    pub collection: Collection,
+    pub id: Uuid,
+    pub org_unit_id: Uuid,
+    pub version: u64,
+    pub deleted: bool,
+    pub fields: Map<String, Value>,
+}
+
+/// A page of changes, read from one consistent snapshot.
+#[derive(Debug, Clone)]
+pub struct PullPage {
+    /// Up to the limit, ordered by version.
+    pub changes: Vec<ChangeRow>,
+    pub has_more: bool,
+    /// The tenant's last committed version in the snapshot: every change up to it is visible.
+    pub snapshot_version: u64,
+}
+
+/// An entry of the audit trail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeEntry {
+    pub tenant_id: Uuid,
+    pub version: u64,
+    pub collection: String,
+    pub record_id: Uuid,
+    pub org_unit_id: Uuid,
+    pub owner_path: String,
+    pub op: String,
+    pub user_id: Uuid,
+    pub device_id: String,
+    pub mutation_id: i64,
+    pub server_time: DateTime<Utc>,
+    pub client_time: Option<String>,
+    /// Field → `[old, new]`.
+    pub changes: Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// A value overwritten by a concurrent edit of the same field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConflictRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub collection: String,
+    pub record_id: Uuid,
+    pub org_unit_id: Uuid,
+    pub owner_path: String,
+    pub field: String,
+    pub overwritten_value: Value,
+    pub overwritten_version: u64,
+    pub winning_value: Value,
+    pub winning_version: u64,
+    pub user_id: Uuid,
+    pub device_id: String,
+    pub created_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolved_by: Option<Uuid>,
+}
+
+/// Which records a caller sees: its tenant, and the records owned by or addressed to a unit
+/// at or below `path`.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub tenant_id: Uuid,
+    pub path: &'a str,
+}
+
+impl Scope<'_> {
+    fn condition(&self) -> Cond {
+        let prefix = format!("{}%", self.path);
+        Cond::all()
+            .add(Expr::col("tenant_id").eq(self.tenant_id))
+            .add(
+                Cond::any()
+                    .add(Expr::col("owner_path").like(prefix.clone()))
+                    .add(Expr::col("addressee_path").like(prefix)),
+            )
+    }
+}
+
+const RECORD_COLUMNS: [&str; 15] = [
+    "id",
+    "tenant_id",
+    "org_unit_id",
+    "owner_path",
+    "addressee_id",
+    "addressee_path",
+    "version",
+    "deleted",
+    "fields",
+    "field_versions",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+    "device_id",
+];
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+fn decode_record(collection: Collection, row: &QueryResult) -> StoreResult<RecordRow> {
+    Ok(RecordRow {
+        collection,
+        id: row.try_get("", "id")?,
+        tenant_id: row.try_get("", "tenant_id")?,
+        org_unit_id: row.try_get("", "org_unit_id")?,
+        owner_path: row.try_get("", "owner_path")?,
+        addressee_id: row.try_get("", "addressee_id")?,
+        addressee_path: row.try_get("", "addressee_path")?,
+        version: to_u64(row.try_get("", "version")?),
+        deleted: row.try_get("", "deleted")?,
+        fields: object(row.try_get("", "fields")?),
+        field_versions: object(row.try_get("", "field_versions")?),
+        created_at: row.try_get("", "created_at")?,
+        created_by: row.try_get("", "created_by")?,
+        updated_at: row.try_get("", "updated_at")?,
+        updated_by: row.try_get("", "updated_by")?,
+        device_id: row.try_get("", "device_id")?,
+    })
+}
+
+fn decode_change(row: &QueryResult) -> StoreResult<ChangeEntry> {
+    Ok(ChangeEntry {
+        tenant_id: row.try_get("", "tenant_id")?,
+        version: to_u64(row.try_get("", "version")?),
+        collection: row.try_get("", "collection")?,
+        record_id: row.try_get("", "record_id")?,
+        org_unit_id: row.try_get("", "org_unit_id")?,
+        owner_path: row.try_get("", "owner_path")?,
+        op: row.try_get("", "op")?,
+        user_id: row.try_get("", "user_id")?,
+        device_id: row.try_get("", "device_id")?,
+        mutation_id: row.try_get("", "mutation_id")?,
+        server_time: row.try_get("", "server_time")?,
+        client_time: row.try_get("", "client_time")?,
+        changes: row.try_get("", "changes")?,
+        prev_hash: row.try_get("", "prev_hash")?,
+        hash: row.try_get("", "hash")?,
+    })
+}
+
+const CHANGE_COLUMNS: [&str; 15] = [
+    "tenant_id",
+    "version",
+    "collection",
+    "record_id",
+    "org_unit_id",
+    "owner_path",
+    "op",
+    "user_id",
+    "device_id",
+    "mutation_id",
+    "server_time",
+    "client_time",
+    "changes",
+    "prev_hash",
+    "hash",
+];
+
+const CONFLICT_COLUMNS: [&str; 16] = [
+    "id",
+    "tenant_id",
+    "collection",
+    "record_id",
+    "org_unit_id",
+    "owner_path",
+    "field",
+    "overwritten_value",
+    "overwritten_version",
+    "winning_value",
+    "winning_version",
+    "user_id",
+    "device_id",
+    "created_at",
+    "resolved_at",
+    "resolved_by",
+];
+
+fn decode_conflict(row: &QueryResult) -> StoreResult<ConflictRow> {
+    Ok(ConflictRow {
+        id: row.try_get("", "id")?,
+        tenant_id: row.try_get("", "tenant_id")?,
+        collection: row.try_get("", "collection")?,
+        record_id: row.try_get("", "record_id")?,
+        org_unit_id: row.try_get("", "org_unit_id")?,
+        owner_path: row.try_get("", "owner_path")?,
+        field: row.try_get("", "field")?,
+        overwritten_value: row
+            .try_get::<Option<Value>>("", "overwritten_value")?
+            .unwrap_or(Value::Null),
+        overwritten_version: to_u64(row.try_get("", "overwritten_version")?),
+        winning_value: row
+            .try_get::<Option<Value>>("", "winning_value")?
+            .unwrap_or(Value::Null),
+        winning_version: to_u64(row.try_get("", "winning_version")?),
+        user_id: row.try_get("", "user_id")?,
+        device_id: row.try_get("", "device_id")?,
+        created_at: row.try_get("", "created_at")?,
+        resolved_at: row.try_get("", "resolved_at")?,
+        resolved_by: row.try_get("", "resolved_by")?,
+    })
+}
+
+/// The write transaction of one push: the tenant's counter row is locked from `begin_sync` to
+/// `commit`, so the versions of one tenant are handed out and committed in the same order.
+pub struct SyncTxn {
+    txn: DatabaseTransaction,
+    pub tenant_id: Uuid,
+    /// The tenant's last version when the transaction began.
+    pub version: u64,
+    /// The hash of the tenant's last audit entry.
+    pub last_hash: String,
+}
+
+/// The hash before a tenant's first audit entry.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+impl Store {
+    /// Begins a push for `tenant_id`, taking the tenant's write lock.
+    pub async fn begin_sync(&self, tenant_id: Uuid) -> StoreResult<SyncTxn> {
+        let insert = Query::insert()
+            .into_table("sync_tenants")
+            .columns(["tenant_id", "version", "last_hash"])
+            .values([tenant_id.into(), 0i64.into(), GENESIS_HASH.into()])
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            .on_conflict(OnConflict::column("tenant_id").do_nothing().to_owned())
+            .to_owned();
+        self.db.execute(&insert).await?;
+        let txn = self
+            .db
+            .begin_with_options(TransactionOptions {
+                isolation_level: None,
+                access_mode: None,
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            })
+            .await?;
+        // A no-op write takes the row lock (on SQLite the database write lock) before reading.
+        let lock = Query::update()
+            .table("sync_tenants")
+            .value("version", Expr::col("version"))
+            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .to_owned();
+        txn.execute(&lock).await?;
+        let select = Query::select()
+            .columns(["version", "last_hash"])
+            .from("sync_tenants")
+            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .to_owned();
+        let row = txn.query_one(&select).await?.ok_or(StoreError::NotFound)?;
+        Ok(SyncTxn {
+            tenant_id,
+            version: to_u64(row.try_get("", "version")?),
+            last_hash: row.try_get("", "last_hash")?,
+            txn,
+        })
+    }
+
+    /// One page of the changes in `scope` after version `after`, in version order, read from
+    /// one snapshot. Because a tenant's versions commit in order (see [`SyncTxn`]), the
+    /// changes visible in a snapshot are exactly those up to some version: a page never skips
+    /// one that a later page could still bring.
+    pub async fn pull_page(
+        &self,
+        scope: Scope<'_>,
+        collections: &[Collection],
+        after: u64,
+        limit: u64,
+    ) -> StoreResult<PullPage> {
+        let txn = self
+            .db
+            .begin_with_options(TransactionOptions {
+                isolation_level: Some(IsolationLevel::RepeatableRead),
+                access_mode: Some(AccessMode::ReadOnly),
+                sqlite_transaction_mode: None,
+            })
+            .await?;
+        let counter = Query::select()
+            .column("version")
+            .from("sync_tenants")
+            .and_where(Expr::col("tenant_id").eq(scope.tenant_id))
+            .to_owned();
+        let snapshot_version = match txn.query_one(&counter).await? {
+            Some(row) => to_u64(row.try_get("", "version")?),
+            None => 0,
+        };
+        let mut changes = Vec::new();
+        for &collection in collections {
+            let select = Query::select()
+                .columns(["id", "org_unit_id", "version", "deleted", "fields"])
+                .from(collection.as_str())
+                .cond_where(scope.condition())
+                .and_where(Expr::col("version").gt(to_i64(after)))
+                .order_by("version", Order::Asc)
+                .limit(limit.saturating_add(1))
+                .to_owned();
+            for row in txn.query_all(&select).await? {
+                changes.push(ChangeRow {
+                    collection,
+                    id: row.try_get("", "id")?,
+                    org_unit_id: row.try_get("", "org_unit_id")?,
+                    version: to_u64(row.try_get("", "version")?),
+                    deleted: row.try_get("", "deleted")?,
+                    fields: object(row.try_get("", "fields")?),
+                });
+            }
+        }
+        txn.commit().await?;
+        changes.sort_by_key(|c| c.version);
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let has_more = changes.len() > limit;
+        changes.truncate(limit);
+        Ok(PullPage {
+            changes,
+            has_more,
+            snapshot_version,
+        })
+    }
+
+    /// `(id, version)` of every live record of each collection in `scope`, read from one
+    /// snapshot, with the tenant's version in that snapshot.
+    pub async fn checksum_snapshot(
+        &self,
+        scope: Scope<'_>,
+        collections: &[Collection],
+    ) -> StoreResult<(u64, Vec<(Collection, Vec<(Uuid, u64)>)>)> {
+        let txn = self
+            .db
+            .begin_with_options(TransactionOptions {
+                isolation_level: Some(IsolationLevel::RepeatableRead),
+                access_mode: Some(AccessMode::ReadOnly),
+                sqlite_transaction_mode: None,
+            })
+            .await?;
+        let counter = Query::select()
+            .column("version")
+            .from("sync_tenants")
+            .and_where(Expr::col("tenant_id").eq(scope.tenant_id))
+            .to_owned();
+        let snapshot_version = match txn.query_one(&counter).await? {
+            Some(row) => to_u64(row.try_get("", "version")?),
+            None => 0,
+        };
+        let mut out = Vec::with_capacity(collections.len());
+        for &collection in collections {
+            let select = Query::select()
+                .columns(["id", "version"])
+                .from(collection.as_str())
+                .cond_where(scope.condition())
+                .and_where(Expr::col("deleted").eq(false))
+                .to_owned();
+            let versions = txn
+                .query_all(&select)
+                .await?
+                .iter()
+                .map(|row| Ok((row.try_get("", "id")?, to_u64(row.try_get("", "version")?))))
+                .collect::<StoreResult<Vec<_>>>()?;
+            out.push((collection, versions));
+        }
+        txn.commit().await?;
+        Ok((snapshot_version, out))
+    }
+
+    /// A record by id, in any tenant: callers apply the scope.
+    pub async fn record(&self, collection: Collection, id: Uuid) -> StoreResult<Option<RecordRow>> {
+        load_record(&self.db, collection, id).await
+    }
+
+    /// The audit entries of one record, oldest first.
+    pub async fn record_history(
+        &self,
+        tenant_id: Uuid,
+        collection: Collection,
+        id: Uuid,
+    ) -> StoreResult<Vec<ChangeEntry>> {
+        let select = Query::select()
+            .columns(CHANGE_COLUMNS)
+            .from("change_log")
+            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("collection").eq(collection.as_str()))
+            .and_where(Expr::col("record_id").eq(id))
+            .order_by("version", Order::Asc)
+            .to_owned();
+        self.db
+            .query_all(&select)
+            .await?
+            .iter()
+            .map(decode_change)
+            .collect()
+    }
+
+    /// A tenant's audit entries after `after`, in chain order, for verification.
+    pub async fn change_log_page(
+        &self,
+        tenant_id: Uuid,
+        after: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<ChangeEntry>> {
+        let select = Query::select()
+            .columns(CHANGE_COLUMNS)
+            .from("change_log")
+            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("version").gt(to_i64(after)))
+            .order_by("version", Order::Asc)
+            .limit(limit)
+            .to_owned();
+        self.db
+            .query_all(&select)
+            .await?
+            .iter()
+            .map(decode_change)
+            .collect()
+    }
+
+    /// Every tenant that has synced, with its last version and last audit hash.
+    pub async fn sync_tenants(&self) -> StoreResult<Vec<(Uuid, u64, String)>> {
+        let select = Query::select()
+            .columns(["tenant_id", "version", "last_hash"])
+            .from("sync_tenants")
+            .order_by("tenant_id", Order::Asc)
+            .to_owned();
+        self.db
+            .query_all(&select)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("", "tenant_id")?,
+                    to_u64(row.try_get("", "version")?),
+                    row.try_get("", "last_hash")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Conflicts in `scope`, optionally of one record, optionally only unresolved ones, newest
+    /// first.
+    pub async fn conflicts(
+        &self,
+        scope: Scope<'_>,
+        record: Option<(Collection, Uuid)>,
+        unresolved_only: bool,
+        limit: u64,
+    ) -> StoreResult<Vec<ConflictRow>> {
+        let prefix = format!("{}%", scope.path);
+        let mut select = Query::select()
+            .columns(CONFLICT_COLUMNS)
+            .from("sync_conflicts")
+            .and_where(Expr::col("tenant_id").eq(scope.tenant_id))
+            .and_where(Expr::col("owner_path").like(prefix))
+            .order_by("created_at", Order::Desc)
+            .limit(limit)
+            .to_owned();
+        if let Some((collection, id)) = record {
+            select
+                .and_where(Expr::col("collection").eq(collection.as_str()))
+                .and_where(Expr::col("record_id").eq(id));
+        }
+        if unresolved_only {
+            select.and_where(Expr::col("resolved_at").is_null());
+        }
+        self.db
+            .query_all(&select)
+            .await?
+            .iter()
+            .map(decode_conflict)
+            .collect()
+    }
+
+    pub async fn conflict(&self, id: Uuid) -> StoreResult<Option<ConflictRow>> {
+        let select = Query::select()
+            .columns(CONFLICT_COLUMNS)
+            .from("sync_conflicts")
+            .and_where(Expr::col("id").eq(id))
+            .to_owned();
+        self.db
+            .query_one(&select)
+            .await?
+            .as_ref()
+            .map(decode_conflict)
+            .transpose()
+    }
+
+    pub async fn resolve_conflict(
+        &self,
+        id: Uuid,
+        by: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let update = Query::update()
+            .table("sync_conflicts")
+            .value("resolved_at", now)
+            .value("resolved_by", by)
+            .and_where(Expr::col("id").eq(id))
+            .and_where(Expr::col("resolved_at").is_null())
+            .to_owned();
+        self.db.execute(&update).await?;
+        Ok(())
+    }
+}
+
+async fn load_record(
+    db: &impl ConnectionTrait,
+    collection: Collection,
+    id: Uuid,
+) -> StoreResult<Option<RecordRow>> {
+    let select = Query::select()
+        .columns(RECORD_COLUMNS)
+        .from(collection.as_str())
+        .and_where(Expr::col("id").eq(id))
+        .to_owned();
+    db.query_one(&select)
+        .await?
+        .as_ref()
+        .map(|row| decode_record(collection, row))
+        .transpose()
+}
+
+fn record_values(row: &RecordRow) -> [sea_orm::sea_query::SimpleExpr; 15] {
+    [
+        row.id.into(),
+        row.tenant_id.into(),
+        row.org_unit_id.into(),
+        row.owner_path.clone().into(),
+        row.addressee_id.into(),
+        row.addressee_path.clone().into(),
+        to_i64(row.version).into(),
+        row.deleted.into(),
+        Value::Object(row.fields.clone()).into(),
+        Value::Object(row.field_versions.clone()).into(),
+        row.created_at.into(),
+        row.created_by.into(),
+        row.updated_at.into(),
+        row.updated_by.into(),
+        row.device_id.clone().into(),
+    ]
+}
+
+impl SyncTxn {
+    /// The stored results of mutations a device already pushed, by mutation id.
+    pub async fn mutation_results(
+        &self,
+        user_id: Uuid,
+        device_id: &str,
+        ids: &[i64],
+    ) -> StoreResult<HashMap<i64, Value>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let select = Query::select()
+                .columns(["mutation_id", "result"])
+                .from("sync_mutations")
+                .and_where(Expr::col("user_id").eq(user_id))
+                .and_where(Expr::col("device_id").eq(device_id))
+                .and_where(Expr::col("mutation_id").is_in(chunk.iter().copied()))
+                .to_owned();
+            for row in self.txn.query_all(&select).await? {
+                out.insert(row.try_get("", "mutation_id")?, row.try_get("", "result")?);
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn record(&self, collection: Collection, id: Uuid) -> StoreResult<Option<RecordRow>> {
+        load_record(&self.txn, collection, id).await
+    }
+
+    /// An org unit, read inside the transaction: a push never needs a second connection while
+    /// it holds the write lock (on SQLite's small pool that could wait for itself).
+    pub async fn org_unit(&self, id: Uuid) -> StoreResult<Option<OrgUnitRecord>> {
+        org_unit::Entity::find_by_id(id)
+            .one(&self.txn)
+            .await?
+            .map(crate::org_units::to_record)
+            .transpose()
+    }
+
+    pub async fn insert_record(&self, row: &RecordRow) -> StoreResult<()> {
+        let insert = Query::insert()
+            .into_table(row.collection.as_str())
+            .columns(RECORD_COLUMNS)
+            .values(record_values(row))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            .to_owned();
+        self.txn.execute(&insert).await?;
+        Ok(())
+    }
+
+    /// Writes a record's mutable columns (its owner never changes).
+    pub async fn update_record(&self, row: &RecordRow) -> StoreResult<()> {
+        let update = Query::update()
+            .table(row.collection.as_str())
+            .value("version", to_i64(row.version))
+            .value("deleted", row.deleted)
+            .value("fields", Value::Object(row.fields.clone()))
+            .value("field_versions", Value::Object(row.field_versions.clone()))
+            .value("updated_at", row.updated_at)
+            .value("updated_by", row.updated_by)
+            .value("device_id", row.device_id.clone())
+            .and_where(Expr::col("id").eq(row.id))
+            .to_owned();
+        self.txn.execute(&update).await?;
+        Ok(())
+    }
+
+    pub async fn append_change(&self, e: &ChangeEntry) -> StoreResult<()> {
+        let insert = Query::insert()
+            .into_table("change_log")
+            .columns(CHANGE_COLUMNS)
+            .values([
+                e.tenant_id.into(),
+                to_i64(e.version).into(),
+                e.collection.clone().into(),
+                e.record_id.into(),
+                e.org_unit_id.into(),
+                e.owner_path.clone().into(),
+                e.op.clone().into(),
+                e.user_id.into(),
+                e.device_id.clone().into(),
+                e.mutation_id.into(),
+                e.server_time.into(),
+                e.client_time.clone().into(),
+                e.changes.clone().into(),
+                e.prev_hash.clone().into(),
+                e.hash.clone().into(),
+            ])
+            .map_err(|err| StoreError::Corrupt(err.to_string()))?
+            .to_owned();
+        self.txn.execute(&insert).await?;
+        Ok(())
+    }
+
+    pub async fn insert_conflict(&self, c: &ConflictRow) -> StoreResult<()> {
+        let insert = Query::insert()
+            .into_table("sync_conflicts")
+            .columns(CONFLICT_COLUMNS)
+            .values([
+                c.id.into(),
+                c.tenant_id.into(),
+                c.collection.clone().into(),
+                c.record_id.into(),
+                c.org_unit_id.into(),
+                c.owner_path.clone().into(),
+                c.field.clone().into(),
+                c.overwritten_value.clone().into(),
+                to_i64(c.overwritten_version).into(),
+                c.winning_value.clone().into(),
+                to_i64(c.winning_version).into(),
+                c.user_id.into(),
+                c.device_id.clone().into(),
+                c.created_at.into(),
+                c.resolved_at.into(),
+                c.resolved_by.into(),
+            ])
+            .map_err(|err| StoreError::Corrupt(err.to_string()))?
+            .to_owned();
+        self.txn.execute(&insert).await?;
+        Ok(())
+    }
+
+    /// Keeps a mutation's result, so a retry gets it again.
+    pub async fn save_result(
+        &self,
+        user_id: Uuid,
+        device_id: &str,
+        mutation_id: i64,
+        result: Value,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let insert = Query::insert()
+            .into_table("sync_mutations")
+            .columns([
+                "user_id",
+                "device_id",
+                "mutation_id",
+                "tenant_id",
+                "result",
+                "created_at",
+            ])
+            .values([
+                user_id.into(),
+                device_id.into(),
+                mutation_id.into(),
+                self.tenant_id.into(),
+                result.into(),
+                now.into(),
+            ])
+            .map_err(|err| StoreError::Corrupt(err.to_string()))?
+            .to_owned();
+        self.txn.execute(&insert).await?;
+        Ok(())
+    }
+
+    /// Stores the tenant's new last version and audit hash, and commits everything.
+    pub async fn commit(self, version: u64, last_hash: &str) -> StoreResult<()> {
+        let update = Query::update()
+            .table("sync_tenants")
+            .value("version", to_i64(version))
+            .value("last_hash", last_hash)
+            .and_where(Expr::col("tenant_id").eq(self.tenant_id))
+            .to_owned();
+        self.txn.execute(&update).await?;
+        self.txn.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,639 @@
+//! Push: a device's batch of mutations, applied in one transaction.
+//!
+//! - **Exactly once.** Every mutation's result is stored under (user, device, mutation id);
+//!   a retry gets `duplicate` with the first result, and changes nothing. The check happens
+//!   after the tenant's write lock is taken, so a retry racing its original cannot apply twice.
+//! - **Whole or not at all, one by one.** A mutation is checked completely before anything of
+//!   it is written; a rejected mutation writes nothing and never stops the others.
+//! - **Field-level merge.** A record keeps, per field, the version that last wrote it. A patch
+//!   based on version B changes only its fields; where another write changed the same field
+//!   after B, the later arrival wins and the overwritten value goes to the conflict log.
+//! - **Audit.** Every applied change appends a hash-chained entry to the change log.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use paicha_domain::api::ErrorDetail;
+use paicha_domain::api::v1::{FieldConflict, Mutation, MutationResult, MutationStatus};
+use paicha_domain::collection::{
+    Collection, FieldError, FieldType, Mode, Schema, check_record, validate_fields,
+};
+use paicha_domain::role::Role;
+use paicha_storage::{ChangeEntry, ConflictRow, OrgUnitRecord, RecordRow, Store, SyncTxn};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::SyncError;
+use crate::audit::entry_hash;
+
+/// Most mutations accepted in one push.
+pub const MAX_MUTATIONS: usize = 1000;
+
+/// Who is pushing.
+#[derive(Debug, Clone, Copy)]
+pub struct Writer<'a> {
+    pub user_id: Uuid,
+    pub role: Role,
+    pub tenant_id: Uuid,
+    /// The path of the caller's unit: it writes at or below it.
+    pub unit_path: &'a str,
+    pub device_id: &'a str,
+}
+
+impl Writer<'_> {
+    fn sees(&self, row: &RecordRow) -> bool {
+        row.tenant_id == self.tenant_id
+            && (row.owner_path.starts_with(self.unit_path)
+                || row
+                    .addressee_path
+                    .as_deref()
+                    .is_some_and(|p| p.starts_with(self.unit_path)))
+    }
+}
+
+pub struct PushOutcome {
+    pub results: Vec<MutationResult>,
+    /// The tenant's version after the push: every change of it is visible from here on.
+    pub version: u64,
+}
+
+/// Why a mutation is refused.
+struct Rejection {
+    code: &'static str,
+    message: String,
+    field: Option<String>,
+}
+
+fn reject(code: &'static str, message: impl Into<String>, field: Option<&str>) -> Rejection {
+    Rejection {
+        code,
+        message: message.into(),
+        field: field.map(str::to_owned),
+    }
+}
+
+impl From<FieldError> for Rejection {
+    fn from(e: FieldError) -> Self {
+        Self {
+            code: e.code,
+            message: e.message,
+            field: Some(e.field),
+        }
+    }
+}
+
+struct Applied {
+    version: u64,
+    conflicts: Vec<FieldConflict>,
+}
+
+/// The state of the transaction as it advances.
+struct Batch<'a> {
+    txn: SyncTxn,
+    writer: Writer<'a>,
+    now: DateTime<Utc>,
+    version: u64,
+    last_hash: String,
+    units: HashMap<Uuid, Option<OrgUnitRecord>>,
+}
+
+/// Applies `mutations` for `writer`. Returns one result per mutation, in order.
+pub async fn push(
+    store: &Store,
+    writer: Writer<'_>,
+    mutations: &[Value],
+) -> Result<PushOutcome, SyncError> {
+    // Stored times are cut to microseconds, what PostgreSQL keeps, so the audit hash computed
+    // now is the one recomputed from the database later.
+    let now = Utc::now().trunc_subsecs(6);
+    let parsed: Vec<Result<Mutation, (Value, Rejection)>> = mutations.iter().map(parse).collect();
+    let ids: Vec<i64> = parsed
+        .iter()
+        .filter_map(|p| p.as_ref().ok().map(|m| m.mutation_id))
+        .collect();
+
+    let txn = store.begin_sync(writer.tenant_id).await?;
+    let seen = txn
+        .mutation_results(writer.user_id, writer.device_id, &ids)
+        .await?;
+    let mut batch = Batch {
+        version: txn.version,
+        last_hash: txn.last_hash.clone(),
+        txn,
+        writer,
+        now,
+        units: HashMap::new(),
+    };
+    let mut in_batch: HashMap<i64, MutationResult> = HashMap::new();
+    let mut results = Vec::with_capacity(parsed.len());
+    for item in parsed {
+        let mutation = match item {
+            Ok(m) => m,
+            Err((id, rejection)) => {
+                results.push(rejected(id, rejection));
+                continue;
+            }
+        };
+        let id = mutation.mutation_id;
+        let first = in_batch.get(&id).cloned().or_else(|| {
+            seen.get(&id)
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+        });
+        if let Some(first) = first {
+            results.push(duplicate(first));
+            continue;
+        }
+        let result = match batch.apply(&mutation).await? {
+            Ok(applied) => MutationResult {
+                mutation_id: Value::from(id),
+                status: if applied.conflicts.is_empty() {
+                    MutationStatus::Applied
+                } else {
+                    MutationStatus::Merged
+                },
+                version: Some(applied.version),
+                conflicts: (!applied.conflicts.is_empty()).then_some(applied.conflicts),
+                error: None,
+                first_status: None,
+            },
+            Err(rejection) => rejected(Value::from(id), rejection),
+        };
+        let stored = serde_json::to_value(&result).unwrap_or(Value::Null);
+        batch
+            .txn
+            .save_result(writer.user_id, writer.device_id, id, stored, now)
+            .await?;
+        in_batch.insert(id, result.clone());
+        results.push(result);
+    }
+    let version = batch.version;
+    batch.txn.commit(version, &batch.last_hash).await?;
+    Ok(PushOutcome { results, version })
+}
+
+fn parse(value: &Value) -> Result<Mutation, (Value, Rejection)> {
+    let echo = value.get("mutation_id").cloned().unwrap_or(Value::Null);
+    let mutation: Mutation = serde_json::from_value(value.clone()).map_err(|e| {
+        (
+            echo.clone(),
+            reject("invalid_mutation", format!("变更的格式不正确（{e}）"), None),
+        )
+    })?;
+    if mutation.mutation_id <= 0 {
+        return Err((
+            echo,
+            reject(
+                "invalid_mutation_id",
+                "mutation_id 应为正整数",
+                Some("mutation_id"),
+            ),
+        ));
+    }
+    if mutation.client_time.as_ref().is_some_and(|t| t.len() > 64) {
+        return Err((
+            echo,
+            reject(
+                "invalid_mutation",
+                "client_time 不能超过64个字符",
+                Some("client_time"),
+            ),
+        ));
+    }
+    Ok(mutation)
+}
+
+fn rejected(mutation_id: Value, r: Rejection) -> MutationResult {
+    MutationResult {
+        mutation_id,
+        status: MutationStatus::Rejected,
+        version: None,
+        conflicts: None,
+        error: Some(ErrorDetail {
+            code: r.code.to_owned(),
+            message: r.message,
+            field: r.field,
+            retry_after: None,
+        }),
+        first_status: None,
+    }
+}
+
+fn duplicate(first: MutationResult) -> MutationResult {
+    let first_status = first.first_status.unwrap_or(first.status);
+    MutationResult {
+        status: MutationStatus::Duplicate,
+        first_status: Some(first_status),
+        ..first
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Op {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Put => "put",
+            Self::Patch => "patch",
+            Self::Delete => "delete",
+        }
+    }
+}
+
+impl Batch<'_> {
+    async fn apply(&mut self, m: &Mutation) -> Result<Result<Applied, Rejection>, SyncError> {
+        let Some(collection) = Collection::parse(&m.collection) else {
+            return Ok(Err(reject(
+                "unknown_collection",
+                format!(
+                    "未知的数据集合：{}",
+                    m.collection.chars().take(64).collect::<String>()
+                ),
+                Some("collection"),
+            )));
+        };
+        let op = match m.op.as_str() {
+            "put" => Op::Put,
+            "patch" => Op::Patch,
+            "delete" => Op::Delete,
+            _ => {
+                return Ok(Err(reject(
+                    "invalid_op",
+                    "op 应为 put、patch 或 delete",
+                    Some("op"),
+                )));
+            }
+        };
+        let existing = self.txn.record(collection, m.id).await?;
+        if let Some(row) = &existing {
+            if row.tenant_id != self.writer.tenant_id {
+                // Another tenant's record: say nothing about it.
+                return Ok(Err(if op == Op::Put {
+                    reject("id_taken", "该记录标识已被使用，请换一个", Some("id"))
+                } else {
+                    reject("not_found", "记录不存在", Some("id"))
+                }));
+            }
+            if !self.writer.sees(row) {
+                return Ok(Err(reject(
+                    "outside_scope",
+                    "该记录不在您的管辖范围内",
+                    Some("id"),
+                )));
+            }
+        }
+        let schema = collection.schema();
+        match (op, existing) {
+            (Op::Put, None) => self.create(schema, m).await,
+            (Op::Patch | Op::Delete, None) => {
+                Ok(Err(reject("not_found", "记录不存在", Some("id"))))
+            }
+            (Op::Delete, Some(row)) if row.deleted => Ok(Ok(Applied {
+                version: row.version,
+                conflicts: vec![],
+            })),
+            (_, Some(row)) if row.deleted => {
+                Ok(Err(reject("record_deleted", "该记录已删除", Some("id"))))
+            }
+            (Op::Delete, Some(row)) => self.delete(schema, m, row).await,
+            (Op::Put | Op::Patch, Some(row)) => self.update(schema, m, op, row).await,
+        }
+    }
+
+    fn next_version(&mut self) -> u64 {
+        self.version += 1;
+        self.version
+    }
+
+    async fn unit(&mut self, id: Uuid) -> Result<Option<OrgUnitRecord>, SyncError> {
+        if let Some(unit) = self.units.get(&id) {
+            return Ok(unit.clone());
+        }
+        let unit = self.txn.org_unit(id).await?;
+        self.units.insert(id, unit.clone());
+        Ok(unit)
+    }
+
+    /// A unit the writer may put a record at or address one to: in its tenant and subtree.
+    async fn unit_in_scope(
+        &mut self,
+        id: Uuid,
+        field: &str,
+    ) -> Result<Result<OrgUnitRecord, Rejection>, SyncError> {
+        let Some(unit) = self
+            .unit(id)
+            .await?
+            .filter(|u| u.tenant_id == self.writer.tenant_id)
+        else {
+            return Ok(Err(reject("not_found", "组织不存在", Some(field))));
+        };
+        if !unit.path.starts_with(self.writer.unit_path) {
+            return Ok(Err(reject(
+                "outside_scope",
+                "该组织不在您的管辖范围内",
+                Some(field),
+            )));
+        }
+        Ok(Ok(unit))
+    }
+
+    /// Checks the references among `changed`: records that exist, are live and are visible to
+    /// the writer; units of the right kind in its subtree.
+    async fn check_references(
+        &mut self,
+        schema: &Schema,
+        changed: &Map<String, Value>,
+    ) -> Result<Result<(), Rejection>, SyncError> {
+        for (name, value) in changed {
+            let (Some(spec), Some(id)) = (
+                schema.field(name),
+                value.as_str().and_then(|s| Uuid::parse_str(s).ok()),
+            ) else {
+                continue;
+            };
+            let ok = match spec.ty {
+                FieldType::Ref(target) => self
+                    .txn
+                    .record(target, id)
+                    .await?
+                    .is_some_and(|r| !r.deleted && self.writer.sees(&r)),
+                FieldType::Unit(kind) => match self.unit_in_scope(id, name).await? {
+                    Ok(unit) => unit.kind == kind,
+                    Err(_) => false,
+                },
+                _ => continue,
+            };
+            if !ok {
+                return Ok(Err(reject(
+                    "invalid_reference",
+                    format!("「{}」引用的记录不存在或不在您的管辖范围内", spec.label_zh),
+                    Some(name),
+                )));
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    async fn create(
+        &mut self,
+        schema: &Schema,
+        m: &Mutation,
+    ) -> Result<Result<Applied, Rejection>, SyncError> {
+        let Some(unit_id) = m.org_unit_id else {
+            return Ok(Err(reject(
+                "org_unit_required",
+                "新建记录时须指定所属组织 org_unit_id",
+                Some("org_unit_id"),
+            )));
+        };
+        let unit = match self.unit_in_scope(unit_id, "org_unit_id").await? {
+            Ok(unit) => unit,
+            Err(r) => return Ok(Err(r)),
+        };
+        if !schema.owner_kinds.contains(&unit.kind) {
+            return Ok(Err(reject(
+                "invalid_owner_unit",
+                format!("{}不能属于{}", schema.label_zh, unit.kind.label_zh()),
+                Some("org_unit_id"),
+            )));
+        }
+        if !schema.creators.contains(&self.writer.role) {
+            return Ok(Err(reject(
+                "forbidden",
+                format!("{}不能新建{}", self.writer.role.label_zh(), schema.label_zh),
+                None,
+            )));
+        }
+        let given = m.fields.clone().unwrap_or_default();
+        let mut fields = match validate_fields(schema, &given, Mode::Create, self.writer.role) {
+            Ok(f) => f,
+            Err(e) => return Ok(Err(e.into())),
+        };
+        fields.retain(|_, v| !v.is_null());
+        if let Err(e) = check_record(schema.collection, &fields) {
+            return Ok(Err(e.into()));
+        }
+        if let Err(r) = self.check_references(schema, &fields).await? {
+            return Ok(Err(r));
+        }
+        let addressee = match schema.addressed_to.and_then(|f| fields.get(f)) {
+            Some(value) => {
+                let id = value.as_str().and_then(|s| Uuid::parse_str(s).ok());
+                match id {
+                    Some(id) => self.unit(id).await?,
+                    None => None,
+                }
+            }
+            None => None,
+        };
+
+        let version = self.next_version();
+        let field_versions: Map<String, Value> = fields
+            .keys()
+            .map(|k| (k.clone(), Value::from(version)))
+            .collect();
+        let changes: Map<String, Value> = fields
+            .iter()
+            .map(|(k, v)| (k.clone(), json!([Value::Null, v])))
+            .collect();
+        let row = RecordRow {
+            collection: schema.collection,
+            id: m.id,
+            tenant_id: self.writer.tenant_id,
+            org_unit_id: unit.id,
+            owner_path: unit.path.clone(),
+            addressee_id: addressee.as_ref().map(|u| u.id),
+            addressee_path: addressee.map(|u| u.path),
+            version,
+            deleted: false,
+            fields,
+            field_versions,
+            created_at: self.now,
+            created_by: self.writer.user_id,
+            updated_at: self.now,
+            updated_by: self.writer.user_id,
+            device_id: Some(self.writer.device_id.to_owned()),
+        };
+        self.txn.insert_record(&row).await?;
+        self.append(&row, Op::Put, m, Value::Object(changes))
+            .await?;
+        Ok(Ok(Applied {
+            version,
+            conflicts: vec![],
+        }))
+    }
+
+    async fn update(
+        &mut self,
+        schema: &Schema,
+        m: &Mutation,
+        op: Op,
+        mut row: RecordRow,
+    ) -> Result<Result<Applied, Rejection>, SyncError> {
+        if m.org_unit_id.is_some_and(|u| u != row.org_unit_id) {
+            return Ok(Err(reject(
+                "org_unit_immutable",
+                "记录的所属组织不能更改",
+                Some("org_unit_id"),
+            )));
+        }
+        let mut given = m.fields.clone().unwrap_or_default();
+        let mode = if op == Op::Put {
+            // Replace: what the writer may write and did not send is cleared.
+            for spec in schema.fields {
+                if spec.writers.contains(&self.writer.role)
+                    && !given.contains_key(spec.name)
+                    && row.fields.get(spec.name).is_some_and(|v| !v.is_null())
+                {
+                    given.insert(spec.name.to_owned(), Value::Null);
+                }
+            }
+            Mode::Create
+        } else {
+            Mode::Update
+        };
+        let normalized = match validate_fields(schema, &given, mode, self.writer.role) {
+            Ok(f) => f,
+            Err(e) => return Ok(Err(e.into())),
+        };
+        let changed: Map<String, Value> = normalized
+            .into_iter()
+            .filter(|(k, v)| row.fields.get(k).unwrap_or(&Value::Null) != v)
+            .collect();
+        if let Some(addressed) = schema.addressed_to.filter(|f| changed.contains_key(*f)) {
+            return Ok(Err(reject(
+                "field_immutable",
+                "记录的下发对象不能更改，请删除后重新下发",
+                Some(addressed),
+            )));
+        }
+        if changed.is_empty() {
+            return Ok(Ok(Applied {
+                version: row.version,
+                conflicts: vec![],
+            }));
+        }
+        let mut merged = row.fields.clone();
+        for (k, v) in &changed {
+            merged.insert(k.clone(), v.clone());
+        }
+        merged.retain(|_, v| !v.is_null());
+        if let Err(e) = check_record(schema.collection, &merged) {
+            return Ok(Err(e.into()));
+        }
+        if let Err(r) = self.check_references(schema, &changed).await? {
+            return Ok(Err(r));
+        }
+
+        let version = self.next_version();
+        let mut conflicts = Vec::new();
+        let mut changes = Map::new();
+        for (field, new) in &changed {
+            let old = row.fields.get(field).cloned().unwrap_or(Value::Null);
+            let written_at = row
+                .field_versions
+                .get(field)
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            if m.base_version.is_some_and(|base| written_at > base) {
+                conflicts.push(FieldConflict {
+                    field: field.clone(),
+                    overwritten_value: old.clone(),
+                    overwritten_version: written_at,
+                });
+                let conflict = ConflictRow {
+                    id: Uuid::now_v7(),
+                    tenant_id: row.tenant_id,
+                    collection: schema.name.to_owned(),
+                    record_id: row.id,
+                    org_unit_id: row.org_unit_id,
+                    owner_path: row.owner_path.clone(),
+                    field: field.clone(),
+                    overwritten_value: old.clone(),
+                    overwritten_version: written_at,
+                    winning_value: new.clone(),
+                    winning_version: version,
+                    user_id: self.writer.user_id,
+                    device_id: self.writer.device_id.to_owned(),
+                    created_at: self.now,
+                    resolved_at: None,
+                    resolved_by: None,
+                };
+                self.txn.insert_conflict(&conflict).await?;
+            }
+            row.field_versions
+                .insert(field.clone(), Value::from(version));
+            changes.insert(field.clone(), json!([old, new]));
+        }
+        row.fields = merged;
+        row.version = version;
+        row.updated_at = self.now;
+        row.updated_by = self.writer.user_id;
+        row.device_id = Some(self.writer.device_id.to_owned());
+        self.txn.update_record(&row).await?;
+        self.append(&row, op, m, Value::Object(changes)).await?;
+        Ok(Ok(Applied { version, conflicts }))
+    }
+
+    async fn delete(
+        &mut self,
+        schema: &Schema,
+        m: &Mutation,
+        mut row: RecordRow,
+    ) -> Result<Result<Applied, Rejection>, SyncError> {
+        if !schema.creators.contains(&self.writer.role) {
+            return Ok(Err(reject(
+                "forbidden",
+                format!("{}不能删除{}", self.writer.role.label_zh(), schema.label_zh),
+                None,
+            )));
+        }
+        let version = self.next_version();
+        row.deleted = true;
+        row.version = version;
+        row.updated_at = self.now;
+        row.updated_by = self.writer.user_id;
+        row.device_id = Some(self.writer.device_id.to_owned());
+        self.txn.update_record(&row).await?;
+        self.append(&row, Op::Delete, m, json!({"deleted": [false, true]}))
+            .await?;
+        Ok(Ok(Applied {
+            version,
+            conflicts: vec![],
+        }))
+    }
+
+    async fn append(
+        &mut self,
+        row: &RecordRow,
+        op: Op,
+        m: &Mutation,
+        changes: Value,
+    ) -> Result<(), SyncError> {
+        let mut entry = ChangeEntry {
+            tenant_id: row.tenant_id,
+            version: row.version,
+            collection: row.collection.as_str().to_owned(),
+            record_id: row.id,
+            org_unit_id: row.org_unit_id,
+            owner_path: row.owner_path.clone(),
+            op: op.as_str().to_owned(),
+            user_id: self.writer.user_id,
+            device_id: self.writer.device_id.to_owned(),
+            mutation_id: m.mutation_id,
+            server_time: self.now,
+            client_time: m.client_time.clone(),
+            changes,
+            prev_hash: self.last_hash.clone(),
+            hash: String::new(),
+        };
+        entry.hash = entry_hash(&entry);
+        self.txn.append_change(&entry).await?;
+        self.last_hash = entry.hash;
+        Ok(())
+    }
+}

@@ -1,0 +1,166 @@
+//! Eight writers push for seconds while two readers pull in a loop: each reader's replica ends
+//! equal to the server's state, with no change skipped and none received twice.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use paicha_client::Client;
+use paicha_domain::collection::Collection;
+use paicha_storage::{Scope, Store};
+use paicha_tests::{Replica, delete, patch, put, spawn_app};
+use serde_json::json;
+use uuid::Uuid;
+
+const WRITE_FOR: Duration = Duration::from_secs(3);
+
+async fn writer(client: Client, device: String, branch: Uuid, seed: u64) -> usize {
+    let mut mutation_id = 0i64;
+    let mut mine: Vec<Uuid> = Vec::new();
+    let mut rng = seed;
+    let mut next = move || {
+        // xorshift: deterministic per writer, no dependency.
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let started = Instant::now();
+    let mut applied = 0;
+    while started.elapsed() < WRITE_FOR {
+        let mut batch = Vec::new();
+        for _ in 0..(1 + next() % 4) {
+            mutation_id += 1;
+            let roll = next() % 10;
+            if mine.is_empty() || roll < 5 {
+                let id = Uuid::now_v7();
+                mine.push(id);
+                batch.push(put(
+                    mutation_id,
+                    "members",
+                    id,
+                    branch,
+                    json!({"name": format!("{device}-{mutation_id}")}),
+                ));
+            } else if roll < 9 {
+                let id = mine[(next() % mine.len() as u64) as usize];
+                batch.push(patch(
+                    mutation_id,
+                    "members",
+                    id,
+                    None,
+                    json!({"phone": format!("{}", next() % 100_000)}),
+                ));
+            } else {
+                let id = mine.swap_remove((next() % mine.len() as u64) as usize);
+                batch.push(delete(mutation_id, "members", id));
+            }
+        }
+        let response = client.push(&device, batch).await.expect("push");
+        applied += response.results.len();
+    }
+    applied
+}
+
+async fn reader(client: Client, stop: Arc<AtomicBool>) -> Replica {
+    let mut replica = Replica::default();
+    while !stop.load(Ordering::SeqCst) {
+        pull_some(&client, &mut replica).await;
+    }
+    // One more full catch-up after the writers are done.
+    replica.sync(&client).await.expect("final sync");
+    replica
+}
+
+/// A few pages of 7: small pages make the readers page through concurrent commits.
+async fn pull_some(client: &Client, replica: &mut Replica) {
+    for _ in 0..3 {
+        let page = client
+            .pull(&paicha_client::PullQuery {
+                cursor: replica.cursor.as_deref(),
+                limit: Some(7),
+                ..Default::default()
+            })
+            .await
+            .expect("pull");
+        for c in &page.changes {
+            replica.received.push(c.version);
+            let key = (c.collection.as_str().to_owned(), c.id);
+            if c.deleted {
+                replica.records.remove(&key);
+            } else {
+                replica.records.insert(key, (c.version, c.fields.clone()));
+            }
+        }
+        replica.cursor = Some(page.cursor);
+        if !page.has_more {
+            break;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn readers_end_with_exactly_the_servers_state_under_concurrent_writers() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let readers = [t.admin.clone(), t.street_staff.clone()]
+        .map(|client| tokio::spawn(reader(client, stop.clone())));
+    let mut writers = Vec::new();
+    for i in 0..8u64 {
+        let (client, branch) = if i % 2 == 0 {
+            (t.secretary1.clone(), t.branch1.id)
+        } else {
+            (t.secretary2.clone(), t.branch2.id)
+        };
+        writers.push(tokio::spawn(writer(
+            client,
+            format!("device-{i}"),
+            branch,
+            0x9E37_79B9 + i * 7919,
+        )));
+    }
+    let mut total = 0;
+    for w in writers {
+        total += w.await.unwrap();
+    }
+    stop.store(true, Ordering::SeqCst);
+    assert!(total > 100, "only {total} mutations in {WRITE_FOR:?}");
+
+    // The server's state, read from the database directly.
+    let store = Store::connect(&app.db.url).await.unwrap();
+    let scope = Scope {
+        tenant_id: t.committee.id,
+        path: &format!("/{}/", t.committee.id),
+    };
+    let (_, live) = store
+        .checksum_snapshot(scope, &[Collection::Members])
+        .await
+        .unwrap();
+    let mut expected: Vec<(Uuid, u64)> = live[0].1.clone();
+    expected.sort();
+
+    for handle in readers {
+        let replica = handle.await.unwrap();
+        assert!(
+            replica.received.windows(2).all(|w| w[0] < w[1]),
+            "a change came twice or out of order"
+        );
+        let mut got: Vec<(Uuid, u64)> = replica
+            .records
+            .iter()
+            .map(|((_, id), (v, _))| (*id, *v))
+            .collect();
+        got.sort();
+        assert_eq!(got.len(), expected.len());
+        assert_eq!(got, expected);
+        for ((collection, id), (_, fields)) in &replica.records {
+            let row = store
+                .record(Collection::parse(collection).unwrap(), *id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(&row.fields, fields, "{id}");
+        }
+    }
+}

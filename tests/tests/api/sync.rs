@@ -1,0 +1,890 @@
+//! The sync engine over HTTP: exactly-once push, merge and conflicts, pull scope, tombstones,
+//! addressed records, checksums, audit, long-polling.
+
+use paicha_domain::api::v1::MutationStatus;
+use paicha_tests::{Replica, delete, id_number, patch, put, spawn_app};
+use reqwest::StatusCode;
+use serde_json::json;
+use uuid::Uuid;
+
+#[tokio::test]
+async fn a_retried_push_changes_nothing_and_returns_the_first_results() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let (m1, m2) = (Uuid::now_v7(), Uuid::now_v7());
+    let batch = vec![
+        put(
+            1,
+            "members",
+            m1,
+            t.branch1.id,
+            json!({"name": "张三", "id_number": id_number("19800101", 11)}),
+        ),
+        put(2, "members", m2, t.branch1.id, json!({"name": "李四"})),
+        patch(3, "members", m1, None, json!({"phone": "13900000000"})),
+        put(
+            4,
+            "members",
+            Uuid::now_v7(),
+            t.branch1.id,
+            json!({"gender": "male"}),
+        ),
+    ];
+    let first = t.secretary1.push("phone-1", batch.clone()).await.unwrap();
+    let statuses: Vec<_> = first.results.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses,
+        vec![
+            MutationStatus::Applied,
+            MutationStatus::Applied,
+            MutationStatus::Applied,
+            MutationStatus::Rejected
+        ]
+    );
+    let mut before = Replica::default();
+    before.sync(&t.secretary1).await.unwrap();
+
+    let again = t.secretary1.push("phone-1", batch).await.unwrap();
+    assert_eq!(again.results.len(), first.results.len());
+    for (a, f) in again.results.iter().zip(&first.results) {
+        assert_eq!(a.status, MutationStatus::Duplicate);
+        assert_eq!(a.first_status, Some(f.status));
+        assert_eq!(
+            (&a.mutation_id, a.version, &a.conflicts, &a.error),
+            (&f.mutation_id, f.version, &f.conflicts, &f.error)
+        );
+    }
+    // Nothing moved: same records, same versions, no new audit entries.
+    let mut after = Replica::default();
+    after.sync(&t.secretary1).await.unwrap();
+    assert_eq!(after.records, before.records);
+    assert_eq!(
+        t.secretary1
+            .audit("members", m1)
+            .await
+            .unwrap()
+            .entries
+            .len(),
+        2
+    );
+    // The same mutation id from another device is another mutation.
+    let other = t
+        .secretary1
+        .push(
+            "phone-2",
+            vec![patch(3, "members", m2, None, json!({"phone": "1"}))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(other.results[0].status, MutationStatus::Applied);
+}
+
+#[tokio::test]
+async fn one_bad_mutation_among_a_hundred_is_rejected_alone() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let mut batch = Vec::new();
+    for i in 0..100 {
+        let mut id = id_number("19700101", i + 1);
+        if i == 37 {
+            // Break the check digit.
+            let last = if id.ends_with('0') { '1' } else { '0' };
+            id.pop();
+            id.push(last);
+        }
+        batch.push(put(
+            i64::from(i) + 1,
+            "members",
+            Uuid::now_v7(),
+            t.branch1.id,
+            json!({"name": format!("党员{i}"), "id_number": id}),
+        ));
+    }
+    let response = t.secretary1.push("phone", batch).await.unwrap();
+    for (i, r) in response.results.iter().enumerate() {
+        if i == 37 {
+            assert_eq!(r.status, MutationStatus::Rejected);
+            let err = r.error.as_ref().unwrap();
+            assert_eq!(err.code, "id_number_check_digit");
+            assert_eq!(err.field.as_deref(), Some("id_number"));
+            assert!(err.message.contains("校验"), "{}", err.message);
+        } else {
+            assert_eq!(r.status, MutationStatus::Applied, "mutation {i}: {r:?}");
+        }
+    }
+    let mut replica = Replica::default();
+    replica.sync(&t.secretary1).await.unwrap();
+    assert_eq!(replica.records.len(), 99);
+}
+
+#[tokio::test]
+async fn edits_of_different_fields_both_stand_and_a_same_field_edit_is_kept_as_a_conflict() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let (group_a, _) = {
+        app.user_at(
+            &t.secretary1,
+            "group-a",
+            paicha_domain::role::Role::GroupMember,
+            &t.branch1,
+        )
+        .await;
+        app.sign_in("group-a").await
+    };
+    let m = Uuid::now_v7();
+    let created = t
+        .secretary1
+        .push(
+            "laptop",
+            vec![put(1, "members", m, t.branch1.id, json!({"name": "王五"}))],
+        )
+        .await
+        .unwrap();
+    let base = created.results[0].version.unwrap();
+
+    // Two devices, offline from the same base, edit different fields.
+    let a = group_a
+        .push(
+            "phone-a",
+            vec![patch(
+                1,
+                "members",
+                m,
+                Some(base),
+                json!({"phone": "13800000001"}),
+            )],
+        )
+        .await
+        .unwrap();
+    let b = t
+        .secretary1
+        .push(
+            "phone-b",
+            vec![patch(
+                2,
+                "members",
+                m,
+                Some(base),
+                json!({"residence": "东关街1号"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.results[0].status, MutationStatus::Applied);
+    assert_eq!(b.results[0].status, MutationStatus::Applied);
+
+    // A third edit of the phone from the same old base: it wins, the overwritten value is kept.
+    let c = t
+        .secretary1
+        .push(
+            "phone-c",
+            vec![patch(
+                1,
+                "members",
+                m,
+                Some(base),
+                json!({"phone": "13700000002"}),
+            )],
+        )
+        .await
+        .unwrap();
+    let result = &c.results[0];
+    assert_eq!(result.status, MutationStatus::Merged);
+    let conflicts = result.conflicts.as_ref().unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].field, "phone");
+    assert_eq!(conflicts[0].overwritten_value, json!("13800000001"));
+    assert_eq!(Some(conflicts[0].overwritten_version), a.results[0].version);
+
+    let mut replica = Replica::default();
+    replica.sync(&t.secretary1).await.unwrap();
+    let (_, fields) = &replica.records[&("members".to_owned(), m)];
+    assert_eq!(fields["phone"], "13700000002");
+    assert_eq!(fields["residence"], "东关街1号");
+    assert_eq!(fields["name"], "王五");
+
+    // Reviewers in scope read the conflict: who, which device, both values.
+    for reviewer in [&t.secretary1, &t.admin] {
+        let list = reviewer
+            .conflicts(Some(("members", m)), true)
+            .await
+            .unwrap();
+        assert_eq!(list.conflicts.len(), 1);
+        let k = &list.conflicts[0];
+        assert_eq!(
+            (k.field.as_str(), &k.overwritten_value, &k.winning_value),
+            ("phone", &json!("13800000001"), &json!("13700000002"))
+        );
+        assert_eq!(k.device_id, "phone-c");
+    }
+    // Out of scope it is invisible; a group member is not a reviewer.
+    assert!(
+        t.secretary2
+            .conflicts(Some(("members", m)), false)
+            .await
+            .unwrap()
+            .conflicts
+            .is_empty()
+    );
+    assert_eq!(
+        group_a.conflicts(None, false).await.unwrap_err().code(),
+        Some("forbidden")
+    );
+    // Marked resolved, it leaves the unresolved list.
+    let id = t.admin.conflicts(None, true).await.unwrap().conflicts[0].id;
+    assert_eq!(
+        t.secretary2
+            .resolve_conflict(id)
+            .await
+            .unwrap_err()
+            .status(),
+        Some(StatusCode::NOT_FOUND)
+    );
+    t.secretary1.resolve_conflict(id).await.unwrap();
+    assert!(
+        t.admin
+            .conflicts(None, true)
+            .await
+            .unwrap()
+            .conflicts
+            .is_empty()
+    );
+    assert!(
+        t.admin.conflicts(None, false).await.unwrap().conflicts[0]
+            .resolved_at
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn deletes_are_tombstones_that_pulls_carry() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let m = Uuid::now_v7();
+    t.secretary1
+        .push(
+            "p",
+            vec![put(1, "members", m, t.branch1.id, json!({"name": "赵六"}))],
+        )
+        .await
+        .unwrap();
+    let mut replica = Replica::default();
+    replica.sync(&t.secretary1).await.unwrap();
+    assert!(replica.has("members", m));
+    let cursor = replica.cursor.clone();
+
+    let del = t
+        .secretary1
+        .push("p", vec![delete(2, "members", m)])
+        .await
+        .unwrap();
+    assert_eq!(del.results[0].status, MutationStatus::Applied);
+    let page = t
+        .secretary1
+        .pull(&paicha_client::PullQuery {
+            cursor: cursor.as_deref(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.changes.len(), 1);
+    assert!(page.changes[0].deleted);
+    assert!(page.changes[0].fields.is_empty());
+    replica.sync(&t.secretary1).await.unwrap();
+    assert!(!replica.has("members", m));
+    // A deleted record takes no more edits; deleting again is harmless.
+    let r = t
+        .secretary1
+        .push(
+            "p",
+            vec![
+                patch(3, "members", m, None, json!({"phone": "1"})),
+                delete(4, "members", m),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].error.as_ref().unwrap().code, "record_deleted");
+    assert_eq!(r.results[1].status, MutationStatus::Applied);
+}
+
+#[tokio::test]
+async fn pulls_see_exactly_the_callers_subtree() {
+    let app = spawn_app().await;
+    let a = app.tenant("a").await;
+    let b = app.tenant("b").await;
+    let (m1, m2, mb) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    a.secretary1
+        .push(
+            "p",
+            vec![put(
+                1,
+                "members",
+                m1,
+                a.branch1.id,
+                json!({"name": "一支部党员"}),
+            )],
+        )
+        .await
+        .unwrap();
+    a.secretary2
+        .push(
+            "p",
+            vec![put(
+                1,
+                "members",
+                m2,
+                a.branch2.id,
+                json!({"name": "二支部党员"}),
+            )],
+        )
+        .await
+        .unwrap();
+    b.secretary1
+        .push(
+            "p",
+            vec![put(
+                1,
+                "members",
+                mb,
+                b.branch1.id,
+                json!({"name": "乙党员"}),
+            )],
+        )
+        .await
+        .unwrap();
+
+    let pulled = |client| async move {
+        let mut r = Replica::default();
+        r.sync(client).await.unwrap();
+        let mut ids: Vec<Uuid> = r.records.keys().map(|(_, id)| *id).collect();
+        ids.sort();
+        ids
+    };
+    let sorted = |mut v: Vec<Uuid>| {
+        v.sort();
+        v
+    };
+    assert_eq!(pulled(&a.secretary1).await, vec![m1]);
+    assert_eq!(pulled(&a.secretary2).await, vec![m2]);
+    assert_eq!(pulled(&a.street_staff).await, sorted(vec![m1, m2]));
+    assert_eq!(pulled(&a.admin).await, sorted(vec![m1, m2]));
+    assert_eq!(pulled(&b.admin).await, vec![mb]);
+
+    // Writing into a sibling branch or another tenant is refused, and says nothing of the other
+    // tenant's record.
+    let r = a
+        .secretary1
+        .push(
+            "p",
+            vec![
+                patch(2, "members", m2, None, json!({"phone": "1"})),
+                patch(3, "members", mb, None, json!({"phone": "1"})),
+                put(
+                    4,
+                    "members",
+                    Uuid::now_v7(),
+                    a.branch2.id,
+                    json!({"name": "x"}),
+                ),
+                put(
+                    5,
+                    "members",
+                    Uuid::now_v7(),
+                    b.branch1.id,
+                    json!({"name": "x"}),
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    let codes: Vec<&str> = r
+        .results
+        .iter()
+        .map(|r| r.error.as_ref().unwrap().code.as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        vec!["outside_scope", "not_found", "outside_scope", "not_found"]
+    );
+
+    // The platform administrator reads and writes no member data.
+    let err = app
+        .admin
+        .pull(&paicha_client::PullQuery::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::FORBIDDEN));
+    let err = app.admin.push("p", vec![]).await.unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::FORBIDDEN));
+    let err = app.admin.checksum(None).await.unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::FORBIDDEN));
+}
+
+#[tokio::test]
+async fn a_transfer_reaches_exactly_the_branch_it_is_addressed_to() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let transfer = Uuid::now_v7();
+    let sent = t
+        .street_staff
+        .push("office", vec![put(1, "transfers", transfer, t.street.id, json!({
+            "branch_id": t.branch1.id, "member_name": "钱七", "id_number": id_number("19850505", 21),
+            "transferred_on": "2015-06-01", "receiving_organization": "外省某党支部",
+        }))])
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.results[0].status,
+        MutationStatus::Applied,
+        "{:?}",
+        sent.results[0]
+    );
+
+    let mut b1 = Replica::default();
+    b1.sync(&t.secretary1).await.unwrap();
+    let mut b2 = Replica::default();
+    b2.sync(&t.secretary2).await.unwrap();
+    assert!(b1.has("transfers", transfer));
+    assert!(!b2.has("transfers", transfer));
+
+    // The branch follows it up; it may not rewrite the street's details or re-address it.
+    let r = t
+        .secretary1
+        .push("phone", vec![
+            patch(1, "transfers", transfer, None, json!({"receipt_status": "receiver_contacted", "follow_up_note": "已联系接收方"})),
+            patch(2, "transfers", transfer, None, json!({"member_name": "改名"})),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].status, MutationStatus::Applied);
+    assert_eq!(
+        r.results[1].error.as_ref().unwrap().code,
+        "field_not_writable"
+    );
+    let r = t
+        .street_staff
+        .push(
+            "office",
+            vec![patch(
+                2,
+                "transfers",
+                transfer,
+                None,
+                json!({"branch_id": t.branch2.id}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].error.as_ref().unwrap().code, "field_immutable");
+    let r = t
+        .secretary2
+        .push(
+            "phone",
+            vec![patch(
+                1,
+                "transfers",
+                transfer,
+                None,
+                json!({"follow_up_note": "x"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].error.as_ref().unwrap().code, "outside_scope");
+
+    // The street sees the branch's follow-up.
+    let mut street = Replica::default();
+    street.sync(&t.street_staff).await.unwrap();
+    let (_, fields) = &street.records[&("transfers".to_owned(), transfer)];
+    assert_eq!(fields["receipt_status"], "receiver_contacted");
+    // A branch cannot address transfers; a street cannot address a branch outside its subtree.
+    let r = t
+        .secretary1
+        .push(
+            "phone",
+            vec![put(
+                3,
+                "transfers",
+                Uuid::now_v7(),
+                t.branch1.id,
+                json!({"branch_id": t.branch1.id, "member_name": "x"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.results[0].error.as_ref().unwrap().code,
+        "invalid_owner_unit"
+    );
+}
+
+#[tokio::test]
+async fn writes_are_validated_by_the_domain_and_the_roles() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let m1 = Uuid::now_v7();
+    let m2 = Uuid::now_v7();
+    t.secretary1
+        .push(
+            "p",
+            vec![put(1, "members", m1, t.branch1.id, json!({"name": "甲"}))],
+        )
+        .await
+        .unwrap();
+    t.secretary2
+        .push(
+            "p",
+            vec![put(1, "members", m2, t.branch2.id, json!({"name": "乙"}))],
+        )
+        .await
+        .unwrap();
+    let case = Uuid::now_v7();
+    let request = Uuid::now_v7();
+    let mutations = vec![
+        json!({"mutation_id": 10, "collection": "people", "id": Uuid::now_v7(), "op": "put"}),
+        json!({"mutation_id": 11, "collection": "members", "id": m1, "op": "upsert"}),
+        patch(12, "members", Uuid::now_v7(), None, json!({"name": "x"})),
+        json!({"mutation_id": 13, "collection": "members", "id": Uuid::now_v7(), "op": "put", "fields": {"name": "x"}}),
+        patch(14, "members", m1, None, json!({"nickname": "x"})),
+        patch(15, "members", m1, None, json!({"gender": "unknown"})),
+        patch(
+            16,
+            "members",
+            m1,
+            None,
+            json!({"id_number": id_number("19900101", 11), "birth_date": "1990-01-02"}),
+        ),
+        put(
+            17,
+            "info_forms",
+            Uuid::now_v7(),
+            t.branch1.id,
+            json!({"member_id": m2, "confirmation_mode": "on_site"}),
+        ),
+        put(
+            18,
+            "contact_cases",
+            case,
+            t.branch1.id,
+            json!({"member_id": m1}),
+        ),
+        put(
+            19,
+            "department_search_requests",
+            request,
+            t.branch1.id,
+            json!({"case_id": case, "departments": ["police_household"], "result": "contact_made"}),
+        ),
+        put(
+            20,
+            "department_search_requests",
+            request,
+            t.branch1.id,
+            json!({"case_id": case, "departments": ["police_household"]}),
+        ),
+        json!({"mutation_id": 0, "collection": "members", "id": m1, "op": "delete"}),
+        json!({"mutation_id": 21, "collection": "members", "id": "not-a-uuid", "op": "delete"}),
+        put(
+            22,
+            "campaigns",
+            Uuid::now_v7(),
+            t.committee.id,
+            json!({"name": "2016年集中排查", "start_date": "2016-03-07"}),
+        ),
+        put(
+            23,
+            "working_groups",
+            Uuid::now_v7(),
+            t.branch1.id,
+            json!({"people": [{"name": "一"}, {"name": "二"}]}),
+        ),
+    ];
+    let r = t.secretary1.push("p", mutations).await.unwrap();
+    let got: Vec<(String, Option<String>)> = r
+        .results
+        .iter()
+        .map(|r| match &r.error {
+            Some(e) => (e.code.clone(), e.field.clone()),
+            None => (format!("{:?}", r.status), None),
+        })
+        .collect();
+    let expected: Vec<(&str, Option<&str>)> = vec![
+        ("unknown_collection", Some("collection")),
+        ("invalid_op", Some("op")),
+        ("not_found", Some("id")),
+        ("org_unit_required", Some("org_unit_id")),
+        ("unknown_field", Some("nickname")),
+        ("invalid_enum_value", Some("gender")),
+        ("birth_date_mismatch", Some("birth_date")),
+        ("invalid_reference", Some("member_id")),
+        ("Applied", None),
+        ("field_not_writable", Some("result")),
+        ("Applied", None),
+        ("invalid_mutation_id", Some("mutation_id")),
+        ("invalid_mutation", None),
+        ("outside_scope", Some("org_unit_id")),
+        ("working_group_size", Some("people")),
+    ];
+    let got: Vec<(&str, Option<&str>)> = got
+        .iter()
+        .map(|(c, f)| (c.as_str(), f.as_deref()))
+        .collect();
+    assert_eq!(got, expected);
+    for e in r.results.iter().filter_map(|r| r.error.as_ref()) {
+        assert!(
+            e.message
+                .chars()
+                .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "{e:?}"
+        );
+    }
+
+    // Only the committee records a department search's execution and result.
+    let r = t.admin.push("office", vec![patch(1, "department_search_requests", request, None, json!({"status": "done", "result": "contact_made", "result_detail": "经公安户籍系统查到现住址"}))]).await.unwrap();
+    assert_eq!(r.results[0].status, MutationStatus::Applied);
+    let r = t
+        .secretary1
+        .push(
+            "p",
+            vec![patch(
+                30,
+                "department_search_requests",
+                request,
+                None,
+                json!({"result": "no_lead"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.results[0].error.as_ref().unwrap().code,
+        "field_not_writable"
+    );
+    // The committee cannot edit a member (DOMAIN.md §9: it views).
+    let r = t
+        .admin
+        .push(
+            "office",
+            vec![patch(2, "members", m1, None, json!({"phone": "1"}))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.results[0].error.as_ref().unwrap().code,
+        "field_not_writable"
+    );
+    // A committee may hold campaigns.
+    let r = t
+        .admin
+        .push(
+            "office",
+            vec![put(
+                3,
+                "campaigns",
+                Uuid::now_v7(),
+                t.committee.id,
+                json!({"name": "2016年集中排查", "start_date": "2016-03-07"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].status, MutationStatus::Applied);
+
+    // Request-level mistakes.
+    let err = t.secretary1.push("", vec![]).await.unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (Some(StatusCode::UNPROCESSABLE_ENTITY), Some("invalid_body"))
+    );
+    let many: Vec<serde_json::Value> = (1..=1001)
+        .map(|i| delete(i, "members", Uuid::now_v7()))
+        .collect();
+    let err = t.secretary1.push("p", many).await.unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (
+            Some(StatusCode::PAYLOAD_TOO_LARGE),
+            Some("too_many_mutations")
+        )
+    );
+    let err = t
+        .secretary1
+        .pull(&paicha_client::PullQuery {
+            cursor: Some("bogus"),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (Some(StatusCode::BAD_REQUEST), Some("invalid_cursor"))
+    );
+    let err = t
+        .secretary1
+        .pull(&paicha_client::PullQuery {
+            collections: Some("members,people"),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("invalid_query"));
+}
+
+#[tokio::test]
+async fn the_write_checkpoint_and_checksums_match_what_pulls_build() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let mut replica = Replica::default();
+    replica.sync(&t.secretary1).await.unwrap();
+    let ids: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+    let batch = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            put(
+                i as i64 + 1,
+                "members",
+                *id,
+                t.branch1.id,
+                json!({"name": format!("成员{i}")}),
+            )
+        })
+        .collect();
+    let pushed = t.secretary1.push("p", batch).await.unwrap();
+    // Pulling from before the push up to its checkpoint brings all five.
+    let page = t
+        .secretary1
+        .pull(&paicha_client::PullQuery {
+            cursor: replica.cursor.as_deref(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.changes.len(), 5);
+    assert_eq!(page.cursor, pushed.cursor);
+
+    replica.sync(&t.secretary1).await.unwrap();
+    let sums = t
+        .secretary1
+        .checksum(Some("members,info_forms"))
+        .await
+        .unwrap();
+    assert_eq!(sums.collections.len(), 2);
+    let members = &sums.collections["members"];
+    assert_eq!(members.count, 5);
+    let local: paicha_sync::checksum::ReplicaChecksum = replica
+        .records
+        .iter()
+        .map(|((_, id), (v, _))| (*id, *v))
+        .collect();
+    assert_eq!(members.hash, local.hash_hex());
+    assert_eq!(sums.collections["info_forms"].count, 0);
+    assert_eq!(sums.cursor, pushed.cursor);
+
+    // After a change the hashes differ until the replica pulls it.
+    t.secretary1
+        .push(
+            "p",
+            vec![patch(9, "members", ids[2], None, json!({"phone": "1"}))],
+        )
+        .await
+        .unwrap();
+    let changed = t.secretary1.checksum(Some("members")).await.unwrap();
+    assert_ne!(changed.collections["members"].hash, local.hash_hex());
+    replica.sync(&t.secretary1).await.unwrap();
+    let local: paicha_sync::checksum::ReplicaChecksum = replica
+        .records
+        .iter()
+        .map(|((_, id), (v, _))| (*id, *v))
+        .collect();
+    assert_eq!(changed.collections["members"].hash, local.hash_hex());
+}
+
+#[tokio::test]
+async fn the_audit_trail_records_every_change_and_its_chain_verifies() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let m = Uuid::now_v7();
+    t.secretary1
+        .push("phone-9", vec![
+            put(1, "members", m, t.branch1.id, json!({"name": "孙八"})),
+            json!({"mutation_id": 2, "collection": "members", "id": m, "op": "patch", "fields": {"phone": "135"}, "client_time": "2016-03-08T09:30:00+08:00"}),
+            delete(3, "members", m),
+        ])
+        .await
+        .unwrap();
+    let audit = t.admin.audit("members", m).await.unwrap();
+    let ops: Vec<&str> = audit.entries.iter().map(|e| e.op.as_str()).collect();
+    assert_eq!(ops, vec!["put", "patch", "delete"]);
+    let e = &audit.entries[1];
+    assert_eq!(e.changes, json!({"phone": [null, "135"]}));
+    assert_eq!(e.device_id, "phone-9");
+    assert_eq!(e.client_time.as_deref(), Some("2016-03-08T09:30:00+08:00"));
+    assert_eq!(e.prev_hash, audit.entries[0].hash);
+    assert_eq!(audit.entries[2].prev_hash, e.hash);
+    // Out of scope: not found.
+    assert_eq!(
+        t.secretary2.audit("members", m).await.unwrap_err().status(),
+        Some(StatusCode::NOT_FOUND)
+    );
+
+    let store = paicha_storage::Store::connect(&app.db.url).await.unwrap();
+    let reports = paicha_sync::audit::verify_all(&store).await.unwrap();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].entries, 3);
+    assert_eq!(reports[0].broken_at, None);
+}
+
+#[tokio::test]
+async fn a_long_poll_returns_as_soon_as_a_change_commits() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let mut replica = Replica::default();
+    replica.sync(&t.admin).await.unwrap();
+    let cursor = replica.cursor.clone().unwrap();
+
+    // Nothing happens: the poll ends at its wait, empty, with the same position.
+    let started = std::time::Instant::now();
+    let idle = t
+        .admin
+        .pull(&paicha_client::PullQuery {
+            cursor: Some(&cursor),
+            wait: Some(1),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(idle.changes.is_empty());
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+
+    let waiting = {
+        let admin = t.admin.clone();
+        let cursor = cursor.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let page = admin
+                .pull(&paicha_client::PullQuery {
+                    cursor: Some(&cursor),
+                    wait: Some(30),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            (page, started.elapsed())
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let m = Uuid::now_v7();
+    t.secretary1
+        .push(
+            "p",
+            vec![put(1, "members", m, t.branch1.id, json!({"name": "周九"}))],
+        )
+        .await
+        .unwrap();
+    let (page, took) = waiting.await.unwrap();
+    assert_eq!(page.changes.len(), 1);
+    assert_eq!(page.changes[0].id, m);
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+}
