@@ -91,6 +91,9 @@ impl MigrationTrait for Migration {
                     .col(uuid("tenant_id").primary_key())
                     .col(big_integer("version"))
                     .col(string_len("last_hash", 64))
+                    // Tombstones up to this version have been purged: a cursor below it can
+                    // no longer be brought up to date and must resync.
+                    .col(big_integer("purged_through").default(0))
                     .to_owned(),
             )
             .await?;
@@ -112,6 +115,21 @@ impl MigrationTrait for Migration {
                             .col("device_id")
                             .col("mutation_id"),
                     )
+                    .to_owned(),
+            )
+            .await?;
+
+        // Each device's last pull position and activity, for the tombstone horizon.
+        manager
+            .create_table(
+                Table::create()
+                    .table("sync_devices")
+                    .col(uuid("user_id"))
+                    .col(string_len("device_id", 200))
+                    .col(uuid("tenant_id"))
+                    .col(big_integer("last_cursor"))
+                    .col(timestamp_with_time_zone("last_seen_at"))
+                    .primary_key(Index::create().col("user_id").col("device_id"))
                     .to_owned(),
             )
             .await?;
@@ -193,6 +211,7 @@ impl MigrationTrait for Migration {
         for table in [
             "sync_conflicts",
             "change_log",
+            "sync_devices",
             "sync_mutations",
             "sync_tenants",
         ]

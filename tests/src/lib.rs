@@ -107,6 +107,7 @@ impl Drop for TestDb {
 /// A running server of one test. Stops when dropped.
 pub struct TestApp {
     pub addr: SocketAddr,
+    settings: Settings,
     pub base: String,
     /// Not signed in.
     pub client: Client,
@@ -148,7 +149,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     settings.login_throttle.step = std::time::Duration::from_millis(10);
     configure(&mut settings);
 
-    let app = Application::build(settings)
+    let app = Application::build(settings.clone())
         .await
         .expect("application builds");
     let addr = app.local_addr().expect("bound address");
@@ -170,6 +171,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     };
     TestApp {
         addr,
+        settings,
         base,
         client,
         admin,
@@ -198,7 +200,41 @@ pub struct Tenant {
     pub prefix: String,
 }
 
+/// A second server on the same database, as behind a load balancer. Stops when dropped.
+pub struct Instance {
+    pub client: Client,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
 impl TestApp {
+    /// Starts another instance on this test's database and secret.
+    pub async fn second_instance(&self) -> Instance {
+        let app = Application::build(self.settings.clone())
+            .await
+            .expect("second instance builds");
+        let addr = app.local_addr().expect("bound address");
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = app
+                .run_until_stopped(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Instance {
+            client: Client::new(format!("http://{addr}")),
+            shutdown: Some(tx),
+        }
+    }
+
     /// Creates a tenant named after `prefix` through the API, as the platform admin and then
     /// the tenant's committee admin would.
     pub async fn tenant(&self, prefix: &str) -> Tenant {

@@ -229,6 +229,9 @@ impl Client {
         if let Some(w) = query.wait {
             params.push(format!("wait={w}"));
         }
+        if let Some(d) = query.device_id {
+            params.push(format!("device_id={}", encode(d)));
+        }
         self.send(
             Method::GET,
             &format!("/v1/sync/pull?{}", params.join("&")),
@@ -293,6 +296,8 @@ pub struct PullQuery<'a> {
     pub collections: Option<&'a str>,
     /// Long-poll seconds.
     pub wait: Option<u64>,
+    /// The pulling device, so the server keeps its position.
+    pub device_id: Option<&'a str>,
 }
 
 /// Percent-encodes a query value (cursors are base64url and collection names snake_case, so

@@ -66,6 +66,10 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "PAICHA_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Longest time a deletion (tombstone) is kept for devices to catch up, in days. Devices
+    /// that have not pulled for longer must resync from the start.
+    #[arg(long, env = "PAICHA_TOMBSTONE_MAX_DAYS", default_value_t = 90)]
+    pub tombstone_max_days: u64,
     /// Log format.
     #[arg(long, env = "PAICHA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -131,6 +135,9 @@ pub struct Settings {
     /// they were rotated.
     pub refresh_family_max_age: Duration,
     pub login_throttle: ThrottlePolicy,
+    /// Upper bound on how long tombstones are kept (the horizon otherwise follows the slowest
+    /// active device).
+    pub tombstone_max_age: Duration,
     /// Longest time a request may take before it is answered with 408.
     pub request_timeout: Duration,
 }
@@ -153,6 +160,7 @@ impl Settings {
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             refresh_family_max_age: Duration::from_secs(90 * 24 * 3600),
             login_throttle: ThrottlePolicy::default(),
+            tombstone_max_age: paicha_sync::horizon::DEFAULT_MAX_AGE,
             // Above the longest long-poll (60 s).
             request_timeout: Duration::from_secs(90),
         }
@@ -192,6 +200,11 @@ impl Settings {
         settings.listen = listen;
         settings.bootstrap_admin = bootstrap_admin;
         settings.max_body_bytes = args.max_body_bytes;
+        if args.tombstone_max_days == 0 {
+            return Err(ConfigError("PAICHA_TOMBSTONE_MAX_DAYS 至少为 1".to_owned()));
+        }
+        settings.tombstone_max_age =
+            Duration::from_secs(args.tombstone_max_days.saturating_mul(24 * 3600));
         Ok(settings)
     }
 }
@@ -328,6 +341,7 @@ mod tests {
             jwt_secret: None,
             bootstrap_admin: None,
             max_body_bytes: 4096,
+            tombstone_max_days: 90,
             log_format: LogFormat::Text,
         }
     }

@@ -22,7 +22,6 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use paicha_auth::TokenKeys;
 use paicha_auth::password::hash_password;
-use paicha_auth::throttle::ThrottlePolicy;
 use paicha_domain::role::Role;
 use paicha_storage::{NewUser, Store, StoreError};
 use tokio::net::TcpListener;
@@ -178,7 +177,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     store: Store,
-    throttle: ThrottlePolicy,
+    settings: Arc<Settings>,
+    notifier: paicha_sync::notify::Notifier,
 }
 
 impl Application {
@@ -190,20 +190,23 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("无法监听 {}：{e}", settings.listen))?;
         let keys = TokenKeys::new(settings.jwt_secret.expose(), settings.access_token_ttl);
-        let throttle = settings.login_throttle;
+
         let slots = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let settings = Arc::new(settings);
+        let notifier = paicha_sync::notify::Notifier::default();
         let state = AppState {
             store: store.clone(),
             keys,
-            settings: Arc::new(settings),
+            settings: settings.clone(),
             password_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
-            notifier: paicha_sync::notify::Notifier::default(),
+            notifier: notifier.clone(),
         };
         Ok(Self {
             listener,
             router: app(state),
             store,
-            throttle,
+            settings,
+            notifier,
         })
     }
 
@@ -220,21 +223,50 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let housekeeping = tokio::spawn(housekeeping(self.store.clone(), self.throttle));
+        let housekeeping = tokio::spawn(housekeeping(self.store.clone(), self.settings.clone()));
+        let listener = tokio::spawn(relay_changes(self.store.clone(), self.notifier.clone()));
         let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
         housekeeping.abort();
+        listener.abort();
         result
     }
 }
 
-/// Periodic clean-up: throttle rows whose window and lock have lapsed.
-async fn housekeeping(store: Store, throttle: ThrottlePolicy) {
+/// On PostgreSQL, relays the commits of every instance to this one's long-polls.
+async fn relay_changes(store: Store, notifier: paicha_sync::notify::Notifier) {
+    loop {
+        match store.change_listener().await {
+            Ok(None) => return,
+            Ok(Some(mut listener)) => loop {
+                match listener.next().await {
+                    Ok((tenant, version)) => notifier.notify(tenant, version),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "change listener failed; reconnecting");
+                        break;
+                    }
+                }
+            },
+            Err(err) => tracing::warn!(error = %err, "change listener could not connect"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+/// Periodic clean-up: tombstones behind the horizon, and throttle rows whose window and lock
+/// have lapsed.
+async fn housekeeping(store: Store, settings: Arc<Settings>) {
+    let throttle = settings.login_throttle;
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         tick.tick().await;
         let now = Utc::now();
+        match paicha_sync::horizon::purge(&store, now, settings.tombstone_max_age).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "tombstones purged"),
+            Err(err) => tracing::warn!(error = %err, "tombstone purge failed"),
+        }
         let window = chrono::Duration::from_std(throttle.window).unwrap_or(chrono::Duration::MAX);
         let Ok(records) = store.throttle_records().await else {
             continue;

@@ -160,3 +160,158 @@ fn migrate_applies_and_exits() {
     let second = run();
     assert!(String::from_utf8_lossy(&second.stdout).contains("本次应用 0 项"));
 }
+
+/// Pushes batches until `acks` are acknowledged, kills the server with SIGKILL the instant the
+/// last acknowledgement arrives (with another push in flight), restarts it on the same data
+/// dir, and checks that every acknowledged mutation is there and the audit chain verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_pushes_survive_sigkill() {
+    use paicha_client::Client;
+    use paicha_domain::api::v1::{CreateOrgUnit, CreateUser, MutationStatus};
+    use paicha_domain::org::OrgUnitKind;
+    use paicha_domain::role::Role;
+
+    let dir = tempfile::tempdir().unwrap();
+    let admin_env = [("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")];
+    let (mut server, url) = start(dir.path(), &admin_env);
+    let client = Client::new(url.clone());
+    let (admin, _) = client
+        .signed_in("admin", "change-this-password")
+        .await
+        .unwrap();
+    let unit = |parent, kind, name: &str| CreateOrgUnit {
+        id: None,
+        parent_id: parent,
+        kind,
+        name: name.to_owned(),
+        code: None,
+    };
+    let committee = admin
+        .create_org_unit(&unit(None, OrgUnitKind::Committee, "党工委"))
+        .await
+        .unwrap();
+    let user = |name: &str, role, at| CreateUser {
+        username: name.to_owned(),
+        password: "crash-test-password".to_owned(),
+        org_unit_id: Some(at),
+        role,
+        display_name: None,
+    };
+    admin
+        .create_user(&user("cadmin", Role::CommitteeAdmin, committee.id))
+        .await
+        .unwrap();
+    let (ca, _) = client
+        .signed_in("cadmin", "crash-test-password")
+        .await
+        .unwrap();
+    let branch = ca
+        .create_org_unit(&unit(Some(committee.id), OrgUnitKind::Branch, "支部"))
+        .await
+        .unwrap();
+    ca.create_user(&user("sec", Role::BranchSecretary, branch.id))
+        .await
+        .unwrap();
+    let (sec, _) = client
+        .signed_in("sec", "crash-test-password")
+        .await
+        .unwrap();
+
+    let batch = |n: i64| -> (Vec<serde_json::Value>, Vec<uuid::Uuid>) {
+        let ids: Vec<uuid::Uuid> = (0..20).map(|_| uuid::Uuid::now_v7()).collect();
+        let mutations = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                serde_json::json!({
+                    "mutation_id": n * 100 + i as i64 + 1, "collection": "members", "id": id,
+                    "org_unit_id": branch.id, "op": "put", "fields": {"name": format!("党员{n}-{i}")},
+                })
+            })
+            .collect();
+        (mutations, ids)
+    };
+    let mut acknowledged = Vec::new();
+    for n in 0..10 {
+        let (mutations, ids) = batch(n);
+        let response = sec.push("phone", mutations).await.unwrap();
+        assert!(
+            response
+                .results
+                .iter()
+                .all(|r| r.status == MutationStatus::Applied)
+        );
+        acknowledged.extend(ids);
+    }
+    // One more push in flight, then the kill right after the last acknowledgement.
+    let (in_flight, _) = batch(10);
+    let pending = {
+        let sec = sec.clone();
+        tokio::spawn(async move { sec.push("phone", in_flight).await })
+    };
+    let (mutations, ids) = batch(11);
+    let response = sec.push("phone-2", mutations).await.unwrap();
+    server.0.kill().unwrap();
+    let _ = server.0.wait();
+    assert!(
+        response
+            .results
+            .iter()
+            .all(|r| r.status == MutationStatus::Applied)
+    );
+    acknowledged.extend(ids);
+    let in_flight_result = pending.await.unwrap();
+
+    let (_server, url) = start(dir.path(), &admin_env);
+    let client = Client::new(url);
+    let (sec, _) = client
+        .signed_in("sec", "crash-test-password")
+        .await
+        .unwrap();
+    let mut present = std::collections::HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = sec
+            .pull(&paicha_client::PullQuery {
+                cursor: cursor.as_deref(),
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        present.extend(page.changes.iter().map(|c| c.id));
+        cursor = Some(page.cursor);
+        if !page.has_more {
+            break;
+        }
+    }
+    for id in &acknowledged {
+        assert!(present.contains(id), "acknowledged record {id} lost");
+    }
+    // The in-flight push is all there or not at all.
+    if let Ok(response) = in_flight_result {
+        assert!(
+            response
+                .results
+                .iter()
+                .all(|r| r.status == MutationStatus::Applied)
+        );
+        assert_eq!(present.len(), acknowledged.len() + 20);
+    } else {
+        assert!(present.len() == acknowledged.len() || present.len() == acknowledged.len() + 20);
+    }
+
+    let verify = Command::new(env!("CARGO_BIN_EXE_paicha"))
+        .args(["audit", "verify"])
+        .current_dir(dir.path())
+        .env_clear()
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert!(out.contains("哈希链完整"), "{out}");
+}

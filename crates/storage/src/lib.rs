@@ -52,10 +52,47 @@ impl Engine {
 }
 
 /// The database of one paicha process. Cheap to clone: it shares one connection pool.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
     engine: Engine,
+    /// Kept for the PostgreSQL change listener's own connection. Never printed.
+    url: std::sync::Arc<str>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("engine", &self.engine)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The channel on which PostgreSQL instances announce commits to each other.
+const CHANGES_CHANNEL: &str = "paicha_changes";
+
+/// Announcements of commits made by any paicha instance on the same PostgreSQL database.
+pub struct ChangeListener(sqlx::postgres::PgListener);
+
+impl ChangeListener {
+    /// The next announcement: (tenant, version). Reconnects by itself after a dropped
+    /// connection (announcements made meanwhile are lost; long-polls then end at their wait).
+    pub async fn next(&mut self) -> StoreResult<(uuid::Uuid, u64)> {
+        loop {
+            let notification = self
+                .0
+                .recv()
+                .await
+                .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?;
+            let parsed = notification
+                .payload()
+                .split_once(':')
+                .and_then(|(t, v)| Some((uuid::Uuid::parse_str(t).ok()?, v.parse::<u64>().ok()?)));
+            if let Some(announcement) = parsed {
+                return Ok(announcement);
+            }
+        }
+    }
 }
 
 impl Store {
@@ -81,11 +118,32 @@ impl Store {
             options.max_connections(20);
         }
         let db = Database::connect(options).await?;
-        Ok(Self { db, engine })
+        Ok(Self {
+            db,
+            engine,
+            url: url.into(),
+        })
     }
 
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// On PostgreSQL, a listener for the commits of every instance on this database (a push
+    /// announces its commit with `NOTIFY`, delivered only if the transaction commits). `None` on
+    /// SQLite, which one process owns.
+    pub async fn change_listener(&self) -> StoreResult<Option<ChangeListener>> {
+        if self.engine != Engine::Postgres {
+            return Ok(None);
+        }
+        let mut listener = sqlx::postgres::PgListener::connect(&self.url)
+            .await
+            .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?;
+        listener
+            .listen(CHANGES_CHANNEL)
+            .await
+            .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?;
+        Ok(Some(ChangeListener(listener)))
     }
 
     /// Applies every pending migration. Refuses a database migrated by a newer paicha.

@@ -62,6 +62,8 @@ pub struct PullPage {
     pub has_more: bool,
     /// The tenant's last committed version in the snapshot: every change up to it is visible.
     pub snapshot_version: u64,
+    /// Tombstones up to this version are gone: a cursor below it cannot be brought up to date.
+    pub purged_through: u64,
 }
 
 /// An entry of the audit trail.
@@ -267,6 +269,7 @@ fn decode_conflict(row: &QueryResult) -> StoreResult<ConflictRow> {
 /// `commit`, so the versions of one tenant are handed out and committed in the same order.
 pub struct SyncTxn {
     txn: DatabaseTransaction,
+    engine: crate::Engine,
     pub tenant_id: Uuid,
     /// The tenant's last version when the transaction began.
     pub version: u64,
@@ -314,6 +317,7 @@ impl Store {
             version: to_u64(row.try_get("", "version")?),
             last_hash: row.try_get("", "last_hash")?,
             txn,
+            engine: self.engine,
         })
     }
 
@@ -337,13 +341,16 @@ impl Store {
             })
             .await?;
         let counter = Query::select()
-            .column("version")
+            .columns(["version", "purged_through"])
             .from("sync_tenants")
             .and_where(Expr::col("tenant_id").eq(scope.tenant_id))
             .to_owned();
-        let snapshot_version = match txn.query_one(&counter).await? {
-            Some(row) => to_u64(row.try_get("", "version")?),
-            None => 0,
+        let (snapshot_version, purged_through) = match txn.query_one(&counter).await? {
+            Some(row) => (
+                to_u64(row.try_get("", "version")?),
+                to_u64(row.try_get("", "purged_through")?),
+            ),
+            None => (0, 0),
         };
         let mut changes = Vec::new();
         for &collection in collections {
@@ -375,6 +382,7 @@ impl Store {
             changes,
             has_more,
             snapshot_version,
+            purged_through,
         })
     }
 
@@ -420,6 +428,102 @@ impl Store {
         }
         txn.commit().await?;
         Ok((snapshot_version, out))
+    }
+
+    /// Notes that a device has every change up to `cursor` (the cursor it pulls from).
+    pub async fn record_device_cursor(
+        &self,
+        user_id: Uuid,
+        device_id: &str,
+        tenant_id: Uuid,
+        cursor: u64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let upsert = Query::insert()
+            .into_table("sync_devices")
+            .columns([
+                "user_id",
+                "device_id",
+                "tenant_id",
+                "last_cursor",
+                "last_seen_at",
+            ])
+            .values([
+                user_id.into(),
+                device_id.into(),
+                tenant_id.into(),
+                to_i64(cursor).into(),
+                now.into(),
+            ])
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            .on_conflict(
+                OnConflict::columns(["user_id", "device_id"])
+                    .update_columns(["tenant_id", "last_cursor", "last_seen_at"])
+                    .to_owned(),
+            )
+            .to_owned();
+        self.db.execute(&upsert).await?;
+        Ok(())
+    }
+
+    /// The devices of a tenant: last acknowledged cursor and when they were last seen.
+    pub async fn device_cursors(&self, tenant_id: Uuid) -> StoreResult<Vec<(u64, DateTime<Utc>)>> {
+        let select = Query::select()
+            .columns(["last_cursor", "last_seen_at"])
+            .from("sync_devices")
+            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .to_owned();
+        self.db
+            .query_all(&select)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    to_u64(row.try_get("", "last_cursor")?),
+                    row.try_get("", "last_seen_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The last version a tenant committed before `before`, from the audit trail's times.
+    pub async fn version_before(&self, tenant_id: Uuid, before: DateTime<Utc>) -> StoreResult<u64> {
+        let select = Query::select()
+            .expr(Expr::col("version").max())
+            .from("change_log")
+            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("server_time").lt(before))
+            .to_owned();
+        let row = self.db.query_one(&select).await?;
+        Ok(match row {
+            Some(row) => row.try_get_by_index::<Option<i64>>(0)?.map_or(0, to_u64),
+            None => 0,
+        })
+    }
+
+    /// Deletes a tenant's tombstones up to `through` and records that cursors below it can no
+    /// longer be served, in one transaction (a pull sees both or neither).
+    pub async fn purge_tombstones(&self, tenant_id: Uuid, through: u64) -> StoreResult<u64> {
+        let txn = self.db.begin().await?;
+        let mut purged = 0;
+        for collection in Collection::ALL {
+            let delete = Query::delete()
+                .from_table(collection.as_str())
+                .and_where(Expr::col("tenant_id").eq(tenant_id))
+                .and_where(Expr::col("deleted").eq(true))
+                .and_where(Expr::col("version").lte(to_i64(through)))
+                .to_owned();
+            purged += txn.execute(&delete).await?.rows_affected();
+        }
+        let update = Query::update()
+            .table("sync_tenants")
+            .value("purged_through", to_i64(through))
+            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("purged_through").lt(to_i64(through)))
+            .to_owned();
+        txn.execute(&update).await?;
+        txn.commit().await?;
+        Ok(purged)
     }
 
     /// A record by id, in any tenant: callers apply the scope.
@@ -763,6 +867,18 @@ impl SyncTxn {
             .and_where(Expr::col("tenant_id").eq(self.tenant_id))
             .to_owned();
         self.txn.execute(&update).await?;
+        if self.engine == crate::Engine::Postgres {
+            // Delivered to every listening instance when, and only if, this commits.
+            let notify = sea_orm::Statement::from_sql_and_values(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT pg_notify($1, $2)",
+                [
+                    crate::CHANGES_CHANNEL.into(),
+                    format!("{}:{version}", self.tenant_id).into(),
+                ],
+            );
+            self.txn.execute_raw(notify).await?;
+        }
         self.txn.commit().await?;
         Ok(())
     }

@@ -30,6 +30,12 @@ pub async fn pull(
             limit.clamp(1, MAX_LIMIT),
         )
         .await?;
+    // From the start, the current state is always complete. From a cursor, the tombstones
+    // after it must all still be there, and the cursor must be from this database's past.
+    let gone = cursor.version > 0 && cursor.version < page.purged_through;
+    if gone || cursor.version > page.snapshot_version {
+        return Err(SyncError::ResyncRequired);
+    }
     let last = page.changes.last().map_or(cursor.version, |c| c.version);
     let next = if page.has_more {
         last

@@ -888,3 +888,142 @@ async fn a_long_poll_returns_as_soon_as_a_change_commits() {
     assert_eq!(page.changes[0].id, m);
     assert!(took < std::time::Duration::from_secs(5), "{took:?}");
 }
+
+#[tokio::test]
+async fn tombstones_wait_for_active_devices_and_a_cursor_behind_the_horizon_must_resync() {
+    use paicha_sync::horizon::{DEFAULT_MAX_AGE, purge};
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let m = Uuid::now_v7();
+    t.secretary1
+        .push(
+            "p",
+            vec![put(1, "members", m, t.branch1.id, json!({"name": "吴十"}))],
+        )
+        .await
+        .unwrap();
+    // A phone pulls (and so acknowledges its position), then goes offline.
+    let first = t
+        .secretary1
+        .pull(&paicha_client::PullQuery {
+            device_id: Some("field-phone"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let offline_cursor = first.cursor.clone();
+    t.secretary1
+        .pull(&paicha_client::PullQuery {
+            cursor: Some(&offline_cursor),
+            device_id: Some("field-phone"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    t.secretary1
+        .push("p", vec![delete(2, "members", m)])
+        .await
+        .unwrap();
+    let store = paicha_storage::Store::connect(&app.db.url).await.unwrap();
+
+    // While the phone is active, its position holds the tombstone back.
+    assert_eq!(
+        purge(&store, chrono::Utc::now(), DEFAULT_MAX_AGE)
+            .await
+            .unwrap(),
+        0
+    );
+    let page = t
+        .secretary1
+        .pull(&paicha_client::PullQuery {
+            cursor: Some(&offline_cursor),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(page.changes.iter().any(|c| c.id == m && c.deleted));
+
+    // Past the upper bound the phone no longer holds it: it goes, and the phone must resync.
+    let later = chrono::Utc::now() + chrono::Duration::days(91);
+    assert_eq!(purge(&store, later, DEFAULT_MAX_AGE).await.unwrap(), 1);
+    let err = t
+        .secretary1
+        .pull(&paicha_client::PullQuery {
+            cursor: Some(&offline_cursor),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (Some(StatusCode::GONE), Some("resync_required"))
+    );
+    // From the start, the state is complete (and the deleted member simply absent).
+    let mut fresh = Replica::default();
+    fresh.sync(&t.secretary1).await.unwrap();
+    assert!(!fresh.has("members", m));
+    // A cursor from a future this database does not have is refused the same way.
+    let future = paicha_sync::cursor::Cursor { version: 1_000_000 }.encode();
+    let err = t
+        .secretary1
+        .pull(&paicha_client::PullQuery {
+            cursor: Some(&future),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("resync_required"));
+}
+
+#[tokio::test]
+async fn a_commit_on_one_instance_wakes_a_long_poll_on_another() {
+    let app = spawn_app().await;
+    if app.db.engine != "postgres" {
+        eprintln!(
+            "skipped: cross-instance notification needs PostgreSQL (set PAICHA_TEST_DATABASE_URL)"
+        );
+        return;
+    }
+    let t = app.tenant("a").await;
+    let other = app.second_instance().await;
+    let on_b = other.client.with_token(t.admin.access_token().unwrap());
+    let mut replica = Replica::default();
+    replica.sync(&on_b).await.unwrap();
+    let cursor = replica.cursor.clone().unwrap();
+    let waiting = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let page = on_b
+            .pull(&paicha_client::PullQuery {
+                cursor: Some(&cursor),
+                wait: Some(20),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        (page, started)
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let pushed_at = std::time::Instant::now();
+    let m = Uuid::now_v7();
+    t.secretary1
+        .push(
+            "p",
+            vec![put(
+                1,
+                "members",
+                m,
+                t.branch1.id,
+                json!({"name": "郑十一"}),
+            )],
+        )
+        .await
+        .unwrap();
+    let (page, _) = waiting.await.unwrap();
+    let latency = pushed_at.elapsed();
+    assert_eq!(page.changes.len(), 1);
+    assert_eq!(page.changes[0].id, m);
+    assert!(
+        latency < std::time::Duration::from_secs(1),
+        "woke after {latency:?}"
+    );
+}

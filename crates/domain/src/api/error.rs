@@ -47,13 +47,14 @@ pub enum ErrorCode {
     // Sync.
     InvalidCursor,
     TooManyMutations,
+    ResyncRequired,
     // The server.
     InternalError,
     ServiceUnavailable,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 35] = [
+    pub const ALL: [ErrorCode; 36] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::UnsupportedMediaType,
@@ -87,6 +88,7 @@ impl ErrorCode {
         Self::OrgUnitHasUsers,
         Self::InvalidCursor,
         Self::TooManyMutations,
+        Self::ResyncRequired,
         Self::InternalError,
         Self::ServiceUnavailable,
     ];
@@ -126,6 +128,7 @@ impl ErrorCode {
             Self::OrgUnitHasUsers => "org_unit_has_users",
             Self::InvalidCursor => "invalid_cursor",
             Self::TooManyMutations => "too_many_mutations",
+            Self::ResyncRequired => "resync_required",
             Self::InternalError => "internal_error",
             Self::ServiceUnavailable => "service_unavailable",
         }
@@ -173,6 +176,7 @@ impl ErrorCode {
             Self::OrgUnitHasUsers => "该组织下还有用户或数据，不能删除",
             Self::InvalidCursor => "同步游标无效，请从头同步",
             Self::TooManyMutations => "一次提交的变更过多",
+            Self::ResyncRequired => "本设备的数据过旧，无法增量同步，请清空本地数据后重新同步",
             Self::InternalError => "服务器内部错误，请稍后再试",
             Self::ServiceUnavailable => "服务暂时不可用，请稍后再试",
         }

@@ -32,6 +32,9 @@ impl From<SyncError> for ApiError {
     fn from(err: SyncError) -> Self {
         match err {
             SyncError::Store(e) => e.into(),
+            SyncError::ResyncRequired => {
+                ApiError::new(StatusCode::GONE, ErrorCode::ResyncRequired).with_field("cursor")
+            }
         }
     }
 }
@@ -136,6 +139,9 @@ pub struct PullQuery {
     collections: Option<String>,
     /// Seconds to wait for a change when there is none yet (long-poll), at most 60.
     wait: Option<u64>,
+    /// The pulling device. With it, the server keeps the device's position, and tombstones
+    /// are kept until every active device has pulled past them.
+    device_id: Option<String>,
 }
 
 /// Changes in the caller's scope after a cursor, in version order.
@@ -149,6 +155,7 @@ pub struct PullQuery {
         (status = 200, description = "A page of changes", body = PullResponse),
         (status = 400, description = "Invalid cursor or query", body = ErrorBody),
         (status = 403, description = "The caller may not read data", body = ErrorBody),
+        (status = 410, description = "The cursor is too old: drop the replica and pull from the start", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -167,6 +174,19 @@ pub async fn pull(
         })?,
         None => Cursor::START,
     };
+    if let Some(device) = query.device_id.as_deref() {
+        let device = crate::routes::auth::check_device_id(device)?;
+        state
+            .store
+            .record_device_cursor(
+                principal.user_id,
+                &device,
+                unit.tenant_id,
+                cursor.version,
+                Utc::now(),
+            )
+            .await?;
+    }
     let limit = query.limit.unwrap_or(pull::DEFAULT_LIMIT);
     let wait = Duration::from_secs(query.wait.unwrap_or(0).min(MAX_WAIT_SECS));
     // Subscribe before the first read, so a commit between the read and the wait still wakes.
