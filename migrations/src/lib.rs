@@ -10,6 +10,7 @@ pub use sea_orm_migration::seaql_migrations;
 mod m20261126_000001_create_org_units_and_users;
 mod m20261126_000002_create_auth_tables;
 mod m20261126_000003_create_sync_tables;
+mod m20261126_000004_create_blob_tables;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_create_org_units_and_users::Migration),
             Box::new(m20261126_000002_create_auth_tables::Migration),
             Box::new(m20261126_000003_create_sync_tables::Migration),
+            Box::new(m20261126_000004_create_blob_tables::Migration),
         ]
     }
 }

@@ -4,9 +4,9 @@
 //! through it.
 
 use paicha_domain::api::v1::{
-    AuditList, ChecksumResponse, ConflictList, CreateOrgUnit, CreateUser, LoginRequest,
-    LogoutRequest, OrgUnit, OrgUnitList, PullResponse, PushRequest, PushResponse, RefreshRequest,
-    TokenResponse, User, UserList,
+    AuditList, BlobStatus, ChecksumResponse, ConflictList, CreateOrgUnit, CreateUser, LoginRequest,
+    LogoutRequest, MissingBlobs, OrgUnit, OrgUnitList, PullResponse, PushRequest, PushResponse,
+    RefreshRequest, TokenResponse, User, UserList,
 };
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use reqwest::{Method, StatusCode};
@@ -276,6 +276,66 @@ impl Client {
         )
         .await
         .map(drop)
+    }
+
+    /// Uploads a whole blob.
+    pub async fn put_blob(&self, sha256: &str, bytes: Vec<u8>) -> ClientResult<BlobStatus> {
+        self.put_blob_range(sha256, bytes, None).await
+    }
+
+    /// Uploads one chunk of a blob: `range` is (first byte, total size).
+    pub async fn put_blob_range(
+        &self,
+        sha256: &str,
+        bytes: Vec<u8>,
+        range: Option<(u64, u64)>,
+    ) -> ClientResult<BlobStatus> {
+        let mut request = self
+            .http
+            .put(format!("{}/v1/blobs/{sha256}", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream");
+        if let Some((first, total)) = range {
+            let last = first + (bytes.len() as u64).saturating_sub(1);
+            request = request.header(
+                reqwest::header::CONTENT_RANGE,
+                format!("bytes {first}-{last}/{total}"),
+            );
+        }
+        if let Some(token) = &self.access_token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.body(bytes).send().await?;
+        let status = response.status();
+        let body = response.bytes().await?;
+        if status.is_success() {
+            serde_json::from_slice(&body).map_err(|e| ClientError::Unexpected {
+                status,
+                text: e.to_string(),
+            })
+        } else {
+            Err(decode_error(status, &body))
+        }
+    }
+
+    pub async fn blob_upload_status(&self, sha256: &str) -> ClientResult<BlobStatus> {
+        self.send(
+            Method::GET,
+            &format!("/v1/blobs/{sha256}/upload"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    pub async fn get_blob(&self, sha256: &str) -> ClientResult<Vec<u8>> {
+        self.send_raw(Method::GET, &format!("/v1/blobs/{sha256}"), None::<&()>)
+            .await
+    }
+
+    pub async fn missing_blobs(&self) -> ClientResult<Vec<String>> {
+        let list: MissingBlobs = self
+            .send(Method::GET, "/v1/blobs/missing", None::<&()>)
+            .await?;
+        Ok(list.missing)
     }
 
     pub async fn audit(&self, collection: &str, id: Uuid) -> ClientResult<AuditList> {

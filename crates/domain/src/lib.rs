@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod api;
+pub mod blob;
 pub mod calendar;
 pub mod collection;
 pub mod exemption;

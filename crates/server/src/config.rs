@@ -63,6 +63,9 @@ pub struct ServeArgs {
     /// user:password of a system_admin to create when the database has no users yet.
     #[arg(long, env = "PAICHA_BOOTSTRAP_ADMIN", hide_env_values = true)]
     pub bootstrap_admin: Option<String>,
+    /// Largest accepted blob (photo, signature, scan), in bytes.
+    #[arg(long, env = "PAICHA_MAX_BLOB_BYTES", default_value_t = 20 * 1024 * 1024)]
+    pub max_blob_bytes: u64,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "PAICHA_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -129,6 +132,7 @@ pub struct Settings {
     pub jwt_secret: Secret,
     pub bootstrap_admin: Option<BootstrapAdmin>,
     pub max_body_bytes: usize,
+    pub max_blob_bytes: u64,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     /// A sign-in's refresh tokens stop working this long after the sign-in, however often
@@ -156,6 +160,7 @@ impl Settings {
             jwt_secret,
             bootstrap_admin: None,
             max_body_bytes: 4 * 1024 * 1024,
+            max_blob_bytes: 20 * 1024 * 1024,
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             refresh_family_max_age: Duration::from_secs(90 * 24 * 3600),
@@ -200,6 +205,7 @@ impl Settings {
         settings.listen = listen;
         settings.bootstrap_admin = bootstrap_admin;
         settings.max_body_bytes = args.max_body_bytes;
+        settings.max_blob_bytes = args.max_blob_bytes;
         if args.tombstone_max_days == 0 {
             return Err(ConfigError("PAICHA_TOMBSTONE_MAX_DAYS 至少为 1".to_owned()));
         }
@@ -341,6 +347,7 @@ mod tests {
             jwt_secret: None,
             bootstrap_admin: None,
             max_body_bytes: 4096,
+            max_blob_bytes: 1 << 20,
             tombstone_max_days: 90,
             log_format: LogFormat::Text,
         }

@@ -16,6 +16,8 @@ pub struct ApiError {
     pub message: String,
     pub field: Option<String>,
     pub retry_after: Option<u64>,
+    /// For `upload_offset_mismatch`: where the upload stands, sent as `Upload-Offset`.
+    pub upload_offset: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -28,6 +30,7 @@ impl ApiError {
             message: code.message_zh().to_owned(),
             field: None,
             retry_after: None,
+            upload_offset: None,
         }
     }
 
@@ -94,6 +97,9 @@ impl IntoResponse for ApiError {
         }
         if let Some(value) = self.retry_after.map(HeaderValue::from) {
             headers.insert(header::RETRY_AFTER, value);
+        }
+        if let Some(value) = self.upload_offset.map(HeaderValue::from) {
+            headers.insert("upload-offset", value);
         }
         response
     }

@@ -48,6 +48,7 @@ pub use crate::state::AppState;
         (name = "org", description = "The org tree"),
         (name = "users", description = "Users and roles"),
         (name = "sync", description = "Push, pull, checksums, conflicts, audit"),
+        (name = "blobs", description = "Photos, signatures and scans"),
         (name = "ops", description = "Operations"),
     )
 )]
@@ -84,8 +85,11 @@ async fn openapi_json(Extension(doc): Extension<Arc<String>>) -> Response {
         .into_response()
 }
 
-/// The routes and their OpenAPI document.
-fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+/// The routes and their OpenAPI document. Blob uploads get a body limit of their own.
+fn api_router(max_blob_bytes: u64) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (schemas, paths, blob_routes) = routes!(routes::blobs::put_blob, routes::blobs::get_blob);
+    let blob_limit = usize::try_from(max_blob_bytes).unwrap_or(usize::MAX);
+    let blob_routes = blob_routes.layer(DefaultBodyLimit::max(blob_limit));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(routes::auth::login))
         .routes(routes!(routes::auth::refresh))
@@ -108,6 +112,9 @@ fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::sync::list_conflicts))
         .routes(routes!(routes::sync::resolve_conflict))
         .routes(routes!(routes::sync::audit))
+        .routes(routes!(routes::blobs::missing_blobs))
+        .routes((schemas, paths, blob_routes))
+        .routes(routes!(routes::blobs::upload_status))
         .routes(routes!(routes::ops::healthz))
         .routes(routes!(routes::ops::readyz))
         .routes(routes!(routes::ops::metrics))
@@ -117,14 +124,14 @@ fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 
 /// The OpenAPI document, as served at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().1
+    api_router(0).1
 }
 
 /// The whole application: routes, error shape for every response, limits and telemetry.
 pub fn app(state: AppState) -> Router {
     // Install the metrics recorder before the first request is counted.
     let _ = telemetry::metrics_handle();
-    let (router, doc) = api_router();
+    let (router, doc) = api_router(state.settings.max_blob_bytes);
     let doc = Arc::new(doc.to_json().unwrap_or_else(|_| "{}".to_owned()));
     let max_body = state.settings.max_body_bytes;
     let timeout = state.settings.request_timeout;
@@ -200,6 +207,8 @@ impl Application {
             settings: settings.clone(),
             password_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
             notifier: notifier.clone(),
+            blobs: paicha_storage::BlobFiles::new(&settings.data_dir),
+            blob_locks: Arc::new(std::array::from_fn(|_| tokio::sync::Mutex::new(()))),
         };
         Ok(Self {
             listener,

@@ -19,9 +19,17 @@ pub struct AppState {
     pub password_slots: Arc<tokio::sync::Semaphore>,
     /// Wakes long-polling pulls when a tenant's data changes.
     pub notifier: paicha_sync::notify::Notifier,
+    pub blobs: paicha_storage::BlobFiles,
+    /// Striped locks: one upload of a given blob at a time.
+    pub blob_locks: Arc<[tokio::sync::Mutex<()>; 64]>,
 }
 
 impl AppState {
+    pub fn blob_lock(&self, sha256: &str) -> &tokio::sync::Mutex<()> {
+        let stripe = usize::from(sha256.as_bytes().first().copied().unwrap_or(0)) % 64;
+        &self.blob_locks[stripe]
+    }
+
     /// Runs password hashing or verification on the blocking pool, a bounded number at once.
     pub async fn run_password_work<T: Send + 'static>(
         &self,

@@ -3,6 +3,7 @@
 //! public API speaks in the plain records below and in domain types.
 
 mod auth_tables;
+mod blobs;
 mod entities;
 mod error;
 mod org_units;
@@ -15,6 +16,7 @@ use paicha_migrations::{Migrator, MigratorTrait, seaql_migrations};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait};
 
 pub use auth_tables::{NewRefreshToken, RefreshTokenRecord, ThrottleRecord};
+pub use blobs::{BlobError, BlobFiles, BlobRow};
 pub use error::StoreError;
 pub use org_units::{NewOrgUnit, OrgUnitRecord};
 pub use records::{

@@ -117,6 +117,16 @@ pub struct Scope<'a> {
 }
 
 impl Scope<'_> {
+    /// The records of `collection` the scope sees. Campaigns, the committee's settings of the
+    /// campaign (start date, deadlines), are seen by everyone in the tenant.
+    fn condition_for(&self, collection: Collection) -> Cond {
+        if collection == Collection::Campaigns {
+            Cond::all().add(Expr::col("tenant_id").eq(self.tenant_id))
+        } else {
+            self.condition()
+        }
+    }
+
     fn condition(&self) -> Cond {
         let prefix = format!("{}%", self.path);
         Cond::all()
@@ -357,7 +367,7 @@ impl Store {
             let select = Query::select()
                 .columns(["id", "org_unit_id", "version", "deleted", "fields"])
                 .from(collection.as_str())
-                .cond_where(scope.condition())
+                .cond_where(scope.condition_for(collection))
                 .and_where(Expr::col("version").gt(to_i64(after)))
                 .order_by("version", Order::Asc)
                 .limit(limit.saturating_add(1))
@@ -415,7 +425,7 @@ impl Store {
             let select = Query::select()
                 .columns(["id", "version"])
                 .from(collection.as_str())
-                .cond_where(scope.condition())
+                .cond_where(scope.condition_for(collection))
                 .and_where(Expr::col("deleted").eq(false))
                 .to_owned();
             let versions = txn
@@ -702,6 +712,10 @@ fn record_values(row: &RecordRow) -> [sea_orm::sea_query::SimpleExpr; 15] {
 }
 
 impl SyncTxn {
+    pub(crate) fn conn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
     /// The stored results of mutations a device already pushed, by mutation id.
     pub async fn mutation_results(
         &self,

@@ -1,6 +1,8 @@
 //! The pull cursor (DESIGN.md: "cursor is opaque"). It carries the last change version a device
-//! has seen, versioned and checked so that a cursor from another server, a truncated one or a
-//! hand-edited one is refused instead of silently restarting or skipping changes.
+//! has seen, with a format byte and a check, so that a truncated, corrupted or hand-edited
+//! cursor is refused instead of silently restarting or skipping changes. (The check is not a
+//! secret: a cursor from another database is caught by the pull instead, when it names a
+//! version that database has not reached.)
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -26,6 +26,8 @@ pub async fn horizon(
     max_age: Duration,
 ) -> Result<u64, SyncError> {
     let oldest_allowed = now - chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
+    // With no device known to be active, nothing says a deletion has been seen: only the
+    // upper bound applies.
     let slowest_active = store
         .device_cursors(tenant_id)
         .await?
@@ -33,7 +35,7 @@ pub async fn horizon(
         .filter(|(_, seen)| *seen >= oldest_allowed)
         .map(|(cursor, _)| cursor)
         .min()
-        .unwrap_or(tenant_version);
+        .unwrap_or(0);
     let too_old = store.version_before(tenant_id, oldest_allowed).await?;
     Ok(slowest_active.max(too_old).min(tenant_version))
 }

@@ -85,6 +85,7 @@ impl From<FieldError> for Rejection {
 struct Applied {
     version: u64,
     conflicts: Vec<FieldConflict>,
+    missing_blobs: Vec<String>,
 }
 
 /// The state of the transaction as it advances.
@@ -155,6 +156,7 @@ pub async fn push(
                 conflicts: (!applied.conflicts.is_empty()).then_some(applied.conflicts),
                 error: None,
                 first_status: None,
+                missing_blobs: (!applied.missing_blobs.is_empty()).then_some(applied.missing_blobs),
             },
             Err(rejection) => rejected(Value::from(id), rejection),
         };
@@ -215,6 +217,7 @@ fn rejected(mutation_id: Value, r: Rejection) -> MutationResult {
             retry_after: None,
         }),
         first_status: None,
+        missing_blobs: None,
     }
 }
 
@@ -295,6 +298,7 @@ impl Batch<'_> {
             (Op::Delete, Some(row)) if row.deleted => Ok(Ok(Applied {
                 version: row.version,
                 conflicts: vec![],
+                missing_blobs: vec![],
             })),
             (_, Some(row)) if row.deleted => {
                 Ok(Err(reject("record_deleted", "该记录已删除", Some("id"))))
@@ -459,11 +463,13 @@ impl Batch<'_> {
             device_id: Some(self.writer.device_id.to_owned()),
         };
         self.txn.insert_record(&row).await?;
+        let missing_blobs = self.blob_refs(schema, &row, None).await?;
         self.append(&row, Op::Put, m, Value::Object(changes))
             .await?;
         Ok(Ok(Applied {
             version,
             conflicts: vec![],
+            missing_blobs,
         }))
     }
 
@@ -515,6 +521,7 @@ impl Batch<'_> {
             return Ok(Ok(Applied {
                 version: row.version,
                 conflicts: vec![],
+                missing_blobs: vec![],
             }));
         }
         let mut merged = row.fields.clone();
@@ -575,8 +582,13 @@ impl Batch<'_> {
         row.updated_by = self.writer.user_id;
         row.device_id = Some(self.writer.device_id.to_owned());
         self.txn.update_record(&row).await?;
+        let missing_blobs = self.blob_refs(schema, &row, Some(&changed)).await?;
         self.append(&row, op, m, Value::Object(changes)).await?;
-        Ok(Ok(Applied { version, conflicts }))
+        Ok(Ok(Applied {
+            version,
+            conflicts,
+            missing_blobs,
+        }))
     }
 
     async fn delete(
@@ -604,7 +616,39 @@ impl Batch<'_> {
         Ok(Ok(Applied {
             version,
             conflicts: vec![],
+            missing_blobs: vec![],
         }))
+    }
+
+    /// Keeps the record's blob references current (when a blob field changed, or on create),
+    /// and returns the referenced blobs not uploaded yet.
+    async fn blob_refs(
+        &self,
+        schema: &Schema,
+        row: &RecordRow,
+        changed: Option<&Map<String, Value>>,
+    ) -> Result<Vec<String>, SyncError> {
+        let blob_fields: Vec<&str> = schema
+            .fields
+            .iter()
+            .filter(|f| matches!(f.ty, FieldType::Blob | FieldType::BlobList))
+            .map(|f| f.name)
+            .collect();
+        let touched = changed.is_none_or(|c| blob_fields.iter().any(|f| c.contains_key(*f)));
+        if blob_fields.is_empty() || !touched {
+            return Ok(vec![]);
+        }
+        let mut hashes = Vec::new();
+        for field in blob_fields {
+            match row.fields.get(field) {
+                Some(Value::String(h)) => hashes.push(h.clone()),
+                Some(Value::Array(items)) => {
+                    hashes.extend(items.iter().filter_map(Value::as_str).map(str::to_owned));
+                }
+                _ => {}
+            }
+        }
+        Ok(self.txn.set_blob_refs(row, &hashes).await?)
     }
 
     async fn append(

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod blobs;
 mod concurrency;
 mod errors;
 mod logs;

@@ -691,6 +691,18 @@ async fn writes_are_validated_by_the_domain_and_the_roles() {
         .unwrap();
     assert_eq!(r.results[0].status, MutationStatus::Applied);
 
+    // Everyone in the tenant sees the campaign's settings, though the committee owns them.
+    let campaigns = t
+        .secretary1
+        .pull(&paicha_client::PullQuery {
+            collections: Some("campaigns"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(campaigns.changes.len(), 1);
+    assert_eq!(campaigns.changes[0].fields["start_date"], "2016-03-07");
+
     // Request-level mistakes.
     let err = t.secretary1.push("", vec![]).await.unwrap_err();
     assert_eq!(
@@ -1026,4 +1038,31 @@ async fn a_commit_on_one_instance_wakes_a_long_poll_on_another() {
         latency < std::time::Duration::from_secs(1),
         "woke after {latency:?}"
     );
+}
+
+#[tokio::test]
+async fn without_known_devices_tombstones_are_kept_until_the_upper_bound() {
+    use paicha_sync::horizon::{DEFAULT_MAX_AGE, purge};
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let m = Uuid::now_v7();
+    t.secretary1
+        .push(
+            "p",
+            vec![
+                put(1, "members", m, t.branch1.id, json!({"name": "陈十三"})),
+                delete(2, "members", m),
+            ],
+        )
+        .await
+        .unwrap();
+    let store = paicha_storage::Store::connect(&app.db.url).await.unwrap();
+    assert_eq!(
+        purge(&store, chrono::Utc::now(), DEFAULT_MAX_AGE)
+            .await
+            .unwrap(),
+        0
+    );
+    let later = chrono::Utc::now() + chrono::Duration::days(91);
+    assert_eq!(purge(&store, later, DEFAULT_MAX_AGE).await.unwrap(), 1);
 }

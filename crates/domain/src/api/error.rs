@@ -48,13 +48,20 @@ pub enum ErrorCode {
     InvalidCursor,
     TooManyMutations,
     ResyncRequired,
+    // Blobs.
+    BlobHashMismatch,
+    UnsupportedBlobType,
+    BlobTooLarge,
+    UploadOffsetMismatch,
+    InvalidContentRange,
+    BlobMissing,
     // The server.
     InternalError,
     ServiceUnavailable,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 36] = [
+    pub const ALL: [ErrorCode; 42] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::UnsupportedMediaType,
@@ -89,6 +96,12 @@ impl ErrorCode {
         Self::InvalidCursor,
         Self::TooManyMutations,
         Self::ResyncRequired,
+        Self::BlobHashMismatch,
+        Self::UnsupportedBlobType,
+        Self::BlobTooLarge,
+        Self::UploadOffsetMismatch,
+        Self::InvalidContentRange,
+        Self::BlobMissing,
         Self::InternalError,
         Self::ServiceUnavailable,
     ];
@@ -129,6 +142,12 @@ impl ErrorCode {
             Self::InvalidCursor => "invalid_cursor",
             Self::TooManyMutations => "too_many_mutations",
             Self::ResyncRequired => "resync_required",
+            Self::BlobHashMismatch => "blob_hash_mismatch",
+            Self::UnsupportedBlobType => "unsupported_blob_type",
+            Self::BlobTooLarge => "blob_too_large",
+            Self::UploadOffsetMismatch => "upload_offset_mismatch",
+            Self::InvalidContentRange => "invalid_content_range",
+            Self::BlobMissing => "blob_missing",
             Self::InternalError => "internal_error",
             Self::ServiceUnavailable => "service_unavailable",
         }
@@ -177,6 +196,12 @@ impl ErrorCode {
             Self::InvalidCursor => "同步游标无效，请从头同步",
             Self::TooManyMutations => "一次提交的变更过多",
             Self::ResyncRequired => "本设备的数据过旧，无法增量同步，请清空本地数据后重新同步",
+            Self::BlobHashMismatch => "文件内容与其哈希不符，请重新上传",
+            Self::UnsupportedBlobType => "只接受 JPEG、PNG 图片或 PDF 文件",
+            Self::BlobTooLarge => "文件过大",
+            Self::UploadOffsetMismatch => "续传位置不对，请从服务器已收到的位置继续上传",
+            Self::InvalidContentRange => "Content-Range 请求头无效",
+            Self::BlobMissing => "该文件尚未上传",
             Self::InternalError => "服务器内部错误，请稍后再试",
             Self::ServiceUnavailable => "服务暂时不可用，请稍后再试",
         }

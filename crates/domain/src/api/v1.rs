@@ -205,6 +205,10 @@ pub struct MutationResult {
     /// With `duplicate`: the status the mutation got the first time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_status: Option<MutationStatus>,
+    /// Blobs the record references whose content has not been uploaded yet: the record is
+    /// stored, and incomplete until they arrive (`PUT /v1/blobs/{sha256}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_blobs: Option<Vec<String>>,
 }
 
 /// A field whose concurrent value was overwritten by this mutation.
@@ -314,4 +318,25 @@ pub struct AuditEntry {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditList {
     pub entries: Vec<AuditEntry>,
+}
+
+// ---- Blobs ------------------------------------------------------------------------------
+
+/// The state of a blob's upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BlobStatus {
+    pub sha256: String,
+    /// Bytes received so far (the whole size once complete).
+    pub received: u64,
+    pub complete: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MissingBlobs {
+    /// Blobs referenced by records in the caller's scope whose content has not arrived.
+    pub missing: Vec<String>,
 }

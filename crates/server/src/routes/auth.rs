@@ -140,6 +140,11 @@ pub async fn refresh(
     if token.revoked_at.is_some() {
         return Err(ApiError::unauthorized(ErrorCode::InvalidRefreshToken));
     }
+    let family_age = chrono::Duration::from_std(state.settings.refresh_family_max_age)
+        .map_err(ApiError::internal)?;
+    if token.expires_at <= now || token.family_created_at + family_age <= now {
+        return Err(ApiError::unauthorized(ErrorCode::RefreshTokenExpired));
+    }
     if token.used_at.is_some() || !state.store.consume_refresh_token(token.id, now).await? {
         state
             .store
@@ -147,11 +152,6 @@ pub async fn refresh(
             .await?;
         tracing::warn!(user.id = %token.user_id, family = %token.family_id, "refresh token reused; family revoked");
         return Err(ApiError::unauthorized(ErrorCode::RefreshTokenReused));
-    }
-    let family_age = chrono::Duration::from_std(state.settings.refresh_family_max_age)
-        .map_err(ApiError::internal)?;
-    if token.expires_at <= now || token.family_created_at + family_age <= now {
-        return Err(ApiError::unauthorized(ErrorCode::RefreshTokenExpired));
     }
     let user = match state.store.user(token.user_id).await? {
         Some(user) if !user.disabled => user,

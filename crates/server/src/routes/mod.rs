@@ -2,6 +2,7 @@
 //! OpenAPI document is generated from the same code that routes.
 
 pub mod auth;
+pub mod blobs;
 pub mod ops;
 pub mod org_units;
 pub mod sync;

@@ -40,7 +40,7 @@ impl From<SyncError> for ApiError {
 }
 
 /// The caller's unit, for a caller that may read member data (not `system_admin`).
-async fn data_unit(state: &AppState, principal: &Principal) -> ApiResult<OrgUnitRecord> {
+pub async fn data_unit(state: &AppState, principal: &Principal) -> ApiResult<OrgUnitRecord> {
     let own = state.caller_unit(principal).await?;
     let Some(unit) = own else {
         return Err(ApiError::forbidden(ErrorCode::Forbidden)
