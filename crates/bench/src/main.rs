@@ -1,0 +1,449 @@
+//! `cargo run --release -p paicha-bench`: starts a paicha server on a fresh SQLite database in
+//! a child process (so its memory is measured alone), builds a tenant of 1 committee, 3 work
+//! areas and 30 branches with their users, and measures:
+//!
+//! - batched push: 100,000 new members in batches of 500;
+//! - single-mutation pushes from 50 concurrent devices;
+//! - the initial pull of every member by a committee user, paged;
+//! - live-update latency: 200 long-polls of a branch's ancestors, woken by one push;
+//! - 2,000 idle long-polls held at once: the server's resident memory.
+//!
+//! With `--url` it targets a running server instead (memory is then not measured). It prints
+//! a Markdown table; the figures in docs/benchmarks.md come from it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use paicha_client::{Client, PullQuery};
+use paicha_domain::api::v1::{CreateOrgUnit, CreateUser, MutationStatus, OrgUnit};
+use paicha_domain::org::OrgUnitKind;
+use paicha_domain::role::Role;
+use serde_json::json;
+use uuid::Uuid;
+
+const ADMIN: &str = "bench-admin";
+const PASSWORD: &str = "bench-password-123";
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// A running server to target instead of starting one.
+    #[arg(long)]
+    url: Option<String>,
+    /// Members pushed in batches of 500.
+    #[arg(long, default_value_t = 100_000)]
+    members: usize,
+    /// Concurrent devices for single-mutation pushes.
+    #[arg(long, default_value_t = 50)]
+    devices: usize,
+    /// Single-mutation pushes per device.
+    #[arg(long, default_value_t = 40)]
+    pushes_per_device: usize,
+    /// Long-polls woken per round in the live-update measurement.
+    #[arg(long, default_value_t = 200)]
+    waiters: usize,
+    /// Idle long-polls held at once for the memory measurement.
+    #[arg(long, default_value_t = 2000)]
+    idle_polls: usize,
+    /// Internal: run the server in this process, on SQLite in this folder.
+    #[arg(long, hide = true)]
+    serve_child: Option<std::path::PathBuf>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    if let Some(dir) = &args.serve_child {
+        return runtime.block_on(serve_child(dir));
+    }
+    runtime.block_on(run(args))
+}
+
+/// The server side, in a process of its own.
+async fn serve_child(dir: &std::path::Path) -> anyhow::Result<()> {
+    use paicha_server::config::{BootstrapAdmin, Secret, sqlite_url};
+    let mut settings = paicha_server::Settings::new(
+        sqlite_url(&dir.join("paicha.db")),
+        dir.to_path_buf(),
+        Secret::new("bench-secret-bench-secret-bench-secret!!"),
+    );
+    settings.listen = "127.0.0.1:0".parse()?;
+    settings.bootstrap_admin = Some(BootstrapAdmin {
+        username: ADMIN.to_owned(),
+        password: Secret::new(PASSWORD),
+    });
+    let app = paicha_server::Application::build(settings).await?;
+    println!("LISTEN http://{}", app.local_addr()?);
+    app.run_until_stopped(std::future::pending()).await?;
+    Ok(())
+}
+
+struct Server {
+    child: Option<Child>,
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    fn start(args: &Args) -> anyhow::Result<Self> {
+        if let Some(url) = &args.url {
+            return Ok(Self {
+                child: None,
+                url: url.clone(),
+                _dir: None,
+            });
+        }
+        let dir = tempfile::tempdir()?;
+        let mut child = Command::new(std::env::current_exe()?)
+            .arg("--serve-child")
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdout = child.stdout.take().context("child stdout")?;
+        let line = BufReader::new(stdout)
+            .lines()
+            .next()
+            .context("the server said nothing")??;
+        let url = line
+            .strip_prefix("LISTEN ")
+            .context("unexpected start-up line")?
+            .to_owned();
+        Ok(Self {
+            child: Some(child),
+            url,
+            _dir: Some(dir),
+        })
+    }
+
+    /// (current, peak) resident memory of the server process, in MiB.
+    fn memory(&self) -> Option<(f64, f64)> {
+        let pid = self.child.as_ref()?.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let field = |name: &str| -> Option<f64> {
+            let line = status.lines().find(|l| l.starts_with(name))?;
+            let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kb / 1024.0)
+        };
+        Some((field("VmRSS:")?, field("VmHWM:")?))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+struct Tenant {
+    committee: Client,
+    work_areas: Vec<(OrgUnit, Client)>,
+    /// (branch, its work area's index, its secretary)
+    branches: Vec<(OrgUnit, usize, Client)>,
+}
+
+async fn setup(base: &Client) -> anyhow::Result<Tenant> {
+    let (admin, _) = base.signed_in(ADMIN, PASSWORD).await?;
+    let unit = |parent: Option<Uuid>, kind, name: String| CreateOrgUnit {
+        id: None,
+        parent_id: parent,
+        kind,
+        name,
+        code: None,
+    };
+    let user = |name: &str, role, at: Uuid| CreateUser {
+        username: name.to_owned(),
+        password: PASSWORD.to_owned(),
+        org_unit_id: Some(at),
+        role,
+        display_name: None,
+    };
+    let suffix = Uuid::now_v7().simple().to_string();
+    let committee = admin
+        .create_org_unit(&unit(
+            None,
+            OrgUnitKind::Committee,
+            format!("压测党工委{suffix}"),
+        ))
+        .await?;
+    let ca_name = format!("ca-{}", &suffix[20..]);
+    admin
+        .create_user(&user(&ca_name, Role::CommitteeAdmin, committee.id))
+        .await?;
+    let (ca, _) = base.signed_in(&ca_name, PASSWORD).await?;
+    let mut work_areas = Vec::new();
+    let mut branches = Vec::new();
+    for w in 0..3 {
+        let area = ca
+            .create_org_unit(&unit(
+                Some(committee.id),
+                OrgUnitKind::WorkArea,
+                format!("第{w}工作区"),
+            ))
+            .await?;
+        let name = format!("wa{w}-{}", &suffix[20..]);
+        ca.create_user(&user(&name, Role::WorkAreaStaff, area.id))
+            .await?;
+        let (staff, _) = base.signed_in(&name, PASSWORD).await?;
+        for b in 0..10 {
+            let branch = ca
+                .create_org_unit(&unit(
+                    Some(area.id),
+                    OrgUnitKind::Branch,
+                    format!("第{w}-{b}党支部"),
+                ))
+                .await?;
+            let name = format!("b{w}-{b}-{}", &suffix[20..]);
+            ca.create_user(&user(&name, Role::BranchSecretary, branch.id))
+                .await?;
+            let (secretary, _) = base.signed_in(&name, PASSWORD).await?;
+            branches.push((branch, w, secretary));
+        }
+        work_areas.push((area, staff));
+    }
+    Ok(Tenant {
+        committee: ca,
+        work_areas,
+        branches,
+    })
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}
+
+async fn pull_to_head(client: &Client) -> anyhow::Result<(String, usize)> {
+    let mut cursor: Option<String> = None;
+    let mut count = 0;
+    loop {
+        let page = client
+            .pull(&PullQuery {
+                cursor: cursor.as_deref(),
+                limit: Some(5000),
+                ..Default::default()
+            })
+            .await?;
+        count += page.changes.len();
+        cursor = Some(page.cursor);
+        if !page.has_more {
+            return Ok((cursor.unwrap_or_default(), count));
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let server = Server::start(&args)?;
+    let base = Client::new(server.url.clone());
+    let t = Arc::new(setup(&base).await?);
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+
+    // 1. Batched push.
+    let batches = args.members.div_ceil(500);
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for worker in 0..2 {
+        let t = t.clone();
+        handles.push(tokio::spawn(async move {
+            let mut mutation_id = 0i64;
+            for b in (worker..batches).step_by(2) {
+                let (branch, _, secretary) = &t.branches[b % t.branches.len()];
+                let mutations = (0..500)
+                    .map(|i| {
+                        mutation_id += 1;
+                        json!({
+                            "mutation_id": mutation_id, "collection": "members", "id": Uuid::now_v7(),
+                            "org_unit_id": branch.id, "op": "put",
+                            "fields": {"name": format!("党员{b}-{i}"), "gender": if i % 2 == 0 { "male" } else { "female" },
+                                       "phone": format!("139{b:04}{i:04}"), "whereabouts_known": true},
+                        })
+                    })
+                    .collect();
+                let response = secretary.push(&format!("bulk-{worker}"), mutations).await?;
+                if response.results.iter().any(|r| r.status != MutationStatus::Applied) {
+                    bail!("a bulk mutation was not applied");
+                }
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for h in handles {
+        h.await??;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let total = batches * 500;
+    rows.push((
+        "batched push (500 new members per batch, 2 clients)".into(),
+        format!("{:.0} mutations/s", total as f64 / secs),
+        format!("{total} mutations in {secs:.2} s"),
+    ));
+
+    // 2. Single-mutation pushes from concurrent devices.
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for d in 0..args.devices {
+        let t = t.clone();
+        let per = args.pushes_per_device;
+        handles.push(tokio::spawn(async move {
+            let (branch, _, secretary) = &t.branches[d % t.branches.len()];
+            let mut latencies = Vec::with_capacity(per);
+            for i in 0..per {
+                let m = json!({
+                    "mutation_id": i + 1, "collection": "members", "id": Uuid::now_v7(),
+                    "org_unit_id": branch.id, "op": "put", "fields": {"name": format!("单条{d}-{i}")},
+                });
+                let sent = Instant::now();
+                let response = secretary.push(&format!("single-{d}"), vec![m]).await?;
+                latencies.push(sent.elapsed());
+                if response.results[0].status != MutationStatus::Applied {
+                    bail!("a single mutation was not applied");
+                }
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for h in handles {
+        latencies.extend(h.await??);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    latencies.sort();
+    rows.push((
+        format!(
+            "single-mutation pushes, {} concurrent devices",
+            args.devices
+        ),
+        format!("{:.0} pushes/s", latencies.len() as f64 / secs),
+        format!(
+            "p50 {:.1} ms, p99 {:.1} ms ({} pushes)",
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99),
+            latencies.len()
+        ),
+    ));
+
+    // 3. Initial pull by a committee user.
+    let started = Instant::now();
+    let (_, count) = pull_to_head(&t.committee).await?;
+    let secs = started.elapsed().as_secs_f64();
+    rows.push((
+        "initial pull by a committee user (pages of 5000)".into(),
+        format!("{secs:.2} s"),
+        format!("{count} changes, {:.0} changes/s", count as f64 / secs),
+    ));
+
+    // 4. Live-update latency.
+    let rounds = 5;
+    let mut wake = Vec::new();
+    for round in 0..rounds {
+        let (branch, area, secretary) = &t.branches[round % t.branches.len()];
+        let (cursor, _) = pull_to_head(&t.committee).await?;
+        let mut polls = Vec::new();
+        for w in 0..args.waiters {
+            let client = if w % 2 == 0 {
+                t.committee.clone()
+            } else {
+                t.work_areas[*area].1.clone()
+            };
+            let cursor = cursor.clone();
+            polls.push(tokio::spawn(async move {
+                let page = client
+                    .pull(&PullQuery {
+                        cursor: Some(&cursor),
+                        wait: Some(30),
+                        ..Default::default()
+                    })
+                    .await;
+                (Instant::now(), page.map(|p| p.changes.len()))
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let sent = Instant::now();
+        let m = json!({
+            "mutation_id": round + 1, "collection": "members", "id": Uuid::now_v7(),
+            "org_unit_id": branch.id, "op": "put", "fields": {"name": format!("实时{round}")},
+        });
+        secretary.push("live", vec![m]).await?;
+        for p in polls {
+            let (returned, changes) = p.await?;
+            if changes? == 0 {
+                bail!("a long-poll returned without the change");
+            }
+            wake.push(returned.saturating_duration_since(sent));
+        }
+    }
+    wake.sort();
+    rows.push((
+        format!(
+            "live update: {} long-polls of the branch's ancestors woken by one push",
+            args.waiters
+        ),
+        format!("p50 {:.1} ms", percentile(&wake, 0.5)),
+        format!(
+            "p99 {:.1} ms ({} wake-ups over {rounds} rounds)",
+            percentile(&wake, 0.99),
+            wake.len()
+        ),
+    ));
+
+    // 5. Idle long-polls held at once.
+    let (cursor, _) = pull_to_head(&t.committee).await?;
+    let before = server.memory();
+    let mut polls = Vec::new();
+    for i in 0..args.idle_polls {
+        // A client of its own per poll: one connection each, as 2,000 devices would have.
+        let client = if i % 2 == 0 {
+            t.committee.clone()
+        } else {
+            t.work_areas[i % 3].1.clone()
+        };
+        let cursor = cursor.clone();
+        polls.push(tokio::spawn(async move {
+            client
+                .pull(&PullQuery {
+                    cursor: Some(&cursor),
+                    wait: Some(60),
+                    ..Default::default()
+                })
+                .await
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let held = server.memory();
+    let finished_early = polls.iter().filter(|p| p.is_finished()).count();
+    for p in &polls {
+        p.abort();
+    }
+    match (before, held) {
+        (Some((rss_before, _)), Some((rss_held, peak))) => rows.push((
+            format!("{} idle long-polls held", args.idle_polls),
+            format!("{rss_held:.0} MiB RSS"),
+            format!(
+                "{rss_before:.0} MiB before; process peak {peak:.0} MiB; {finished_early} polls ended early"
+            ),
+        )),
+        _ => rows.push((
+            format!("{} idle long-polls held", args.idle_polls),
+            "not measured".into(),
+            "server not started by the benchmark".into(),
+        )),
+    }
+
+    println!("| measurement | result | detail |");
+    println!("|---|---|---|");
+    for (name, result, detail) in rows {
+        println!("| {name} | {result} | {detail} |");
+    }
+    Ok(())
+}
