@@ -756,14 +756,44 @@ impl SyncTxn {
             .transpose()
     }
 
-    pub async fn insert_record(&self, row: &RecordRow) -> StoreResult<()> {
-        let insert = Query::insert()
-            .into_table(row.collection.as_str())
-            .columns(RECORD_COLUMNS)
-            .values(record_values(row))
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?
-            .to_owned();
-        self.txn.execute(&insert).await?;
+    /// Records of one collection by id (those that exist, in any tenant).
+    pub async fn records(
+        &self,
+        collection: Collection,
+        ids: &[Uuid],
+    ) -> StoreResult<Vec<RecordRow>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let select = Query::select()
+                .columns(RECORD_COLUMNS)
+                .from(collection.as_str())
+                .and_where(Expr::col("id").is_in(chunk.iter().copied()))
+                .to_owned();
+            for row in self.txn.query_all(&select).await? {
+                out.push(decode_record(collection, &row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Inserts new records, many rows per statement.
+    pub async fn insert_records(&self, rows: &[&RecordRow]) -> StoreResult<()> {
+        for collection in Collection::ALL {
+            let of_collection: Vec<&&RecordRow> =
+                rows.iter().filter(|r| r.collection == collection).collect();
+            for chunk in of_collection.chunks(100) {
+                let mut insert = Query::insert()
+                    .into_table(collection.as_str())
+                    .columns(RECORD_COLUMNS)
+                    .to_owned();
+                for row in chunk {
+                    insert
+                        .values(record_values(row))
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                }
+                self.txn.execute(&insert).await?;
+            }
+        }
         Ok(())
     }
 
@@ -784,91 +814,106 @@ impl SyncTxn {
         Ok(())
     }
 
-    pub async fn append_change(&self, e: &ChangeEntry) -> StoreResult<()> {
-        let insert = Query::insert()
-            .into_table("change_log")
-            .columns(CHANGE_COLUMNS)
-            .values([
-                e.tenant_id.into(),
-                to_i64(e.version).into(),
-                e.collection.clone().into(),
-                e.record_id.into(),
-                e.org_unit_id.into(),
-                e.owner_path.clone().into(),
-                e.op.clone().into(),
-                e.user_id.into(),
-                e.device_id.clone().into(),
-                e.mutation_id.into(),
-                e.server_time.into(),
-                e.client_time.clone().into(),
-                e.changes.clone().into(),
-                e.prev_hash.clone().into(),
-                e.hash.clone().into(),
-            ])
-            .map_err(|err| StoreError::Corrupt(err.to_string()))?
-            .to_owned();
-        self.txn.execute(&insert).await?;
+    /// Appends audit entries, many rows per statement.
+    pub async fn append_changes(&self, entries: &[ChangeEntry]) -> StoreResult<()> {
+        for chunk in entries.chunks(100) {
+            let mut insert = Query::insert()
+                .into_table("change_log")
+                .columns(CHANGE_COLUMNS)
+                .to_owned();
+            for e in chunk {
+                insert
+                    .values([
+                        e.tenant_id.into(),
+                        to_i64(e.version).into(),
+                        e.collection.clone().into(),
+                        e.record_id.into(),
+                        e.org_unit_id.into(),
+                        e.owner_path.clone().into(),
+                        e.op.clone().into(),
+                        e.user_id.into(),
+                        e.device_id.clone().into(),
+                        e.mutation_id.into(),
+                        e.server_time.into(),
+                        e.client_time.clone().into(),
+                        e.changes.clone().into(),
+                        e.prev_hash.clone().into(),
+                        e.hash.clone().into(),
+                    ])
+                    .map_err(|err| StoreError::Corrupt(err.to_string()))?;
+            }
+            self.txn.execute(&insert).await?;
+        }
         Ok(())
     }
 
-    pub async fn insert_conflict(&self, c: &ConflictRow) -> StoreResult<()> {
-        let insert = Query::insert()
-            .into_table("sync_conflicts")
-            .columns(CONFLICT_COLUMNS)
-            .values([
-                c.id.into(),
-                c.tenant_id.into(),
-                c.collection.clone().into(),
-                c.record_id.into(),
-                c.org_unit_id.into(),
-                c.owner_path.clone().into(),
-                c.field.clone().into(),
-                c.overwritten_value.clone().into(),
-                to_i64(c.overwritten_version).into(),
-                c.winning_value.clone().into(),
-                to_i64(c.winning_version).into(),
-                c.user_id.into(),
-                c.device_id.clone().into(),
-                c.created_at.into(),
-                c.resolved_at.into(),
-                c.resolved_by.into(),
-            ])
-            .map_err(|err| StoreError::Corrupt(err.to_string()))?
-            .to_owned();
-        self.txn.execute(&insert).await?;
+    pub async fn insert_conflicts(&self, conflicts: &[ConflictRow]) -> StoreResult<()> {
+        for chunk in conflicts.chunks(100) {
+            let mut insert = Query::insert()
+                .into_table("sync_conflicts")
+                .columns(CONFLICT_COLUMNS)
+                .to_owned();
+            for c in chunk {
+                insert
+                    .values([
+                        c.id.into(),
+                        c.tenant_id.into(),
+                        c.collection.clone().into(),
+                        c.record_id.into(),
+                        c.org_unit_id.into(),
+                        c.owner_path.clone().into(),
+                        c.field.clone().into(),
+                        c.overwritten_value.clone().into(),
+                        to_i64(c.overwritten_version).into(),
+                        c.winning_value.clone().into(),
+                        to_i64(c.winning_version).into(),
+                        c.user_id.into(),
+                        c.device_id.clone().into(),
+                        c.created_at.into(),
+                        c.resolved_at.into(),
+                        c.resolved_by.into(),
+                    ])
+                    .map_err(|err| StoreError::Corrupt(err.to_string()))?;
+            }
+            self.txn.execute(&insert).await?;
+        }
         Ok(())
     }
 
-    /// Keeps a mutation's result, so a retry gets it again.
-    pub async fn save_result(
+    /// Keeps mutation results, so a retry gets them again.
+    pub async fn save_results(
         &self,
         user_id: Uuid,
         device_id: &str,
-        mutation_id: i64,
-        result: Value,
+        results: &[(i64, Value)],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let insert = Query::insert()
-            .into_table("sync_mutations")
-            .columns([
-                "user_id",
-                "device_id",
-                "mutation_id",
-                "tenant_id",
-                "result",
-                "created_at",
-            ])
-            .values([
-                user_id.into(),
-                device_id.into(),
-                mutation_id.into(),
-                self.tenant_id.into(),
-                result.into(),
-                now.into(),
-            ])
-            .map_err(|err| StoreError::Corrupt(err.to_string()))?
-            .to_owned();
-        self.txn.execute(&insert).await?;
+        for chunk in results.chunks(200) {
+            let mut insert = Query::insert()
+                .into_table("sync_mutations")
+                .columns([
+                    "user_id",
+                    "device_id",
+                    "mutation_id",
+                    "tenant_id",
+                    "result",
+                    "created_at",
+                ])
+                .to_owned();
+            for (mutation_id, result) in chunk {
+                insert
+                    .values([
+                        user_id.into(),
+                        device_id.into(),
+                        (*mutation_id).into(),
+                        self.tenant_id.into(),
+                        result.clone().into(),
+                        now.into(),
+                    ])
+                    .map_err(|err| StoreError::Corrupt(err.to_string()))?;
+            }
+            self.txn.execute(&insert).await?;
+        }
         Ok(())
     }
 

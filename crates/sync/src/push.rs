@@ -96,6 +96,16 @@ struct Batch<'a> {
     version: u64,
     last_hash: String,
     units: HashMap<Uuid, Option<OrgUnitRecord>>,
+    /// Records read or written in this batch, as they stand now. Writes are kept here and
+    /// flushed together at the end, many rows per statement.
+    records: HashMap<(Collection, Uuid), Option<RecordRow>>,
+    /// Records this batch creates, in the order it creates them.
+    created: Vec<(Collection, Uuid)>,
+    /// Existing records this batch changes.
+    changed: Vec<(Collection, Uuid)>,
+    entries: Vec<ChangeEntry>,
+    conflicts: Vec<ConflictRow>,
+    results: Vec<(i64, Value)>,
 }
 
 /// Applies `mutations` for `writer`. Returns one result per mutation, in order.
@@ -124,7 +134,14 @@ pub async fn push(
         writer,
         now,
         units: HashMap::new(),
+        records: HashMap::new(),
+        created: Vec::new(),
+        changed: Vec::new(),
+        entries: Vec::new(),
+        conflicts: Vec::new(),
+        results: Vec::new(),
     };
+    batch.prefetch(&parsed).await?;
     let mut in_batch: HashMap<i64, MutationResult> = HashMap::new();
     let mut results = Vec::with_capacity(parsed.len());
     for item in parsed {
@@ -161,13 +178,11 @@ pub async fn push(
             Err(rejection) => rejected(Value::from(id), rejection),
         };
         let stored = serde_json::to_value(&result).unwrap_or(Value::Null);
-        batch
-            .txn
-            .save_result(writer.user_id, writer.device_id, id, stored, now)
-            .await?;
+        batch.results.push((id, stored));
         in_batch.insert(id, result.clone());
         results.push(result);
     }
+    batch.flush().await?;
     let version = batch.version;
     batch.txn.commit(version, &batch.last_hash).await?;
     Ok(PushOutcome { results, version })
@@ -248,6 +263,79 @@ impl Op {
 }
 
 impl Batch<'_> {
+    /// Reads, in one query per collection, the records the batch's mutations name.
+    async fn prefetch(
+        &mut self,
+        parsed: &[Result<Mutation, (Value, Rejection)>],
+    ) -> Result<(), SyncError> {
+        let mut wanted: HashMap<Collection, Vec<Uuid>> = HashMap::new();
+        for m in parsed.iter().flatten() {
+            if let Some(collection) = Collection::parse(&m.collection) {
+                wanted.entry(collection).or_default().push(m.id);
+            }
+        }
+        for (collection, ids) in wanted {
+            for id in &ids {
+                self.records.insert((collection, *id), None);
+            }
+            for row in self.txn.records(collection, &ids).await? {
+                self.records.insert((collection, row.id), Some(row));
+            }
+        }
+        Ok(())
+    }
+
+    /// A record as it stands in this batch.
+    async fn record(
+        &mut self,
+        collection: Collection,
+        id: Uuid,
+    ) -> Result<Option<RecordRow>, SyncError> {
+        if let Some(row) = self.records.get(&(collection, id)) {
+            return Ok(row.clone());
+        }
+        let row = self.txn.record(collection, id).await?;
+        self.records.insert((collection, id), row.clone());
+        Ok(row)
+    }
+
+    /// Keeps a written record for the flush.
+    fn store_row(&mut self, row: RecordRow, created: bool) {
+        let key = (row.collection, row.id);
+        if created {
+            self.created.push(key);
+        } else if !self.created.contains(&key) && !self.changed.contains(&key) {
+            self.changed.push(key);
+        }
+        self.records.insert(key, Some(row));
+    }
+
+    /// Writes everything the batch did: records, audit entries, conflicts, results.
+    async fn flush(&mut self) -> Result<(), SyncError> {
+        let created: Vec<&RecordRow> = self
+            .created
+            .iter()
+            .filter_map(|key| self.records.get(key).and_then(Option::as_ref))
+            .collect();
+        self.txn.insert_records(&created).await?;
+        for key in &self.changed {
+            if let Some(Some(row)) = self.records.get(key) {
+                self.txn.update_record(row).await?;
+            }
+        }
+        self.txn.append_changes(&self.entries).await?;
+        self.txn.insert_conflicts(&self.conflicts).await?;
+        self.txn
+            .save_results(
+                self.writer.user_id,
+                self.writer.device_id,
+                &self.results,
+                self.now,
+            )
+            .await?;
+        Ok(())
+    }
+
     async fn apply(&mut self, m: &Mutation) -> Result<Result<Applied, Rejection>, SyncError> {
         let Some(collection) = Collection::parse(&m.collection) else {
             return Ok(Err(reject(
@@ -271,7 +359,7 @@ impl Batch<'_> {
                 )));
             }
         };
-        let existing = self.txn.record(collection, m.id).await?;
+        let existing = self.record(collection, m.id).await?;
         if let Some(row) = &existing {
             if row.tenant_id != self.writer.tenant_id {
                 // Another tenant's record: say nothing about it.
@@ -361,7 +449,6 @@ impl Batch<'_> {
             };
             let ok = match spec.ty {
                 FieldType::Ref(target) => self
-                    .txn
                     .record(target, id)
                     .await?
                     .is_some_and(|r| !r.deleted && self.writer.sees(&r)),
@@ -462,7 +549,7 @@ impl Batch<'_> {
             updated_by: self.writer.user_id,
             device_id: Some(self.writer.device_id.to_owned()),
         };
-        self.txn.insert_record(&row).await?;
+        self.store_row(row.clone(), true);
         let missing_blobs = self.blob_refs(schema, &row, None).await?;
         self.append(&row, Op::Put, m, Value::Object(changes))
             .await?;
@@ -570,7 +657,7 @@ impl Batch<'_> {
                     resolved_at: None,
                     resolved_by: None,
                 };
-                self.txn.insert_conflict(&conflict).await?;
+                self.conflicts.push(conflict);
             }
             row.field_versions
                 .insert(field.clone(), Value::from(version));
@@ -581,7 +668,7 @@ impl Batch<'_> {
         row.updated_at = self.now;
         row.updated_by = self.writer.user_id;
         row.device_id = Some(self.writer.device_id.to_owned());
-        self.txn.update_record(&row).await?;
+        self.store_row(row.clone(), false);
         let missing_blobs = self.blob_refs(schema, &row, Some(&changed)).await?;
         self.append(&row, op, m, Value::Object(changes)).await?;
         Ok(Ok(Applied {
@@ -610,7 +697,7 @@ impl Batch<'_> {
         row.updated_at = self.now;
         row.updated_by = self.writer.user_id;
         row.device_id = Some(self.writer.device_id.to_owned());
-        self.txn.update_record(&row).await?;
+        self.store_row(row.clone(), false);
         self.append(&row, Op::Delete, m, json!({"deleted": [false, true]}))
             .await?;
         Ok(Ok(Applied {
@@ -676,8 +763,8 @@ impl Batch<'_> {
             hash: String::new(),
         };
         entry.hash = entry_hash(&entry);
-        self.txn.append_change(&entry).await?;
-        self.last_hash = entry.hash;
+        self.last_hash = entry.hash.clone();
+        self.entries.push(entry);
         Ok(())
     }
 }
