@@ -12,11 +12,15 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table("blobs")
-                    .col(string_len("sha256", 64).primary_key())
+                    // Per tenant: a tenant learns nothing of what another uploaded. The content
+                    // itself is stored once on disk, whoever uploads it.
+                    .col(uuid("tenant_id"))
+                    .col(string_len("sha256", 64))
                     .col(big_integer("size"))
                     .col(string_len("content_type", 64))
                     .col(uuid("uploaded_by"))
                     .col(timestamp_with_time_zone("created_at"))
+                    .primary_key(Index::create().col("tenant_id").col("sha256"))
                     .to_owned(),
             )
             .await?;

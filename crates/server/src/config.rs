@@ -44,7 +44,7 @@ pub struct DatabaseArgs {
     /// data dir.
     #[arg(long, env = "PAICHA_DATABASE_URL")]
     pub database_url: Option<String>,
-    /// Folder for the SQLite database, the generated JWT secret and (later) blobs.
+    /// Folder for the SQLite database, the generated JWT secret and blobs.
     #[arg(long, env = "PAICHA_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 }

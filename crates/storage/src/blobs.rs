@@ -211,10 +211,12 @@ fn to_u64(v: i64) -> u64 {
 }
 
 impl Store {
-    pub async fn blob(&self, sha256: &str) -> StoreResult<Option<BlobRow>> {
+    /// A blob uploaded in `tenant_id`.
+    pub async fn blob(&self, tenant_id: Uuid, sha256: &str) -> StoreResult<Option<BlobRow>> {
         let select = Query::select()
             .columns(["sha256", "size", "content_type"])
             .from("blobs")
+            .and_where(Expr::col("tenant_id").eq(tenant_id))
             .and_where(Expr::col("sha256").eq(sha256))
             .to_owned();
         let Some(row) = self.db.query_one(&select).await? else {
@@ -230,6 +232,7 @@ impl Store {
     /// Records an uploaded blob (once; a second upload of the same content changes nothing).
     pub async fn insert_blob(
         &self,
+        tenant_id: Uuid,
         blob: &BlobRow,
         by: Uuid,
         now: DateTime<Utc>,
@@ -237,6 +240,7 @@ impl Store {
         let insert = Query::insert()
             .into_table("blobs")
             .columns([
+                "tenant_id",
                 "sha256",
                 "size",
                 "content_type",
@@ -244,6 +248,7 @@ impl Store {
                 "created_at",
             ])
             .values([
+                tenant_id.into(),
                 blob.sha256.clone().into(),
                 i64::try_from(blob.size).unwrap_or(i64::MAX).into(),
                 blob.content_type.clone().into(),
@@ -251,7 +256,11 @@ impl Store {
                 now.into(),
             ])
             .map_err(|e| StoreError::Corrupt(e.to_string()))?
-            .on_conflict(OnConflict::column("sha256").do_nothing().to_owned())
+            .on_conflict(
+                OnConflict::columns(["tenant_id", "sha256"])
+                    .do_nothing()
+                    .to_owned(),
+            )
             .to_owned();
         self.db.execute(&insert).await?;
         Ok(())
@@ -278,7 +287,11 @@ impl Store {
     /// Blobs referenced by records in `scope` whose content has not arrived yet.
     pub async fn missing_blobs(&self, scope: Scope<'_>, limit: u64) -> StoreResult<Vec<String>> {
         let prefix = format!("{}%", scope.path);
-        let uploaded = Query::select().column("sha256").from("blobs").to_owned();
+        let uploaded = Query::select()
+            .column("sha256")
+            .from("blobs")
+            .and_where(Expr::col("tenant_id").eq(scope.tenant_id))
+            .to_owned();
         let select = Query::select()
             .distinct()
             .column("sha256")
@@ -346,6 +359,7 @@ impl SyncTxn {
             let present = Query::select()
                 .column("sha256")
                 .from("blobs")
+                .and_where(Expr::col("tenant_id").eq(row.tenant_id))
                 .and_where(Expr::col("sha256").eq(sha.clone()))
                 .to_owned();
             if self.conn().query_one(&present).await?.is_none() && !missing.contains(sha) {

@@ -20,7 +20,7 @@ pub struct Cursor {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum CursorError {
-    #[error("the cursor is not one this server issued")]
+    #[error("the cursor is corrupted or not a paicha cursor")]
     Malformed,
 }
 

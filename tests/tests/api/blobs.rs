@@ -223,3 +223,44 @@ async fn a_record_may_reference_a_blob_before_it_arrives_and_only_its_scope_read
         Some(StatusCode::NOT_FOUND)
     );
 }
+
+#[tokio::test]
+async fn a_tenant_learns_nothing_of_another_tenants_blobs() {
+    let app = spawn_app().await;
+    let a = app.tenant("a").await;
+    let b = app.tenant("b").await;
+    let (photo, bytes) = jpeg(7, 2000);
+    a.secretary1.put_blob(&photo, bytes.clone()).await.unwrap();
+    // B cannot see that the content is stored...
+    let status = b.secretary1.blob_upload_status(&photo).await.unwrap();
+    assert_eq!((status.received, status.complete), (0, false));
+    // ...nor get it by naming its hash in a record of its own: it must upload it itself.
+    let member = Uuid::now_v7();
+    let r = b
+        .secretary1
+        .push(
+            "p",
+            vec![
+                put(1, "members", member, b.branch1.id, json!({"name": "x"})),
+                put(
+                    2,
+                    "info_forms",
+                    Uuid::now_v7(),
+                    b.branch1.id,
+                    json!({"member_id": member, "confirmation_mode": "post", "signature": photo}),
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.results[1].missing_blobs.as_deref(),
+        Some(&[photo.clone()][..])
+    );
+    assert_eq!(
+        b.secretary1.get_blob(&photo).await.unwrap_err().code(),
+        Some("blob_missing")
+    );
+    b.secretary1.put_blob(&photo, bytes.clone()).await.unwrap();
+    assert_eq!(b.secretary1.get_blob(&photo).await.unwrap(), bytes);
+}

@@ -113,13 +113,13 @@ pub async fn put_blob(
             ApiError::bad_request(ErrorCode::InvalidBody).with_message("无法读取上传的内容")
         }
     })?;
-    data_unit(&state, &principal).await?;
+    let unit = data_unit(&state, &principal).await?;
     if principal.role == Role::Viewer {
         return Err(ApiError::forbidden(ErrorCode::Forbidden));
     }
     check_hash(&sha256)?;
     let range = content_range(&headers)?;
-    if let Some(blob) = state.store.blob(&sha256).await? {
+    if let Some(blob) = state.store.blob(unit.tenant_id, &sha256).await? {
         return Ok((StatusCode::CREATED, Json(complete(&blob))));
     }
     let limit = state.settings.max_blob_bytes;
@@ -157,7 +157,7 @@ pub async fn put_blob(
     };
     state
         .store
-        .insert_blob(&blob, principal.user_id, Utc::now())
+        .insert_blob(unit.tenant_id, &blob, principal.user_id, Utc::now())
         .await?;
     tracing::info!(sha256 = %blob.sha256, size = blob.size, "blob stored");
     Ok((StatusCode::CREATED, Json(complete(&blob))))
@@ -175,9 +175,9 @@ pub async fn upload_status(
     AuthUser(principal): AuthUser,
     ApiPath(sha256): ApiPath<String>,
 ) -> ApiResult<Json<BlobStatus>> {
-    data_unit(&state, &principal).await?;
+    let unit = data_unit(&state, &principal).await?;
     check_hash(&sha256)?;
-    if let Some(blob) = state.store.blob(&sha256).await? {
+    if let Some(blob) = state.store.blob(unit.tenant_id, &sha256).await? {
         return Ok(Json(complete(&blob)));
     }
     let received = state.blobs.received(&sha256).await;
@@ -213,7 +213,7 @@ pub async fn get_blob(
     if !state.store.blob_in_scope(scope, &sha256).await? {
         return Err(ApiError::not_found());
     }
-    let Some(blob) = state.store.blob(&sha256).await? else {
+    let Some(blob) = state.store.blob(unit.tenant_id, &sha256).await? else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, ErrorCode::BlobMissing));
     };
     let bytes = tokio::fs::read(state.blobs.path(&sha256))
