@@ -208,6 +208,8 @@ impl Application {
             password_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
             notifier: notifier.clone(),
             blobs: paicha_storage::BlobFiles::new(&settings.data_dir),
+            committer: paicha_sync::push::Committer::default(),
+            pull_flights: Default::default(),
             blob_locks: Arc::new(std::array::from_fn(|_| tokio::sync::Mutex::new(()))),
         };
         Ok(Self {

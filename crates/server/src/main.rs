@@ -7,6 +7,9 @@ use paicha_server::Application;
 use paicha_server::config::{AuditCommand, Cli, Command, Settings, redact_url, resolve_database};
 use paicha_storage::{Engine, Store};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

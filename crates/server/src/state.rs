@@ -20,6 +20,10 @@ pub struct AppState {
     /// Wakes long-polling pulls when a tenant's data changes.
     pub notifier: paicha_sync::notify::Notifier,
     pub blobs: paicha_storage::BlobFiles,
+    /// Identical pulls in flight, shared.
+    pub pull_flights: crate::routes::sync::PullFlights,
+    /// Groups concurrent pushes of a tenant into one commit.
+    pub committer: paicha_sync::push::Committer,
     /// Striped locks: one upload of a given blob at a time.
     pub blob_locks: Arc<[tokio::sync::Mutex<()>; 64]>,
 }

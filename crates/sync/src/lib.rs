@@ -26,4 +26,7 @@ pub enum SyncError {
     /// not have): the device must drop its replica and pull from the start.
     #[error("resync required")]
     ResyncRequired,
+    /// The group commit this push was part of failed (the detail was logged once).
+    #[error("group commit failed: {0}")]
+    Group(String),
 }

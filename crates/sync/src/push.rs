@@ -20,6 +20,7 @@ use paicha_domain::collection::{
 };
 use paicha_domain::role::Role;
 use paicha_storage::{ChangeEntry, ConflictRow, OrgUnitRecord, RecordRow, Store, SyncTxn};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -105,33 +106,83 @@ struct Batch<'a> {
     changed: Vec<(Collection, Uuid)>,
     entries: Vec<ChangeEntry>,
     conflicts: Vec<ConflictRow>,
-    results: Vec<(i64, Value)>,
+    /// Per job: who, which device, and the results to keep.
+    results: Vec<(Uuid, String, Vec<(i64, Value)>)>,
 }
 
-/// Applies `mutations` for `writer`. Returns one result per mutation, in order.
+/// One device's batch, owned, for the group commit.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub user_id: Uuid,
+    pub role: Role,
+    pub tenant_id: Uuid,
+    pub unit_path: String,
+    pub device_id: String,
+    pub mutations: Vec<Value>,
+}
+
+impl Job {
+    fn writer(&self) -> Writer<'_> {
+        Writer {
+            user_id: self.user_id,
+            role: self.role,
+            tenant_id: self.tenant_id,
+            unit_path: &self.unit_path,
+            device_id: &self.device_id,
+        }
+    }
+}
+
+/// Applies `mutations` for `writer` in a transaction of their own. Returns one result per
+/// mutation, in order.
 pub async fn push(
     store: &Store,
     writer: Writer<'_>,
     mutations: &[Value],
 ) -> Result<PushOutcome, SyncError> {
+    let job = Job {
+        user_id: writer.user_id,
+        role: writer.role,
+        tenant_id: writer.tenant_id,
+        unit_path: writer.unit_path.to_owned(),
+        device_id: writer.device_id.to_owned(),
+        mutations: mutations.to_vec(),
+    };
+    let (mut results, version) =
+        apply_group(store, writer.tenant_id, std::slice::from_ref(&job)).await?;
+    Ok(PushOutcome {
+        results: results.pop().unwrap_or_default(),
+        version,
+    })
+}
+
+/// Applies the jobs of one tenant, in order, in one transaction: one commit (and on SQLite one
+/// `fsync`) for all of them. Returns each job's results and the tenant's version after them.
+async fn apply_group(
+    store: &Store,
+    tenant_id: Uuid,
+    jobs: &[Job],
+) -> Result<(Vec<Vec<MutationResult>>, u64), SyncError> {
     // Stored times are cut to microseconds, what PostgreSQL keeps, so the audit hash computed
     // now is the one recomputed from the database later.
     let now = Utc::now().trunc_subsecs(6);
-    let parsed: Vec<Result<Mutation, (Value, Rejection)>> = mutations.iter().map(parse).collect();
-    let ids: Vec<i64> = parsed
+    let parsed: Vec<Vec<Result<Mutation, (Value, Rejection)>>> = jobs
         .iter()
-        .filter_map(|p| p.as_ref().ok().map(|m| m.mutation_id))
+        .map(|job| job.mutations.iter().map(parse).collect())
         .collect();
 
-    let txn = store.begin_sync(writer.tenant_id).await?;
-    let seen = txn
-        .mutation_results(writer.user_id, writer.device_id, &ids)
-        .await?;
+    let txn = store.begin_sync(tenant_id).await?;
+    let Some(first_job) = jobs.first() else {
+        let version = txn.version;
+        let hash = txn.last_hash.clone();
+        txn.commit(version, &hash).await?;
+        return Ok((vec![], version));
+    };
     let mut batch = Batch {
         version: txn.version,
         last_hash: txn.last_hash.clone(),
         txn,
-        writer,
+        writer: first_job.writer(),
         now,
         units: HashMap::new(),
         records: HashMap::new(),
@@ -141,56 +192,160 @@ pub async fn push(
         conflicts: Vec::new(),
         results: Vec::new(),
     };
-    batch.prefetch(&parsed).await?;
-    let mut in_batch: HashMap<i64, MutationResult> = HashMap::new();
-    let mut results = Vec::with_capacity(parsed.len());
-    for item in parsed {
-        let mutation = match item {
-            Ok(m) => m,
-            Err((id, rejection)) => {
-                results.push(rejected(id, rejection));
+    batch.prefetch(parsed.iter().flatten()).await?;
+    // Results already given in this group, by (user, device, mutation id): a retry racing its
+    // original in the same group is a duplicate too.
+    let mut in_group: HashMap<(Uuid, String, i64), MutationResult> = HashMap::new();
+    let mut all_results = Vec::with_capacity(jobs.len());
+    for (job, parsed) in jobs.iter().zip(parsed) {
+        batch.writer = job.writer();
+        let ids: Vec<i64> = parsed
+            .iter()
+            .filter_map(|p| p.as_ref().ok().map(|m| m.mutation_id))
+            .collect();
+        let seen = batch
+            .txn
+            .mutation_results(job.user_id, &job.device_id, &ids)
+            .await?;
+        let mut saved = Vec::new();
+        let mut results = Vec::with_capacity(parsed.len());
+        for item in parsed {
+            let mutation = match item {
+                Ok(m) => m,
+                Err((id, rejection)) => {
+                    results.push(rejected(id, rejection));
+                    continue;
+                }
+            };
+            let id = mutation.mutation_id;
+            let key = (job.user_id, job.device_id.clone(), id);
+            let first = in_group.get(&key).cloned().or_else(|| {
+                seen.get(&id)
+                    .and_then(|v| serde_json::from_value(v.clone()).ok())
+            });
+            if let Some(first) = first {
+                results.push(duplicate(first));
                 continue;
             }
-        };
-        let id = mutation.mutation_id;
-        let first = in_batch.get(&id).cloned().or_else(|| {
-            seen.get(&id)
-                .and_then(|v| serde_json::from_value(v.clone()).ok())
-        });
-        if let Some(first) = first {
-            results.push(duplicate(first));
-            continue;
-        }
-        let result = match batch.apply(&mutation).await? {
-            Ok(applied) => MutationResult {
-                mutation_id: Value::from(id),
-                status: if applied.conflicts.is_empty() {
-                    MutationStatus::Applied
-                } else {
-                    MutationStatus::Merged
+            let result = match batch.apply(&mutation).await? {
+                Ok(applied) => MutationResult {
+                    mutation_id: Value::from(id),
+                    status: if applied.conflicts.is_empty() {
+                        MutationStatus::Applied
+                    } else {
+                        MutationStatus::Merged
+                    },
+                    version: Some(applied.version),
+                    conflicts: (!applied.conflicts.is_empty()).then_some(applied.conflicts),
+                    error: None,
+                    first_status: None,
+                    missing_blobs: (!applied.missing_blobs.is_empty())
+                        .then_some(applied.missing_blobs),
                 },
-                version: Some(applied.version),
-                conflicts: (!applied.conflicts.is_empty()).then_some(applied.conflicts),
-                error: None,
-                first_status: None,
-                missing_blobs: (!applied.missing_blobs.is_empty()).then_some(applied.missing_blobs),
-            },
-            Err(rejection) => rejected(Value::from(id), rejection),
-        };
-        let stored = serde_json::to_value(&result).unwrap_or(Value::Null);
-        batch.results.push((id, stored));
-        in_batch.insert(id, result.clone());
-        results.push(result);
+                Err(rejection) => rejected(Value::from(id), rejection),
+            };
+            saved.push((id, serde_json::to_value(&result).unwrap_or(Value::Null)));
+            in_group.insert(key, result.clone());
+            results.push(result);
+        }
+        batch
+            .results
+            .push((job.user_id, job.device_id.clone(), saved));
+        all_results.push(results);
     }
     batch.flush().await?;
     let version = batch.version;
     batch.txn.commit(version, &batch.last_hash).await?;
-    Ok(PushOutcome { results, version })
+    Ok((all_results, version))
+}
+
+type Reply = tokio::sync::oneshot::Sender<Result<PushOutcome, String>>;
+
+/// One tenant's line of pushes waiting for the next group commit.
+#[derive(Default)]
+struct TenantLine {
+    waiting: std::sync::Mutex<Vec<(Job, Reply)>>,
+    leader: tokio::sync::Mutex<()>,
+}
+
+/// Group commit: concurrent pushes of one tenant are applied together, in arrival order, in
+/// one transaction, so many small pushes cost one commit instead of one each. Each push still
+/// gets its own results, exactly as if it had been applied alone at its place in the order.
+#[derive(Default, Clone)]
+pub struct Committer {
+    lines: std::sync::Arc<std::sync::Mutex<HashMap<Uuid, std::sync::Arc<TenantLine>>>>,
+}
+
+/// Most jobs one group commit takes.
+const MAX_GROUP: usize = 64;
+
+impl Committer {
+    fn line(&self, tenant_id: Uuid) -> std::sync::Arc<TenantLine> {
+        let mut lines = match self.lines.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        lines.entry(tenant_id).or_default().clone()
+    }
+
+    /// Applies a job, grouped with whatever else of its tenant is waiting.
+    pub async fn push(&self, store: &Store, job: Job) -> Result<PushOutcome, SyncError> {
+        let line = self.line(job.tenant_id);
+        let tenant_id = job.tenant_id;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        lock(&line.waiting).push((job, tx));
+        // Whoever holds the lead applies everything waiting; our job is either taken by the
+        // current leader, or by us once we lead.
+        {
+            let _lead = line.leader.lock().await;
+            loop {
+                let group: Vec<(Job, Reply)> = {
+                    let mut waiting = lock(&line.waiting);
+                    let n = waiting.len().min(MAX_GROUP);
+                    waiting.drain(..n).collect()
+                };
+                if group.is_empty() {
+                    break;
+                }
+                let (jobs, replies): (Vec<Job>, Vec<Reply>) = group.into_iter().unzip();
+                match apply_group(store, tenant_id, &jobs).await {
+                    Ok((results, version)) => {
+                        for (reply, results) in replies.into_iter().zip(results) {
+                            let _ = reply.send(Ok(PushOutcome { results, version }));
+                        }
+                    }
+                    Err(err) => {
+                        let message = err.to_string();
+                        for reply in replies {
+                            let _ = reply.send(Err(message.clone()));
+                        }
+                    }
+                }
+                if lock(&line.waiting).is_empty() {
+                    break;
+                }
+            }
+        }
+        match rx.await {
+            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Err(message)) => Err(SyncError::Group(message)),
+            Err(_) => Err(SyncError::Group(
+                "the group commit ended without an answer".to_owned(),
+            )),
+        }
+    }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
 }
 
 fn parse(value: &Value) -> Result<Mutation, (Value, Rejection)> {
     let echo = value.get("mutation_id").cloned().unwrap_or(Value::Null);
-    let mutation: Mutation = serde_json::from_value(value.clone()).map_err(|e| {
+    let mutation = Mutation::deserialize(value).map_err(|e| {
         (
             echo.clone(),
             reject("invalid_mutation", format!("变更的格式不正确（{e}）"), None),
@@ -264,12 +419,12 @@ impl Op {
 
 impl Batch<'_> {
     /// Reads, in one query per collection, the records the batch's mutations name.
-    async fn prefetch(
+    async fn prefetch<'m>(
         &mut self,
-        parsed: &[Result<Mutation, (Value, Rejection)>],
+        parsed: impl Iterator<Item = &'m Result<Mutation, (Value, Rejection)>>,
     ) -> Result<(), SyncError> {
         let mut wanted: HashMap<Collection, Vec<Uuid>> = HashMap::new();
-        for m in parsed.iter().flatten() {
+        for m in parsed.flatten() {
             if let Some(collection) = Collection::parse(&m.collection) {
                 wanted.entry(collection).or_default().push(m.id);
             }
@@ -325,14 +480,11 @@ impl Batch<'_> {
         }
         self.txn.append_changes(&self.entries).await?;
         self.txn.insert_conflicts(&self.conflicts).await?;
-        self.txn
-            .save_results(
-                self.writer.user_id,
-                self.writer.device_id,
-                &self.results,
-                self.now,
-            )
-            .await?;
+        for (user_id, device_id, results) in &self.results {
+            self.txn
+                .save_results(*user_id, device_id, results, self.now)
+                .await?;
+        }
         Ok(())
     }
 

@@ -1066,3 +1066,52 @@ async fn without_known_devices_tombstones_are_kept_until_the_upper_bound() {
     let later = chrono::Utc::now() + chrono::Duration::days(91);
     assert_eq!(purge(&store, later, DEFAULT_MAX_AGE).await.unwrap(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_retry_racing_its_original_applies_once() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let batch: Vec<serde_json::Value> = (1..=5)
+        .map(|i| {
+            put(
+                i,
+                "members",
+                Uuid::now_v7(),
+                t.branch1.id,
+                json!({"name": format!("并发{i}")}),
+            )
+        })
+        .collect();
+    // The same batch from the same device, many times at once (a phone retrying on a bad
+    // network while its first attempt is still in flight).
+    let attempts: Vec<_> = (0..8)
+        .map(|_| {
+            let client = t.secretary1.clone();
+            let batch = batch.clone();
+            tokio::spawn(async move { client.push("flaky-phone", batch).await })
+        })
+        .collect();
+    let mut applied = 0;
+    let mut duplicates = 0;
+    let mut versions = Vec::new();
+    for a in attempts {
+        let response = a.await.unwrap().unwrap();
+        for r in &response.results {
+            match r.status {
+                MutationStatus::Applied => applied += 1,
+                MutationStatus::Duplicate => duplicates += 1,
+                other => panic!("unexpected {other:?}"),
+            }
+            versions.push(r.version);
+        }
+    }
+    assert_eq!((applied, duplicates), (5, 35));
+    let mut replica = Replica::default();
+    replica.sync(&t.secretary1).await.unwrap();
+    assert_eq!(replica.records.len(), 5);
+    // Every attempt reports the versions of the one application.
+    let mut distinct: Vec<_> = versions.into_iter().flatten().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 5);
+}

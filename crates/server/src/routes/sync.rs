@@ -1,6 +1,10 @@
 //! Sync: push, pull (with long-polling), checksums, the conflict log and the audit trail.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::sync::OnceCell;
 
 use axum::Json;
 use axum::extract::State;
@@ -16,7 +20,7 @@ use paicha_domain::collection::Collection;
 use paicha_domain::role::Role;
 use paicha_storage::{OrgUnitRecord, Scope};
 use paicha_sync::cursor::Cursor;
-use paicha_sync::push::{MAX_MUTATIONS, Writer};
+use paicha_sync::push::{Job, MAX_MUTATIONS};
 use paicha_sync::{SyncError, pull};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -32,6 +36,7 @@ impl From<SyncError> for ApiError {
     fn from(err: SyncError) -> Self {
         match err {
             SyncError::Store(e) => e.into(),
+            SyncError::Group(message) => ApiError::internal(message),
             SyncError::ResyncRequired => {
                 ApiError::new(StatusCode::GONE, ErrorCode::ResyncRequired).with_field("cursor")
             }
@@ -110,14 +115,15 @@ pub async fn push(
                 .with_field("mutations"),
         );
     }
-    let writer = Writer {
+    let job = Job {
         user_id: principal.user_id,
         role: principal.role,
         tenant_id: unit.tenant_id,
-        unit_path: &unit.path,
-        device_id: &device_id,
+        unit_path: unit.path.clone(),
+        device_id,
+        mutations: req.mutations,
     };
-    let outcome = paicha_sync::push::push(&state.store, writer, &req.mutations).await?;
+    let outcome = state.committer.push(&state.store, job).await?;
     state.notifier.notify(unit.tenant_id, outcome.version);
     Ok(Json(PushResponse {
         results: outcome.results,
@@ -193,8 +199,9 @@ pub async fn pull(
     let mut changes = state.notifier.subscribe(unit.tenant_id);
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        changes.mark_unchanged();
-        let page = pull::pull(&state.store, scope(&unit), &collections, cursor, limit).await?;
+        // The last commit announced: a shared read joined now starts after it.
+        let announced = *changes.borrow_and_update();
+        let page = coalesced_pull(&state, &unit, &collections, cursor, limit, announced).await?;
         if !page.changes.is_empty() || wait.is_zero() {
             return Ok(Json(page));
         }
@@ -202,6 +209,60 @@ pub async fn pull(
             Ok(Ok(())) => continue,
             _ => return Ok(Json(page)),
         }
+    }
+}
+
+/// Identical pulls at the same moment (the long-polls of many devices of one unit, woken by
+/// one commit) share one read of the database.
+pub type PullFlights = Arc<Mutex<HashMap<PullKey, Arc<OnceCell<Option<PullResponse>>>>>>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PullKey {
+    tenant_id: Uuid,
+    path: String,
+    collections: Vec<Collection>,
+    cursor: u64,
+    limit: u64,
+    /// The tenant's last announced commit when the callers joined: callers woken by a later
+    /// commit never share a read that may have started before it.
+    announced: u64,
+}
+
+async fn coalesced_pull(
+    state: &AppState,
+    unit: &OrgUnitRecord,
+    collections: &[Collection],
+    cursor: Cursor,
+    limit: u64,
+    announced: u64,
+) -> ApiResult<PullResponse> {
+    let key = PullKey {
+        announced,
+        tenant_id: unit.tenant_id,
+        path: unit.path.clone(),
+        collections: collections.to_vec(),
+        cursor: cursor.version,
+        limit,
+    };
+    let cell = {
+        let mut flights = state.pull_flights.lock().unwrap_or_else(|p| p.into_inner());
+        flights.entry(key.clone()).or_default().clone()
+    };
+    let shared = cell
+        .get_or_init(|| async {
+            let page = pull::pull(&state.store, scope(unit), collections, cursor, limit).await;
+            state
+                .pull_flights
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&key);
+            page.ok()
+        })
+        .await;
+    match shared {
+        Some(page) => Ok(page.clone()),
+        // The shared read failed: read again alone, for this caller's own error.
+        None => Ok(pull::pull(&state.store, scope(unit), collections, cursor, limit).await?),
     }
 }
 
