@@ -16,4 +16,5 @@ pub mod lost_contact;
 pub mod member;
 pub mod org;
 pub mod role;
+pub mod workflow;
 pub mod working_group;

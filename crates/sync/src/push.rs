@@ -19,6 +19,7 @@ use paicha_domain::collection::{
     Collection, FieldError, FieldType, Mode, Schema, check_record, validate_fields,
 };
 use paicha_domain::role::Role;
+use paicha_domain::workflow::{Start, check_transition};
 use paicha_storage::{ChangeEntry, ConflictRow, OrgUnitRecord, RecordRow, Store, SyncTxn};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -657,6 +658,17 @@ impl Batch<'_> {
             Err(e) => return Ok(Err(e.into())),
         };
         fields.retain(|_, v| !v.is_null());
+        for (name, value) in &fields {
+            if let Err(e) = check_transition(
+                schema.collection,
+                name,
+                Start::New,
+                value.as_str(),
+                self.writer.role,
+            ) {
+                return Ok(Err(e.into()));
+            }
+        }
         if let Err(e) = check_record(schema.collection, &fields) {
             return Ok(Err(e.into()));
         }
@@ -762,6 +774,18 @@ impl Batch<'_> {
                 conflicts: vec![],
                 missing_blobs: vec![],
             }));
+        }
+        for (name, value) in &changed {
+            let from = row.fields.get(name).and_then(Value::as_str);
+            if let Err(e) = check_transition(
+                schema.collection,
+                name,
+                Start::Existing(from),
+                value.as_str(),
+                self.writer.role,
+            ) {
+                return Ok(Err(e.into()));
+            }
         }
         let mut merged = row.fields.clone();
         for (k, v) in &changed {

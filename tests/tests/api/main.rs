@@ -12,6 +12,7 @@ mod ops;
 mod scope;
 mod storage;
 mod sync;
+mod workflow;
 
 /// Sends a raw request, for inputs the typed client would never produce.
 pub async fn raw(

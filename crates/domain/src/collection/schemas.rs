@@ -174,7 +174,13 @@ static MEMBERS: Schema = Schema {
         f("contact_while_away", "外出期间联系方式", SHORT, BRANCH),
         f("holds_mobile_card", "是否持流动党员活动证", Bool, BRANCH),
         f("contact_status", "联系状态", Enum(CONTACT_STATUS), BRANCH),
-        f("roster_status", "核查状态", Enum(ROSTER_STATUS), BRANCH),
+        // The 组织办 writes it only to remove a person from the roster (workflow.rs).
+        f(
+            "roster_status",
+            "核查状态",
+            Enum(ROSTER_STATUS),
+            &[BranchSecretary, GroupMember, OrgOffice],
+        ),
         f("on_roster", "是否在花名册", Bool, BRANCH),
         f("remarks", "备注", LONG, BRANCH),
     ],

@@ -1,0 +1,487 @@
+//! The state machines of DOMAIN.md §6: which value a status field may move to from which, and
+//! who may move it. A write that skips a step, goes backwards where the procedure does not, or
+//! is made by a role the step does not belong to, is refused.
+//!
+//! The steps' names and order are the procedure's (§6.1–§6.6, tagged [SEED], [S4] or [INF]
+//! there); the software enforces them and never moves a status by itself.
+
+use crate::collection::{Collection, FieldError};
+use crate::role::Role::{self, *};
+
+/// A step: from one value to another, by these roles (empty: any role that may write the
+/// field).
+type Step = (&'static str, &'static str, &'static [Role]);
+
+/// The state machine of one status field.
+pub struct Machine {
+    pub collection: Collection,
+    pub field: &'static str,
+    /// Values a record may be created with.
+    pub initial: &'static [&'static str],
+    /// The state of an existing record whose field was never set.
+    pub implicit: &'static str,
+    pub steps: &'static [Step],
+}
+
+const BRANCH: &[Role] = &[BranchSecretary, GroupMember];
+const COMMITTEE: &[Role] = &[CommitteeAdmin];
+const ANY: &[Role] = &[];
+
+/// §6.6: proposal → branch meeting → submitted → committee approval → county filing →
+/// effective; the committee may return or reject a submission, and a returned one goes back
+/// through the branch.
+static DISPOSITION: Machine = Machine {
+    collection: Collection::Dispositions,
+    field: "status",
+    initial: &["proposed"],
+    implicit: "proposed",
+    steps: &[
+        ("proposed", "branch_meeting_decided", BRANCH),
+        ("branch_meeting_decided", "submitted", BRANCH),
+        ("submitted", "approved", COMMITTEE),
+        ("submitted", "returned", COMMITTEE),
+        ("submitted", "rejected", COMMITTEE),
+        ("returned", "branch_meeting_decided", BRANCH),
+        ("returned", "submitted", BRANCH),
+        ("approved", "filed", COMMITTEE),
+        ("filed", "effective", COMMITTEE),
+    ],
+};
+
+/// §5.7 LedgerSubmission: the work area submits, the 组织办 returns or approves.
+static LEDGER_SUBMISSION: Machine = Machine {
+    collection: Collection::LedgerSubmissions,
+    field: "status",
+    initial: &["draft", "submitted"],
+    implicit: "draft",
+    steps: &[
+        ("draft", "submitted", &[WorkAreaStaff]),
+        ("submitted", "returned", &[OrgOffice]),
+        ("submitted", "approved", &[OrgOffice]),
+        ("returned", "submitted", &[WorkAreaStaff]),
+        ("returned", "draft", &[WorkAreaStaff]),
+    ],
+};
+
+/// §6.4: a transfer's receipt.
+static TRANSFER_RECEIPT: Machine = Machine {
+    collection: Collection::Transfers,
+    field: "receipt_status",
+    initial: &["issued", "receipt_pending"],
+    implicit: "issued",
+    steps: &[
+        ("issued", "receipt_pending", ANY),
+        ("issued", "receipt_received", ANY),
+        ("receipt_pending", "receipt_received", ANY),
+        ("receipt_pending", "receiver_contacted", BRANCH),
+        ("receipt_pending", "receiver_unreachable", BRANCH),
+        ("issued", "receiver_contacted", BRANCH),
+        ("issued", "receiver_unreachable", BRANCH),
+        ("receiver_contacted", "receipt_reissued", BRANCH),
+        ("receiver_contacted", "receiver_unreachable", BRANCH),
+    ],
+};
+
+/// §6.5: identity and archive review, executed by the committee.
+static ARCHIVE_REVIEW: Machine = Machine {
+    collection: Collection::ArchiveReviews,
+    field: "status",
+    initial: &["requested"],
+    implicit: "requested",
+    steps: &[
+        ("requested", "under_review", COMMITTEE),
+        ("under_review", "exempt_confirmed", COMMITTEE),
+        ("under_review", "proof_requested", COMMITTEE),
+        ("under_review", "confirmed", COMMITTEE),
+        ("under_review", "not_recognized", COMMITTEE),
+        ("proof_requested", "county_review", COMMITTEE),
+        ("county_review", "confirmed", COMMITTEE),
+        ("county_review", "not_recognized", COMMITTEE),
+    ],
+};
+
+/// §8.8: a department search is requested by the branch and executed by the committee.
+static DEPARTMENT_SEARCH: Machine = Machine {
+    collection: Collection::DepartmentSearchRequests,
+    field: "status",
+    initial: &["requested"],
+    implicit: "requested",
+    steps: &[
+        ("requested", "in_progress", COMMITTEE),
+        ("requested", "done", COMMITTEE),
+        ("in_progress", "done", COMMITTEE),
+    ],
+};
+
+/// §6.1: roster verification of a person. Removal from the roster is the 组织办's, after a
+/// ledger B entry.
+static ROSTER: Machine = Machine {
+    collection: Collection::Members,
+    field: "roster_status",
+    initial: &[
+        "unverified",
+        "confirmed_on_site",
+        "confirmed_remote",
+        "confirmed_assisted",
+        "pending_lost",
+        "flagged_surplus",
+    ],
+    implicit: "unverified",
+    steps: &[
+        ("unverified", "confirmed_on_site", BRANCH),
+        ("unverified", "confirmed_remote", BRANCH),
+        ("unverified", "confirmed_assisted", BRANCH),
+        ("unverified", "pending_lost", BRANCH),
+        ("unverified", "flagged_surplus", BRANCH),
+        ("pending_lost", "confirmed_on_site", BRANCH),
+        ("pending_lost", "confirmed_remote", BRANCH),
+        ("pending_lost", "confirmed_assisted", BRANCH),
+        ("flagged_surplus", "unverified", BRANCH),
+        ("flagged_surplus", "removed_from_roster", &[OrgOffice]),
+    ],
+};
+
+/// §6.2: contact status.
+static CONTACT: Machine = Machine {
+    collection: Collection::Members,
+    field: "contact_status",
+    initial: &["normal", "mobile", "lost"],
+    implicit: "normal",
+    steps: &[
+        ("normal", "mobile", ANY),
+        ("normal", "lost", ANY),
+        ("mobile", "lost", ANY),
+        ("mobile", "normal", ANY),
+        ("lost", "searching", ANY),
+        ("searching", "found", ANY),
+        ("searching", "managed_elsewhere", ANY),
+        ("searching", "still_lost", ANY),
+        ("still_lost", "searching", ANY),
+        ("still_lost", "found", ANY),
+        ("found", "normal", ANY),
+        ("found", "mobile", ANY),
+        ("managed_elsewhere", "normal", ANY),
+        ("managed_elsewhere", "mobile", ANY),
+    ],
+};
+
+/// §6.2: the result of a contact search case.
+static CASE_RESULT: Machine = Machine {
+    collection: Collection::ContactCases,
+    field: "result",
+    initial: &["searching"],
+    implicit: "searching",
+    steps: &[
+        ("searching", "found", ANY),
+        ("searching", "managed_elsewhere", ANY),
+        ("searching", "still_lost", ANY),
+        ("still_lost", "found", ANY),
+        ("still_lost", "managed_elsewhere", ANY),
+    ],
+};
+
+static MACHINES: [&Machine; 8] = [
+    &DISPOSITION,
+    &LEDGER_SUBMISSION,
+    &TRANSFER_RECEIPT,
+    &ARCHIVE_REVIEW,
+    &DEPARTMENT_SEARCH,
+    &ROSTER,
+    &CONTACT,
+    &CASE_RESULT,
+];
+
+/// The state machine of a field, if it has one.
+pub fn machine(collection: Collection, field: &str) -> Option<&'static Machine> {
+    MACHINES
+        .iter()
+        .copied()
+        .find(|m| m.collection == collection && m.field == field)
+}
+
+/// Where a move starts: a record being created, or an existing record's current value (none:
+/// never set, which is the machine's implicit first state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start<'a> {
+    New,
+    Existing(Option<&'a str>),
+}
+
+/// Checks a move of `field` from `from` to `to` (none: clearing it) by `role`. Fields without
+/// a state machine always pass.
+pub fn check_transition(
+    collection: Collection,
+    field: &str,
+    from: Start<'_>,
+    to: Option<&str>,
+    role: Role,
+) -> Result<(), FieldError> {
+    let Some(m) = machine(collection, field) else {
+        return Ok(());
+    };
+    let refuse = |code: &'static str, message: String| FieldError {
+        field: field.to_owned(),
+        code,
+        message,
+    };
+    let Some(to) = to else {
+        return Err(refuse("invalid_transition", "办理状态不能清空".to_owned()));
+    };
+    let from = match from {
+        Start::New if m.initial.contains(&to) => return Ok(()),
+        Start::New => {
+            return Err(refuse(
+                "invalid_transition",
+                format!("新记录的状态应为以下之一：{}", m.initial.join("、")),
+            ));
+        }
+        Start::Existing(value) => value.unwrap_or(m.implicit),
+    };
+    match m.steps.iter().find(|(f, t, _)| *f == from && *t == to) {
+        None => Err(refuse(
+            "invalid_transition",
+            format!("状态不能从 {from} 变为 {to}"),
+        )),
+        Some((_, _, roles)) if roles.is_empty() || roles.contains(&role) => Ok(()),
+        Some(_) => Err(refuse(
+            "transition_not_allowed",
+            format!("{}不能把状态从 {from} 变为 {to}", role.label_zh()),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collection::FieldType;
+
+    #[test]
+    fn every_machine_names_words_of_its_field() {
+        for m in MACHINES {
+            let spec = m.collection.schema().field(m.field);
+            let Some(FieldType::Enum(words)) = spec.map(|s| s.ty) else {
+                panic!("{}.{} is not an enum field", m.collection.as_str(), m.field);
+            };
+            for w in m
+                .initial
+                .iter()
+                .chain(m.steps.iter().flat_map(|(f, t, _)| [f, t]))
+            {
+                assert!(
+                    words.contains(w),
+                    "{}.{}: {w}",
+                    m.collection.as_str(),
+                    m.field
+                );
+            }
+            // Whoever a step belongs to may write the field at all.
+            let writers = spec.map(|s| s.writers).unwrap_or_default();
+            for (_, _, roles) in m.steps {
+                assert!(
+                    roles.iter().all(|r| writers.contains(r)),
+                    "{}.{}",
+                    m.collection.as_str(),
+                    m.field
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn disposition_steps() {
+        use Collection::Dispositions as D;
+        let table: &[(Option<&str>, Option<&str>, Role, Result<(), &str>)] = &[
+            (
+                Some("proposed"),
+                Some("branch_meeting_decided"),
+                BranchSecretary,
+                Ok(()),
+            ),
+            (
+                Some("proposed"),
+                Some("submitted"),
+                BranchSecretary,
+                Err("invalid_transition"),
+            ),
+            (
+                Some("proposed"),
+                Some("approved"),
+                CommitteeAdmin,
+                Err("invalid_transition"),
+            ),
+            (
+                Some("branch_meeting_decided"),
+                Some("submitted"),
+                GroupMember,
+                Ok(()),
+            ),
+            (
+                Some("submitted"),
+                Some("approved"),
+                BranchSecretary,
+                Err("transition_not_allowed"),
+            ),
+            (Some("submitted"), Some("approved"), CommitteeAdmin, Ok(())),
+            (Some("submitted"), Some("returned"), CommitteeAdmin, Ok(())),
+            (Some("returned"), Some("submitted"), BranchSecretary, Ok(())),
+            (Some("approved"), Some("filed"), CommitteeAdmin, Ok(())),
+            (Some("filed"), Some("effective"), CommitteeAdmin, Ok(())),
+            (
+                Some("effective"),
+                Some("proposed"),
+                BranchSecretary,
+                Err("invalid_transition"),
+            ),
+            (
+                Some("approved"),
+                None,
+                CommitteeAdmin,
+                Err("invalid_transition"),
+            ),
+        ];
+        for (from, to, role, expected) in table {
+            let got = check_transition(D, "status", Start::Existing(*from), *to, *role)
+                .map_err(|e| e.code);
+            assert_eq!(got, *expected, "{from:?} → {to:?} by {role:?}");
+        }
+        let new = |to| {
+            check_transition(D, "status", Start::New, Some(to), BranchSecretary).map_err(|e| e.code)
+        };
+        assert_eq!(new("proposed"), Ok(()));
+        assert_eq!(new("approved"), Err("invalid_transition"));
+        // Never set: the implicit first state, proposed.
+        let unset = check_transition(
+            D,
+            "status",
+            Start::Existing(None),
+            Some("branch_meeting_decided"),
+            BranchSecretary,
+        );
+        assert!(unset.is_ok());
+    }
+
+    #[test]
+    fn ledger_roster_and_receipts() {
+        use Collection::*;
+        let table: &[(Collection, &str, Option<&str>, &str, Role, Result<(), &str>)] = &[
+            (
+                LedgerSubmissions,
+                "status",
+                None,
+                "submitted",
+                WorkAreaStaff,
+                Ok(()),
+            ),
+            (
+                LedgerSubmissions,
+                "status",
+                Some("draft"),
+                "submitted",
+                WorkAreaStaff,
+                Ok(()),
+            ),
+            (
+                LedgerSubmissions,
+                "status",
+                Some("submitted"),
+                "approved",
+                WorkAreaStaff,
+                Err("transition_not_allowed"),
+            ),
+            (
+                LedgerSubmissions,
+                "status",
+                Some("submitted"),
+                "approved",
+                OrgOffice,
+                Ok(()),
+            ),
+            (
+                LedgerSubmissions,
+                "status",
+                Some("approved"),
+                "draft",
+                WorkAreaStaff,
+                Err("invalid_transition"),
+            ),
+            (
+                Members,
+                "roster_status",
+                Some("flagged_surplus"),
+                "removed_from_roster",
+                BranchSecretary,
+                Err("transition_not_allowed"),
+            ),
+            (
+                Members,
+                "roster_status",
+                Some("flagged_surplus"),
+                "removed_from_roster",
+                OrgOffice,
+                Ok(()),
+            ),
+            (
+                Members,
+                "roster_status",
+                None,
+                "removed_from_roster",
+                BranchSecretary,
+                Err("invalid_transition"),
+            ),
+            (
+                Members,
+                "roster_status",
+                Some("confirmed_on_site"),
+                "unverified",
+                BranchSecretary,
+                Err("invalid_transition"),
+            ),
+            (
+                Transfers,
+                "receipt_status",
+                Some("receipt_pending"),
+                "receiver_contacted",
+                BranchSecretary,
+                Ok(()),
+            ),
+            (
+                Transfers,
+                "receipt_status",
+                Some("receiver_contacted"),
+                "receipt_reissued",
+                BranchSecretary,
+                Ok(()),
+            ),
+            (
+                Transfers,
+                "receipt_status",
+                Some("receipt_received"),
+                "receiver_unreachable",
+                BranchSecretary,
+                Err("invalid_transition"),
+            ),
+            (
+                ContactCases,
+                "result",
+                Some("still_lost"),
+                "found",
+                BranchSecretary,
+                Ok(()),
+            ),
+            (
+                ContactCases,
+                "result",
+                Some("found"),
+                "searching",
+                BranchSecretary,
+                Err("invalid_transition"),
+            ),
+            (Members, "name", Some("a"), "b", BranchSecretary, Ok(())),
+        ];
+        for (c, field, from, to, role, expected) in table {
+            let got = check_transition(*c, field, Start::Existing(*from), Some(to), *role)
+                .map_err(|e| e.code);
+            assert_eq!(got, *expected, "{c:?}.{field}: {from:?} → {to} by {role:?}");
+        }
+    }
+}
