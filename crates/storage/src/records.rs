@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use paicha_domain::collection::Collection;
-use sea_orm::sea_query::{Cond, Expr, ExprTrait, OnConflict, Order, Query};
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, OnConflict, Order, Query, SimpleExpr};
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseTransaction, EntityTrait, IsolationLevel, QueryResult,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
@@ -331,17 +331,9 @@ impl Store {
         })
     }
 
-    /// One page of the changes in `scope` after version `after`, in version order, read from
-    /// one snapshot. Because a tenant's versions commit in order (see [`SyncTxn`]), the
-    /// changes visible in a snapshot are exactly those up to some version: a page never skips
-    /// one that a later page could still bring.
-    pub async fn pull_page(
-        &self,
-        scope: Scope<'_>,
-        collections: &[Collection],
-        after: u64,
-        limit: u64,
-    ) -> StoreResult<PullPage> {
+    /// A read-only transaction on one snapshot (REPEATABLE READ on PostgreSQL), with the
+    /// tenant's last committed version and purge horizon as that snapshot sees them.
+    async fn snapshot(&self, tenant_id: Uuid) -> StoreResult<(DatabaseTransaction, u64, u64)> {
         let txn = self
             .db
             .begin_with_options(TransactionOptions {
@@ -353,15 +345,30 @@ impl Store {
         let counter = Query::select()
             .columns(["version", "purged_through"])
             .from("sync_tenants")
-            .and_where(Expr::col("tenant_id").eq(scope.tenant_id))
+            .and_where(Expr::col("tenant_id").eq(tenant_id))
             .to_owned();
-        let (snapshot_version, purged_through) = match txn.query_one(&counter).await? {
+        let (version, purged_through) = match txn.query_one(&counter).await? {
             Some(row) => (
                 to_u64(row.try_get("", "version")?),
                 to_u64(row.try_get("", "purged_through")?),
             ),
             None => (0, 0),
         };
+        Ok((txn, version, purged_through))
+    }
+
+    /// One page of the changes in `scope` after version `after`, in version order, read from
+    /// one snapshot. Because a tenant's versions commit in order (see [`SyncTxn`]), the
+    /// changes visible in a snapshot are exactly those up to some version: a page never skips
+    /// one that a later page could still bring.
+    pub async fn pull_page(
+        &self,
+        scope: Scope<'_>,
+        collections: &[Collection],
+        after: u64,
+        limit: u64,
+    ) -> StoreResult<PullPage> {
+        let (txn, snapshot_version, purged_through) = self.snapshot(scope.tenant_id).await?;
         let mut changes = Vec::new();
         for &collection in collections {
             let select = Query::select()
@@ -403,23 +410,7 @@ impl Store {
         scope: Scope<'_>,
         collections: &[Collection],
     ) -> StoreResult<(u64, Vec<(Collection, Vec<(Uuid, u64)>)>)> {
-        let txn = self
-            .db
-            .begin_with_options(TransactionOptions {
-                isolation_level: Some(IsolationLevel::RepeatableRead),
-                access_mode: Some(AccessMode::ReadOnly),
-                sqlite_transaction_mode: None,
-            })
-            .await?;
-        let counter = Query::select()
-            .column("version")
-            .from("sync_tenants")
-            .and_where(Expr::col("tenant_id").eq(scope.tenant_id))
-            .to_owned();
-        let snapshot_version = match txn.query_one(&counter).await? {
-            Some(row) => to_u64(row.try_get("", "version")?),
-            None => 0,
-        };
+        let (txn, snapshot_version, _) = self.snapshot(scope.tenant_id).await?;
         let mut out = Vec::with_capacity(collections.len());
         for &collection in collections {
             let select = Query::select()
@@ -691,7 +682,7 @@ async fn load_record(
         .transpose()
 }
 
-fn record_values(row: &RecordRow) -> [sea_orm::sea_query::SimpleExpr; 15] {
+fn record_values(row: &RecordRow) -> [SimpleExpr; 15] {
     [
         row.id.into(),
         row.tenant_id.into(),
@@ -776,23 +767,40 @@ impl SyncTxn {
         Ok(out)
     }
 
+    /// Inserts rows into `table`, `per_statement` rows to a statement.
+    async fn insert_rows<const N: usize>(
+        &self,
+        table: &'static str,
+        columns: [&'static str; N],
+        rows: impl IntoIterator<Item = [SimpleExpr; N]>,
+        per_statement: usize,
+    ) -> StoreResult<()> {
+        let rows: Vec<[SimpleExpr; N]> = rows.into_iter().collect();
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let mut insert = Query::insert()
+                .into_table(table)
+                .columns(columns)
+                .to_owned();
+            for row in rows.by_ref().take(per_statement) {
+                insert
+                    .values(row)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            }
+            self.txn.execute(&insert).await?;
+        }
+        Ok(())
+    }
+
     /// Inserts new records, many rows per statement.
     pub async fn insert_records(&self, rows: &[&RecordRow]) -> StoreResult<()> {
         for collection in Collection::ALL {
-            let of_collection: Vec<&&RecordRow> =
-                rows.iter().filter(|r| r.collection == collection).collect();
-            for chunk in of_collection.chunks(100) {
-                let mut insert = Query::insert()
-                    .into_table(collection.as_str())
-                    .columns(RECORD_COLUMNS)
-                    .to_owned();
-                for row in chunk {
-                    insert
-                        .values(record_values(row))
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                }
-                self.txn.execute(&insert).await?;
-            }
+            let of_collection = rows
+                .iter()
+                .filter(|r| r.collection == collection)
+                .map(|r| record_values(r));
+            self.insert_rows(collection.as_str(), RECORD_COLUMNS, of_collection, 100)
+                .await?;
         }
         Ok(())
     }
@@ -816,68 +824,52 @@ impl SyncTxn {
 
     /// Appends audit entries, many rows per statement.
     pub async fn append_changes(&self, entries: &[ChangeEntry]) -> StoreResult<()> {
-        for chunk in entries.chunks(100) {
-            let mut insert = Query::insert()
-                .into_table("change_log")
-                .columns(CHANGE_COLUMNS)
-                .to_owned();
-            for e in chunk {
-                insert
-                    .values([
-                        e.tenant_id.into(),
-                        to_i64(e.version).into(),
-                        e.collection.clone().into(),
-                        e.record_id.into(),
-                        e.org_unit_id.into(),
-                        e.owner_path.clone().into(),
-                        e.op.clone().into(),
-                        e.user_id.into(),
-                        e.device_id.clone().into(),
-                        e.mutation_id.into(),
-                        e.server_time.into(),
-                        e.client_time.clone().into(),
-                        e.changes.clone().into(),
-                        e.prev_hash.clone().into(),
-                        e.hash.clone().into(),
-                    ])
-                    .map_err(|err| StoreError::Corrupt(err.to_string()))?;
-            }
-            self.txn.execute(&insert).await?;
-        }
-        Ok(())
+        let rows = entries.iter().map(|e| {
+            [
+                e.tenant_id.into(),
+                to_i64(e.version).into(),
+                e.collection.clone().into(),
+                e.record_id.into(),
+                e.org_unit_id.into(),
+                e.owner_path.clone().into(),
+                e.op.clone().into(),
+                e.user_id.into(),
+                e.device_id.clone().into(),
+                e.mutation_id.into(),
+                e.server_time.into(),
+                e.client_time.clone().into(),
+                e.changes.clone().into(),
+                e.prev_hash.clone().into(),
+                e.hash.clone().into(),
+            ]
+        });
+        self.insert_rows("change_log", CHANGE_COLUMNS, rows, 100)
+            .await
     }
 
     pub async fn insert_conflicts(&self, conflicts: &[ConflictRow]) -> StoreResult<()> {
-        for chunk in conflicts.chunks(100) {
-            let mut insert = Query::insert()
-                .into_table("sync_conflicts")
-                .columns(CONFLICT_COLUMNS)
-                .to_owned();
-            for c in chunk {
-                insert
-                    .values([
-                        c.id.into(),
-                        c.tenant_id.into(),
-                        c.collection.clone().into(),
-                        c.record_id.into(),
-                        c.org_unit_id.into(),
-                        c.owner_path.clone().into(),
-                        c.field.clone().into(),
-                        c.overwritten_value.clone().into(),
-                        to_i64(c.overwritten_version).into(),
-                        c.winning_value.clone().into(),
-                        to_i64(c.winning_version).into(),
-                        c.user_id.into(),
-                        c.device_id.clone().into(),
-                        c.created_at.into(),
-                        c.resolved_at.into(),
-                        c.resolved_by.into(),
-                    ])
-                    .map_err(|err| StoreError::Corrupt(err.to_string()))?;
-            }
-            self.txn.execute(&insert).await?;
-        }
-        Ok(())
+        let rows = conflicts.iter().map(|c| {
+            [
+                c.id.into(),
+                c.tenant_id.into(),
+                c.collection.clone().into(),
+                c.record_id.into(),
+                c.org_unit_id.into(),
+                c.owner_path.clone().into(),
+                c.field.clone().into(),
+                c.overwritten_value.clone().into(),
+                to_i64(c.overwritten_version).into(),
+                c.winning_value.clone().into(),
+                to_i64(c.winning_version).into(),
+                c.user_id.into(),
+                c.device_id.clone().into(),
+                c.created_at.into(),
+                c.resolved_at.into(),
+                c.resolved_by.into(),
+            ]
+        });
+        self.insert_rows("sync_conflicts", CONFLICT_COLUMNS, rows, 100)
+            .await
     }
 
     /// Keeps mutation results, so a retry gets them again.
@@ -888,33 +880,25 @@ impl SyncTxn {
         results: &[(i64, Value)],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        for chunk in results.chunks(200) {
-            let mut insert = Query::insert()
-                .into_table("sync_mutations")
-                .columns([
-                    "user_id",
-                    "device_id",
-                    "mutation_id",
-                    "tenant_id",
-                    "result",
-                    "created_at",
-                ])
-                .to_owned();
-            for (mutation_id, result) in chunk {
-                insert
-                    .values([
-                        user_id.into(),
-                        device_id.into(),
-                        (*mutation_id).into(),
-                        self.tenant_id.into(),
-                        result.clone().into(),
-                        now.into(),
-                    ])
-                    .map_err(|err| StoreError::Corrupt(err.to_string()))?;
-            }
-            self.txn.execute(&insert).await?;
-        }
-        Ok(())
+        let rows = results.iter().map(|(mutation_id, result)| {
+            [
+                user_id.into(),
+                device_id.into(),
+                (*mutation_id).into(),
+                self.tenant_id.into(),
+                result.clone().into(),
+                now.into(),
+            ]
+        });
+        let columns = [
+            "user_id",
+            "device_id",
+            "mutation_id",
+            "tenant_id",
+            "result",
+            "created_at",
+        ];
+        self.insert_rows("sync_mutations", columns, rows, 200).await
     }
 
     /// Stores the tenant's new last version and audit hash, and commits everything.
