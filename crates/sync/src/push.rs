@@ -296,37 +296,42 @@ impl Committer {
         let (tx, rx) = tokio::sync::oneshot::channel();
         lock(&line.waiting).push((job, tx));
         // Whoever holds the lead applies everything waiting; our job is either taken by the
-        // current leader, or by us once we lead.
-        {
-            let _lead = line.leader.lock().await;
-            loop {
-                let group: Vec<(Job, Reply)> = {
-                    let mut waiting = lock(&line.waiting);
-                    let n = waiting.len().min(MAX_GROUP);
-                    waiting.drain(..n).collect()
-                };
-                if group.is_empty() {
-                    break;
-                }
-                let (jobs, replies): (Vec<Job>, Vec<Reply>) = group.into_iter().unzip();
-                match apply_group(store, tenant_id, &jobs).await {
-                    Ok((results, version)) => {
-                        for (reply, results) in replies.into_iter().zip(results) {
-                            let _ = reply.send(Ok(PushOutcome { results, version }));
+        // current leader, or by us once we lead. The leading runs in a task of its own: if this
+        // request is dropped (the client hung up), the others' pushes still finish and answer.
+        let lead = {
+            let line = line.clone();
+            let store = store.clone();
+            tokio::spawn(async move {
+                let _lead = line.leader.lock().await;
+                loop {
+                    let group: Vec<(Job, Reply)> = {
+                        let mut waiting = lock(&line.waiting);
+                        let n = waiting.len().min(MAX_GROUP);
+                        waiting.drain(..n).collect()
+                    };
+                    if group.is_empty() {
+                        break;
+                    }
+                    let (jobs, replies): (Vec<Job>, Vec<Reply>) = group.into_iter().unzip();
+                    match apply_group(&store, tenant_id, &jobs).await {
+                        Ok((results, version)) => {
+                            for (reply, results) in replies.into_iter().zip(results) {
+                                let _ = reply.send(Ok(PushOutcome { results, version }));
+                            }
+                        }
+                        Err(err) => {
+                            tracing::error!(error = %err, jobs = jobs.len(), "group commit failed");
+                            let message = err.to_string();
+                            for reply in replies {
+                                let _ = reply.send(Err(message.clone()));
+                            }
                         }
                     }
-                    Err(err) => {
-                        let message = err.to_string();
-                        for reply in replies {
-                            let _ = reply.send(Err(message.clone()));
-                        }
-                    }
                 }
-                if lock(&line.waiting).is_empty() {
-                    break;
-                }
-            }
-        }
+            })
+        };
+        // A panic in the leading task drops the replies it held: their callers get an error.
+        let _ = lead.await;
         match rx.await {
             Ok(Ok(outcome)) => Ok(outcome),
             Ok(Err(message)) => Err(SyncError::Group(message)),
