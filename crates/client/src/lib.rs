@@ -6,7 +6,7 @@
 use paicha_domain::api::v1::{
     AuditList, BlobStatus, ChecksumResponse, ConflictList, CreateOrgUnit, CreateUser, LoginRequest,
     LogoutRequest, MissingBlobs, OrgUnit, OrgUnitList, PullResponse, PushRequest, PushResponse,
-    RefreshRequest, TokenResponse, User, UserList,
+    RefreshRequest, TokenResponse, UnitStatus, User, UserList,
 };
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use reqwest::{Method, StatusCode};
@@ -336,6 +336,13 @@ impl Client {
             .send(Method::GET, "/v1/blobs/missing", None::<&()>)
             .await?;
         Ok(list.missing)
+    }
+
+    /// The status of a unit (default: the caller's) and its children.
+    pub async fn status(&self, org_unit_id: Option<Uuid>) -> ClientResult<UnitStatus> {
+        let query = org_unit_id.map_or_else(String::new, |id| format!("?org_unit_id={id}"));
+        self.send(Method::GET, &format!("/v1/status{query}"), None::<&()>)
+            .await
     }
 
     pub async fn audit(&self, collection: &str, id: Uuid) -> ClientResult<AuditList> {

@@ -16,5 +16,6 @@ pub mod lost_contact;
 pub mod member;
 pub mod org;
 pub mod role;
+pub mod status;
 pub mod workflow;
 pub mod working_group;

@@ -49,6 +49,7 @@ pub use crate::state::AppState;
         (name = "users", description = "Users and roles"),
         (name = "sync", description = "Push, pull, checksums, conflicts, audit"),
         (name = "blobs", description = "Photos, signatures and scans"),
+        (name = "status", description = "Progress for the committee"),
         (name = "ops", description = "Operations"),
     )
 )]
@@ -115,6 +116,7 @@ fn api_router(max_blob_bytes: u64) -> (Router<AppState>, utoipa::openapi::OpenAp
         .routes(routes!(routes::blobs::missing_blobs))
         .routes((schemas, paths, blob_routes))
         .routes(routes!(routes::blobs::upload_status))
+        .routes(routes!(routes::status::status))
         .routes(routes!(routes::ops::healthz))
         .routes(routes!(routes::ops::readyz))
         .routes(routes!(routes::ops::metrics))

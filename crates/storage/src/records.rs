@@ -108,6 +108,15 @@ pub struct ConflictRow {
     pub resolved_by: Option<Uuid>,
 }
 
+/// A record's facts for the status counts (see [`Store::record_facts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactRow {
+    pub id: Uuid,
+    /// The path of the unit the record counts for.
+    pub path: String,
+    pub values: Vec<Option<String>>,
+}
+
 /// Which records a caller sees: its tenant, and the records owned by or addressed to a unit
 /// at or below `path`.
 #[derive(Debug, Clone, Copy)]
@@ -525,6 +534,57 @@ impl Store {
         txn.execute(&update).await?;
         txn.commit().await?;
         Ok(purged)
+    }
+
+    /// For the status counts: of each live record of `collection` in `scope`, its id, the path
+    /// of the unit it counts for (the addressee's for addressed records, else the owner's),
+    /// and the named fields as text (JSON text for lists; booleans as `1`/`0` on SQLite,
+    /// `true`/`false` on PostgreSQL). The fields are read by the database, not parsed here.
+    pub async fn record_facts(
+        &self,
+        scope: Scope<'_>,
+        collection: Collection,
+        fields: &[&'static str],
+    ) -> StoreResult<Vec<FactRow>> {
+        let mut select = Query::select()
+            .column("id")
+            .expr_as(
+                Expr::cust("COALESCE(addressee_path, owner_path)"),
+                "count_path",
+            )
+            .from(collection.as_str())
+            .cond_where(scope.condition_for(collection))
+            .and_where(Expr::col("deleted").eq(false))
+            .to_owned();
+        for (i, field) in fields.iter().enumerate() {
+            // Field names come from the collection declarations: snake_case words only.
+            if !field
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
+            {
+                return Err(StoreError::Corrupt(format!("not a field name: {field}")));
+            }
+            let expr = match self.engine {
+                crate::Engine::Sqlite => format!("CAST(json_extract(fields, '$.{field}') AS TEXT)"),
+                crate::Engine::Postgres => format!("(fields->>'{field}')"),
+            };
+            select.expr_as(Expr::cust(expr), format!("f{i}"));
+        }
+        self.db
+            .query_all(&select)
+            .await?
+            .iter()
+            .map(|row| {
+                let values = (0..fields.len())
+                    .map(|i| row.try_get::<Option<String>>("", &format!("f{i}")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(FactRow {
+                    id: row.try_get("", "id")?,
+                    path: row.try_get("", "count_path")?,
+                    values,
+                })
+            })
+            .collect()
     }
 
     /// A record by id, in any tenant: callers apply the scope.

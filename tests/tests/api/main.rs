@@ -10,6 +10,7 @@ mod errors;
 mod logs;
 mod ops;
 mod scope;
+mod status;
 mod storage;
 mod sync;
 mod workflow;

@@ -340,3 +340,21 @@ pub struct MissingBlobs {
     /// Blobs referenced by records in the caller's scope whose content has not arrived.
     pub missing: Vec<String>,
 }
+
+// ---- Status -----------------------------------------------------------------------------
+
+/// `GET /v1/status`: the counts of a unit's subtree, and of each child's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnitStatus {
+    pub org_unit_id: Uuid,
+    pub name: String,
+    pub kind: OrgUnitKind,
+    /// The campaign's start date the lost-contact counts are computed against (the latest
+    /// campaign of the tenant); on the top level only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign_start_date: Option<chrono::NaiveDate>,
+    pub counts: crate::status::Counts,
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
+    pub children: Vec<UnitStatus>,
+}

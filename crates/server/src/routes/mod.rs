@@ -5,6 +5,7 @@ pub mod auth;
 pub mod blobs;
 pub mod ops;
 pub mod org_units;
+pub mod status;
 pub mod sync;
 pub mod users;
 

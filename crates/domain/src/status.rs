@@ -1,0 +1,316 @@
+//! What the committee wants to see (DOMAIN.md §10): counts of a unit's subtree, computed from
+//! the facts of its records. Pure: the server reads the facts, this module counts.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::lost_contact::{ContactFacts, assess_lost_contact};
+
+/// The facts of a member that the counts use.
+#[derive(Debug, Clone, Default)]
+pub struct MemberFacts<'a> {
+    pub roster_status: Option<&'a str>,
+    pub contact_status: Option<&'a str>,
+    pub member_type: Option<&'a str>,
+    pub whereabouts_known: Option<bool>,
+    pub last_activity_on: Option<NaiveDate>,
+    pub last_dues_paid_on: Option<NaiveDate>,
+}
+
+/// The facts of an info form (党员信息采集表).
+#[derive(Debug, Clone, Default)]
+pub struct FormFacts<'a> {
+    pub confirmation_mode: Option<&'a str>,
+    pub copies: Option<i64>,
+    pub photos: usize,
+    pub signature: bool,
+    pub fingerprint: bool,
+    pub flag_photo: bool,
+}
+
+/// §8.7: an on-site confirmation is complete with 3 copies, 3 photos, signature **and**
+/// fingerprint, and the photo under the Party flag; a remote one (post, fax, e-mail) without the
+/// flag photo; an assisted home visit with signature **or** fingerprint. A form pending because
+/// the member is lost is never complete.
+pub fn form_is_complete(f: &FormFacts<'_>) -> bool {
+    let base = f.copies.unwrap_or(0) >= 3 && f.photos >= 3;
+    match f.confirmation_mode {
+        Some("on_site") => base && f.signature && f.fingerprint && f.flag_photo,
+        Some("post" | "fax" | "email") => base && f.signature && f.fingerprint,
+        Some("assisted_home_visit") => base && (f.signature || f.fingerprint),
+        _ => false,
+    }
+}
+
+/// The counts of one unit's subtree. Every field is a number of records; maps count by word.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Counts {
+    /// Members on the roster (not removed from it).
+    pub members_total: u64,
+    pub full_members: u64,
+    pub probationary_members: u64,
+    /// Roster verification (§6.1) by state.
+    pub roster: BTreeMap<String, u64>,
+    /// Members verified in any `confirmed_*` state.
+    pub verified: u64,
+    /// Members the lost-contact rule (§8.1) proposes as lost at the campaign's start.
+    pub lost_contact_at_start: u64,
+    /// Members whose contact status is `mobile`.
+    pub mobile: u64,
+    /// Contact status (§6.2) by state.
+    pub contact: BTreeMap<String, u64>,
+    pub info_forms: u64,
+    pub info_forms_complete: u64,
+    /// Info forms by confirmation mode.
+    pub confirmation_modes: BTreeMap<String, u64>,
+    pub ledger_a_entries: u64,
+    pub ledger_b_entries: u64,
+    pub contact_cases: u64,
+    pub cases_with_attempt: u64,
+    /// Cases whose member was found, by the method that found them.
+    pub found_by_method: BTreeMap<String, u64>,
+    pub still_lost: u64,
+    pub contact_attempts: u64,
+    pub department_requests: u64,
+    /// Department searches not yet done by the committee.
+    pub department_requests_pending: u64,
+    pub transfers: u64,
+    /// Transfers whose receipt has neither come back nor been re-issued.
+    pub transfers_without_receipt: u64,
+    pub archive_reviews: u64,
+    /// Archive reviews not yet concluded.
+    pub archive_reviews_open: u64,
+    /// Dispositions by type, counting those not rejected.
+    pub dispositions: BTreeMap<String, u64>,
+}
+
+fn bump(map: &mut BTreeMap<String, u64>, key: Option<&str>, default: &str) {
+    *map.entry(key.unwrap_or(default).to_owned()).or_default() += 1;
+}
+
+impl Counts {
+    pub fn add_member(&mut self, m: &MemberFacts<'_>, campaign_start: Option<NaiveDate>) {
+        if m.roster_status == Some("removed_from_roster") {
+            return;
+        }
+        self.members_total += 1;
+        match m.member_type {
+            Some("full") => self.full_members += 1,
+            Some("probationary") => self.probationary_members += 1,
+            _ => {}
+        }
+        bump(&mut self.roster, m.roster_status, "unverified");
+        if m.roster_status.is_some_and(|s| s.starts_with("confirmed_")) {
+            self.verified += 1;
+        }
+        bump(&mut self.contact, m.contact_status, "normal");
+        if m.contact_status == Some("mobile") {
+            self.mobile += 1;
+        }
+        if let Some(start) = campaign_start {
+            let facts = ContactFacts {
+                whereabouts_known: m.whereabouts_known,
+                last_activity_on: m.last_activity_on,
+                last_dues_paid_on: m.last_dues_paid_on,
+            };
+            if assess_lost_contact(&facts, start).is_lost() {
+                self.lost_contact_at_start += 1;
+            }
+        }
+    }
+
+    pub fn add_form(&mut self, f: &FormFacts<'_>) {
+        self.info_forms += 1;
+        bump(&mut self.confirmation_modes, f.confirmation_mode, "unknown");
+        if form_is_complete(f) {
+            self.info_forms_complete += 1;
+        }
+    }
+
+    pub fn add_ledger_entry(&mut self, ledger: Option<&str>) {
+        match ledger {
+            Some("ledger_a") => self.ledger_a_entries += 1,
+            Some("ledger_b") => self.ledger_b_entries += 1,
+            _ => {}
+        }
+    }
+
+    /// A contact case, with whether any attempt was recorded for it.
+    pub fn add_case(&mut self, result: Option<&str>, found_by: Option<&str>, has_attempt: bool) {
+        self.contact_cases += 1;
+        if has_attempt {
+            self.cases_with_attempt += 1;
+        }
+        match result {
+            Some("found") => bump(&mut self.found_by_method, found_by, "unknown"),
+            Some("still_lost") => self.still_lost += 1,
+            _ => {}
+        }
+    }
+
+    pub fn add_attempt(&mut self) {
+        self.contact_attempts += 1;
+    }
+
+    pub fn add_department_request(&mut self, status: Option<&str>) {
+        self.department_requests += 1;
+        if status != Some("done") {
+            self.department_requests_pending += 1;
+        }
+    }
+
+    pub fn add_transfer(&mut self, receipt_status: Option<&str>) {
+        self.transfers += 1;
+        if !matches!(
+            receipt_status,
+            Some("receipt_received" | "receipt_reissued")
+        ) {
+            self.transfers_without_receipt += 1;
+        }
+    }
+
+    pub fn add_archive_review(&mut self, status: Option<&str>) {
+        self.archive_reviews += 1;
+        if !matches!(
+            status,
+            Some("exempt_confirmed" | "confirmed" | "not_recognized")
+        ) {
+            self.archive_reviews_open += 1;
+        }
+    }
+
+    pub fn add_disposition(&mut self, kind: Option<&str>, status: Option<&str>) {
+        if status != Some("rejected") {
+            bump(&mut self.dispositions, kind, "unknown");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(s: &str) -> Option<NaiveDate> {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+    }
+
+    #[test]
+    fn form_completeness_table() {
+        let full = FormFacts {
+            confirmation_mode: Some("on_site"),
+            copies: Some(3),
+            photos: 3,
+            signature: true,
+            fingerprint: true,
+            flag_photo: true,
+        };
+        let table: Vec<(FormFacts, bool)> = vec![
+            (full.clone(), true),
+            (
+                FormFacts {
+                    flag_photo: false,
+                    ..full.clone()
+                },
+                false,
+            ),
+            (
+                FormFacts {
+                    copies: Some(2),
+                    ..full.clone()
+                },
+                false,
+            ),
+            (
+                FormFacts {
+                    photos: 2,
+                    ..full.clone()
+                },
+                false,
+            ),
+            (
+                FormFacts {
+                    fingerprint: false,
+                    ..full.clone()
+                },
+                false,
+            ),
+            (
+                FormFacts {
+                    confirmation_mode: Some("post"),
+                    flag_photo: false,
+                    ..full.clone()
+                },
+                true,
+            ),
+            (
+                FormFacts {
+                    confirmation_mode: Some("assisted_home_visit"),
+                    signature: false,
+                    flag_photo: false,
+                    ..full.clone()
+                },
+                true,
+            ),
+            (
+                FormFacts {
+                    confirmation_mode: Some("pending_lost"),
+                    ..full.clone()
+                },
+                false,
+            ),
+            (
+                FormFacts {
+                    confirmation_mode: None,
+                    ..full
+                },
+                false,
+            ),
+        ];
+        for (form, complete) in table {
+            assert_eq!(form_is_complete(&form), complete, "{form:?}");
+        }
+    }
+
+    #[test]
+    fn members_are_counted_with_the_lost_contact_rule_at_the_campaign_start() {
+        let start = date("2016-03-07");
+        let mut c = Counts::default();
+        let lost_edge = MemberFacts {
+            whereabouts_known: Some(false),
+            last_activity_on: date("2015-09-07"),
+            ..Default::default()
+        };
+        let not_lost = MemberFacts {
+            whereabouts_known: Some(false),
+            last_dues_paid_on: date("2015-09-08"),
+            contact_status: Some("mobile"),
+            ..Default::default()
+        };
+        let removed = MemberFacts {
+            roster_status: Some("removed_from_roster"),
+            ..Default::default()
+        };
+        let verified = MemberFacts {
+            roster_status: Some("confirmed_on_site"),
+            member_type: Some("full"),
+            whereabouts_known: Some(true),
+            ..Default::default()
+        };
+        for m in [&lost_edge, &not_lost, &removed, &verified] {
+            c.add_member(m, start);
+        }
+        assert_eq!(c.members_total, 3);
+        assert_eq!(c.lost_contact_at_start, 1);
+        assert_eq!(c.mobile, 1);
+        assert_eq!(c.verified, 1);
+        assert_eq!(c.full_members, 1);
+        assert_eq!(c.roster.get("unverified"), Some(&2));
+        // Without a campaign, nothing is proposed lost.
+        let mut none = Counts::default();
+        none.add_member(&lost_edge, None);
+        assert_eq!(none.lost_contact_at_start, 0);
+    }
+}
