@@ -30,7 +30,11 @@ pub struct AppState {
 
 impl AppState {
     pub fn blob_lock(&self, sha256: &str) -> &tokio::sync::Mutex<()> {
-        let stripe = usize::from(sha256.as_bytes().first().copied().unwrap_or(0)) % 64;
+        // The first two hex digits: 256 values over 64 stripes.
+        let stripe = sha256
+            .get(..2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .map_or(0, |b| usize::from(b) % 64);
         &self.blob_locks[stripe]
     }
 

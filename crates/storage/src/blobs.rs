@@ -58,8 +58,12 @@ impl BlobFiles {
         self.root.join(sha256.get(..2).unwrap_or("xx")).join(sha256)
     }
 
-    fn partial(&self, sha256: &str) -> PathBuf {
-        self.root.join("partial").join(sha256)
+    /// An unfinished upload: per tenant, so tenants never see or disturb each other's.
+    fn partial(&self, tenant_id: Uuid, sha256: &str) -> PathBuf {
+        self.root
+            .join("partial")
+            .join(tenant_id.simple().to_string())
+            .join(sha256)
     }
 
     pub async fn exists(&self, sha256: &str) -> bool {
@@ -69,8 +73,8 @@ impl BlobFiles {
     }
 
     /// Bytes received so far of an unfinished upload.
-    pub async fn received(&self, sha256: &str) -> u64 {
-        tokio::fs::metadata(self.partial(sha256))
+    pub async fn received(&self, tenant_id: Uuid, sha256: &str) -> u64 {
+        tokio::fs::metadata(self.partial(tenant_id, sha256))
             .await
             .map_or(0, |m| m.len())
     }
@@ -79,16 +83,17 @@ impl BlobFiles {
     /// exactly where the received bytes end; `limit` bounds the whole.
     pub async fn append(
         &self,
+        tenant_id: Uuid,
         sha256: &str,
         offset: u64,
         bytes: &[u8],
         limit: u64,
     ) -> Result<u64, BlobError> {
-        let path = self.partial(sha256);
+        let path = self.partial(tenant_id, sha256);
         if let Some(dir) = path.parent() {
             tokio::fs::create_dir_all(dir).await?;
         }
-        let received = self.received(sha256).await;
+        let received = self.received(tenant_id, sha256).await;
         if offset != received {
             return Err(BlobError::OffsetMismatch { offset, received });
         }
@@ -109,6 +114,7 @@ impl BlobFiles {
     /// Stores a whole blob sent in one request (replacing any unfinished chunked upload of it).
     pub async fn put_whole(
         &self,
+        tenant_id: Uuid,
         sha256: &str,
         bytes: &[u8],
         limit: u64,
@@ -116,7 +122,7 @@ impl BlobFiles {
         if bytes.len() as u64 > limit {
             return Err(BlobError::TooLarge);
         }
-        let path = self.partial(sha256);
+        let path = self.partial(tenant_id, sha256);
         if let Some(dir) = path.parent() {
             tokio::fs::create_dir_all(dir).await?;
         }
@@ -124,13 +130,18 @@ impl BlobFiles {
         file.write_all(bytes).await?;
         file.sync_data().await?;
         drop(file);
-        self.finish(sha256, bytes.len() as u64).await
+        self.finish(tenant_id, sha256, bytes.len() as u64).await
     }
 
     /// Checks the finished upload (size, hash, kind) and moves it under its final name. On a
     /// wrong hash or kind the upload is discarded.
-    pub async fn finish(&self, sha256: &str, expected_size: u64) -> Result<BlobRow, BlobError> {
-        let partial = self.partial(sha256);
+    pub async fn finish(
+        &self,
+        tenant_id: Uuid,
+        sha256: &str,
+        expected_size: u64,
+    ) -> Result<BlobRow, BlobError> {
+        let partial = self.partial(tenant_id, sha256);
         let result = self.check(&partial, sha256, expected_size).await;
         match result {
             Ok(kind) => {

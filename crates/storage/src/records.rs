@@ -346,8 +346,12 @@ impl Store {
         let txn = self
             .db
             .begin_with_options(TransactionOptions {
-                isolation_level: Some(IsolationLevel::RepeatableRead),
-                access_mode: Some(AccessMode::ReadOnly),
+                // SQLite's read transactions are snapshots already (and it has no such
+                // setting: asking for one only logs a warning).
+                isolation_level: (self.engine == crate::Engine::Postgres)
+                    .then_some(IsolationLevel::RepeatableRead),
+                access_mode: (self.engine == crate::Engine::Postgres)
+                    .then_some(AccessMode::ReadOnly),
                 sqlite_transaction_mode: None,
             })
             .await?;

@@ -43,6 +43,15 @@ pub struct Writer<'a> {
 }
 
 impl Writer<'_> {
+    /// Whether the writer may change `row`: it owns it (the row's unit is at or below the
+    /// writer's), or the row is addressed to the writer's own unit. A unit above the addressee
+    /// sees an addressed record but does not write it unless it also owns it.
+    fn writes(&self, row: &RecordRow) -> bool {
+        row.tenant_id == self.tenant_id
+            && (row.owner_path.starts_with(self.unit_path)
+                || row.addressee_path.as_deref() == Some(self.unit_path))
+    }
+
     fn sees(&self, row: &RecordRow) -> bool {
         row.tenant_id == self.tenant_id
             && (row.owner_path.starts_with(self.unit_path)
@@ -298,7 +307,7 @@ impl Committer {
         // Whoever holds the lead applies everything waiting; our job is either taken by the
         // current leader, or by us once we lead. The leading runs in a task of its own: if this
         // request is dropped (the client hung up), the others' pushes still finish and answer.
-        let lead = {
+        {
             let line = line.clone();
             let store = store.clone();
             tokio::spawn(async move {
@@ -319,19 +328,38 @@ impl Committer {
                                 let _ = reply.send(Ok(PushOutcome { results, version }));
                             }
                         }
+                        Err(err) if jobs.len() > 1 => {
+                            // One job must not take the others down: apply each on its own.
+                            tracing::warn!(error = %err, jobs = jobs.len(), "group commit failed; applying its pushes one by one");
+                            for (job, reply) in jobs.iter().zip(replies) {
+                                let alone =
+                                    apply_group(&store, tenant_id, std::slice::from_ref(job)).await;
+                                let answer = match alone {
+                                    Ok((mut results, version)) => Ok(PushOutcome {
+                                        results: results.pop().unwrap_or_default(),
+                                        version,
+                                    }),
+                                    Err(err) => {
+                                        tracing::error!(error = %err, "push failed");
+                                        Err(err.to_string())
+                                    }
+                                };
+                                let _ = reply.send(answer);
+                            }
+                        }
                         Err(err) => {
-                            tracing::error!(error = %err, jobs = jobs.len(), "group commit failed");
-                            let message = err.to_string();
+                            tracing::error!(error = %err, "push failed");
                             for reply in replies {
-                                let _ = reply.send(Err(message.clone()));
+                                let _ = reply.send(Err(err.to_string()));
                             }
                         }
                     }
                 }
-            })
-        };
-        // A panic in the leading task drops the replies it held: their callers get an error.
-        let _ = lead.await;
+            });
+        }
+        // The leading task runs on its own: this request waits for its own answer only, and if
+        // the request is dropped the task still finishes and answers the others. (A panic in it
+        // drops the replies it held: their callers get an error, and nothing was committed.)
         match rx.await {
             Ok(Ok(outcome)) => Ok(outcome),
             Ok(Err(message)) => Err(SyncError::Group(message)),
@@ -349,7 +377,29 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     }
 }
 
+/// Whether a JSON value holds a NUL character in any string or key: PostgreSQL cannot store one
+/// in text or jsonb, so such a mutation is refused before anything is written.
+fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
 fn parse(value: &Value) -> Result<Mutation, (Value, Rejection)> {
+    if has_nul(value) {
+        let echo = value
+            .get("mutation_id")
+            .filter(|v| v.is_number())
+            .cloned()
+            .unwrap_or(Value::Null);
+        return Err((
+            echo,
+            reject("invalid_mutation", "变更中含有空字符（\\u0000）", None),
+        ));
+    }
     let echo = value.get("mutation_id").cloned().unwrap_or(Value::Null);
     let mutation = Mutation::deserialize(value).map_err(|e| {
         (
@@ -367,7 +417,11 @@ fn parse(value: &Value) -> Result<Mutation, (Value, Rejection)> {
             ),
         ));
     }
-    if mutation.client_time.as_ref().is_some_and(|t| t.len() > 64) {
+    if mutation
+        .client_time
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > 64 || t.chars().any(char::is_control))
+    {
         return Err((
             echo,
             reject(
@@ -527,7 +581,7 @@ impl Batch<'_> {
                     reject("not_found", "记录不存在", Some("id"))
                 }));
             }
-            if !self.writer.sees(row) {
+            if !self.writer.writes(row) {
                 return Ok(Err(reject(
                     "outside_scope",
                     "该记录不在您的管辖范围内",
@@ -865,6 +919,13 @@ impl Batch<'_> {
         m: &Mutation,
         mut row: RecordRow,
     ) -> Result<Result<Applied, Rejection>, SyncError> {
+        if !row.owner_path.starts_with(self.writer.unit_path) {
+            return Ok(Err(reject(
+                "outside_scope",
+                "只有记录的所属组织可以删除它",
+                Some("id"),
+            )));
+        }
         if !schema.creators.contains(&self.writer.role) {
             return Ok(Err(reject(
                 "forbidden",
@@ -878,6 +939,8 @@ impl Batch<'_> {
         row.updated_at = self.now;
         row.updated_by = self.writer.user_id;
         row.device_id = Some(self.writer.device_id.to_owned());
+        // A deleted record no longer opens its blobs to anyone.
+        self.txn.set_blob_refs(&row, &[]).await?;
         self.store_row(row.clone(), false);
         self.append(&row, Op::Delete, m, json!({"deleted": [false, true]}))
             .await?;

@@ -264,3 +264,68 @@ async fn a_tenant_learns_nothing_of_another_tenants_blobs() {
     b.secretary1.put_blob(&photo, bytes.clone()).await.unwrap();
     assert_eq!(b.secretary1.get_blob(&photo).await.unwrap(), bytes);
 }
+
+#[tokio::test]
+async fn unfinished_uploads_are_per_tenant_and_a_deleted_record_closes_its_blobs() {
+    let app = spawn_app().await;
+    let a = app.tenant("a").await;
+    let b = app.tenant("b").await;
+    let (photo, bytes) = jpeg(9, 10_000);
+    let total = bytes.len() as u64;
+    a.secretary1
+        .put_blob_range(&photo, bytes[..4000].to_vec(), Some((0, total)))
+        .await
+        .unwrap();
+    // B sees nothing of A's unfinished upload, and its own does not disturb A's.
+    assert_eq!(
+        b.secretary1
+            .blob_upload_status(&photo)
+            .await
+            .unwrap()
+            .received,
+        0
+    );
+    b.secretary1.put_blob(&photo, bytes.clone()).await.unwrap();
+    assert_eq!(
+        a.secretary1
+            .blob_upload_status(&photo)
+            .await
+            .unwrap()
+            .received,
+        4000
+    );
+    let done = a
+        .secretary1
+        .put_blob_range(&photo, bytes[4000..].to_vec(), Some((4000, total)))
+        .await
+        .unwrap();
+    assert!(done.complete);
+
+    // A record references the photo; once it is deleted, nobody reads the photo through it.
+    let (member, form) = (Uuid::now_v7(), Uuid::now_v7());
+    a.secretary1
+        .push(
+            "p",
+            vec![
+                put(1, "members", member, a.branch1.id, json!({"name": "x"})),
+                put(
+                    2,
+                    "info_forms",
+                    form,
+                    a.branch1.id,
+                    json!({"member_id": member, "confirmation_mode": "post", "signature": photo}),
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.secretary1.get_blob(&photo).await.unwrap(), bytes);
+    a.secretary1
+        .push("p", vec![paicha_tests::delete(3, "info_forms", form)])
+        .await
+        .unwrap();
+    assert_eq!(
+        a.secretary1.get_blob(&photo).await.unwrap_err().status(),
+        Some(StatusCode::NOT_FOUND)
+    );
+}

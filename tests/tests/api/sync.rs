@@ -1115,3 +1115,111 @@ async fn a_retry_racing_its_original_applies_once() {
     distinct.dedup();
     assert_eq!(distinct.len(), 5);
 }
+
+#[tokio::test]
+async fn a_mutation_with_a_nul_character_is_rejected_alone() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let ok = Uuid::now_v7();
+    let r = t
+        .secretary1
+        .push("p", vec![
+            json!({"mutation_id": 1, "collection": "mem\u{0}bers", "id": Uuid::now_v7(), "op": "put"}),
+            put(2, "members", Uuid::now_v7(), t.branch1.id, json!({"name": "a\u{0}b"})),
+            put(3, "working_groups", Uuid::now_v7(), t.branch1.id, json!({"people": [{"name": "x\u{7}"}, {"name": "b"}, {"name": "c"}, {"name": "d"}, {"name": "e"}]})),
+            put(4, "members", ok, t.branch1.id, json!({"name": "正常"})),
+        ])
+        .await
+        .unwrap();
+    let codes: Vec<&str> = r
+        .results
+        .iter()
+        .map(|r| r.error.as_ref().map_or("applied", |e| e.code.as_str()))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![
+            "invalid_mutation",
+            "invalid_mutation",
+            "invalid_field_value",
+            "applied"
+        ]
+    );
+    let mut replica = Replica::default();
+    replica.sync(&t.secretary1).await.unwrap();
+    assert!(replica.has("members", ok));
+}
+
+#[tokio::test]
+async fn only_the_owner_side_and_the_addressee_itself_write_an_addressed_record() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let transfer = Uuid::now_v7();
+    // The committee addresses a transfer to branch 1, below the street.
+    let r = t
+        .admin
+        .push(
+            "office",
+            vec![put(
+                1,
+                "transfers",
+                transfer,
+                t.committee.id,
+                json!({"branch_id": t.branch1.id, "member_name": "秦十六"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert!(r.results[0].error.is_none(), "{:?}", r.results[0]);
+    // The street sees it, but neither rewrites nor deletes it.
+    let mut street = Replica::default();
+    street.sync(&t.street_staff).await.unwrap();
+    assert!(street.has("transfers", transfer));
+    let r = t
+        .street_staff
+        .push(
+            "s",
+            vec![
+                patch(1, "transfers", transfer, None, json!({"letter_no": "X-1"})),
+                delete(2, "transfers", transfer),
+            ],
+        )
+        .await
+        .unwrap();
+    let codes: Vec<&str> = r
+        .results
+        .iter()
+        .map(|r| r.error.as_ref().map_or("applied", |e| e.code.as_str()))
+        .collect();
+    assert_eq!(codes, vec!["outside_scope", "outside_scope"]);
+    // The addressee follows it up, but does not delete it; the owner does.
+    let r = t
+        .secretary1
+        .push(
+            "p",
+            vec![
+                patch(
+                    1,
+                    "transfers",
+                    transfer,
+                    None,
+                    json!({"follow_up_note": "已联系"}),
+                ),
+                delete(2, "transfers", transfer),
+            ],
+        )
+        .await
+        .unwrap();
+    let codes: Vec<&str> = r
+        .results
+        .iter()
+        .map(|r| r.error.as_ref().map_or("applied", |e| e.code.as_str()))
+        .collect();
+    assert_eq!(codes, vec!["applied", "outside_scope"]);
+    let r = t
+        .admin
+        .push("office", vec![delete(2, "transfers", transfer)])
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].status, MutationStatus::Applied);
+}

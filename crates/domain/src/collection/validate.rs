@@ -229,11 +229,15 @@ fn people(spec: &FieldSpec, value: &Value) -> Result<Value, FieldError> {
             .get("name")
             .and_then(Value::as_str)
             .map(str::trim)
-            .filter(|n| !n.is_empty() && n.chars().count() <= 50)
+            .filter(|n| {
+                !n.is_empty() && n.chars().count() <= 50 && !n.chars().any(char::is_control)
+            })
             .ok_or_else(|| invalid(spec, "每人都有姓名（不超过50字）的人员列表"))?;
         let duty = match person.get("duty") {
             None | Some(Value::Null) => Value::Null,
-            Some(Value::String(d)) if d.chars().count() <= 100 => {
+            Some(Value::String(d))
+                if d.chars().count() <= 100 && !d.chars().any(char::is_control) =>
+            {
                 Value::String(d.trim().to_owned())
             }
             Some(_) => return Err(invalid(spec, "分工不超过100字的人员列表")),

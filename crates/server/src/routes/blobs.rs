@@ -128,7 +128,7 @@ pub async fn put_blob(
     let _guard = state.blob_lock(&sha256).lock().await;
     let blob = match range {
         None => files
-            .put_whole(&sha256, &body, limit)
+            .put_whole(unit.tenant_id, &sha256, &body, limit)
             .await
             .map_err(blob_error)?,
         Some((first, last, total)) => {
@@ -140,7 +140,7 @@ pub async fn put_blob(
                 return Err(blob_error(BlobError::TooLarge));
             }
             let received = files
-                .append(&sha256, first, &body, limit)
+                .append(unit.tenant_id, &sha256, first, &body, limit)
                 .await
                 .map_err(blob_error)?;
             if received < total {
@@ -152,7 +152,10 @@ pub async fn put_blob(
                 };
                 return Ok((StatusCode::ACCEPTED, Json(status)));
             }
-            files.finish(&sha256, total).await.map_err(blob_error)?
+            files
+                .finish(unit.tenant_id, &sha256, total)
+                .await
+                .map_err(blob_error)?
         }
     };
     state
@@ -180,7 +183,7 @@ pub async fn upload_status(
     if let Some(blob) = state.store.blob(unit.tenant_id, &sha256).await? {
         return Ok(Json(complete(&blob)));
     }
-    let received = state.blobs.received(&sha256).await;
+    let received = state.blobs.received(unit.tenant_id, &sha256).await;
     Ok(Json(BlobStatus {
         sha256,
         received,

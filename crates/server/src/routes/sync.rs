@@ -198,15 +198,23 @@ pub async fn pull(
     // Subscribe before the first read, so a commit between the read and the wait still wakes.
     let mut changes = state.notifier.subscribe(unit.tenant_id);
     let deadline = tokio::time::Instant::now() + wait;
+    let mut woken = false;
     loop {
         // The last commit announced: a shared read joined now starts after it.
         let announced = *changes.borrow_and_update();
-        let page = coalesced_pull(&state, &unit, &collections, cursor, limit, announced).await?;
+        // The first read is the caller's own: a pull that follows a push answered by another
+        // instance must see it, whatever this instance has been told so far. Reads after a
+        // wake-up, which many long-polls make at once, are shared.
+        let page = if woken {
+            coalesced_pull(&state, &unit, &collections, cursor, limit, announced).await?
+        } else {
+            pull::pull(&state.store, scope(&unit), &collections, cursor, limit).await?
+        };
         if !page.changes.is_empty() || wait.is_zero() {
             return Ok(Json(page));
         }
         match tokio::time::timeout_at(deadline, changes.changed()).await {
-            Ok(Ok(())) => continue,
+            Ok(Ok(())) => woken = true,
             _ => return Ok(Json(page)),
         }
     }
@@ -248,15 +256,28 @@ async fn coalesced_pull(
         let mut flights = state.pull_flights.lock().unwrap_or_else(|p| p.into_inner());
         flights.entry(key.clone()).or_default().clone()
     };
-    let shared = cell
-        .get_or_init(|| async {
-            let page = pull::pull(&state.store, scope(unit), collections, cursor, limit).await;
-            state
-                .pull_flights
+    // Whatever happens to this caller (even cancellation), its map entry goes.
+    struct Leave<'a> {
+        flights: &'a PullFlights,
+        key: &'a PullKey,
+    }
+    impl Drop for Leave<'_> {
+        fn drop(&mut self) {
+            self.flights
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .remove(&key);
-            page.ok()
+                .remove(self.key);
+        }
+    }
+    let _leave = Leave {
+        flights: &state.pull_flights,
+        key: &key,
+    };
+    let shared = cell
+        .get_or_init(|| async {
+            pull::pull(&state.store, scope(unit), collections, cursor, limit)
+                .await
+                .ok()
         })
         .await;
     match shared {
