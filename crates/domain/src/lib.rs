@@ -12,6 +12,7 @@ pub mod calendar;
 pub mod collection;
 pub mod exemption;
 pub mod id_number;
+pub mod ledger;
 pub mod lost_contact;
 pub mod member;
 pub mod org;

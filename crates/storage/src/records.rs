@@ -591,6 +591,34 @@ impl Store {
             .collect()
     }
 
+    /// The live records of `collection` in `scope`, oldest first: (id, owning unit, fields).
+    pub async fn live_records(
+        &self,
+        scope: Scope<'_>,
+        collection: Collection,
+    ) -> StoreResult<Vec<(Uuid, Uuid, Map<String, Value>)>> {
+        let select = Query::select()
+            .columns(["id", "org_unit_id", "fields"])
+            .from(collection.as_str())
+            .cond_where(scope.condition_for(collection))
+            .and_where(Expr::col("deleted").eq(false))
+            .order_by("created_at", Order::Asc)
+            .order_by("id", Order::Asc)
+            .to_owned();
+        self.db
+            .query_all(&select)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("", "id")?,
+                    row.try_get("", "org_unit_id")?,
+                    object(row.try_get("", "fields")?),
+                ))
+            })
+            .collect()
+    }
+
     /// A record by id, in any tenant: callers apply the scope.
     pub async fn record(&self, collection: Collection, id: Uuid) -> StoreResult<Option<RecordRow>> {
         load_record(&self.db, collection, id).await

@@ -7,6 +7,7 @@ mod auth;
 mod blobs;
 mod concurrency;
 mod errors;
+mod ledgers;
 mod logs;
 mod ops;
 mod scope;

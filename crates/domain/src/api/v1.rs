@@ -358,3 +358,18 @@ pub struct UnitStatus {
     #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub children: Vec<UnitStatus>,
 }
+
+// ---- Ledgers ----------------------------------------------------------------------------
+
+/// A register as a table (`GET /v1/ledgers/{kind}?format=json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LedgerTable {
+    pub kind: crate::ledger::LedgerKind,
+    pub title: String,
+    pub org_unit_id: Uuid,
+    pub org_unit_name: String,
+    pub generated_on: chrono::NaiveDate,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}

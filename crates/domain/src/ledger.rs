@@ -1,0 +1,298 @@
+//! The registers a campaign hands in (DOMAIN.md §5.3–§5.5, §10.10): which records each holds
+//! and its columns, with the Chinese headers and values people read in the exported tables.
+
+use serde::{Deserialize, Serialize};
+
+use crate::collection::Collection;
+
+/// The exportable registers (`GET /v1/ledgers/{kind}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerKind {
+    /// 不在花名册党员初审信息台帐
+    LedgerA,
+    /// 党员花名册多余人员信息台帐
+    LedgerB,
+    /// 失联党员登记册
+    LostContactRegister,
+    /// 经查找取得联系党员登记表
+    FoundRegister,
+    /// 经查找仍然无法取得联系党员登记表
+    StillLostRegister,
+    /// 排查后的党员花名册
+    Roster,
+}
+
+/// Which records of which collection a register holds.
+pub enum Selection {
+    /// Records whose field has this value.
+    Where(Collection, &'static str, &'static str),
+    /// Every record of the collection, but those whose field has this value.
+    Except(Collection, &'static str, &'static str),
+    All(Collection),
+}
+
+/// Where a column's value comes from.
+pub enum Source {
+    /// 序号
+    Serial,
+    /// The name of the unit that holds the record.
+    Unit,
+    /// A field of the record.
+    Field(&'static str),
+    /// A field of the member the record's `member_id` names.
+    Member(&'static str),
+}
+
+impl LedgerKind {
+    pub const ALL: [LedgerKind; 6] = [
+        Self::LedgerA,
+        Self::LedgerB,
+        Self::LostContactRegister,
+        Self::FoundRegister,
+        Self::StillLostRegister,
+        Self::Roster,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LedgerA => "ledger_a",
+            Self::LedgerB => "ledger_b",
+            Self::LostContactRegister => "lost_contact_register",
+            Self::FoundRegister => "found_register",
+            Self::StillLostRegister => "still_lost_register",
+            Self::Roster => "roster",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn title_zh(self) -> &'static str {
+        match self {
+            Self::LedgerA => "不在花名册党员初审信息台帐",
+            Self::LedgerB => "党员花名册多余人员信息台帐",
+            Self::LostContactRegister => "失联党员登记册",
+            Self::FoundRegister => "经查找取得联系党员登记表",
+            Self::StillLostRegister => "经查找仍然无法取得联系党员登记表",
+            Self::Roster => "党员花名册",
+        }
+    }
+
+    pub fn selection(self) -> Selection {
+        use Collection::*;
+        match self {
+            Self::LedgerA => Selection::Where(RosterLedgerEntries, "ledger", "ledger_a"),
+            Self::LedgerB => Selection::Where(RosterLedgerEntries, "ledger", "ledger_b"),
+            Self::LostContactRegister => Selection::All(ContactCases),
+            Self::FoundRegister => Selection::Where(ContactCases, "result", "found"),
+            Self::StillLostRegister => Selection::Where(ContactCases, "result", "still_lost"),
+            Self::Roster => Selection::Except(Members, "roster_status", "removed_from_roster"),
+        }
+    }
+
+    /// The columns: header and source.
+    pub fn columns(self) -> &'static [(&'static str, Source)] {
+        use Source::*;
+        match self {
+            Self::LedgerA => &[
+                ("序号", Serial),
+                ("党支部", Unit),
+                ("姓名", Field("name")),
+                ("性别", Field("gender")),
+                ("出生日期", Field("birth_date")),
+                ("公民身份号码", Field("id_number")),
+                ("现居住地", Field("residence")),
+                ("联系电话", Field("phone")),
+                ("入党日期", Field("join_date")),
+                ("入党时所在党组织", Field("joining_organization")),
+                ("转为正式党员日期", Field("full_member_date")),
+                ("有无组织关系介绍信", Field("has_transfer_letter")),
+                ("介绍信开具单位", Field("transfer_letter_issuer")),
+                ("介绍信编号", Field("transfer_letter_no")),
+                ("有无入党志愿书", Field("has_application_form")),
+                ("档案情况", Field("archive_status")),
+                ("不在花名册原因", Field("reason_not_on_roster")),
+                ("支部初审意见", Field("branch_opinion")),
+                ("组织办审核意见", Field("audit_opinion")),
+                ("处理结果", Field("outcome")),
+                ("备注", Field("remarks")),
+            ],
+            Self::LedgerB => &[
+                ("序号", Serial),
+                ("党支部", Unit),
+                ("姓名", Field("name")),
+                ("性别", Field("gender")),
+                ("出生日期", Field("birth_date")),
+                ("公民身份号码", Field("id_number")),
+                ("入党日期", Field("join_date")),
+                ("多余原因", Field("surplus_reason")),
+                ("事由发生日期", Field("event_date")),
+                ("拟处理意见", Field("proposed_action")),
+                ("支部初审意见", Field("branch_opinion")),
+                ("组织办审核意见", Field("audit_opinion")),
+                ("备注", Field("remarks")),
+            ],
+            Self::LostContactRegister | Self::FoundRegister | Self::StillLostRegister => &[
+                ("序号", Serial),
+                ("党支部", Unit),
+                ("姓名", Member("name")),
+                ("性别", Member("gender")),
+                ("公民身份号码", Member("id_number")),
+                ("党组织类别", Field("org_category")),
+                ("最后参加组织生活日期", Field("last_activity_on")),
+                ("最后交纳党费日期", Field("last_dues_paid_on")),
+                ("失联月数（排查开始时）", Field("lost_months_at_start")),
+                ("失联月数（查找结束时）", Field("lost_months_at_end")),
+                ("流出时间", Field("outflow_on")),
+                ("流出原因", Field("outflow_reason")),
+                ("可能去向", Field("presumed_destination")),
+                ("失去联系情形", Field("loss_circumstance")),
+                ("查找结果", Field("result")),
+                ("取得联系日期", Field("found_on")),
+                ("取得联系方式", Field("found_by")),
+                ("现居住地", Field("current_residence")),
+                ("现联系电话", Field("current_phone")),
+                ("备注", Field("remarks")),
+            ],
+            Self::Roster => &[
+                ("序号", Serial),
+                ("党支部", Unit),
+                ("姓名", Field("name")),
+                ("性别", Field("gender")),
+                ("民族", Field("ethnicity")),
+                ("出生日期", Field("birth_date")),
+                ("公民身份号码", Field("id_number")),
+                ("学历", Field("education")),
+                ("人员类别", Field("member_type")),
+                ("入党日期", Field("join_date")),
+                ("转为正式党员日期", Field("full_member_date")),
+                ("工作单位", Field("work_unit")),
+                ("现居住地", Field("residence")),
+                ("联系电话", Field("phone")),
+                ("核查状态", Field("roster_status")),
+                ("联系状态", Field("contact_status")),
+            ],
+        }
+    }
+}
+
+/// A stored value as people read it in an exported table: enum words in Chinese, booleans as
+/// 是/否, lists joined; anything unknown as it is.
+pub fn display_zh(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::Bool(true) => "是".to_owned(),
+        serde_json::Value::Bool(false) => "否".to_owned(),
+        serde_json::Value::String(s) => word_zh(s).unwrap_or(s).to_owned(),
+        serde_json::Value::Array(items) => {
+            items.iter().map(display_zh).collect::<Vec<_>>().join("、")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The Chinese for the enum words of the exported columns.
+fn word_zh(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "male" => "男",
+        "female" => "女",
+        "full" => "正式党员",
+        "probationary" => "预备党员",
+        "unverified" => "未核查",
+        "confirmed_on_site" => "现场确认",
+        "confirmed_remote" => "远程确认",
+        "confirmed_assisted" => "上门协助确认",
+        "pending_lost" => "失联待确认",
+        "flagged_surplus" => "多余待审",
+        "removed_from_roster" => "已移出花名册",
+        "normal" => "正常",
+        "mobile" => "流动",
+        "lost" => "失联",
+        "searching" => "查找中",
+        "found" => "已取得联系",
+        "managed_elsewhere" => "已在他处管理",
+        "still_lost" => "仍无法取得联系",
+        "deceased" => "死亡",
+        "transferred_out" => "已转出",
+        "duplicate" => "重复登记",
+        "removed_or_expelled" => "已除名或开除",
+        "suspended" => "已停止党籍",
+        "listed_in_error" => "非党员误登",
+        "no_such_person" => "查无此人",
+        "other" => "其他",
+        "added_to_roster" => "已列入花名册",
+        "under_identity_review" => "身份审查中",
+        "not_recognized" => "不予认定",
+        "working_away" => "外出务工经商",
+        "employer_restructured" => "单位改制或破产",
+        "unknown_after_graduation" => "毕业后去向不明",
+        "employer_changed" => "工作单位改变",
+        "went_abroad" => "出国（境）",
+        "residence_changed" => "居住地改变",
+        "state_enterprise" => "国有企业",
+        "non_public_enterprise" => "非公有制企业",
+        "rural" => "农村",
+        "government" => "党政机关",
+        "school" => "学校",
+        "other_institution" => "其他事业单位",
+        "street_community" => "街道社区",
+        "social_organization" => "社会组织",
+        "direct" => "直接查找",
+        "interpersonal" => "人际查找",
+        "department" => "部门查找",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_and_have_titles() {
+        for kind in LedgerKind::ALL {
+            assert_eq!(LedgerKind::parse(kind.as_str()), Some(kind));
+            assert!(!kind.title_zh().is_empty());
+            assert!(matches!(
+                kind.columns().first(),
+                Some(("序号", Source::Serial))
+            ));
+        }
+        assert_eq!(LedgerKind::parse("ledger_c"), None);
+    }
+
+    #[test]
+    fn every_column_names_a_field_of_its_collection() {
+        for kind in LedgerKind::ALL {
+            let collection = match kind.selection() {
+                Selection::Where(c, _, _) | Selection::Except(c, _, _) | Selection::All(c) => c,
+            };
+            for (_, source) in kind.columns() {
+                match source {
+                    Source::Field(f) => {
+                        assert!(collection.schema().field(f).is_some(), "{kind:?}: {f}")
+                    }
+                    Source::Member(f) => {
+                        assert!(Collection::Members.schema().field(f).is_some(), "{f}")
+                    }
+                    Source::Serial | Source::Unit => {}
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn values_read_in_chinese() {
+        assert_eq!(display_zh(&json!("female")), "女");
+        assert_eq!(display_zh(&json!(true)), "是");
+        assert_eq!(display_zh(&json!(null)), "");
+        assert_eq!(display_zh(&json!(3)), "3");
+        assert_eq!(display_zh(&json!(["direct", "x"])), "直接查找、x");
+        assert_eq!(display_zh(&json!("2016-03-07")), "2016-03-07");
+    }
+}

@@ -1,0 +1,254 @@
+//! `GET /v1/ledgers/{kind}`: the registers of a unit's subtree as an Excel workbook (Chinese
+//! headers, the unit's name and the date on top), as CSV in UTF-8 with a BOM (so Excel shows
+//! the Chinese), or as JSON.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use paicha_domain::api::v1::LedgerTable;
+use paicha_domain::api::{ErrorBody, ErrorCode};
+use paicha_domain::collection::Collection;
+use paicha_domain::ledger::{LedgerKind, Selection, Source, display_zh};
+use paicha_storage::Scope;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiPath, ApiQuery, AuthUser};
+use crate::state::{AppState, actor, unit_ref};
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LedgerQuery {
+    /// The unit; default the caller's own.
+    org_unit_id: Option<Uuid>,
+    /// `xlsx` (default), `csv` or `json`.
+    format: Option<String>,
+}
+
+/// A register of the unit's subtree.
+///
+/// Kinds: `ledger_a` (不在花名册党员初审信息台帐), `ledger_b` (党员花名册多余人员信息台帐),
+/// `lost_contact_register` (失联党员登记册), `found_register` (经查找取得联系党员登记表),
+/// `still_lost_register` (经查找仍然无法取得联系党员登记表), `roster` (党员花名册).
+#[utoipa::path(
+    get, path = "/v1/ledgers/{kind}", tag = "status",
+    params(("kind" = String, Path, description = "The register"), LedgerQuery),
+    responses(
+        (status = 200, description = "The register: xlsx, csv (UTF-8 with BOM) or json", body = LedgerTable),
+        (status = 400, description = "Unknown kind or format", body = ErrorBody),
+        (status = 403, description = "The caller may not read member data", body = ErrorBody),
+        (status = 404, description = "No such unit in the caller's scope", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn ledger(
+    State(state): State<AppState>,
+    AuthUser(principal): AuthUser,
+    ApiPath(kind): ApiPath<String>,
+    ApiQuery(query): ApiQuery<LedgerQuery>,
+) -> ApiResult<Response> {
+    let kind = LedgerKind::parse(&kind).ok_or_else(|| {
+        ApiError::bad_request(ErrorCode::InvalidPath)
+            .with_message("未知的台帐类型")
+            .with_field("kind")
+    })?;
+    let format = query.format.as_deref().unwrap_or("xlsx");
+    if !matches!(format, "xlsx" | "csv" | "json") {
+        return Err(ApiError::bad_request(ErrorCode::InvalidQuery)
+            .with_message("format 应为 xlsx、csv 或 json")
+            .with_field("format"));
+    }
+    let own = crate::routes::sync::data_unit(&state, &principal).await?;
+    let target = match query.org_unit_id {
+        Some(id) if id != own.id => state
+            .store
+            .org_unit(id)
+            .await?
+            .ok_or_else(ApiError::not_found)?,
+        _ => own.clone(),
+    };
+    actor(&principal, Some(&own))
+        .may_read_member_data(&unit_ref(&target))
+        .map_err(|d| match d {
+            paicha_auth::Denied::OutsideScope => ApiError::not_found(),
+            other => other.into(),
+        })?;
+    let scope = Scope {
+        tenant_id: target.tenant_id,
+        path: &target.path,
+    };
+    let units: HashMap<Uuid, String> = state
+        .store
+        .org_subtree(&target)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect();
+
+    let (collection, keep): (
+        Collection,
+        Box<dyn Fn(&serde_json::Map<String, serde_json::Value>) -> bool + Send>,
+    ) = match kind.selection() {
+        Selection::Where(c, field, value) => (
+            c,
+            Box::new(move |f| f.get(field).and_then(|v| v.as_str()) == Some(value)),
+        ),
+        Selection::Except(c, field, value) => (
+            c,
+            Box::new(move |f| f.get(field).and_then(|v| v.as_str()) != Some(value)),
+        ),
+        Selection::All(c) => (c, Box::new(|_| true)),
+    };
+    let records = state.store.live_records(scope, collection).await?;
+    let needs_members = kind
+        .columns()
+        .iter()
+        .any(|(_, s)| matches!(s, Source::Member(_)));
+    let members: HashMap<String, serde_json::Map<String, serde_json::Value>> = if needs_members {
+        state
+            .store
+            .live_records(scope, Collection::Members)
+            .await?
+            .into_iter()
+            .map(|(id, _, fields)| (id.to_string(), fields))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+
+    let columns: Vec<String> = kind
+        .columns()
+        .iter()
+        .map(|(h, _)| (*h).to_owned())
+        .collect();
+    let mut rows = Vec::new();
+    for (_, unit, fields) in records.iter().filter(|(_, _, f)| keep(f)) {
+        let serial = rows.len() + 1;
+        let member = fields
+            .get("member_id")
+            .and_then(|v| v.as_str())
+            .and_then(|id| members.get(id));
+        let row = kind
+            .columns()
+            .iter()
+            .map(|(_, source)| match source {
+                Source::Serial => serial.to_string(),
+                Source::Unit => units.get(unit).cloned().unwrap_or_default(),
+                Source::Field(f) => fields.get(*f).map(display_zh).unwrap_or_default(),
+                Source::Member(f) => member
+                    .and_then(|m| m.get(*f))
+                    .map(display_zh)
+                    .unwrap_or_default(),
+            })
+            .collect();
+        rows.push(row);
+    }
+    let table = LedgerTable {
+        kind,
+        title: kind.title_zh().to_owned(),
+        org_unit_id: target.id,
+        org_unit_name: target.name.clone(),
+        generated_on: Utc::now().date_naive(),
+        columns,
+        rows,
+    };
+    match format {
+        "json" => Ok(axum::Json(table).into_response()),
+        "csv" => Ok(download(
+            csv(&table).into_bytes(),
+            "text/csv; charset=utf-8",
+            &table,
+            "csv",
+        )),
+        _ => {
+            let bytes = xlsx(&table).map_err(ApiError::internal)?;
+            Ok(download(
+                bytes,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                &table,
+                "xlsx",
+            ))
+        }
+    }
+}
+
+fn download(
+    bytes: Vec<u8>,
+    content_type: &'static str,
+    table: &LedgerTable,
+    ext: &str,
+) -> Response {
+    let mut response = Body::from(bytes).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let title: String = format!("{}-{}.{ext}", table.title, table.generated_on)
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let disposition = format!(
+        "attachment; filename=\"{}.{ext}\"; filename*=UTF-8''{title}",
+        table.kind.as_str()
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+/// CSV in UTF-8 with a byte-order mark, which Excel needs to read Chinese correctly.
+fn csv(table: &LedgerTable) -> String {
+    fn cell(s: &str) -> String {
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_owned()
+        }
+    }
+    let mut out = String::from("\u{FEFF}");
+    for line in std::iter::once(&table.columns).chain(table.rows.iter()) {
+        out.push_str(&line.iter().map(|c| cell(c)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// The workbook: title, unit and date on top, then the headers and the rows.
+fn xlsx(table: &LedgerTable) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name(table.title.chars().take(31).collect::<String>())?;
+    let bold = Format::new().set_bold();
+    sheet.write_string_with_format(0, 0, &table.title, &bold)?;
+    sheet.write_string(
+        1,
+        0,
+        format!(
+            "单位：{}　日期：{}",
+            table.org_unit_name, table.generated_on
+        ),
+    )?;
+    for (c, header) in table.columns.iter().enumerate() {
+        let col = u16::try_from(c).unwrap_or(u16::MAX);
+        sheet.write_string_with_format(2, col, header, &bold)?;
+        sheet.set_column_width(col, 14)?;
+    }
+    for (r, row) in table.rows.iter().enumerate() {
+        let line = u32::try_from(r + 3).unwrap_or(u32::MAX);
+        for (c, value) in row.iter().enumerate() {
+            sheet.write_string(line, u16::try_from(c).unwrap_or(u16::MAX), value)?;
+        }
+    }
+    workbook.save_to_buffer()
+}

@@ -1,0 +1,175 @@
+//! `GET /v1/ledgers/{kind}`: registers as xlsx (read back with calamine), CSV with a BOM, JSON.
+
+use std::io::Cursor;
+
+use calamine::{Data, Reader, Xlsx};
+use paicha_tests::{put, spawn_app};
+use reqwest::StatusCode;
+use serde_json::json;
+use uuid::Uuid;
+
+async fn get(url: String, token: &str) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+    let resp = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    (status, headers, resp.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn registers_export_as_excel_csv_and_json() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let (m1, m2, case) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let b1 = t.branch1.id;
+    let r = t
+        .secretary1
+        .push("p", vec![
+            put(1, "members", m1, b1, json!({"name": "蒋十七", "gender": "female", "member_type": "full"})),
+            put(2, "members", m2, b1, json!({"name": "沈十八", "gender": "male"})),
+            put(3, "roster_ledger_entries", Uuid::now_v7(), b1, json!({"ledger": "ledger_a", "name": "韩十九", "gender": "male", "reason_not_on_roster": "转入后未登记, \"待核\"", "has_transfer_letter": true})),
+            put(4, "roster_ledger_entries", Uuid::now_v7(), b1, json!({"ledger": "ledger_b", "name": "杨二十", "surplus_reason": "deceased"})),
+            put(5, "contact_cases", case, b1, json!({"member_id": m2, "result": "searching", "loss_circumstance": "working_away"})),
+        ])
+        .await
+        .unwrap();
+    assert!(
+        r.results.iter().all(|r| r.error.is_none()),
+        "{:?}",
+        r.results
+    );
+    t.secretary1
+        .push(
+            "p",
+            vec![paicha_tests::patch(
+                6,
+                "contact_cases",
+                case,
+                None,
+                json!({"result": "found", "found_by": "interpersonal"}),
+            )],
+        )
+        .await
+        .unwrap();
+    let token = t.admin.access_token().unwrap();
+    let base = format!("{}/v1/ledgers", app.base);
+
+    // Excel: title, unit and date, headers, one row.
+    let (status, headers, bytes) = get(
+        format!("{base}/ledger_a?org_unit_id={}", t.work_area.id),
+        token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml")
+    );
+    assert!(
+        headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).unwrap();
+    let range = workbook
+        .worksheet_range("不在花名册党员初审信息台帐")
+        .unwrap();
+    let rows: Vec<Vec<String>> = range
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|c| match c {
+                    Data::String(s) => s.clone(),
+                    Data::Empty => String::new(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows[0][0], "不在花名册党员初审信息台帐");
+    assert!(rows[1][0].contains("第一工作区"), "{:?}", rows[1]);
+    assert_eq!(&rows[2][..4], &["序号", "党支部", "姓名", "性别"]);
+    assert_eq!(rows.len(), 4);
+    assert_eq!(&rows[3][..4], &["1", "a第一党支部", "韩十九", "男"]);
+    assert!(rows[3].contains(&"是".to_owned()));
+
+    // CSV: a BOM first, quoted cells where needed.
+    let (status, headers, bytes) = get(format!("{base}/ledger_a?format=csv"), token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert_eq!(&bytes[..3], &[0xEF, 0xBB, 0xBF]);
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    assert!(text.starts_with("序号,党支部,姓名,性别,"));
+    assert!(text.contains("\"转入后未登记, \"\"待核\"\"\""), "{text}");
+
+    // JSON, and the other registers.
+    let json = |kind: &str| {
+        let base = base.clone();
+        let kind = kind.to_owned();
+        async move {
+            let (status, _, bytes) = get(format!("{base}/{kind}?format=json"), token).await;
+            assert_eq!(status, StatusCode::OK, "{kind}");
+            serde_json::from_slice::<paicha_domain::api::v1::LedgerTable>(&bytes).unwrap()
+        }
+    };
+    let b = json("ledger_b").await;
+    assert_eq!(b.rows.len(), 1);
+    assert!(b.rows[0].contains(&"死亡".to_owned()));
+    let roster = json("roster").await;
+    assert_eq!(roster.rows.len(), 2);
+    assert!(
+        roster
+            .rows
+            .iter()
+            .any(|r| r.contains(&"蒋十七".to_owned()) && r.contains(&"正式党员".to_owned()))
+    );
+    let found = json("found_register").await;
+    assert_eq!(found.rows.len(), 1);
+    assert_eq!(
+        found.rows[0][2], "沈十八",
+        "the member's name comes from the member record"
+    );
+    assert!(found.rows[0].contains(&"人际查找".to_owned()));
+    assert_eq!(json("still_lost_register").await.rows.len(), 0);
+    assert_eq!(json("lost_contact_register").await.rows.len(), 1);
+
+    // Mistakes and scope.
+    assert_eq!(
+        get(format!("{base}/ledger_c"), token).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        get(format!("{base}/roster?format=pdf"), token).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let other = app.tenant("b").await;
+    let (status, _, _) = get(
+        format!("{base}/roster?org_unit_id={}", t.branch1.id),
+        other.admin.access_token().unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, bytes) = get(
+        format!("{base}/roster?format=json"),
+        t.secretary2.access_token().unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let own: paicha_domain::api::v1::LedgerTable = serde_json::from_slice(&bytes).unwrap();
+    assert!(
+        own.rows.is_empty(),
+        "a sibling branch exports nothing of branch 1"
+    );
+}
