@@ -17,6 +17,7 @@ pub mod lost_contact;
 pub mod member;
 pub mod org;
 pub mod role;
+pub mod roster;
 pub mod status;
 pub mod workflow;
 pub mod working_group;

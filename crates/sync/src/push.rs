@@ -166,6 +166,32 @@ pub async fn push(
     })
 }
 
+/// Applies `mutations` for `writer` only if every one of them applies: when any is rejected,
+/// nothing is written and the results say why (`Err`). For imports, where a file is taken whole
+/// or not at all.
+pub async fn push_all_or_nothing(
+    store: &Store,
+    writer: Writer<'_>,
+    mutations: &[Value],
+) -> Result<Result<PushOutcome, Vec<MutationResult>>, SyncError> {
+    let job = Job {
+        user_id: writer.user_id,
+        role: writer.role,
+        tenant_id: writer.tenant_id,
+        unit_path: writer.unit_path.to_owned(),
+        device_id: writer.device_id.to_owned(),
+        mutations: mutations.to_vec(),
+    };
+    let (mut results, version, committed) =
+        apply_jobs(store, writer.tenant_id, std::slice::from_ref(&job), true).await?;
+    let results = results.pop().unwrap_or_default();
+    Ok(if committed {
+        Ok(PushOutcome { results, version })
+    } else {
+        Err(results)
+    })
+}
+
 /// Applies the jobs of one tenant, in order, in one transaction: one commit (and on SQLite one
 /// `fsync`) for all of them. Returns each job's results and the tenant's version after them.
 async fn apply_group(
@@ -173,6 +199,18 @@ async fn apply_group(
     tenant_id: Uuid,
     jobs: &[Job],
 ) -> Result<(Vec<Vec<MutationResult>>, u64), SyncError> {
+    let (results, version, _) = apply_jobs(store, tenant_id, jobs, false).await?;
+    Ok((results, version))
+}
+
+/// The work of [`apply_group`]; with `all_or_nothing`, a single rejection rolls everything
+/// back (the third value says whether it committed).
+async fn apply_jobs(
+    store: &Store,
+    tenant_id: Uuid,
+    jobs: &[Job],
+    all_or_nothing: bool,
+) -> Result<(Vec<Vec<MutationResult>>, u64, bool), SyncError> {
     // Stored times are cut to microseconds, what PostgreSQL keeps, so the audit hash computed
     // now is the one recomputed from the database later.
     let now = Utc::now().trunc_subsecs(6);
@@ -186,7 +224,7 @@ async fn apply_group(
         let version = txn.version;
         let hash = txn.last_hash.clone();
         txn.commit(version, &hash).await?;
-        return Ok((vec![], version));
+        return Ok((vec![], version, true));
     };
     let mut batch = Batch {
         version: txn.version,
@@ -263,10 +301,18 @@ async fn apply_group(
             .push((job.user_id, job.device_id.clone(), saved));
         all_results.push(results);
     }
+    let rejected = all_results
+        .iter()
+        .flatten()
+        .any(|r| r.status == MutationStatus::Rejected);
+    if all_or_nothing && rejected {
+        // Dropping the transaction rolls it back: nothing of it is written.
+        return Ok((all_results, batch.version, false));
+    }
     batch.flush().await?;
     let version = batch.version;
     batch.txn.commit(version, &batch.last_hash).await?;
-    Ok((all_results, version))
+    Ok((all_results, version, true))
 }
 
 type Reply = tokio::sync::oneshot::Sender<Result<PushOutcome, String>>;

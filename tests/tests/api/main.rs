@@ -7,6 +7,7 @@ mod auth;
 mod blobs;
 mod concurrency;
 mod errors;
+mod import;
 mod ledgers;
 mod logs;
 mod ops;

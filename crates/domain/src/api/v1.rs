@@ -373,3 +373,32 @@ pub struct LedgerTable {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<String>>,
 }
+
+// ---- Roster import ----------------------------------------------------------------------
+
+/// `POST /v1/import/roster`: what the import did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportResult {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+/// One problem of a refused roster file: its row (as the spreadsheet numbers it) and column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportProblem {
+    pub row: u64,
+    pub column: Option<String>,
+    pub code: String,
+    pub message: String,
+}
+
+/// The body of a refused roster file: the usual error, and every problem found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportRefused {
+    pub error: crate::api::ErrorDetail,
+    pub problems: Vec<ImportProblem>,
+}

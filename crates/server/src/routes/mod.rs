@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod blobs;
+pub mod import;
 pub mod ledgers;
 pub mod ops;
 pub mod org_units;

@@ -1,0 +1,97 @@
+//! The 花名册 as a spreadsheet: which Chinese column headers map to which member fields, and
+//! how the values people type become the stored ones.
+
+use serde_json::Value;
+
+/// The recognised headers (with common variants) and the member field each fills.
+pub const HEADERS: &[(&str, &str)] = &[
+    ("姓名", "name"),
+    ("性别", "gender"),
+    ("民族", "ethnicity"),
+    ("籍贯", "native_place"),
+    ("出生日期", "birth_date"),
+    ("公民身份号码", "id_number"),
+    ("身份证号码", "id_number"),
+    ("身份证号", "id_number"),
+    ("学历", "education"),
+    ("人员类别", "member_type"),
+    ("入党日期", "join_date"),
+    ("转为正式党员日期", "full_member_date"),
+    ("转正日期", "full_member_date"),
+    ("工作单位", "work_unit"),
+    ("现居住地", "residence"),
+    ("家庭住址", "residence"),
+    ("户籍所在地", "household_registration"),
+    ("联系电话", "phone"),
+    ("备注", "remarks"),
+];
+
+/// The member field a header names (surrounding spaces and a trailing `*` ignored).
+pub fn field_for_header(header: &str) -> Option<&'static str> {
+    let h = header.trim().trim_end_matches('*').trim();
+    HEADERS.iter().find(|(name, _)| *name == h).map(|(_, f)| *f)
+}
+
+/// A typed cell as the stored value: 男/女, 正式党员/预备党员, and dates written with `/` or
+/// `.` or as `YYYY年M月D日` become the API's words and `YYYY-MM-DD`. An empty cell is `null`.
+pub fn convert(field: &str, text: &str) -> Value {
+    let t = text.trim();
+    if t.is_empty() {
+        return Value::Null;
+    }
+    let word = match (field, t) {
+        ("gender", "男") => Some("male"),
+        ("gender", "女") => Some("female"),
+        ("member_type", "正式党员" | "正式") => Some("full"),
+        ("member_type", "预备党员" | "预备") => Some("probationary"),
+        _ => None,
+    };
+    if let Some(word) = word {
+        return Value::String(word.to_owned());
+    }
+    if let Some(date) = field.ends_with("_date").then(|| normalize_date(t)).flatten() {
+        return Value::String(date);
+    }
+    Value::String(t.to_owned())
+}
+
+/// `2016/3/7`, `2016.03.07`, `2016年3月7日` or `2016-3-7` → `2016-03-07`.
+fn normalize_date(t: &str) -> Option<String> {
+    let cleaned: String = t.replace(['年', '月', '/', '.'], "-").replace('日', "");
+    let mut parts = cleaned.split('-').filter(|p| !p.is_empty());
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let (y, m, d): (i32, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    chrono::NaiveDate::from_ymd_opt(y, m, d).map(|date| date.format("%Y-%m-%d").to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn headers_and_values() {
+        assert_eq!(field_for_header(" 公民身份号码* "), Some("id_number"));
+        assert_eq!(field_for_header("身份证号"), Some("id_number"));
+        assert_eq!(field_for_header("爱好"), None);
+        let table: &[(&str, &str, Value)] = &[
+            ("gender", "男", json!("male")),
+            ("gender", "女", json!("female")),
+            ("gender", "未知", json!("未知")),
+            ("member_type", "预备党员", json!("probationary")),
+            ("birth_date", "1980/1/2", json!("1980-01-02")),
+            ("join_date", "2001年7月1日", json!("2001-07-01")),
+            ("join_date", "2001.07.01", json!("2001-07-01")),
+            ("join_date", "2001-02-30", json!("2001-02-30")),
+            ("name", "  张三 ", json!("张三")),
+            ("phone", "", Value::Null),
+        ];
+        for (field, text, expected) in table {
+            assert_eq!(&convert(field, text), expected, "{field} {text}");
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! `POST /v1/import/roster`: a 花名册 workbook the test writes, imported whole or refused whole.
+
+use paicha_tests::{Replica, id_number, spawn_app};
+use reqwest::StatusCode;
+
+fn workbook(rows: &[Vec<&str>]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet
+        .write_string(0, 0, "东关社区党支部党员花名册")
+        .unwrap();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, value) in row.iter().enumerate() {
+            sheet.write_string(r as u32 + 1, c as u16, *value).unwrap();
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+async fn upload(
+    base: &str,
+    token: &str,
+    branch: uuid::Uuid,
+    bytes: Vec<u8>,
+) -> (StatusCode, serde_json::Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/v1/import/roster?org_unit_id={branch}"))
+        .bearer_auth(token)
+        .header("content-type", "application/octet-stream")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test]
+async fn a_roster_is_imported_whole_idempotently_or_refused_whole() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let token = t.secretary1.access_token().unwrap();
+    let (id1, id2, id3) = (
+        id_number("19800102", 11),
+        id_number("19751230", 22),
+        id_number("19600315", 31),
+    );
+    let header = vec![
+        "序号",
+        "姓名",
+        "性别",
+        "出生日期",
+        "公民身份号码",
+        "人员类别",
+        "入党日期",
+        "联系电话",
+    ];
+    let good = vec![
+        header.clone(),
+        vec![
+            "1",
+            "张一",
+            "男",
+            "1980/1/2",
+            id1.as_str(),
+            "正式党员",
+            "2001年7月1日",
+            "13900000001",
+        ],
+        vec![
+            "2",
+            "李二",
+            "女",
+            "1975-12-30",
+            id2.as_str(),
+            "预备党员",
+            "",
+            "",
+        ],
+        vec![
+            "3",
+            "王三",
+            "男",
+            "",
+            id3.as_str(),
+            "正式党员",
+            "1985.05.04",
+            "",
+        ],
+    ];
+    let (status, body) = upload(&app.base, token, t.branch1.id, workbook(&good)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        serde_json::json!({"created": 3, "updated": 0, "unchanged": 0})
+    );
+    let mut replica = Replica::default();
+    replica.sync(&t.secretary1).await.unwrap();
+    assert_eq!(replica.records.len(), 3);
+    let zhang = replica
+        .records
+        .values()
+        .find(|(_, f)| f["name"] == "张一")
+        .unwrap();
+    assert_eq!(zhang.1["gender"], "male");
+    assert_eq!(zhang.1["birth_date"], "1980-01-02");
+    assert_eq!(zhang.1["join_date"], "2001-07-01");
+    assert_eq!(zhang.1["member_type"], "full");
+
+    // Again: nothing changes. With one phone changed: one update.
+    let (_, body) = upload(&app.base, token, t.branch1.id, workbook(&good)).await;
+    assert_eq!(
+        body,
+        serde_json::json!({"created": 0, "updated": 0, "unchanged": 3})
+    );
+    let mut changed = good.clone();
+    changed[1][7] = "13900000009";
+    let (_, body) = upload(&app.base, token, t.branch1.id, workbook(&changed)).await;
+    assert_eq!(
+        body,
+        serde_json::json!({"created": 0, "updated": 1, "unchanged": 2})
+    );
+
+    // A bad file: every problem with its row and column, and nothing written.
+    let mut broken_id = id_number("19900101", 41);
+    broken_id.pop();
+    broken_id.push(if id_number("19900101", 41).ends_with('0') {
+        '1'
+    } else {
+        '0'
+    });
+    let (id5, id6) = (id_number("19900228", 51), id_number("19910101", 61));
+    let bad = vec![
+        header.clone(),
+        vec!["1", "赵四", "男", "", broken_id.as_str(), "", "", ""],
+        vec!["2", "钱五", "男", "", id1.as_str(), "", "", ""],
+        vec!["3", "孙六", "男", "", id1.as_str(), "", "", ""],
+        vec!["4", "周七", "男", "", "", "", "", ""],
+        vec!["5", "吴八", "男", "1990-02-30", id5.as_str(), "", "", ""],
+        vec!["6", "郑九", "未知", "", id6.as_str(), "", "", ""],
+    ];
+    let (status, body) = upload(&app.base, token, t.branch1.id, workbook(&bad)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_roster");
+    let problems: Vec<(u64, String, String)> = body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["row"].as_u64().unwrap(),
+                p["column"].as_str().unwrap_or("").to_owned(),
+                p["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(u64, String, String)> = vec![
+        (3, "公民身份号码".into(), "id_number_check_digit".into()),
+        (5, "公民身份号码".into(), "duplicate_id_number".into()),
+        (6, "公民身份号码".into(), "required_field".into()),
+        (7, "出生日期".into(), "invalid_field_value".into()),
+        (8, "性别".into(), "invalid_enum_value".into()),
+    ];
+    assert_eq!(problems, expected);
+    let mut after = Replica::default();
+    after.sync(&t.secretary1).await.unwrap();
+    assert_eq!(after.records.len(), 3, "a refused file writes nothing");
+
+    // CSV with a BOM works too; the committee may not import; only branches take a roster.
+    let csv = format!(
+        "\u{FEFF}姓名,性别,公民身份号码\r\n陈十,女,{}\r\n",
+        id_number("19880808", 72)
+    );
+    let (status, body) = upload(&app.base, token, t.branch1.id, csv.into_bytes()).await;
+    assert_eq!(
+        (status, body["created"].as_u64()),
+        (StatusCode::OK, Some(1))
+    );
+    let (status, _) = upload(
+        &app.base,
+        t.admin.access_token().unwrap(),
+        t.branch1.id,
+        workbook(&good),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = upload(&app.base, token, t.branch2.id, workbook(&good)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = upload(
+        &app.base,
+        token,
+        t.branch1.id,
+        b"not a spreadsheet".to_vec(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["problems"][0]["code"], "no_header_row");
+}
