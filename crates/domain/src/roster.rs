@@ -49,7 +49,11 @@ pub fn convert(field: &str, text: &str) -> Value {
     if let Some(word) = word {
         return Value::String(word.to_owned());
     }
-    if let Some(date) = field.ends_with("_date").then(|| normalize_date(t)).flatten() {
+    if let Some(date) = field
+        .ends_with("_date")
+        .then(|| normalize_date(t))
+        .flatten()
+    {
         return Value::String(date);
     }
     Value::String(t.to_owned())
