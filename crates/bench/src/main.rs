@@ -6,7 +6,8 @@
 //! - single-mutation pushes from 50 concurrent devices;
 //! - the initial pull of every member by a committee user, paged;
 //! - live-update latency: 200 long-polls of a branch's ancestors, woken by one push;
-//! - 2,000 idle long-polls held at once: the server's resident memory.
+//! - 2,000 idle long-polls held at once: the server's resident memory;
+//! - the committee's status (`GET /v1/status`) over all those members.
 //!
 //! With `--url` it targets a running server instead (memory is then not measured). It prints
 //! a Markdown table; the figures in docs/benchmarks.md come from it.
@@ -442,6 +443,26 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "server not started by the benchmark".into(),
         )),
     }
+
+    // 6. The committee's status over every member (last: it leaves memory behind).
+    let mut status_times = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let status = t.committee.status(None).await?;
+        status_times.push(started.elapsed());
+        if status.counts.members_total == 0 {
+            bail!("the status counted no members");
+        }
+    }
+    status_times.sort();
+    rows.push((
+        format!("status of the committee ({count} members)"),
+        format!("p50 {:.0} ms", percentile(&status_times, 0.5)),
+        format!(
+            "max {:.0} ms over 5 requests",
+            percentile(&status_times, 1.0)
+        ),
+    ));
 
     println!("| measurement | result | detail |");
     println!("|---|---|---|");
