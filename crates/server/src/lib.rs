@@ -238,7 +238,11 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let housekeeping = tokio::spawn(housekeeping(self.store.clone(), self.settings.clone()));
+        let housekeeping = tokio::spawn(housekeeping(
+            self.store.clone(),
+            self.settings.clone(),
+            paicha_storage::BlobFiles::new(&self.settings.data_dir),
+        ));
         let listener = tokio::spawn(relay_changes(self.store.clone(), self.notifier.clone()));
         let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
@@ -269,9 +273,12 @@ async fn relay_changes(store: Store, notifier: paicha_sync::notify::Notifier) {
     }
 }
 
-/// Periodic clean-up: tombstones behind the horizon, and throttle rows whose window and lock
-/// have lapsed.
-async fn housekeeping(store: Store, settings: Arc<Settings>) {
+/// How long an unfinished blob upload may sit unwritten before it is deleted.
+const UNFINISHED_UPLOAD_AGE: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// Periodic clean-up: tombstones behind the horizon, unfinished blob uploads abandoned for a
+/// week, and throttle rows whose window and lock have lapsed.
+async fn housekeeping(store: Store, settings: Arc<Settings>, blobs: paicha_storage::BlobFiles) {
     let throttle = settings.login_throttle;
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
@@ -281,6 +288,11 @@ async fn housekeeping(store: Store, settings: Arc<Settings>) {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "tombstones purged"),
             Err(err) => tracing::warn!(error = %err, "tombstone purge failed"),
+        }
+        match blobs.purge_unfinished(UNFINISHED_UPLOAD_AGE).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "abandoned blob uploads removed"),
+            Err(err) => tracing::warn!(error = %err, "blob upload clean-up failed"),
         }
         let window = chrono::Duration::from_std(throttle.window).unwrap_or(chrono::Duration::MAX);
         let Ok(records) = store.throttle_records().await else {

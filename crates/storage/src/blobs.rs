@@ -212,6 +212,28 @@ impl BlobFiles {
         sniff(&head).ok_or(BlobError::UnsupportedType)
     }
 
+    /// Deletes unfinished uploads not written to for `older_than`. Returns how many went.
+    pub async fn purge_unfinished(&self, older_than: std::time::Duration) -> std::io::Result<u64> {
+        let mut purged = 0;
+        let Ok(mut tenants) = tokio::fs::read_dir(self.root.join("partial")).await else {
+            return Ok(0);
+        };
+        let now = std::time::SystemTime::now();
+        while let Some(tenant) = tenants.next_entry().await? {
+            let Ok(mut files) = tokio::fs::read_dir(tenant.path()).await else {
+                continue;
+            };
+            while let Some(file) = files.next_entry().await? {
+                let modified = file.metadata().await?.modified()?;
+                let age = now.duration_since(modified).unwrap_or_default();
+                if age >= older_than && tokio::fs::remove_file(file.path()).await.is_ok() {
+                    purged += 1;
+                }
+            }
+        }
+        Ok(purged)
+    }
+
     pub async fn open(&self, sha256: &str) -> std::io::Result<tokio::fs::File> {
         tokio::fs::File::open(self.path(sha256)).await
     }
@@ -378,5 +400,47 @@ impl SyncTxn {
             }
         }
         Ok(missing)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn abandoned_uploads_are_purged_and_fresh_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = BlobFiles::new(dir.path());
+        let (tenant, sha) = (Uuid::now_v7(), "ab".repeat(32));
+        files
+            .append(tenant, &sha, 0, b"\xFF\xD8\xFF partial", 1 << 20)
+            .await
+            .unwrap();
+        assert_eq!(
+            files
+                .purge_unfinished(std::time::Duration::from_secs(3600))
+                .await
+                .unwrap(),
+            0
+        );
+        assert!(files.received(tenant, &sha).await > 0);
+        assert_eq!(
+            files
+                .purge_unfinished(std::time::Duration::ZERO)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(files.received(tenant, &sha).await, 0);
+        // With no uploads at all there is nothing to do.
+        let empty = BlobFiles::new(&dir.path().join("nothing"));
+        assert_eq!(
+            empty
+                .purge_unfinished(std::time::Duration::ZERO)
+                .await
+                .unwrap(),
+            0
+        );
     }
 }
