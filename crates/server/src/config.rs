@@ -13,7 +13,7 @@ use paicha_storage::Engine;
 
 /// paicha: 党员组织关系集中排查 sync server.
 #[derive(Debug, Parser)]
-#[command(name = "paicha", version, about)]
+#[command(name = "paicha", version)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
