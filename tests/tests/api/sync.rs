@@ -1223,3 +1223,67 @@ async fn only_the_owner_side_and_the_addressee_itself_write_an_addressed_record(
         .unwrap();
     assert_eq!(r.results[0].status, MutationStatus::Applied);
 }
+
+#[tokio::test]
+async fn the_horizon_follows_the_slowest_active_device() {
+    use paicha_sync::horizon::{DEFAULT_MAX_AGE, purge};
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let m = Uuid::now_v7();
+    t.secretary1
+        .push(
+            "p",
+            vec![put(
+                1,
+                "members",
+                m,
+                t.branch1.id,
+                json!({"name": "褚二十一"}),
+            )],
+        )
+        .await
+        .unwrap();
+    let pull = |cursor: Option<String>, device: &'static str| {
+        let client = t.secretary1.clone();
+        async move {
+            client
+                .pull(&paicha_client::PullQuery {
+                    cursor: cursor.as_deref(),
+                    device_id: Some(device),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .cursor
+        }
+    };
+    // Two phones have everything but the coming deletion.
+    let before = pull(None, "slow-phone").await;
+    pull(None, "fast-phone").await;
+    t.secretary1
+        .push("p", vec![delete(2, "members", m)])
+        .await
+        .unwrap();
+    // The fast phone pulls past the deletion (and says so on its next pull); the slow one not.
+    let after = pull(Some(before.clone()), "fast-phone").await;
+    pull(Some(after.clone()), "fast-phone").await;
+    pull(Some(before.clone()), "slow-phone").await;
+
+    let store = paicha_storage::Store::connect(&app.db.url).await.unwrap();
+    // Thirty days on, both phones are still active: the slow one holds the tombstone back.
+    let month = chrono::Utc::now() + chrono::Duration::days(30);
+    assert_eq!(purge(&store, month, DEFAULT_MAX_AGE).await.unwrap(), 0);
+    // Once the slow phone has pulled past it too, it goes.
+    pull(Some(after.clone()), "slow-phone").await;
+    assert_eq!(purge(&store, month, DEFAULT_MAX_AGE).await.unwrap(), 1);
+    // Both phones' cursors are at or past the horizon: neither must resync.
+    let page = t
+        .secretary1
+        .pull(&paicha_client::PullQuery {
+            cursor: Some(&after),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(page.changes.is_empty());
+}
