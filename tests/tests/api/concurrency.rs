@@ -57,7 +57,11 @@ async fn writer(client: Client, device: String, branch: Uuid, seed: u64) -> usiz
             }
         }
         let response = client.push(&device, batch).await.expect("push");
-        applied += response.results.len();
+        applied += response
+            .results
+            .iter()
+            .filter(|r| r.status == paicha_domain::api::v1::MutationStatus::Applied)
+            .count();
     }
     applied
 }
@@ -125,7 +129,10 @@ async fn readers_end_with_exactly_the_servers_state_under_concurrent_writers() {
         total += w.await.unwrap();
     }
     stop.store(true, Ordering::SeqCst);
-    assert!(total > 100, "only {total} mutations in {WRITE_FOR:?}");
+    assert!(
+        total > 100,
+        "only {total} mutations applied in {WRITE_FOR:?}"
+    );
 
     // The server's state, read from the database directly.
     let store = Store::connect(&app.db.url).await.unwrap();

@@ -16,7 +16,7 @@ use paicha_domain::api::v1::{BlobStatus, MissingBlobs};
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use paicha_domain::blob::is_blob_hash;
 use paicha_domain::role::Role;
-use paicha_storage::{BlobError, BlobRow, Scope};
+use paicha_storage::{BlobError, BlobRow};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, AuthUser};
@@ -209,10 +209,7 @@ pub async fn get_blob(
 ) -> ApiResult<Response> {
     let unit = data_unit(&state, &principal).await?;
     check_hash(&sha256)?;
-    let scope = Scope {
-        tenant_id: unit.tenant_id,
-        path: &unit.path,
-    };
+    let scope = crate::routes::sync::scope(&unit);
     if !state.store.blob_in_scope(scope, &sha256).await? {
         return Err(ApiError::not_found());
     }
@@ -249,10 +246,7 @@ pub async fn missing_blobs(
     AuthUser(principal): AuthUser,
 ) -> ApiResult<Json<MissingBlobs>> {
     let unit = data_unit(&state, &principal).await?;
-    let scope = Scope {
-        tenant_id: unit.tenant_id,
-        path: &unit.path,
-    };
+    let scope = crate::routes::sync::scope(&unit);
     let missing = state.store.missing_blobs(scope, 10_000).await?;
     Ok(Json(MissingBlobs { missing }))
 }

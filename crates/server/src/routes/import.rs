@@ -16,7 +16,6 @@ use paicha_domain::api::{ErrorBody, ErrorCode, ErrorDetail};
 use paicha_domain::collection::{Collection, Mode, check_record, validate_fields};
 use paicha_domain::org::OrgUnitKind;
 use paicha_domain::roster::{HEADERS, convert, field_for_header};
-use paicha_storage::Scope;
 use paicha_sync::push::{Writer, push_all_or_nothing};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -24,7 +23,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, AuthUser};
-use crate::state::{AppState, actor, unit_ref};
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -153,18 +152,8 @@ pub async fn import_roster(
     ApiQuery(query): ApiQuery<ImportQuery>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let own = crate::routes::sync::data_unit(&state, &principal).await?;
-    let branch = state
-        .store
-        .org_unit(query.org_unit_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    actor(&principal, Some(&own))
-        .may_read_member_data(&unit_ref(&branch))
-        .map_err(|d| match d {
-            paicha_auth::Denied::OutsideScope => ApiError::not_found(),
-            other => other.into(),
-        })?;
+    let (own, branch) =
+        crate::routes::sync::data_target(&state, &principal, Some(query.org_unit_id)).await?;
     if !Collection::Members
         .schema()
         .creators
@@ -278,10 +267,7 @@ pub async fn import_roster(
     }
 
     // Members already in the branch, by ID number: updated in place.
-    let scope = Scope {
-        tenant_id: branch.tenant_id,
-        path: &branch.path,
-    };
+    let scope = crate::routes::sync::scope(&branch);
     let existing: HashMap<String, (Uuid, Map<String, Value>)> = state
         .store
         .live_records(scope, Collection::Members)

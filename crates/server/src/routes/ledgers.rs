@@ -13,13 +13,12 @@ use paicha_domain::api::v1::LedgerTable;
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use paicha_domain::collection::Collection;
 use paicha_domain::ledger::{LedgerKind, Selection, Source, display_zh};
-use paicha_storage::Scope;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, AuthUser};
-use crate::state::{AppState, actor, unit_ref};
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -63,25 +62,9 @@ pub async fn ledger(
             .with_message("format 应为 xlsx、csv 或 json")
             .with_field("format"));
     }
-    let own = crate::routes::sync::data_unit(&state, &principal).await?;
-    let target = match query.org_unit_id {
-        Some(id) if id != own.id => state
-            .store
-            .org_unit(id)
-            .await?
-            .ok_or_else(ApiError::not_found)?,
-        _ => own.clone(),
-    };
-    actor(&principal, Some(&own))
-        .may_read_member_data(&unit_ref(&target))
-        .map_err(|d| match d {
-            paicha_auth::Denied::OutsideScope => ApiError::not_found(),
-            other => other.into(),
-        })?;
-    let scope = Scope {
-        tenant_id: target.tenant_id,
-        path: &target.path,
-    };
+    let (_, target) =
+        crate::routes::sync::data_target(&state, &principal, query.org_unit_id).await?;
+    let scope = crate::routes::sync::scope(&target);
     let units: HashMap<Uuid, String> = state
         .store
         .org_subtree(&target)

@@ -10,13 +10,13 @@ use paicha_domain::api::ErrorBody;
 use paicha_domain::api::v1::UnitStatus;
 use paicha_domain::collection::Collection;
 use paicha_domain::status::{Counts, FormFacts, MemberFacts};
-use paicha_storage::{FactRow, OrgUnitRecord, Scope};
+use paicha_storage::{FactRow, OrgUnitRecord};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{ApiQuery, AuthUser};
-use crate::state::{AppState, actor, unit_ref};
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -56,21 +56,8 @@ pub async fn status(
     AuthUser(principal): AuthUser,
     ApiQuery(query): ApiQuery<StatusQuery>,
 ) -> ApiResult<Json<UnitStatus>> {
-    let own = crate::routes::sync::data_unit(&state, &principal).await?;
-    let target = match query.org_unit_id {
-        Some(id) if id != own.id => state
-            .store
-            .org_unit(id)
-            .await?
-            .ok_or_else(ApiError::not_found)?,
-        _ => own.clone(),
-    };
-    actor(&principal, Some(&own))
-        .may_read_member_data(&unit_ref(&target))
-        .map_err(|d| match d {
-            paicha_auth::Denied::OutsideScope => ApiError::not_found(),
-            other => other.into(),
-        })?;
+    let (_, target) =
+        crate::routes::sync::data_target(&state, &principal, query.org_unit_id).await?;
     let children: Vec<OrgUnitRecord> = state
         .store
         .org_subtree(&target)
@@ -78,10 +65,7 @@ pub async fn status(
         .into_iter()
         .filter(|u| u.parent_id == Some(target.id))
         .collect();
-    let scope = Scope {
-        tenant_id: target.tenant_id,
-        path: &target.path,
-    };
+    let scope = crate::routes::sync::scope(&target);
 
     let campaign_start = state
         .store

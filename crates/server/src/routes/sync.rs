@@ -55,7 +55,33 @@ pub async fn data_unit(state: &AppState, principal: &Principal) -> ApiResult<Org
     Ok(unit)
 }
 
-fn scope(unit: &OrgUnitRecord) -> Scope<'_> {
+/// The caller's unit and the unit a request asks about (`org_unit_id`, default the caller's
+/// own), for a caller that may read member data. A unit outside the caller's subtree is 404,
+/// like one that does not exist.
+pub async fn data_target(
+    state: &AppState,
+    principal: &Principal,
+    org_unit_id: Option<Uuid>,
+) -> ApiResult<(OrgUnitRecord, OrgUnitRecord)> {
+    let own = data_unit(state, principal).await?;
+    let target = match org_unit_id {
+        Some(id) if id != own.id => state
+            .store
+            .org_unit(id)
+            .await?
+            .ok_or_else(ApiError::not_found)?,
+        _ => own.clone(),
+    };
+    actor(principal, Some(&own))
+        .may_read_member_data(&crate::state::unit_ref(&target))
+        .map_err(|d| match d {
+            paicha_auth::Denied::OutsideScope => ApiError::not_found(),
+            other => other.into(),
+        })?;
+    Ok((own, target))
+}
+
+pub fn scope(unit: &OrgUnitRecord) -> Scope<'_> {
     Scope {
         tenant_id: unit.tenant_id,
         path: &unit.path,
