@@ -340,7 +340,27 @@ impl Client {
 
     /// The status of a unit (default: the caller's) and its children.
     pub async fn status(&self, org_unit_id: Option<Uuid>) -> ClientResult<UnitStatus> {
-        let query = org_unit_id.map_or_else(String::new, |id| format!("?org_unit_id={id}"));
+        self.status_on(org_unit_id, None).await
+    }
+
+    /// The status as of a day (phases and suspension clocks are judged on it).
+    pub async fn status_on(
+        &self,
+        org_unit_id: Option<Uuid>,
+        as_of: Option<chrono::NaiveDate>,
+    ) -> ClientResult<UnitStatus> {
+        let mut params = Vec::new();
+        if let Some(id) = org_unit_id {
+            params.push(format!("org_unit_id={id}"));
+        }
+        if let Some(day) = as_of {
+            params.push(format!("as_of={day}"));
+        }
+        let query = if params.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", params.join("&"))
+        };
         self.send(Method::GET, &format!("/v1/status{query}"), None::<&()>)
             .await
     }

@@ -62,6 +62,12 @@ pub fn age_on(birth: NaiveDate, on: NaiveDate) -> u32 {
     u32::try_from(years).unwrap_or(0)
 }
 
+/// The calendar day in China (UTC+8 all year, no daylight saving) at the instant `at`: the day
+/// deadlines are counted in.
+pub fn china_date(at: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    (at + chrono::TimeDelta::hours(8)).date_naive()
+}
+
 /// A date written the Chinese way, without padding: 2016-03-07 → "2016年3月7日".
 pub fn format_date_zh(date: NaiveDate) -> String {
     format!("{}年{}月{}日", date.year(), date.month(), date.day())

@@ -93,6 +93,16 @@ pub fn assess_lost_contact(
     facts: &ContactFacts,
     campaign_start: NaiveDate,
 ) -> LostContactAssessment {
+    assess_lost_contact_months(facts, campaign_start, LOST_CONTACT_MONTHS)
+}
+
+/// [`assess_lost_contact`] with the campaign's configured number of months instead of the
+/// procedure's 6.
+pub fn assess_lost_contact_months(
+    facts: &ContactFacts,
+    campaign_start: NaiveDate,
+    months: u32,
+) -> LostContactAssessment {
     match facts.whereabouts_known {
         Some(true) => return LostContactAssessment::NotLost(NotLostReason::WhereaboutsKnown),
         None => return LostContactAssessment::NotLost(NotLostReason::WhereaboutsNotRecorded),
@@ -104,11 +114,13 @@ pub fn assess_lost_contact(
             months_without_contact: None,
             needs_manual_review: true,
         },
-        Some(last) if last <= lost_contact_cutoff(campaign_start) => LostContactAssessment::Lost {
-            last_contact_on: Some(last),
-            months_without_contact: Some(full_months_between(last, campaign_start)),
-            needs_manual_review: false,
-        },
+        Some(last) if last <= months_before(campaign_start, months) => {
+            LostContactAssessment::Lost {
+                last_contact_on: Some(last),
+                months_without_contact: Some(full_months_between(last, campaign_start)),
+                needs_manual_review: false,
+            }
+        }
         Some(last) => LostContactAssessment::NotLost(NotLostReason::RecentContact {
             last_contact_on: last,
         }),
@@ -124,6 +136,11 @@ impl LostContactAssessment {
     /// The reason in words, for the branch (Chinese). `campaign_start` is the reference date
     /// the assessment was made for.
     pub fn reason_zh(&self, campaign_start: NaiveDate) -> String {
+        self.reason_zh_months(campaign_start, LOST_CONTACT_MONTHS)
+    }
+
+    /// [`Self::reason_zh`] for a campaign whose threshold is `threshold` months.
+    pub fn reason_zh_months(&self, campaign_start: NaiveDate, threshold: u32) -> String {
         let start = format_date_zh(campaign_start);
         match self {
             Self::Lost {
@@ -134,7 +151,7 @@ impl LostContactAssessment {
                 let months = months_without_contact
                     .unwrap_or_else(|| full_months_between(*last, campaign_start));
                 format!(
-                    "去向不明，最后一次参加组织生活或交纳党费为{}，截至排查开始日{start}已连续{months}个月未与党组织联系（满{LOST_CONTACT_MONTHS}个月即为失联），建议认定为失联党员",
+                    "去向不明，最后一次参加组织生活或交纳党费为{}，截至排查开始日{start}已连续{months}个月未与党组织联系（满{threshold}个月即为失联），建议认定为失联党员",
                     format_date_zh(*last)
                 )
             }
@@ -147,9 +164,58 @@ impl LostContactAssessment {
                 "尚未核实是否去向不明，暂不能认定为失联党员，请先核实去向".to_owned()
             }
             Self::NotLost(NotLostReason::RecentContact { last_contact_on }) => format!(
-                "最后一次参加组织生活或交纳党费为{}，截至排查开始日{start}未满{LOST_CONTACT_MONTHS}个月，不属于失联党员",
+                "最后一次参加组织生活或交纳党费为{}，截至排查开始日{start}未满{threshold}个月，不属于失联党员",
                 format_date_zh(*last_contact_on)
             ),
+        }
+    }
+}
+
+/// Whether a member looks mobile (流动党员, DOMAIN.md §8.2): away because of a change of job
+/// or residence and unable to attend normally for a long time, with 6 consecutive months as
+/// the measure. The member flowed out (`flow_out_on`) on or before `on − months`, and the
+/// branch knows where they are: a member whose whereabouts are unknown falls under the
+/// lost-contact rule instead. A proposal, shown beside the member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "proposal")]
+pub enum MobileAssessment {
+    Mobile {
+        flow_out_on: NaiveDate,
+        months_away: u32,
+    },
+    NotMobile,
+}
+
+pub fn assess_mobile(
+    flow_out_on: Option<NaiveDate>,
+    whereabouts_known: Option<bool>,
+    on: NaiveDate,
+    months: u32,
+) -> MobileAssessment {
+    match (flow_out_on, whereabouts_known) {
+        (Some(out), Some(true)) if out <= months_before(on, months) => MobileAssessment::Mobile {
+            flow_out_on: out,
+            months_away: full_months_between(out, on),
+        },
+        _ => MobileAssessment::NotMobile,
+    }
+}
+
+impl MobileAssessment {
+    pub fn is_mobile(&self) -> bool {
+        matches!(self, Self::Mobile { .. })
+    }
+
+    pub fn reason_zh(&self) -> Option<String> {
+        match self {
+            Self::Mobile {
+                flow_out_on,
+                months_away,
+            } => Some(format!(
+                "{}流出，去向明确，已连续{months_away}个月不能正常参加组织生活，建议按流动党员管理",
+                format_date_zh(*flow_out_on)
+            )),
+            Self::NotMobile => None,
         }
     }
 }
@@ -406,5 +472,40 @@ mod tests {
             serde_json::from_str::<LostContactAssessment>(&json).unwrap(),
             assessment
         );
+    }
+
+    #[test]
+    fn mobile_proposals() {
+        let on = d(2016, 3, 7);
+        let table = [
+            (Some(d(2015, 9, 7)), Some(true), true),
+            (Some(d(2015, 9, 8)), Some(true), false),
+            (Some(d(2015, 9, 7)), Some(false), false),
+            (Some(d(2015, 9, 7)), None, false),
+            (None, Some(true), false),
+        ];
+        for (out, known, mobile) in table {
+            assert_eq!(
+                assess_mobile(out, known, on, 6).is_mobile(),
+                mobile,
+                "{out:?} {known:?}"
+            );
+        }
+        assert_eq!(
+            assess_mobile(Some(d(2014, 3, 7)), Some(true), on, 6),
+            MobileAssessment::Mobile {
+                flow_out_on: d(2014, 3, 7),
+                months_away: 24
+            }
+        );
+    }
+
+    #[test]
+    fn a_configured_threshold_moves_the_cutoff() {
+        let facts = unknown(Some(d(2015, 12, 7)), None);
+        assert!(!assess_lost_contact(&facts, d(2016, 3, 7)).is_lost());
+        let three = assess_lost_contact_months(&facts, d(2016, 3, 7), 3);
+        assert!(three.is_lost());
+        assert!(three.reason_zh_months(d(2016, 3, 7), 3).contains("满3个月"));
     }
 }

@@ -6,8 +6,6 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::lost_contact::{ContactFacts, assess_lost_contact};
-
 /// The facts of a member that the counts use.
 #[derive(Debug, Clone, Default)]
 pub struct MemberFacts<'a> {
@@ -85,6 +83,42 @@ pub struct Counts {
     pub archive_reviews_open: u64,
     /// Dispositions by type, counting those not rejected.
     pub dispositions: BTreeMap<String, u64>,
+    /// Members on the roster verified by the verification deadline (§10.1).
+    #[serde(default)]
+    pub verified_by_deadline: u64,
+    /// Members the mobile rule (§8.2) proposes as mobile at the campaign's start.
+    #[serde(default)]
+    pub proposed_mobile: u64,
+    /// Info forms with the pledge letter signed (§10.3).
+    #[serde(default)]
+    pub pledges_signed: u64,
+    /// Search attempts by method group (§10.5).
+    #[serde(default)]
+    pub attempts_by_method: BTreeMap<String, u64>,
+    /// Transfers whose receipt was re-issued, and whose member was registered lost (§10.6).
+    #[serde(default)]
+    pub receipts_reissued: u64,
+    #[serde(default)]
+    pub transfers_registered_lost: u64,
+    /// Archive reviews closed by an exemption of §8.3, and waiting for the county (§10.7).
+    #[serde(default)]
+    pub archive_exemptions: u64,
+    #[serde(default)]
+    pub archive_county_review: u64,
+    /// Performance checks that recorded a violation (§10.8).
+    #[serde(default)]
+    pub violations: u64,
+    /// Members whose suspension (停止党籍) is in effect, those whose 2-year window ends within
+    /// 90 days, and those whose window has ended (removal may be proposed) (§10.9).
+    #[serde(default)]
+    pub suspended: u64,
+    #[serde(default)]
+    pub suspensions_ending_soon: u64,
+    #[serde(default)]
+    pub suspensions_ended: u64,
+    /// Items of every phase whose deadline has passed and that are not done (§10.1).
+    #[serde(default)]
+    pub overdue: u64,
 }
 
 fn bump(map: &mut BTreeMap<String, u64>, key: Option<&str>, default: &str) {
@@ -92,7 +126,8 @@ fn bump(map: &mut BTreeMap<String, u64>, key: Option<&str>, default: &str) {
 }
 
 impl Counts {
-    pub fn add_member(&mut self, m: &MemberFacts<'_>, campaign_start: Option<NaiveDate>) {
+    /// A member; `lost_at_start` is the lost-contact rule's proposal for the campaign's start.
+    pub fn add_member(&mut self, m: &MemberFacts<'_>, lost_at_start: bool) {
         if m.roster_status == Some("removed_from_roster") {
             return;
         }
@@ -110,15 +145,8 @@ impl Counts {
         if m.contact_status == Some("mobile") {
             self.mobile += 1;
         }
-        if let Some(start) = campaign_start {
-            let facts = ContactFacts {
-                whereabouts_known: m.whereabouts_known,
-                last_activity_on: m.last_activity_on,
-                last_dues_paid_on: m.last_dues_paid_on,
-            };
-            if assess_lost_contact(&facts, start).is_lost() {
-                self.lost_contact_at_start += 1;
-            }
+        if lost_at_start {
+            self.lost_contact_at_start += 1;
         }
     }
 
@@ -151,8 +179,9 @@ impl Counts {
         }
     }
 
-    pub fn add_attempt(&mut self) {
+    pub fn add_attempt(&mut self, method: Option<&str>) {
         self.contact_attempts += 1;
+        bump(&mut self.attempts_by_method, method, "unknown");
     }
 
     pub fn add_department_request(&mut self, status: Option<&str>) {
@@ -162,8 +191,14 @@ impl Counts {
         }
     }
 
-    pub fn add_transfer(&mut self, receipt_status: Option<&str>) {
+    pub fn add_transfer(&mut self, receipt_status: Option<&str>, registered_lost: bool) {
         self.transfers += 1;
+        if receipt_status == Some("receipt_reissued") {
+            self.receipts_reissued += 1;
+        }
+        if registered_lost {
+            self.transfers_registered_lost += 1;
+        }
         if !matches!(
             receipt_status,
             Some("receipt_received" | "receipt_reissued")
@@ -172,8 +207,14 @@ impl Counts {
         }
     }
 
-    pub fn add_archive_review(&mut self, status: Option<&str>) {
+    pub fn add_archive_review(&mut self, status: Option<&str>, exemption: Option<&str>) {
         self.archive_reviews += 1;
+        if status == Some("exempt_confirmed") && exemption.is_some() {
+            self.archive_exemptions += 1;
+        }
+        if status == Some("county_review") {
+            self.archive_county_review += 1;
+        }
         if !matches!(
             status,
             Some("exempt_confirmed" | "confirmed" | "not_recognized")
@@ -192,6 +233,7 @@ impl Counts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lost_contact::{ContactFacts, assess_lost_contact};
 
     fn date(s: &str) -> Option<NaiveDate> {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
@@ -300,7 +342,13 @@ mod tests {
             ..Default::default()
         };
         for m in [&lost_edge, &not_lost, &removed, &verified] {
-            c.add_member(m, start);
+            let facts = ContactFacts {
+                whereabouts_known: m.whereabouts_known,
+                last_activity_on: m.last_activity_on,
+                last_dues_paid_on: m.last_dues_paid_on,
+            };
+            let lost = start.is_some_and(|s| assess_lost_contact(&facts, s).is_lost());
+            c.add_member(m, lost);
         }
         assert_eq!(c.members_total, 3);
         assert_eq!(c.lost_contact_at_start, 1);
@@ -310,7 +358,7 @@ mod tests {
         assert_eq!(c.roster.get("unverified"), Some(&2));
         // Without a campaign, nothing is proposed lost.
         let mut none = Counts::default();
-        none.add_member(&lost_edge, None);
+        none.add_member(&lost_edge, false);
         assert_eq!(none.lost_contact_at_start, 0);
     }
 }

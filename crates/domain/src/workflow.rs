@@ -199,6 +199,32 @@ pub fn machine(collection: Collection, field: &str) -> Option<&'static Machine> 
         .find(|m| m.collection == collection && m.field == field)
 }
 
+/// Fields the server stamps with the day (China time, [`crate::calendar::china_date`]) a
+/// status field moves to a value: facts only the server witnesses, such as when the 组织办
+/// received a ledger (§8.5: "Mark late items"). No role may write them.
+static STAMPS: &[(Collection, &str, &str, &str)] = &[(
+    Collection::LedgerSubmissions,
+    "status",
+    "submitted",
+    "received_on",
+)];
+
+/// The fields to stamp when `field` of `collection` becomes `to`.
+pub fn stamps(collection: Collection, field: &str, to: Option<&str>) -> Vec<&'static str> {
+    STAMPS
+        .iter()
+        .filter(|(c, f, v, _)| *c == collection && *f == field && Some(*v) == to)
+        .map(|(_, _, _, stamp)| *stamp)
+        .collect()
+}
+
+/// Whether the server stamps `field` of `collection`.
+pub fn is_stamped(collection: Collection, field: &str) -> bool {
+    STAMPS
+        .iter()
+        .any(|(c, _, _, stamp)| *c == collection && *stamp == field)
+}
+
 /// Where a move starts: a record being created, or an existing record's current value (none:
 /// never set, which is the machine's implicit first state).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -285,6 +311,20 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn stamped_fields_are_declared_and_written_by_no_role() {
+        for (collection, field, value, stamp) in STAMPS {
+            assert!(machine(*collection, field).is_some());
+            let spec = collection.schema().field(stamp);
+            assert!(
+                spec.is_some_and(|s| s.writers.is_empty() && matches!(s.ty, FieldType::Date)),
+                "{stamp}"
+            );
+            assert_eq!(stamps(*collection, field, Some(value)), vec![*stamp]);
+        }
+        assert!(stamps(Collection::LedgerSubmissions, "status", Some("draft")).is_empty());
     }
 
     #[test]

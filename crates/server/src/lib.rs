@@ -7,6 +7,7 @@
 pub mod config;
 mod error;
 mod extract;
+mod facts;
 mod routes;
 mod state;
 pub mod telemetry;
@@ -190,6 +191,7 @@ pub struct Application {
     store: Store,
     settings: Arc<Settings>,
     notifier: paicha_sync::notify::Notifier,
+    facts: crate::facts::FactsCache,
 }
 
 impl Application {
@@ -205,6 +207,7 @@ impl Application {
         let slots = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         let settings = Arc::new(settings);
         let notifier = paicha_sync::notify::Notifier::default();
+        let facts = crate::facts::FactsCache::default();
         let state = AppState {
             store: store.clone(),
             keys,
@@ -214,6 +217,7 @@ impl Application {
             blobs: paicha_storage::BlobFiles::new(&settings.data_dir),
             committer: paicha_sync::push::Committer::default(),
             pull_flights: Default::default(),
+            facts: facts.clone(),
             blob_locks: Arc::new(std::array::from_fn(|_| tokio::sync::Mutex::new(()))),
         };
         Ok(Self {
@@ -222,6 +226,7 @@ impl Application {
             store,
             settings,
             notifier,
+            facts,
         })
     }
 
@@ -242,6 +247,7 @@ impl Application {
             self.store.clone(),
             self.settings.clone(),
             paicha_storage::BlobFiles::new(&self.settings.data_dir),
+            self.facts.clone(),
         ));
         let listener = tokio::spawn(relay_changes(self.store.clone(), self.notifier.clone()));
         let result = axum::serve(self.listener, self.router)
@@ -276,13 +282,23 @@ async fn relay_changes(store: Store, notifier: paicha_sync::notify::Notifier) {
 /// How long an unfinished blob upload may sit unwritten before it is deleted.
 const UNFINISHED_UPLOAD_AGE: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
-/// Periodic clean-up: tombstones behind the horizon, unfinished blob uploads abandoned for a
-/// week, and throttle rows whose window and lock have lapsed.
-async fn housekeeping(store: Store, settings: Arc<Settings>, blobs: paicha_storage::BlobFiles) {
+/// How long a tenant's status read model is kept without being used.
+const STATUS_MODEL_IDLE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// Periodic clean-up: status read models not used for half an hour, tombstones behind the
+/// horizon, unfinished blob uploads abandoned for a week, and throttle rows whose window and
+/// lock have lapsed.
+async fn housekeeping(
+    store: Store,
+    settings: Arc<Settings>,
+    blobs: paicha_storage::BlobFiles,
+    facts: crate::facts::FactsCache,
+) {
     let throttle = settings.login_throttle;
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         tick.tick().await;
+        facts.evict_idle(STATUS_MODEL_IDLE);
         let now = Utc::now();
         match paicha_sync::horizon::purge(&store, now, settings.tombstone_max_age).await {
             Ok(0) => {}

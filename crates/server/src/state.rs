@@ -24,6 +24,8 @@ pub struct AppState {
     pub pull_flights: crate::routes::sync::PullFlights,
     /// Groups concurrent pushes of a tenant into one commit.
     pub committer: paicha_sync::push::Committer,
+    /// The status read model of each tenant.
+    pub facts: crate::facts::FactsCache,
     /// Striped locks: one upload of a given blob at a time.
     pub blob_locks: Arc<[tokio::sync::Mutex<()>; 64]>,
 }

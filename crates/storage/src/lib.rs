@@ -20,7 +20,8 @@ pub use blobs::{BlobError, BlobFiles, BlobRow};
 pub use error::StoreError;
 pub use org_units::{NewOrgUnit, OrgUnitRecord};
 pub use records::{
-    ChangeEntry, ChangeRow, ConflictRow, FactRow, GENESIS_HASH, PullPage, RecordRow, Scope, SyncTxn,
+    ChangeEntry, ChangeRow, ConflictRow, FactRow, GENESIS_HASH, PullPage, RecordRow, Scope,
+    SyncTxn, TenantChanges,
 };
 pub use users::{NewUser, UserRecord};
 

@@ -108,13 +108,26 @@ pub struct ConflictRow {
     pub resolved_by: Option<Uuid>,
 }
 
-/// A record's facts for the status counts (see [`Store::record_facts`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A record as the status read model loads it (see [`Store::tenant_changes`]): where it counts
+/// and its fields.
+#[derive(Debug, Clone, PartialEq)]
 pub struct FactRow {
+    pub collection: Collection,
     pub id: Uuid,
-    /// The path of the unit the record counts for.
+    /// The path of the unit the record counts for: its addressee's, or else its owner's.
     pub path: String,
-    pub values: Vec<Option<String>>,
+    pub deleted: bool,
+    pub fields: Map<String, Value>,
+}
+
+/// The records of a tenant changed after a version, read from one snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct TenantChanges {
+    pub rows: Vec<FactRow>,
+    /// Every change up to this version is in `rows` (or in what the caller had before).
+    pub snapshot_version: u64,
+    /// Tombstones up to this version are gone: a caller behind it must load afresh.
+    pub purged_through: u64,
 }
 
 /// Which records a caller sees: its tenant, and the records owned by or addressed to a unit
@@ -540,55 +553,43 @@ impl Store {
         Ok(purged)
     }
 
-    /// For the status counts: of each live record of `collection` in `scope`, its id, the path
-    /// of the unit it counts for (the addressee's for addressed records, else the owner's),
-    /// and the named fields as text (JSON text for lists; booleans as `1`/`0` on SQLite,
-    /// `true`/`false` on PostgreSQL). The fields are read by the database, not parsed here.
-    pub async fn record_facts(
+    /// Every record of the tenant in `collections` changed after version `after` (all of them
+    /// for 0), tombstones included, read from one snapshot: the status read model's load.
+    pub async fn tenant_changes(
         &self,
-        scope: Scope<'_>,
-        collection: Collection,
-        fields: &[&'static str],
-    ) -> StoreResult<Vec<FactRow>> {
-        let mut select = Query::select()
-            .column("id")
-            .expr_as(
-                Expr::cust("COALESCE(addressee_path, owner_path)"),
-                "count_path",
-            )
-            .from(collection.as_str())
-            .cond_where(scope.condition_for(collection))
-            .and_where(Expr::col("deleted").eq(false))
-            .to_owned();
-        for (i, field) in fields.iter().enumerate() {
-            // Field names come from the collection declarations: snake_case words only.
-            if !field
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
-            {
-                return Err(StoreError::Corrupt(format!("not a field name: {field}")));
-            }
-            let expr = match self.engine {
-                crate::Engine::Sqlite => format!("CAST(json_extract(fields, '$.{field}') AS TEXT)"),
-                crate::Engine::Postgres => format!("(fields->>'{field}')"),
-            };
-            select.expr_as(Expr::cust(expr), format!("f{i}"));
-        }
-        self.db
-            .query_all(&select)
-            .await?
-            .iter()
-            .map(|row| {
-                let values = (0..fields.len())
-                    .map(|i| row.try_get::<Option<String>>("", &format!("f{i}")))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(FactRow {
+        tenant_id: Uuid,
+        collections: &[Collection],
+        after: u64,
+    ) -> StoreResult<TenantChanges> {
+        let (txn, snapshot_version, purged_through) = self.snapshot(tenant_id).await?;
+        let mut rows = Vec::new();
+        for &collection in collections {
+            let select = Query::select()
+                .columns(["id", "deleted", "fields"])
+                .expr_as(
+                    Expr::cust("COALESCE(addressee_path, owner_path)"),
+                    "count_path",
+                )
+                .from(collection.as_str())
+                .and_where(Expr::col("tenant_id").eq(tenant_id))
+                .and_where(Expr::col("version").gt(to_i64(after)))
+                .to_owned();
+            for row in txn.query_all(&select).await? {
+                rows.push(FactRow {
+                    collection,
                     id: row.try_get("", "id")?,
                     path: row.try_get("", "count_path")?,
-                    values,
-                })
-            })
-            .collect()
+                    deleted: row.try_get("", "deleted")?,
+                    fields: object(row.try_get("", "fields")?),
+                });
+            }
+        }
+        txn.commit().await?;
+        Ok(TenantChanges {
+            rows,
+            snapshot_version,
+            purged_through,
+        })
     }
 
     /// The live records of `collection` in `scope`, oldest first: (id, owning unit, fields).

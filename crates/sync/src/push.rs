@@ -19,7 +19,7 @@ use paicha_domain::collection::{
     Collection, FieldError, FieldType, Mode, Schema, check_record, validate_fields,
 };
 use paicha_domain::role::Role;
-use paicha_domain::workflow::{Start, check_transition};
+use paicha_domain::workflow::{Start, check_transition, stamps};
 use paicha_storage::{ChangeEntry, ConflictRow, OrgUnitRecord, RecordRow, Store, SyncTxn};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -774,6 +774,7 @@ impl Batch<'_> {
                 return Ok(Err(e.into()));
             }
         }
+        self.stamp(schema, &mut fields);
         if let Err(e) = check_record(schema.collection, &fields) {
             return Ok(Err(e.into()));
         }
@@ -827,6 +828,19 @@ impl Batch<'_> {
             conflicts: vec![],
             missing_blobs,
         }))
+    }
+
+    /// Adds the fields the server stamps when a status takes a value (`workflow::stamps`):
+    /// today's date in China.
+    fn stamp(&self, schema: &Schema, fields: &mut Map<String, Value>) {
+        let today = paicha_domain::calendar::china_date(self.now).to_string();
+        let names: Vec<&'static str> = fields
+            .iter()
+            .flat_map(|(name, value)| stamps(schema.collection, name, value.as_str()))
+            .collect();
+        for name in names {
+            fields.insert(name.to_owned(), Value::String(today.clone()));
+        }
     }
 
     async fn update(
@@ -892,6 +906,8 @@ impl Batch<'_> {
                 return Ok(Err(e.into()));
             }
         }
+        let mut changed = changed;
+        self.stamp(schema, &mut changed);
         let mut merged = row.fields.clone();
         for (k, v) in &changed {
             merged.insert(k.clone(), v.clone());
@@ -914,7 +930,9 @@ impl Batch<'_> {
                 .get(field)
                 .and_then(Value::as_u64)
                 .unwrap_or(0);
-            if m.base_version.is_some_and(|base| written_at > base) {
+            // What the server stamps is never a device's write to lose.
+            let server_written = schema.field(field).is_some_and(|f| f.writers.is_empty());
+            if !server_written && m.base_version.is_some_and(|base| written_at > base) {
                 conflicts.push(FieldConflict {
                     field: field.clone(),
                     overwritten_value: old.clone(),

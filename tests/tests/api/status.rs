@@ -1,7 +1,7 @@
 //! `GET /v1/status`: counts checked number by number against what the test wrote.
 
 use paicha_domain::role::Role;
-use paicha_tests::{patch, put, spawn_app};
+use paicha_tests::{delete, patch, put, spawn_app};
 use reqwest::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
@@ -206,5 +206,73 @@ async fn status_counts_what_the_branches_did() {
     assert_eq!(
         app.admin.status(None).await.unwrap_err().status(),
         Some(StatusCode::FORBIDDEN)
+    );
+}
+
+#[tokio::test]
+async fn the_status_follows_changes_made_after_it_was_first_read() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let b1 = t.branch1.id;
+    t.secretary1
+        .push(
+            "p",
+            vec![
+                put(
+                    1,
+                    "members",
+                    a,
+                    b1,
+                    json!({"name": "甲", "member_type": "full"}),
+                ),
+                put(
+                    2,
+                    "members",
+                    b,
+                    b1,
+                    json!({"name": "乙", "member_type": "full"}),
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    let first = t.admin.status(None).await.unwrap();
+    assert_eq!(
+        (first.counts.members_total, first.counts.full_members),
+        (2, 2)
+    );
+    assert!(first.phases.is_empty(), "no campaign, no phases");
+
+    t.secretary1
+        .push(
+            "p",
+            vec![
+                patch(
+                    3,
+                    "members",
+                    a,
+                    None,
+                    json!({"member_type": "probationary"}),
+                ),
+                delete(4, "members", b),
+            ],
+        )
+        .await
+        .unwrap();
+    let second = t.admin.status(None).await.unwrap();
+    assert_eq!(
+        (
+            second.counts.members_total,
+            second.counts.full_members,
+            second.counts.probationary_members
+        ),
+        (1, 0, 1)
+    );
+    // Another tenant's read model is its own.
+    let other = app.tenant("b").await;
+    assert_eq!(
+        other.admin.status(None).await.unwrap().counts.members_total,
+        0
     );
 }

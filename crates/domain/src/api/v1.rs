@@ -355,8 +355,53 @@ pub struct UnitStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub campaign_start_date: Option<chrono::NaiveDate>,
     pub counts: crate::status::Counts,
+    /// The day the phases and suspension clocks are judged on; on the top level only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// The campaign's dates, each configured or the §3.2 default; on the top level only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<crate::campaign::Plan>,
+    /// Each phase of the campaign for this unit (none without a campaign).
+    #[serde(default)]
+    pub phases: Vec<PhaseStatus>,
+    /// Ledgers A and B of each work area at or below this unit.
+    #[serde(default)]
+    pub ledger_submissions: Vec<LedgerSubmissionStatus>,
     #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub children: Vec<UnitStatus>,
+}
+
+/// A phase of the campaign for one unit: its window, its items and how they were done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PhaseStatus {
+    pub phase: crate::campaign::Phase,
+    pub label_zh: String,
+    pub starts_on: chrono::NaiveDate,
+    pub deadline: chrono::NaiveDate,
+    pub state: crate::campaign::PhaseState,
+    pub state_zh: String,
+    pub items: u64,
+    pub on_time: u64,
+    pub late: u64,
+    pub not_done: u64,
+}
+
+/// One ledger of one work area: its submission to the 组织办 against the deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LedgerSubmissionStatus {
+    pub work_area_id: Uuid,
+    pub work_area_name: String,
+    /// `ledger_a` or `ledger_b`.
+    pub ledger: String,
+    /// The submission's status (`draft`, `submitted`, `returned`, `approved`); none when the
+    /// work area has not started one.
+    pub status: Option<String>,
+    /// The day the 组织办 received it (stamped by the server).
+    pub received_on: Option<chrono::NaiveDate>,
+    pub state: crate::campaign::PhaseState,
+    pub state_zh: String,
 }
 
 // ---- Ledgers ----------------------------------------------------------------------------

@@ -314,6 +314,8 @@ static LEDGER_SUBMISSIONS: Schema = Schema {
             WORK_AREA,
         ),
         f("submitted_on", "报送日期", Date, WORK_AREA),
+        // Stamped by the server when the status becomes `submitted` (workflow::stamps).
+        f("received_on", "组织办收到日期", Date, &[]),
         f("audited_on", "审核日期", Date, ORG_OFFICE),
         f("audit_opinion", "审核意见", Text(1000), ORG_OFFICE),
         f("remarks", "备注", LONG, WORK_AREA),

@@ -1,16 +1,15 @@
 //! `GET /v1/status`: what the committee wants to see (DOMAIN.md §10), for a unit and each of
-//! its children.
-
-use std::collections::HashSet;
+//! its children, counted from the tenant's status read model (`crate::facts`).
 
 use axum::Json;
 use axum::extract::State;
 use chrono::NaiveDate;
 use paicha_domain::api::ErrorBody;
-use paicha_domain::api::v1::UnitStatus;
-use paicha_domain::collection::Collection;
-use paicha_domain::status::{Counts, FormFacts, MemberFacts};
-use paicha_storage::{FactRow, OrgUnitRecord};
+use paicha_domain::api::v1::{LedgerSubmissionStatus, PhaseStatus, UnitStatus};
+use paicha_domain::campaign::{Phase, Plan};
+use paicha_domain::facts::{Rollup, UnitRef, roll_up};
+use paicha_domain::org::OrgUnitKind;
+use paicha_storage::OrgUnitRecord;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -23,24 +22,14 @@ use crate::state::AppState;
 pub struct StatusQuery {
     /// The unit; default the caller's own.
     org_unit_id: Option<Uuid>,
-}
-
-fn date(v: Option<&String>) -> Option<NaiveDate> {
-    v.and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
-}
-
-fn truthy(v: Option<&String>) -> Option<bool> {
-    v.map(|s| s == "1" || s == "true")
-}
-
-fn list_len(v: Option<&String>) -> usize {
-    v.and_then(|s| serde_json::from_str::<Vec<serde_json::Value>>(s).ok())
-        .map_or(0, |l| l.len())
+    /// The day to judge phases and suspension clocks on (YYYY-MM-DD); default today in China.
+    as_of: Option<NaiveDate>,
 }
 
 /// Progress of a unit and of each child unit: members, verification, lost contact at the
-/// campaign's start, mobile members, forms, ledgers, searches, transfers, archives,
-/// dispositions.
+/// campaign's start, mobile members, forms, ledgers and their submission, searches,
+/// transfers, archives, dispositions and suspension clocks, and each phase of the campaign
+/// on time, late or missing.
 #[utoipa::path(
     get, path = "/v1/status", tag = "status",
     params(StatusQuery),
@@ -58,171 +47,112 @@ pub async fn status(
 ) -> ApiResult<Json<UnitStatus>> {
     let (_, target) =
         crate::routes::sync::data_target(&state, &principal, query.org_unit_id).await?;
-    let children: Vec<OrgUnitRecord> = state
-        .store
-        .org_subtree(&target)
-        .await?
-        .into_iter()
+    let subtree = state.store.org_subtree(&target).await?;
+    let children: Vec<&OrgUnitRecord> = subtree
+        .iter()
         .filter(|u| u.parent_id == Some(target.id))
         .collect();
-    let scope = crate::routes::sync::scope(&target);
-
-    let campaign_start = state
-        .store
-        .record_facts(scope, Collection::Campaigns, &["start_date"])
-        .await?
+    let work_areas: Vec<&OrgUnitRecord> = subtree
         .iter()
-        .filter_map(|r| date(r.values.first().and_then(Option::as_ref)))
-        .max();
+        .filter(|u| u.kind == OrgUnitKind::WorkArea)
+        .collect();
+    let as_of = query
+        .as_of
+        .unwrap_or_else(|| paicha_domain::calendar::china_date(chrono::Utc::now()));
 
-    // Counts of the target, then one per child, matched by path prefix.
-    let mut totals = Counts::default();
-    let mut per_child = vec![Counts::default(); children.len()];
-    let mut each = |row: &FactRow, add: &dyn Fn(&mut Counts)| {
-        add(&mut totals);
-        if let Some(i) = children.iter().position(|c| row.path.starts_with(&c.path)) {
-            add(&mut per_child[i]);
+    fn unit<'a>(u: &&'a OrgUnitRecord) -> UnitRef<'a> {
+        UnitRef {
+            id: u.id,
+            path: &u.path,
         }
+    }
+    let child_refs: Vec<UnitRef> = children.iter().map(unit).collect();
+    let area_refs: Vec<UnitRef> = work_areas.iter().map(unit).collect();
+    let target_ref = UnitRef {
+        id: target.id,
+        path: &target.path,
     };
-
-    let fields = &[
-        "roster_status",
-        "contact_status",
-        "member_type",
-        "whereabouts_known",
-        "last_activity_on",
-        "last_dues_paid_on",
-    ];
-    for row in state
-        .store
-        .record_facts(scope, Collection::Members, fields)
-        .await?
-    {
-        let v = &row.values;
-        let get = |i: usize| v.get(i).and_then(Option::as_ref);
-        let facts = MemberFacts {
-            roster_status: get(0).map(String::as_str),
-            contact_status: get(1).map(String::as_str),
-            member_type: get(2).map(String::as_str),
-            whereabouts_known: truthy(get(3)),
-            last_activity_on: date(get(4)),
-            last_dues_paid_on: date(get(5)),
-        };
-        each(&row, &|c| c.add_member(&facts, campaign_start));
-    }
-
-    let fields = &[
-        "confirmation_mode",
-        "copies",
-        "photos",
-        "signature",
-        "fingerprint",
-        "flag_photo",
-    ];
-    for row in state
-        .store
-        .record_facts(scope, Collection::InfoForms, fields)
-        .await?
-    {
-        let v = &row.values;
-        let get = |i: usize| v.get(i).and_then(Option::as_ref);
-        let facts = FormFacts {
-            confirmation_mode: get(0).map(String::as_str),
-            copies: get(1).and_then(|s| s.parse().ok()),
-            photos: list_len(get(2)),
-            signature: get(3).is_some(),
-            fingerprint: get(4).is_some(),
-            flag_photo: get(5).is_some(),
-        };
-        each(&row, &|c| c.add_form(&facts));
-    }
-
-    for row in state
-        .store
-        .record_facts(scope, Collection::RosterLedgerEntries, &["ledger"])
-        .await?
-    {
-        let ledger = row.values.first().cloned().flatten();
-        each(&row, &|c| c.add_ledger_entry(ledger.as_deref()));
-    }
-
-    let attempts = state
-        .store
-        .record_facts(scope, Collection::ContactAttempts, &["case_id"])
-        .await?;
-    let attempted: HashSet<String> = attempts
-        .iter()
-        .filter_map(|r| r.values.first().cloned().flatten())
-        .collect();
-    for row in &attempts {
-        each(row, &|c| c.add_attempt());
-    }
-    for row in state
-        .store
-        .record_facts(scope, Collection::ContactCases, &["result", "found_by"])
-        .await?
-    {
-        let result = row.values.first().cloned().flatten();
-        let found_by = row.values.get(1).cloned().flatten();
-        let has_attempt = attempted.contains(&row.id.to_string());
-        each(&row, &|c| {
-            c.add_case(result.as_deref(), found_by.as_deref(), has_attempt)
-        });
-    }
-
-    for (collection, field) in [
-        (Collection::DepartmentSearchRequests, "status"),
-        (Collection::Transfers, "receipt_status"),
-        (Collection::ArchiveReviews, "status"),
-    ] {
-        for row in state
-            .store
-            .record_facts(scope, collection, &[field])
-            .await?
-        {
-            let value = row.values.first().cloned().flatten();
-            each(&row, &|c| match collection {
-                Collection::DepartmentSearchRequests => c.add_department_request(value.as_deref()),
-                Collection::Transfers => c.add_transfer(value.as_deref()),
-                _ => c.add_archive_review(value.as_deref()),
-            });
-        }
-    }
-
-    for row in state
-        .store
-        .record_facts(
-            scope,
-            Collection::Dispositions,
-            &["disposition_type", "status"],
-        )
-        .await?
-    {
-        let kind = row.values.first().cloned().flatten();
-        let status = row.values.get(1).cloned().flatten();
-        each(&row, &|c| {
-            c.add_disposition(kind.as_deref(), status.as_deref())
-        });
-    }
-
-    let children = children
-        .into_iter()
-        .zip(per_child)
-        .map(|(unit, counts)| UnitStatus {
-            org_unit_id: unit.id,
-            name: unit.name,
-            kind: unit.kind,
-            campaign_start_date: None,
-            counts,
-            children: vec![],
+    let (plan, total, per_child) = state
+        .facts
+        .read(&state.store, target.tenant_id, |facts| {
+            let plan = facts.plan();
+            let (total, per_child) = roll_up(
+                facts,
+                target_ref,
+                &child_refs,
+                &area_refs,
+                plan.as_ref(),
+                as_of,
+            );
+            (plan, total, per_child)
         })
+        .await?;
+
+    let area_name = |id: Uuid| {
+        work_areas
+            .iter()
+            .find(|u| u.id == id)
+            .map(|u| u.name.clone())
+            .unwrap_or_default()
+    };
+    let report = |unit: &OrgUnitRecord, rollup: Rollup| UnitStatus {
+        org_unit_id: unit.id,
+        name: unit.name.clone(),
+        kind: unit.kind,
+        campaign_start_date: None,
+        as_of: None,
+        plan: None,
+        phases: plan
+            .as_ref()
+            .map(|plan| phases(plan, &rollup, as_of))
+            .unwrap_or_default(),
+        ledger_submissions: rollup
+            .submissions
+            .iter()
+            .map(|s| LedgerSubmissionStatus {
+                work_area_id: s.work_area,
+                work_area_name: area_name(s.work_area),
+                ledger: s.ledger.to_owned(),
+                status: s.status.map(str::to_owned),
+                received_on: s.received_on,
+                state: s.state,
+                state_zh: s.state.label_zh().to_owned(),
+            })
+            .collect(),
+        counts: rollup.counts,
+        children: vec![],
+    };
+    let mut top = report(&target, total);
+    top.children = children
+        .iter()
+        .zip(per_child)
+        .map(|(unit, rollup)| report(unit, rollup))
         .collect();
-    Ok(Json(UnitStatus {
-        org_unit_id: target.id,
-        name: target.name,
-        kind: target.kind,
-        campaign_start_date: campaign_start,
-        counts: totals,
-        children,
-    }))
+    top.campaign_start_date = plan.as_ref().map(|p| p.start_date);
+    top.as_of = Some(as_of);
+    top.plan = plan;
+    Ok(Json(top))
+}
+
+fn phases(plan: &Plan, rollup: &Rollup, as_of: NaiveDate) -> Vec<PhaseStatus> {
+    Phase::ALL
+        .iter()
+        .map(|&phase| {
+            let (starts_on, deadline) = plan.window(phase);
+            let tally = rollup.tallies.get(&phase).copied().unwrap_or_default();
+            let state = tally.state(deadline, as_of);
+            PhaseStatus {
+                phase,
+                label_zh: phase.label_zh().to_owned(),
+                starts_on,
+                deadline,
+                state,
+                state_zh: state.label_zh().to_owned(),
+                items: tally.items,
+                on_time: tally.on_time,
+                late: tally.late,
+                not_done: tally.not_done(),
+            }
+        })
+        .collect()
 }

@@ -1,0 +1,677 @@
+//! The status read model: the facts of a tenant's records that the committee's view counts
+//! (DOMAIN.md §10), kept in memory and brought up to date change by change, and the rollup
+//! that turns them into the counts and phase states of a unit and its children.
+//!
+//! Pure: the server loads changed records from the database and hands them to
+//! [`Facts::apply`]; [`roll_up`] counts. Enum words are interned against the collection
+//! declarations, so a member costs a few dozen bytes however long its record is.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::campaign::{Phase, PhaseState, Plan, SuspensionClock, Tally, suspension_clock};
+use crate::collection::{Collection, FieldType};
+use crate::lost_contact::{ContactFacts, assess_lost_contact_months, assess_mobile};
+use crate::status::{Counts, FormFacts, MemberFacts};
+
+type Word = Option<&'static str>;
+
+#[derive(Debug, Clone, Default)]
+pub struct Member {
+    pub roster_status: Word,
+    pub contact_status: Word,
+    pub member_type: Word,
+    pub whereabouts_known: Option<bool>,
+    pub last_activity_on: Option<NaiveDate>,
+    pub last_dues_paid_on: Option<NaiveDate>,
+    pub flow_out_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Form {
+    pub member_id: Option<Uuid>,
+    pub confirmation_mode: Word,
+    pub confirmed_on: Option<NaiveDate>,
+    pub copies: Option<i64>,
+    pub photos: usize,
+    pub signature: bool,
+    pub fingerprint: bool,
+    pub flag_photo: bool,
+    pub pledge_signed: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Submission {
+    pub ledger: Word,
+    pub status: Word,
+    pub received_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Archive {
+    pub status: Word,
+    pub exemption: Word,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Case {
+    pub result: Word,
+    pub found_by: Word,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Attempt {
+    pub case_id: Option<Uuid>,
+    pub attempted_on: Option<NaiveDate>,
+    pub method: Word,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Transfer {
+    pub receipt_status: Word,
+    pub receipt_on: Option<NaiveDate>,
+    pub registered_lost: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Disposition {
+    pub member_id: Option<Uuid>,
+    pub kind: Word,
+    pub status: Word,
+    pub effective_on: Option<NaiveDate>,
+}
+
+/// What the counts need of one record.
+#[derive(Debug, Clone)]
+pub enum Fact {
+    Member(Member),
+    Form(Box<Form>),
+    LedgerEntry { ledger: Word },
+    Submission(Submission),
+    Archive(Archive),
+    Case(Case),
+    Attempt(Attempt),
+    DepartmentRequest { status: Word },
+    Transfer(Transfer),
+    Performance { violation: bool },
+    Disposition(Disposition),
+    Campaign(Box<Map<String, Value>>),
+    WorkingGroup,
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The path of the unit the record counts for (its addressee's, or its owner's).
+    pub path: Arc<str>,
+    pub fact: Fact,
+}
+
+/// The facts of one tenant's live records.
+#[derive(Debug, Default)]
+pub struct Facts {
+    records: HashMap<(Collection, Uuid), Entry>,
+    /// One copy of each unit path.
+    paths: HashMap<Box<str>, Arc<str>>,
+}
+
+fn word(c: Collection, fields: &Map<String, Value>, name: &str) -> Word {
+    let value = fields.get(name)?.as_str()?;
+    match c.schema().field(name)?.ty {
+        FieldType::Enum(words) => words.iter().copied().find(|w| *w == value),
+        _ => None,
+    }
+}
+
+fn date(fields: &Map<String, Value>, name: &str) -> Option<NaiveDate> {
+    fields
+        .get(name)?
+        .as_str()
+        .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+}
+
+fn boolean(fields: &Map<String, Value>, name: &str) -> Option<bool> {
+    fields.get(name)?.as_bool()
+}
+
+fn id(fields: &Map<String, Value>, name: &str) -> Option<Uuid> {
+    fields
+        .get(name)?
+        .as_str()
+        .and_then(|s| Uuid::parse_str(s).ok())
+}
+
+fn present(fields: &Map<String, Value>, name: &str) -> bool {
+    fields.get(name).is_some_and(|v| !v.is_null())
+}
+
+impl Fact {
+    /// The facts of a record's fields.
+    pub fn of(c: Collection, f: &Map<String, Value>) -> Fact {
+        match c {
+            Collection::Members => Fact::Member(Member {
+                roster_status: word(c, f, "roster_status"),
+                contact_status: word(c, f, "contact_status"),
+                member_type: word(c, f, "member_type"),
+                whereabouts_known: boolean(f, "whereabouts_known"),
+                last_activity_on: date(f, "last_activity_on"),
+                last_dues_paid_on: date(f, "last_dues_paid_on"),
+                flow_out_on: date(f, "flow_out_on"),
+            }),
+            Collection::InfoForms => Fact::Form(Box::new(Form {
+                member_id: id(f, "member_id"),
+                confirmation_mode: word(c, f, "confirmation_mode"),
+                confirmed_on: date(f, "confirmed_on"),
+                copies: f.get("copies").and_then(Value::as_i64),
+                photos: f
+                    .get("photos")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len),
+                signature: present(f, "signature"),
+                fingerprint: present(f, "fingerprint"),
+                flag_photo: present(f, "flag_photo"),
+                pledge_signed: boolean(f, "pledge_signed") == Some(true),
+            })),
+            Collection::RosterLedgerEntries => Fact::LedgerEntry {
+                ledger: word(c, f, "ledger"),
+            },
+            Collection::LedgerSubmissions => Fact::Submission(Submission {
+                ledger: word(c, f, "ledger"),
+                status: word(c, f, "status"),
+                received_on: date(f, "received_on"),
+            }),
+            Collection::ArchiveReviews => Fact::Archive(Archive {
+                status: word(c, f, "status"),
+                exemption: word(c, f, "exemption"),
+            }),
+            Collection::ContactCases => Fact::Case(Case {
+                result: word(c, f, "result"),
+                found_by: word(c, f, "found_by"),
+            }),
+            Collection::ContactAttempts => Fact::Attempt(Attempt {
+                case_id: id(f, "case_id"),
+                attempted_on: date(f, "attempted_on"),
+                method: word(c, f, "method"),
+            }),
+            Collection::DepartmentSearchRequests => Fact::DepartmentRequest {
+                status: word(c, f, "status"),
+            },
+            Collection::Transfers => Fact::Transfer(Transfer {
+                receipt_status: word(c, f, "receipt_status"),
+                receipt_on: date(f, "receipt_on"),
+                registered_lost: boolean(f, "registered_lost") == Some(true),
+            }),
+            Collection::PerformanceChecks => Fact::Performance {
+                violation: boolean(f, "violation") == Some(true),
+            },
+            Collection::Dispositions => Fact::Disposition(Disposition {
+                member_id: id(f, "member_id"),
+                kind: word(c, f, "disposition_type"),
+                status: word(c, f, "status"),
+                effective_on: date(f, "effective_on"),
+            }),
+            Collection::Campaigns => Fact::Campaign(Box::new(f.clone())),
+            Collection::WorkingGroups => Fact::WorkingGroup,
+        }
+    }
+}
+
+impl Facts {
+    /// Applies one record as it now stands: a tombstone removes it.
+    pub fn apply(
+        &mut self,
+        collection: Collection,
+        id: Uuid,
+        path: &str,
+        deleted: bool,
+        fields: &Map<String, Value>,
+    ) {
+        if deleted {
+            self.records.remove(&(collection, id));
+            return;
+        }
+        let path = match self.paths.get(path) {
+            Some(p) => p.clone(),
+            None => {
+                let p: Arc<str> = Arc::from(path);
+                self.paths.insert(Box::from(path), p.clone());
+                p
+            }
+        };
+        let fact = Fact::of(collection, fields);
+        self.records.insert((collection, id), Entry { path, fact });
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The plan of the tenant's campaign: the one starting last, if several.
+    pub fn plan(&self) -> Option<Plan> {
+        self.records
+            .values()
+            .filter_map(|e| match &e.fact {
+                Fact::Campaign(fields) => Plan::from_fields(fields),
+                _ => None,
+            })
+            .max_by_key(|p| p.start_date)
+    }
+}
+
+/// The ledger submission of one work area for one ledger, as of a day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmissionState {
+    pub work_area: Uuid,
+    pub ledger: &'static str,
+    /// The submission's status (`draft`, `submitted`, `returned`, `approved`), if any.
+    pub status: Option<&'static str>,
+    pub received_on: Option<NaiveDate>,
+    pub state: PhaseState,
+}
+
+/// A unit's counts, phase tallies and ledger submissions.
+#[derive(Debug, Clone, Default)]
+pub struct Rollup {
+    pub counts: Counts,
+    pub tallies: HashMap<Phase, Tally>,
+    pub submissions: Vec<SubmissionState>,
+}
+
+/// A unit the rollup reports on.
+#[derive(Debug, Clone, Copy)]
+pub struct UnitRef<'a> {
+    pub id: Uuid,
+    pub path: &'a str,
+}
+
+const LEDGERS: [&str; 2] = ["ledger_a", "ledger_b"];
+
+/// Counts the facts under `target` and under each child (by path), as of `as_of`.
+/// `work_areas` are the work areas at or below `target`: each owes both ledgers.
+pub fn roll_up(
+    facts: &Facts,
+    target: UnitRef<'_>,
+    children: &[UnitRef<'_>],
+    work_areas: &[UnitRef<'_>],
+    plan: Option<&Plan>,
+    as_of: NaiveDate,
+) -> (Rollup, Vec<Rollup>) {
+    let mut total = Rollup::default();
+    let mut per_child = vec![Rollup::default(); children.len()];
+    let under = |path: &str, unit: &str| path.starts_with(unit);
+
+    // What other records tell about members and cases.
+    let mut confirmed_on: HashMap<Uuid, NaiveDate> = HashMap::new();
+    let mut first_attempt: HashMap<Uuid, Option<NaiveDate>> = HashMap::new();
+    let mut submissions: HashMap<&str, Vec<&Submission>> = HashMap::new();
+    for ((_, _), entry) in facts.records.iter() {
+        if !under(&entry.path, target.path) {
+            continue;
+        }
+        match &entry.fact {
+            Fact::Form(form) => {
+                if let (Some(member), Some(day)) = (form.member_id, form.confirmed_on) {
+                    let e = confirmed_on.entry(member).or_insert(day);
+                    *e = (*e).max(day);
+                }
+            }
+            Fact::Attempt(a) => {
+                if let Some(case) = a.case_id {
+                    let e = first_attempt.entry(case).or_insert(a.attempted_on);
+                    *e = match (*e, a.attempted_on) {
+                        (Some(x), Some(y)) => Some(x.min(y)),
+                        (x, y) => x.or(y),
+                    };
+                }
+            }
+            Fact::Submission(s) => submissions.entry(&entry.path).or_default().push(s),
+            _ => {}
+        }
+    }
+
+    let start = plan.map(|p| p.start_date);
+    let months = plan.map_or(crate::lost_contact::LOST_CONTACT_MONTHS, |p| {
+        p.lost_threshold_months
+    });
+    let deadline = |phase: Phase| plan.map(|p| p.window(phase).1);
+
+    for ((_, record_id), entry) in facts.records.iter() {
+        if !under(&entry.path, target.path) {
+            continue;
+        }
+        let child = children.iter().position(|c| under(&entry.path, c.path));
+        let mut add = |f: &dyn Fn(&mut Rollup)| {
+            f(&mut total);
+            if let Some(i) = child {
+                f(&mut per_child[i]);
+            }
+        };
+        match &entry.fact {
+            Fact::Member(m) => {
+                let member = MemberFacts {
+                    roster_status: m.roster_status,
+                    contact_status: m.contact_status,
+                    member_type: m.member_type,
+                    whereabouts_known: m.whereabouts_known,
+                    last_activity_on: m.last_activity_on,
+                    last_dues_paid_on: m.last_dues_paid_on,
+                };
+                let on_roster = m.roster_status != Some("removed_from_roster");
+                let lost = start.is_some_and(|start| {
+                    let facts = ContactFacts {
+                        whereabouts_known: m.whereabouts_known,
+                        last_activity_on: m.last_activity_on,
+                        last_dues_paid_on: m.last_dues_paid_on,
+                    };
+                    assess_lost_contact_months(&facts, start, months).is_lost()
+                });
+                let looks_mobile = start.is_some_and(|start| {
+                    assess_mobile(m.flow_out_on, m.whereabouts_known, start, months).is_mobile()
+                });
+                let verified = !matches!(m.roster_status, None | Some("unverified"));
+                let verified_on = confirmed_on.get(record_id).copied();
+                add(&|r| {
+                    r.counts.add_member(&member, lost);
+                    if on_roster && looks_mobile {
+                        r.counts.proposed_mobile += 1;
+                    }
+                    if let (true, Some(deadline)) = (on_roster, deadline(Phase::Verification)) {
+                        let done = verified.then_some(verified_on);
+                        let tally = r.tallies.entry(Phase::Verification).or_default();
+                        tally.add(done, deadline);
+                        if verified && verified_on.is_none_or(|d| d <= deadline) {
+                            r.counts.verified_by_deadline += 1;
+                        }
+                    }
+                    if let (true, Some(deadline)) = (on_roster, deadline(Phase::Finalization)) {
+                        r.tallies
+                            .entry(Phase::Finalization)
+                            .or_default()
+                            .add(verified.then_some(None), deadline);
+                    }
+                });
+            }
+            Fact::Form(form) => {
+                let facts = FormFacts {
+                    confirmation_mode: form.confirmation_mode,
+                    copies: form.copies,
+                    photos: form.photos,
+                    signature: form.signature,
+                    fingerprint: form.fingerprint,
+                    flag_photo: form.flag_photo,
+                };
+                add(&|r| {
+                    r.counts.add_form(&facts);
+                    if form.pledge_signed {
+                        r.counts.pledges_signed += 1;
+                    }
+                });
+            }
+            Fact::LedgerEntry { ledger } => add(&|r| r.counts.add_ledger_entry(*ledger)),
+            Fact::Submission(_) | Fact::Campaign(_) | Fact::WorkingGroup => {}
+            Fact::Archive(a) => add(&|r| r.counts.add_archive_review(a.status, a.exemption)),
+            Fact::Case(case) => {
+                let attempt = first_attempt.get(record_id).copied();
+                add(&|r| {
+                    r.counts
+                        .add_case(case.result, case.found_by, attempt.is_some());
+                    if let Some(deadline) = deadline(Phase::Search) {
+                        r.tallies
+                            .entry(Phase::Search)
+                            .or_default()
+                            .add(attempt, deadline);
+                    }
+                    if let Some(deadline) = deadline(Phase::Finalization) {
+                        let concluded = !matches!(case.result, None | Some("searching"));
+                        r.tallies
+                            .entry(Phase::Finalization)
+                            .or_default()
+                            .add(concluded.then_some(None), deadline);
+                    }
+                });
+            }
+            Fact::Attempt(a) => add(&|r| r.counts.add_attempt(a.method)),
+            Fact::DepartmentRequest { status } => {
+                add(&|r| r.counts.add_department_request(*status))
+            }
+            Fact::Transfer(t) => {
+                let done = match t.receipt_status {
+                    Some("receipt_received" | "receipt_reissued") => Some(t.receipt_on),
+                    Some("receiver_unreachable") if t.registered_lost => Some(None),
+                    _ => None,
+                };
+                add(&|r| {
+                    r.counts.add_transfer(t.receipt_status, t.registered_lost);
+                    if let Some(deadline) = deadline(Phase::Relationships) {
+                        r.tallies
+                            .entry(Phase::Relationships)
+                            .or_default()
+                            .add(done, deadline);
+                    }
+                });
+            }
+            Fact::Performance { violation } => {
+                add(&|r| r.counts.violations += u64::from(*violation))
+            }
+            Fact::Disposition(d) => {
+                let done = match d.status {
+                    Some("effective") => Some(d.effective_on),
+                    Some("rejected") => Some(None),
+                    _ => None,
+                };
+                let clock = match (d.kind, d.status, d.effective_on, plan) {
+                    (Some("suspend"), Some("effective"), Some(on), Some(plan)) => {
+                        Some(suspension_clock(plan.suspension_ends_on(on), as_of))
+                    }
+                    (Some("suspend"), Some("effective"), Some(on), None) => Some(suspension_clock(
+                        crate::campaign::suspension_ends_on(
+                            on,
+                            crate::campaign::SUSPENSION_WINDOW_YEARS,
+                        ),
+                        as_of,
+                    )),
+                    _ => None,
+                };
+                add(&|r| {
+                    r.counts.add_disposition(d.kind, d.status);
+                    match clock {
+                        Some(SuspensionClock::Running { .. }) => r.counts.suspended += 1,
+                        Some(SuspensionClock::EndingSoon { .. }) => {
+                            r.counts.suspended += 1;
+                            r.counts.suspensions_ending_soon += 1;
+                        }
+                        Some(SuspensionClock::Ended { .. }) => {
+                            r.counts.suspended += 1;
+                            r.counts.suspensions_ended += 1;
+                        }
+                        None => {}
+                    }
+                    if let Some(deadline) = deadline(Phase::Dispositions) {
+                        r.tallies
+                            .entry(Phase::Dispositions)
+                            .or_default()
+                            .add(done, deadline);
+                    }
+                });
+            }
+        }
+    }
+
+    // Each work area owes both ledgers by the deadline.
+    if let Some(plan) = plan {
+        for wa in work_areas {
+            let child = children.iter().position(|c| under(wa.path, c.path));
+            for ledger in LEDGERS {
+                let mine: Vec<&&Submission> = submissions
+                    .get(wa.path)
+                    .map(|v| v.iter().filter(|s| s.ledger == Some(ledger)).collect())
+                    .unwrap_or_default();
+                // The submission that counts: approved or submitted before a draft or a
+                // returned one; among equals the latest received.
+                let rank = |s: &Submission| match s.status {
+                    Some("approved") => 3,
+                    Some("submitted") => 2,
+                    Some("returned") => 1,
+                    _ => 0,
+                };
+                let best = mine
+                    .iter()
+                    .max_by_key(|s| (rank(s), s.received_on))
+                    .copied();
+                let done = best.filter(|s| rank(s) >= 2).map(|s| s.received_on);
+                let mut tally = Tally::default();
+                tally.add(done, plan.ledger_deadline);
+                let state = SubmissionState {
+                    work_area: wa.id,
+                    ledger,
+                    status: best.and_then(|s| s.status).or(best.map(|_| "draft")),
+                    received_on: best.and_then(|s| s.received_on),
+                    state: tally.state(plan.ledger_deadline, as_of),
+                };
+                total
+                    .tallies
+                    .entry(Phase::LedgerSubmission)
+                    .or_default()
+                    .merge(&tally);
+                total.submissions.push(state.clone());
+                if let Some(i) = child {
+                    per_child[i]
+                        .tallies
+                        .entry(Phase::LedgerSubmission)
+                        .or_default()
+                        .merge(&tally);
+                    per_child[i].submissions.push(state);
+                }
+            }
+        }
+    }
+
+    if let Some(plan) = plan {
+        for r in std::iter::once(&mut total).chain(per_child.iter_mut()) {
+            r.counts.overdue = r
+                .tallies
+                .iter()
+                .filter(|(phase, _)| as_of > plan.window(**phase).1)
+                .map(|(_, t)| t.not_done())
+                .sum();
+        }
+    }
+    (total, per_child)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn put(facts: &mut Facts, c: Collection, id: Uuid, path: &str, v: Value) {
+        facts.apply(c, id, path, false, v.as_object().unwrap());
+    }
+
+    #[test]
+    fn phases_of_a_small_tree() {
+        let mut facts = Facts::default();
+        let (wa1, wa2) = ("/c/s/w1/", "/c/s/w2/");
+        let (b1, b2) = ("/c/s/w1/b1/", "/c/s/w2/b2/");
+        put(
+            &mut facts,
+            Collection::Campaigns,
+            Uuid::new_v4(),
+            "/c/",
+            json!({"name": "x", "start_date": "2016-03-07"}),
+        );
+        // b1: one member verified on the 14th, one verified on the 16th (late).
+        for (day, roster) in [
+            ("2016-03-14", "confirmed_on_site"),
+            ("2016-03-16", "confirmed_remote"),
+        ] {
+            let member = Uuid::new_v4();
+            put(
+                &mut facts,
+                Collection::Members,
+                member,
+                b1,
+                json!({"roster_status": roster}),
+            );
+            put(
+                &mut facts,
+                Collection::InfoForms,
+                Uuid::new_v4(),
+                b1,
+                json!({"member_id": member, "confirmation_mode": "post", "confirmed_on": day}),
+            );
+        }
+        // b2: one member not verified.
+        put(
+            &mut facts,
+            Collection::Members,
+            Uuid::new_v4(),
+            b2,
+            json!({}),
+        );
+        // w1 submitted ledger A on the 12th (late); nothing else.
+        put(
+            &mut facts,
+            Collection::LedgerSubmissions,
+            Uuid::new_v4(),
+            wa1,
+            json!({"ledger": "ledger_a", "status": "submitted", "received_on": "2016-03-12"}),
+        );
+        let plan = facts.plan().unwrap();
+        let unit = |path| UnitRef {
+            id: Uuid::new_v4(),
+            path,
+        };
+        let children = [unit(wa1), unit(wa2)];
+        let (total, per) = roll_up(
+            &facts,
+            unit("/c/"),
+            &children,
+            &children,
+            Some(&plan),
+            d("2016-03-20"),
+        );
+        let state = |r: &Rollup, p: Phase| r.tallies[&p].state(plan.window(p).1, d("2016-03-20"));
+        assert_eq!(state(&per[0], Phase::Verification), PhaseState::Late);
+        assert_eq!(state(&per[1], Phase::Verification), PhaseState::Missing);
+        assert_eq!(state(&total, Phase::Verification), PhaseState::Missing);
+        assert_eq!(per[0].counts.verified_by_deadline, 1);
+        let states: Vec<PhaseState> = total.submissions.iter().map(|s| s.state).collect();
+        assert_eq!(
+            states,
+            vec![
+                PhaseState::Late,
+                PhaseState::Missing,
+                PhaseState::Missing,
+                PhaseState::Missing
+            ]
+        );
+        // Overdue: b2's member, and three missing ledgers.
+        assert_eq!(total.counts.overdue, 4);
+        assert_eq!(per[1].counts.overdue, 3);
+        // Deleting the unverified member removes it from every count.
+        let before = facts.len();
+        let mut ids: Vec<Uuid> = vec![];
+        for ((c, id), e) in &facts.records {
+            if *c == Collection::Members && &*e.path == b2 {
+                ids.push(*id);
+            }
+        }
+        for id in ids {
+            facts.apply(Collection::Members, id, b2, true, &Map::new());
+        }
+        assert_eq!(facts.len(), before - 1);
+    }
+}

@@ -1,0 +1,81 @@
+//! The status read model in memory: per tenant, the facts of its records
+//! ([`paicha_domain::facts::Facts`]), brought up to date from the database before each use.
+//!
+//! The first status request of a tenant loads every record (for 100,000 members, about as
+//! long as the status took before this model); each later one reads only the records whose
+//! version is above the one the model has seen, through the `(tenant_id, version)` index.
+//! The database stays the truth: every instance catches up by itself, and a model that fell
+//! behind the tombstone horizon (deleted rows may be gone) is loaded afresh. A tenant's model
+//! not used for a while is dropped by the housekeeping.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use paicha_domain::collection::Collection;
+use paicha_domain::facts::Facts;
+use paicha_storage::{Store, StoreResult};
+use uuid::Uuid;
+
+#[derive(Default)]
+struct Model {
+    facts: Facts,
+    /// Every change up to this version is applied; `None`: never loaded.
+    version: Option<u64>,
+    last_used: Option<Instant>,
+}
+
+/// The read models of the tenants, shared by the requests of one instance.
+#[derive(Clone, Default)]
+pub struct FactsCache {
+    tenants: Arc<Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<Model>>>>>,
+}
+
+impl FactsCache {
+    /// Brings the tenant's model up to date, then runs `read` on it.
+    pub async fn read<R>(
+        &self,
+        store: &Store,
+        tenant_id: Uuid,
+        read: impl FnOnce(&Facts) -> R,
+    ) -> StoreResult<R> {
+        let slot = {
+            let mut tenants = self
+                .tenants
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            tenants.entry(tenant_id).or_default().clone()
+        };
+        let mut model = slot.lock().await;
+        let after = model.version.unwrap_or(0);
+        let mut changes = store
+            .tenant_changes(tenant_id, &Collection::ALL, after)
+            .await?;
+        if model.version.is_some() && changes.purged_through > after {
+            // Tombstones this model has not seen may be gone: start again.
+            model.facts = Facts::default();
+            changes = store.tenant_changes(tenant_id, &Collection::ALL, 0).await?;
+        }
+        for row in &changes.rows {
+            model
+                .facts
+                .apply(row.collection, row.id, &row.path, row.deleted, &row.fields);
+        }
+        model.version = Some(changes.snapshot_version.max(after));
+        model.last_used = Some(Instant::now());
+        Ok(read(&model.facts))
+    }
+
+    /// Drops the models not used for `idle`.
+    pub fn evict_idle(&self, idle: Duration) {
+        let mut tenants = self
+            .tenants
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        tenants.retain(|_, slot| match slot.try_lock() {
+            Ok(model) => model.last_used.is_some_and(|t| t.elapsed() < idle),
+            // In use right now.
+            Err(_) => true,
+        });
+    }
+}
