@@ -5,8 +5,8 @@
 
 use paicha_domain::api::v1::{
     AuditList, BlobStatus, ChecksumResponse, ConflictList, CreateOrgUnit, CreateUser, LoginRequest,
-    LogoutRequest, MissingBlobs, OrgUnit, OrgUnitList, PullResponse, PushRequest, PushResponse,
-    RefreshRequest, TokenResponse, UnitStatus, User, UserList,
+    LogoutRequest, MissingBlobs, OrgUnit, OrgUnitList, ProposalList, PullResponse, PushRequest,
+    PushResponse, RefreshRequest, TokenResponse, UnitStatus, User, UserList,
 };
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use reqwest::{Method, StatusCode};
@@ -363,6 +363,28 @@ impl Client {
         };
         self.send(Method::GET, &format!("/v1/status{query}"), None::<&()>)
             .await
+    }
+
+    /// What the rules propose for each member of a unit (`GET /v1/proposals`).
+    pub async fn proposals(
+        &self,
+        org_unit_id: Option<Uuid>,
+        as_of: Option<chrono::NaiveDate>,
+        only_proposed: bool,
+    ) -> ClientResult<ProposalList> {
+        let mut params = vec![format!("only_proposed={only_proposed}")];
+        if let Some(id) = org_unit_id {
+            params.push(format!("org_unit_id={id}"));
+        }
+        if let Some(day) = as_of {
+            params.push(format!("as_of={day}"));
+        }
+        self.send(
+            Method::GET,
+            &format!("/v1/proposals?{}", params.join("&")),
+            None::<&()>,
+        )
+        .await
     }
 
     pub async fn audit(&self, collection: &str, id: Uuid) -> ClientResult<AuditList> {

@@ -118,6 +118,7 @@ fn api_router(max_blob_bytes: u64) -> (Router<AppState>, utoipa::openapi::OpenAp
         .routes((schemas, paths, blob_routes))
         .routes(routes!(routes::blobs::upload_status))
         .routes(routes!(routes::status::status))
+        .routes(routes!(routes::proposals::proposals))
         .routes(routes!(routes::ledgers::ledger))
         .routes(routes!(routes::import::import_roster))
         .routes(routes!(routes::ops::healthz))

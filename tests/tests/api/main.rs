@@ -11,6 +11,7 @@ mod import;
 mod ledgers;
 mod logs;
 mod ops;
+mod proposals;
 mod scope;
 mod status;
 mod storage;

@@ -79,6 +79,7 @@ async fn openapi_covers_every_endpoint() {
         ("/v1/blobs/{sha256}/upload", &["get"]),
         ("/v1/blobs/missing", &["get"]),
         ("/v1/status", &["get"]),
+        ("/v1/proposals", &["get"]),
         ("/v1/ledgers/{kind}", &["get"]),
         ("/v1/import/roster", &["post"]),
         ("/healthz", &["get"]),

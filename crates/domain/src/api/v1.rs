@@ -404,6 +404,75 @@ pub struct LedgerSubmissionStatus {
     pub state_zh: String,
 }
 
+// ---- Proposals ----------------------------------------------------------------------------
+
+/// `GET /v1/proposals`: what the rules propose for each member of a unit. The software
+/// proposes, people decide (DOMAIN.md §7): nothing here changes a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProposalList {
+    pub org_unit_id: Uuid,
+    pub as_of: chrono::NaiveDate,
+    /// The campaign start the lost-contact and mobile rules are computed against; without a
+    /// campaign those rules propose nothing.
+    pub campaign_start_date: Option<chrono::NaiveDate>,
+    pub members: Vec<MemberProposals>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberProposals {
+    pub member_id: Uuid,
+    pub org_unit_id: Uuid,
+    pub name: String,
+    pub lost_contact: Option<LostContactProposal>,
+    pub mobile: Option<MobileProposal>,
+    pub form_exemption: ExemptionProposalView,
+    /// The clock of a suspension (停止党籍) in effect, if any.
+    pub suspension: Option<SuspensionView>,
+}
+
+/// §8.1 at the campaign's start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LostContactProposal {
+    pub proposed: bool,
+    pub reason_zh: String,
+    pub last_contact_on: Option<chrono::NaiveDate>,
+    pub months_without_contact: Option<u32>,
+    /// No contact date is known: lost by default, a person must check.
+    pub needs_manual_review: bool,
+}
+
+/// §8.2 at the campaign's start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MobileProposal {
+    pub proposed: bool,
+    pub reason_zh: Option<String>,
+    pub months_away: Option<u32>,
+}
+
+/// §8.3: whether the member need not re-fill the application form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExemptionProposalView {
+    /// `exempt`, `eligible_by_reference` (a branch decision is needed) or `not_exempt`.
+    pub proposal: String,
+    pub ground: Option<crate::exemption::ExemptionGround>,
+    pub reason_zh: String,
+}
+
+/// §8.4: a suspension in effect and its two-year window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SuspensionView {
+    pub disposition_id: Uuid,
+    pub effective_on: chrono::NaiveDate,
+    pub clock: crate::campaign::SuspensionClock,
+    pub reminder_zh: String,
+}
+
 // ---- Ledgers ----------------------------------------------------------------------------
 
 /// A register as a table (`GET /v1/ledgers/{kind}?format=json`).

@@ -173,6 +173,15 @@ static MEMBERS: Schema = Schema {
         f("inflow_organization", "流入地党组织", SHORT, BRANCH),
         f("contact_while_away", "外出期间联系方式", SHORT, BRANCH),
         f("holds_mobile_card", "是否持流动党员活动证", Bool, BRANCH),
+        // What the form exemption of §8.3 asks about the member.
+        f("retired", "是否离退休", Bool, BRANCH),
+        f(
+            "relationship_uninterrupted",
+            "组织关系是否一直未中断",
+            Bool,
+            BRANCH,
+        ),
+        f("org_category", "党组织类别", Enum(ORG_CATEGORY), BRANCH),
         f("contact_status", "联系状态", Enum(CONTACT_STATUS), BRANCH),
         // The 组织办 writes it only to remove a person from the roster (workflow.rs).
         f(

@@ -7,6 +7,7 @@ pub mod import;
 pub mod ledgers;
 pub mod ops;
 pub mod org_units;
+pub mod proposals;
 pub mod status;
 pub mod sync;
 pub mod users;

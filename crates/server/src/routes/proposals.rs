@@ -1,0 +1,225 @@
+//! `GET /v1/proposals`: what the rules of DOMAIN.md §8 propose for each member of a unit, shown
+//! beside the member: lost contact and mobility at the campaign's start, the form exemption,
+//! and the clock of a suspension in effect. Proposals only: nothing is written.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::State;
+use chrono::NaiveDate;
+use paicha_domain::api::ErrorBody;
+use paicha_domain::api::v1::{
+    ExemptionProposalView, LostContactProposal, MemberProposals, MobileProposal, ProposalList,
+    SuspensionView,
+};
+use paicha_domain::campaign::{SUSPENSION_WINDOW_YEARS, suspension_clock, suspension_ends_on};
+use paicha_domain::collection::Collection;
+use paicha_domain::exemption::{
+    BranchSetting, ExemptionFacts, ExemptionProposal, propose_form_exemption,
+};
+use paicha_domain::lost_contact::{
+    ContactFacts, LostContactAssessment, MobileAssessment, assess_lost_contact_months,
+    assess_mobile,
+};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::error::ApiResult;
+use crate::extract::{ApiQuery, AuthUser};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProposalQuery {
+    /// The unit; default the caller's own.
+    org_unit_id: Option<Uuid>,
+    /// The day suspension clocks are judged on (YYYY-MM-DD); default today in China.
+    as_of: Option<NaiveDate>,
+    /// Only members for whom some rule proposes something.
+    #[serde(default)]
+    only_proposed: bool,
+}
+
+fn date(fields: &Map<String, Value>, name: &str) -> Option<NaiveDate> {
+    fields
+        .get(name)
+        .and_then(Value::as_str)
+        .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+}
+
+fn flag(fields: &Map<String, Value>, name: &str) -> Option<bool> {
+    fields.get(name).and_then(Value::as_bool)
+}
+
+/// The proposals for each member of the unit and its subtree.
+#[utoipa::path(
+    get, path = "/v1/proposals", tag = "status",
+    params(ProposalQuery),
+    responses(
+        (status = 200, description = "Each member with what the rules propose", body = ProposalList),
+        (status = 403, description = "The caller may not read member data", body = ErrorBody),
+        (status = 404, description = "No such unit in the caller's scope", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn proposals(
+    State(state): State<AppState>,
+    AuthUser(principal): AuthUser,
+    ApiQuery(query): ApiQuery<ProposalQuery>,
+) -> ApiResult<Json<ProposalList>> {
+    let (_, target) =
+        crate::routes::sync::data_target(&state, &principal, query.org_unit_id).await?;
+    let plan = state
+        .facts
+        .read(&state.store, target.tenant_id, |facts| facts.plan())
+        .await?;
+    let as_of = query
+        .as_of
+        .unwrap_or_else(|| paicha_domain::calendar::china_date(chrono::Utc::now()));
+    let scope = crate::routes::sync::scope(&target);
+
+    // The suspension in effect of each member: the latest effective `suspend` disposition.
+    let mut suspensions: HashMap<Uuid, (Uuid, NaiveDate)> = HashMap::new();
+    for (id, _, fields) in state
+        .store
+        .live_records(scope, Collection::Dispositions)
+        .await?
+    {
+        let is_suspension = fields.get("disposition_type").and_then(Value::as_str)
+            == Some("suspend")
+            && fields.get("status").and_then(Value::as_str) == Some("effective");
+        let member = fields
+            .get("member_id")
+            .and_then(Value::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok());
+        if let (true, Some(member), Some(on)) =
+            (is_suspension, member, date(&fields, "effective_on"))
+        {
+            let entry = suspensions.entry(member).or_insert((id, on));
+            if on > entry.1 {
+                *entry = (id, on);
+            }
+        }
+    }
+
+    let years = plan
+        .as_ref()
+        .map_or(SUSPENSION_WINDOW_YEARS, |p| p.suspension_window_years);
+    let mut members = Vec::new();
+    for (id, unit, fields) in state.store.live_records(scope, Collection::Members).await? {
+        if fields.get("roster_status").and_then(Value::as_str) == Some("removed_from_roster") {
+            continue;
+        }
+        let whereabouts_known = flag(&fields, "whereabouts_known");
+        let (lost_contact, mobile) = match &plan {
+            Some(plan) => {
+                let contact = ContactFacts {
+                    whereabouts_known,
+                    last_activity_on: date(&fields, "last_activity_on"),
+                    last_dues_paid_on: date(&fields, "last_dues_paid_on"),
+                };
+                let lost = assess_lost_contact_months(
+                    &contact,
+                    plan.start_date,
+                    plan.lost_threshold_months,
+                );
+                let (last_contact_on, months_without_contact, needs_manual_review) = match lost {
+                    LostContactAssessment::Lost {
+                        last_contact_on,
+                        months_without_contact,
+                        needs_manual_review,
+                    } => (last_contact_on, months_without_contact, needs_manual_review),
+                    LostContactAssessment::NotLost(_) => (None, None, false),
+                };
+                let mobile = assess_mobile(
+                    date(&fields, "flow_out_on"),
+                    whereabouts_known,
+                    plan.start_date,
+                    plan.lost_threshold_months,
+                );
+                (
+                    Some(LostContactProposal {
+                        proposed: lost.is_lost(),
+                        reason_zh: lost
+                            .reason_zh_months(plan.start_date, plan.lost_threshold_months),
+                        last_contact_on,
+                        months_without_contact,
+                        needs_manual_review,
+                    }),
+                    Some(MobileProposal {
+                        proposed: mobile.is_mobile(),
+                        reason_zh: mobile.reason_zh(),
+                        months_away: match mobile {
+                            MobileAssessment::Mobile { months_away, .. } => Some(months_away),
+                            MobileAssessment::NotMobile => None,
+                        },
+                    }),
+                )
+            }
+            None => (None, None),
+        };
+        let setting = match fields.get("org_category").and_then(Value::as_str) {
+            Some("rural") => BranchSetting::Rural,
+            Some("street_community") => BranchSetting::Community,
+            _ => BranchSetting::Other,
+        };
+        let exemption = propose_form_exemption(
+            &ExemptionFacts {
+                joined_on: date(&fields, "join_date"),
+                relationship_uninterrupted: flag(&fields, "relationship_uninterrupted")
+                    == Some(true),
+                retired: flag(&fields, "retired") == Some(true),
+                birth_date: date(&fields, "birth_date"),
+                branch_setting: setting,
+            },
+            plan.as_ref().map_or(as_of, |p| p.start_date),
+        );
+        let (proposal, ground) = match exemption {
+            ExemptionProposal::Exempt { ground } => ("exempt", Some(ground)),
+            ExemptionProposal::EligibleByReference { ground } => {
+                ("eligible_by_reference", Some(ground))
+            }
+            ExemptionProposal::NotExempt => ("not_exempt", None),
+        };
+        let suspension = suspensions.get(&id).map(|(disposition_id, effective_on)| {
+            let clock = suspension_clock(suspension_ends_on(*effective_on, years), as_of);
+            SuspensionView {
+                disposition_id: *disposition_id,
+                effective_on: *effective_on,
+                reminder_zh: clock.reminder_zh(),
+                clock,
+            }
+        });
+        let proposes = lost_contact.as_ref().is_some_and(|l| l.proposed)
+            || mobile.as_ref().is_some_and(|m| m.proposed)
+            || ground.is_some()
+            || suspension.is_some();
+        if query.only_proposed && !proposes {
+            continue;
+        }
+        members.push(MemberProposals {
+            member_id: id,
+            org_unit_id: unit,
+            name: fields
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            lost_contact,
+            mobile,
+            form_exemption: ExemptionProposalView {
+                proposal: proposal.to_owned(),
+                ground,
+                reason_zh: exemption.reason_zh(),
+            },
+            suspension,
+        });
+    }
+    Ok(Json(ProposalList {
+        org_unit_id: target.id,
+        as_of,
+        campaign_start_date: plan.map(|p| p.start_date),
+        members,
+    }))
+}
