@@ -1,5 +1,6 @@
-//! The 花名册 as a spreadsheet: which Chinese column headers map to which member fields, and
-//! how the values people type become the stored ones.
+//! Spreadsheets people bring: the 花名册 (a branch's roster) and the 转出明细 (a street's list of
+//! transferred-out members). Which Chinese column headers map to which fields, and how the
+//! values people type become the stored ones.
 
 use serde_json::Value;
 
@@ -26,14 +27,64 @@ pub const HEADERS: &[(&str, &str)] = &[
     ("备注", "remarks"),
 ];
 
-/// The member field a header names (surrounding spaces and a trailing `*` ignored).
+/// The headers of a 转出明细 and the transfer field each fills. The branch column holds the
+/// branch's name or code; the importer resolves it to the branch's id.
+pub const TRANSFER_HEADERS: &[(&str, &str)] = &[
+    ("姓名", "member_name"),
+    ("公民身份号码", "id_number"),
+    ("身份证号码", "id_number"),
+    ("身份证号", "id_number"),
+    ("转出日期", "transferred_on"),
+    ("介绍信编号", "letter_no"),
+    ("接收党组织", "receiving_organization"),
+    ("接收党组织名称", "receiving_organization"),
+    ("接收方基层党(工)委", "receiving_committee"),
+    ("接收方基层党（工）委", "receiving_committee"),
+    ("接收方党委", "receiving_committee"),
+    ("负责跟进的党支部", "branch_id"),
+    ("跟进党支部", "branch_id"),
+    ("党支部", "branch_id"),
+];
+
+/// A kind of spreadsheet: the collection its rows become and its headers.
+#[derive(Debug)]
+pub struct Sheet {
+    pub collection: crate::collection::Collection,
+    pub label_zh: &'static str,
+    pub headers: &'static [(&'static str, &'static str)],
+}
+
+pub static ROSTER: Sheet = Sheet {
+    collection: crate::collection::Collection::Members,
+    label_zh: "花名册",
+    headers: HEADERS,
+};
+
+pub static TRANSFER_LIST: Sheet = Sheet {
+    collection: crate::collection::Collection::Transfers,
+    label_zh: "转出明细",
+    headers: TRANSFER_HEADERS,
+};
+
+impl Sheet {
+    /// The field a header names (surrounding spaces and a trailing `*` ignored).
+    pub fn field_for_header(&self, header: &str) -> Option<&'static str> {
+        let h = header.trim().trim_end_matches('*').trim();
+        self.headers
+            .iter()
+            .find(|(name, _)| *name == h)
+            .map(|(_, f)| *f)
+    }
+}
+
+/// The member field a roster header names.
 pub fn field_for_header(header: &str) -> Option<&'static str> {
-    let h = header.trim().trim_end_matches('*').trim();
-    HEADERS.iter().find(|(name, _)| *name == h).map(|(_, f)| *f)
+    ROSTER.field_for_header(header)
 }
 
 /// A typed cell as the stored value: 男/女, 正式党员/预备党员, and dates written with `/` or
-/// `.` or as `YYYY年M月D日` become the API's words and `YYYY-MM-DD`. An empty cell is `null`.
+/// `.` or as `YYYY年M月D日` become the API's words and `YYYY-MM-DD` (in fields named
+/// `…_date` or `…_on`). An empty cell is `null`.
 pub fn convert(field: &str, text: &str) -> Value {
     let t = text.trim();
     if t.is_empty() {
@@ -49,8 +100,7 @@ pub fn convert(field: &str, text: &str) -> Value {
     if let Some(word) = word {
         return Value::String(word.to_owned());
     }
-    if let Some(date) = field
-        .ends_with("_date")
+    if let Some(date) = (field.ends_with("_date") || field.ends_with("_on"))
         .then(|| normalize_date(t))
         .flatten()
     {
@@ -82,6 +132,16 @@ mod tests {
         assert_eq!(field_for_header(" 公民身份号码* "), Some("id_number"));
         assert_eq!(field_for_header("身份证号"), Some("id_number"));
         assert_eq!(field_for_header("爱好"), None);
+        assert_eq!(
+            TRANSFER_LIST.field_for_header("接收方基层党（工）委"),
+            Some("receiving_committee")
+        );
+        // Every header names a field of its collection.
+        for sheet in [&ROSTER, &TRANSFER_LIST] {
+            for (header, field) in sheet.headers {
+                assert!(sheet.collection.schema().field(field).is_some(), "{header}");
+            }
+        }
         let table: &[(&str, &str, Value)] = &[
             ("gender", "男", json!("male")),
             ("gender", "女", json!("female")),
@@ -93,6 +153,7 @@ mod tests {
             ("join_date", "2001-02-30", json!("2001-02-30")),
             ("name", "  张三 ", json!("张三")),
             ("phone", "", Value::Null),
+            ("transferred_on", "2016/3/1", json!("2016-03-01")),
         ];
         for (field, text, expected) in table {
             assert_eq!(&convert(field, text), expected, "{field} {text}");

@@ -30,6 +30,51 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Import a spreadsheet straight into the database, as a given user, with a progress bar.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// A branch's 花名册 (.xlsx or .csv with Chinese headers); idempotent by 公民身份号码.
+    Roster(ImportRosterArgs),
+    /// A street's 转出明细, each row addressed to the branch it names.
+    Transfers(ImportTransfersArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportRosterArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The .xlsx or .csv file.
+    pub file: PathBuf,
+    /// The branch: its id, code or name.
+    #[arg(long)]
+    pub branch: String,
+    /// The user the import is made as (a branch secretary or group member of that branch or
+    /// above it); the audit trail names them.
+    #[arg(long = "as", value_name = "USERNAME")]
+    pub as_user: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportTransfersArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The .xlsx or .csv file.
+    pub file: PathBuf,
+    /// The street (or the committee) the list is from: its id, code or name.
+    #[arg(long)]
+    pub unit: String,
+    /// The list's name (转出批次).
+    #[arg(long = "list")]
+    pub list_name: String,
+    /// The user the import is made as (street staff or a committee admin).
+    #[arg(long = "as", value_name = "USERNAME")]
+    pub as_user: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,8 @@ pub mod config;
 mod error;
 mod extract;
 mod facts;
+pub mod import;
+pub mod import_cli;
 mod routes;
 mod state;
 pub mod telemetry;
@@ -119,8 +121,10 @@ fn api_router(max_blob_bytes: u64) -> (Router<AppState>, utoipa::openapi::OpenAp
         .routes(routes!(routes::blobs::upload_status))
         .routes(routes!(routes::status::status))
         .routes(routes!(routes::proposals::proposals))
+        .routes(routes!(routes::transfers::transfer_lists))
         .routes(routes!(routes::ledgers::ledger))
         .routes(routes!(routes::import::import_roster))
+        .routes(routes!(routes::import::import_transfers))
         .routes(routes!(routes::ops::healthz))
         .routes(routes!(routes::ops::readyz))
         .routes(routes!(routes::ops::metrics))

@@ -61,6 +61,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Import { command } => paicha_server::import_cli::run(command).await,
         Command::Audit {
             command: AuditCommand::Verify(args),
         } => {

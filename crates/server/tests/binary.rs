@@ -315,3 +315,138 @@ async fn acknowledged_pushes_survive_sigkill() {
     );
     assert!(out.contains("哈希链完整"), "{out}");
 }
+
+/// A valid 公民身份号码: the check character that the domain's parser accepts.
+fn valid_id_number(body17: &str) -> String {
+    "0123456789X"
+        .chars()
+        .map(|c| format!("{body17}{c}"))
+        .find(|n| paicha_domain::id_number::IdNumber::parse(n).is_ok())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn paicha_import_roster_writes_a_file_whole_as_a_user_or_refuses_it_whole() {
+    use paicha_client::{Client, PullQuery};
+    use paicha_domain::api::v1::{CreateOrgUnit, CreateUser};
+    use paicha_domain::org::OrgUnitKind;
+    use paicha_domain::role::Role;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, url) = start(
+        dir.path(),
+        &[("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")],
+    );
+    let client = Client::new(url);
+    let (admin, _) = client
+        .signed_in("admin", "change-this-password")
+        .await
+        .unwrap();
+    let unit = |parent, kind, name: &str, code: &str| CreateOrgUnit {
+        id: None,
+        parent_id: parent,
+        kind,
+        name: name.to_owned(),
+        code: Some(code.to_owned()),
+    };
+    let committee = admin
+        .create_org_unit(&unit(None, OrgUnitKind::Committee, "党工委", "C1"))
+        .await
+        .unwrap();
+    let user = |name: &str, role, at| CreateUser {
+        username: name.to_owned(),
+        password: "import-test-password".to_owned(),
+        org_unit_id: Some(at),
+        role,
+        display_name: None,
+    };
+    admin
+        .create_user(&user("cadmin", Role::CommitteeAdmin, committee.id))
+        .await
+        .unwrap();
+    let (ca, _) = client
+        .signed_in("cadmin", "import-test-password")
+        .await
+        .unwrap();
+    let branch = ca
+        .create_org_unit(&unit(
+            Some(committee.id),
+            OrgUnitKind::Branch,
+            "东关社区党支部",
+            "B1",
+        ))
+        .await
+        .unwrap();
+    ca.create_user(&user("sec", Role::BranchSecretary, branch.id))
+        .await
+        .unwrap();
+
+    let import = |file: &std::path::Path, branch: &str, who: &str| {
+        Command::new(env!("CARGO_BIN_EXE_paicha"))
+            .args(["import", "roster"])
+            .arg(file)
+            .args(["--branch", branch, "--as", who])
+            .current_dir(dir.path())
+            .env_clear()
+            .output()
+            .unwrap()
+    };
+    let (a, b) = (
+        valid_id_number("11010519600307001"),
+        valid_id_number("11010519700101002"),
+    );
+    let good = dir.path().join("花名册.csv");
+    std::fs::write(
+        &good,
+        format!("\u{FEFF}姓名,性别,公民身份号码,入党日期\n张三,男,{a},1985/7/1\n李四,女,{b},1990年7月1日\n"),
+    )
+    .unwrap();
+
+    // Found by name, made as the secretary; a second run changes nothing.
+    let out = import(&good, "东关社区党支部", "sec");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("新增 2"), "{stdout}");
+    let out = import(&good, "B1", "sec");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("未变 2"));
+
+    // A bad row refuses the whole file, with its row and column.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        format!(
+            "姓名,公民身份号码\n王五,{}\n赵六,110105196003070010\n",
+            valid_id_number("11010519800101003")
+        ),
+    )
+    .unwrap();
+    let out = import(&bad, "B1", "sec");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("第3行「公民身份号码」"), "{stdout}");
+    // The committee admin may not import a roster; nor may anyone into a unit outside theirs.
+    let out = import(&good, "B1", "cadmin");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("只有党支部书记和工作组成员"));
+    let out = import(&good, "没有的支部", "sec");
+    assert_eq!(out.status.code(), Some(2));
+
+    // The server sees exactly the two members of the good file.
+    let (sec, _) = client
+        .signed_in("sec", "import-test-password")
+        .await
+        .unwrap();
+    let pulled = sec.pull(&PullQuery::default()).await.unwrap();
+    let mut names: Vec<String> = pulled
+        .changes
+        .iter()
+        .filter(|c| c.collection == paicha_domain::collection::Collection::Members)
+        .filter_map(|c| c.fields.get("name")?.as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["张三", "李四"]);
+}

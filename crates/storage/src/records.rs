@@ -513,6 +513,34 @@ impl Store {
             .collect()
     }
 
+    /// The furthest cursor acknowledged by any device of a user of each unit: what each unit
+    /// has received.
+    pub async fn unit_cursors(&self, tenant_id: Uuid) -> StoreResult<Vec<(Uuid, u64)>> {
+        let select = Query::select()
+            .column(("users", "org_unit_id"))
+            .expr_as(Expr::col(("sync_devices", "last_cursor")).max(), "cursor")
+            .from("sync_devices")
+            .inner_join(
+                "users",
+                Expr::col(("users", "id")).equals(("sync_devices", "user_id")),
+            )
+            .and_where(Expr::col(("sync_devices", "tenant_id")).eq(tenant_id))
+            .and_where(Expr::col(("users", "org_unit_id")).is_not_null())
+            .group_by_col(("users", "org_unit_id"))
+            .to_owned();
+        self.db
+            .query_all(&select)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("", "org_unit_id")?,
+                    to_u64(row.try_get("", "cursor")?),
+                ))
+            })
+            .collect()
+    }
+
     /// The last version a tenant committed before `before`, from the audit trail's times.
     pub async fn version_before(&self, tenant_id: Uuid, before: DateTime<Utc>) -> StoreResult<u64> {
         let select = Query::select()
@@ -590,6 +618,28 @@ impl Store {
             snapshot_version,
             purged_through,
         })
+    }
+
+    /// The live records of `collection` in `scope`, whole, oldest first.
+    pub async fn live_rows(
+        &self,
+        scope: Scope<'_>,
+        collection: Collection,
+    ) -> StoreResult<Vec<RecordRow>> {
+        let select = Query::select()
+            .columns(RECORD_COLUMNS)
+            .from(collection.as_str())
+            .cond_where(scope.condition_for(collection))
+            .and_where(Expr::col("deleted").eq(false))
+            .order_by("created_at", Order::Asc)
+            .order_by("id", Order::Asc)
+            .to_owned();
+        self.db
+            .query_all(&select)
+            .await?
+            .iter()
+            .map(|row| decode_record(collection, row))
+            .collect()
     }
 
     /// The live records of `collection` in `scope`, oldest first: (id, owning unit, fields).

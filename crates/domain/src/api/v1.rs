@@ -404,6 +404,62 @@ pub struct LedgerSubmissionStatus {
     pub state_zh: String,
 }
 
+// ---- Transfer lists -----------------------------------------------------------------------
+
+/// `GET /v1/transfers/lists`: per 转出明细 list, which branches have received and acted on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TransferLists {
+    pub org_unit_id: Uuid,
+    pub lists: Vec<TransferListStatus>,
+}
+
+/// The progress of one list; the branch numbers add up to the list's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TransferListStatus {
+    /// The list's name (转出批次); transfers entered without one are listed under "未分批".
+    pub list_name: String,
+    #[serde(flatten)]
+    pub progress: TransferProgress,
+    pub branches: Vec<TransferBranchStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TransferBranchStatus {
+    pub branch_id: Uuid,
+    pub branch_name: String,
+    #[serde(flatten)]
+    pub progress: TransferProgress,
+}
+
+/// Transfers, and how many of them the branch has received (a device of the branch has
+/// pulled the record as it now stands, or the branch has acted on it), acted on (followed
+/// up: receiver contacted, receipt received or re-issued, receiver unreachable, member linked
+/// or a note written), closed (receipt back or re-issued, or the member registered lost), and
+/// whose member was registered lost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TransferProgress {
+    pub transfers: u64,
+    pub received: u64,
+    pub acted_on: u64,
+    pub closed: u64,
+    pub registered_lost: u64,
+}
+
+impl TransferProgress {
+    /// Counts one transfer.
+    pub fn add(&mut self, received: bool, acted_on: bool, closed: bool, lost: bool) {
+        self.transfers += 1;
+        self.received += u64::from(received);
+        self.acted_on += u64::from(acted_on);
+        self.closed += u64::from(closed);
+        self.registered_lost += u64::from(lost);
+    }
+}
+
 // ---- Proposals ----------------------------------------------------------------------------
 
 /// `GET /v1/proposals`: what the rules propose for each member of a unit. The software

@@ -578,6 +578,8 @@ static TRANSFERS: Schema = Schema {
             STREET_OR_COMMITTEE,
         ),
         req("member_name", "姓名", Text(50), STREET_OR_COMMITTEE),
+        // The 转出明细 the record came in with (one upload, one list).
+        f("list_name", "转出批次", SHORT, STREET_OR_COMMITTEE),
         f("id_number", "公民身份号码", IdNumber, STREET_OR_COMMITTEE),
         f("transferred_on", "转出日期", Date, STREET_OR_COMMITTEE),
         f("letter_no", "介绍信编号", Text(50), STREET_OR_COMMITTEE),

@@ -10,6 +10,7 @@ pub mod org_units;
 pub mod proposals;
 pub mod status;
 pub mod sync;
+pub mod transfers;
 pub mod users;
 
 use paicha_domain::api::v1;
