@@ -6,7 +6,7 @@
 use paicha_domain::api::v1::{
     AuditList, BlobStatus, ChecksumResponse, ConflictList, CreateOrgUnit, CreateUser, LoginRequest,
     LogoutRequest, MissingBlobs, OrgUnit, OrgUnitList, ProposalList, PullResponse, PushRequest,
-    PushResponse, RefreshRequest, TokenResponse, UnitStatus, User, UserList,
+    PushResponse, RefreshRequest, TokenResponse, TransferLists, UnitStatus, User, UserList,
 };
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use reqwest::{Method, StatusCode};
@@ -363,6 +363,17 @@ impl Client {
         };
         self.send(Method::GET, &format!("/v1/status{query}"), None::<&()>)
             .await
+    }
+
+    /// Each transfer list and the branches it reached (`GET /v1/transfers/lists`).
+    pub async fn transfer_lists(&self, org_unit_id: Option<Uuid>) -> ClientResult<TransferLists> {
+        let query = org_unit_id.map_or_else(String::new, |id| format!("?org_unit_id={id}"));
+        self.send(
+            Method::GET,
+            &format!("/v1/transfers/lists{query}"),
+            None::<&()>,
+        )
+        .await
     }
 
     /// What the rules propose for each member of a unit (`GET /v1/proposals`).

@@ -375,7 +375,11 @@ pub fn roll_up(
                 let looks_mobile = start.is_some_and(|start| {
                     assess_mobile(m.flow_out_on, m.whereabouts_known, start, months).is_mobile()
                 });
+                // Verification is done once the roster status says what became of the person
+                // (confirmed, pending because lost, flagged surplus); only a confirmation has
+                // a date (the form's), and only a confirmation counts as verified.
                 let verified = !matches!(m.roster_status, None | Some("unverified"));
+                let confirmed = m.roster_status.is_some_and(|s| s.starts_with("confirmed_"));
                 let verified_on = confirmed_on.get(record_id).copied();
                 add(&|r| {
                     r.counts.add_member(&member, lost);
@@ -386,7 +390,7 @@ pub fn roll_up(
                         let done = verified.then_some(verified_on);
                         let tally = r.tallies.entry(Phase::Verification).or_default();
                         tally.add(done, deadline);
-                        if verified && verified_on.is_none_or(|d| d <= deadline) {
+                        if confirmed && verified_on.is_none_or(|d| d <= deadline) {
                             r.counts.verified_by_deadline += 1;
                         }
                     }

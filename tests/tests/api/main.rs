@@ -12,6 +12,7 @@ mod ledgers;
 mod logs;
 mod ops;
 mod proposals;
+mod scenario;
 mod scope;
 mod status;
 mod storage;
