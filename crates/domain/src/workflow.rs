@@ -263,6 +263,11 @@ pub fn check_transition(
         }
         Start::Existing(value) => value.unwrap_or(m.implicit),
     };
+    if from == to {
+        // Not a move: writing down the state a record is already in (for a field never set,
+        // its implicit state).
+        return Ok(());
+    }
     match m.steps.iter().find(|(f, t, _)| *f == from && *t == to) {
         None => Err(refuse(
             "invalid_transition",
@@ -311,6 +316,74 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Every move the machines of §6 do not list is refused with `invalid_transition`, for
+    /// every role; every listed move by a role it does not belong to with
+    /// `transition_not_allowed`; a new record in a state it cannot start in likewise.
+    #[test]
+    fn every_move_outside_the_machines_is_refused_with_a_code() {
+        let mut refused = 0;
+        for m in MACHINES {
+            let Some(FieldType::Enum(words)) = m.collection.schema().field(m.field).map(|s| s.ty)
+            else {
+                panic!("{} is not an enum", m.field);
+            };
+            let code = |from: Start<'_>, to: &str, role: Role| {
+                check_transition(m.collection, m.field, from, Some(to), role)
+                    .err()
+                    .map(|e| e.code)
+            };
+            for to in words.iter().copied() {
+                for role in Role::ALL {
+                    let expected = (!m.initial.contains(&to)).then_some("invalid_transition");
+                    assert_eq!(code(Start::New, to, role), expected, "new {to}");
+                }
+                for from in words.iter().copied() {
+                    if from == to {
+                        continue; // not a move: an unchanged value is never checked
+                    }
+                    for role in Role::ALL {
+                        let step = m.steps.iter().find(|(f, t, _)| *f == from && *t == to);
+                        let expected = match step {
+                            None => Some("invalid_transition"),
+                            Some((_, _, roles)) if roles.is_empty() || roles.contains(&role) => {
+                                None
+                            }
+                            Some(_) => Some("transition_not_allowed"),
+                        };
+                        refused += usize::from(expected.is_some());
+                        assert_eq!(
+                            code(Start::Existing(Some(from)), to, role),
+                            expected,
+                            "{}.{}: {from} → {to} by {role:?}",
+                            m.collection.as_str(),
+                            m.field
+                        );
+                    }
+                }
+                // A field never set is in the implicit state: writing that state is no move.
+                assert_eq!(
+                    code(Start::Existing(None), to, CommitteeAdmin),
+                    code(Start::Existing(Some(m.implicit)), to, CommitteeAdmin),
+                    "{to}"
+                );
+            }
+            // Clearing a status is never a move.
+            assert_eq!(
+                check_transition(
+                    m.collection,
+                    m.field,
+                    Start::Existing(Some(m.implicit)),
+                    None,
+                    CommitteeAdmin
+                )
+                .err()
+                .map(|e| e.code),
+                Some("invalid_transition")
+            );
+        }
+        assert!(refused > 1000, "{refused}");
     }
 
     #[test]

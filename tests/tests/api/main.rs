@@ -11,6 +11,7 @@ mod import;
 mod ledgers;
 mod logs;
 mod ops;
+mod permissions;
 mod proposals;
 mod scenario;
 mod scope;

@@ -795,3 +795,184 @@ pub(super) fn schema(c: Collection) -> &'static Schema {
         Collection::WorkingGroups => &WORKING_GROUPS,
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::{Map, Value, json};
+
+    use super::super::validate::{Mode, validate_fields};
+    use super::*;
+
+    const ALL_ROLES: [Role; 8] = Role::ALL;
+
+    fn only(roles: &[Role]) -> Vec<Role> {
+        let mut v = roles.to_vec();
+        v.sort_by_key(|r| r.as_str());
+        v
+    }
+
+    /// DOMAIN.md §9, written out again as data: who creates each kind of record and who writes
+    /// the fields that carry a decision. The declarations must say the same.
+    #[test]
+    fn the_declarations_are_the_permission_matrix_of_section_9() {
+        let branch = [BranchSecretary, GroupMember];
+        let creators: &[(Collection, &[Role])] = &[
+            // "Create or edit member records, info forms: branch ✔".
+            (Collection::Members, &branch),
+            (Collection::InfoForms, &branch),
+            // "Fill Ledgers A/B: branch ✔".
+            (Collection::RosterLedgerEntries, &branch),
+            // "compile + submit (≤ 11 Mar)": the work area.
+            (Collection::LedgerSubmissions, &[WorkAreaStaff]),
+            // "Upload transfer-out details: 党工委 ✔ (or 街道), 街道 ✔".
+            (Collection::Transfers, &[StreetStaff, CommitteeAdmin]),
+            // "Request archive verification: branch ✔".
+            (Collection::ArchiveReviews, &branch),
+            // "Direct / interpersonal / other search: branch ✔, 党工委 ✔".
+            (
+                Collection::ContactAttempts,
+                &[BranchSecretary, GroupMember, CommitteeAdmin],
+            ),
+            (Collection::ContactCases, &branch),
+            // "Department search: branch request".
+            (Collection::DepartmentSearchRequests, &branch),
+            // "Performance check via departments: branch ✔ (record)".
+            (Collection::PerformanceChecks, &branch),
+            // "Propose disposition, hold branch meeting: branch ✔".
+            (Collection::Dispositions, &branch),
+            (Collection::Campaigns, &[CommitteeAdmin]),
+            (Collection::WorkingGroups, &branch),
+        ];
+        for (c, roles) in creators {
+            assert_eq!(only(c.schema().creators), only(roles), "{}", c.as_str());
+        }
+        let writers: &[(Collection, &str, &[Role])] = &[
+            // "audit / return": the 组织办.
+            (
+                Collection::RosterLedgerEntries,
+                "audit_opinion",
+                &[OrgOffice],
+            ),
+            (Collection::RosterLedgerEntries, "outcome", &[OrgOffice]),
+            (
+                Collection::LedgerSubmissions,
+                "status",
+                &[WorkAreaStaff, OrgOffice],
+            ),
+            (Collection::LedgerSubmissions, "audit_opinion", &[OrgOffice]),
+            // "Follow up transfers, re-issue receipts: branch ✔".
+            (Collection::Transfers, "follow_up_note", &branch),
+            (Collection::Transfers, "registered_lost", &branch),
+            (Collection::Transfers, "member_id", &branch),
+            // "Request archive verification: 党工委 execute".
+            (Collection::ArchiveReviews, "status", &[CommitteeAdmin]),
+            (Collection::ArchiveReviews, "finding", &[CommitteeAdmin]),
+            (Collection::ArchiveReviews, "exemption", &[CommitteeAdmin]),
+            // "Department search: 党工委 execute" (§8.8: only committee users record it).
+            (
+                Collection::DepartmentSearchRequests,
+                "status",
+                &[CommitteeAdmin],
+            ),
+            (
+                Collection::DepartmentSearchRequests,
+                "executed_on",
+                &[CommitteeAdmin],
+            ),
+            (
+                Collection::DepartmentSearchRequests,
+                "result",
+                &[CommitteeAdmin],
+            ),
+            (
+                Collection::DepartmentSearchRequests,
+                "result_detail",
+                &[CommitteeAdmin],
+            ),
+            (
+                Collection::DepartmentSearchRequests,
+                "contact_obtained",
+                &[CommitteeAdmin],
+            ),
+            // "Propose disposition, hold branch meeting: branch"; "Approve: 党工委".
+            (Collection::Dispositions, "branch_meeting_on", &branch),
+            (Collection::Dispositions, "approved_on", &[CommitteeAdmin]),
+            (
+                Collection::Dispositions,
+                "approval_opinion",
+                &[CommitteeAdmin],
+            ),
+            (Collection::Dispositions, "filed_on", &[CommitteeAdmin]),
+            (Collection::Dispositions, "effective_on", &[CommitteeAdmin]),
+        ];
+        for (c, field, roles) in writers {
+            let spec = c.schema().field(field).unwrap();
+            assert_eq!(only(spec.writers), only(roles), "{}.{field}", c.as_str());
+        }
+        // Nobody outside the branch edits a member's record, but the 组织办 for removal.
+        for spec in Collection::Members.schema().fields {
+            let allowed: &[Role] = if spec.name == "roster_status" {
+                &[BranchSecretary, GroupMember, OrgOffice]
+            } else {
+                &branch
+            };
+            assert_eq!(only(spec.writers), only(allowed), "members.{}", spec.name);
+        }
+    }
+
+    /// A value of the right type for a field, for the writer check below.
+    fn sample(ty: FieldType) -> Value {
+        match ty {
+            Text(_) => json!("x"),
+            Date => json!("2016-03-07"),
+            Bool => json!(true),
+            Int { min, .. } => json!(min),
+            Enum(words) => json!(words[0]),
+            EnumList(words) => json!([words[0]]),
+            IdNumber => json!("11010519491231002X"),
+            Ref(_) => json!("0190a000-0000-7000-8000-000000000000"),
+            Unit(_) => json!("0190a000-0000-7000-8000-000000000000"),
+            Blob => json!("ab".repeat(32)),
+            BlobList => json!(["ab".repeat(32)]),
+            People => {
+                json!([{"name": "甲"}, {"name": "乙"}, {"name": "丙"}, {"name": "丁"}, {"name": "戊"}])
+            }
+        }
+    }
+
+    /// Every field refuses every role that is not among its writers, with
+    /// `field_not_writable`, and takes a value from every role that is.
+    #[test]
+    fn every_field_refuses_a_role_outside_its_writers() {
+        let mut refused = 0;
+        for c in Collection::ALL {
+            let schema = c.schema();
+            for spec in schema.fields {
+                let mut fields = Map::new();
+                fields.insert(spec.name.to_owned(), sample(spec.ty));
+                for role in ALL_ROLES {
+                    let result = validate_fields(schema, &fields, Mode::Update, role);
+                    if spec.writers.contains(&role) {
+                        assert!(
+                            result.is_ok(),
+                            "{}.{} by {role:?}: {result:?}",
+                            c.as_str(),
+                            spec.name
+                        );
+                    } else {
+                        refused += 1;
+                        assert_eq!(
+                            result.err().map(|e| e.code),
+                            Some("field_not_writable"),
+                            "{}.{} by {role:?}",
+                            c.as_str(),
+                            spec.name
+                        );
+                    }
+                }
+            }
+        }
+        assert!(refused > 500, "{refused}");
+    }
+}
