@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::campaign::{Phase, PhaseState, Plan, SuspensionClock, Tally, suspension_clock};
 use crate::collection::{Collection, FieldType};
-use crate::lost_contact::{ContactFacts, assess_lost_contact_months, assess_mobile};
+use crate::lost_contact::{ContactFacts, MOBILE_MONTHS, assess_lost_contact_months, assess_mobile};
 use crate::status::{Counts, FormFacts, MemberFacts};
 
 type Word = Option<&'static str>;
@@ -90,14 +90,22 @@ pub struct Disposition {
 pub enum Fact {
     Member(Member),
     Form(Box<Form>),
-    LedgerEntry { ledger: Word },
+    LedgerEntry {
+        ledger: Word,
+    },
     Submission(Submission),
     Archive(Archive),
     Case(Case),
     Attempt(Attempt),
-    DepartmentRequest { status: Word },
+    DepartmentRequest {
+        case_id: Option<Uuid>,
+        status: Word,
+        executed_on: Option<NaiveDate>,
+    },
     Transfer(Transfer),
-    Performance { violation: bool },
+    Performance {
+        violation: bool,
+    },
     Disposition(Disposition),
     Campaign(Box<Map<String, Value>>),
     WorkingGroup,
@@ -197,7 +205,9 @@ impl Fact {
                 method: word(c, f, "method"),
             }),
             Collection::DepartmentSearchRequests => Fact::DepartmentRequest {
+                case_id: id(f, "case_id"),
                 status: word(c, f, "status"),
+                executed_on: date(f, "executed_on"),
             },
             Collection::Transfers => Fact::Transfer(Transfer {
                 receipt_status: word(c, f, "receipt_status"),
@@ -308,30 +318,58 @@ pub fn roll_up(
     let under = |path: &str, unit: &str| path.starts_with(unit);
 
     // What other records tell about members and cases.
+    // A member's first confirmation (a later re-confirmation does not make it late).
     let mut confirmed_on: HashMap<Uuid, NaiveDate> = HashMap::new();
+    // A case's first search: an attempt, or a department search the committee carried out.
     let mut first_attempt: HashMap<Uuid, Option<NaiveDate>> = HashMap::new();
+    let mut note_attempt = |case: Uuid, day: Option<NaiveDate>| {
+        let e = first_attempt.entry(case).or_insert(day);
+        *e = match (*e, day) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+    };
     let mut submissions: HashMap<&str, Vec<&Submission>> = HashMap::new();
-    for ((_, _), entry) in facts.records.iter() {
+    let mut removed: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+    // Each member's latest effective disposition: only a suspension still standing runs the
+    // clock (a later restoration, removal or death stops it).
+    let mut standing: HashMap<Uuid, (NaiveDate, Uuid)> = HashMap::new();
+    for ((_, record_id), entry) in facts.records.iter() {
         if !under(&entry.path, target.path) {
             continue;
         }
         match &entry.fact {
+            Fact::Member(m) if m.roster_status == Some("removed_from_roster") => {
+                removed.insert(*record_id);
+            }
             Fact::Form(form) => {
                 if let (Some(member), Some(day)) = (form.member_id, form.confirmed_on) {
                     let e = confirmed_on.entry(member).or_insert(day);
-                    *e = (*e).max(day);
+                    *e = (*e).min(day);
                 }
             }
             Fact::Attempt(a) => {
                 if let Some(case) = a.case_id {
-                    let e = first_attempt.entry(case).or_insert(a.attempted_on);
-                    *e = match (*e, a.attempted_on) {
-                        (Some(x), Some(y)) => Some(x.min(y)),
-                        (x, y) => x.or(y),
-                    };
+                    note_attempt(case, a.attempted_on);
                 }
             }
+            Fact::DepartmentRequest {
+                case_id: Some(case),
+                status: Some("done"),
+                executed_on,
+            } => note_attempt(*case, *executed_on),
             Fact::Submission(s) => submissions.entry(&entry.path).or_default().push(s),
+            Fact::Disposition(Disposition {
+                member_id: Some(member),
+                status: Some("effective"),
+                effective_on: Some(on),
+                ..
+            }) => {
+                let e = standing.entry(*member).or_insert((*on, *record_id));
+                if (*on, *record_id) > *e {
+                    *e = (*on, *record_id);
+                }
+            }
             _ => {}
         }
     }
@@ -373,7 +411,8 @@ pub fn roll_up(
                     assess_lost_contact_months(&facts, start, months).is_lost()
                 });
                 let looks_mobile = start.is_some_and(|start| {
-                    assess_mobile(m.flow_out_on, m.whereabouts_known, start, months).is_mobile()
+                    assess_mobile(m.flow_out_on, m.whereabouts_known, start, MOBILE_MONTHS)
+                        .is_mobile()
                 });
                 // Verification is done once the roster status says what became of the person
                 // (confirmed, pending because lost, flagged surplus); only a confirmation has
@@ -442,7 +481,7 @@ pub fn roll_up(
                 });
             }
             Fact::Attempt(a) => add(&|r| r.counts.add_attempt(a.method)),
-            Fact::DepartmentRequest { status } => {
+            Fact::DepartmentRequest { status, .. } => {
                 add(&|r| r.counts.add_department_request(*status))
             }
             Fact::Transfer(t) => {
@@ -470,7 +509,13 @@ pub fn roll_up(
                     Some("rejected") => Some(None),
                     _ => None,
                 };
-                let clock = match (d.kind, d.status, d.effective_on, plan) {
+                // The clock runs for the suspension that stands: the member's latest effective
+                // disposition, while the member is on the roster.
+                let stands = d.member_id.is_some_and(|member| {
+                    !removed.contains(&member)
+                        && standing.get(&member).is_some_and(|(_, id)| id == record_id)
+                });
+                let clock = match (d.kind.filter(|_| stands), d.status, d.effective_on, plan) {
                     (Some("suspend"), Some("effective"), Some(on), Some(plan)) => {
                         Some(suspension_clock(plan.suspension_ends_on(on), as_of))
                     }
@@ -677,5 +722,91 @@ mod tests {
             facts.apply(Collection::Members, id, b2, true, &Map::new());
         }
         assert_eq!(facts.len(), before - 1);
+    }
+
+    #[test]
+    fn a_suspension_stands_until_a_later_disposition_and_a_department_search_is_an_attempt() {
+        let mut facts = Facts::default();
+        let b = "/c/s/w/b/";
+        put(
+            &mut facts,
+            Collection::Campaigns,
+            Uuid::new_v4(),
+            "/c/",
+            json!({"name": "x", "start_date": "2016-03-07"}),
+        );
+        let (restored, suspended) = (Uuid::new_v4(), Uuid::new_v4());
+        for member in [restored, suspended] {
+            put(
+                &mut facts,
+                Collection::Members,
+                member,
+                b,
+                json!({"roster_status": "pending_lost"}),
+            );
+            // Two effective suspensions of the same member: one clock.
+            for on in ["2016-05-01", "2016-06-01"] {
+                put(
+                    &mut facts,
+                    Collection::Dispositions,
+                    Uuid::new_v4(),
+                    b,
+                    json!({"member_id": member, "disposition_type": "suspend", "status": "effective", "effective_on": on}),
+                );
+            }
+        }
+        put(
+            &mut facts,
+            Collection::Dispositions,
+            Uuid::new_v4(),
+            b,
+            json!({"member_id": restored, "disposition_type": "restore_membership", "status": "effective", "effective_on": "2017-01-10"}),
+        );
+        // A case searched only by the committee's department search, on 30 March.
+        let case = Uuid::new_v4();
+        put(
+            &mut facts,
+            Collection::ContactCases,
+            case,
+            b,
+            json!({"member_id": suspended}),
+        );
+        put(
+            &mut facts,
+            Collection::DepartmentSearchRequests,
+            Uuid::new_v4(),
+            b,
+            json!({"case_id": case, "status": "done", "executed_on": "2016-03-30"}),
+        );
+        // A member confirmed on the 14th and confirmed again in April stays on time.
+        let again = Uuid::new_v4();
+        put(
+            &mut facts,
+            Collection::Members,
+            again,
+            b,
+            json!({"roster_status": "confirmed_on_site"}),
+        );
+        for day in ["2016-03-14", "2016-04-20"] {
+            put(
+                &mut facts,
+                Collection::InfoForms,
+                Uuid::new_v4(),
+                b,
+                json!({"member_id": again, "confirmation_mode": "on_site", "confirmed_on": day}),
+            );
+        }
+        let plan = facts.plan().unwrap();
+        let unit = UnitRef {
+            id: Uuid::new_v4(),
+            path: "/c/",
+        };
+        let (total, _) = roll_up(&facts, unit, &[], &[], Some(&plan), d("2017-02-01"));
+        assert_eq!(total.counts.suspended, 1);
+        assert_eq!(total.counts.cases_with_attempt, 1);
+        let search = total.tallies[&Phase::Search];
+        assert_eq!((search.items, search.on_time), (1, 1));
+        assert_eq!(total.counts.verified_by_deadline, 1);
+        assert_eq!(total.tallies[&Phase::Verification].late, 0);
     }
 }

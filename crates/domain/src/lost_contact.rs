@@ -171,6 +171,11 @@ impl LostContactAssessment {
     }
 }
 
+/// "长期不能正常参加组织生活": the months away that make a member mobile (DOMAIN.md §8.2 uses
+/// 6 consecutive months as the quantitative test). A rule of its own, not the lost-contact
+/// threshold.
+pub const MOBILE_MONTHS: u32 = 6;
+
 /// Whether a member looks mobile (流动党员, DOMAIN.md §8.2): away because of a change of job
 /// or residence and unable to attend normally for a long time, with 6 consecutive months as
 /// the measure. The member flowed out (`flow_out_on`) on or before `on − months`, and the

@@ -218,6 +218,26 @@ pub fn stamps(collection: Collection, field: &str, to: Option<&str>) -> Vec<&'st
         .collect()
 }
 
+/// Rules of §9 that depend on a record's values, not only on which fields a role writes:
+/// §8.8 "Department search can only be created by a branch as a *request*; only 党工委 users
+/// can record its execution and result", so a search attempt by the department method is the
+/// committee's to record (a branch asks with a `department_search_requests` record).
+pub fn check_role_rules(
+    collection: Collection,
+    fields: &serde_json::Map<String, serde_json::Value>,
+    role: Role,
+) -> Result<(), FieldError> {
+    let department = fields.get("method").and_then(serde_json::Value::as_str) == Some("department");
+    if collection == Collection::ContactAttempts && department && role != CommitteeAdmin {
+        return Err(FieldError {
+            field: "method".to_owned(),
+            code: "department_search_by_committee",
+            message: "部门查找由党支部提出申请（部门查找申请），由党工委查找并登记结果".to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// Whether the server stamps `field` of `collection`.
 pub fn is_stamped(collection: Collection, field: &str) -> bool {
     STAMPS
@@ -384,6 +404,28 @@ mod tests {
             );
         }
         assert!(refused > 1000, "{refused}");
+    }
+
+    #[test]
+    fn only_the_committee_records_a_department_search() {
+        let attempt = |method: &str| {
+            serde_json::json!({"method": method, "channel": "phone"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        };
+        for role in Role::ALL {
+            let result =
+                check_role_rules(Collection::ContactAttempts, &attempt("department"), role);
+            assert_eq!(
+                result.err().map(|e| e.code),
+                (role != CommitteeAdmin).then_some("department_search_by_committee"),
+                "{role:?}"
+            );
+            assert!(
+                check_role_rules(Collection::ContactAttempts, &attempt("direct"), role).is_ok()
+            );
+        }
     }
 
     #[test]

@@ -82,6 +82,16 @@ pub fn transfers_allowed(role: Role, unit: &OrgUnitRecord) -> Result<(), NotAllo
     Ok(())
 }
 
+/// A transfer list's name (转出批次), trimmed: 1 to 100 characters.
+pub fn list_name(raw: &str) -> Result<String, &'static str> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        Err("请填写转出批次名称（不超过100字）")
+    } else {
+        Ok(name.to_owned())
+    }
+}
+
 /// The error code of a refused sheet.
 pub fn refusal_code(sheet: &Sheet) -> &'static str {
     if sheet.collection == Collection::Members {

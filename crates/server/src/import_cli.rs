@@ -91,7 +91,8 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<ExitCode> {
             crate::import::roster(&importer, &unit, &body, &progress).await?
         }
         ImportCommand::Transfers(a) => {
-            crate::import::transfers(&importer, &unit, a.list_name.trim(), &body, &progress).await?
+            let list = crate::import::list_name(&a.list_name).map_err(anyhow::Error::msg)?;
+            crate::import::transfers(&importer, &unit, &list, &body, &progress).await?
         }
     };
     bar.finish_and_clear();

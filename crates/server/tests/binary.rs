@@ -380,6 +380,15 @@ async fn paicha_import_roster_writes_a_file_whole_as_a_user_or_refuses_it_whole(
     ca.create_user(&user("sec", Role::BranchSecretary, branch.id))
         .await
         .unwrap();
+    let sibling = ca
+        .create_org_unit(&unit(
+            Some(committee.id),
+            OrgUnitKind::Branch,
+            "西关社区党支部",
+            "B2",
+        ))
+        .await
+        .unwrap();
 
     let import = |file: &std::path::Path, branch: &str, who: &str| {
         Command::new(env!("CARGO_BIN_EXE_paicha"))
@@ -434,6 +443,12 @@ async fn paicha_import_roster_writes_a_file_whole_as_a_user_or_refuses_it_whole(
     assert!(String::from_utf8_lossy(&out.stderr).contains("只有党支部书记和工作组成员"));
     let out = import(&good, "没有的支部", "sec");
     assert_eq!(out.status.code(), Some(2));
+    // A sibling branch is outside the secretary's unit: not found from there, by code or id.
+    for named in ["B2".to_owned(), sibling.id.to_string()] {
+        let out = import(&good, &named, "sec");
+        assert_eq!(out.status.code(), Some(2), "{named}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("找不到组织"));
+    }
 
     // The server sees exactly the two members of the good file.
     let (sec, _) = client

@@ -592,7 +592,7 @@ impl Store {
         let (txn, snapshot_version, purged_through) = self.snapshot(tenant_id).await?;
         let mut rows = Vec::new();
         for &collection in collections {
-            let select = Query::select()
+            let mut select = Query::select()
                 .columns(["id", "deleted", "fields"])
                 .expr_as(
                     Expr::cust("COALESCE(addressee_path, owner_path)"),
@@ -602,6 +602,10 @@ impl Store {
                 .and_where(Expr::col("tenant_id").eq(tenant_id))
                 .and_where(Expr::col("version").gt(to_i64(after)))
                 .to_owned();
+            if after == 0 {
+                // A first load has no use for tombstones.
+                select.and_where(Expr::col("deleted").eq(false));
+            }
             for row in txn.query_all(&select).await? {
                 rows.push(FactRow {
                     collection,

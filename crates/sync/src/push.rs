@@ -19,7 +19,7 @@ use paicha_domain::collection::{
     Collection, FieldError, FieldType, Mode, Schema, check_record, validate_fields,
 };
 use paicha_domain::role::Role;
-use paicha_domain::workflow::{Start, check_transition, stamps};
+use paicha_domain::workflow::{Start, check_role_rules, check_transition, stamps};
 use paicha_storage::{ChangeEntry, ConflictRow, OrgUnitRecord, RecordRow, Store, SyncTxn};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -774,8 +774,11 @@ impl Batch<'_> {
                 return Ok(Err(e.into()));
             }
         }
-        self.stamp(schema, &mut fields);
+        self.stamp(schema, None, &mut fields);
         if let Err(e) = check_record(schema.collection, &fields) {
+            return Ok(Err(e.into()));
+        }
+        if let Err(e) = check_role_rules(schema.collection, &fields, self.writer.role) {
             return Ok(Err(e.into()));
         }
         if let Err(r) = self.check_references(schema, &fields).await? {
@@ -831,12 +834,23 @@ impl Batch<'_> {
     }
 
     /// Adds the fields the server stamps when a status takes a value (`workflow::stamps`):
-    /// today's date in China.
-    fn stamp(&self, schema: &Schema, fields: &mut Map<String, Value>) {
+    /// today's date in China, the first time only (a ledger returned and submitted again was
+    /// still received on the first day).
+    fn stamp(
+        &self,
+        schema: &Schema,
+        existing: Option<&Map<String, Value>>,
+        fields: &mut Map<String, Value>,
+    ) {
         let today = paicha_domain::calendar::china_date(self.now).to_string();
         let names: Vec<&'static str> = fields
             .iter()
             .flat_map(|(name, value)| stamps(schema.collection, name, value.as_str()))
+            .filter(|stamp| {
+                existing
+                    .and_then(|e| e.get(*stamp))
+                    .is_none_or(Value::is_null)
+            })
             .collect();
         for name in names {
             fields.insert(name.to_owned(), Value::String(today.clone()));
@@ -907,13 +921,16 @@ impl Batch<'_> {
             }
         }
         let mut changed = changed;
-        self.stamp(schema, &mut changed);
+        self.stamp(schema, Some(&row.fields), &mut changed);
         let mut merged = row.fields.clone();
         for (k, v) in &changed {
             merged.insert(k.clone(), v.clone());
         }
         merged.retain(|_, v| !v.is_null());
         if let Err(e) = check_record(schema.collection, &merged) {
+            return Ok(Err(e.into()));
+        }
+        if let Err(e) = check_role_rules(schema.collection, &merged, self.writer.role) {
             return Ok(Err(e.into()));
         }
         if let Err(r) = self.check_references(schema, &changed).await? {

@@ -33,6 +33,7 @@ async fn only_the_roles_of_section_9_create_each_kind_of_record() {
     );
 
     let users = [
+        (Role::SystemAdmin, app.admin.clone()),
         (Role::CommitteeAdmin, t.admin.clone()),
         (
             Role::OrgOffice,
@@ -130,7 +131,7 @@ async fn only_the_roles_of_section_9_create_each_kind_of_record() {
                     "{role:?} {}",
                     c.as_str()
                 ),
-                // A viewer may not push at all.
+                // The platform admin and a viewer may not push at all.
                 Err(e) => {
                     assert!(!may, "{role:?} {}: {e}", c.as_str());
                     assert_eq!(e.code(), Some("forbidden"), "{role:?}");
@@ -139,5 +140,5 @@ async fn only_the_roles_of_section_9_create_each_kind_of_record() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 7 * 13);
+    assert_eq!(checked, 8 * 13);
 }

@@ -558,6 +558,30 @@ async fn a_small_campaign_end_to_end() {
     for other in &c.secretaries[4..] {
         assert!(transfers_seen(other).await.is_empty());
     }
+    // Before any phone of the branches has acknowledged it, the street sees it received by none.
+    let before = c.street.transfer_lists(None).await.unwrap();
+    assert_eq!(
+        (
+            before.lists[0].progress.transfers,
+            before.lists[0].progress.received
+        ),
+        (3, 0)
+    );
+    // The street may not close a transfer itself (§9: following up is the branch's).
+    assert_eq!(
+        refused(
+            &c.street,
+            patch(
+                next(),
+                "transfers",
+                t11["陈甲"],
+                None,
+                json!({"receipt_status": "receipt_received"})
+            )
+        )
+        .await,
+        "field_not_writable"
+    );
     // Branch 2-1's phone pulls it and acknowledges (its next pull sends the cursor).
     let first = sec21
         .pull(&PullQuery {
@@ -660,6 +684,15 @@ async fn a_small_campaign_end_to_end() {
         ],
     )
     .await;
+    // The branch may not record a department search as its own attempt either.
+    assert_eq!(
+        refused(
+            sec11,
+            put(next(), "contact_attempts", Uuid::now_v7(), b11.id, json!({"case_id": case3, "attempted_on": "2026-03-21", "method": "department", "channel": "police_household", "result": "contact_made"}))
+        )
+        .await,
+        "department_search_by_committee"
+    );
     // The branch's own attempt to record the department's result is refused.
     assert_eq!(
         refused(
@@ -768,8 +801,10 @@ async fn a_small_campaign_end_to_end() {
     );
 
     // ---- The status, number by number. ----
-    let top = c.admin.status(None).await.unwrap();
-    assert_eq!(top.as_of, Some(today));
+    // Judged on 1 December 2026: every deadline of the default plan has passed.
+    let as_of = d("2026-12-01");
+    let top = c.admin.status_on(None, Some(as_of)).await.unwrap();
+    assert_eq!(top.as_of, Some(as_of));
     assert_eq!(top.campaign_start_date, Some(d("2026-03-07")));
     let plan = top.plan.unwrap();
     assert_eq!(
@@ -791,7 +826,7 @@ async fn a_small_campaign_end_to_end() {
     assert_eq!(n.confirmation_modes.get("assisted_home_visit"), Some(&1));
     assert_eq!(n.pledges_signed, 2);
     assert_eq!((n.ledger_a_entries, n.ledger_b_entries), (1, 1));
-    // 王三 (2025-09-07, on the cutoff) and 赵四; 孙五's 2025-09-08 is within six months.
+    // 王三 (2025-09-07, on the cutoff) and 赵四; 孙五's whereabouts are known (mobile, not lost).
     assert_eq!(n.lost_contact_at_start, 2);
     assert_eq!((n.mobile, n.proposed_mobile), (1, 1));
     assert_eq!(n.contact.get("found"), Some(&1));
@@ -817,7 +852,11 @@ async fn a_small_campaign_end_to_end() {
     );
 
     // Phases: the street is the committee's one child; its work areas tell them apart.
-    let street = c.admin.status(Some(c.street_unit.id)).await.unwrap();
+    let street = c
+        .admin
+        .status_on(Some(c.street_unit.id), Some(as_of))
+        .await
+        .unwrap();
     assert_eq!(street.counts, top.counts);
     let (wa1_status, wa2_status) = (child(&street, c.areas[0].id), child(&street, c.areas[1].id));
     // Work area 1: 张一, 李二 and 周六 on time, 王三 and 赵四 (pending because lost) without a
@@ -833,21 +872,27 @@ async fn a_small_campaign_end_to_end() {
         (2, 0, 1, 1, PhaseState::Missing)
     );
     // Branch 1-2: one member, on time.
-    let wa1_detail = c.admin.status(Some(c.areas[0].id)).await.unwrap();
+    let wa1_detail = c
+        .admin
+        .status_on(Some(c.areas[0].id), Some(as_of))
+        .await
+        .unwrap();
     assert_eq!(
         phase(child(&wa1_detail, b12.id), Phase::Verification).state,
         PhaseState::OnTime
     );
     // Ledgers: work area 1 submitted A late (approved) and B late but it was returned, so B
     // stands missing; work area 2 has submitted neither.
-    let ledgers: Vec<(String, Option<String>, Option<NaiveDate>, PhaseState)> = street
+    // The server stamped the day it received them (today, in China).
+    let until = paicha_domain::calendar::china_date(chrono::Utc::now());
+    let ledgers: Vec<(String, Option<String>, Option<bool>, PhaseState)> = street
         .ledger_submissions
         .iter()
         .map(|s| {
             (
                 s.work_area_name.clone(),
                 s.status.clone(),
-                s.received_on,
+                s.received_on.map(|day| today <= day && day <= until),
                 s.state,
             )
         })
@@ -858,13 +903,13 @@ async fn a_small_campaign_end_to_end() {
             (
                 "第1工作区".into(),
                 Some("approved".into()),
-                Some(today),
+                Some(true),
                 PhaseState::Late
             ),
             (
                 "第1工作区".into(),
                 Some("returned".into()),
-                Some(today),
+                Some(true),
                 PhaseState::Missing
             ),
             ("第2工作区".into(), None, None, PhaseState::Missing),

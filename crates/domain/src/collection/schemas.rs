@@ -607,7 +607,9 @@ static TRANSFERS: Schema = Schema {
                 "receipt_reissued",
                 "receiver_unreachable",
             ]),
-            &[BranchSecretary, GroupMember, StreetStaff, CommitteeAdmin],
+            // §9 "Follow up transfers, re-issue receipts": the branch; the committee holds
+            // receipts. The street uploads the list and follows its progress, no more.
+            &[BranchSecretary, GroupMember, CommitteeAdmin],
         ),
         f(
             "receipt_on",
@@ -865,6 +867,11 @@ mod tests {
             (Collection::Transfers, "follow_up_note", &branch),
             (Collection::Transfers, "registered_lost", &branch),
             (Collection::Transfers, "member_id", &branch),
+            (
+                Collection::Transfers,
+                "receipt_status",
+                &[BranchSecretary, GroupMember, CommitteeAdmin],
+            ),
             // "Request archive verification: 党工委 execute".
             (Collection::ArchiveReviews, "status", &[CommitteeAdmin]),
             (Collection::ArchiveReviews, "finding", &[CommitteeAdmin]),

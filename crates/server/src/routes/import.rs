@@ -146,12 +146,11 @@ pub async fn import_transfers(
     let (own, unit) =
         crate::routes::sync::data_target(&state, &principal, Some(query.org_unit_id)).await?;
     crate::import::transfers_allowed(principal.role, &unit).map_err(not_allowed)?;
-    let list_name = query.list_name.trim().to_owned();
-    if list_name.is_empty() || list_name.chars().count() > 100 {
-        return Err(ApiError::bad_request(ErrorCode::InvalidQuery)
-            .with_message("请填写转出批次名称（不超过100字）")
-            .with_field("list_name"));
-    }
+    let list_name = crate::import::list_name(&query.list_name).map_err(|message| {
+        ApiError::bad_request(ErrorCode::InvalidQuery)
+            .with_message(message)
+            .with_field("list_name")
+    })?;
     let importer = importer(&state, &principal, &own.path);
     let outcome = crate::import::transfers(&importer, &unit, &list_name, &body, &|_| {}).await?;
     Ok(respond(&state, unit.tenant_id, &TRANSFER_LIST, outcome))

@@ -12,14 +12,15 @@ use paicha_domain::api::v1::{
     ExemptionProposalView, LostContactProposal, MemberProposals, MobileProposal, ProposalList,
     SuspensionView,
 };
+use paicha_domain::campaign::Plan;
 use paicha_domain::campaign::{SUSPENSION_WINDOW_YEARS, suspension_clock, suspension_ends_on};
 use paicha_domain::collection::Collection;
 use paicha_domain::exemption::{
     BranchSetting, ExemptionFacts, ExemptionProposal, propose_form_exemption,
 };
 use paicha_domain::lost_contact::{
-    ContactFacts, LostContactAssessment, MobileAssessment, assess_lost_contact_months,
-    assess_mobile,
+    ContactFacts, LostContactAssessment, MOBILE_MONTHS, MobileAssessment,
+    assess_lost_contact_months, assess_mobile,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -70,39 +71,48 @@ pub async fn proposals(
 ) -> ApiResult<Json<ProposalList>> {
     let (_, target) =
         crate::routes::sync::data_target(&state, &principal, query.org_unit_id).await?;
+    // The tenant's campaign (the one starting last), read directly: a proposals request must
+    // not load the whole status read model.
     let plan = state
-        .facts
-        .read(&state.store, target.tenant_id, |facts| facts.plan())
-        .await?;
+        .store
+        .live_records(crate::routes::sync::scope(&target), Collection::Campaigns)
+        .await?
+        .iter()
+        .filter_map(|(_, _, fields)| Plan::from_fields(fields))
+        .max_by_key(|p| p.start_date);
     let as_of = query
         .as_of
         .unwrap_or_else(|| paicha_domain::calendar::china_date(chrono::Utc::now()));
     let scope = crate::routes::sync::scope(&target);
 
-    // The suspension in effect of each member: the latest effective `suspend` disposition.
-    let mut suspensions: HashMap<Uuid, (Uuid, NaiveDate)> = HashMap::new();
+    // Each member's latest effective disposition: a suspension runs its clock only while it
+    // stands (a later restoration, removal or death ends it).
+    let mut standing: HashMap<Uuid, (NaiveDate, Uuid, bool)> = HashMap::new();
     for (id, _, fields) in state
         .store
         .live_records(scope, Collection::Dispositions)
         .await?
     {
-        let is_suspension = fields.get("disposition_type").and_then(Value::as_str)
-            == Some("suspend")
-            && fields.get("status").and_then(Value::as_str) == Some("effective");
+        if fields.get("status").and_then(Value::as_str) != Some("effective") {
+            continue;
+        }
+        let suspends = fields.get("disposition_type").and_then(Value::as_str) == Some("suspend");
         let member = fields
             .get("member_id")
             .and_then(Value::as_str)
             .and_then(|s| Uuid::parse_str(s).ok());
-        if let (true, Some(member), Some(on)) =
-            (is_suspension, member, date(&fields, "effective_on"))
-        {
-            let entry = suspensions.entry(member).or_insert((id, on));
-            if on > entry.1 {
-                *entry = (id, on);
+        if let (Some(member), Some(on)) = (member, date(&fields, "effective_on")) {
+            let entry = standing.entry(member).or_insert((on, id, suspends));
+            if (on, id) > (entry.0, entry.1) {
+                *entry = (on, id, suspends);
             }
         }
     }
-
+    let suspensions: HashMap<Uuid, (Uuid, NaiveDate)> = standing
+        .into_iter()
+        .filter(|(_, (_, _, suspends))| *suspends)
+        .map(|(member, (on, id, _))| (member, (id, on)))
+        .collect();
     let years = plan
         .as_ref()
         .map_or(SUSPENSION_WINDOW_YEARS, |p| p.suspension_window_years);
@@ -136,7 +146,7 @@ pub async fn proposals(
                     date(&fields, "flow_out_on"),
                     whereabouts_known,
                     plan.start_date,
-                    plan.lost_threshold_months,
+                    MOBILE_MONTHS,
                 );
                 (
                     Some(LostContactProposal {
