@@ -53,6 +53,25 @@ pub enum Outcome {
     Refused(Vec<ImportProblem>),
 }
 
+/// One import into a unit at a time in this process: an import reads what the unit holds, then
+/// writes, so two at once (a double click) would both create the same members. Held from the
+/// read to the commit. (Imports through two instances, or the CLI and a server at once, are not
+/// serialised by this.)
+async fn unit_lock(unit: Uuid) -> tokio::sync::OwnedMutexGuard<()> {
+    static LOCKS: std::sync::LazyLock<
+        std::sync::Mutex<HashMap<Uuid, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    > = std::sync::LazyLock::new(Default::default);
+    let lock = {
+        let mut locks = LOCKS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Forget the locks nobody holds, so the map stays small.
+        locks.retain(|_, l| std::sync::Arc::strong_count(l) > 1);
+        locks.entry(unit).or_default().clone()
+    };
+    lock.lock_owned().await
+}
+
 /// Why a unit cannot take a sheet from a role: the error code and the message.
 pub type NotAllowed = (ErrorCode, &'static str);
 
@@ -397,6 +416,7 @@ pub async fn roster(
     };
 
     // Members already in the branch, by ID number: updated in place.
+    let _one_at_a_time = unit_lock(branch.id).await;
     let scope = paicha_storage::Scope {
         tenant_id: branch.tenant_id,
         path: &branch.path,
@@ -529,6 +549,7 @@ pub async fn transfers(
             None => format!("name:{}|{}", text("member_name"), text("letter_no")),
         }
     };
+    let _one_at_a_time = unit_lock(unit.id).await;
     let scope = paicha_storage::Scope {
         tenant_id: unit.tenant_id,
         path: &unit.path,

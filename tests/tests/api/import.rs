@@ -196,3 +196,35 @@ async fn a_roster_is_imported_whole_idempotently_or_refused_whole() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["problems"][0]["code"], "no_header_row");
 }
+
+#[tokio::test]
+async fn the_same_roster_sent_twice_at_once_creates_each_member_once() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let token = t.secretary1.access_token().unwrap();
+    let ids: Vec<String> = (1..=20).map(|i| id_number("19700101", i * 2 + 1)).collect();
+    let mut rows = vec![vec!["姓名", "公民身份号码"]];
+    let names: Vec<String> = (1..=20).map(|i| format!("党员{i}")).collect();
+    for (name, id) in names.iter().zip(&ids) {
+        rows.push(vec![name.as_str(), id.as_str()]);
+    }
+    let bytes = workbook(&rows);
+    let (a, b) = tokio::join!(
+        upload(&app.base, token, t.branch1.id, bytes.clone()),
+        upload(&app.base, token, t.branch1.id, bytes),
+    );
+    assert_eq!((a.0, b.0), (StatusCode::OK, StatusCode::OK), "{a:?} {b:?}");
+    // One of them created the twenty; the other found them there.
+    let created = |r: &(StatusCode, serde_json::Value)| r.1["created"].as_u64().unwrap();
+    let unchanged = |r: &(StatusCode, serde_json::Value)| r.1["unchanged"].as_u64().unwrap();
+    assert_eq!(created(&a) + created(&b), 20, "{a:?} {b:?}");
+    assert_eq!(unchanged(&a) + unchanged(&b), 20, "{a:?} {b:?}");
+    let mut replica = Replica::default();
+    replica.sync(&t.secretary1).await.unwrap();
+    let members = replica
+        .records
+        .keys()
+        .filter(|(c, _)| c == "members")
+        .count();
+    assert_eq!(members, 20);
+}

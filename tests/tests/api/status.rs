@@ -276,3 +276,33 @@ async fn the_status_follows_changes_made_after_it_was_first_read() {
         0
     );
 }
+
+#[tokio::test]
+async fn the_status_reloads_once_deletions_it_never_saw_are_purged() {
+    use paicha_sync::horizon::{DEFAULT_MAX_AGE, purge};
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let b1 = t.branch1.id;
+    t.secretary1
+        .push(
+            "p",
+            vec![
+                put(1, "members", a, b1, json!({"name": "甲"})),
+                put(2, "members", b, b1, json!({"name": "乙"})),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.admin.status(None).await.unwrap().counts.members_total, 2);
+    // 乙 is deleted, and the tombstone purged before the status looks again: the change is no
+    // longer there to be read, so the read model must load afresh.
+    t.secretary1
+        .push("p", vec![delete(3, "members", b)])
+        .await
+        .unwrap();
+    let store = paicha_storage::Store::connect(&app.db.url).await.unwrap();
+    let later = chrono::Utc::now() + chrono::Duration::days(91);
+    assert_eq!(purge(&store, later, DEFAULT_MAX_AGE).await.unwrap(), 1);
+    assert_eq!(t.admin.status(None).await.unwrap().counts.members_total, 1);
+}
