@@ -29,6 +29,8 @@ pub struct Member {
     pub last_activity_on: Option<NaiveDate>,
     pub last_dues_paid_on: Option<NaiveDate>,
     pub flow_out_on: Option<NaiveDate>,
+    /// The day the server recorded the verification outcome (stamped).
+    pub checked_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -168,6 +170,7 @@ impl Fact {
                 last_activity_on: date(f, "last_activity_on"),
                 last_dues_paid_on: date(f, "last_dues_paid_on"),
                 flow_out_on: date(f, "flow_out_on"),
+                checked_on: date(f, "checked_on"),
             }),
             Collection::InfoForms => Fact::Form(Box::new(Form {
                 member_id: id(f, "member_id"),
@@ -419,7 +422,9 @@ pub fn roll_up(
                 // a date (the form's), and only a confirmation counts as verified.
                 let verified = !matches!(m.roster_status, None | Some("unverified"));
                 let confirmed = m.roster_status.is_some_and(|s| s.starts_with("confirmed_"));
-                let verified_on = confirmed_on.get(record_id).copied();
+                // Dated by the branch's first info form, or else by the day the server recorded
+                // the outcome.
+                let verified_on = confirmed_on.get(record_id).copied().or(m.checked_on);
                 add(&|r| {
                     r.counts.add_member(&member, lost);
                     if on_roster && looks_mobile {

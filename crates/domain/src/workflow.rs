@@ -202,12 +202,46 @@ pub fn machine(collection: Collection, field: &str) -> Option<&'static Machine> 
 /// Fields the server stamps with the day (China time, [`crate::calendar::china_date`]) a
 /// status field moves to a value: facts only the server witnesses, such as when the 组织办
 /// received a ledger (§8.5: "Mark late items"). No role may write them.
-static STAMPS: &[(Collection, &str, &str, &str)] = &[(
-    Collection::LedgerSubmissions,
-    "status",
-    "submitted",
-    "received_on",
-)];
+static STAMPS: &[(Collection, &str, &str, &str)] = &[
+    (
+        Collection::LedgerSubmissions,
+        "status",
+        "submitted",
+        "received_on",
+    ),
+    // The day the server learnt a member's verification outcome: the date of a verification
+    // that has no info form dated by the branch (§8.5 "Mark late items").
+    (
+        Collection::Members,
+        "roster_status",
+        "confirmed_on_site",
+        "checked_on",
+    ),
+    (
+        Collection::Members,
+        "roster_status",
+        "confirmed_remote",
+        "checked_on",
+    ),
+    (
+        Collection::Members,
+        "roster_status",
+        "confirmed_assisted",
+        "checked_on",
+    ),
+    (
+        Collection::Members,
+        "roster_status",
+        "pending_lost",
+        "checked_on",
+    ),
+    (
+        Collection::Members,
+        "roster_status",
+        "flagged_surplus",
+        "checked_on",
+    ),
+];
 
 /// The fields to stamp when `field` of `collection` becomes `to`.
 pub fn stamps(collection: Collection, field: &str, to: Option<&str>) -> Vec<&'static str> {

@@ -859,12 +859,13 @@ async fn a_small_campaign_end_to_end() {
         .unwrap();
     assert_eq!(street.counts, top.counts);
     let (wa1_status, wa2_status) = (child(&street, c.areas[0].id), child(&street, c.areas[1].id));
-    // Work area 1: 张一, 李二 and 周六 on time, 王三 and 赵四 (pending because lost) without a
-    // date, 孙五 not verified: missing. Work area 2: 吴七 late, 郑八 not verified: missing.
+    // Work area 1: 张一, 李二 and 周六 on time by their forms' dates; 王三 and 赵四 (pending
+    // because lost, no form) dated by the day the server recorded it, today: late; 孙五 not
+    // verified: missing. Work area 2: 吴七 late by its form, 郑八 not verified: missing.
     let v1 = phase(wa1_status, Phase::Verification);
     assert_eq!(
         (v1.items, v1.on_time, v1.late, v1.not_done, v1.state),
-        (6, 5, 0, 1, PhaseState::Missing)
+        (6, 3, 2, 1, PhaseState::Missing)
     );
     let v2 = phase(wa2_status, Phase::Verification);
     assert_eq!(

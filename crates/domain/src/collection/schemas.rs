@@ -191,6 +191,9 @@ static MEMBERS: Schema = Schema {
             &[BranchSecretary, GroupMember, OrgOffice],
         ),
         f("on_roster", "是否在花名册", Bool, BRANCH),
+        // Stamped by the server when the verification outcome is first recorded
+        // (workflow::stamps).
+        f("checked_on", "核查结果登记日期", Date, &[]),
         f("remarks", "备注", LONG, BRANCH),
     ],
 };
@@ -919,10 +922,11 @@ mod tests {
         }
         // Nobody outside the branch edits a member's record, but the 组织办 for removal.
         for spec in Collection::Members.schema().fields {
-            let allowed: &[Role] = if spec.name == "roster_status" {
-                &[BranchSecretary, GroupMember, OrgOffice]
-            } else {
-                &branch
+            let allowed: &[Role] = match spec.name {
+                "roster_status" => &[BranchSecretary, GroupMember, OrgOffice],
+                // Stamped by the server.
+                "checked_on" => &[],
+                _ => &branch,
             };
             assert_eq!(only(spec.writers), only(allowed), "members.{}", spec.name);
         }
