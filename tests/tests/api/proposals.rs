@@ -64,6 +64,14 @@ async fn lost_contact_and_mobile_proposals_follow_the_configured_start_date() {
             "农村老党员",
             json!({"birth_date": "1956-03-07", "org_category": "rural", "relationship_uninterrupted": true}),
         ),
+        (
+            "二月二十八",
+            json!({"whereabouts_known": false, "last_activity_on": "2017-02-28"}),
+        ),
+        (
+            "三月一日",
+            json!({"whereabouts_known": false, "last_dues_paid_on": "2017-03-01"}),
+        ),
     ];
     let mut ids = std::collections::HashMap::new();
     let mutations = members
@@ -150,6 +158,25 @@ async fn lost_contact_and_mobile_proposals_follow_the_configured_start_date() {
         .count() as u64;
     assert_eq!(status.counts.lost_contact_at_start, proposed);
     assert_eq!(proposed, 5);
+
+    // A start on 2017-08-31: the cutoff is 2017-02-28.
+    t.admin
+        .push(
+            "office",
+            vec![patch(
+                3,
+                "campaigns",
+                campaign,
+                None,
+                json!({"start_date": "2017-08-31"}),
+            )],
+        )
+        .await
+        .unwrap();
+    let later = t.secretary1.proposals(None, None, false).await.unwrap();
+    assert!(lost(&later, "二月二十八"));
+    assert!(!lost(&later, "三月一日"));
+    assert!(!lost(&later, "去向明确"));
 
     // Only the members some rule proposes something for.
     let only = t.secretary1.proposals(None, None, true).await.unwrap();
