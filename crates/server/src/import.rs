@@ -432,51 +432,28 @@ pub async fn roster(
             Some((number, (id, f)))
         })
         .collect();
-    let mut mutations = Vec::new();
-    let mut rows_of = Vec::new();
-    let (mut created, mut updated, mut unchanged) = (0, 0, 0);
-    for (number, fields) in &parsed.rows {
-        let id_number = fields
-            .get("id_number")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let mutation_id = mutations.len() as i64 + 1;
-        match existing.get(&id_number) {
-            Some((id, current)) => {
-                let changed: Map<String, Value> = fields
-                    .iter()
-                    .filter(|(k, v)| current.get(*k) != Some(*v))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                if changed.is_empty() {
-                    unchanged += 1;
-                    continue;
-                }
-                updated += 1;
-                mutations.push(json!({"mutation_id": mutation_id, "collection": "members", "id": id, "op": "patch", "fields": changed}));
-            }
-            None => {
-                created += 1;
-                mutations.push(json!({"mutation_id": mutation_id, "collection": "members", "id": Uuid::now_v7(), "org_unit_id": branch.id, "op": "put", "fields": fields}));
-            }
-        }
-        rows_of.push(*number);
-    }
-    let planned = rows_of.into_iter().zip(mutations).collect();
-    Ok(
-        match commit(importer, branch.tenant_id, &parsed, planned, progress).await? {
-            Ok(version) => Outcome::Imported {
-                result: ImportResult {
-                    created,
-                    updated,
-                    unchanged,
-                },
-                version,
-            },
-            Err(problems) => Outcome::Refused(problems),
-        },
+    let keyed = parsed
+        .rows
+        .iter()
+        .map(|(number, fields)| {
+            let key = fields
+                .get("id_number")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            (*number, key, fields)
+        })
+        .collect();
+    apply(
+        importer,
+        branch,
+        &parsed,
+        Collection::Members,
+        keyed,
+        &existing,
+        progress,
     )
+    .await
 }
 
 /// Imports a street's (or the committee's) list of transferred-out members under
@@ -565,11 +542,10 @@ pub async fn transfers(
         })
         .map(|(id, _, f)| (key(&f), (id, f)))
         .collect();
-    let mut mutations = Vec::new();
-    let mut rows_of = Vec::new();
+    // The same person twice in one list is a mistake in the file.
     let mut seen = HashMap::new();
     let mut problems = Vec::new();
-    let (mut created, mut updated, mut unchanged) = (0, 0, 0);
+    let mut keyed = Vec::new();
     for (number, fields) in &parsed.rows {
         let k = key(fields);
         if let Some(first) = seen.insert(k.clone(), *number) {
@@ -581,8 +557,40 @@ pub async fn transfers(
             ));
             continue;
         }
-        let mutation_id = mutations.len() as i64 + 1;
-        match existing.get(&k) {
+        keyed.push((*number, k, fields));
+    }
+    if !problems.is_empty() {
+        return Ok(Outcome::Refused(problems));
+    }
+    apply(
+        importer,
+        unit,
+        &parsed,
+        Collection::Transfers,
+        keyed,
+        &existing,
+        progress,
+    )
+    .await
+}
+
+/// Turns checked rows into changes: a row whose key matches an existing record patches the
+/// fields that differ (or changes nothing), any other creates a record in `unit`; then writes
+/// them all in one transaction.
+async fn apply(
+    importer: &Importer<'_>,
+    unit: &OrgUnitRecord,
+    parsed: &Parsed,
+    collection: Collection,
+    rows: Vec<(u64, String, &Map<String, Value>)>,
+    existing: &HashMap<String, (Uuid, Map<String, Value>)>,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Outcome, SyncError> {
+    let mut planned = Vec::new();
+    let (mut created, mut updated, mut unchanged) = (0, 0, 0);
+    for (number, key, fields) in rows {
+        let mutation_id = planned.len() as i64 + 1;
+        let mutation = match existing.get(&key) {
             Some((id, current)) => {
                 let changed: Map<String, Value> = fields
                     .iter()
@@ -594,21 +602,17 @@ pub async fn transfers(
                     continue;
                 }
                 updated += 1;
-                mutations.push(json!({"mutation_id": mutation_id, "collection": "transfers", "id": id, "op": "patch", "fields": changed}));
+                json!({"mutation_id": mutation_id, "collection": collection.as_str(), "id": id, "op": "patch", "fields": changed})
             }
             None => {
                 created += 1;
-                mutations.push(json!({"mutation_id": mutation_id, "collection": "transfers", "id": Uuid::now_v7(), "org_unit_id": unit.id, "op": "put", "fields": fields}));
+                json!({"mutation_id": mutation_id, "collection": collection.as_str(), "id": Uuid::now_v7(), "org_unit_id": unit.id, "op": "put", "fields": fields})
             }
-        }
-        rows_of.push(*number);
+        };
+        planned.push((number, mutation));
     }
-    if !problems.is_empty() {
-        return Ok(Outcome::Refused(problems));
-    }
-    let planned = rows_of.into_iter().zip(mutations).collect();
     Ok(
-        match commit(importer, unit.tenant_id, &parsed, planned, progress).await? {
+        match commit(importer, unit.tenant_id, parsed, planned, progress).await? {
             Ok(version) => Outcome::Imported {
                 result: ImportResult {
                     created,

@@ -194,6 +194,22 @@ fn object(value: Value) -> Map<String, Value> {
     }
 }
 
+/// The live records of `collection` in `scope`, oldest first, with `columns`.
+fn live_select(
+    scope: Scope<'_>,
+    collection: Collection,
+    columns: &[&'static str],
+) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .columns(columns.iter().copied())
+        .from(collection.as_str())
+        .cond_where(scope.condition_for(collection))
+        .and_where(Expr::col("deleted").eq(false))
+        .order_by("created_at", Order::Asc)
+        .order_by("id", Order::Asc)
+        .to_owned()
+}
+
 fn decode_record(collection: Collection, row: &QueryResult) -> StoreResult<RecordRow> {
     Ok(RecordRow {
         collection,
@@ -630,16 +646,8 @@ impl Store {
         scope: Scope<'_>,
         collection: Collection,
     ) -> StoreResult<Vec<RecordRow>> {
-        let select = Query::select()
-            .columns(RECORD_COLUMNS)
-            .from(collection.as_str())
-            .cond_where(scope.condition_for(collection))
-            .and_where(Expr::col("deleted").eq(false))
-            .order_by("created_at", Order::Asc)
-            .order_by("id", Order::Asc)
-            .to_owned();
         self.db
-            .query_all(&select)
+            .query_all(&live_select(scope, collection, &RECORD_COLUMNS))
             .await?
             .iter()
             .map(|row| decode_record(collection, row))
@@ -652,16 +660,12 @@ impl Store {
         scope: Scope<'_>,
         collection: Collection,
     ) -> StoreResult<Vec<(Uuid, Uuid, Map<String, Value>)>> {
-        let select = Query::select()
-            .columns(["id", "org_unit_id", "fields"])
-            .from(collection.as_str())
-            .cond_where(scope.condition_for(collection))
-            .and_where(Expr::col("deleted").eq(false))
-            .order_by("created_at", Order::Asc)
-            .order_by("id", Order::Asc)
-            .to_owned();
         self.db
-            .query_all(&select)
+            .query_all(&live_select(
+                scope,
+                collection,
+                &["id", "org_unit_id", "fields"],
+            ))
             .await?
             .iter()
             .map(|row| {
