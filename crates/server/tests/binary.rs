@@ -45,6 +45,66 @@ fn start(dir: &std::path::Path, envs: &[(&str, &str)]) -> (Server, String) {
     (Server(child), url)
 }
 
+/// A password for every fixture user of these tests.
+const PASSWORD: &str = "binary-test-password";
+
+/// Through the API of a server started with `admin:change-this-password` bootstrapped: a
+/// committee (code `C1`) with its admin `cadmin`, and a branch `branch_name` (code `B1`) with
+/// its secretary `sec`. Returns the committee admin's client, the committee and the branch.
+async fn committee_and_branch(
+    client: &paicha_client::Client,
+    branch_name: &str,
+) -> (
+    paicha_client::Client,
+    paicha_domain::api::v1::OrgUnit,
+    paicha_domain::api::v1::OrgUnit,
+) {
+    use paicha_domain::api::v1::{CreateOrgUnit, CreateUser};
+    use paicha_domain::org::OrgUnitKind;
+    use paicha_domain::role::Role;
+
+    let (admin, _) = client
+        .signed_in("admin", "change-this-password")
+        .await
+        .unwrap();
+    let unit = |parent, kind, name: &str, code: &str| CreateOrgUnit {
+        id: None,
+        parent_id: parent,
+        kind,
+        name: name.to_owned(),
+        code: Some(code.to_owned()),
+    };
+    let user = |name: &str, role, at| CreateUser {
+        username: name.to_owned(),
+        password: PASSWORD.to_owned(),
+        org_unit_id: Some(at),
+        role,
+        display_name: None,
+    };
+    let committee = admin
+        .create_org_unit(&unit(None, OrgUnitKind::Committee, "党工委", "C1"))
+        .await
+        .unwrap();
+    admin
+        .create_user(&user("cadmin", Role::CommitteeAdmin, committee.id))
+        .await
+        .unwrap();
+    let (ca, _) = client.signed_in("cadmin", PASSWORD).await.unwrap();
+    let branch = ca
+        .create_org_unit(&unit(
+            Some(committee.id),
+            OrgUnitKind::Branch,
+            branch_name,
+            "B1",
+        ))
+        .await
+        .unwrap();
+    ca.create_user(&user("sec", Role::BranchSecretary, branch.id))
+        .await
+        .unwrap();
+    (ca, committee, branch)
+}
+
 #[test]
 fn starts_on_sqlite_in_the_data_dir_and_the_readme_session_works_as_written() {
     let dir = tempfile::tempdir().unwrap();
@@ -167,55 +227,14 @@ fn migrate_applies_and_exits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_pushes_survive_sigkill() {
     use paicha_client::Client;
-    use paicha_domain::api::v1::{CreateOrgUnit, CreateUser, MutationStatus};
-    use paicha_domain::org::OrgUnitKind;
-    use paicha_domain::role::Role;
+    use paicha_domain::api::v1::MutationStatus;
 
     let dir = tempfile::tempdir().unwrap();
     let admin_env = [("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")];
     let (mut server, url) = start(dir.path(), &admin_env);
     let client = Client::new(url.clone());
-    let (admin, _) = client
-        .signed_in("admin", "change-this-password")
-        .await
-        .unwrap();
-    let unit = |parent, kind, name: &str| CreateOrgUnit {
-        id: None,
-        parent_id: parent,
-        kind,
-        name: name.to_owned(),
-        code: None,
-    };
-    let committee = admin
-        .create_org_unit(&unit(None, OrgUnitKind::Committee, "党工委"))
-        .await
-        .unwrap();
-    let user = |name: &str, role, at| CreateUser {
-        username: name.to_owned(),
-        password: "crash-test-password".to_owned(),
-        org_unit_id: Some(at),
-        role,
-        display_name: None,
-    };
-    admin
-        .create_user(&user("cadmin", Role::CommitteeAdmin, committee.id))
-        .await
-        .unwrap();
-    let (ca, _) = client
-        .signed_in("cadmin", "crash-test-password")
-        .await
-        .unwrap();
-    let branch = ca
-        .create_org_unit(&unit(Some(committee.id), OrgUnitKind::Branch, "支部"))
-        .await
-        .unwrap();
-    ca.create_user(&user("sec", Role::BranchSecretary, branch.id))
-        .await
-        .unwrap();
-    let (sec, _) = client
-        .signed_in("sec", "crash-test-password")
-        .await
-        .unwrap();
+    let (_, _, branch) = committee_and_branch(&client, "支部").await;
+    let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
 
     let batch = |n: i64| -> (Vec<serde_json::Value>, Vec<uuid::Uuid>) {
         let ids: Vec<uuid::Uuid> = (0..20).map(|_| uuid::Uuid::now_v7()).collect();
@@ -264,10 +283,7 @@ async fn acknowledged_pushes_survive_sigkill() {
 
     let (_server, url) = start(dir.path(), &admin_env);
     let client = Client::new(url);
-    let (sec, _) = client
-        .signed_in("sec", "crash-test-password")
-        .await
-        .unwrap();
+    let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
     let mut present = std::collections::HashSet::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -328,9 +344,8 @@ fn valid_id_number(body17: &str) -> String {
 #[tokio::test]
 async fn paicha_import_roster_writes_a_file_whole_as_a_user_or_refuses_it_whole() {
     use paicha_client::{Client, PullQuery};
-    use paicha_domain::api::v1::{CreateOrgUnit, CreateUser};
+    use paicha_domain::api::v1::CreateOrgUnit;
     use paicha_domain::org::OrgUnitKind;
-    use paicha_domain::role::Role;
 
     let dir = tempfile::tempdir().unwrap();
     let (_server, url) = start(
@@ -338,10 +353,7 @@ async fn paicha_import_roster_writes_a_file_whole_as_a_user_or_refuses_it_whole(
         &[("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")],
     );
     let client = Client::new(url);
-    let (admin, _) = client
-        .signed_in("admin", "change-this-password")
-        .await
-        .unwrap();
+    let (ca, committee, _) = committee_and_branch(&client, "东关社区党支部").await;
     let unit = |parent, kind, name: &str, code: &str| CreateOrgUnit {
         id: None,
         parent_id: parent,
@@ -349,37 +361,6 @@ async fn paicha_import_roster_writes_a_file_whole_as_a_user_or_refuses_it_whole(
         name: name.to_owned(),
         code: Some(code.to_owned()),
     };
-    let committee = admin
-        .create_org_unit(&unit(None, OrgUnitKind::Committee, "党工委", "C1"))
-        .await
-        .unwrap();
-    let user = |name: &str, role, at| CreateUser {
-        username: name.to_owned(),
-        password: "import-test-password".to_owned(),
-        org_unit_id: Some(at),
-        role,
-        display_name: None,
-    };
-    admin
-        .create_user(&user("cadmin", Role::CommitteeAdmin, committee.id))
-        .await
-        .unwrap();
-    let (ca, _) = client
-        .signed_in("cadmin", "import-test-password")
-        .await
-        .unwrap();
-    let branch = ca
-        .create_org_unit(&unit(
-            Some(committee.id),
-            OrgUnitKind::Branch,
-            "东关社区党支部",
-            "B1",
-        ))
-        .await
-        .unwrap();
-    ca.create_user(&user("sec", Role::BranchSecretary, branch.id))
-        .await
-        .unwrap();
     let sibling = ca
         .create_org_unit(&unit(
             Some(committee.id),
@@ -451,10 +432,7 @@ async fn paicha_import_roster_writes_a_file_whole_as_a_user_or_refuses_it_whole(
     }
 
     // The server sees exactly the two members of the good file.
-    let (sec, _) = client
-        .signed_in("sec", "import-test-password")
-        .await
-        .unwrap();
+    let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
     let pulled = sec.pull(&PullQuery::default()).await.unwrap();
     let mut names: Vec<String> = pulled
         .changes
