@@ -272,6 +272,110 @@ pub fn check_role_rules(
     Ok(())
 }
 
+/// What a step must record (DOMAIN.md §6 and §10): the date of the branch meeting, of the
+/// committee's approval, of the county filing and of the effect of a disposition (the
+/// suspension clock runs from it); why the committee returned or rejected one; why the 组织办
+/// returned a ledger; when and with what result the committee carried out a department search;
+/// when a receipt came back or was re-issued; the ground of a confirmed exemption; how a lost
+/// member was found. A status moving to one of these values without the field is refused with
+/// `required_for_step`.
+static REQUIRED_AT: &[(Collection, &str, &str, &[&str])] = &[
+    (
+        Collection::Dispositions,
+        "status",
+        "branch_meeting_decided",
+        &["branch_meeting_on"],
+    ),
+    (
+        Collection::Dispositions,
+        "status",
+        "approved",
+        &["approved_on"],
+    ),
+    (
+        Collection::Dispositions,
+        "status",
+        "returned",
+        &["approval_opinion"],
+    ),
+    (
+        Collection::Dispositions,
+        "status",
+        "rejected",
+        &["approval_opinion"],
+    ),
+    (Collection::Dispositions, "status", "filed", &["filed_on"]),
+    (
+        Collection::Dispositions,
+        "status",
+        "effective",
+        &["effective_on"],
+    ),
+    (
+        Collection::LedgerSubmissions,
+        "status",
+        "returned",
+        &["audit_opinion"],
+    ),
+    (
+        Collection::DepartmentSearchRequests,
+        "status",
+        "done",
+        &["executed_on", "result"],
+    ),
+    (
+        Collection::Transfers,
+        "receipt_status",
+        "receipt_received",
+        &["receipt_on"],
+    ),
+    (
+        Collection::Transfers,
+        "receipt_status",
+        "receipt_reissued",
+        &["receipt_on"],
+    ),
+    (
+        Collection::ArchiveReviews,
+        "status",
+        "exempt_confirmed",
+        &["exemption"],
+    ),
+    (Collection::ContactCases, "result", "found", &["found_by"]),
+];
+
+/// Checks that a record whose `field` has just become `to` holds what that step must record.
+pub fn check_required_for_step(
+    collection: Collection,
+    field: &str,
+    to: Option<&str>,
+    record: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), FieldError> {
+    let Some(to) = to else {
+        return Ok(());
+    };
+    let step = REQUIRED_AT
+        .iter()
+        .find(|(c, f, v, _)| *c == collection && *f == field && *v == to);
+    let Some((_, _, _, needed)) = step else {
+        return Ok(());
+    };
+    for name in *needed {
+        if record.get(*name).is_none_or(serde_json::Value::is_null) {
+            let label = collection
+                .schema()
+                .field(name)
+                .map_or(*name, |spec| spec.label_zh);
+            return Err(FieldError {
+                field: (*name).to_owned(),
+                code: "required_for_step",
+                message: format!("状态改为 {to} 时须填写「{label}」"),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Whether the server stamps `field` of `collection`.
 pub fn is_stamped(collection: Collection, field: &str) -> bool {
     STAMPS
@@ -438,6 +542,45 @@ mod tests {
             );
         }
         assert!(refused > 1000, "{refused}");
+    }
+
+    #[test]
+    fn a_step_must_record_what_it_needs() {
+        let record = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
+        for (collection, field, value, needed) in REQUIRED_AT {
+            // The step is a state of the machine, and every needed field is declared.
+            let m = machine(*collection, field).unwrap_or_else(|| panic!("{field}"));
+            assert!(
+                m.steps.iter().any(|(_, t, _)| t == value),
+                "{}.{field} {value}",
+                collection.as_str()
+            );
+            let mut full = serde_json::Map::new();
+            for name in *needed {
+                assert!(collection.schema().field(name).is_some(), "{name}");
+                full.insert((*name).to_owned(), serde_json::json!("x"));
+            }
+            assert!(check_required_for_step(*collection, field, Some(value), &full).is_ok());
+            for missing in *needed {
+                let mut partial = full.clone();
+                partial.insert((*missing).to_owned(), serde_json::Value::Null);
+                let err = check_required_for_step(*collection, field, Some(value), &partial);
+                assert_eq!(
+                    err.map_err(|e| (e.code, e.field)),
+                    Err(("required_for_step", (*missing).to_owned()))
+                );
+            }
+        }
+        // Other values need nothing.
+        assert!(
+            check_required_for_step(
+                Collection::Dispositions,
+                "status",
+                Some("submitted"),
+                &record(serde_json::json!({}))
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -19,7 +19,9 @@ use paicha_domain::collection::{
     Collection, FieldError, FieldType, Mode, Schema, check_record, validate_fields,
 };
 use paicha_domain::role::Role;
-use paicha_domain::workflow::{Start, check_role_rules, check_transition, stamps};
+use paicha_domain::workflow::{
+    Start, check_required_for_step, check_role_rules, check_transition, stamps,
+};
 use paicha_storage::{ChangeEntry, ConflictRow, OrgUnitRecord, RecordRow, Store, SyncTxn};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -781,6 +783,13 @@ impl Batch<'_> {
         if let Err(e) = check_role_rules(schema.collection, &fields, self.writer.role) {
             return Ok(Err(e.into()));
         }
+        for (name, value) in &fields {
+            if let Err(e) =
+                check_required_for_step(schema.collection, name, value.as_str(), &fields)
+            {
+                return Ok(Err(e.into()));
+            }
+        }
         if let Err(r) = self.check_references(schema, &fields).await? {
             return Ok(Err(r));
         }
@@ -932,6 +941,13 @@ impl Batch<'_> {
         }
         if let Err(e) = check_role_rules(schema.collection, &merged, self.writer.role) {
             return Ok(Err(e.into()));
+        }
+        for (name, value) in &changed {
+            if let Err(e) =
+                check_required_for_step(schema.collection, name, value.as_str(), &merged)
+            {
+                return Ok(Err(e.into()));
+            }
         }
         if let Err(r) = self.check_references(schema, &changed).await? {
             return Ok(Err(r));

@@ -227,7 +227,13 @@ async fn the_suspension_clock_reminds_before_and_after_two_years() {
             vec![
                 put(1, "members", member, b1, json!({"name": "停止党籍者", "member_type": "full"})),
                 put(2, "dispositions", disposition, b1, json!({"member_id": member, "disposition_type": "suspend", "status": "proposed"})),
-                steps(3, "branch_meeting_decided"),
+                patch(
+                    3,
+                    "dispositions",
+                    disposition,
+                    None,
+                    json!({"status": "branch_meeting_decided", "branch_meeting_on": "2016-05-01"}),
+                ),
                 steps(4, "submitted"),
             ],
         )

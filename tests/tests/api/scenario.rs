@@ -790,6 +790,11 @@ async fn a_small_campaign_end_to_end() {
         )],
     )
     .await;
+    // Effective without the day it took effect: the suspension clock could not run.
+    assert_eq!(
+        refused(&c.admin, step("effective", json!({}))).await,
+        "required_for_step"
+    );
     ok(
         &c.admin,
         vec![step("effective", json!({"effective_on": "2026-05-01"}))],

@@ -641,7 +641,7 @@ async fn writes_are_validated_by_the_domain_and_the_roles() {
     }
 
     // Only the committee records a department search's execution and result.
-    let r = t.admin.push("office", vec![patch(1, "department_search_requests", request, None, json!({"status": "done", "result": "contact_made", "result_detail": "经公安户籍系统查到现住址"}))]).await.unwrap();
+    let r = t.admin.push("office", vec![patch(1, "department_search_requests", request, None, json!({"status": "done", "executed_on": "2016-03-25", "result": "contact_made", "result_detail": "经公安户籍系统查到现住址"}))]).await.unwrap();
     assert_eq!(r.results[0].status, MutationStatus::Applied);
     let r = t
         .secretary1
