@@ -612,6 +612,8 @@ pub fn roll_up(
             r.counts.overdue = r
                 .tallies
                 .iter()
+                // Finalization restates members and cases counted by the other phases.
+                .filter(|(phase, _)| **phase != Phase::Finalization)
                 .filter(|(phase, _)| as_of > plan.window(**phase).1)
                 .map(|(_, t)| t.not_done())
                 .sum();

@@ -116,7 +116,8 @@ pub struct Counts {
     pub suspensions_ending_soon: u64,
     #[serde(default)]
     pub suspensions_ended: u64,
-    /// Items of every phase whose deadline has passed and that are not done (§10.1).
+    /// Items of every working phase (not finalization, which restates them) whose deadline has
+    /// passed and that are not done (§10.1).
     #[serde(default)]
     pub overdue: u64,
 }

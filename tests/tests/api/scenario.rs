@@ -945,12 +945,12 @@ async fn a_small_campaign_end_to_end() {
         phase(wa1_status, Phase::Dispositions).state,
         PhaseState::OnTime
     );
-    // Overdue: items of a phase whose deadline has passed, not done. Work area 1: 孙五 not
-    // verified (counted by verification and by finalization) and ledger B returned. Work area
-    // 2: 郑八 not verified (twice, likewise), both ledgers, and 陈丙's transfer.
-    assert_eq!(wa1_status.counts.overdue, 3);
-    assert_eq!(wa2_status.counts.overdue, 5);
-    assert_eq!(street.counts.overdue, 8);
+    // Overdue: items of a working phase (not finalization, which restates them) whose deadline
+    // has passed, not done. Work area 1: 孙五 not verified and ledger B returned. Work area 2:
+    // 郑八 not verified, both ledgers, and 陈丙's transfer.
+    assert_eq!(wa1_status.counts.overdue, 2);
+    assert_eq!(wa2_status.counts.overdue, 4);
+    assert_eq!(street.counts.overdue, 6);
 
     // Two years later the clock asks for the next step.
     let later = c
