@@ -295,6 +295,8 @@ pub struct Rollup {
     pub counts: Counts,
     pub tallies: HashMap<Phase, Tally>,
     pub submissions: Vec<SubmissionState>,
+    /// The cases among finalization's items (its members restate verification's).
+    pub finalization_cases: Tally,
 }
 
 /// A unit the rollup reports on.
@@ -478,10 +480,12 @@ pub fn roll_up(
                     }
                     if let Some(deadline) = deadline(Phase::Finalization) {
                         let concluded = !matches!(case.result, None | Some("searching"));
+                        let done = concluded.then_some(None);
                         r.tallies
                             .entry(Phase::Finalization)
                             .or_default()
-                            .add(concluded.then_some(None), deadline);
+                            .add(done, deadline);
+                        r.finalization_cases.add(done, deadline);
                     }
                 });
             }
@@ -609,14 +613,20 @@ pub fn roll_up(
 
     if let Some(plan) = plan {
         for r in std::iter::once(&mut total).chain(per_child.iter_mut()) {
-            r.counts.overdue = r
-                .tallies
-                .iter()
-                // Finalization restates members and cases counted by the other phases.
-                .filter(|(phase, _)| **phase != Phase::Finalization)
-                .filter(|(phase, _)| as_of > plan.window(**phase).1)
-                .map(|(_, t)| t.not_done())
-                .sum();
+            // Finalization's members restate verification's: of its items only the cases
+            // (searched, but not concluded) are overdue on their own.
+            let cases = if as_of > plan.finalization_ends_on {
+                r.finalization_cases.not_done()
+            } else {
+                0
+            };
+            r.counts.overdue = cases
+                + r.tallies
+                    .iter()
+                    .filter(|(phase, _)| **phase != Phase::Finalization)
+                    .filter(|(phase, _)| as_of > plan.window(**phase).1)
+                    .map(|(_, t)| t.not_done())
+                    .sum::<u64>();
         }
     }
     (total, per_child)
@@ -815,5 +825,9 @@ mod tests {
         assert_eq!((search.items, search.on_time), (1, 1));
         assert_eq!(total.counts.verified_by_deadline, 1);
         assert_eq!(total.tallies[&Phase::Verification].late, 0);
+        // The case was searched in time but never concluded: overdue once finalization is due
+        // (2017-02-01 is after 30 June 2016), and the only overdue item.
+        assert_eq!(total.tallies[&Phase::Finalization].not_done(), 1);
+        assert_eq!(total.counts.overdue, 1);
     }
 }

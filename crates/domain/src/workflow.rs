@@ -344,33 +344,34 @@ static REQUIRED_AT: &[(Collection, &str, &str, &[&str])] = &[
     (Collection::ContactCases, "result", "found", &["found_by"]),
 ];
 
-/// Checks that a record whose `field` has just become `to` holds what that step must record.
-pub fn check_required_for_step(
+/// Checks that `record` (as it will stand after a write) holds what the steps it is in must
+/// record. Only steps the write touches are checked, through their status field or one of the
+/// fields they need (`touched`), so a record that reached a state before a rule existed is not
+/// refused for an unrelated edit, while clearing a needed field later is.
+pub fn check_required_for_steps(
     collection: Collection,
-    field: &str,
-    to: Option<&str>,
     record: &serde_json::Map<String, serde_json::Value>,
+    touched: &dyn Fn(&str) -> bool,
 ) -> Result<(), FieldError> {
-    let Some(to) = to else {
-        return Ok(());
-    };
-    let step = REQUIRED_AT
-        .iter()
-        .find(|(c, f, v, _)| *c == collection && *f == field && *v == to);
-    let Some((_, _, _, needed)) = step else {
-        return Ok(());
-    };
-    for name in *needed {
-        if record.get(*name).is_none_or(serde_json::Value::is_null) {
-            let label = collection
-                .schema()
-                .field(name)
-                .map_or(*name, |spec| spec.label_zh);
-            return Err(FieldError {
-                field: (*name).to_owned(),
-                code: "required_for_step",
-                message: format!("状态改为 {to} 时须填写「{label}」"),
-            });
+    for (c, field, value, needed) in REQUIRED_AT {
+        let in_step = record.get(*field).and_then(serde_json::Value::as_str) == Some(*value);
+        if *c != collection || !in_step || !(touched(field) || needed.iter().any(|n| touched(n))) {
+            continue;
+        }
+        for name in *needed {
+            if record.get(*name).is_none_or(serde_json::Value::is_null) {
+                let label = |f: &str| {
+                    collection
+                        .schema()
+                        .field(f)
+                        .map_or_else(|| f.to_owned(), |spec| spec.label_zh.to_owned())
+                };
+                return Err(FieldError {
+                    field: (*name).to_owned(),
+                    code: "required_for_step",
+                    message: format!("「{}」为 {value} 时须填写「{}」", label(field), label(name)),
+                });
+            }
         }
     }
     Ok(())
@@ -546,7 +547,7 @@ mod tests {
 
     #[test]
     fn a_step_must_record_what_it_needs() {
-        let record = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
+        let all = |_: &str| true;
         for (collection, field, value, needed) in REQUIRED_AT {
             // The step is a state of the machine, and every needed field is declared.
             let m = machine(*collection, field).unwrap_or_else(|| panic!("{field}"));
@@ -556,28 +557,39 @@ mod tests {
                 collection.as_str()
             );
             let mut full = serde_json::Map::new();
+            full.insert((*field).to_owned(), serde_json::json!(value));
             for name in *needed {
                 assert!(collection.schema().field(name).is_some(), "{name}");
                 full.insert((*name).to_owned(), serde_json::json!("x"));
             }
-            assert!(check_required_for_step(*collection, field, Some(value), &full).is_ok());
+            assert!(check_required_for_steps(*collection, &full, &all).is_ok());
             for missing in *needed {
                 let mut partial = full.clone();
-                partial.insert((*missing).to_owned(), serde_json::Value::Null);
-                let err = check_required_for_step(*collection, field, Some(value), &partial);
-                assert_eq!(
-                    err.map_err(|e| (e.code, e.field)),
-                    Err(("required_for_step", (*missing).to_owned()))
+                partial.remove(*missing);
+                // Moving into the step without it, or clearing it later, is refused …
+                for touched in [*field, *missing] {
+                    let err =
+                        check_required_for_steps(*collection, &partial, &|f: &str| f == touched);
+                    assert_eq!(
+                        err.map_err(|e| (e.code, e.field)),
+                        Err(("required_for_step", (*missing).to_owned())),
+                        "{field}={value}, touching {touched}"
+                    );
+                }
+                // … an unrelated edit of a record already there is not.
+                assert!(
+                    check_required_for_steps(*collection, &partial, &|f: &str| f == "remarks")
+                        .is_ok()
                 );
             }
         }
-        // Other values need nothing.
+        // Other states need nothing.
+        let submitted = serde_json::json!({"status": "submitted"});
         assert!(
-            check_required_for_step(
+            check_required_for_steps(
                 Collection::Dispositions,
-                "status",
-                Some("submitted"),
-                &record(serde_json::json!({}))
+                submitted.as_object().unwrap_or(&serde_json::Map::new()),
+                &all
             )
             .is_ok()
         );

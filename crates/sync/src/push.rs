@@ -20,7 +20,7 @@ use paicha_domain::collection::{
 };
 use paicha_domain::role::Role;
 use paicha_domain::workflow::{
-    Start, check_required_for_step, check_role_rules, check_transition, stamps,
+    Start, check_required_for_steps, check_role_rules, check_transition, stamps,
 };
 use paicha_storage::{ChangeEntry, ConflictRow, OrgUnitRecord, RecordRow, Store, SyncTxn};
 use serde::Deserialize;
@@ -783,12 +783,8 @@ impl Batch<'_> {
         if let Err(e) = check_role_rules(schema.collection, &fields, self.writer.role) {
             return Ok(Err(e.into()));
         }
-        for (name, value) in &fields {
-            if let Err(e) =
-                check_required_for_step(schema.collection, name, value.as_str(), &fields)
-            {
-                return Ok(Err(e.into()));
-            }
+        if let Err(e) = check_required_for_steps(schema.collection, &fields, &|_| true) {
+            return Ok(Err(e.into()));
         }
         if let Err(r) = self.check_references(schema, &fields).await? {
             return Ok(Err(r));
@@ -942,12 +938,9 @@ impl Batch<'_> {
         if let Err(e) = check_role_rules(schema.collection, &merged, self.writer.role) {
             return Ok(Err(e.into()));
         }
-        for (name, value) in &changed {
-            if let Err(e) =
-                check_required_for_step(schema.collection, name, value.as_str(), &merged)
-            {
-                return Ok(Err(e.into()));
-            }
+        let touched = |name: &str| changed.contains_key(name);
+        if let Err(e) = check_required_for_steps(schema.collection, &merged, &touched) {
+            return Ok(Err(e.into()));
         }
         if let Err(r) = self.check_references(schema, &changed).await? {
             return Ok(Err(r));

@@ -804,6 +804,21 @@ async fn a_small_campaign_end_to_end() {
         refused(&c.admin, step("proposed", json!({}))).await,
         "invalid_transition"
     );
+    // Nor can the day be cleared afterwards.
+    assert_eq!(
+        refused(
+            &c.admin,
+            patch(
+                next(),
+                "dispositions",
+                disposition,
+                None,
+                json!({"effective_on": null})
+            )
+        )
+        .await,
+        "required_for_step"
+    );
 
     // ---- The status, number by number. ----
     // Judged on 1 December 2026: every deadline of the default plan has passed.
