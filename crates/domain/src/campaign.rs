@@ -228,10 +228,19 @@ impl Plan {
         }
     }
 
-    /// The day a suspension that took effect on `effective_on` ends (§8.4): before it, a
-    /// written application can restore the member; after it, removal may be proposed.
-    pub fn suspension_ends_on(&self, effective_on: NaiveDate) -> NaiveDate {
-        suspension_ends_on(effective_on, self.suspension_window_years)
+    /// The tenant's plan among its campaign records: the campaign that starts last.
+    pub fn latest<'a>(campaigns: impl Iterator<Item = &'a Map<String, Value>>) -> Option<Plan> {
+        campaigns
+            .filter_map(Plan::from_fields)
+            .max_by_key(|p| p.start_date)
+    }
+
+    /// The day a suspension that took effect on `effective_on` ends under `plan` (§8.4; the
+    /// procedure's 2 years without a campaign): before it, a written application can restore
+    /// the member; after it, removal may be proposed.
+    pub fn suspension_ends_on(plan: Option<&Plan>, effective_on: NaiveDate) -> NaiveDate {
+        let years = plan.map_or(SUSPENSION_WINDOW_YEARS, |p| p.suspension_window_years);
+        suspension_ends_on(effective_on, years)
     }
 }
 

@@ -268,13 +268,10 @@ impl Facts {
 
     /// The plan of the tenant's campaign: the one starting last, if several.
     pub fn plan(&self) -> Option<Plan> {
-        self.records
-            .values()
-            .filter_map(|e| match &e.fact {
-                Fact::Campaign(fields) => Plan::from_fields(fields),
-                _ => None,
-            })
-            .max_by_key(|p| p.start_date)
+        Plan::latest(self.records.values().filter_map(|e| match &e.fact {
+            Fact::Campaign(fields) => Some(fields.as_ref()),
+            _ => None,
+        }))
     }
 }
 
@@ -524,17 +521,10 @@ pub fn roll_up(
                     !removed.contains(&member)
                         && standing.get(&member).is_some_and(|(_, id)| id == record_id)
                 });
-                let clock = match (d.kind.filter(|_| stands), d.status, d.effective_on, plan) {
-                    (Some("suspend"), Some("effective"), Some(on), Some(plan)) => {
-                        Some(suspension_clock(plan.suspension_ends_on(on), as_of))
+                let clock = match (d.kind.filter(|_| stands), d.status, d.effective_on) {
+                    (Some("suspend"), Some("effective"), Some(on)) => {
+                        Some(suspension_clock(Plan::suspension_ends_on(plan, on), as_of))
                     }
-                    (Some("suspend"), Some("effective"), Some(on), None) => Some(suspension_clock(
-                        crate::campaign::suspension_ends_on(
-                            on,
-                            crate::campaign::SUSPENSION_WINDOW_YEARS,
-                        ),
-                        as_of,
-                    )),
                     _ => None,
                 };
                 add(&|r| {

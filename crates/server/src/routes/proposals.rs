@@ -12,8 +12,7 @@ use paicha_domain::api::v1::{
     ExemptionProposalView, LostContactProposal, MemberProposals, MobileProposal, ProposalList,
     SuspensionView,
 };
-use paicha_domain::campaign::Plan;
-use paicha_domain::campaign::{SUSPENSION_WINDOW_YEARS, suspension_clock, suspension_ends_on};
+use paicha_domain::campaign::{Plan, suspension_clock};
 use paicha_domain::collection::Collection;
 use paicha_domain::exemption::{
     BranchSetting, ExemptionFacts, ExemptionProposal, propose_form_exemption,
@@ -73,13 +72,11 @@ pub async fn proposals(
         crate::routes::sync::data_target(&state, &principal, query.org_unit_id).await?;
     // The tenant's campaign (the one starting last), read directly: a proposals request must
     // not load the whole status read model.
-    let plan = state
+    let campaigns = state
         .store
         .live_records(crate::routes::sync::scope(&target), Collection::Campaigns)
-        .await?
-        .iter()
-        .filter_map(|(_, _, fields)| Plan::from_fields(fields))
-        .max_by_key(|p| p.start_date);
+        .await?;
+    let plan = Plan::latest(campaigns.iter().map(|(_, _, fields)| fields));
     let as_of = query
         .as_of
         .unwrap_or_else(|| paicha_domain::calendar::china_date(chrono::Utc::now()));
@@ -113,9 +110,6 @@ pub async fn proposals(
         .filter(|(_, (_, _, suspends))| *suspends)
         .map(|(member, (on, id, _))| (member, (id, on)))
         .collect();
-    let years = plan
-        .as_ref()
-        .map_or(SUSPENSION_WINDOW_YEARS, |p| p.suspension_window_years);
     let mut members = Vec::new();
     for (id, unit, fields) in state.store.live_records(scope, Collection::Members).await? {
         if fields.get("roster_status").and_then(Value::as_str) == Some("removed_from_roster") {
@@ -193,7 +187,10 @@ pub async fn proposals(
             ExemptionProposal::NotExempt => ("not_exempt", None),
         };
         let suspension = suspensions.get(&id).map(|(disposition_id, effective_on)| {
-            let clock = suspension_clock(suspension_ends_on(*effective_on, years), as_of);
+            let clock = suspension_clock(
+                Plan::suspension_ends_on(plan.as_ref(), *effective_on),
+                as_of,
+            );
             SuspensionView {
                 disposition_id: *disposition_id,
                 effective_on: *effective_on,
