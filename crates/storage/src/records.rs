@@ -858,27 +858,31 @@ impl SyncTxn {
         &self.txn
     }
 
-    /// The stored results of mutations a device already pushed, by mutation id.
+    /// The stored results of mutations a device already pushed, by mutation id, each with the
+    /// fingerprint of the mutation it answered (none for results stored before fingerprints).
     pub async fn mutation_results(
         &self,
         user_id: Uuid,
         device_id: &str,
         ids: &[i64],
-    ) -> StoreResult<HashMap<i64, Value>> {
+    ) -> StoreResult<HashMap<i64, (Value, Option<String>)>> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
         let mut out = HashMap::new();
         for chunk in ids.chunks(500) {
             let select = Query::select()
-                .columns(["mutation_id", "result"])
+                .columns(["mutation_id", "result", "fingerprint"])
                 .from("sync_mutations")
                 .and_where(Expr::col("user_id").eq(user_id))
                 .and_where(Expr::col("device_id").eq(device_id))
                 .and_where(Expr::col("mutation_id").is_in(chunk.iter().copied()))
                 .to_owned();
             for row in self.txn.query_all(&select).await? {
-                out.insert(row.try_get("", "mutation_id")?, row.try_get("", "result")?);
+                out.insert(
+                    row.try_get("", "mutation_id")?,
+                    (row.try_get("", "result")?, row.try_get("", "fingerprint")?),
+                );
             }
         }
         Ok(out)
@@ -913,6 +917,33 @@ impl SyncTxn {
                 .to_owned();
             for row in self.txn.query_all(&select).await? {
                 out.push(decode_record(collection, &row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The tenant's live members holding any of these 公民身份号码 (as stored, normalised):
+    /// (member id, number). Served by the expression index `idx_members_id_number`.
+    pub async fn live_members_with_id_numbers(
+        &self,
+        numbers: &[String],
+    ) -> StoreResult<Vec<(Uuid, String)>> {
+        let extract = match self.engine {
+            crate::Engine::Postgres => "(fields->>'id_number')",
+            crate::Engine::Sqlite => "json_extract(fields, '$.id_number')",
+        };
+        let mut out = Vec::new();
+        for chunk in numbers.chunks(500) {
+            let select = Query::select()
+                .column("id")
+                .expr_as(Expr::cust(extract), "id_number")
+                .from(Collection::Members.as_str())
+                .and_where(Expr::col("tenant_id").eq(self.tenant_id))
+                .and_where(Expr::cust(extract).is_in(chunk.iter().cloned()))
+                .and_where(Expr::col("deleted").eq(false))
+                .to_owned();
+            for row in self.txn.query_all(&select).await? {
+                out.push((row.try_get("", "id")?, row.try_get("", "id_number")?));
             }
         }
         Ok(out)
@@ -1023,15 +1054,16 @@ impl SyncTxn {
             .await
     }
 
-    /// Keeps mutation results, so a retry gets them again.
+    /// Keeps mutation results with the fingerprints of their mutations, so a retry gets them
+    /// again and a reused id with other content is recognised.
     pub async fn save_results(
         &self,
         user_id: Uuid,
         device_id: &str,
-        results: &[(i64, Value)],
+        results: &[(i64, Value, String)],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let rows = results.iter().map(|(mutation_id, result)| {
+        let rows = results.iter().map(|(mutation_id, result, fingerprint)| {
             [
                 user_id.into(),
                 device_id.into(),
@@ -1039,6 +1071,7 @@ impl SyncTxn {
                 self.tenant_id.into(),
                 result.clone().into(),
                 now.into(),
+                fingerprint.clone().into(),
             ]
         });
         let columns = [
@@ -1048,6 +1081,7 @@ impl SyncTxn {
             "tenant_id",
             "result",
             "created_at",
+            "fingerprint",
         ];
         self.insert_rows("sync_mutations", columns, rows, 200).await
     }

@@ -18,6 +18,7 @@ use paicha_domain::api::v1::{FieldConflict, Mutation, MutationResult, MutationSt
 use paicha_domain::collection::{
     Collection, FieldError, FieldType, Mode, Schema, check_record, validate_fields,
 };
+use paicha_domain::id_number::IdNumber;
 use paicha_domain::role::Role;
 use paicha_domain::workflow::{
     Start, check_required_for_steps, check_role_rules, check_transition, stamps,
@@ -118,8 +119,11 @@ struct Batch<'a> {
     changed: Vec<(Collection, Uuid)>,
     entries: Vec<ChangeEntry>,
     conflicts: Vec<ConflictRow>,
-    /// Per job: who, which device, and the results to keep.
-    results: Vec<(Uuid, String, Vec<(i64, Value)>)>,
+    /// 公民身份号码 → the live members holding it, as read before the batch or written by it
+    /// (checked against `records` before use, since the batch may have changed them).
+    id_numbers: HashMap<String, Vec<Uuid>>,
+    /// Per job: who, which device, and the results to keep with their mutations' fingerprints.
+    results: Vec<(Uuid, String, Vec<(i64, Value, String)>)>,
 }
 
 /// One device's batch, owned, for the group commit.
@@ -240,12 +244,23 @@ async fn apply_jobs(
         changed: Vec::new(),
         entries: Vec::new(),
         conflicts: Vec::new(),
+        id_numbers: HashMap::new(),
         results: Vec::new(),
     };
     batch.prefetch(parsed.iter().flatten()).await?;
+    let numbers: Vec<String> = parsed
+        .iter()
+        .flatten()
+        .flatten()
+        .filter(|m| m.collection == Collection::Members.as_str())
+        .filter_map(|m| m.fields.as_ref()?.get("id_number")?.as_str())
+        .filter_map(|raw| IdNumber::parse(raw).ok())
+        .map(|n| n.as_str().to_owned())
+        .collect();
+    batch.load_id_numbers(&numbers).await?;
     // Results already given in this group, by (user, device, mutation id): a retry racing its
     // original in the same group is a duplicate too.
-    let mut in_group: HashMap<(Uuid, String, i64), MutationResult> = HashMap::new();
+    let mut in_group: HashMap<(Uuid, String, i64), (MutationResult, String)> = HashMap::new();
     let mut all_results = Vec::with_capacity(jobs.len());
     for (job, parsed) in jobs.iter().zip(parsed) {
         batch.writer = job.writer();
@@ -268,13 +283,33 @@ async fn apply_jobs(
                 }
             };
             let id = mutation.mutation_id;
+            let print = fingerprint(&mutation);
             let key = (job.user_id, job.device_id.clone(), id);
-            let first = in_group.get(&key).cloned().or_else(|| {
-                seen.get(&id)
-                    .and_then(|v| serde_json::from_value(v.clone()).ok())
-            });
-            if let Some(first) = first {
-                results.push(duplicate(first));
+            let first = in_group
+                .get(&key)
+                .map(|(result, print)| (result.clone(), Some(print.clone())))
+                .or_else(|| {
+                    seen.get(&id).and_then(|(v, print)| {
+                        serde_json::from_value(v.clone())
+                            .ok()
+                            .map(|r| (r, print.clone()))
+                    })
+                });
+            if let Some((first, first_print)) = first {
+                // The same id with other content is a new edit under a used id, not a retry:
+                // the device must not drop it from its outbox as delivered.
+                if first_print.is_some_and(|p| p != print) {
+                    results.push(rejected(
+                        Value::from(id),
+                        reject(
+                            "mutation_id_reused",
+                            "该设备已用此 mutation_id 提交过内容不同的变更；请为新的变更使用更大的 mutation_id",
+                            Some("mutation_id"),
+                        ),
+                    ));
+                } else {
+                    results.push(duplicate(first));
+                }
                 continue;
             }
             let result = match batch.apply(&mutation).await? {
@@ -294,8 +329,12 @@ async fn apply_jobs(
                 },
                 Err(rejection) => rejected(Value::from(id), rejection),
             };
-            saved.push((id, serde_json::to_value(&result).unwrap_or(Value::Null)));
-            in_group.insert(key, result.clone());
+            saved.push((
+                id,
+                serde_json::to_value(&result).unwrap_or(Value::Null),
+                print.clone(),
+            ));
+            in_group.insert(key, (result.clone(), print));
             results.push(result);
         }
         batch
@@ -482,6 +521,30 @@ fn parse(value: &Value) -> Result<Mutation, (Value, Rejection)> {
     Ok(mutation)
 }
 
+/// What a mutation asks for, as a SHA-256 hex digest: its collection, record, unit, operation,
+/// base version and fields (keys in canonical order), but not its id or `client_time`. A retry
+/// of the same mutation has the same fingerprint; a different edit under the same id does not.
+fn fingerprint(m: &Mutation) -> String {
+    use sha2::{Digest, Sha256};
+    let content = json!({
+        "collection": m.collection,
+        "id": m.id,
+        "org_unit_id": m.org_unit_id,
+        "op": m.op,
+        "base_version": m.base_version,
+        "fields": m.fields,
+    });
+    let digest = Sha256::digest(crate::audit::canonical_json(&content).as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The 公民身份号码 a write gives a member, if it gives one.
+fn id_number_of(schema: &Schema, fields: &Map<String, Value>) -> Option<String> {
+    (schema.collection == Collection::Members)
+        .then(|| fields.get("id_number")?.as_str().map(str::to_owned))
+        .flatten()
+}
+
 fn rejected(mutation_id: Value, r: Rejection) -> MutationResult {
     MutationResult {
         mutation_id,
@@ -546,6 +609,59 @@ impl Batch<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Reads which live members hold these 公民身份号码 (those not read yet), in one query.
+    async fn load_id_numbers(&mut self, numbers: &[String]) -> Result<(), SyncError> {
+        let unread: Vec<String> = numbers
+            .iter()
+            .filter(|n| !self.id_numbers.contains_key(*n))
+            .cloned()
+            .collect();
+        if unread.is_empty() {
+            return Ok(());
+        }
+        for n in &unread {
+            self.id_numbers.entry(n.clone()).or_default();
+        }
+        for (id, number) in self.txn.live_members_with_id_numbers(&unread).await? {
+            self.id_numbers.entry(number).or_default().push(id);
+        }
+        Ok(())
+    }
+
+    /// 公民身份号码 are unique among a tenant's live members: refuses `number` for member `id`
+    /// when another live member holds it (as the batch stands), and otherwise notes it as held.
+    async fn claim_id_number(
+        &mut self,
+        id: Uuid,
+        number: &str,
+    ) -> Result<Result<(), Rejection>, SyncError> {
+        self.load_id_numbers(&[number.to_owned()]).await?;
+        let holders = self.id_numbers.get(number).cloned().unwrap_or_default();
+        for holder in holders.into_iter().filter(|h| *h != id) {
+            // Read by the batch's own state: it may have deleted the holder or changed its number.
+            let still = match self.records.get(&(Collection::Members, holder)) {
+                Some(Some(row)) => {
+                    !row.deleted
+                        && row.fields.get("id_number").and_then(Value::as_str) == Some(number)
+                }
+                Some(None) => false,
+                None => true,
+            };
+            if still {
+                return Ok(Err(reject(
+                    "id_number_taken",
+                    "本党工委已有在册党员使用此公民身份号码，请核对；同一人不能重复登记",
+                    Some("id_number"),
+                )));
+            }
+        }
+        let held = self.id_numbers.entry(number.to_owned()).or_default();
+        if !held.contains(&id) {
+            held.push(id);
+        }
+        Ok(Ok(()))
     }
 
     /// A record as it stands in this batch.
@@ -789,6 +905,11 @@ impl Batch<'_> {
         if let Err(r) = self.check_references(schema, &fields).await? {
             return Ok(Err(r));
         }
+        if let Some(number) = id_number_of(schema, &fields)
+            && let Err(r) = self.claim_id_number(m.id, &number).await?
+        {
+            return Ok(Err(r));
+        }
         let addressee = match schema.addressed_to.and_then(|f| fields.get(f)) {
             Some(value) => {
                 let id = value.as_str().and_then(|s| Uuid::parse_str(s).ok());
@@ -876,17 +997,12 @@ impl Batch<'_> {
                 Some("org_unit_id"),
             )));
         }
-        let mut given = m.fields.clone().unwrap_or_default();
+        let given = m.fields.clone().unwrap_or_default();
+        // A put on an existing record replaces the fields it sends and must send the required
+        // ones, but keeps every field it does not name: an app built before a field existed
+        // cannot know it, and must not erase what newer apps wrote. Clearing is explicit
+        // (`null`), as in a patch.
         let mode = if op == Op::Put {
-            // Replace: what the writer may write and did not send is cleared.
-            for spec in schema.fields {
-                if spec.writers.contains(&self.writer.role)
-                    && !given.contains_key(spec.name)
-                    && row.fields.get(spec.name).is_some_and(|v| !v.is_null())
-                {
-                    given.insert(spec.name.to_owned(), Value::Null);
-                }
-            }
             Mode::Create
         } else {
             Mode::Update
@@ -943,6 +1059,11 @@ impl Batch<'_> {
             return Ok(Err(e.into()));
         }
         if let Err(r) = self.check_references(schema, &changed).await? {
+            return Ok(Err(r));
+        }
+        if let Some(number) = id_number_of(schema, &changed)
+            && let Err(r) = self.claim_id_number(row.id, &number).await?
+        {
             return Ok(Err(r));
         }
 

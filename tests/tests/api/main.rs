@@ -13,6 +13,7 @@ mod logs;
 mod ops;
 mod permissions;
 mod proposals;
+mod push_rules;
 mod scenario;
 mod scope;
 mod status;
