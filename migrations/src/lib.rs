@@ -13,6 +13,7 @@ mod m20261126_000003_create_sync_tables;
 mod m20261126_000004_create_blob_tables;
 mod m20261129_000005_add_mutation_fingerprint;
 mod m20261129_000006_index_member_id_numbers;
+mod m20261129_000007_add_conflict_addressee;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_create_blob_tables::Migration),
             Box::new(m20261129_000005_add_mutation_fingerprint::Migration),
             Box::new(m20261129_000006_index_member_id_numbers::Migration),
+            Box::new(m20261129_000007_add_conflict_addressee::Migration),
         ]
     }
 }

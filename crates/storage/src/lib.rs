@@ -20,7 +20,7 @@ pub use blobs::{BlobError, BlobFiles, BlobRow};
 pub use error::StoreError;
 pub use org_units::{NewOrgUnit, OrgUnitRecord};
 pub use records::{
-    ChangeEntry, ChangeRow, ConflictRow, FactRow, GENESIS_HASH, PullPage, RecordRow, Scope,
+    ChangeEntry, ChangeRow, ConflictRow, FactRow, GENESIS_HASH, Place, PullPage, RecordRow, Scope,
     SyncTxn, TenantChanges,
 };
 pub use users::{NewUser, UserRecord};

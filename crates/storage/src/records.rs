@@ -96,6 +96,9 @@ pub struct ConflictRow {
     pub record_id: Uuid,
     pub org_unit_id: Uuid,
     pub owner_path: String,
+    /// The record's addressee, for records addressed down (a transfer's branch): the conflict
+    /// is seen where the record is seen.
+    pub addressee_path: Option<String>,
     pub field: String,
     pub overwritten_value: Value,
     pub overwritten_version: u64,
@@ -130,26 +133,93 @@ pub struct TenantChanges {
     pub purged_through: u64,
 }
 
-/// Which records a caller sees: its tenant, and the records owned by or addressed to a unit
-/// at or below `path`.
+/// The one rule of which records a caller may see and act on, for every read and write path
+/// (pull, checksums, conflicts, audit, blobs, imports, push). A caller is its tenant and the
+/// path of its unit. It **sees** a record of its tenant that is owned by a unit at or below its
+/// own, or addressed down to one (a street's transfer is seen by the branch it names and that
+/// branch's work area); campaigns, the committee's settings of the campaign, are seen by the
+/// whole tenant. It **writes** what it owns at or below its unit, and what is addressed to its
+/// own unit exactly (a unit above the addressee sees the record but does not write it unless it
+/// owns it). [`Scope::sees`] is the rule in Rust; [`Scope::condition_for`] and
+/// [`Scope::condition_any`] are the same rule in SQL, and tests hold the two to each other.
 #[derive(Debug, Clone, Copy)]
 pub struct Scope<'a> {
     pub tenant_id: Uuid,
     pub path: &'a str,
 }
 
+/// Where a record stands, as the scope rule reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct Place<'a> {
+    pub collection: Collection,
+    pub tenant_id: Uuid,
+    pub owner_path: &'a str,
+    pub addressee_path: Option<&'a str>,
+}
+
+impl ConflictRow {
+    /// Where the conflict's record stands (a conflict is seen where its record is seen).
+    pub fn place(&self) -> Option<Place<'_>> {
+        Some(Place {
+            collection: Collection::parse(&self.collection)?,
+            tenant_id: self.tenant_id,
+            owner_path: &self.owner_path,
+            addressee_path: self.addressee_path.as_deref(),
+        })
+    }
+}
+
+impl RecordRow {
+    pub fn place(&self) -> Place<'_> {
+        Place {
+            collection: self.collection,
+            tenant_id: self.tenant_id,
+            owner_path: &self.owner_path,
+            addressee_path: self.addressee_path.as_deref(),
+        }
+    }
+}
+
 impl Scope<'_> {
-    /// The records of `collection` the scope sees. Campaigns, the committee's settings of the
-    /// campaign (start date, deadlines), are seen by everyone in the tenant.
-    fn condition_for(&self, collection: Collection) -> Cond {
+    /// Whether the caller sees the record at `place`.
+    pub fn sees(&self, place: Place<'_>) -> bool {
+        place.tenant_id == self.tenant_id
+            && (place.collection == Collection::Campaigns
+                || place.owner_path.starts_with(self.path)
+                || place
+                    .addressee_path
+                    .is_some_and(|p| p.starts_with(self.path)))
+    }
+
+    /// Whether the caller may change the record at `place` (what a role may change in it is
+    /// the collection's business: `domain::collection`).
+    pub fn writes(&self, place: Place<'_>) -> bool {
+        place.tenant_id == self.tenant_id
+            && (place.owner_path.starts_with(self.path) || place.addressee_path == Some(self.path))
+    }
+
+    /// [`Scope::sees`] in SQL, for a table of `collection`'s records.
+    pub(crate) fn condition_for(&self, collection: Collection) -> Cond {
         if collection == Collection::Campaigns {
             Cond::all().add(Expr::col("tenant_id").eq(self.tenant_id))
         } else {
-            self.condition()
+            self.paths_condition()
         }
     }
 
-    fn condition(&self) -> Cond {
+    /// [`Scope::sees`] in SQL, for a table with a `collection` column beside the record's
+    /// `owner_path` and `addressee_path` (conflicts).
+    pub(crate) fn condition_any(&self) -> Cond {
+        Cond::all()
+            .add(Expr::col("tenant_id").eq(self.tenant_id))
+            .add(
+                Cond::any()
+                    .add(Expr::col("collection").eq(Collection::Campaigns.as_str()))
+                    .add(self.paths_condition()),
+            )
+    }
+
+    fn paths_condition(&self) -> Cond {
         let prefix = format!("{}%", self.path);
         Cond::all()
             .add(Expr::col("tenant_id").eq(self.tenant_id))
@@ -269,13 +339,14 @@ const CHANGE_COLUMNS: [&str; 15] = [
     "hash",
 ];
 
-const CONFLICT_COLUMNS: [&str; 16] = [
+const CONFLICT_COLUMNS: [&str; 17] = [
     "id",
     "tenant_id",
     "collection",
     "record_id",
     "org_unit_id",
     "owner_path",
+    "addressee_path",
     "field",
     "overwritten_value",
     "overwritten_version",
@@ -296,6 +367,7 @@ fn decode_conflict(row: &QueryResult) -> StoreResult<ConflictRow> {
         record_id: row.try_get("", "record_id")?,
         org_unit_id: row.try_get("", "org_unit_id")?,
         owner_path: row.try_get("", "owner_path")?,
+        addressee_path: row.try_get("", "addressee_path")?,
         field: row.try_get("", "field")?,
         overwritten_value: row
             .try_get::<Option<Value>>("", "overwritten_value")?
@@ -759,12 +831,10 @@ impl Store {
         unresolved_only: bool,
         limit: u64,
     ) -> StoreResult<Vec<ConflictRow>> {
-        let prefix = format!("{}%", scope.path);
         let mut select = Query::select()
             .columns(CONFLICT_COLUMNS)
             .from("sync_conflicts")
-            .and_where(Expr::col("tenant_id").eq(scope.tenant_id))
-            .and_where(Expr::col("owner_path").like(prefix))
+            .cond_where(scope.condition_any())
             .order_by("created_at", Order::Desc)
             .limit(limit)
             .to_owned();
@@ -1038,6 +1108,7 @@ impl SyncTxn {
                 c.record_id.into(),
                 c.org_unit_id.into(),
                 c.owner_path.clone().into(),
+                c.addressee_path.clone().into(),
                 c.field.clone().into(),
                 c.overwritten_value.clone().into(),
                 to_i64(c.overwritten_version).into(),

@@ -23,7 +23,7 @@ use paicha_domain::role::Role;
 use paicha_domain::workflow::{
     Start, check_required_for_steps, check_role_rules, check_transition, stamps,
 };
-use paicha_storage::{ChangeEntry, ConflictRow, OrgUnitRecord, RecordRow, Store, SyncTxn};
+use paicha_storage::{ChangeEntry, ConflictRow, OrgUnitRecord, RecordRow, Scope, Store, SyncTxn};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -46,22 +46,21 @@ pub struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    /// Whether the writer may change `row`: it owns it (the row's unit is at or below the
-    /// writer's), or the row is addressed to the writer's own unit. A unit above the addressee
-    /// sees an addressed record but does not write it unless it also owns it.
-    fn writes(&self, row: &RecordRow) -> bool {
-        row.tenant_id == self.tenant_id
-            && (row.owner_path.starts_with(self.unit_path)
-                || row.addressee_path.as_deref() == Some(self.unit_path))
+    fn scope(&self) -> Scope<'_> {
+        Scope {
+            tenant_id: self.tenant_id,
+            path: self.unit_path,
+        }
     }
 
+    /// Whether the writer may change `row` (the one scope rule, `Scope::writes`).
+    fn writes(&self, row: &RecordRow) -> bool {
+        self.scope().writes(row.place())
+    }
+
+    /// Whether the writer sees `row` (the one scope rule, `Scope::sees`).
     fn sees(&self, row: &RecordRow) -> bool {
-        row.tenant_id == self.tenant_id
-            && (row.owner_path.starts_with(self.unit_path)
-                || row
-                    .addressee_path
-                    .as_deref()
-                    .is_some_and(|p| p.starts_with(self.unit_path)))
+        self.scope().sees(row.place())
     }
 }
 
@@ -1092,6 +1091,7 @@ impl Batch<'_> {
                     record_id: row.id,
                     org_unit_id: row.org_unit_id,
                     owner_path: row.owner_path.clone(),
+                    addressee_path: row.addressee_path.clone(),
                     field: field.clone(),
                     overwritten_value: old.clone(),
                     overwritten_version: written_at,

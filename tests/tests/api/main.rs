@@ -16,6 +16,7 @@ mod proposals;
 mod push_rules;
 mod scenario;
 mod scope;
+mod scope_rule;
 mod status;
 mod storage;
 mod sync;

@@ -450,7 +450,7 @@ pub async fn resolve_conflict(
         .store
         .conflict(id)
         .await?
-        .filter(|c| c.tenant_id == unit.tenant_id && c.owner_path.starts_with(&unit.path))
+        .filter(|c| c.place().is_some_and(|p| scope(&unit).sees(p)))
         .ok_or_else(ApiError::not_found)?;
     state
         .store
@@ -493,13 +493,7 @@ pub async fn audit(
             .with_field("collection")
     })?;
     let record = state.store.record(collection, query.id).await?;
-    let visible = record.is_some_and(|r| {
-        r.tenant_id == unit.tenant_id
-            && (r.owner_path.starts_with(&unit.path)
-                || r.addressee_path
-                    .as_deref()
-                    .is_some_and(|p| p.starts_with(&unit.path)))
-    });
+    let visible = record.is_some_and(|r| scope(&unit).sees(r.place()));
     if !visible {
         return Err(ApiError::not_found());
     }
