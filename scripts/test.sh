@@ -9,6 +9,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The web faces are tested in a real headless Chromium driven over WebDriver (Debian's chromium
+# and chromium-driver, with fonts-noto-cjk so that Chinese does not show as boxes). Installed
+# here when missing and possible (root with apt); otherwise those tests fail and say why.
+if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1 \
+  || ! { command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi 'Noto Sans CJK'; }; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ "${PAICHA_NO_INSTALL:-0}" != 1 ]; then
+    echo "installing chromium, chromium-driver and fonts-noto-cjk for the browser tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null
+  else
+    echo "chromium, chromium-driver or fonts-noto-cjk is missing: the browser tests will fail" >&2
+    echo "(Debian: apt-get install chromium chromium-driver fonts-noto-cjk)" >&2
+  fi
+fi
+
 runner=nextest
 if ! cargo nextest --version >/dev/null 2>&1; then
   if [ "${PAICHA_NO_INSTALL:-0}" != 1 ] && {

@@ -8,6 +8,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod browser;
+
 use std::net::SocketAddr;
 
 use paicha_client::Client;
@@ -215,6 +217,49 @@ impl Drop for Instance {
 }
 
 impl TestApp {
+    /// Stops the server (its database stays), as when the network or the server goes away;
+    /// returns once its port refuses connections.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let started = std::time::Instant::now();
+        while tokio::net::TcpStream::connect(self.addr).await.is_ok() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "the server did not stop"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Starts the server again on the same address and database.
+    pub async fn restart(&mut self) {
+        let mut settings = self.settings.clone();
+        settings.listen = self.addr;
+        let started = std::time::Instant::now();
+        let app = loop {
+            match Application::build(settings.clone()).await {
+                Ok(app) => break app,
+                // The old socket may linger for a moment.
+                Err(e) if started.elapsed() < std::time::Duration::from_secs(10) => {
+                    let _ = e;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("the server does not start again: {e}"),
+            }
+        };
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = app
+                .run_until_stopped(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        self.shutdown = Some(tx);
+    }
+
     /// Starts another instance on this test's database and secret.
     pub async fn second_instance(&self) -> Instance {
         let app = Application::build(self.settings.clone())

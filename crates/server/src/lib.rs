@@ -146,6 +146,7 @@ pub fn app(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
     let timeout = state.settings.request_timeout;
     router
+        .merge(paicha_web::router())
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, paicha_domain::api::ErrorCode::MethodNotAllowed)

@@ -6,6 +6,7 @@
 mod auth;
 mod blobs;
 mod concurrency;
+mod console;
 mod errors;
 mod import;
 mod ledgers;

@@ -1,0 +1,98 @@
+// The office console: the committee, the 组织办, the streets and the work areas run the
+// campaign here. Routes live in the URL's hash (`#/overview/<unit id>`), so every view can be
+// bookmarked and sent, and the browser's back button walks back through drill-downs.
+
+import { html, render, useState, useEffect } from '../core/ui.js';
+import { api } from '../core/api.js';
+import { MSG, ROLE } from '../core/messages.js';
+import { Login } from './login.js';
+import { Overview } from './overview.js';
+
+/** The current route: `{view, arg, next}` from `location.hash`. */
+function parseHash() {
+  const raw = decodeURIComponent(location.hash.replace(/^#\/?/, ''));
+  const [path, query = ''] = raw.split('?');
+  const [view = '', arg = ''] = path.split('/');
+  const next = new URLSearchParams(query).get('next') || '';
+  return { view: view || 'overview', arg, next };
+}
+
+export function go(hash) {
+  if (location.hash !== hash) location.hash = hash;
+}
+
+function useRoute() {
+  const [route, setRoute] = useState(parseHash());
+  useEffect(() => {
+    const on = () => setRoute(parseHash());
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  return route;
+}
+
+function useApiState() {
+  const [state, setState] = useState({ online: api.online, session: api.session });
+  useEffect(() => api.subscribe(setState), []);
+  return state;
+}
+
+function TopBar({ session }) {
+  const user = session.user;
+  return html`
+    <header class="topbar">
+      <div class="brand">党员组织关系集中排查</div>
+      <nav class="tabs" aria-label="主菜单">
+        <a href="#/overview" class="tab active" aria-current="page">总览</a>
+      </nav>
+      <div class="who">
+        <span>${user.display_name || user.username}</span>
+        <span class="muted">${ROLE[user.role] || ''}</span>
+        <button class="btn small" onClick=${() => api.logout()}>${MSG.sign_out}</button>
+      </div>
+    </header>`;
+}
+
+function App() {
+  const route = useRoute();
+  const { online, session } = useApiState();
+
+  // Signed out (or the session expired): the sign-in page, which returns to where the user was.
+  useEffect(() => {
+    if (!session && route.view !== 'login') {
+      const here = location.hash.replace(/^#/, '') || '/overview';
+      go(`#/login?next=${encodeURIComponent(here)}`);
+    }
+  }, [session, route.view]);
+
+  if (!session || route.view === 'login') {
+    return html`<${Login} next=${route.next} expired=${api.expired} />`;
+  }
+  let view;
+  switch (route.view) {
+    case 'overview':
+    default:
+      view = html`<${Overview} unitId=${route.arg || session.user.org_unit_id} />`;
+  }
+  return html`
+    ${!online && html`<div class="banner offline" role="status">${MSG.unreachable}</div>`}
+    <${TopBar} session=${session} />
+    <main class="page">${view}</main>`;
+}
+
+// A fault in the page itself is said in Chinese, never left as a blank or frozen page.
+function showFault() {
+  if (document.getElementById('fault')) return;
+  const div = document.createElement('div');
+  div.id = 'fault';
+  div.className = 'banner error';
+  div.setAttribute('role', 'alert');
+  div.textContent = '页面出现错误，请刷新后重试。';
+  document.body.prepend(div);
+}
+addEventListener('error', showFault);
+addEventListener('unhandledrejection', showFault);
+
+const root = document.getElementById('app');
+root.textContent = '';
+render(html`<${App} />`, root);

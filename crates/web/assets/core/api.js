@@ -1,0 +1,220 @@
+// The API client of both web faces: one `fetch` wrapper. It adds the bearer token, refreshes an
+// expired access token once (one refresh in flight, shared by every waiting request), turns
+// every error body into an ApiError with the server's Chinese message, times requests out, and
+// tells listeners when the server becomes unreachable or reachable again. Views never call
+// `fetch` themselves.
+
+import { MSG } from './messages.js';
+
+const STORE_KEY = 'paicha.session';
+
+export class ApiError extends Error {
+  constructor(status, code, message, field) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.field = field;
+  }
+}
+
+/** A stable id for this browser, made once and kept (the field app's replica is per device). */
+export function deviceId() {
+  let id = localStorage.getItem('paicha.device_id');
+  if (!id) {
+    id = `web-${crypto.randomUUID()}`;
+    localStorage.setItem('paicha.device_id', id);
+  }
+  return id;
+}
+
+function loadSession() {
+  try {
+    return JSON.parse(localStorage.getItem(STORE_KEY) || 'null');
+  } catch {
+    return null;
+  }
+}
+
+class Api {
+  constructor() {
+    this.session = loadSession();
+    this.refreshing = null;
+    this.online = true;
+    this.expired = false;
+    this.listeners = new Set();
+  }
+
+  /** `fn({online, session})` is called when reachability or the session changes. */
+  subscribe(fn) {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  emit() {
+    for (const fn of this.listeners) fn({ online: this.online, session: this.session });
+  }
+
+  setOnline(online) {
+    if (this.online !== online) {
+      this.online = online;
+      this.emit();
+    }
+  }
+
+  saveSession(tokens) {
+    this.session = tokens && {
+      access_token: tokens.access_token,
+      refresh_token: tokens.refresh_token,
+      user: tokens.user,
+    };
+    if (this.session) localStorage.setItem(STORE_KEY, JSON.stringify(this.session));
+    else localStorage.removeItem(STORE_KEY);
+    this.emit();
+  }
+
+  get user() {
+    return this.session?.user ?? null;
+  }
+
+  async login(username, password) {
+    const tokens = await this.raw('POST', '/v1/auth/login', {
+      body: { username, password, device_id: deviceId() },
+      auth: false,
+    });
+    this.expired = false;
+    this.saveSession(tokens);
+    return tokens.user;
+  }
+
+  async logout() {
+    const refresh = this.session?.refresh_token;
+    this.saveSession(null);
+    if (refresh) {
+      try {
+        await this.raw('POST', '/v1/auth/logout', { body: { refresh_token: refresh }, auth: false });
+      } catch {
+        // Signed out here whatever the server says.
+      }
+    }
+  }
+
+  /** Trades the refresh token for new tokens; one at a time, shared by concurrent callers. */
+  refresh() {
+    if (!this.refreshing) {
+      const token = this.session?.refresh_token;
+      this.refreshing = (async () => {
+        if (!token) throw new ApiError(401, 'session_expired', MSG.session_expired);
+        try {
+          const tokens = await this.raw('POST', '/v1/auth/refresh', {
+            body: { refresh_token: token },
+            auth: false,
+          });
+          this.saveSession(tokens);
+        } catch (e) {
+          if (e.status === 401 || e.status === 403) {
+            // Not a sign-out by the user: the sign-in page says the session expired.
+            this.expired = true;
+            this.saveSession(null);
+            throw new ApiError(401, 'session_expired', MSG.session_expired);
+          }
+          throw e;
+        }
+      })().finally(() => {
+        this.refreshing = null;
+      });
+    }
+    return this.refreshing;
+  }
+
+  /**
+   * A request with the session's token; an expired token is refreshed once and the request
+   * sent again. Options: `query` (object), `body` (JSON, or FormData / Blob as is), `timeout`
+   * (ms), `blob` (answer as a Blob), `signal`.
+   */
+  async request(method, path, options = {}) {
+    try {
+      return await this.raw(method, path, options);
+    } catch (e) {
+      if (e.status === 401 && options.auth !== false) {
+        await this.refresh();
+        return this.raw(method, path, options);
+      }
+      throw e;
+    }
+  }
+
+  get(path, query, options = {}) {
+    return this.request('GET', path, { ...options, query });
+  }
+
+  post(path, body, options = {}) {
+    return this.request('POST', path, { ...options, body });
+  }
+
+  async raw(method, path, { query, body, auth = true, timeout = 20000, blob = false, signal } = {}) {
+    let url = path;
+    if (query) {
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) {
+        if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
+      }
+      const qs = params.toString();
+      if (qs) url += `?${qs}`;
+    }
+    const headers = {};
+    if (auth && this.session?.access_token) {
+      headers.authorization = `Bearer ${this.session.access_token}`;
+    }
+    let payload;
+    if (body instanceof FormData || body instanceof Blob) {
+      payload = body;
+    } else if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException('timeout', 'TimeoutError')), timeout);
+    if (signal) signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+    let response;
+    try {
+      response = await fetch(url, { method, headers, body: payload, signal: controller.signal });
+    } catch (e) {
+      clearTimeout(timer);
+      if (signal?.aborted) throw e;
+      if (e?.name === 'TimeoutError' || controller.signal.reason?.name === 'TimeoutError') {
+        throw new ApiError(0, 'timeout', MSG.timeout);
+      }
+      this.setOnline(false);
+      throw new ApiError(0, 'unreachable', MSG.unreachable);
+    }
+    clearTimeout(timer);
+    // A proxy's 502/503/504 without our error body means the server is not there.
+    const isJson = (response.headers.get('content-type') || '').startsWith('application/json');
+    if (!isJson && [502, 503, 504].includes(response.status)) {
+      this.setOnline(false);
+      throw new ApiError(0, 'unreachable', MSG.unreachable);
+    }
+    this.setOnline(true);
+    if (response.ok) {
+      if (response.status === 204) return null;
+      if (blob) return response.blob();
+      return isJson ? response.json() : response.text();
+    }
+    let error = null;
+    if (isJson) {
+      try {
+        error = (await response.json()).error;
+      } catch {
+        error = null;
+      }
+    }
+    throw new ApiError(
+      response.status,
+      error?.code ?? 'unexpected',
+      error?.message ?? `${MSG.unexpected}（${response.status}）`,
+      error?.field,
+    );
+  }
+}
+
+export const api = new Api();

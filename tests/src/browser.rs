@@ -1,0 +1,219 @@
+//! A real headless Chromium for the web faces' tests, driven over WebDriver by fantoccini.
+//!
+//! Each [`Browser`] starts a `chromedriver` of its own on a free port and one browser session.
+//! Chromium and chromedriver come from Debian (`chromium`, `chromium-driver`, with
+//! `fonts-noto-cjk` for the Chinese text); `.ci/run` installs them when missing. A test that
+//! needs a browser and finds none **fails**, it never passes empty.
+//!
+//! Screenshots go to `target/screenshots/NAME.png`: look at them.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+/// A phone-sized window (a common mid-range Android phone), and an office screen.
+pub const PHONE: (u32, u32) = (412, 915);
+pub const DESKTOP: (u32, u32) = (1366, 900);
+
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Where screenshots are written: `target/screenshots/` of the workspace.
+pub fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let dir = target.join("screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium with a window of `size`.
+    pub async fn start(size: (u32, u32)) -> Self {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "chromedriver could not be started ({e}): install Debian's chromium, \
+                     chromium-driver and fonts-noto-cjk (.ci/run does this when they are missing)"
+                )
+            });
+        let mut browser_args = vec![
+            "--headless=new".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-extensions".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--lang=zh-CN".to_owned(),
+            format!("--window-size={},{}", size.0, size.1),
+        ];
+        if let Ok(extra) = std::env::var("PAICHA_TEST_CHROMIUM_ARGS") {
+            browser_args.extend(extra.split_whitespace().map(str::to_owned));
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({"args": browser_args, "binary": chromium_binary()}),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let client = loop {
+            let attempt =
+                ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                    .capabilities(caps.clone())
+                    .connect(&url)
+                    .await;
+            match attempt {
+                Ok(client) => break client,
+                // chromedriver takes a moment to listen.
+                Err(e) if started.elapsed() < Duration::from_secs(20) => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("no WebDriver session from chromedriver: {e}"),
+            }
+        };
+        Self { client, driver }
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.expect("navigate");
+    }
+
+    /// Waits (up to 10 s) for an element matching `css`.
+    pub async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+    }
+
+    /// Waits (up to `secs`) until `script` (a function body returning a value) returns
+    /// something truthy, and returns it.
+    pub async fn wait_until(&self, secs: u64, script: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let v = self.eval(script).await;
+            let truthy =
+                !matches!(&v, Value::Null | Value::Bool(false)) && v != json!("") && v != json!(0);
+            if truthy {
+                return v;
+            }
+            if started.elapsed() > Duration::from_secs(secs) {
+                let shot = self.screenshot("FAILED-wait").await;
+                let body = self
+                    .eval(
+                        "return document.body.innerText + '\\nrequests: ' + \
+                         performance.getEntriesByType('resource').map(e => e.name + ' ' + e.responseStatus).join('\\n');",
+                    )
+                    .await;
+                panic!(
+                    "timed out after {secs} s waiting for: {script}\npage text: {body}\nscreenshot: {}",
+                    shot.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Runs `script` (a function body) in the page and returns its value.
+    pub async fn eval(&self, script: &str) -> Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.wait_for(css).await.text().await.expect("text")
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.wait_for(css).await.click().await.expect("click");
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let el = self.wait_for(css).await;
+        el.clear().await.expect("clear");
+        el.send_keys(text).await.expect("type");
+    }
+
+    pub async fn resize(&self, size: (u32, u32)) {
+        self.client
+            .set_window_size(size.0, size.1)
+            .await
+            .expect("resize");
+    }
+
+    /// Writes a screenshot to `target/screenshots/NAME.png`.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self.client.screenshot().await.expect("screenshot");
+        let path = screenshot_dir().join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write screenshot");
+        path
+    }
+
+    /// Every URL the page has requested so far (documents, scripts, styles, images, fetches),
+    /// from the browser's own resource timing.
+    pub async fn requested_urls(&self) -> Vec<String> {
+        let v = self
+            .eval(
+                "return [location.href].concat(performance.getEntriesByType('resource').map(e => e.name));",
+            )
+            .await;
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+fn chromium_binary() -> String {
+    for candidate in [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ] {
+        if std::path::Path::new(candidate).exists() {
+            return candidate.to_owned();
+        }
+    }
+    "chromium".to_owned()
+}

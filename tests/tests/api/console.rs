@@ -1,0 +1,250 @@
+//! The office console in a real headless Chromium (see `paicha_tests::browser`): sign-in, the
+//! overview's numbers against `GET /v1/status` for every row of the tree, drilling down and
+//! back, an expired session returning to the same view, an unreachable server and its
+//! recovery, and no request to another host. Screenshots: `target/screenshots/console-*.png`.
+
+use paicha_domain::api::v1::{MutationStatus, UnitStatus};
+use paicha_tests::browser::{Browser, DESKTOP, PHONE};
+use paicha_tests::{PASSWORD, id_number, put, spawn_app};
+use serde_json::json;
+use uuid::Uuid;
+
+/// What the console must show for a unit's row: name, members, verified %, complete forms %.
+fn expected_row(s: &UnitStatus) -> (String, String, String, String) {
+    let pct = |part: u64, whole: u64| {
+        if whole == 0 {
+            "—".to_owned()
+        } else {
+            format!(
+                "{:.1}%",
+                (1000.0 * part as f64 / whole as f64).round() / 10.0
+            )
+        }
+    };
+    (
+        s.name.clone(),
+        s.counts.members_total.to_string(),
+        pct(s.counts.verified, s.counts.members_total),
+        pct(s.counts.info_forms_complete, s.counts.members_total),
+    )
+}
+
+/// The rows the page shows: (unit id, name, members, verified %, forms %).
+async fn shown_rows(b: &Browser) -> Vec<(String, (String, String, String, String))> {
+    let v = b
+        .eval(
+            r#"return [...document.querySelectorAll('table.units tbody tr')].map(tr => {
+                 const cells = [...tr.querySelectorAll('td')];
+                 return [tr.dataset.unit, tr.querySelector('th a').textContent.trim(),
+                         cells[0].textContent.trim(),
+                         cells[1].querySelector('.pct').textContent.trim(),
+                         cells[2].querySelector('.pct').textContent.trim()];
+               });"#,
+        )
+        .await;
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let s = |i: usize| r[i].as_str().unwrap().to_owned();
+            (s(0), (s(1), s(2), s(3), s(4)))
+        })
+        .collect()
+}
+
+/// Waits until the overview shows `unit` (its rows are loaded) and checks every row against
+/// the server's status of that unit.
+async fn check_overview(b: &Browser, status: &UnitStatus) {
+    let id = status.org_unit_id.to_string();
+    b.wait_until(
+        10,
+        &format!(
+            "return document.querySelector('.overview h1') && location.hash.includes('{id}') \
+             || (document.querySelector('.overview h1')?.textContent.includes({name:?}));",
+            name = status.name
+        ),
+    )
+    .await;
+    b.wait_until(
+        10,
+        &format!(
+            "return document.querySelectorAll('table.units tbody tr').length === {} \
+                    && document.querySelector('.overview h1').textContent.includes({:?});",
+            status.children.len(),
+            status.name
+        ),
+    )
+    .await;
+    let mut shown = shown_rows(b).await;
+    shown.sort();
+    let mut expected: Vec<(String, (String, String, String, String))> = status
+        .children
+        .iter()
+        .map(|c| (c.org_unit_id.to_string(), expected_row(c)))
+        .collect();
+    expected.sort();
+    assert_eq!(shown, expected, "rows of {}", status.name);
+    let members = b.text("[data-count=members_total] .stat-value").await;
+    assert_eq!(members, status.counts.members_total.to_string());
+}
+
+#[tokio::test]
+async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outages() {
+    let mut app = spawn_app().await;
+    let t = app.tenant("c").await;
+
+    // Data: a campaign; three members in branch 1 (two verified, one with a complete form),
+    // two in branch 2 (one verified).
+    let ok = |r: paicha_domain::api::v1::PushResponse| {
+        assert!(
+            r.results
+                .iter()
+                .all(|x| x.status == MutationStatus::Applied),
+            "{r:?}"
+        );
+    };
+    ok(t.admin
+        .push(
+            "d",
+            vec![put(
+                1,
+                "campaigns",
+                Uuid::now_v7(),
+                t.committee.id,
+                json!({"name": "集中排查", "start_date": "2026-03-07"}),
+            )],
+        )
+        .await
+        .unwrap());
+    let mut n = 0;
+    for (client, branch, verified, total) in [
+        (&t.secretary1, &t.branch1, 2, 3),
+        (&t.secretary2, &t.branch2, 1, 2),
+    ] {
+        let mut batch = Vec::new();
+        for i in 0..total {
+            n += 1;
+            let member = Uuid::now_v7();
+            let mut fields =
+                json!({"name": format!("党员{n}"), "id_number": id_number("19600101", 2 * n + 1)});
+            if i < verified {
+                fields["roster_status"] = json!("confirmed_on_site");
+            }
+            batch.push(put(
+                batch.len() as i64 + 1,
+                "members",
+                member,
+                branch.id,
+                fields,
+            ));
+        }
+        ok(client.push("d", batch).await.unwrap());
+    }
+
+    let b = Browser::start(DESKTOP).await;
+    b.goto(&format!("{}/", app.base)).await;
+    // Not signed in: the sign-in page, which will return to the overview.
+    b.wait_for("#username").await;
+    let hash = b.eval("return location.hash;").await;
+    assert!(hash.as_str().unwrap().starts_with("#/login"), "{hash}");
+    b.screenshot("console-login").await;
+
+    // A wrong password: the server's Chinese message.
+    b.type_into("#username", "c-admin").await;
+    b.type_into("#password", "wrong-password").await;
+    b.click("button[type=submit]").await;
+    let error = b.text("#login-error").await;
+    assert!(error.contains("用户名或密码"), "{error}");
+
+    b.type_into("#password", PASSWORD).await;
+    b.click("button[type=submit]").await;
+
+    // The committee, then every level below it, row by row against GET /v1/status.
+    let top = t.admin.status(None).await.unwrap();
+    check_overview(&b, &top).await;
+    // The six phases are on the timeline, each with its state in words.
+    let phases = b
+        .eval(
+            "return [...document.querySelectorAll('.gantt .phase .chip')].map(c => c.textContent);",
+        )
+        .await;
+    assert_eq!(phases.as_array().unwrap().len(), top.phases.len());
+    assert!(!top.phases.is_empty());
+    for (shown, phase) in phases.as_array().unwrap().iter().zip(&top.phases) {
+        assert_eq!(shown.as_str().unwrap(), phase.state_zh);
+    }
+    b.screenshot("console-overview-desktop").await;
+
+    b.click(&format!("tr[data-unit='{}'] th a", t.street.id))
+        .await;
+    let street = t.admin.status(Some(t.street.id)).await.unwrap();
+    check_overview(&b, &street).await;
+    b.click(&format!("tr[data-unit='{}'] th a", t.work_area.id))
+        .await;
+    let area = t.admin.status(Some(t.work_area.id)).await.unwrap();
+    check_overview(&b, &area).await;
+    assert_eq!(area.children.len(), 2);
+    b.screenshot("console-overview-work-area").await;
+    b.click(&format!("tr[data-unit='{}'] th a", t.branch1.id))
+        .await;
+    let branch = t.admin.status(Some(t.branch1.id)).await.unwrap();
+    check_overview(&b, &branch).await;
+
+    // Back up the tree with the browser's back button, and by the breadcrumb.
+    b.client.back().await.unwrap();
+    check_overview(&b, &area).await;
+    b.click(&format!(".crumbs a[href='#/overview/{}']", t.committee.id))
+        .await;
+    check_overview(&b, &top).await;
+
+    // On a phone.
+    b.resize(PHONE).await;
+    b.screenshot("console-overview-phone").await;
+    b.resize(DESKTOP).await;
+
+    // The session can no longer be refreshed: back to sign-in, then to the same view.
+    b.goto(&format!("{}/#/overview/{}", app.base, t.work_area.id))
+        .await;
+    check_overview(&b, &area).await;
+    b.eval(
+        "const s = JSON.parse(localStorage.getItem('paicha.session')); \
+         s.access_token = 'expired'; s.refresh_token = 'revoked'; \
+         localStorage.setItem('paicha.session', JSON.stringify(s)); location.reload(); return true;",
+    )
+    .await;
+    b.wait_for("#username").await;
+    let error = b.text("#login-error").await;
+    assert!(error.contains("登录已过期"), "{error}");
+    b.type_into("#username", "c-admin").await;
+    b.type_into("#password", PASSWORD).await;
+    b.click("button[type=submit]").await;
+    check_overview(&b, &area).await;
+    let hash = b.eval("return location.hash;").await;
+    assert_eq!(
+        hash.as_str().unwrap(),
+        format!("#/overview/{}", t.work_area.id)
+    );
+
+    // The server goes away: a clear message, then the page recovers by itself.
+    app.stop().await;
+    b.click(&format!(".crumbs a[href='#/overview/{}']", t.street.id))
+        .await;
+    let banner = b.text(".banner.offline").await;
+    assert!(banner.contains("无法连接服务器"), "{banner}");
+    b.screenshot("console-unreachable").await;
+    app.restart().await;
+    check_overview(&b, &street).await;
+    b.wait_until(10, "return !document.querySelector('.banner.offline');")
+        .await;
+
+    // Nothing the page loaded came from another host.
+    let urls = b.requested_urls().await;
+    assert!(urls.len() > 5, "{urls:?}");
+    for url in &urls {
+        assert!(
+            url.starts_with(&app.base),
+            "a request left for another host: {url}"
+        );
+    }
+    b.close().await;
+}
