@@ -12,6 +12,7 @@ pub mod import;
 pub mod import_cli;
 mod routes;
 mod state;
+pub use state::BlobLocks;
 pub mod telemetry;
 
 use std::future::Future;
@@ -303,8 +304,11 @@ pub async fn collect_blobs(
     grace: std::time::Duration,
 ) -> anyhow::Result<(usize, usize)> {
     let gone = store.collect_unreferenced_blobs(now, grace).await?;
+    let mut hashes: Vec<&str> = gone.iter().map(|(_, sha256)| sha256.as_str()).collect();
+    hashes.sort_unstable();
+    hashes.dedup();
     let mut removed = 0;
-    for sha256 in &gone {
+    for sha256 in hashes {
         // An upload of the same content holds this lock until its row is recorded.
         let _guard = locks.lock(sha256).await;
         if !store.blob_held_anywhere(sha256).await? && files.remove(sha256).await? {

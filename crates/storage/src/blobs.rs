@@ -472,13 +472,13 @@ impl Store {
     /// The blob collection's database part. Notes when each tenant's blob stopped being
     /// referenced by any live record of that tenant (and forgets the note when a record names
     /// it again), then deletes the tenant's blob rows unreferenced since `now - grace` or
-    /// earlier. Returns the hashes whose rows went; their content may go once
+    /// earlier. Returns the (tenant, hash) of the rows that went; their content may go once
     /// [`Store::blob_held_anywhere`] says no tenant holds them.
     pub async fn collect_unreferenced_blobs(
         &self,
         now: DateTime<Utc>,
         grace: std::time::Duration,
-    ) -> StoreResult<Vec<String>> {
+    ) -> StoreResult<Vec<(Uuid, String)>> {
         let referenced = || {
             Expr::exists(
                 Query::select()
@@ -522,8 +522,8 @@ impl Store {
                 .and_where(Expr::col("unreferenced_since").lte(cutoff))
                 .and_where(referenced().not())
                 .to_owned();
-            if self.db.execute(&delete).await?.rows_affected() > 0 && !gone.contains(&sha256) {
-                gone.push(sha256);
+            if self.db.execute(&delete).await?.rows_affected() > 0 {
+                gone.push((tenant_id, sha256));
             }
         }
         Ok(gone)
