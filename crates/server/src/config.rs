@@ -482,6 +482,20 @@ mod tests {
                 },
                 "PAICHA_DATABASE_URL",
             ),
+            (
+                ServeArgs {
+                    max_blob_transfers: 0,
+                    ..serve_args(dir.path())
+                },
+                "PAICHA_MAX_BLOB_TRANSFERS",
+            ),
+            (
+                ServeArgs {
+                    blob_gc_days: 0,
+                    ..serve_args(dir.path())
+                },
+                "PAICHA_BLOB_GC_DAYS",
+            ),
         ];
         for (args, var) in cases {
             let err = Settings::from_serve_args(&args).unwrap_err().to_string();
@@ -489,6 +503,21 @@ mod tests {
             assert!(!err.contains('\n'), "{err}");
             assert!(!err.contains("pw@"), "password leaked: {err}");
         }
+    }
+
+    #[test]
+    fn blob_settings_are_taken_from_the_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Settings::from_serve_args(&ServeArgs {
+            blob_quota_bytes: 12345,
+            max_blob_transfers: 3,
+            blob_gc_days: 2,
+            ..serve_args(dir.path())
+        })
+        .unwrap();
+        assert_eq!(s.blob_quota_bytes, 12345);
+        assert_eq!(s.max_blob_transfers, 3);
+        assert_eq!(s.blob_gc_grace, Duration::from_secs(2 * 24 * 3600));
     }
 
     #[test]

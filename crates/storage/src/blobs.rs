@@ -672,4 +672,41 @@ mod tests {
             0
         );
     }
+
+    #[tokio::test]
+    async fn a_request_that_fails_midway_keeps_nothing_of_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = BlobFiles::new(dir.path());
+        let (tenant, sha) = (Uuid::now_v7(), "cd".repeat(32));
+        let mut first = files.begin_chunk(tenant, &sha, 0).await.unwrap();
+        first.write(b"\xFF\xD8\xFF\xE0 first").await.unwrap();
+        assert_eq!(first.commit().await.unwrap(), 10);
+        // The second chunk is written in part, then its request fails.
+        let mut second = files.begin_chunk(tenant, &sha, 10).await.unwrap();
+        second.write(b"half of it").await.unwrap();
+        assert_eq!(files.received(tenant, &sha).await, 20);
+        second.abort().await;
+        assert_eq!(files.received(tenant, &sha).await, 10);
+        // A chunk from the wrong place is refused before anything is written.
+        assert!(matches!(
+            files.begin_chunk(tenant, &sha, 20).await,
+            Err(BlobError::OffsetMismatch {
+                offset: 20,
+                received: 10
+            })
+        ));
+        // A whole upload replaces the unfinished one; aborted, it leaves nothing.
+        let mut whole = files.begin_whole(tenant, &sha).await.unwrap();
+        whole.write(b"\xFF\xD8\xFF").await.unwrap();
+        whole.abort().await;
+        assert_eq!(files.received(tenant, &sha).await, 0);
+        // Content that is not a JPEG, PNG or PDF is refused by its first bytes.
+        let mut html = files.begin_whole(tenant, &sha).await.unwrap();
+        assert!(matches!(
+            html.write(b"<html><body>").await,
+            Err(BlobError::UnsupportedType)
+        ));
+        html.abort().await;
+        assert_eq!(files.unfinished_bytes(tenant).await, 0);
+    }
 }
