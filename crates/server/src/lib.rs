@@ -90,7 +90,8 @@ async fn openapi_json(Extension(doc): Extension<Arc<String>>) -> Response {
         .into_response()
 }
 
-/// The routes and their OpenAPI document. Blob uploads get a body limit of their own.
+/// The routes and their OpenAPI document. Blob uploads get a body limit of their own (the
+/// upload handler also enforces it itself, as the streamed bytes arrive).
 fn api_router(max_blob_bytes: u64) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (schemas, paths, blob_routes) = routes!(routes::blobs::put_blob, routes::blobs::get_blob);
     let blob_limit = usize::try_from(max_blob_bytes).unwrap_or(usize::MAX);
