@@ -111,6 +111,16 @@ pub struct ServeArgs {
     /// Largest accepted blob (photo, signature, scan), in bytes.
     #[arg(long, env = "PAICHA_MAX_BLOB_BYTES", default_value_t = 20 * 1024 * 1024)]
     pub max_blob_bytes: u64,
+    /// Blob bytes one tenant may store (its recorded blobs plus its unfinished uploads).
+    #[arg(long, env = "PAICHA_BLOB_QUOTA_BYTES", default_value_t = 10 * 1024 * 1024 * 1024)]
+    pub blob_quota_bytes: u64,
+    /// Blob uploads and downloads in progress at once on this instance; more wait a moment,
+    /// then get 503 too_many_transfers.
+    #[arg(long, env = "PAICHA_MAX_BLOB_TRANSFERS", default_value_t = 16)]
+    pub max_blob_transfers: usize,
+    /// Days a tenant's blob may stay unreferenced by any live record before it is deleted.
+    #[arg(long, env = "PAICHA_BLOB_GC_DAYS", default_value_t = 7)]
+    pub blob_gc_days: u64,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "PAICHA_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -178,6 +188,12 @@ pub struct Settings {
     pub bootstrap_admin: Option<BootstrapAdmin>,
     pub max_body_bytes: usize,
     pub max_blob_bytes: u64,
+    /// Blob bytes one tenant may store.
+    pub blob_quota_bytes: u64,
+    /// Blob transfers in progress at once.
+    pub max_blob_transfers: usize,
+    /// How long a tenant's blob stays unreferenced before the housekeeping deletes it.
+    pub blob_gc_grace: Duration,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     /// A sign-in's refresh tokens stop working this long after the sign-in, however often
@@ -206,6 +222,9 @@ impl Settings {
             bootstrap_admin: None,
             max_body_bytes: 4 * 1024 * 1024,
             max_blob_bytes: 20 * 1024 * 1024,
+            blob_quota_bytes: 10 * 1024 * 1024 * 1024,
+            max_blob_transfers: 16,
+            blob_gc_grace: Duration::from_secs(7 * 24 * 3600),
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             refresh_family_max_age: Duration::from_secs(90 * 24 * 3600),
@@ -251,6 +270,15 @@ impl Settings {
         settings.bootstrap_admin = bootstrap_admin;
         settings.max_body_bytes = args.max_body_bytes;
         settings.max_blob_bytes = args.max_blob_bytes;
+        settings.blob_quota_bytes = args.blob_quota_bytes;
+        if args.max_blob_transfers == 0 {
+            return Err(ConfigError("PAICHA_MAX_BLOB_TRANSFERS 至少为 1".to_owned()));
+        }
+        settings.max_blob_transfers = args.max_blob_transfers;
+        if args.blob_gc_days == 0 {
+            return Err(ConfigError("PAICHA_BLOB_GC_DAYS 至少为 1".to_owned()));
+        }
+        settings.blob_gc_grace = Duration::from_secs(args.blob_gc_days.saturating_mul(24 * 3600));
         if args.tombstone_max_days == 0 {
             return Err(ConfigError("PAICHA_TOMBSTONE_MAX_DAYS 至少为 1".to_owned()));
         }
@@ -393,6 +421,9 @@ mod tests {
             bootstrap_admin: None,
             max_body_bytes: 4096,
             max_blob_bytes: 1 << 20,
+            blob_quota_bytes: 1 << 30,
+            max_blob_transfers: 16,
+            blob_gc_days: 7,
             tombstone_max_days: 90,
             log_format: LogFormat::Text,
         }
@@ -451,6 +482,20 @@ mod tests {
                 },
                 "PAICHA_DATABASE_URL",
             ),
+            (
+                ServeArgs {
+                    max_blob_transfers: 0,
+                    ..serve_args(dir.path())
+                },
+                "PAICHA_MAX_BLOB_TRANSFERS",
+            ),
+            (
+                ServeArgs {
+                    blob_gc_days: 0,
+                    ..serve_args(dir.path())
+                },
+                "PAICHA_BLOB_GC_DAYS",
+            ),
         ];
         for (args, var) in cases {
             let err = Settings::from_serve_args(&args).unwrap_err().to_string();
@@ -458,6 +503,21 @@ mod tests {
             assert!(!err.contains('\n'), "{err}");
             assert!(!err.contains("pw@"), "password leaked: {err}");
         }
+    }
+
+    #[test]
+    fn blob_settings_are_taken_from_the_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Settings::from_serve_args(&ServeArgs {
+            blob_quota_bytes: 12345,
+            max_blob_transfers: 3,
+            blob_gc_days: 2,
+            ..serve_args(dir.path())
+        })
+        .unwrap();
+        assert_eq!(s.blob_quota_bytes, 12345);
+        assert_eq!(s.max_blob_transfers, 3);
+        assert_eq!(s.blob_gc_grace, Duration::from_secs(2 * 24 * 3600));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod import;
 pub mod import_cli;
 mod routes;
 mod state;
+pub use state::BlobLocks;
 pub mod telemetry;
 
 use std::future::Future;
@@ -89,7 +90,8 @@ async fn openapi_json(Extension(doc): Extension<Arc<String>>) -> Response {
         .into_response()
 }
 
-/// The routes and their OpenAPI document. Blob uploads get a body limit of their own.
+/// The routes and their OpenAPI document. Blob uploads get a body limit of their own (the
+/// upload handler also enforces it itself, as the streamed bytes arrive).
 fn api_router(max_blob_bytes: u64) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (schemas, paths, blob_routes) = routes!(routes::blobs::put_blob, routes::blobs::get_blob);
     let blob_limit = usize::try_from(max_blob_bytes).unwrap_or(usize::MAX);
@@ -198,6 +200,7 @@ pub struct Application {
     settings: Arc<Settings>,
     notifier: paicha_sync::notify::Notifier,
     facts: crate::facts::FactsCache,
+    blob_locks: crate::state::BlobLocks,
 }
 
 impl Application {
@@ -214,6 +217,7 @@ impl Application {
         let settings = Arc::new(settings);
         let notifier = paicha_sync::notify::Notifier::default();
         let facts = crate::facts::FactsCache::default();
+        let blob_locks = crate::state::BlobLocks::default();
         let state = AppState {
             store: store.clone(),
             keys,
@@ -224,7 +228,8 @@ impl Application {
             committer: paicha_sync::push::Committer::default(),
             pull_flights: Default::default(),
             facts: facts.clone(),
-            blob_locks: Arc::new(std::array::from_fn(|_| tokio::sync::Mutex::new(()))),
+            blob_locks: blob_locks.clone(),
+            blob_transfers: Arc::new(tokio::sync::Semaphore::new(settings.max_blob_transfers)),
         };
         Ok(Self {
             listener,
@@ -233,6 +238,7 @@ impl Application {
             settings,
             notifier,
             facts,
+            blob_locks,
         })
     }
 
@@ -253,6 +259,7 @@ impl Application {
             self.store.clone(),
             self.settings.clone(),
             paicha_storage::BlobFiles::new(&self.settings.data_dir),
+            self.blob_locks.clone(),
             self.facts.clone(),
         ));
         let listener = tokio::spawn(relay_changes(self.store.clone(), self.notifier.clone()));
@@ -288,16 +295,43 @@ async fn relay_changes(store: Store, notifier: paicha_sync::notify::Notifier) {
 /// How long an unfinished blob upload may sit unwritten before it is deleted.
 const UNFINISHED_UPLOAD_AGE: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
+/// Deletes the blobs that no live record of their tenant has referenced for `grace` (as of
+/// `now`): each tenant's blob row first, then the content on disk once no tenant holds it.
+/// Returns (rows deleted, files deleted). Run by the housekeeping; public for tests.
+pub async fn collect_blobs(
+    store: &Store,
+    files: &paicha_storage::BlobFiles,
+    locks: &crate::state::BlobLocks,
+    now: chrono::DateTime<Utc>,
+    grace: std::time::Duration,
+) -> anyhow::Result<(usize, usize)> {
+    let gone = store.collect_unreferenced_blobs(now, grace).await?;
+    let mut hashes: Vec<&str> = gone.iter().map(|(_, sha256)| sha256.as_str()).collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    let mut removed = 0;
+    for sha256 in hashes {
+        // An upload of the same content holds this lock until its row is recorded.
+        let _guard = locks.lock(sha256).await;
+        if !store.blob_held_anywhere(sha256).await? && files.remove(sha256).await? {
+            removed += 1;
+        }
+    }
+    Ok((gone.len(), removed))
+}
+
 /// How long a tenant's status read model is kept without being used.
 const STATUS_MODEL_IDLE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 /// Periodic clean-up: status read models not used for half an hour, tombstones behind the
-/// horizon, unfinished blob uploads abandoned for a week, and throttle rows whose window and
+/// horizon, unfinished blob uploads abandoned for a week, blobs unreferenced for the grace
+/// period (`PAICHA_BLOB_GC_DAYS`), and throttle rows whose window and
 /// lock have lapsed.
 async fn housekeeping(
     store: Store,
     settings: Arc<Settings>,
     blobs: paicha_storage::BlobFiles,
+    blob_locks: crate::state::BlobLocks,
     facts: crate::facts::FactsCache,
 ) {
     let throttle = settings.login_throttle;
@@ -315,6 +349,13 @@ async fn housekeeping(
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "abandoned blob uploads removed"),
             Err(err) => tracing::warn!(error = %err, "blob upload clean-up failed"),
+        }
+        match collect_blobs(&store, &blobs, &blob_locks, now, settings.blob_gc_grace).await {
+            Ok((0, _)) => {}
+            Ok((records, files)) => {
+                tracing::info!(records, files, "unreferenced blobs deleted");
+            }
+            Err(err) => tracing::warn!(error = %err, "blob collection failed"),
         }
         let window = chrono::Duration::from_std(throttle.window).unwrap_or(chrono::Duration::MAX);
         let Ok(records) = store.throttle_records().await else {

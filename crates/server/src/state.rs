@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use paicha_auth::{Actor, TokenKeys, UnitRef};
@@ -26,18 +27,93 @@ pub struct AppState {
     pub committer: paicha_sync::push::Committer,
     /// The status read model of each tenant.
     pub facts: crate::facts::FactsCache,
-    /// Striped locks: one upload of a given blob at a time.
-    pub blob_locks: Arc<[tokio::sync::Mutex<()>; 64]>,
+    /// One upload of a given blob at a time (and none while the collection deletes it).
+    pub blob_locks: BlobLocks,
+    /// Blob uploads and downloads in progress at once.
+    pub blob_transfers: Arc<tokio::sync::Semaphore>,
+}
+
+/// How long a blob transfer waits for a free slot before it is refused with 503.
+pub const TRANSFER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// The `Retry-After` of a refused transfer, in seconds.
+pub const TRANSFER_RETRY_AFTER: u64 = 5;
+
+/// A lock per blob hash, held while an upload of it is received (or its content deleted).
+/// Entries exist only while someone holds or waits for one.
+#[derive(Clone, Default)]
+pub struct BlobLocks(Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>);
+
+/// Holds a blob's lock; releases it (and forgets the entry if nobody waits) when dropped.
+pub struct BlobLockGuard {
+    locks: BlobLocks,
+    sha256: String,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl BlobLocks {
+    pub async fn lock(&self, sha256: &str) -> BlobLockGuard {
+        let mutex = {
+            let mut map = self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            map.entry(sha256.to_owned()).or_default().clone()
+        };
+        let guard = mutex.lock_owned().await;
+        BlobLockGuard {
+            locks: self.clone(),
+            sha256: sha256.to_owned(),
+            guard: Some(guard),
+        }
+    }
+
+    /// Hashes with an entry (held or awaited).
+    pub fn len(&self) -> usize {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Drop for BlobLockGuard {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        let mut map = self
+            .locks
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map
+            .get(&self.sha256)
+            .is_some_and(|m| Arc::strong_count(m) == 1)
+        {
+            map.remove(&self.sha256);
+        }
+    }
 }
 
 impl AppState {
-    pub fn blob_lock(&self, sha256: &str) -> &tokio::sync::Mutex<()> {
-        // The first two hex digits: 256 values over 64 stripes.
-        let stripe = sha256
-            .get(..2)
-            .and_then(|h| u8::from_str_radix(h, 16).ok())
-            .map_or(0, |b| usize::from(b) % 64);
-        &self.blob_locks[stripe]
+    /// A slot for one blob transfer, held until the transfer ends. Waits up to
+    /// [`TRANSFER_WAIT`] for one, then answers 503 `too_many_transfers` with `Retry-After`.
+    pub async fn transfer_slot(&self) -> ApiResult<tokio::sync::OwnedSemaphorePermit> {
+        let acquire = self.blob_transfers.clone().acquire_owned();
+        match tokio::time::timeout(TRANSFER_WAIT, acquire).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(err)) => Err(ApiError::internal(err)),
+            Err(_) => {
+                let mut err = ApiError::new(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::TooManyTransfers,
+                );
+                err.retry_after = Some(TRANSFER_RETRY_AFTER);
+                Err(err)
+            }
+        }
     }
 
     /// Runs password hashing or verification on the blocking pool, a bounded number at once.

@@ -16,7 +16,7 @@ use paicha_migrations::{Migrator, MigratorTrait, seaql_migrations};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait};
 
 pub use auth_tables::{NewRefreshToken, RefreshTokenRecord, ThrottleRecord};
-pub use blobs::{BlobError, BlobFiles, BlobRow};
+pub use blobs::{BlobError, BlobFiles, BlobRow, PartialWriter};
 pub use error::StoreError;
 pub use org_units::{NewOrgUnit, OrgUnitRecord};
 pub use records::{

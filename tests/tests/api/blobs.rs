@@ -329,3 +329,445 @@ async fn unfinished_uploads_are_per_tenant_and_a_deleted_record_closes_its_blobs
         Some(StatusCode::NOT_FOUND)
     );
 }
+
+/// The process's peak resident memory so far (`VmHWM`), in bytes. nextest runs each test in a
+/// process of its own, so this is the peak of this test's server and client.
+fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .unwrap()
+        .to_owned();
+    let kib: u64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .unwrap();
+    kib * 1024
+}
+
+/// Piece `i` of a large JPEG generated on the fly (so the test never holds it whole either).
+fn big_jpeg_piece(i: usize, piece: usize) -> Vec<u8> {
+    let mut bytes: Vec<u8> = (0..piece)
+        .map(|j| {
+            ((i * 7 + j) as u8)
+                .wrapping_mul(13)
+                .wrapping_add(j as u8 >> 3)
+        })
+        .collect();
+    if i == 0 {
+        bytes[..4].copy_from_slice(&[0xFF, 0xD8, 0xFF, 0xE0]);
+    }
+    bytes
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn push_form_naming(
+    client: &paicha_client::Client,
+    branch: Uuid,
+    mid: i64,
+    hashes: &[&str],
+) -> Uuid {
+    let (member, form) = (Uuid::now_v7(), Uuid::now_v7());
+    let r = client
+        .push(
+            "phone",
+            vec![
+                put(mid, "members", member, branch, json!({"name": "褚十三"})),
+                put(
+                    mid + 1,
+                    "info_forms",
+                    form,
+                    branch,
+                    json!({"member_id": member, "confirmation_mode": "on_site", "photos": hashes}),
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.results[1].status, MutationStatus::Applied);
+    form
+}
+
+#[tokio::test]
+async fn a_large_blob_streams_through_without_being_held_in_memory() {
+    const PIECE: usize = 1 << 20;
+    const PIECES: usize = 48;
+    let app = paicha_tests::spawn_app_with(|s| s.max_blob_bytes = 64 << 20).await;
+    let t = app.tenant("a").await;
+    let mut hasher = Sha256::new();
+    for i in 0..PIECES {
+        hasher.update(big_jpeg_piece(i, PIECE));
+    }
+    let hash = hex(&hasher.finalize());
+    push_form_naming(&t.secretary1, t.branch1.id, 1, &[&hash]).await;
+    let token = t.secretary1.access_token().unwrap().to_owned();
+    let http = reqwest::Client::new();
+    let before = peak_rss();
+
+    // A whole upload of 48 MiB, sent as a stream (no Content-Length).
+    let pieces = tokio_stream::iter(
+        (0..PIECES).map(|i| Ok::<Vec<u8>, std::io::Error>(big_jpeg_piece(i, PIECE))),
+    );
+    let resp = http
+        .put(format!("{}/v1/blobs/{hash}", app.base))
+        .bearer_auth(&token)
+        .body(reqwest::Body::wrap_stream(pieces))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::CREATED,
+        "{}",
+        resp.text().await.unwrap()
+    );
+
+    // Downloaded as a stream too, checked piece by piece.
+    let mut resp = http
+        .get(format!("{}/v1/blobs/{hash}", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.content_length(), Some((PIECE * PIECES) as u64));
+    let mut hasher = Sha256::new();
+    let mut size = 0;
+    while let Some(chunk) = resp.chunk().await.unwrap() {
+        size += chunk.len();
+        hasher.update(&chunk);
+    }
+    assert_eq!((size, hex(&hasher.finalize())), (PIECE * PIECES, hash));
+
+    let grown = peak_rss().saturating_sub(before);
+    assert!(
+        grown < 24 << 20,
+        "peak memory grew by {} MiB for a 48 MiB blob",
+        grown >> 20
+    );
+}
+
+#[tokio::test]
+async fn transfers_beyond_the_bound_get_503_with_retry_after() {
+    let app = paicha_tests::spawn_app_with(|s| s.max_blob_transfers = 1).await;
+    let t = app.tenant("a").await;
+    let (slow, slow_bytes) = jpeg(20, 200_000);
+    let (other, other_bytes) = jpeg(21, 1000);
+    let token = t.secretary1.access_token().unwrap().to_owned();
+
+    // A slow upload holds the only slot: its body arrives in two parts.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
+    let request = reqwest::Client::new()
+        .put(format!("{}/v1/blobs/{slow}", app.base))
+        .bearer_auth(&token)
+        .header("content-length", slow_bytes.len())
+        .body(reqwest::Body::wrap_stream(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        ))
+        .send();
+    let slow_upload = tokio::spawn(request);
+    tx.send(Ok(slow_bytes[..100_000].to_vec())).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    let resp = reqwest::Client::new()
+        .put(format!("{}/v1/blobs/{other}", app.base))
+        .bearer_auth(&token)
+        .body(other_bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()["retry-after"], "5");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_transfers");
+    // Nothing of the refused upload was kept.
+    assert_eq!(
+        t.secretary1
+            .blob_upload_status(&other)
+            .await
+            .unwrap()
+            .received,
+        0
+    );
+
+    tx.send(Ok(slow_bytes[100_000..].to_vec())).await.unwrap();
+    drop(tx);
+    let done = slow_upload.await.unwrap().unwrap();
+    assert_eq!(done.status(), StatusCode::CREATED);
+    // The slot is free again.
+    assert!(
+        t.secretary1
+            .put_blob(&other, other_bytes)
+            .await
+            .unwrap()
+            .complete
+    );
+}
+
+#[tokio::test]
+async fn an_upload_over_the_tenants_quota_is_refused_and_nothing_is_lost() {
+    let app = paicha_tests::spawn_app_with(|s| s.blob_quota_bytes = 5000).await;
+    let a = app.tenant("a").await;
+    let b = app.tenant("b").await;
+    let (first, first_bytes) = jpeg(30, 2996); // 3000 bytes
+    let (second, second_bytes) = jpeg(31, 2996);
+    let (third, third_bytes) = jpeg(32, 1496); // 1500 bytes
+    a.secretary1
+        .put_blob(&first, first_bytes.clone())
+        .await
+        .unwrap();
+
+    // Whole, with Content-Length: refused before a byte is read.
+    let err = a
+        .secretary1
+        .put_blob(&second, second_bytes.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (
+            Some(StatusCode::INSUFFICIENT_STORAGE),
+            Some("blob_quota_exceeded")
+        )
+    );
+    // Whole, streamed without Content-Length: refused once the bytes pass the quota.
+    let resp = reqwest::Client::new()
+        .put(format!("{}/v1/blobs/{second}", app.base))
+        .bearer_auth(a.secretary1.access_token().unwrap())
+        .body(reqwest::Body::wrap_stream(tokio_stream::iter(
+            second_bytes
+                .chunks(500)
+                .map(|c| Ok::<Vec<u8>, std::io::Error>(c.to_vec()))
+                .collect::<Vec<_>>(),
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::INSUFFICIENT_STORAGE);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "blob_quota_exceeded");
+    // Chunked: refused at the first chunk, by its announced total.
+    let err = a
+        .secretary1
+        .put_blob_range(&second, second_bytes[..1000].to_vec(), Some((0, 3000)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("blob_quota_exceeded"));
+    let status = a.secretary1.blob_upload_status(&second).await.unwrap();
+    assert_eq!((status.received, status.complete), (0, false));
+    // What was stored stays stored.
+    assert!(
+        a.secretary1
+            .blob_upload_status(&first)
+            .await
+            .unwrap()
+            .complete
+    );
+
+    // Unfinished uploads count too: 3000 stored + 1500 under way leaves no room for 1500 more.
+    a.secretary1
+        .put_blob_range(&third, third_bytes[..700].to_vec(), Some((0, 1500)))
+        .await
+        .unwrap();
+    let (fourth, fourth_bytes) = jpeg(33, 1496);
+    let err = a
+        .secretary1
+        .put_blob(&fourth, fourth_bytes)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("blob_quota_exceeded"));
+    // The upload under way may finish: its own bytes are not counted twice.
+    let done = a
+        .secretary1
+        .put_blob_range(&third, third_bytes[700..].to_vec(), Some((700, 1500)))
+        .await
+        .unwrap();
+    assert!(done.complete);
+
+    // Each tenant has its own quota, also for content another tenant holds.
+    assert!(
+        b.secretary1
+            .put_blob(&first, first_bytes)
+            .await
+            .unwrap()
+            .complete
+    );
+    assert!(
+        b.secretary1
+            .put_blob(&second, second_bytes)
+            .await
+            .unwrap_err()
+            .code()
+            == Some("blob_quota_exceeded")
+    );
+}
+
+#[tokio::test]
+async fn blobs_unreferenced_for_the_grace_period_are_collected() {
+    let app = spawn_app().await;
+    let a = app.tenant("a").await;
+    let b = app.tenant("b").await;
+    let (kept, kept_bytes) = jpeg(40, 1000);
+    let (loose, loose_bytes) = jpeg(41, 1000);
+    let (dropped, dropped_bytes) = jpeg(42, 1000);
+    let (late, late_bytes) = jpeg(43, 1000);
+    for (hash, bytes) in [
+        (&kept, &kept_bytes),
+        (&loose, &loose_bytes),
+        (&dropped, &dropped_bytes),
+        (&late, &late_bytes),
+    ] {
+        a.secretary1.put_blob(hash, bytes.clone()).await.unwrap();
+    }
+    // Tenant b holds `loose` too, and `kept` unreferenced.
+    b.secretary1
+        .put_blob(&loose, loose_bytes.clone())
+        .await
+        .unwrap();
+    b.secretary1
+        .put_blob(&kept, kept_bytes.clone())
+        .await
+        .unwrap();
+    push_form_naming(&a.secretary1, a.branch1.id, 1, &[&kept]).await;
+    let form = push_form_naming(&a.secretary1, a.branch1.id, 3, &[&dropped]).await;
+    a.secretary1
+        .push("phone", vec![paicha_tests::delete(5, "info_forms", form)])
+        .await
+        .unwrap();
+
+    let store = paicha_storage::Store::connect(&app.db.url).await.unwrap();
+    let files = paicha_storage::BlobFiles::new(app.db.dir.path());
+    let locks = paicha_server::BlobLocks::default();
+    let grace = std::time::Duration::from_secs(7 * 24 * 3600);
+    let now = chrono::Utc::now();
+    // The first pass notes what is unreferenced; nothing is old enough yet.
+    let first = paicha_server::collect_blobs(&store, &files, &locks, now, grace)
+        .await
+        .unwrap();
+    assert_eq!(first, (0, 0));
+    // `late` gets a record before the grace period ends: its clock stops.
+    push_form_naming(&a.secretary1, a.branch1.id, 6, &[&late]).await;
+
+    let later = now + chrono::Duration::days(8);
+    let second = paicha_server::collect_blobs(&store, &files, &locks, later, grace)
+        .await
+        .unwrap();
+    // Rows: a's loose and dropped, b's loose and kept. Files: loose and dropped (kept is
+    // still a's).
+    assert_eq!(second, (4, 2));
+    assert!(!files.exists(&loose).await);
+    assert!(!files.exists(&dropped).await);
+    assert!(files.exists(&kept).await);
+    assert!(files.exists(&late).await);
+    assert!(locks.is_empty());
+
+    assert_eq!(a.secretary1.get_blob(&kept).await.unwrap(), kept_bytes);
+    assert_eq!(a.secretary1.get_blob(&late).await.unwrap(), late_bytes);
+    for (client, hash) in [
+        (&a.secretary1, &loose),
+        (&a.secretary1, &dropped),
+        (&b.secretary1, &loose),
+        (&b.secretary1, &kept),
+    ] {
+        let status = client.blob_upload_status(hash).await.unwrap();
+        assert_eq!((status.received, status.complete), (0, false), "{hash}");
+    }
+    // A record naming a collected blob sees it missing, and it can be uploaded again.
+    push_form_naming(&a.secretary1, a.branch1.id, 8, &[&dropped]).await;
+    assert_eq!(
+        a.secretary1.missing_blobs().await.unwrap(),
+        vec![dropped.clone()]
+    );
+    a.secretary1
+        .put_blob(&dropped, dropped_bytes.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        a.secretary1.get_blob(&dropped).await.unwrap(),
+        dropped_bytes
+    );
+}
+
+#[tokio::test]
+async fn knowing_a_hash_is_not_enough_to_read_a_blob() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let (photo, bytes) = jpeg(50, 2000);
+    t.secretary1.put_blob(&photo, bytes.clone()).await.unwrap();
+    // The uploader itself reads nothing no record names.
+    assert_eq!(
+        t.secretary1.get_blob(&photo).await.unwrap_err().code(),
+        Some("not_found")
+    );
+    push_form_naming(&t.secretary1, t.branch1.id, 1, &[&photo]).await;
+    assert_eq!(t.secretary1.get_blob(&photo).await.unwrap(), bytes);
+    // A sibling branch that uploads the very same content still may not read it: no record
+    // of its scope names it.
+    t.secretary2.put_blob(&photo, bytes.clone()).await.unwrap();
+    let err = t.secretary2.get_blob(&photo).await.unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (Some(StatusCode::NOT_FOUND), Some("not_found"))
+    );
+}
+
+#[tokio::test]
+async fn a_chunk_cut_off_midway_keeps_nothing_of_itself() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let (hash, bytes) = jpeg(60, 300_000);
+    let total = bytes.len() as u64;
+    t.secretary1
+        .put_blob_range(&hash, bytes[..100_000].to_vec(), Some((0, total)))
+        .await
+        .unwrap();
+    // The next chunk's connection breaks after part of it was sent (and written on the way).
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
+    let request = reqwest::Client::new()
+        .put(format!("{}/v1/blobs/{hash}", app.base))
+        .bearer_auth(t.secretary1.access_token().unwrap())
+        .header("content-range", format!("bytes 100000-199999/{total}"))
+        .header("content-length", 100_000)
+        .body(reqwest::Body::wrap_stream(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        ))
+        .send();
+    let cut = tokio::spawn(request);
+    tx.send(Ok(bytes[100_000..150_000].to_vec())).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    tx.send(Err(std::io::Error::other("network gone")))
+        .await
+        .unwrap();
+    drop(tx);
+    assert!(cut.await.unwrap().is_err());
+    // The server removes the partial chunk before it lets anyone continue.
+    let mut received = 0;
+    for _ in 0..50 {
+        received = t
+            .secretary1
+            .blob_upload_status(&hash)
+            .await
+            .unwrap()
+            .received;
+        if received == 100_000 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(received, 100_000);
+    let done = t
+        .secretary1
+        .put_blob_range(&hash, bytes[100_000..].to_vec(), Some((100_000, total)))
+        .await
+        .unwrap();
+    assert!(done.complete);
+    push_form_naming(&t.secretary1, t.branch1.id, 1, &[&hash]).await;
+    assert_eq!(t.secretary1.get_blob(&hash).await.unwrap(), bytes);
+}

@@ -55,13 +55,15 @@ pub enum ErrorCode {
     UploadOffsetMismatch,
     InvalidContentRange,
     BlobMissing,
+    BlobQuotaExceeded,
+    TooManyTransfers,
     // The server.
     InternalError,
     ServiceUnavailable,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 42] = [
+    pub const ALL: [ErrorCode; 44] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::UnsupportedMediaType,
@@ -102,6 +104,8 @@ impl ErrorCode {
         Self::UploadOffsetMismatch,
         Self::InvalidContentRange,
         Self::BlobMissing,
+        Self::BlobQuotaExceeded,
+        Self::TooManyTransfers,
         Self::InternalError,
         Self::ServiceUnavailable,
     ];
@@ -148,6 +152,8 @@ impl ErrorCode {
             Self::UploadOffsetMismatch => "upload_offset_mismatch",
             Self::InvalidContentRange => "invalid_content_range",
             Self::BlobMissing => "blob_missing",
+            Self::BlobQuotaExceeded => "blob_quota_exceeded",
+            Self::TooManyTransfers => "too_many_transfers",
             Self::InternalError => "internal_error",
             Self::ServiceUnavailable => "service_unavailable",
         }
@@ -202,6 +208,8 @@ impl ErrorCode {
             Self::UploadOffsetMismatch => "续传位置不对，请从服务器已收到的位置继续上传",
             Self::InvalidContentRange => "Content-Range 请求头无效",
             Self::BlobMissing => "该文件尚未上传",
+            Self::BlobQuotaExceeded => "本单位的文件存储空间已满，请联系管理员",
+            Self::TooManyTransfers => "服务器正忙于传输其他文件，请稍后再试",
             Self::InternalError => "服务器内部错误，请稍后再试",
             Self::ServiceUnavailable => "服务暂时不可用，请稍后再试",
         }

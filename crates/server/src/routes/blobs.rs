@@ -17,6 +17,8 @@ use paicha_domain::api::{ErrorBody, ErrorCode};
 use paicha_domain::blob::is_blob_hash;
 use paicha_domain::role::Role;
 use paicha_storage::{BlobError, BlobRow};
+use tokio::io::AsyncReadExt;
+use tokio_stream::StreamExt;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, AuthUser};
@@ -81,6 +83,33 @@ fn complete(blob: &BlobRow) -> BlobStatus {
     }
 }
 
+fn quota_exceeded(quota: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::INSUFFICIENT_STORAGE,
+        ErrorCode::BlobQuotaExceeded,
+    )
+    .with_message(format!(
+        "本单位的文件存储空间已满（上限{} MiB），请联系管理员",
+        quota / (1024 * 1024)
+    ))
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// What one upload request carries.
+#[derive(Debug, Clone, Copy)]
+enum Upload {
+    /// The whole blob; `room` bounds it by the tenant's quota.
+    Whole { room: u64 },
+    /// Bytes `first..=last` of a blob of `total` bytes.
+    Chunk { first: u64, last: u64, total: u64 },
+}
+
 /// Upload a blob, whole or one chunk of it.
 #[utoipa::path(
     put, path = "/v1/blobs/{sha256}", tag = "blobs",
@@ -96,6 +125,8 @@ fn complete(blob: &BlobRow) -> BlobStatus {
         (status = 413, description = "Larger than the limit", body = ErrorBody),
         (status = 415, description = "Not a JPEG, PNG or PDF", body = ErrorBody),
         (status = 422, description = "The content's hash is not the one named", body = ErrorBody),
+        (status = 503, description = "Too many transfers in progress (too_many_transfers); see Retry-After", body = ErrorBody),
+        (status = 507, description = "The tenant's blob storage quota would be exceeded (blob_quota_exceeded)", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -104,45 +135,149 @@ pub async fn put_blob(
     AuthUser(principal): AuthUser,
     ApiPath(sha256): ApiPath<String>,
     headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: Body,
 ) -> ApiResult<(StatusCode, Json<BlobStatus>)> {
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            blob_error(BlobError::TooLarge)
-        } else {
-            ApiError::bad_request(ErrorCode::InvalidBody).with_message("无法读取上传的内容")
-        }
-    })?;
     let unit = data_unit(&state, &principal).await?;
     if principal.role == Role::Viewer {
         return Err(ApiError::forbidden(ErrorCode::Forbidden));
     }
     check_hash(&sha256)?;
     let range = content_range(&headers)?;
-    if let Some(blob) = state.store.blob(unit.tenant_id, &sha256).await? {
+    let tenant_id = unit.tenant_id;
+    if let Some(blob) = state.store.blob(tenant_id, &sha256).await? {
         return Ok((StatusCode::CREATED, Json(complete(&blob))));
     }
+    // Refuse what is too large before reading a byte.
     let limit = state.settings.max_blob_bytes;
+    let declared = content_length(&headers);
+    match range {
+        None if declared.is_some_and(|n| n > limit) => return Err(blob_error(BlobError::TooLarge)),
+        Some((_, _, total)) if total > limit => return Err(blob_error(BlobError::TooLarge)),
+        Some((first, last, _)) if declared.is_some_and(|n| n != last - first + 1) => {
+            return Err(ApiError::bad_request(ErrorCode::InvalidContentRange)
+                .with_message("Content-Range 与请求内容的长度不符"));
+        }
+        _ => {}
+    }
+    let slot = state.transfer_slot().await?;
+    // One upload of a given blob at a time.
+    let guard = state.blob_locks.lock(&sha256).await;
+    // Someone may have completed it while this request waited.
+    if let Some(blob) = state.store.blob(tenant_id, &sha256).await? {
+        return Ok((StatusCode::CREATED, Json(complete(&blob))));
+    }
+    // The quota: the tenant's recorded blobs and its other unfinished uploads.
     let files = &state.blobs;
-    // One upload of a given blob at a time (striped locks: no map to grow).
-    let _guard = state.blob_lock(&sha256).lock().await;
-    let blob = match range {
-        None => files
-            .put_whole(unit.tenant_id, &sha256, &body, limit)
+    let quota = state.settings.blob_quota_bytes;
+    let this_upload = files.received(tenant_id, &sha256).await;
+    let used = state
+        .store
+        .blob_usage(tenant_id)
+        .await?
+        .saturating_add(files.unfinished_bytes(tenant_id).await)
+        .saturating_sub(this_upload);
+    let room = quota.saturating_sub(used);
+    let upload = match range {
+        None => {
+            if declared.is_some_and(|n| n > room) {
+                return Err(quota_exceeded(quota));
+            }
+            Upload::Whole { room }
+        }
+        Some((first, last, total)) => {
+            if total > room {
+                return Err(quota_exceeded(quota));
+            }
+            Upload::Chunk { first, last, total }
+        }
+    };
+    // Received in a task of its own: a request cut short (timeout, dropped connection) still
+    // has its bytes removed before the blob's lock is released.
+    let deadline = tokio::time::Instant::now() + state.settings.request_timeout;
+    let task = tokio::spawn(receive(
+        state.clone(),
+        tenant_id,
+        principal.user_id,
+        sha256,
+        upload,
+        body,
+        deadline,
+        (slot, guard),
+    ));
+    task.await.map_err(ApiError::internal)?
+}
+
+/// Receives one upload request into the blob's unfinished file, chunk by chunk, and completes
+/// the blob when it is whole.
+#[allow(clippy::too_many_arguments)]
+async fn receive(
+    state: AppState,
+    tenant_id: uuid::Uuid,
+    user_id: uuid::Uuid,
+    sha256: String,
+    upload: Upload,
+    body: Body,
+    deadline: tokio::time::Instant,
+    _held: (
+        tokio::sync::OwnedSemaphorePermit,
+        crate::state::BlobLockGuard,
+    ),
+) -> ApiResult<(StatusCode, Json<BlobStatus>)> {
+    let files = &state.blobs;
+    let limit = state.settings.max_blob_bytes;
+    let quota = state.settings.blob_quota_bytes;
+    let mut writer = match upload {
+        Upload::Whole { .. } => files.begin_whole(tenant_id, &sha256).await,
+        Upload::Chunk { first, .. } => files.begin_chunk(tenant_id, &sha256, first).await,
+    }
+    .map_err(blob_error)?;
+    let (cap, over): (u64, Box<dyn Fn() -> ApiError + Send + Sync>) = match upload {
+        Upload::Whole { room } if room < limit => (room, Box::new(move || quota_exceeded(quota))),
+        Upload::Whole { .. } => (limit, Box::new(|| blob_error(BlobError::TooLarge))),
+        Upload::Chunk { first, last, .. } => (
+            last - first + 1,
+            Box::new(|| {
+                ApiError::bad_request(ErrorCode::InvalidContentRange)
+                    .with_message("Content-Range 与请求内容的长度不符")
+            }),
+        ),
+    };
+    let mut stream = body.into_data_stream();
+    let received: ApiResult<()> = async {
+        loop {
+            let next = tokio::time::timeout_at(deadline, stream.next())
+                .await
+                .map_err(|_| {
+                    ApiError::new(StatusCode::REQUEST_TIMEOUT, ErrorCode::RequestTimeout)
+                })?;
+            let Some(chunk) = next else { break };
+            let chunk = chunk.map_err(|_| {
+                ApiError::bad_request(ErrorCode::InvalidBody).with_message("无法读取上传的内容")
+            })?;
+            if writer.written().saturating_add(chunk.len() as u64) > cap {
+                return Err(over());
+            }
+            writer.write(&chunk).await.map_err(blob_error)?;
+        }
+        if let Upload::Chunk { first, last, .. } = upload
+            && writer.written() != last - first + 1
+        {
+            return Err(over());
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(err) = received {
+        writer.abort().await;
+        return Err(err);
+    }
+    let blob = match upload {
+        Upload::Whole { .. } => files
+            .finish_whole(writer, &sha256)
             .await
             .map_err(blob_error)?,
-        Some((first, last, total)) => {
-            if last - first + 1 != body.len() as u64 {
-                return Err(ApiError::bad_request(ErrorCode::InvalidContentRange)
-                    .with_message("Content-Range 与请求内容的长度不符"));
-            }
-            if total > limit {
-                return Err(blob_error(BlobError::TooLarge));
-            }
-            let received = files
-                .append(unit.tenant_id, &sha256, first, &body, limit)
-                .await
-                .map_err(blob_error)?;
+        Upload::Chunk { total, .. } => {
+            let received = writer.commit().await.map_err(blob_error)?;
             if received < total {
                 let status = BlobStatus {
                     sha256,
@@ -153,15 +288,26 @@ pub async fn put_blob(
                 return Ok((StatusCode::ACCEPTED, Json(status)));
             }
             files
-                .finish(unit.tenant_id, &sha256, total)
+                .finish(tenant_id, &sha256, total)
                 .await
                 .map_err(blob_error)?
         }
     };
     state
         .store
-        .insert_blob(unit.tenant_id, &blob, principal.user_id, Utc::now())
+        .insert_blob(tenant_id, &blob, user_id, Utc::now())
         .await?;
+    // Another instance's collection may have deleted the content between the rename and the
+    // row (it checks rows, then deletes): then forget the row and let the client upload again.
+    if !files.exists(&sha256).await {
+        state.store.delete_blob(tenant_id, &sha256).await?;
+        let mut err = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ServiceUnavailable,
+        );
+        err.retry_after = Some(crate::state::TRANSFER_RETRY_AFTER);
+        return Err(err);
+    }
     tracing::info!(sha256 = %blob.sha256, size = blob.size, "blob stored");
     Ok((StatusCode::CREATED, Json(complete(&blob))))
 }
@@ -199,6 +345,7 @@ pub async fn upload_status(
     responses(
         (status = 200, description = "The content", content_type = "application/octet-stream"),
         (status = 404, description = "No record in scope references it, or it has not been uploaded", body = ErrorBody),
+        (status = 503, description = "Too many transfers in progress (too_many_transfers); see Retry-After", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -216,10 +363,35 @@ pub async fn get_blob(
     let Some(blob) = state.store.blob(unit.tenant_id, &sha256).await? else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, ErrorCode::BlobMissing));
     };
-    let bytes = tokio::fs::read(state.blobs.path(&sha256))
+    let slot = state.transfer_slot().await?;
+    let mut file = state
+        .blobs
+        .open(&sha256)
         .await
         .map_err(ApiError::internal)?;
-    let mut response = Body::from(bytes).into_response();
+    // Streamed from the file in 64 KiB pieces, a few in flight: never the whole blob in
+    // memory. The slot is held until the last piece is sent (or the client goes away, or the
+    // request time is up).
+    let deadline = tokio::time::Instant::now() + state.settings.request_timeout;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    tokio::spawn(async move {
+        let _slot = slot;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let piece = match file.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => Ok(Bytes::copy_from_slice(buf.get(..n).unwrap_or_default())),
+                Err(err) => Err(err),
+            };
+            let failed = piece.is_err();
+            match tokio::time::timeout_at(deadline, tx.send(piece)).await {
+                Ok(Ok(())) if !failed => {}
+                _ => break,
+            }
+        }
+    });
+    let mut response =
+        Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)).into_response();
     let h = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&blob.content_type) {
         h.insert(header::CONTENT_TYPE, v);
@@ -227,6 +399,7 @@ pub async fn get_blob(
     if let Ok(v) = HeaderValue::from_str(&format!("\"{sha256}\"")) {
         h.insert(header::ETAG, v);
     }
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(blob.size));
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=31536000, immutable"),
