@@ -45,7 +45,10 @@ run() {
   if [ "$runner" = nextest ]; then
     env "${envargs[@]}" cargo nextest run --no-fail-fast "$@"
   else
-    env "${envargs[@]}" cargo test --no-fail-fast "$@"
+    # One test at a time: nextest gives every test a process of its own, and a few tests
+    # measure their process's memory, which tests running beside them in one process would
+    # disturb.
+    env "${envargs[@]}" cargo test --no-fail-fast "$@" -- --test-threads=1
   fi
 }
 
