@@ -1,7 +1,7 @@
 //! The office console in a real headless Chromium (see `paicha_tests::browser`): sign-in, the
 //! overview's numbers against `GET /v1/status` for every row of the tree, drilling down and
-//! back, an expired session returning to the same view, an unreachable server and its
-//! recovery, and no request to another host. Screenshots: `target/screenshots/console-*.png`.
+//! back, an expired session returning to the same view, a device's push appearing without a
+//! reload, an unreachable server and its recovery, and no request to another host. Screenshots: `target/screenshots/console-*.png`.
 
 use paicha_domain::api::v1::{MutationStatus, UnitStatus};
 use paicha_tests::browser::{Browser, DESKTOP, PHONE};
@@ -225,6 +225,36 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
         format!("#/overview/{}", t.work_area.id)
     );
 
+    // A device pushes: the open page shows it without a reload, within 2 s.
+    let before = area.counts.members_total;
+    let pushed = t
+        .secretary1
+        .push(
+            "phone-9",
+            vec![put(
+                1,
+                "members",
+                Uuid::now_v7(),
+                t.branch1.id,
+                json!({"name": "新登记党员"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(pushed.results[0].status, MutationStatus::Applied);
+    let seen = std::time::Instant::now();
+    b.wait_until(
+        2,
+        &format!(
+            "return document.querySelector('[data-count=members_total] .stat-value').textContent === '{}';",
+            before + 1
+        ),
+    )
+    .await;
+    assert!(seen.elapsed() < std::time::Duration::from_secs(2));
+    let area = t.admin.status(Some(t.work_area.id)).await.unwrap();
+    check_overview(&b, &area).await;
+
     // The server goes away: a clear message, then the page recovers by itself.
     app.stop().await;
     b.click(&format!(".crumbs a[href='#/overview/{}']", t.street.id))
@@ -233,6 +263,7 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
     assert!(banner.contains("无法连接服务器"), "{banner}");
     b.screenshot("console-unreachable").await;
     app.restart().await;
+    let street = t.admin.status(Some(t.street.id)).await.unwrap();
     check_overview(&b, &street).await;
     b.wait_until(10, "return !document.querySelector('.banner.offline');")
         .await;

@@ -3,6 +3,7 @@
 
 import { html, useState, useEffect, useMemo } from '../core/ui.js';
 import { api } from '../core/api.js';
+import { onChange } from '../core/live.js';
 import { COUNT, KIND, MSG, PHASE_STATE } from '../core/messages.js';
 import { chinaToday, date, number, percent, ratio, shortDate } from '../core/format.js';
 
@@ -38,6 +39,18 @@ const COLUMNS = [
 function useStatus(unitId) {
   const [state, setState] = useState({ loading: true });
   const [attempt, setAttempt] = useState(0);
+  // Re-read when anything in scope changes (a device's push, an approval in another office).
+  useEffect(() => {
+    let timer;
+    const off = onChange(() => {
+      clearTimeout(timer);
+      timer = setTimeout(() => setAttempt((n) => n + 1), 150);
+    });
+    return () => {
+      off();
+      clearTimeout(timer);
+    };
+  }, []);
   useEffect(() => {
     let alive = true;
     let retry;
