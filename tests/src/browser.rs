@@ -21,6 +21,8 @@ pub const DESKTOP: (u32, u32) = (1366, 900);
 pub struct Browser {
     pub client: Client,
     driver: Child,
+    /// Where the browser saves downloads.
+    pub downloads: tempfile::TempDir,
 }
 
 impl Drop for Browser {
@@ -79,9 +81,18 @@ impl Browser {
         }
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), json!("chrome"));
+        let downloads = tempfile::tempdir().expect("download dir");
         caps.insert(
             "goog:chromeOptions".into(),
-            json!({"args": browser_args, "binary": chromium_binary()}),
+            json!({
+                "args": browser_args,
+                "binary": chromium_binary(),
+                "prefs": {
+                    "download.default_directory": downloads.path(),
+                    "download.prompt_for_download": false,
+                    "download.directory_upgrade": true,
+                },
+            }),
         );
         let url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
@@ -101,7 +112,11 @@ impl Browser {
                 Err(e) => panic!("no WebDriver session from chromedriver: {e}"),
             }
         };
-        Self { client, driver }
+        Self {
+            client,
+            driver,
+            downloads,
+        }
     }
 
     pub async fn goto(&self, url: &str) {
@@ -198,6 +213,26 @@ impl Browser {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Waits (up to 10 s) for a finished download whose name ends with `suffix`.
+    pub async fn downloaded(&self, suffix: &str) -> PathBuf {
+        let started = Instant::now();
+        loop {
+            let found = std::fs::read_dir(self.downloads.path())
+                .expect("download dir")
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| p.to_string_lossy().ends_with(suffix));
+            if let Some(path) = found {
+                return path;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no download ending in {suffix}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     pub async fn close(self) {

@@ -255,6 +255,34 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
     let area = t.admin.status(Some(t.work_area.id)).await.unwrap();
     check_overview(&b, &area).await;
 
+    // The registers: the work area's roster downloaded as Excel and read back.
+    b.click("a[data-tab=registers]").await;
+    b.click("[data-register=roster] button[data-format=xlsx]")
+        .await;
+    let file = b.downloaded(".xlsx").await;
+    assert!(
+        file.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("党员花名册"),
+        "{file:?}"
+    );
+    {
+        use calamine::Reader as _;
+        let mut book = calamine::open_workbook_auto(&file).unwrap();
+        let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+        let text: Vec<String> = sheet
+            .rows()
+            .flat_map(|r| r.iter().map(|c| c.to_string()))
+            .collect();
+        for name in ["党员1", "党员2", "党员3", "党员4", "党员5", "新登记党员"] {
+            assert!(text.iter().any(|c| c == name), "{name} in the roster");
+        }
+    }
+    b.screenshot("console-registers").await;
+    b.click("a[data-tab=overview]").await;
+    check_overview(&b, &area).await;
+
     // The server goes away: a clear message, then the page recovers by itself.
     app.stop().await;
     b.click(&format!(".crumbs a[href='#/overview/{}']", t.street.id))

@@ -7,6 +7,7 @@ import { api } from '../core/api.js';
 import { MSG, ROLE } from '../core/messages.js';
 import { Login } from './login.js';
 import { Overview } from './overview.js';
+import { Registers } from './registers.js';
 
 /** The current route: `{view, arg, next}` from `location.hash`. */
 function parseHash() {
@@ -37,13 +38,22 @@ function useApiState() {
   return state;
 }
 
-function TopBar({ session }) {
+const TABS = [
+  ['overview', '总览'],
+  ['registers', '台帐'],
+];
+
+function TopBar({ session, view, unitId }) {
   const user = session.user;
   return html`
     <header class="topbar">
       <div class="brand">党员组织关系集中排查</div>
       <nav class="tabs" aria-label="主菜单">
-        <a href="#/overview" class="tab active" aria-current="page">总览</a>
+        ${TABS.map(
+          ([key, label]) => html`
+            <a href="#/${key}/${unitId}" class="tab ${view === key ? 'active' : ''}" data-tab=${key}
+              aria-current=${view === key ? 'page' : undefined}>${label}</a>`,
+        )}
       </nav>
       <div class="who">
         <span>${user.display_name || user.username}</span>
@@ -51,6 +61,22 @@ function TopBar({ session }) {
         <button class="btn small" onClick=${() => api.logout()}>${MSG.sign_out}</button>
       </div>
     </header>`;
+}
+
+/** The registers of a unit, with the unit's name. */
+function RegistersPage({ unitId }) {
+  const [unit, setUnit] = useState(null);
+  useEffect(() => {
+    let alive = true;
+    api.get(`/v1/org-units/${unitId}`).then(
+      (u) => alive && setUnit(u),
+      () => {},
+    );
+    return () => {
+      alive = false;
+    };
+  }, [unitId]);
+  return html`<${Registers} unitId=${unitId} unitName=${unit?.name} />`;
 }
 
 function App() {
@@ -68,15 +94,19 @@ function App() {
   if (!session || route.view === 'login') {
     return html`<${Login} next=${route.next} expired=${api.expired} />`;
   }
+  const unitId = route.arg || session.user.org_unit_id;
   let view;
   switch (route.view) {
+    case 'registers':
+      view = html`<${RegistersPage} unitId=${unitId} />`;
+      break;
     case 'overview':
     default:
-      view = html`<${Overview} unitId=${route.arg || session.user.org_unit_id} />`;
+      view = html`<${Overview} unitId=${unitId} />`;
   }
   return html`
     ${!online && html`<div class="banner offline" role="status">${MSG.unreachable}</div>`}
-    <${TopBar} session=${session} />
+    <${TopBar} session=${session} view=${route.view} unitId=${unitId} />
     <main class="page">${view}</main>`;
 }
 

@@ -35,6 +35,33 @@ function loadSession() {
   }
 }
 
+/** The file name a `Content-Disposition` header gives (its UTF-8 `filename*` first). */
+function filenameOf(disposition) {
+  if (!disposition) return null;
+  const star = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
+  if (star) {
+    try {
+      return decodeURIComponent(star[1]);
+    } catch {
+      // fall through to the plain name
+    }
+  }
+  const plain = /filename="([^"]+)"/i.exec(disposition);
+  return plain ? plain[1] : null;
+}
+
+/** Hands a Blob to the browser as a download named `filename`. */
+export function saveBlob(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
 class Api {
   constructor() {
     this.session = loadSession();
@@ -129,7 +156,7 @@ class Api {
   /**
    * A request with the session's token; an expired token is refreshed once and the request
    * sent again. Options: `query` (object), `body` (JSON, or FormData / Blob as is), `timeout`
-   * (ms), `blob` (answer as a Blob), `signal`.
+   * (ms), `blob` (answer `{blob, filename}`), `signal`.
    */
   async request(method, path, options = {}) {
     try {
@@ -197,7 +224,12 @@ class Api {
     this.setOnline(true);
     if (response.ok) {
       if (response.status === 204) return null;
-      if (blob) return response.blob();
+      if (blob) {
+        return {
+          blob: await response.blob(),
+          filename: filenameOf(response.headers.get('content-disposition')),
+        };
+      }
       return isJson ? response.json() : response.text();
     }
     let error = null;
