@@ -188,6 +188,27 @@ async fn forged_and_expired_tokens_are_refused() {
         (StatusCode::UNAUTHORIZED, "token_expired".into())
     );
 
+    // Signed with the server's own key, valid, but naming no sign-in, or one that never existed:
+    // every token must belong to a live sign-in.
+    let no_session = keys.issue(&principal, Utc::now()).unwrap();
+    assert_eq!(
+        status_with(&app, &no_session).await,
+        (StatusCode::UNAUTHORIZED, "invalid_token".into())
+    );
+    let made_up = keys
+        .issue(
+            &Principal {
+                session_id: Some(uuid::Uuid::now_v7()),
+                ..principal.clone()
+            },
+            Utc::now(),
+        )
+        .unwrap();
+    assert_eq!(
+        status_with(&app, &made_up).await,
+        (StatusCode::UNAUTHORIZED, "session_revoked".into())
+    );
+
     // Signed with another key.
     let other = TokenKeys::new(
         b"some-other-secret-that-is-long-enough",
