@@ -149,6 +149,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     });
     // Keep the throttle's shape but not its wall-clock cost.
     settings.login_throttle.step = std::time::Duration::from_millis(10);
+    settings.source_throttle.step = std::time::Duration::from_millis(10);
     configure(&mut settings);
 
     let app = Application::build(settings.clone())

@@ -178,6 +178,54 @@ impl<'a> Actor<'a> {
         Ok(())
     }
 
+    /// Managing an existing user with `role` at `unit` (reading it, its devices and its account
+    /// log; disabling or enabling it, resetting its password, ending its sessions): the reach of
+    /// creating one (DOMAIN.md §9). Only those who create users manage them, only users of
+    /// their own subtree, never one whose role is above their own. The platform administrator
+    /// manages the system admins and the committee admins at tenant roots; a tenant user never
+    /// sees a system admin (`NotFound`).
+    pub fn may_manage_user(&self, role: Role, unit: Option<&UnitRef<'_>>) -> Result<(), Denied> {
+        if self.is_system_admin() {
+            return match (role, unit) {
+                (Role::SystemAdmin, None) => Ok(()),
+                (Role::CommitteeAdmin, Some(u)) if u.is_root() => Ok(()),
+                _ => Err(Denied::NotFound),
+            };
+        }
+        let Some(unit) = unit else {
+            return Err(Denied::NotFound);
+        };
+        self.reach(unit)?;
+        if !matches!(self.role(), Role::CommitteeAdmin | Role::BranchSecretary) {
+            return Err(Denied::Forbidden);
+        }
+        if role.rank() > self.role().rank() {
+            return Err(Denied::RoleAboveOwn);
+        }
+        Ok(())
+    }
+
+    /// Changing user `target` (now `role` at `unit`) to `new_role` at `new_unit`, or disabling
+    /// it: the caller must manage the user as it is and be allowed to create it as it will be.
+    /// Nobody disables, demotes or moves itself (so an administrator cannot lock itself out).
+    pub fn may_change_user(
+        &self,
+        target: Uuid,
+        (role, unit): (Role, Option<&UnitRef<'_>>),
+        (new_role, new_unit): (Role, Option<&UnitRef<'_>>),
+        disables: bool,
+    ) -> Result<(), Denied> {
+        self.may_manage_user(role, unit)?;
+        let moves = role != new_role || unit.map(|u| u.id) != new_unit.map(|u| u.id);
+        if target == self.principal.user_id && (moves || disables) {
+            return Err(Denied::Forbidden);
+        }
+        if moves {
+            self.may_create_user(new_role, new_unit)?;
+        }
+        Ok(())
+    }
+
     /// Listing users: those who create users see the users of their subtree (the platform
     /// administrator: system admins and tenant admins).
     pub fn may_list_users(&self) -> bool {
@@ -253,6 +301,7 @@ mod tests {
                 role,
                 org_unit_id: at.map(|i| self.ids[i]),
                 tenant_id: at.map(|i| self.unit(i).tenant_id),
+                session_id: None,
             }
         }
     }
@@ -531,6 +580,226 @@ mod tests {
                 "{role:?} at {at:?} creates {new_role:?} at {new_at:?}"
             );
         }
+    }
+
+    #[test]
+    fn user_management_matrix() {
+        let w = World::new();
+        use Role::*;
+        // (caller, at, target role, target at, expected)
+        type Row = (Role, Option<usize>, Role, Option<usize>, Result<(), Denied>);
+        let table: &[Row] = &[
+            (SystemAdmin, None, SystemAdmin, None, Ok(())),
+            (SystemAdmin, None, CommitteeAdmin, Some(A), Ok(())),
+            (SystemAdmin, None, CommitteeAdmin, Some(C), Ok(())),
+            (
+                SystemAdmin,
+                None,
+                BranchSecretary,
+                Some(B1),
+                Err(Denied::NotFound),
+            ),
+            (
+                SystemAdmin,
+                None,
+                StreetStaff,
+                Some(S),
+                Err(Denied::NotFound),
+            ),
+            (
+                CommitteeAdmin,
+                Some(A),
+                SystemAdmin,
+                None,
+                Err(Denied::NotFound),
+            ),
+            (CommitteeAdmin, Some(A), CommitteeAdmin, Some(A), Ok(())),
+            (CommitteeAdmin, Some(A), StreetStaff, Some(S), Ok(())),
+            (CommitteeAdmin, Some(A), GroupMember, Some(B2), Ok(())),
+            (
+                CommitteeAdmin,
+                Some(A),
+                BranchSecretary,
+                Some(X),
+                Err(Denied::NotFound),
+            ),
+            (
+                CommitteeAdmin,
+                Some(C),
+                BranchSecretary,
+                Some(B1),
+                Err(Denied::NotFound),
+            ),
+            (BranchSecretary, Some(B1), GroupMember, Some(B1), Ok(())),
+            (BranchSecretary, Some(B1), BranchSecretary, Some(B1), Ok(())),
+            (
+                BranchSecretary,
+                Some(B1),
+                GroupMember,
+                Some(B2),
+                Err(Denied::OutsideScope),
+            ),
+            (
+                BranchSecretary,
+                Some(B1),
+                StreetStaff,
+                Some(S),
+                Err(Denied::OutsideScope),
+            ),
+            (
+                BranchSecretary,
+                Some(B1),
+                CommitteeAdmin,
+                Some(A),
+                Err(Denied::OutsideScope),
+            ),
+            (
+                StreetStaff,
+                Some(S),
+                GroupMember,
+                Some(B1),
+                Err(Denied::Forbidden),
+            ),
+            (
+                WorkAreaStaff,
+                Some(W),
+                BranchSecretary,
+                Some(B1),
+                Err(Denied::Forbidden),
+            ),
+            (
+                GroupMember,
+                Some(B1),
+                GroupMember,
+                Some(B1),
+                Err(Denied::Forbidden),
+            ),
+            (Viewer, Some(A), Viewer, Some(A), Err(Denied::Forbidden)),
+            (
+                OrgOffice,
+                Some(A),
+                GroupMember,
+                Some(B1),
+                Err(Denied::Forbidden),
+            ),
+        ];
+        for (role, at, target_role, target_at, expected) in table {
+            let p = w.principal(*role, *at);
+            let a = actor(&w, &p, *at);
+            let target = target_at.map(|i| w.unit(i));
+            assert_eq!(
+                a.may_manage_user(*target_role, target.as_ref()),
+                *expected,
+                "{role:?} at {at:?} manages {target_role:?} at {target_at:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn user_change_matrix() {
+        let w = World::new();
+        use Role::*;
+        let admin = w.principal(CommitteeAdmin, Some(A));
+        let a = actor(&w, &admin, Some(A));
+        let other = Uuid::now_v7();
+        let (b1, b2, s) = (w.unit(B1), w.unit(B2), w.unit(S));
+        // Moving a group member between branches of the subtree, promoting to secretary.
+        assert_eq!(
+            a.may_change_user(
+                other,
+                (GroupMember, Some(&b1)),
+                (GroupMember, Some(&b2)),
+                false
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            a.may_change_user(
+                other,
+                (GroupMember, Some(&b1)),
+                (BranchSecretary, Some(&b1)),
+                false
+            ),
+            Ok(())
+        );
+        // A role that does not fit the new unit.
+        assert_eq!(
+            a.may_change_user(
+                other,
+                (GroupMember, Some(&b1)),
+                (BranchSecretary, Some(&s)),
+                false
+            ),
+            Err(Denied::RoleDoesNotFitUnit)
+        );
+        // Never a role above the caller's own, never outside its tenant.
+        assert_eq!(
+            a.may_change_user(other, (GroupMember, Some(&b1)), (SystemAdmin, None), false),
+            Err(Denied::RoleAboveOwn)
+        );
+        assert_eq!(
+            a.may_change_user(
+                other,
+                (GroupMember, Some(&b1)),
+                (GroupMember, Some(&w.unit(X))),
+                false
+            ),
+            Err(Denied::NotFound)
+        );
+        // Nobody disables, demotes or moves itself; renaming itself is fine.
+        let me = admin.user_id;
+        assert_eq!(
+            a.may_change_user(
+                me,
+                (CommitteeAdmin, Some(&w.unit(A))),
+                (CommitteeAdmin, Some(&w.unit(A))),
+                true
+            ),
+            Err(Denied::Forbidden)
+        );
+        assert_eq!(
+            a.may_change_user(
+                me,
+                (CommitteeAdmin, Some(&w.unit(A))),
+                (OrgOffice, Some(&w.unit(A))),
+                false
+            ),
+            Err(Denied::Forbidden)
+        );
+        assert_eq!(
+            a.may_change_user(
+                me,
+                (CommitteeAdmin, Some(&w.unit(A))),
+                (CommitteeAdmin, Some(&w.unit(A))),
+                false
+            ),
+            Ok(())
+        );
+        // A branch secretary cannot promote its group member above itself.
+        let bs = w.principal(BranchSecretary, Some(B1));
+        let b = actor(&w, &bs, Some(B1));
+        assert_eq!(
+            b.may_change_user(
+                other,
+                (GroupMember, Some(&b1)),
+                (WorkAreaStaff, Some(&w.unit(W))),
+                false
+            ),
+            Err(Denied::OutsideScope)
+        );
+        assert_eq!(
+            b.may_change_user(
+                other,
+                (GroupMember, Some(&b1)),
+                (CommitteeAdmin, Some(&b1)),
+                false
+            ),
+            Err(Denied::RoleAboveOwn)
+        );
+        assert_eq!(
+            b.may_change_user(other, (GroupMember, Some(&b1)), (Viewer, Some(&b1)), true),
+            Ok(())
+        );
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub struct Principal {
     pub org_unit_id: Option<Uuid>,
     /// The committee at the root of the user's tree; `None` only for `system_admin`.
     pub tenant_id: Option<Uuid>,
+    /// The sign-in this token belongs to (its refresh-token family): revoking the sign-in, or
+    /// the device that made it, ends the token at once. `None` only for tokens made outside a
+    /// sign-in (the CLI import).
+    pub session_id: Option<Uuid>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -40,6 +44,8 @@ struct Claims {
     ou: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tid: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<Uuid>,
     iss: String,
     aud: String,
     iat: i64,
@@ -126,6 +132,7 @@ impl TokenKeys {
             role: principal.role,
             ou: principal.org_unit_id,
             tid: principal.tenant_id,
+            sid: principal.session_id,
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
             iat,
@@ -163,6 +170,7 @@ impl TokenKeys {
             role: c.role,
             org_unit_id: c.ou,
             tenant_id: c.tid,
+            session_id: c.sid,
         })
     }
 }
@@ -188,6 +196,7 @@ mod tests {
             role: Role::BranchSecretary,
             org_unit_id: Some(Uuid::now_v7()),
             tenant_id: Some(Uuid::now_v7()),
+            session_id: Some(Uuid::now_v7()),
         }
     }
 

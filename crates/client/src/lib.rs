@@ -4,9 +4,11 @@
 //! through it.
 
 use paicha_domain::api::v1::{
-    AuditList, BlobStatus, ChecksumResponse, ConflictList, CreateOrgUnit, CreateUser, LoginRequest,
-    LogoutRequest, MissingBlobs, OrgUnit, OrgUnitList, ProposalList, PullResponse, PushRequest,
-    PushResponse, RefreshRequest, TokenResponse, TransferLists, UnitStatus, User, UserList,
+    AccountEvent, AccountEventList, AuditList, BlobStatus, ChangePassword, ChecksumResponse,
+    ConflictList, CreateOrgUnit, CreateUser, Device, DeviceList, LoginRequest, LogoutRequest,
+    MissingBlobs, OrgUnit, OrgUnitList, ProposalList, PullResponse, PushRequest, PushResponse,
+    RefreshRequest, ResetPassword, TokenResponse, TransferLists, UnitStatus, UpdateUser, User,
+    UserList,
 };
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use reqwest::{Method, StatusCode};
@@ -194,6 +196,72 @@ impl Client {
 
     pub async fn create_user(&self, user: &CreateUser) -> ClientResult<User> {
         self.send(Method::POST, "/v1/users", Some(user)).await
+    }
+
+    pub async fn get_user(&self, id: Uuid) -> ClientResult<User> {
+        self.send(Method::GET, &format!("/v1/users/{id}"), None::<&()>)
+            .await
+    }
+
+    pub async fn update_user(&self, id: Uuid, change: &UpdateUser) -> ClientResult<User> {
+        self.send(Method::PATCH, &format!("/v1/users/{id}"), Some(change))
+            .await
+    }
+
+    /// An administrator sets a user's password; the user's sign-ins end.
+    pub async fn reset_password(&self, id: Uuid, password: &str) -> ClientResult<()> {
+        let body = ResetPassword {
+            password: password.to_owned(),
+        };
+        self.send_raw(
+            Method::POST,
+            &format!("/v1/users/{id}/password"),
+            Some(&body),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Changes the caller's own password; its other sign-ins end.
+    pub async fn change_password(&self, current: &str, new: &str) -> ClientResult<()> {
+        let body = ChangePassword {
+            current_password: current.to_owned(),
+            new_password: new.to_owned(),
+        };
+        self.send_raw(Method::POST, "/v1/auth/password", Some(&body))
+            .await
+            .map(drop)
+    }
+
+    pub async fn user_devices(&self, id: Uuid) -> ClientResult<Vec<Device>> {
+        let list: DeviceList = self
+            .send(Method::GET, &format!("/v1/users/{id}/devices"), None::<&()>)
+            .await?;
+        Ok(list.devices)
+    }
+
+    pub async fn revoke_device(&self, id: Uuid, device_id: &str) -> ClientResult<()> {
+        let path = format!("/v1/users/{id}/devices/{}", encode(device_id));
+        self.send_raw(Method::DELETE, &path, None::<&()>)
+            .await
+            .map(drop)
+    }
+
+    pub async fn revoke_sessions(&self, id: Uuid) -> ClientResult<()> {
+        self.send_raw(
+            Method::DELETE,
+            &format!("/v1/users/{id}/sessions"),
+            None::<&()>,
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn account_log(&self, id: Uuid) -> ClientResult<Vec<AccountEvent>> {
+        let list: AccountEventList = self
+            .send(Method::GET, &format!("/v1/users/{id}/log"), None::<&()>)
+            .await?;
+        Ok(list.events)
     }
 
     pub async fn list_users(&self) -> ClientResult<Vec<User>> {

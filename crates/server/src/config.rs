@@ -2,7 +2,7 @@
 //! it"), resolved once at start-up into [`Settings`]. Nothing below `main` reads the
 //! environment. A mistake stops start-up with one clear line ([`ConfigError`]).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -128,6 +128,16 @@ pub struct ServeArgs {
     /// that have not pulled for longer must resync from the start.
     #[arg(long, env = "PAICHA_TOMBSTONE_MAX_DAYS", default_value_t = 90)]
     pub tombstone_max_days: u64,
+    /// Reverse proxies whose client-address header is believed: comma-separated addresses or
+    /// CIDR blocks (e.g. `127.0.0.1,10.0.0.0/8`). A request from one of them is attributed to
+    /// the address in `X-Forwarded-For` (the right-most entry not itself a trusted proxy) or
+    /// `X-Real-IP`; every other request to its socket's peer address. Default: none.
+    #[arg(long, env = "PAICHA_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+    /// How long a refresh token just rotated away may be presented again and get the same
+    /// successor back (a response lost on a field network), in seconds; 0 turns this off.
+    #[arg(long, env = "PAICHA_REFRESH_GRACE_SECS", default_value_t = 30)]
+    pub refresh_grace_secs: u64,
     /// Log format.
     #[arg(long, env = "PAICHA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -199,7 +209,16 @@ pub struct Settings {
     /// A sign-in's refresh tokens stop working this long after the sign-in, however often
     /// they were rotated.
     pub refresh_family_max_age: Duration,
+    /// Failed logins of one username from one source address: slowed, then refused.
     pub login_throttle: ThrottlePolicy,
+    /// Failed logins from one source address, whatever the username: slowed, then refused.
+    pub source_throttle: ThrottlePolicy,
+    /// Failed logins of one username from anywhere: only slowed, by a bounded delay.
+    pub user_throttle: ThrottlePolicy,
+    /// Proxies whose `X-Forwarded-For` / `X-Real-IP` names the client.
+    pub trusted_proxies: Vec<IpBlock>,
+    /// How long a rotated refresh token may be presented again for the same successor.
+    pub refresh_grace: Duration,
     /// Upper bound on how long tombstones are kept (the horizon otherwise follows the slowest
     /// active device).
     pub tombstone_max_age: Duration,
@@ -229,6 +248,10 @@ impl Settings {
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             refresh_family_max_age: Duration::from_secs(90 * 24 * 3600),
             login_throttle: ThrottlePolicy::default(),
+            source_throttle: ThrottlePolicy::per_source(),
+            user_throttle: ThrottlePolicy::slow_only(),
+            trusted_proxies: vec![],
+            refresh_grace: Duration::from_secs(30),
             tombstone_max_age: paicha_sync::horizon::DEFAULT_MAX_AGE,
             // Above the longest long-poll (60 s).
             request_timeout: Duration::from_secs(90),
@@ -284,8 +307,71 @@ impl Settings {
         }
         settings.tombstone_max_age =
             Duration::from_secs(args.tombstone_max_days.saturating_mul(24 * 3600));
+        settings.trusted_proxies = parse_trusted_proxies(&args.trusted_proxies)?;
+        if args.refresh_grace_secs > 300 {
+            return Err(ConfigError(
+                "PAICHA_REFRESH_GRACE_SECS 不能大于 300".to_owned(),
+            ));
+        }
+        settings.refresh_grace = Duration::from_secs(args.refresh_grace_secs);
         Ok(settings)
     }
+}
+
+/// An address block: an address and a prefix length (32 or 128 for a single address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpBlock {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl IpBlock {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        fn masked(bits: u128, width: u32, prefix: u8) -> u128 {
+            let keep = u32::from(prefix).min(width);
+            if keep == 0 { 0 } else { bits >> (width - keep) }
+        }
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => {
+                masked(u128::from(u32::from(a)), 32, self.prefix)
+                    == masked(u128::from(u32::from(b)), 32, self.prefix)
+            }
+            (IpAddr::V6(a), IpAddr::V6(b)) => {
+                masked(u128::from(a), 128, self.prefix) == masked(u128::from(b), 128, self.prefix)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// `PAICHA_TRUSTED_PROXIES`: comma-separated addresses or CIDR blocks; empty means none.
+pub fn parse_trusted_proxies(raw: &str) -> Result<Vec<IpBlock>, ConfigError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            let bad = || {
+                ConfigError(format!(
+                    "PAICHA_TRUSTED_PROXIES 应为以逗号分隔的地址或网段（例如 127.0.0.1,10.0.0.0/8），无法识别 {item:?}"
+                ))
+            };
+            let (addr, prefix) = match item.split_once('/') {
+                Some((a, p)) => (a, Some(p)),
+                None => (item, None),
+            };
+            let addr: IpAddr = addr.parse().map_err(|_| bad())?;
+            let width = if addr.is_ipv4() { 32 } else { 128 };
+            let prefix = match prefix {
+                Some(p) => p.parse::<u8>().ok().filter(|p| *p <= width).ok_or_else(bad)?,
+                None => width,
+            };
+            Ok(IpBlock { addr, prefix })
+        })
+        .collect()
 }
 
 /// The database URL to use and the data dir (created if missing).
@@ -425,6 +511,8 @@ mod tests {
             max_blob_transfers: 16,
             blob_gc_days: 7,
             tombstone_max_days: 90,
+            trusted_proxies: String::new(),
+            refresh_grace_secs: 30,
             log_format: LogFormat::Text,
         }
     }
@@ -518,6 +606,28 @@ mod tests {
         assert_eq!(s.blob_quota_bytes, 12345);
         assert_eq!(s.max_blob_transfers, 3);
         assert_eq!(s.blob_gc_grace, Duration::from_secs(2 * 24 * 3600));
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_and_blocks() {
+        let blocks = parse_trusted_proxies(" 127.0.0.1, 10.0.0.0/8 ,fd00::/8").unwrap();
+        assert_eq!(blocks.len(), 3);
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let trusted = |s: &str| blocks.iter().any(|b| b.contains(ip(s)));
+        assert!(trusted("127.0.0.1"));
+        assert!(!trusted("127.0.0.2"));
+        assert!(trusted("10.200.3.4"));
+        assert!(trusted("::ffff:10.1.1.1"));
+        assert!(!trusted("11.0.0.1"));
+        assert!(trusted("fd12::1"));
+        assert!(!trusted("fe80::1"));
+        assert!(parse_trusted_proxies("").unwrap().is_empty());
+        for bad in ["10.0.0.0/33", "example.com", "10.0.0.1/x"] {
+            let err = parse_trusted_proxies(bad).unwrap_err().to_string();
+            assert!(err.contains("PAICHA_TRUSTED_PROXIES"), "{err}");
+        }
+        let all = parse_trusted_proxies("0.0.0.0/0").unwrap();
+        assert!(all[0].contains(ip("203.0.113.9")));
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! parameters, and the bearer token.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -10,6 +12,7 @@ use paicha_auth::{Principal, TokenError};
 use paicha_domain::api::ErrorCode;
 use serde::de::DeserializeOwned;
 
+use crate::config::IpBlock;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -160,7 +163,10 @@ impl FromRequestParts<AppState> for AuthUser {
             .map(|(_, token)| token.trim())
             .ok_or_else(|| ApiError::unauthorized(ErrorCode::InvalidToken))?;
         match state.keys.verify(token) {
-            Ok(principal) => Ok(AuthUser(principal)),
+            Ok(principal) => {
+                check_session(state, &principal).await?;
+                Ok(AuthUser(principal))
+            }
             Err(TokenError::Expired) => {
                 tracing::debug!("expired access token");
                 Err(ApiError::unauthorized(ErrorCode::TokenExpired))
@@ -171,6 +177,81 @@ impl FromRequestParts<AppState> for AuthUser {
             }
         }
     }
+}
+
+/// Whether a verified token still speaks for a live sign-in: its user exists, is not disabled,
+/// still has the role and unit the token names, and the token's sign-in (its refresh-token
+/// family) has not been revoked. One query per request, so a revocation made on any instance
+/// ends the token on the very next request everywhere, not when it expires.
+async fn check_session(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
+    let Some(session) = principal.session_id else {
+        tracing::debug!("access token without a session");
+        return Err(ApiError::unauthorized(ErrorCode::InvalidToken));
+    };
+    let status = state
+        .store
+        .session_status(principal.user_id, session)
+        .await?;
+    let live = status.is_some_and(|s| {
+        !s.disabled
+            && s.session_alive
+            && s.role == principal.role
+            && s.org_unit_id == principal.org_unit_id
+            && s.tenant_id == principal.tenant_id
+    });
+    if live {
+        Ok(())
+    } else {
+        tracing::debug!(user.id = %principal.user_id, "access token of an ended session");
+        Err(ApiError::unauthorized(ErrorCode::SessionRevoked))
+    }
+}
+
+/// The client's address: the socket's peer, or, when the peer is a configured trusted proxy,
+/// the address it forwards (`X-Forwarded-For`'s right-most entry that is not itself a trusted
+/// proxy, else `X-Real-IP`). Headers from anyone else are ignored, so a client cannot choose
+/// the address it is throttled under.
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+        Ok(ClientIp(client_ip(
+            peer,
+            &parts.headers,
+            &state.settings.trusted_proxies,
+        )))
+    }
+}
+
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpBlock]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|b| b.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+        .collect();
+    if let Some(ip) = forwarded.iter().rev().find(|ip| !is_trusted(**ip)) {
+        return *ip;
+    }
+    if let Some(ip) = headers
+        .get("x-real-ip")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<IpAddr>().ok())
+    {
+        return ip;
+    }
+    forwarded.first().copied().unwrap_or(peer)
 }
 
 #[cfg(test)]
@@ -198,6 +279,45 @@ mod tests {
             Ok(_) => (200, "ok", None),
             Err(e) => (e.status.as_u16(), e.code.as_str(), e.field),
         }
+    }
+
+    #[test]
+    fn the_client_address_comes_from_trusted_proxies_only() {
+        let ip = |s: &str| {
+            s.parse::<IpAddr>()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        };
+        let trusted =
+            crate::config::parse_trusted_proxies("127.0.0.1,10.0.0.0/8").unwrap_or_default();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            "6.6.6.6, 203.0.113.7, 10.1.1.1"
+                .parse()
+                .unwrap_or_else(|_| unreachable!()),
+        );
+        // From a trusted proxy: the right-most untrusted entry (the first one is the client's
+        // own claim, which it could forge).
+        assert_eq!(
+            client_ip(ip("127.0.0.1"), &headers, &trusted),
+            ip("203.0.113.7")
+        );
+        // From anyone else: the header is ignored.
+        assert_eq!(
+            client_ip(ip("198.51.100.1"), &headers, &trusted),
+            ip("198.51.100.1")
+        );
+        assert_eq!(client_ip(ip("127.0.0.1"), &headers, &[]), ip("127.0.0.1"));
+        let mut real = HeaderMap::new();
+        real.insert(
+            "x-real-ip",
+            "192.0.2.5".parse().unwrap_or_else(|_| unreachable!()),
+        );
+        assert_eq!(client_ip(ip("10.9.9.9"), &real, &trusted), ip("192.0.2.5"));
+        assert_eq!(
+            client_ip(ip("10.9.9.9"), &HeaderMap::new(), &trusted),
+            ip("10.9.9.9")
+        );
     }
 
     #[test]

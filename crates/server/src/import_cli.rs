@@ -48,6 +48,7 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<ExitCode> {
         role: user.role,
         org_unit_id: Some(own.id),
         tenant_id: Some(tenant_id),
+        session_id: None,
     };
     crate::state::actor(&principal, Some(&own))
         .may_read_member_data(&crate::state::unit_ref(&unit))

@@ -100,6 +100,7 @@ fn api_router(max_blob_bytes: u64) -> (Router<AppState>, utoipa::openapi::OpenAp
         .routes(routes!(routes::auth::login))
         .routes(routes!(routes::auth::refresh))
         .routes(routes!(routes::auth::logout))
+        .routes(routes!(routes::auth::change_password))
         .routes(routes!(
             routes::org_units::create_org_unit,
             routes::org_units::list_org_units
@@ -112,6 +113,12 @@ fn api_router(max_blob_bytes: u64) -> (Router<AppState>, utoipa::openapi::OpenAp
             routes::users::create_user,
             routes::users::list_users
         ))
+        .routes(routes!(routes::users::get_user, routes::users::update_user))
+        .routes(routes!(routes::users::reset_password))
+        .routes(routes!(routes::users::list_devices))
+        .routes(routes!(routes::users::revoke_device))
+        .routes(routes!(routes::users::revoke_sessions))
+        .routes(routes!(routes::users::account_log))
         .routes(routes!(routes::sync::push))
         .routes(routes!(routes::sync::pull))
         .routes(routes!(routes::sync::checksum))
@@ -263,9 +270,13 @@ impl Application {
             self.facts.clone(),
         ));
         let listener = tokio::spawn(relay_changes(self.store.clone(), self.notifier.clone()));
-        let result = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let result = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         housekeeping.abort();
         listener.abort();
         result
@@ -357,16 +368,23 @@ async fn housekeeping(
             }
             Err(err) => tracing::warn!(error = %err, "blob collection failed"),
         }
-        let window = chrono::Duration::from_std(throttle.window).unwrap_or(chrono::Duration::MAX);
-        let Ok(records) = store.throttle_records().await else {
-            continue;
-        };
-        for record in records {
-            let lapsed = record.window_started_at + window < now
-                && record.locked_until.is_none_or(|until| until < now);
-            if lapsed {
-                let _ = store.clear_throttle(&record.username).await;
-            }
+        // The longest window of the three throttles: a row older than that counts for none.
+        let window = [
+            throttle.window,
+            settings.source_throttle.window,
+            settings.user_throttle.window,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(throttle.window);
+        let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        match store
+            .prune_throttle(now.checked_sub_signed(window).unwrap_or(now), now)
+            .await
+        {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "lapsed login throttle rows removed"),
+            Err(err) => tracing::warn!(error = %err, "throttle clean-up failed"),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! failures lock an account) live in `paicha-auth`; this module only keeps their state.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use uuid::Uuid;
 
@@ -44,6 +44,21 @@ pub struct ThrottleRecord {
     pub locked_until: Option<DateTime<Utc>>,
 }
 
+pub(crate) fn token_model(new: NewRefreshToken) -> refresh_token::ActiveModel {
+    refresh_token::ActiveModel {
+        id: Set(new.id),
+        family_id: Set(new.family_id),
+        user_id: Set(new.user_id),
+        family_created_at: Set(new.family_created_at),
+        token_hash: Set(new.token_hash),
+        device_id: Set(new.device_id),
+        created_at: Set(new.now),
+        expires_at: Set(new.expires_at),
+        used_at: Set(None),
+        revoked_at: Set(None),
+    }
+}
+
 fn to_throttle(m: login_throttle::Model) -> ThrottleRecord {
     ThrottleRecord {
         username: m.username,
@@ -53,7 +68,7 @@ fn to_throttle(m: login_throttle::Model) -> ThrottleRecord {
     }
 }
 
-fn to_token(m: refresh_token::Model) -> RefreshTokenRecord {
+pub(crate) fn to_token(m: refresh_token::Model) -> RefreshTokenRecord {
     RefreshTokenRecord {
         id: m.id,
         family_id: m.family_id,
@@ -69,20 +84,45 @@ fn to_token(m: refresh_token::Model) -> RefreshTokenRecord {
 
 impl Store {
     pub async fn insert_refresh_token(&self, new: NewRefreshToken) -> StoreResult<()> {
-        let model = refresh_token::ActiveModel {
-            id: Set(new.id),
-            family_id: Set(new.family_id),
-            user_id: Set(new.user_id),
-            family_created_at: Set(new.family_created_at),
-            token_hash: Set(new.token_hash),
-            device_id: Set(new.device_id),
-            created_at: Set(new.now),
-            expires_at: Set(new.expires_at),
-            used_at: Set(None),
-            revoked_at: Set(None),
-        };
-        refresh_token::Entity::insert(model).exec(&self.db).await?;
+        refresh_token::Entity::insert(token_model(new))
+            .exec(&self.db)
+            .await?;
         Ok(())
+    }
+
+    /// Adds one to a key's attempts back: a successful login from a source is not held against
+    /// that source.
+    pub async fn throttle_refund(&self, key: &str) -> StoreResult<()> {
+        login_throttle::Entity::update_many()
+            .col_expr(
+                login_throttle::Column::Attempts,
+                Expr::col(login_throttle::Column::Attempts).sub(1),
+            )
+            .filter(login_throttle::Column::Username.eq(key))
+            .filter(login_throttle::Column::Attempts.gt(0))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes the throttle rows whose window started before `window_start` and that are not
+    /// locked at `now`: the table holds only keys with recent attempts, however many made-up
+    /// usernames a guesser tries. Returns how many went.
+    pub async fn prune_throttle(
+        &self,
+        window_start: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        Ok(login_throttle::Entity::delete_many()
+            .filter(login_throttle::Column::WindowStartedAt.lt(window_start))
+            .filter(
+                login_throttle::Column::LockedUntil
+                    .is_null()
+                    .or(login_throttle::Column::LockedUntil.lt(now)),
+            )
+            .exec(&self.db)
+            .await?
+            .rows_affected)
     }
 
     pub async fn refresh_token_by_hash(

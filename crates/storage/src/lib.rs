@@ -2,6 +2,7 @@
 //! or PostgreSQL. This is the only crate that imports sea-orm; its entities are private, and its
 //! public API speaks in the plain records below and in domain types.
 
+mod accounts;
 mod auth_tables;
 mod blobs;
 mod entities;
@@ -15,6 +16,7 @@ use std::time::Duration;
 use paicha_migrations::{Migrator, MigratorTrait, seaql_migrations};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait};
 
+pub use accounts::{AccountLogEntry, SessionStatus, SyncDeviceRecord, UserChange};
 pub use auth_tables::{NewRefreshToken, RefreshTokenRecord, ThrottleRecord};
 pub use blobs::{BlobError, BlobFiles, BlobRow, PartialWriter};
 pub use error::StoreError;

@@ -58,7 +58,8 @@ async fn wrong_password_and_unknown_user_look_the_same() {
 
 #[tokio::test]
 async fn refresh_rotates_and_reuse_revokes_the_family() {
-    let app = spawn_app().await;
+    // Reuse outside the grace window (here: no window at all).
+    let app = spawn_app_with(|s| s.refresh_grace = Duration::ZERO).await;
     let first = app
         .client
         .login(ADMIN_USER, ADMIN_PASSWORD, Some("tablet"))
@@ -143,6 +144,7 @@ fn admin_principal(tokens: &paicha_domain::api::v1::TokenResponse) -> Principal 
         role: tokens.user.role,
         org_unit_id: tokens.user.org_unit_id,
         tenant_id: None,
+        session_id: None,
     }
 }
 
@@ -184,6 +186,27 @@ async fn forged_and_expired_tokens_are_refused() {
     assert_eq!(
         status_with(&app, &expired).await,
         (StatusCode::UNAUTHORIZED, "token_expired".into())
+    );
+
+    // Signed with the server's own key, valid, but naming no sign-in, or one that never existed:
+    // every token must belong to a live sign-in.
+    let no_session = keys.issue(&principal, Utc::now()).unwrap();
+    assert_eq!(
+        status_with(&app, &no_session).await,
+        (StatusCode::UNAUTHORIZED, "invalid_token".into())
+    );
+    let made_up = keys
+        .issue(
+            &Principal {
+                session_id: Some(uuid::Uuid::now_v7()),
+                ..principal.clone()
+            },
+            Utc::now(),
+        )
+        .unwrap();
+    assert_eq!(
+        status_with(&app, &made_up).await,
+        (StatusCode::UNAUTHORIZED, "session_revoked".into())
     );
 
     // Signed with another key.
@@ -455,4 +478,166 @@ async fn a_sign_in_ends_at_its_maximum_age_however_often_it_rotates() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let err = app.client.refresh(&last).await.unwrap_err();
     assert_eq!(err.code(), Some("refresh_token_expired"));
+}
+
+#[tokio::test]
+async fn a_lost_refresh_answer_can_be_retried_within_the_grace_window() {
+    let app = spawn_app().await;
+    let first = app
+        .client
+        .login(ADMIN_USER, ADMIN_PASSWORD, Some("phone"))
+        .await
+        .unwrap();
+    let second = app.client.refresh(&first.refresh_token).await.unwrap();
+    // The answer was lost: the phone presents the same token again and gets the same successor.
+    let retried = app.client.refresh(&first.refresh_token).await.unwrap();
+    assert_eq!(retried.refresh_token, second.refresh_token);
+    assert!(
+        app.client
+            .with_token(&retried.access_token)
+            .list_org_units()
+            .await
+            .is_ok()
+    );
+    // The successor works once, as any refresh token.
+    let third = app.client.refresh(&retried.refresh_token).await.unwrap();
+    assert_ne!(third.refresh_token, second.refresh_token);
+    // Once the successor has been used, the old token is a replay even within the window: the
+    // family is revoked.
+    let replay = app.client.refresh(&first.refresh_token).await.unwrap_err();
+    assert_eq!(replay.code(), Some("refresh_token_reused"));
+    let err = app.client.refresh(&third.refresh_token).await.unwrap_err();
+    assert_eq!(err.code(), Some("invalid_refresh_token"));
+}
+
+#[tokio::test]
+async fn reuse_after_the_grace_window_revokes_the_family() {
+    let app = spawn_app_with(|s| s.refresh_grace = Duration::from_secs(1)).await;
+    let first = app
+        .client
+        .login(ADMIN_USER, ADMIN_PASSWORD, Some("phone"))
+        .await
+        .unwrap();
+    let second = app.client.refresh(&first.refresh_token).await.unwrap();
+    // Let the window pass (a clock the test cannot move: the window is a second here).
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let reuse = app.client.refresh(&first.refresh_token).await.unwrap_err();
+    assert_eq!(reuse.code(), Some("refresh_token_reused"));
+    let err = app.client.refresh(&second.refresh_token).await.unwrap_err();
+    assert_eq!(err.code(), Some("invalid_refresh_token"));
+    // The family's access token ends with it.
+    let (status, code) = status_with(&app, &second.access_token).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNAUTHORIZED, "session_revoked")
+    );
+}
+
+/// A login from a given local address (the loopback network is 127.0.0.0/8).
+async fn login_from(
+    app: &paicha_tests::TestApp,
+    local: [u8; 4],
+    username: &str,
+    password: &str,
+) -> (StatusCode, serde_json::Value) {
+    let http = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(local))
+        .build()
+        .unwrap();
+    let resp = http
+        .post(format!("{}/v1/auth/login", app.base))
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test]
+async fn a_strangers_failures_do_not_lock_the_user_out() {
+    let app = spawn_app().await;
+    let _t = app.tenant("x").await;
+    let mut refused = 0;
+    for _ in 0..50 {
+        let (status, body) = login_from(&app, [127, 0, 0, 2], "x-sec1", "wrong-password!").await;
+        match status {
+            StatusCode::UNAUTHORIZED => assert_eq!(error_code(&body), "invalid_credentials"),
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_eq!(error_code(&body), "login_throttled");
+                refused += 1;
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    // The guesser's source is refused after a few tries...
+    assert!(refused >= 40, "only {refused} of 50 guesses refused");
+    // ...and the real user, from another address, signs in at once.
+    let started = std::time::Instant::now();
+    let (status, body) = login_from(&app, [127, 0, 0, 3], "x-sec1", PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+    // The guesser's source stays refused, also for the right password.
+    let (status, _) = login_from(&app, [127, 0, 0, 2], "x-sec1", PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn one_source_guessing_many_usernames_is_refused() {
+    let app = spawn_app().await;
+    let mut statuses = vec![];
+    for i in 0..40 {
+        let (status, _) = login_from(
+            &app,
+            [127, 0, 0, 4],
+            &format!("made-up-{i}"),
+            "wrong-password!",
+        )
+        .await;
+        statuses.push(status);
+    }
+    // Per-username counts never lock here (one try each); the source's count does.
+    assert_eq!(statuses[0], StatusCode::UNAUTHORIZED);
+    assert_eq!(statuses[39], StatusCode::TOO_MANY_REQUESTS);
+    // Another source is unaffected.
+    let (status, _) = login_from(&app, [127, 0, 0, 5], ADMIN_USER, ADMIN_PASSWORD).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_the_source() {
+    let app = spawn_app_with(|s| {
+        s.trusted_proxies = paicha_server::config::parse_trusted_proxies("127.0.0.1").unwrap();
+        s.login_throttle.max_failures = 3;
+    })
+    .await;
+    let login = |forwarded: &'static str, password: &'static str| {
+        let base = app.base.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{base}/v1/auth/login"))
+                .header("x-forwarded-for", forwarded)
+                .json(&serde_json::json!({"username": ADMIN_USER, "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            login("203.0.113.7", "wrong-password!").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        login("203.0.113.7", ADMIN_PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another client behind the same proxy signs in.
+    assert_eq!(login("203.0.113.8", ADMIN_PASSWORD).await, StatusCode::OK);
 }

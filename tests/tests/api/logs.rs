@@ -54,6 +54,12 @@ async fn secrets_never_reach_the_logs() {
 
     let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(text.contains("login"), "the capture saw nothing: {text}");
+    // A failed login is logged with the username it targeted (never the password).
+    assert!(
+        text.lines()
+            .any(|l| l.contains("failed login") && l.contains(ADMIN_USER)),
+        "no failed-login line names {ADMIN_USER}"
+    );
     for secret in [
         PASSWORD,
         ADMIN_PASSWORD,

@@ -28,6 +28,8 @@ pub enum ErrorCode {
     InvalidRefreshToken,
     RefreshTokenReused,
     RefreshTokenExpired,
+    SessionRevoked,
+    WrongPassword,
     // Authorization.
     Forbidden,
     RoleAboveOwn,
@@ -63,7 +65,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 44] = [
+    pub const ALL: [ErrorCode; 46] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::UnsupportedMediaType,
@@ -81,6 +83,8 @@ impl ErrorCode {
         Self::InvalidRefreshToken,
         Self::RefreshTokenReused,
         Self::RefreshTokenExpired,
+        Self::SessionRevoked,
+        Self::WrongPassword,
         Self::Forbidden,
         Self::RoleAboveOwn,
         Self::OutsideScope,
@@ -129,6 +133,8 @@ impl ErrorCode {
             Self::InvalidRefreshToken => "invalid_refresh_token",
             Self::RefreshTokenReused => "refresh_token_reused",
             Self::RefreshTokenExpired => "refresh_token_expired",
+            Self::SessionRevoked => "session_revoked",
+            Self::WrongPassword => "wrong_password",
             Self::Forbidden => "forbidden",
             Self::RoleAboveOwn => "role_above_own",
             Self::OutsideScope => "outside_scope",
@@ -185,6 +191,10 @@ impl ErrorCode {
                 "刷新凭证已被使用，为安全起见已注销该设备的登录，请重新登录"
             }
             Self::RefreshTokenExpired => "刷新凭证已过期，请重新登录",
+            Self::SessionRevoked => {
+                "登录已失效（账号已停用、权限已变更或登录已被撤销），请刷新凭证或重新登录"
+            }
+            Self::WrongPassword => "原密码不正确",
             Self::Forbidden => "没有权限执行此操作",
             Self::RoleAboveOwn => "不能创建权限高于自己的用户",
             Self::OutsideScope => "该组织不在您的管辖范围内",

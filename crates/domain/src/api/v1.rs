@@ -119,6 +119,9 @@ pub struct User {
     pub tenant_id: Option<Uuid>,
     pub role: Role,
     pub display_name: Option<String>,
+    /// A disabled user cannot sign in, and its tokens stop working.
+    #[serde(default)]
+    pub disabled: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -126,6 +129,90 @@ pub struct User {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserList {
     pub users: Vec<User>,
+}
+
+/// `PATCH /v1/users/{id}`: the fields to change; absent fields stay as they are. Changing the
+/// role or the unit ends the user's access tokens (it refreshes to get the new ones); disabling
+/// ends its sign-ins.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// The unit to move the user to (a `system_admin` has none and cannot be moved).
+    #[serde(default)]
+    pub org_unit_id: Option<Uuid>,
+    /// The new display name; an empty string clears it.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
+/// `POST /v1/users/{id}/password`: an administrator sets a new password; every sign-in of the
+/// user ends.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ResetPassword {
+    pub password: String,
+}
+
+/// `POST /v1/auth/password`: one's own password, the current one required.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// One device of a user: its sign-ins and its last sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Device {
+    /// The `device_id` given at login (or to sync); `null` for sign-ins that named none.
+    pub device_id: Option<String>,
+    /// Sign-ins of this device whose refresh token still works.
+    pub active_sessions: u32,
+    /// The latest sign-in.
+    pub signed_in_at: Option<DateTime<Utc>>,
+    /// The latest refresh (or sign-in).
+    pub last_refresh_at: Option<DateTime<Utc>>,
+    /// The latest pull of this device.
+    pub last_sync_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceList {
+    pub devices: Vec<Device>,
+}
+
+/// One entry of a user's account log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountEvent {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// The user's username at the time.
+    pub username: String,
+    pub actor_id: Uuid,
+    pub actor_username: String,
+    /// `created`, `updated`, `password_reset`, `password_changed`, `sessions_revoked`,
+    /// `device_revoked`.
+    pub action: String,
+    /// What changed: before and after values (never a password).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub detail: serde_json::Value,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountEventList {
+    pub events: Vec<AccountEvent>,
 }
 
 /// `/healthz` and `/readyz`.

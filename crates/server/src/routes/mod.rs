@@ -36,6 +36,7 @@ pub fn user_dto(user: UserRecord) -> v1::User {
         tenant_id: user.tenant_id,
         role: user.role,
         display_name: user.display_name,
+        disabled: user.disabled,
         created_at: user.created_at,
     }
 }

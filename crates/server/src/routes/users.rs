@@ -1,21 +1,30 @@
-//! Users: create one (never above the creator's own role, never outside its subtree) and list
-//! those the caller manages.
+//! Users: create one (never above the creator's own role, never outside its subtree), list
+//! those the caller manages, and manage one through its life: change its role, unit or name,
+//! disable or enable it, reset its password, list its devices, end its sign-ins, read its
+//! account log. Every change is written to the account log.
+
+use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use paicha_auth::Principal;
 use paicha_auth::password::hash_password;
+use paicha_auth::policy::Denied;
 use paicha_domain::account::{check_new_password, normalize_username};
-use paicha_domain::api::v1::{CreateUser, User, UserList};
+use paicha_domain::api::v1::{
+    AccountEvent, AccountEventList, CreateUser, Device, DeviceList, ResetPassword, UpdateUser,
+    User, UserList,
+};
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use paicha_domain::org::{MAX_NAME_CHARS, normalize_name};
 use paicha_domain::role::Role;
-use paicha_storage::{NewUser, StoreError};
+use paicha_storage::{AccountLogEntry, NewUser, OrgUnitRecord, StoreError, UserChange, UserRecord};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, AuthUser};
+use crate::extract::{ApiJson, ApiPath, AuthUser};
 use crate::routes::user_dto;
 use crate::state::{AppState, actor, unit_ref};
 
@@ -66,20 +75,11 @@ pub async fn create_user(
             .with_message("用户名应为3至64个字母、数字或 _.-@")
             .with_field("username")
     })?;
-    check_new_password(&req.password).map_err(|e| {
-        let code = ErrorCode::parse(e.code()).unwrap_or(ErrorCode::InvalidBody);
-        ApiError::unprocessable(code)
-            .with_message(e.message_zh())
-            .with_field("password")
-    })?;
+    check_password_field(&req.password, "password")?;
     let display_name = req
         .display_name
         .as_deref()
-        .map(|raw| {
-            normalize_name(raw, MAX_NAME_CHARS).ok_or_else(|| {
-                ApiError::unprocessable(ErrorCode::InvalidName).with_field("display_name")
-            })
-        })
+        .map(check_display_name)
         .transpose()?;
 
     let password = req.password;
@@ -108,6 +108,15 @@ pub async fn create_user(
             other => other.into(),
         })?;
     tracing::info!(user.id = %user.id, role = user.role.as_str(), by = %principal.user_id, "user created");
+    log_account(
+        &state,
+        &user,
+        &principal,
+        "created",
+        serde_json::json!({"role": user.role.as_str(), "org_unit_id": user.org_unit_id}),
+        user.created_at,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(user_dto(user))))
 }
 
@@ -137,4 +146,497 @@ pub async fn list_users(
     Ok(Json(UserList {
         users: users.into_iter().map(user_dto).collect(),
     }))
+}
+
+/// A password field of a request: the rules of a new password.
+pub fn check_password_field(password: &str, field: &str) -> ApiResult<()> {
+    check_new_password(password).map_err(|e| {
+        let code = ErrorCode::parse(e.code()).unwrap_or(ErrorCode::InvalidBody);
+        ApiError::unprocessable(code)
+            .with_message(e.message_zh())
+            .with_field(field)
+    })
+}
+
+fn check_display_name(raw: &str) -> ApiResult<String> {
+    normalize_name(raw, MAX_NAME_CHARS)
+        .ok_or_else(|| ApiError::unprocessable(ErrorCode::InvalidName).with_field("display_name"))
+}
+
+/// Writes an entry of `user`'s account log, made by `principal`.
+pub async fn log_account(
+    state: &AppState,
+    user: &UserRecord,
+    principal: &Principal,
+    action: &str,
+    detail: serde_json::Value,
+    at: DateTime<Utc>,
+) -> ApiResult<()> {
+    let actor_username = if principal.user_id == user.id {
+        user.username.clone()
+    } else {
+        state
+            .store
+            .user(principal.user_id)
+            .await?
+            .map(|u| u.username)
+            .unwrap_or_default()
+    };
+    state
+        .store
+        .insert_account_log(AccountLogEntry {
+            id: Uuid::now_v7(),
+            tenant_id: user.tenant_id,
+            user_id: user.id,
+            username: user.username.clone(),
+            actor_id: principal.user_id,
+            actor_username,
+            action: action.to_owned(),
+            detail: detail.to_string(),
+            at,
+        })
+        .await?;
+    Ok(())
+}
+
+/// A user the caller manages, with its unit. A user the caller may not see at all is 404; for
+/// an action (`read == false`), one it sees but may not manage is 403.
+async fn managed_user(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    read: bool,
+) -> ApiResult<(UserRecord, Option<OrgUnitRecord>)> {
+    let own = state.caller_unit(principal).await?;
+    let user = state
+        .store
+        .user(id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let unit = match user.org_unit_id {
+        Some(unit_id) => Some(
+            state
+                .store
+                .org_unit(unit_id)
+                .await?
+                .ok_or_else(ApiError::not_found)?,
+        ),
+        None => None,
+    };
+    let allowed = if principal.user_id == user.id {
+        // Everyone reads its own account, devices and log; acting on oneself follows the rules
+        // of each action.
+        Ok(())
+    } else {
+        actor(principal, own.as_ref())
+            .may_manage_user(user.role, unit.as_ref().map(unit_ref).as_ref())
+    };
+    match allowed {
+        Ok(()) => Ok((user, unit)),
+        Err(Denied::OutsideScope) if read => Err(ApiError::not_found()),
+        Err(d) => Err(d.into()),
+    }
+}
+
+/// Whether the caller may act on `user` (not merely read it): managing it, or it is the caller.
+fn may_act(
+    state_own: Option<&OrgUnitRecord>,
+    principal: &Principal,
+    user: &UserRecord,
+    unit: Option<&OrgUnitRecord>,
+) -> ApiResult<()> {
+    actor(principal, state_own)
+        .may_manage_user(user.role, unit.map(unit_ref).as_ref())
+        .map_err(ApiError::from)
+}
+
+/// One user the caller manages (or the caller itself).
+#[utoipa::path(
+    get, path = "/v1/users/{id}", tag = "users",
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 404, description = "No such user the caller may see", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_user(
+    State(state): State<AppState>,
+    AuthUser(principal): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<User>> {
+    let (user, _) = managed_user(&state, &principal, id, true).await?;
+    Ok(Json(user_dto(user)))
+}
+
+/// Change a user's role, unit or display name, or disable or enable it.
+///
+/// The caller must manage the user as it is (DOMAIN.md §9: its own subtree, never a role above
+/// its own) and be allowed to create it as it will be. Nobody disables, demotes or moves
+/// itself. Disabling ends every sign-in of the user at once; a changed role or unit ends its
+/// access tokens (the next refresh carries the new ones).
+#[utoipa::path(
+    patch, path = "/v1/users/{id}", tag = "users",
+    params(("id" = Uuid, Path, description = "User id")),
+    request_body = UpdateUser,
+    responses(
+        (status = 200, description = "The user as changed", body = User),
+        (status = 400, description = "Malformed id or JSON", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not allowed, outside the caller's scope, or a role above its own", body = ErrorBody),
+        (status = 404, description = "No such user or unit", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid change", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update_user(
+    State(state): State<AppState>,
+    AuthUser(principal): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(req): ApiJson<UpdateUser>,
+) -> ApiResult<Json<User>> {
+    let own = state.caller_unit(&principal).await?;
+    let (user, unit) = managed_user(&state, &principal, id, false).await?;
+    let new_unit = match req.org_unit_id {
+        Some(unit_id) if Some(unit_id) != user.org_unit_id => Some(
+            state
+                .store
+                .org_unit(unit_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found().with_field("org_unit_id"))?,
+        ),
+        _ => unit.clone(),
+    };
+    let new_role = req.role.unwrap_or(user.role);
+    let disables = req.disabled == Some(true) && !user.disabled;
+    let a = actor(&principal, own.as_ref());
+    a.may_change_user(
+        user.id,
+        (user.role, unit.as_ref().map(unit_ref).as_ref()),
+        (new_role, new_unit.as_ref().map(unit_ref).as_ref()),
+        disables,
+    )
+    .map_err(|d| {
+        let field = match d {
+            Denied::Forbidden if user.id == principal.user_id => None,
+            Denied::RoleAboveOwn | Denied::RoleDoesNotFitUnit => Some("role"),
+            _ if req.org_unit_id.is_some() => Some("org_unit_id"),
+            _ => None,
+        };
+        let mut e = ApiError::from(d);
+        if d == Denied::Forbidden && user.id == principal.user_id {
+            e = e.with_message("不能停用自己，也不能更改自己的角色或所属组织");
+        }
+        match field {
+            Some(f) => e.with_field(f),
+            None => e,
+        }
+    })?;
+    if !new_role.fits_unit(new_unit.as_ref().map(|u| u.kind)) {
+        return Err(ApiError::unprocessable(ErrorCode::RoleDoesNotFitUnit).with_field("role"));
+    }
+    let display_name = match req.display_name.as_deref() {
+        None => None,
+        Some(raw) if raw.trim().is_empty() => Some(None),
+        Some(raw) => Some(Some(check_display_name(raw)?)),
+    };
+    let moves_unit = new_unit.as_ref().map(|u| u.id) != user.org_unit_id;
+    let change = UserChange {
+        role: (new_role != user.role).then_some(new_role),
+        unit: moves_unit.then(|| new_unit.clone()),
+        display_name: display_name.filter(|d| *d != user.display_name),
+        disabled: req.disabled.filter(|d| *d != user.disabled),
+    };
+    let mut detail = serde_json::Map::new();
+    if let Some(role) = change.role {
+        detail.insert(
+            "role".into(),
+            serde_json::json!({"from": user.role.as_str(), "to": role.as_str()}),
+        );
+    }
+    if moves_unit {
+        detail.insert(
+            "org_unit_id".into(),
+            serde_json::json!({"from": user.org_unit_id, "to": new_unit.as_ref().map(|u| u.id)}),
+        );
+    }
+    if let Some(name) = &change.display_name {
+        detail.insert(
+            "display_name".into(),
+            serde_json::json!({"from": user.display_name, "to": name}),
+        );
+    }
+    if let Some(disabled) = change.disabled {
+        detail.insert(
+            "disabled".into(),
+            serde_json::json!({"from": user.disabled, "to": disabled}),
+        );
+    }
+    if detail.is_empty() {
+        return Ok(Json(user_dto(user)));
+    }
+    let now = Utc::now();
+    let updated = state
+        .store
+        .update_user(user.id, change)
+        .await
+        .map_err(|e| match e {
+            StoreError::Reference(_) => ApiError::not_found().with_field("org_unit_id"),
+            other => other.into(),
+        })?;
+    if disables {
+        state
+            .store
+            .revoke_other_sessions(user.id, None, now)
+            .await?;
+    }
+    log_account(
+        &state,
+        &updated,
+        &principal,
+        "updated",
+        serde_json::Value::Object(detail),
+        now,
+    )
+    .await?;
+    tracing::info!(user.id = %updated.id, username = %updated.username, by = %principal.user_id, "user changed");
+    Ok(Json(user_dto(updated)))
+}
+
+/// Set a new password for a user the caller manages; every sign-in of that user ends.
+#[utoipa::path(
+    post, path = "/v1/users/{id}/password", tag = "users",
+    params(("id" = Uuid, Path, description = "User id")),
+    request_body = ResetPassword,
+    responses(
+        (status = 204, description = "Password set; the user's sign-ins ended"),
+        (status = 400, description = "Malformed id or JSON", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Unacceptable password", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    AuthUser(principal): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(req): ApiJson<ResetPassword>,
+) -> ApiResult<StatusCode> {
+    let own = state.caller_unit(&principal).await?;
+    let (user, unit) = managed_user(&state, &principal, id, false).await?;
+    may_act(own.as_ref(), &principal, &user, unit.as_ref())?;
+    check_password_field(&req.password, "password")?;
+    let password = req.password;
+    let hash = state
+        .run_password_work(move || hash_password(&password))
+        .await?
+        .map_err(ApiError::internal)?;
+    let now = Utc::now();
+    state.store.set_password_hash(user.id, hash).await?;
+    state
+        .store
+        .revoke_other_sessions(user.id, None, now)
+        .await?;
+    log_account(
+        &state,
+        &user,
+        &principal,
+        "password_reset",
+        serde_json::json!({}),
+        now,
+    )
+    .await?;
+    tracing::info!(user.id = %user.id, username = %user.username, by = %principal.user_id, "password reset");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The devices of a user: its sign-ins by device and each device's last sync.
+#[utoipa::path(
+    get, path = "/v1/users/{id}/devices", tag = "users",
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "Devices, the most recently active first", body = DeviceList),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 404, description = "No such user the caller may see", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_devices(
+    State(state): State<AppState>,
+    AuthUser(principal): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<DeviceList>> {
+    let (user, _) = managed_user(&state, &principal, id, true).await?;
+    let now = Utc::now();
+    let mut devices: BTreeMap<Option<String>, Device> = BTreeMap::new();
+    let mut live_families: BTreeMap<Option<String>, std::collections::BTreeSet<Uuid>> =
+        BTreeMap::new();
+    let empty = |device_id: Option<String>| Device {
+        device_id,
+        active_sessions: 0,
+        signed_in_at: None,
+        last_refresh_at: None,
+        last_sync_at: None,
+    };
+    for token in state.store.user_refresh_tokens(user.id).await? {
+        let d = devices
+            .entry(token.device_id.clone())
+            .or_insert_with(|| empty(token.device_id.clone()));
+        d.signed_in_at = d.signed_in_at.max(Some(token.family_created_at));
+        d.last_refresh_at = d.last_refresh_at.max(Some(token.created_at));
+        if token.revoked_at.is_none() && token.used_at.is_none() && token.expires_at > now {
+            live_families
+                .entry(token.device_id.clone())
+                .or_default()
+                .insert(token.family_id);
+        }
+    }
+    for (device_id, families) in live_families {
+        if let Some(d) = devices.get_mut(&device_id) {
+            d.active_sessions = u32::try_from(families.len()).unwrap_or(u32::MAX);
+        }
+    }
+    for synced in state.store.user_sync_devices(user.id).await? {
+        let key = Some(synced.device_id.clone());
+        let d = devices
+            .entry(key)
+            .or_insert_with(|| empty(Some(synced.device_id.clone())));
+        d.last_sync_at = Some(synced.last_seen_at);
+    }
+    let mut devices: Vec<Device> = devices.into_values().collect();
+    devices.sort_by_key(|d| std::cmp::Reverse(d.last_refresh_at.max(d.last_sync_at)));
+    Ok(Json(DeviceList { devices }))
+}
+
+/// End every sign-in a user made from one device; that device's access tokens stop working at
+/// once, on every instance.
+#[utoipa::path(
+    delete, path = "/v1/users/{id}/devices/{device_id}", tag = "users",
+    params(
+        ("id" = Uuid, Path, description = "User id"),
+        ("device_id" = String, Path, description = "The device's id, URL-encoded"),
+    ),
+    responses(
+        (status = 204, description = "The device's sign-ins ended"),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn revoke_device(
+    State(state): State<AppState>,
+    AuthUser(principal): AuthUser,
+    ApiPath((id, device_id)): ApiPath<(Uuid, String)>,
+) -> ApiResult<StatusCode> {
+    let own = state.caller_unit(&principal).await?;
+    let (user, unit) = managed_user(&state, &principal, id, false).await?;
+    if user.id != principal.user_id {
+        may_act(own.as_ref(), &principal, &user, unit.as_ref())?;
+    }
+    let now = Utc::now();
+    let ended = state
+        .store
+        .revoke_device_sessions(user.id, &device_id, now)
+        .await?;
+    log_account(
+        &state,
+        &user,
+        &principal,
+        "device_revoked",
+        serde_json::json!({"device_id": device_id, "tokens": ended}),
+        now,
+    )
+    .await?;
+    tracing::info!(user.id = %user.id, username = %user.username, by = %principal.user_id, "device revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// End every sign-in of a user, on every device; its access tokens stop working at once.
+#[utoipa::path(
+    delete, path = "/v1/users/{id}/sessions", tag = "users",
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Every sign-in ended"),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn revoke_sessions(
+    State(state): State<AppState>,
+    AuthUser(principal): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    let own = state.caller_unit(&principal).await?;
+    let (user, unit) = managed_user(&state, &principal, id, false).await?;
+    if user.id != principal.user_id {
+        may_act(own.as_ref(), &principal, &user, unit.as_ref())?;
+    }
+    let now = Utc::now();
+    let ended = state
+        .store
+        .revoke_other_sessions(user.id, None, now)
+        .await?;
+    log_account(
+        &state,
+        &user,
+        &principal,
+        "sessions_revoked",
+        serde_json::json!({"tokens": ended}),
+        now,
+    )
+    .await?;
+    tracing::info!(user.id = %user.id, username = %user.username, by = %principal.user_id, "sessions revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The account log of a user: who changed what, and when (newest first, at most 500).
+#[utoipa::path(
+    get, path = "/v1/users/{id}/log", tag = "users",
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "Account events", body = AccountEventList),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 404, description = "No such user the caller may see", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn account_log(
+    State(state): State<AppState>,
+    AuthUser(principal): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<AccountEventList>> {
+    let (user, _) = managed_user(&state, &principal, id, true).await?;
+    let events = state
+        .store
+        .account_log(user.id, 500)
+        .await?
+        .into_iter()
+        .map(|e| AccountEvent {
+            id: e.id,
+            user_id: e.user_id,
+            username: e.username,
+            actor_id: e.actor_id,
+            actor_username: e.actor_username,
+            action: e.action,
+            detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null),
+            at: e.at,
+        })
+        .collect();
+    Ok(Json(AccountEventList { events }))
 }

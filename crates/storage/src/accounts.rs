@@ -1,0 +1,302 @@
+//! Account lifecycle: the session check of every request, changing a user, revoking its
+//! sessions, its devices, and the account log.
+
+use chrono::{DateTime, Utc};
+use paicha_domain::role::Role;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::auth_tables::NewRefreshToken;
+use crate::entities::{refresh_token, user};
+use crate::{OrgUnitRecord, RefreshTokenRecord, Store, StoreError, StoreResult, UserRecord};
+
+/// What the bearer-token check needs to know about the caller, read in one query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionStatus {
+    pub disabled: bool,
+    pub role: Role,
+    pub org_unit_id: Option<Uuid>,
+    pub tenant_id: Option<Uuid>,
+    /// Whether the sign-in (refresh-token family) still has a token that is not revoked.
+    pub session_alive: bool,
+}
+
+/// A change to a user; `None` leaves a value as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChange {
+    pub role: Option<Role>,
+    /// The new unit (`Some(None)`: none, for a system admin).
+    pub unit: Option<Option<OrgUnitRecord>>,
+    pub display_name: Option<Option<String>>,
+    pub disabled: Option<bool>,
+}
+
+/// A device that synced: its last pull position and when it was last seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncDeviceRecord {
+    pub device_id: String,
+    pub last_seen_at: DateTime<Utc>,
+    pub last_cursor: u64,
+}
+
+/// One entry of the account log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountLogEntry {
+    pub id: Uuid,
+    pub tenant_id: Option<Uuid>,
+    pub user_id: Uuid,
+    pub username: String,
+    pub actor_id: Uuid,
+    pub actor_username: String,
+    pub action: String,
+    /// JSON text; never a password.
+    pub detail: String,
+    pub at: DateTime<Utc>,
+}
+
+const LOG: &str = "account_log";
+const LOG_COLUMNS: [&str; 9] = [
+    "id",
+    "tenant_id",
+    "user_id",
+    "username",
+    "actor_id",
+    "actor_username",
+    "action",
+    "detail",
+    "at",
+];
+
+impl Store {
+    /// The caller's account and whether its sign-in `session_id` is still alive, in one query
+    /// (the user by primary key, the family by its index). `None`: no such user.
+    pub async fn session_status(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+    ) -> StoreResult<Option<SessionStatus>> {
+        let alive = Query::select()
+            .expr(Expr::val(1))
+            .from("refresh_tokens")
+            .and_where(Expr::col(("refresh_tokens", "family_id")).eq(session_id))
+            .and_where(Expr::col(("refresh_tokens", "user_id")).eq(user_id))
+            .and_where(Expr::col(("refresh_tokens", "revoked_at")).is_null())
+            .to_owned();
+        let select = Query::select()
+            .columns(["disabled", "role", "org_unit_id", "tenant_id"])
+            .expr_as(
+                Expr::case(Expr::exists(alive), Expr::val(1)).finally(Expr::val(0)),
+                Alias::new("alive"),
+            )
+            .from("users")
+            .and_where(Expr::col("id").eq(user_id))
+            .to_owned();
+        let Some(row) = self.db.query_one(&select).await? else {
+            return Ok(None);
+        };
+        let role: String = row.try_get("", "role")?;
+        let role = Role::parse(&role)
+            .ok_or_else(|| StoreError::Corrupt(format!("user {user_id} has role {role:?}")))?;
+        let alive: i32 = row.try_get("", "alive")?;
+        Ok(Some(SessionStatus {
+            disabled: row.try_get("", "disabled")?,
+            role,
+            org_unit_id: row.try_get("", "org_unit_id")?,
+            tenant_id: row.try_get("", "tenant_id")?,
+            session_alive: alive == 1,
+        }))
+    }
+
+    /// Applies `change` to a user and returns it as it is now. A unit deleted meanwhile is
+    /// `StoreError::Reference`.
+    pub async fn update_user(&self, id: Uuid, change: UserChange) -> StoreResult<UserRecord> {
+        let mut model = user::ActiveModel {
+            id: sea_orm::ActiveValue::Unchanged(id),
+            ..Default::default()
+        };
+        if let Some(role) = change.role {
+            model.role = Set(role.as_str().to_owned());
+        }
+        if let Some(unit) = change.unit {
+            model.tenant_id = Set(unit.as_ref().map(|u| u.tenant_id));
+            model.org_unit_id = Set(unit.as_ref().map(|u| u.id));
+        }
+        if let Some(name) = change.display_name {
+            model.display_name = Set(name);
+        }
+        if let Some(disabled) = change.disabled {
+            model.disabled = Set(disabled);
+        }
+        if model.is_changed() {
+            user::Entity::update(model).exec(&self.db).await?;
+        }
+        self.user(id).await?.ok_or(StoreError::NotFound)
+    }
+
+    pub async fn set_password_hash(&self, id: Uuid, password_hash: String) -> StoreResult<()> {
+        let result = user::Entity::update_many()
+            .col_expr(user::Column::PasswordHash, Expr::value(password_hash))
+            .filter(user::Column::Id.eq(id))
+            .exec(&self.db)
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Rotates a refresh token: marks the live token `old` as used and stores its successor, in
+    /// one transaction, so whoever sees the token used also finds its successor. Returns false
+    /// (and stores nothing) when `old` was already used or revoked.
+    pub async fn rotate_refresh_token(
+        &self,
+        old: Uuid,
+        now: DateTime<Utc>,
+        successor: NewRefreshToken,
+    ) -> StoreResult<bool> {
+        let txn = self.db.begin().await?;
+        let result = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+            .filter(refresh_token::Column::Id.eq(old))
+            .filter(refresh_token::Column::UsedAt.is_null())
+            .filter(refresh_token::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if result.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        refresh_token::Entity::insert(crate::auth_tables::token_model(successor))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// Revokes every sign-in of a user except `keep` (the caller's own).
+    pub async fn revoke_other_sessions(
+        &self,
+        user_id: Uuid,
+        keep: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut update = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+            .filter(refresh_token::Column::UserId.eq(user_id))
+            .filter(refresh_token::Column::RevokedAt.is_null());
+        if let Some(keep) = keep {
+            update = update.filter(refresh_token::Column::FamilyId.ne(keep));
+        }
+        Ok(update.exec(&self.db).await?.rows_affected)
+    }
+
+    /// Revokes every sign-in a user made from `device_id`; returns how many tokens it ended.
+    pub async fn revoke_device_sessions(
+        &self,
+        user_id: Uuid,
+        device_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        Ok(refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+            .filter(refresh_token::Column::UserId.eq(user_id))
+            .filter(refresh_token::Column::DeviceId.eq(device_id))
+            .filter(refresh_token::Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await?
+            .rows_affected)
+    }
+
+    /// Every refresh token of a user, newest first.
+    pub async fn user_refresh_tokens(&self, user_id: Uuid) -> StoreResult<Vec<RefreshTokenRecord>> {
+        Ok(refresh_token::Entity::find()
+            .filter(refresh_token::Column::UserId.eq(user_id))
+            .order_by_desc(refresh_token::Column::CreatedAt)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(crate::auth_tables::to_token)
+            .collect())
+    }
+
+    /// The devices a user synced from.
+    pub async fn user_sync_devices(&self, user_id: Uuid) -> StoreResult<Vec<SyncDeviceRecord>> {
+        let select = Query::select()
+            .columns(["device_id", "last_seen_at", "last_cursor"])
+            .from("sync_devices")
+            .and_where(Expr::col("user_id").eq(user_id))
+            .to_owned();
+        self.db
+            .query_all(&select)
+            .await?
+            .iter()
+            .map(|row| {
+                let cursor: i64 = row.try_get("", "last_cursor")?;
+                Ok(SyncDeviceRecord {
+                    device_id: row.try_get("", "device_id")?,
+                    last_seen_at: row.try_get("", "last_seen_at")?,
+                    last_cursor: u64::try_from(cursor).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn insert_account_log(&self, entry: AccountLogEntry) -> StoreResult<()> {
+        let insert = Query::insert()
+            .into_table(LOG)
+            .columns(LOG_COLUMNS)
+            .values([
+                entry.id.into(),
+                entry.tenant_id.into(),
+                entry.user_id.into(),
+                entry.username.into(),
+                entry.actor_id.into(),
+                entry.actor_username.into(),
+                entry.action.into(),
+                entry.detail.into(),
+                entry.at.into(),
+            ])
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            .to_owned();
+        self.db.execute(&insert).await?;
+        Ok(())
+    }
+
+    /// The account log of one user, newest first, at most `limit` entries.
+    pub async fn account_log(
+        &self,
+        user_id: Uuid,
+        limit: u64,
+    ) -> StoreResult<Vec<AccountLogEntry>> {
+        let select = Query::select()
+            .columns(LOG_COLUMNS)
+            .from(LOG)
+            .and_where(Expr::col("user_id").eq(user_id))
+            .order_by("at", Order::Desc)
+            .order_by("id", Order::Desc)
+            .limit(limit)
+            .to_owned();
+        self.db
+            .query_all(&select)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(AccountLogEntry {
+                    id: row.try_get("", "id")?,
+                    tenant_id: row.try_get("", "tenant_id")?,
+                    user_id: row.try_get("", "user_id")?,
+                    username: row.try_get("", "username")?,
+                    actor_id: row.try_get("", "actor_id")?,
+                    actor_username: row.try_get("", "actor_username")?,
+                    action: row.try_get("", "action")?,
+                    detail: row.try_get("", "detail")?,
+                    at: row.try_get("", "at")?,
+                })
+            })
+            .collect()
+    }
+}
