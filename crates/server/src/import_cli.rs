@@ -67,32 +67,37 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<ExitCode> {
             .progress_chars("=> "),
     );
     bar.set_message(format!("检查{sheet}"));
-    let progress = |p: Progress| match p {
-        Progress::Read { rows } => bar.set_length(rows),
-        Progress::Checked { row } => bar.set_position(row),
-        Progress::Writing { mutations } => {
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            bar.set_message(format!("写入 {mutations} 条变更（一个事务）"));
-            bar.enable_steady_tick(Duration::from_millis(100));
+    let progress_bar = bar.clone();
+    let progress: crate::import::ProgressFn = std::sync::Arc::new(move |p: Progress| {
+        let bar = &progress_bar;
+        match p {
+            Progress::Read { rows } => bar.set_length(rows),
+            Progress::Checked { row } => bar.set_position(row),
+            Progress::Writing { mutations } => {
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                bar.set_message(format!("写入 {mutations} 条变更（一个事务）"));
+                bar.enable_steady_tick(Duration::from_millis(100));
+            }
         }
-    };
+    });
     let importer = Importer {
         store: &store,
         user_id: user.id,
         role: user.role,
         own_path: &own.path,
         device_id: format!("cli-import-{}", Uuid::now_v7().simple()),
+        parsing_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
     };
     let outcome = match &command {
         ImportCommand::Roster(_) => {
-            crate::import::roster(&importer, &unit, &body, &progress).await?
+            crate::import::roster(&importer, &unit, body.into(), progress).await?
         }
         ImportCommand::Transfers(a) => {
             let list = crate::import::list_name(&a.list_name).map_err(anyhow::Error::msg)?;
-            crate::import::transfers(&importer, &unit, &list, &body, &progress).await?
+            crate::import::transfers(&importer, &unit, &list, body.into(), progress).await?
         }
     };
     bar.finish_and_clear();

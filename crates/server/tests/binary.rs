@@ -443,3 +443,113 @@ async fn paicha_import_roster_writes_a_file_whole_as_a_user_or_refuses_it_whole(
     names.sort();
     assert_eq!(names, vec!["张三", "李四"]);
 }
+
+#[path = "../../../tests/src/hostile.rs"]
+#[allow(dead_code)]
+mod hostile;
+
+/// The peak resident memory of a process, in bytes (`VmHWM`).
+fn peak_memory(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kib * 1024
+}
+
+/// The crafted workbook of two cells (`A1`, `XFD1048576`: 1.7·10¹⁰ cells as a dense grid; it
+/// made the server abort), a zip bomb and a CSV with a 4 MB line, sent to the real binary's
+/// HTTP import and to `paicha import roster`: each is refused (422, exit 1) as unreadable,
+/// the server goes on answering, and its peak memory stays under 200 MB.
+///
+/// `PAICHA_TEST_BIN` points the test at another build of `paicha` (to watch an old one fail).
+#[tokio::test]
+async fn hostile_spreadsheets_are_refused_over_http_and_by_the_cli_in_bounded_memory() {
+    let bin = std::env::var("PAICHA_TEST_BIN").unwrap_or(env!("CARGO_BIN_EXE_paicha").to_owned());
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(&bin)
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PAICHA_LISTEN", "127.0.0.1:0")
+        .env("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = BufReader::new(stdout).lines().next().unwrap().unwrap();
+    let url = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .map(|rest| {
+            format!(
+                "http://{}",
+                rest.trim_end_matches(|c: char| !c.is_ascii_digit())
+            )
+        })
+        .unwrap();
+    let pid = child.id();
+    let _server = Server(child);
+    let client = paicha_client::Client::new(url.clone());
+    let (_, _, branch) = committee_and_branch(&client, "东关社区党支部").await;
+    let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
+    let token = sec.access_token().unwrap().to_owned();
+    let baseline = peak_memory(pid);
+
+    let files = [
+        ("last-cell.xlsx", hostile::last_cell_xlsx(true)),
+        ("last-cell-lying.xlsx", hostile::last_cell_xlsx(false)),
+        ("bomb.xlsx", hostile::shared_strings_bomb_xlsx()),
+        ("long-line.csv", hostile::long_line_csv()),
+    ];
+    let http = reqwest::Client::new();
+    for (name, bytes) in &files {
+        let resp = http
+            .post(format!("{url}/v1/import/roster?org_unit_id={}", branch.id))
+            .bearer_auth(&token)
+            .header("content-type", "application/octet-stream")
+            .body(bytes.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{name}: the server did not answer: {e}"));
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        assert_eq!(status.as_u16(), 422, "{name}: {body}");
+        assert_eq!(
+            body["problems"][0]["code"], "unreadable_file",
+            "{name}: {body}"
+        );
+        let health = http.get(format!("{url}/healthz")).send().await;
+        assert!(
+            health.is_ok_and(|r| r.status().is_success()),
+            "{name}: the server stopped answering"
+        );
+    }
+    let peak = peak_memory(pid);
+    assert!(
+        peak < 200 << 20,
+        "peak memory {} MiB (at start {} MiB)",
+        peak >> 20,
+        baseline >> 20
+    );
+
+    // The command line shares the reading: a clear message and exit 1 for each.
+    for (name, bytes) in &files {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = Command::new(&bin)
+            .args(["import", "roster"])
+            .arg(&path)
+            .args(["--branch", "B1", "--as", "sec"])
+            .current_dir(dir.path())
+            .env_clear()
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stdout}");
+        assert!(stdout.contains("unreadable_file"), "{name}: {stdout}");
+    }
+}

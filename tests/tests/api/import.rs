@@ -228,3 +228,75 @@ async fn the_same_roster_sent_twice_at_once_creates_each_member_once() {
         .count();
     assert_eq!(members, 20);
 }
+
+/// A workbook of two cells, `A1` and `XFD1048576` (a dense grid of 1.7·10¹⁰ cells: it aborted
+/// the server), whether its sheet declares that dimension or lies about it; a zip bomb (a
+/// 2 GiB shared-string table in 2 MB); a CSV with a 4 MB line: each is refused with
+/// `unreadable_file`, nothing is written, and the server goes on answering.
+#[tokio::test]
+async fn hostile_files_are_refused_as_unreadable_and_the_server_keeps_answering() {
+    use paicha_tests::hostile;
+
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let token = t.secretary1.access_token().unwrap();
+    let files = [
+        ("last cell, declared", hostile::last_cell_xlsx(true)),
+        ("last cell, dimension lies", hostile::last_cell_xlsx(false)),
+        ("zip bomb", hostile::shared_strings_bomb_xlsx()),
+        ("4 MB line", hostile::long_line_csv()),
+    ];
+    assert!(files[0].1.len() < 2048, "{}", files[0].1.len());
+    // The same hand-made workbook without the far cell is a readable (empty) roster.
+    let (status, body) = upload(&app.base, token, t.branch1.id, hostile::headers_only_xlsx()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for (what, bytes) in files {
+        let (status, body) = upload(&app.base, token, t.branch1.id, bytes).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{what}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_roster", "{what}: {body}");
+        let problems = body["problems"].as_array().unwrap();
+        assert_eq!(problems.len(), 1, "{what}: {body}");
+        assert_eq!(problems[0]["code"], "unreadable_file", "{what}: {body}");
+        let message = problems[0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("上限") || message.contains("超过"),
+            "{what}: {body}"
+        );
+        // Still answering.
+        let health = reqwest::get(format!("{}/healthz", app.base)).await.unwrap();
+        assert!(health.status().is_success(), "{what}");
+    }
+    // Nothing was written.
+    let mut replica = Replica::default();
+    replica.sync(&t.secretary1).await.unwrap();
+    assert!(
+        !replica.records.keys().any(|(c, _)| c == "members"),
+        "{:?}",
+        replica.records
+    );
+}
+
+/// A file just inside the bounds still imports: the last column and row a roster may use.
+#[tokio::test]
+async fn a_csv_at_the_bounds_is_read() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let token = t.secretary1.access_token().unwrap();
+    let id = id_number("19800102", 11);
+    let mut header = vec!["姓名".to_owned(), "公民身份号码".to_owned()];
+    header.resize(200, String::new());
+    let mut row = vec!["张一".to_owned(), id.clone()];
+    row.resize(199, String::new());
+    row.push("在第200列".to_owned());
+    let csv = format!("{}\n{}\n", header.join(","), row.join(","));
+    let (status, body) = upload(&app.base, token, t.branch1.id, csv.into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["created"], 1, "{body}");
+    // One column more is refused.
+    let mut wide = vec!["张一".to_owned(), id];
+    wide.resize(201, "x".to_owned());
+    let csv = format!("{}\n{}\n", header.join(","), wide.join(","));
+    let (status, body) = upload(&app.base, token, t.branch1.id, csv.into_bytes()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["problems"][0]["code"], "unreadable_file", "{body}");
+}

@@ -1,6 +1,8 @@
 //! `POST /v1/import/roster` (a branch's 花名册) and `POST /v1/import/transfers` (a street's
 //! 转出明细, each row addressed to a branch): the HTTP side of `crate::import`.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -72,6 +74,7 @@ fn importer<'a>(
         role: principal.role,
         own_path,
         device_id: format!("import-{}", Uuid::now_v7().simple()),
+        parsing_slots: state.import_slots.clone(),
     }
 }
 
@@ -118,7 +121,7 @@ pub async fn import_roster(
         crate::routes::sync::data_target(&state, &principal, Some(query.org_unit_id)).await?;
     crate::import::roster_allowed(principal.role, &branch).map_err(not_allowed)?;
     let importer = importer(&state, &principal, &own.path);
-    let outcome = crate::import::roster(&importer, &branch, &body, &|_| {}).await?;
+    let outcome = crate::import::roster(&importer, &branch, body, Arc::new(|_| {})).await?;
     Ok(respond(&state, branch.tenant_id, &ROSTER, outcome))
 }
 
@@ -152,6 +155,7 @@ pub async fn import_transfers(
             .with_field("list_name")
     })?;
     let importer = importer(&state, &principal, &own.path);
-    let outcome = crate::import::transfers(&importer, &unit, &list_name, &body, &|_| {}).await?;
+    let outcome =
+        crate::import::transfers(&importer, &unit, &list_name, body, Arc::new(|_| {})).await?;
     Ok(respond(&state, unit.tenant_id, &TRANSFER_LIST, outcome))
 }
