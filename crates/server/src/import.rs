@@ -10,7 +10,7 @@ use std::io::Cursor;
 
 use axum::body::Bytes;
 
-use paicha_domain::api::v1::{ImportProblem, ImportResult, MutationStatus};
+use paicha_domain::api::v1::{ImportProblem, ImportResult, MutationResult, MutationStatus};
 use paicha_domain::api::{ErrorCode, ErrorDetail};
 use paicha_domain::collection::{Collection, Mode, check_record, validate_fields};
 use paicha_domain::org::OrgUnitKind;
@@ -55,25 +55,44 @@ pub enum Outcome {
         version: Option<u64>,
     },
     Refused(Vec<ImportProblem>),
+    /// Another import into the unit did not finish in time; nothing was written.
+    Busy,
 }
 
-/// One import into a unit at a time in this process: an import reads what the unit holds, then
-/// writes, so two at once (a double click) would both create the same members. Held from the
-/// read to the commit. (Imports through two instances, or the CLI and a server at once, are not
-/// serialised by this.)
-async fn unit_lock(unit: Uuid) -> tokio::sync::OwnedMutexGuard<()> {
-    static LOCKS: std::sync::LazyLock<
-        std::sync::Mutex<HashMap<Uuid, std::sync::Arc<tokio::sync::Mutex<()>>>>,
-    > = std::sync::LazyLock::new(Default::default);
-    let lock = {
-        let mut locks = LOCKS
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Forget the locks nobody holds, so the map stays small.
-        locks.retain(|_, l| std::sync::Arc::strong_count(l) > 1);
-        locks.entry(unit).or_default().clone()
-    };
-    lock.lock_owned().await
+/// How long an import may hold its unit before another may take it over (a crashed import's
+/// lease runs out).
+const LEASE: chrono::Duration = chrono::Duration::minutes(5);
+/// How long an import waits for another into the same unit to finish.
+const LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs `work` holding the unit's import lease, a row in the database: an import reads what
+/// the unit holds, then writes, so two at once (a double click, two instances, the command
+/// line and a server) would both create the same members. Held from the read to the commit;
+/// another import into the unit waits (`LEASE_WAIT`, then `Outcome::Busy`).
+async fn one_at_a_time(
+    importer: &Importer<'_>,
+    unit: Uuid,
+    work: impl std::future::Future<Output = Result<Outcome, SyncError>>,
+) -> Result<Outcome, SyncError> {
+    let holder = importer.device_id.as_str();
+    let started = std::time::Instant::now();
+    loop {
+        let now = chrono::Utc::now();
+        if importer
+            .store
+            .take_import_lease(unit, holder, now, now + LEASE)
+            .await?
+        {
+            break;
+        }
+        if started.elapsed() > LEASE_WAIT {
+            return Ok(Outcome::Busy);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let outcome = work.await;
+    importer.store.release_import_lease(unit, holder).await?;
+    outcome
 }
 
 /// Why a unit cannot take a sheet from a role: the error code and the message.
@@ -647,7 +666,7 @@ async fn commit(
     parsed: &Parsed,
     planned: Vec<(u64, Value)>,
     progress: &(dyn Fn(Progress) + Sync),
-) -> Result<Result<Option<u64>, Vec<ImportProblem>>, SyncError> {
+) -> Result<Result<Option<(u64, Vec<MutationResult>)>, Vec<ImportProblem>>, SyncError> {
     if planned.is_empty() {
         return Ok(Ok(None));
     }
@@ -663,7 +682,7 @@ async fn commit(
         device_id: &importer.device_id,
     };
     match push_all_or_nothing(importer.store, writer, &mutations).await? {
-        Ok(outcome) => Ok(Ok(Some(outcome.version))),
+        Ok(outcome) => Ok(Ok(Some((outcome.version, outcome.results)))),
         Err(results) => Ok(Err(results
             .iter()
             .zip(&rows_of)
@@ -724,44 +743,46 @@ pub async fn roster(
         Err(problems) => return Ok(Outcome::Refused(problems)),
     };
 
-    // Members already in the branch, by ID number: updated in place.
-    let _one_at_a_time = unit_lock(branch.id).await;
-    let scope = paicha_storage::Scope {
-        tenant_id: branch.tenant_id,
-        path: &branch.path,
-    };
-    let existing: HashMap<String, (Uuid, Map<String, Value>)> = importer
-        .store
-        .live_records(scope, Collection::Members)
-        .await?
-        .into_iter()
-        .filter(|(_, unit, _)| *unit == branch.id)
-        .filter_map(|(id, _, f)| {
-            let number = f.get("id_number")?.as_str()?.to_owned();
-            Some((number, (id, f)))
-        })
-        .collect();
-    let keyed = parsed
-        .rows
-        .iter()
-        .map(|(number, fields)| {
-            let key = fields
-                .get("id_number")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            (*number, key, fields)
-        })
-        .collect();
-    apply(
-        importer,
-        branch,
-        &parsed,
-        Collection::Members,
-        keyed,
-        &existing,
-        &*progress,
-    )
+    one_at_a_time(importer, branch.id, async {
+        // Members already in the branch, by ID number: updated in place.
+        let scope = paicha_storage::Scope {
+            tenant_id: branch.tenant_id,
+            path: &branch.path,
+        };
+        let existing: HashMap<String, (Uuid, Map<String, Value>)> = importer
+            .store
+            .live_records(scope, Collection::Members)
+            .await?
+            .into_iter()
+            .filter(|(_, unit, _)| *unit == branch.id)
+            .filter_map(|(id, _, f)| {
+                let number = f.get("id_number")?.as_str()?.to_owned();
+                Some((number, (id, f)))
+            })
+            .collect();
+        let keyed = parsed
+            .rows
+            .iter()
+            .map(|(number, fields)| {
+                let key = fields
+                    .get("id_number")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                (*number, key, fields)
+            })
+            .collect();
+        apply(
+            importer,
+            branch,
+            &parsed,
+            Collection::Members,
+            keyed,
+            &existing,
+            &*progress,
+        )
+        .await
+    })
     .await
 }
 
@@ -840,57 +861,65 @@ pub async fn transfers(
             None => format!("name:{}|{}", text("member_name"), text("letter_no")),
         }
     };
-    let _one_at_a_time = unit_lock(unit.id).await;
-    let scope = paicha_storage::Scope {
-        tenant_id: unit.tenant_id,
-        path: &unit.path,
-    };
-    let existing: HashMap<String, (Uuid, Map<String, Value>)> = importer
-        .store
-        .live_records(scope, Collection::Transfers)
-        .await?
-        .into_iter()
-        .filter(|(_, owner, f)| {
-            *owner == unit.id
-                && f.get("list_name").and_then(Value::as_str) == Some(list_name.as_str())
-        })
-        .map(|(id, _, f)| (key(&f), (id, f)))
-        .collect();
-    // The same person twice in one list is a mistake in the file.
-    let mut seen = HashMap::new();
-    let mut problems = Vec::new();
-    let mut keyed = Vec::new();
-    for (number, fields) in &parsed.rows {
-        let k = key(fields);
-        if let Some(first) = seen.insert(k.clone(), *number) {
-            problems.push(problem(
-                *number,
-                parsed.column_of("id_number").as_deref(),
-                "duplicate_row",
-                format!("与第{first}行是同一人"),
-            ));
-            continue;
+    one_at_a_time(importer, unit.id, async {
+        let scope = paicha_storage::Scope {
+            tenant_id: unit.tenant_id,
+            path: &unit.path,
+        };
+        let existing: HashMap<String, (Uuid, Map<String, Value>)> = importer
+            .store
+            .live_records(scope, Collection::Transfers)
+            .await?
+            .into_iter()
+            .filter(|(_, owner, f)| {
+                *owner == unit.id
+                    && f.get("list_name").and_then(Value::as_str) == Some(list_name.as_str())
+            })
+            .map(|(id, _, f)| (key(&f), (id, f)))
+            .collect();
+        // The same person twice in one list is a mistake in the file.
+        let mut seen = HashMap::new();
+        let mut problems = Vec::new();
+        let mut keyed = Vec::new();
+        for (number, fields) in &parsed.rows {
+            let k = key(fields);
+            if let Some(first) = seen.insert(k.clone(), *number) {
+                problems.push(problem(
+                    *number,
+                    parsed.column_of("id_number").as_deref(),
+                    "duplicate_row",
+                    format!("与第{first}行是同一人"),
+                ));
+                continue;
+            }
+            keyed.push((*number, k, fields));
         }
-        keyed.push((*number, k, fields));
-    }
-    if !problems.is_empty() {
-        return Ok(Outcome::Refused(problems));
-    }
-    apply(
-        importer,
-        unit,
-        &parsed,
-        Collection::Transfers,
-        keyed,
-        &existing,
-        &*progress,
-    )
+        if !problems.is_empty() {
+            return Ok(Outcome::Refused(problems));
+        }
+        apply(
+            importer,
+            unit,
+            &parsed,
+            Collection::Transfers,
+            keyed,
+            &existing,
+            &*progress,
+        )
+        .await
+    })
     .await
 }
 
 /// Turns checked rows into changes: a row whose key matches an existing record patches the
 /// fields that differ (or changes nothing), any other creates a record in `unit`; then writes
 /// them all in one transaction.
+///
+/// A patch is based (`base_version`) on the version at which an import last wrote the record
+/// (0 if none has), so a field the file changes that was edited since (on a device) is a
+/// conflict of the sync engine (protocol §4.5): the file's value is written and the edited one
+/// kept in the conflict log for review. Afterwards each record written is marked with its new
+/// version.
 async fn apply(
     importer: &Importer<'_>,
     unit: &OrgUnitRecord,
@@ -900,11 +929,20 @@ async fn apply(
     existing: &HashMap<String, (Uuid, Map<String, Value>)>,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Outcome, SyncError> {
+    let matched: Vec<Uuid> = rows
+        .iter()
+        .filter_map(|(_, key, _)| existing.get(key).map(|(id, _)| *id))
+        .collect();
+    let marks = importer
+        .store
+        .import_marks(collection.as_str(), &matched)
+        .await?;
     let mut planned = Vec::new();
+    let mut written = Vec::new();
     let (mut created, mut updated, mut unchanged) = (0, 0, 0);
     for (number, key, fields) in rows {
         let mutation_id = planned.len() as i64 + 1;
-        let mutation = match existing.get(&key) {
+        let (id, mutation) = match existing.get(&key) {
             Some((id, current)) => {
                 let changed: Map<String, Value> = fields
                     .iter()
@@ -916,28 +954,54 @@ async fn apply(
                     continue;
                 }
                 updated += 1;
-                json!({"mutation_id": mutation_id, "collection": collection.as_str(), "id": id, "op": "patch", "fields": changed})
+                let base = marks.get(id).copied().unwrap_or(0);
+                (
+                    *id,
+                    json!({"mutation_id": mutation_id, "collection": collection.as_str(), "id": id, "op": "patch", "base_version": base, "fields": changed}),
+                )
             }
             None => {
                 created += 1;
-                json!({"mutation_id": mutation_id, "collection": collection.as_str(), "id": Uuid::now_v7(), "org_unit_id": unit.id, "op": "put", "fields": fields})
+                let id = Uuid::now_v7();
+                (
+                    id,
+                    json!({"mutation_id": mutation_id, "collection": collection.as_str(), "id": id, "org_unit_id": unit.id, "op": "put", "fields": fields}),
+                )
             }
         };
+        written.push(id);
         planned.push((number, mutation));
     }
-    Ok(
+    let (version, results) =
         match commit(importer, unit.tenant_id, parsed, planned, progress).await? {
-            Ok(version) => Outcome::Imported {
-                result: ImportResult {
-                    created,
-                    updated,
-                    unchanged,
-                },
-                version,
-            },
-            Err(problems) => Outcome::Refused(problems),
+            Ok(Some((version, results))) => (Some(version), results),
+            Ok(None) => (None, Vec::new()),
+            Err(problems) => return Ok(Outcome::Refused(problems)),
+        };
+    let conflicts = results
+        .iter()
+        .map(|r| r.conflicts.as_ref().map_or(0, Vec::len) as u64)
+        .sum();
+    // After the commit: should this fail or never run, the older marks only make the next
+    // import report more conflicts, never fewer.
+    let marks: Vec<(Uuid, u64)> = written
+        .iter()
+        .zip(&results)
+        .filter_map(|(id, r)| Some((*id, r.version?)))
+        .collect();
+    importer
+        .store
+        .set_import_marks(unit.tenant_id, collection.as_str(), &marks)
+        .await?;
+    Ok(Outcome::Imported {
+        result: ImportResult {
+            created,
+            updated,
+            unchanged,
+            conflicts,
         },
-    )
+        version,
+    })
 }
 
 #[cfg(test)]

@@ -107,8 +107,15 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<ExitCode> {
                 "{sheet}已导入 {}：新增 {}，更新 {}，未变 {}",
                 unit.name, result.created, result.updated, result.unchanged
             );
+            if result.conflicts > 0 {
+                println!(
+                    "其中 {} 个字段在设备上改过，已用文件中的值覆盖，原值记入冲突记录待审核",
+                    result.conflicts
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
+        Outcome::Busy => bail!("另一个导入正在写入 {}，请稍后再试", unit.name),
         Outcome::Refused(problems) => {
             println!("{sheet}有{}处问题，未导入任何数据：", problems.len());
             for p in &problems {

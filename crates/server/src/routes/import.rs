@@ -88,12 +88,19 @@ fn respond(state: &AppState, tenant_id: Uuid, sheet: &Sheet, outcome: Outcome) -
                 created = result.created,
                 updated = result.updated,
                 unchanged = result.unchanged,
+                conflicts = result.conflicts,
                 sheet = sheet.label_zh,
                 "imported"
             );
             Json::<ImportResult>(result).into_response()
         }
         Outcome::Refused(problems) => refused(sheet, problems),
+        Outcome::Busy => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ServiceUnavailable,
+        )
+        .with_message("另一个导入正在写入该单位，请稍后再试")
+        .into_response(),
     }
 }
 
@@ -108,6 +115,7 @@ fn respond(state: &AppState, tenant_id: Uuid, sheet: &Sheet, outcome: Outcome) -
         (status = 403, description = "The caller may not write members", body = ErrorBody),
         (status = 404, description = "No such branch in the caller's scope", body = ErrorBody),
         (status = 422, description = "Refused; nothing written", body = ImportRefused),
+        (status = 503, description = "Another import into the unit did not finish within 60 s; nothing written", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -137,6 +145,7 @@ pub async fn import_roster(
         (status = 403, description = "The caller may not upload transfers", body = ErrorBody),
         (status = 404, description = "No such unit in the caller's scope", body = ErrorBody),
         (status = 422, description = "Refused; nothing written", body = ImportRefused),
+        (status = 503, description = "Another import into the unit did not finish within 60 s; nothing written", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
