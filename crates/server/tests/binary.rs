@@ -553,3 +553,97 @@ async fn hostile_spreadsheets_are_refused_over_http_and_by_the_cli_in_bounded_me
         assert!(stdout.contains("unreadable_file"), "{name}: {stdout}");
     }
 }
+
+/// Two `paicha import roster` processes and the server's HTTP import, at the same moment, of
+/// the same 3,000-member roster into one branch: separate processes share no mutex, so only
+/// the unit's import lease in the database makes them take turns. Each member is created once.
+#[tokio::test]
+async fn imports_by_two_processes_and_the_server_at_once_create_each_member_once() {
+    use paicha_client::PullQuery;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, url) = start(
+        dir.path(),
+        &[("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")],
+    );
+    let client = paicha_client::Client::new(url.clone());
+    let (_, _, branch) = committee_and_branch(&client, "东关社区党支部").await;
+    let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
+    let token = sec.access_token().unwrap().to_owned();
+
+    let mut csv = String::from("姓名,公民身份号码\n");
+    for day in 1..=3 {
+        for seq in 1..=1000 {
+            let id = valid_id_number(&format!("1101051970010{day}{:03}", seq % 1000));
+            csv.push_str(&format!("党员{day}-{seq},{id}\n"));
+        }
+    }
+    let path = dir.path().join("花名册.csv");
+    std::fs::write(&path, &csv).unwrap();
+
+    let cli = || {
+        Command::new(env!("CARGO_BIN_EXE_paicha"))
+            .args(["import", "roster"])
+            .arg(&path)
+            .args(["--branch", "B1", "--as", "sec"])
+            .current_dir(dir.path())
+            .env_clear()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (cli(), cli());
+    let http = reqwest::Client::new()
+        .post(format!("{url}/v1/import/roster?org_unit_id={}", branch.id))
+        .bearer_auth(&token)
+        .header("content-type", "application/octet-stream")
+        .body(csv.clone())
+        .send()
+        .await
+        .unwrap();
+    let status = http.status();
+    let body: serde_json::Value = http.json().await.unwrap();
+    assert_eq!(status.as_u16(), 200, "{body}");
+    let mut created = body["created"].as_u64().unwrap();
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let count = stdout
+            .split("新增 ")
+            .nth(1)
+            .and_then(|rest| rest.split('，').next())
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{stdout}"));
+        created += count;
+    }
+    assert_eq!(created, 3000);
+
+    let mut members = std::collections::HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = sec
+            .pull(&PullQuery {
+                cursor: cursor.as_deref(),
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        for c in &page.changes {
+            if c.collection == paicha_domain::collection::Collection::Members && !c.deleted {
+                members.insert(c.id);
+            }
+        }
+        cursor = Some(page.cursor);
+        if !page.has_more {
+            break;
+        }
+    }
+    assert_eq!(members.len(), 3000);
+}

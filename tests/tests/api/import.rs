@@ -303,7 +303,9 @@ async fn a_csv_at_the_bounds_is_read() {
 
 /// Two instances on one database import the same roster at the same moment: the unit's
 /// import lease (a row in the database, not a process mutex) makes them take turns, so each
-/// member is created once.
+/// member is created once. (Both instances live in this test's process; separate processes,
+/// which share nothing but the database, are the binary test
+/// `imports_by_two_processes_and_the_server_at_once_create_each_member_once`.)
 #[tokio::test]
 async fn the_same_roster_imported_through_two_instances_at_once_creates_each_member_once() {
     let app = spawn_app().await;
