@@ -90,9 +90,41 @@ async fn one_at_a_time(
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    let mut lease = Lease {
+        store: importer.store.clone(),
+        unit,
+        holder: importer.device_id.clone(),
+        held: true,
+    };
     let outcome = work.await;
+    lease.held = false;
     importer.store.release_import_lease(unit, holder).await?;
     outcome
+}
+
+/// Gives the lease back should the import be dropped before it finishes (its client went
+/// away, the request timed out), so the next import need not wait for it to run out.
+struct Lease {
+    store: Store,
+    unit: Uuid,
+    holder: String,
+    held: bool,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if !self.held {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (store, unit, holder) = (self.store.clone(), self.unit, self.holder.clone());
+            runtime.spawn(async move {
+                if let Err(e) = store.release_import_lease(unit, &holder).await {
+                    tracing::warn!(error = %e, "could not give back an import lease");
+                }
+            });
+        }
+    }
 }
 
 /// Why a unit cannot take a sheet from a role: the error code and the message.
