@@ -23,7 +23,7 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<ExitCode> {
         ImportCommand::Roster(a) => (&a.database, &a.file, &a.branch, &a.as_user, "花名册"),
         ImportCommand::Transfers(a) => (&a.database, &a.file, &a.unit, &a.as_user, "转出明细"),
     };
-    let body = std::fs::read(file).with_context(|| format!("无法读取文件 {}", file.display()))?;
+    let body = read_bounded(file)?;
     let store = connect(database).await?;
 
     let user = store
@@ -130,6 +130,30 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<ExitCode> {
         }
     }
 }
+
+/// The file, refused when it is larger than any roster (`MAX_FILE_BYTES`) before it is read.
+fn read_bounded(file: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let opened =
+        std::fs::File::open(file).with_context(|| format!("无法读取文件 {}", file.display()))?;
+    let mut body = Vec::new();
+    opened
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut body)
+        .with_context(|| format!("无法读取文件 {}", file.display()))?;
+    if body.len() as u64 > MAX_FILE_BYTES {
+        bail!(
+            "文件 {} 超过 {} MiB，不像花名册或转出明细",
+            file.display(),
+            MAX_FILE_BYTES >> 20
+        );
+    }
+    Ok(body)
+}
+
+/// The largest file `paicha import` reads (the HTTP import is bounded by
+/// `PAICHA_MAX_BODY_BYTES`).
+const MAX_FILE_BYTES: u64 = crate::import::MAX_INFLATED_BYTES;
 
 async fn connect(args: &DatabaseArgs) -> anyhow::Result<Store> {
     let (url, _) = resolve_database(args)?;

@@ -552,6 +552,23 @@ async fn hostile_spreadsheets_are_refused_over_http_and_by_the_cli_in_bounded_me
         assert_eq!(out.status.code(), Some(1), "{name}: {stdout}");
         assert!(stdout.contains("unreadable_file"), "{name}: {stdout}");
     }
+    // A file larger than any roster is not read at all (a sparse file of 1 GiB).
+    let huge = dir.path().join("huge.csv");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let out = Command::new(&bin)
+        .args(["import", "roster"])
+        .arg(&huge)
+        .args(["--branch", "B1", "--as", "sec"])
+        .current_dir(dir.path())
+        .env_clear()
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("超过 64 MiB"), "{stderr}");
 }
 
 /// Two `paicha import roster` processes and the server's HTTP import, at the same moment, of
