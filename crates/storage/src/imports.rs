@@ -108,3 +108,101 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    async fn store(dir: &std::path::Path) -> Store {
+        let url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+
+    #[tokio::test]
+    async fn an_import_lease_is_held_by_one_until_given_back_or_run_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path()).await;
+        let (unit, other_unit) = (Uuid::now_v7(), Uuid::now_v7());
+        let now = Utc::now();
+        let later = now + chrono::Duration::minutes(5);
+        assert!(
+            store
+                .take_import_lease(unit, "a", now, later)
+                .await
+                .unwrap()
+        );
+        // Held: neither another holder nor the same one again takes it; another unit is free.
+        assert!(
+            !store
+                .take_import_lease(unit, "b", now, later)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .take_import_lease(unit, "a", now, later)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .take_import_lease(other_unit, "b", now, later)
+                .await
+                .unwrap()
+        );
+        // Only its holder gives it back.
+        store.release_import_lease(unit, "b").await.unwrap();
+        assert!(
+            !store
+                .take_import_lease(unit, "b", now, later)
+                .await
+                .unwrap()
+        );
+        store.release_import_lease(unit, "a").await.unwrap();
+        assert!(
+            store
+                .take_import_lease(unit, "b", now, later)
+                .await
+                .unwrap()
+        );
+        // A lease that ran out is taken over.
+        let after = later + chrono::Duration::seconds(1);
+        assert!(
+            store
+                .take_import_lease(unit, "c", after, after + chrono::Duration::minutes(5))
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn import_marks_are_kept_per_record_and_moved_forward() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path()).await;
+        let tenant = Uuid::now_v7();
+        let ids: Vec<Uuid> = (0..1200).map(|_| Uuid::now_v7()).collect();
+        let marks: Vec<(Uuid, u64)> = ids.iter().map(|id| (*id, 7)).collect();
+        store
+            .set_import_marks(tenant, "members", &marks)
+            .await
+            .unwrap();
+        store
+            .set_import_marks(tenant, "members", &[(ids[3], 42)])
+            .await
+            .unwrap();
+        let read = store.import_marks("members", &ids).await.unwrap();
+        assert_eq!(read.len(), 1200);
+        assert_eq!(read[&ids[3]], 42);
+        assert_eq!(read[&ids[1100]], 7);
+        assert!(
+            store
+                .import_marks("transfers", &ids)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
