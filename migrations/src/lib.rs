@@ -11,6 +11,7 @@ mod m20261126_000001_create_org_units_and_users;
 mod m20261126_000002_create_auth_tables;
 mod m20261126_000003_create_sync_tables;
 mod m20261126_000004_create_blob_tables;
+mod m20261129_000001_create_import_tables;
 mod m20261129_000002_create_account_log;
 mod m20261129_000004_add_blob_unreferenced_since;
 mod m20261129_000005_add_mutation_fingerprint;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_create_auth_tables::Migration),
             Box::new(m20261126_000003_create_sync_tables::Migration),
             Box::new(m20261126_000004_create_blob_tables::Migration),
+            Box::new(m20261129_000001_create_import_tables::Migration),
             Box::new(m20261129_000002_create_account_log::Migration),
             Box::new(m20261129_000004_add_blob_unreferenced_since::Migration),
             Box::new(m20261129_000005_add_mutation_fingerprint::Migration),

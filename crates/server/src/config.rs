@@ -124,6 +124,9 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "PAICHA_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// How many spreadsheet imports may parse a file at once; more wait their turn.
+    #[arg(long, env = "PAICHA_IMPORT_CONCURRENCY", default_value_t = 2)]
+    pub import_concurrency: usize,
     /// Longest time a deletion (tombstone) is kept for devices to catch up, in days. Devices
     /// that have not pulled for longer must resync from the start.
     #[arg(long, env = "PAICHA_TOMBSTONE_MAX_DAYS", default_value_t = 90)]
@@ -224,6 +227,8 @@ pub struct Settings {
     pub tombstone_max_age: Duration,
     /// Longest time a request may take before it is answered with 408.
     pub request_timeout: Duration,
+    /// How many spreadsheet imports parse at once.
+    pub import_concurrency: usize,
 }
 
 /// Shortest accepted JWT secret, in bytes.
@@ -255,6 +260,7 @@ impl Settings {
             tombstone_max_age: paicha_sync::horizon::DEFAULT_MAX_AGE,
             // Above the longest long-poll (60 s).
             request_timeout: Duration::from_secs(90),
+            import_concurrency: 2,
         }
     }
 
@@ -302,6 +308,10 @@ impl Settings {
             return Err(ConfigError("PAICHA_BLOB_GC_DAYS 至少为 1".to_owned()));
         }
         settings.blob_gc_grace = Duration::from_secs(args.blob_gc_days.saturating_mul(24 * 3600));
+        if args.import_concurrency == 0 {
+            return Err(ConfigError("PAICHA_IMPORT_CONCURRENCY 至少为 1".to_owned()));
+        }
+        settings.import_concurrency = args.import_concurrency;
         if args.tombstone_max_days == 0 {
             return Err(ConfigError("PAICHA_TOMBSTONE_MAX_DAYS 至少为 1".to_owned()));
         }
@@ -513,6 +523,7 @@ mod tests {
             tombstone_max_days: 90,
             trusted_proxies: String::new(),
             refresh_grace_secs: 30,
+            import_concurrency: 2,
             log_format: LogFormat::Text,
         }
     }

@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 use std::io::Cursor;
 
-use paicha_domain::api::v1::{ImportProblem, ImportResult, MutationStatus};
+use axum::body::Bytes;
+
+use paicha_domain::api::v1::{ImportProblem, ImportResult, MutationResult, MutationStatus};
 use paicha_domain::api::{ErrorCode, ErrorDetail};
 use paicha_domain::collection::{Collection, Mode, check_record, validate_fields};
 use paicha_domain::org::OrgUnitKind;
@@ -29,6 +31,8 @@ pub struct Importer<'a> {
     pub own_path: &'a str,
     /// Named in the audit trail as the device.
     pub device_id: String,
+    /// How many imports may parse a file at once (`PAICHA_IMPORT_CONCURRENCY`).
+    pub parsing_slots: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// How far an import has got, for a progress bar.
@@ -51,25 +55,76 @@ pub enum Outcome {
         version: Option<u64>,
     },
     Refused(Vec<ImportProblem>),
+    /// Another import into the unit did not finish in time; nothing was written.
+    Busy,
 }
 
-/// One import into a unit at a time in this process: an import reads what the unit holds, then
-/// writes, so two at once (a double click) would both create the same members. Held from the
-/// read to the commit. (Imports through two instances, or the CLI and a server at once, are not
-/// serialised by this.)
-async fn unit_lock(unit: Uuid) -> tokio::sync::OwnedMutexGuard<()> {
-    static LOCKS: std::sync::LazyLock<
-        std::sync::Mutex<HashMap<Uuid, std::sync::Arc<tokio::sync::Mutex<()>>>>,
-    > = std::sync::LazyLock::new(Default::default);
-    let lock = {
-        let mut locks = LOCKS
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Forget the locks nobody holds, so the map stays small.
-        locks.retain(|_, l| std::sync::Arc::strong_count(l) > 1);
-        locks.entry(unit).or_default().clone()
+/// How long an import may hold its unit before another may take it over (a crashed import's
+/// lease runs out).
+const LEASE: chrono::Duration = chrono::Duration::minutes(5);
+/// How long an import waits for another into the same unit to finish.
+const LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs `work` holding the unit's import lease, a row in the database: an import reads what
+/// the unit holds, then writes, so two at once (a double click, two instances, the command
+/// line and a server) would both create the same members. Held from the read to the commit;
+/// another import into the unit waits (`LEASE_WAIT`, then `Outcome::Busy`).
+async fn one_at_a_time(
+    importer: &Importer<'_>,
+    unit: Uuid,
+    work: impl std::future::Future<Output = Result<Outcome, SyncError>>,
+) -> Result<Outcome, SyncError> {
+    let holder = importer.device_id.as_str();
+    let started = std::time::Instant::now();
+    loop {
+        let now = chrono::Utc::now();
+        if importer
+            .store
+            .take_import_lease(unit, holder, now, now + LEASE)
+            .await?
+        {
+            break;
+        }
+        if started.elapsed() > LEASE_WAIT {
+            return Ok(Outcome::Busy);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut lease = Lease {
+        store: importer.store.clone(),
+        unit,
+        holder: importer.device_id.clone(),
+        held: true,
     };
-    lock.lock_owned().await
+    let outcome = work.await;
+    lease.held = false;
+    importer.store.release_import_lease(unit, holder).await?;
+    outcome
+}
+
+/// Gives the lease back should the import be dropped before it finishes (its client went
+/// away, the request timed out), so the next import need not wait for it to run out.
+struct Lease {
+    store: Store,
+    unit: Uuid,
+    holder: String,
+    held: bool,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if !self.held {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (store, unit, holder) = (self.store.clone(), self.unit, self.holder.clone());
+            runtime.spawn(async move {
+                if let Err(e) = store.release_import_lease(unit, &holder).await {
+                    tracing::warn!(error = %e, "could not give back an import lease");
+                }
+            });
+        }
+    }
 }
 
 /// Why a unit cannot take a sheet from a role: the error code and the message.
@@ -142,30 +197,294 @@ fn cell_text(cell: &calamine::Data) -> String {
     }
 }
 
-fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
+/// The largest sheet a roster or a transfer list can be: more rows or columns than this (declared
+/// or used) and the file is refused before it is read.
+pub const MAX_ROWS: u32 = 100_000;
+pub const MAX_COLUMNS: u32 = 200;
+/// At most this many non-empty cells (and shared strings) in a sheet: 100,000 rows of 20 filled
+/// columns.
+pub const MAX_CELLS: usize = 2_000_000;
+/// The parts of a workbook may inflate to this many bytes in all.
+pub const MAX_INFLATED_BYTES: u64 = 64 * 1024 * 1024;
+/// A workbook has a few dozen parts.
+const MAX_ZIP_ENTRIES: usize = 1_000;
+/// A CSV record (a line, or more than one when a quoted cell holds line breaks) longer than
+/// this is refused.
+pub const MAX_CSV_RECORD_BYTES: usize = 64 * 1024;
+
+/// A row of a sheet as read: its non-empty cells as text, by column index, in column order.
+#[derive(Debug, Default)]
+struct Row(Vec<(u32, String)>);
+
+impl Row {
+    fn get(&self, column: u32) -> &str {
+        self.0
+            .binary_search_by_key(&column, |(c, _)| *c)
+            .map_or("", |i| self.0[i].1.as_str())
+    }
+
+    fn texts(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(_, t)| t.as_str())
+    }
+}
+
+/// The rows of a sheet that have cells, with their 1-based row numbers, in order.
+type Rows = Vec<(u64, Row)>;
+
+fn too_large() -> String {
+    format!(
+        "文件超出花名册的大小上限（{MAX_ROWS}行、{MAX_COLUMNS}列、{MAX_CELLS}个单元格），请拆分后导入"
+    )
+}
+
+/// Checks an .xlsx before calamine reads it, without trusting what the zip declares: each part
+/// is inflated through a bounded reader (all parts together at most `MAX_INFLATED_BYTES`), and
+/// the shared-string table may neither announce nor hold more than `MAX_CELLS` strings
+/// (calamine reserves room for the announced count up front).
+fn check_workbook(bytes: &[u8]) -> Result<(), String> {
+    use std::io::Read;
+    let unreadable = |e: &dyn std::fmt::Display| format!("无法读取 Excel 文件：{e}");
+    let inflated_too_large = || {
+        format!(
+            "Excel 文件解压后超过 {} MiB，不像花名册",
+            MAX_INFLATED_BYTES >> 20
+        )
+    };
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
+    if archive.len() > MAX_ZIP_ENTRIES {
+        return Err(unreadable(&"文件中的部件过多"));
+    }
+    let mut left = MAX_INFLATED_BYTES;
+    for index in 0..archive.len() {
+        let entry = archive.by_index(index).map_err(|e| unreadable(&e))?;
+        let shared_strings = entry
+            .name()
+            .map_err(|e| unreadable(&e))?
+            .eq_ignore_ascii_case("xl/sharedStrings.xml");
+        // One byte more than the budget: reading it means the budget is exceeded.
+        let mut bounded = entry.take(left + 1);
+        let scanned = if shared_strings {
+            count_shared_strings(&mut bounded).map(|_| ())
+        } else {
+            std::io::copy(&mut bounded, &mut std::io::sink())
+                .map(|_| ())
+                .map_err(|e| unreadable(&e))
+        };
+        let used = (left + 1) - bounded.limit();
+        if used > left {
+            return Err(inflated_too_large());
+        }
+        scanned?;
+        // Drain what the scan left unread, so that it counts too.
+        let rest = std::io::copy(&mut bounded, &mut std::io::sink()).map_err(|e| unreadable(&e))?;
+        if used + rest > left {
+            return Err(inflated_too_large());
+        }
+        left -= used + rest;
+    }
+    Ok(())
+}
+
+/// Reads a shared-string table in small chunks, refusing more than `MAX_CELLS` strings,
+/// announced (the `count` and `uniqueCount` of `<sst>`, for which calamine reserves room up
+/// front) or present (`<si>` elements, prefixed or not). A byte scan, not an XML parse: an XML
+/// reader would buffer a text node whole, and a hostile one can be the whole part.
+fn count_shared_strings(part: &mut impl std::io::Read) -> Result<usize, String> {
+    /// The longest `<sst …>` start tag taken.
+    const MAX_TAG: usize = 4096;
+    let mut chunk = vec![0u8; 64 * 1024];
+    // The end of the previous chunk, so that a name split between two chunks is still seen.
+    let mut window: Vec<u8> = Vec::with_capacity(chunk.len() + 8);
+    let mut strings = 0usize;
+    // The `<sst` start tag while it is being read, then its end seen.
+    let mut sst_tag: Option<Vec<u8>> = None;
+    let mut sst_done = false;
+    loop {
+        let n = part
+            .read(&mut chunk)
+            .map_err(|e| format!("无法读取 Excel 文件：{e}"))?;
+        if n == 0 {
+            return Ok(strings);
+        }
+        let carried = window.len();
+        window.extend_from_slice(&chunk[..n]);
+        // Element names: `<si` or `:si` (a prefixed name) followed by a delimiter; likewise
+        // `sst`. A match lying wholly in the carried bytes was counted with the last chunk.
+        let delimited = |b: u8| matches!(b, b'>' | b'/' | b' ' | b'\t' | b'\r' | b'\n');
+        let mut sst_at = None;
+        for i in 0..window.len().saturating_sub(3) {
+            if window[i] != b'<' && window[i] != b':' {
+                continue;
+            }
+            if &window[i + 1..i + 3] == b"si" && delimited(window[i + 3]) && i + 3 >= carried {
+                strings += 1;
+                if strings > MAX_CELLS {
+                    return Err(too_large());
+                }
+            }
+            if !sst_done
+                && sst_tag.is_none()
+                && sst_at.is_none()
+                && i + 4 < window.len()
+                && &window[i + 1..i + 4] == b"sst"
+                && delimited(window[i + 4])
+                && i + 4 >= carried
+            {
+                sst_at = Some(i);
+            }
+        }
+        // The `<sst …>` start tag, collected up to its `>` (perhaps over several chunks).
+        let from = match (sst_at, sst_tag.is_some()) {
+            (Some(at), _) => Some(at),
+            (None, true) => Some(carried),
+            (None, false) => None,
+        };
+        if let Some(from) = from {
+            let tag = sst_tag.get_or_insert_with(Vec::new);
+            let rest = &window[from..];
+            match rest.iter().position(|b| *b == b'>') {
+                Some(end) => {
+                    tag.extend_from_slice(&rest[..end]);
+                    check_announced_count(tag)?;
+                    sst_tag = None;
+                    sst_done = true;
+                }
+                None => tag.extend_from_slice(rest),
+            }
+            if sst_tag.as_ref().is_some_and(|t| t.len() > MAX_TAG) {
+                return Err("无法读取 Excel 文件：共享字符串表的开始标签过长".to_owned());
+            }
+        }
+        let keep = window.len().saturating_sub(4);
+        window.drain(..keep);
+    }
+}
+
+/// The `count` and `uniqueCount` of an `<sst …` start tag: absent, or at most `MAX_CELLS`.
+fn check_announced_count(tag: &[u8]) -> Result<(), String> {
+    let text = String::from_utf8_lossy(tag);
+    for name in ["count", "uniqueCount"] {
+        let mut rest = text.as_ref();
+        while let Some(at) = rest.find(name) {
+            let before = rest[..at].chars().next_back();
+            rest = &rest[at + name.len()..];
+            if !before.is_some_and(|c| c.is_whitespace() || c == ':') {
+                continue;
+            }
+            let Some(value) = rest
+                .trim_start()
+                .strip_prefix('=')
+                .map(str::trim_start)
+                .and_then(|v| v.strip_prefix(['"', '\'']))
+            else {
+                continue;
+            };
+            let digits: String = value.chars().take_while(char::is_ascii_digit).collect();
+            if digits.parse::<u64>().map_or(true, |n| n > MAX_CELLS as u64) {
+                return Err(too_large());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The first sheet of an .xlsx, cell by cell (never as calamine's dense grid, which a sheet
+/// using `A1` and `XFD1048576` would make 17 billion cells): refused when its declared
+/// dimension or any cell lies beyond `MAX_ROWS` × `MAX_COLUMNS`, or when it has more than
+/// `MAX_CELLS` cells.
+fn read_xlsx(bytes: &[u8]) -> Result<Rows, String> {
     use calamine::Reader;
-    let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes.to_vec()))
-        .map_err(|e| format!("无法读取 Excel 文件：{e}"))?;
-    let range = workbook
-        .worksheet_range_at(0)
-        .ok_or_else(|| "Excel 文件中没有工作表".to_owned())?
+    check_workbook(bytes)?;
+    let mut workbook: calamine::Xlsx<_> =
+        calamine::Xlsx::new(Cursor::new(bytes)).map_err(|e| format!("无法读取 Excel 文件：{e}"))?;
+    let name = workbook
+        .sheet_names()
+        .into_iter()
+        .next()
+        .ok_or_else(|| "Excel 文件中没有工作表".to_owned())?;
+    let mut cells = workbook
+        .worksheet_cells_reader(&name)
         .map_err(|e| format!("无法读取工作表：{e}"))?;
-    Ok(range
-        .rows()
-        .map(|r| r.iter().map(cell_text).collect())
+    let within = |(row, column): (u32, u32)| row < MAX_ROWS && column < MAX_COLUMNS;
+    let declared = cells.dimensions();
+    if !within(declared.start) || !within(declared.end) {
+        return Err(too_large());
+    }
+    let mut rows: std::collections::BTreeMap<u32, Row> = std::collections::BTreeMap::new();
+    let mut count = 0usize;
+    while let Some(cell) = cells
+        .next_cell()
+        .map_err(|e| format!("无法读取工作表：{e}"))?
+    {
+        let position = cell.get_position();
+        if !within(position) {
+            return Err(too_large());
+        }
+        let text = cell_text(&calamine::Data::from(cell.get_value().clone()));
+        if text.is_empty() {
+            continue;
+        }
+        count += 1;
+        if count > MAX_CELLS {
+            return Err(too_large());
+        }
+        rows.entry(position.0)
+            .or_default()
+            .0
+            .push((position.1, text));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(index, mut row)| {
+            // Cells come in column order, unless the file is odd; the last of a column wins.
+            row.0.sort_by_key(|(c, _)| *c);
+            row.0.dedup_by(|later, earlier| {
+                let same = later.0 == earlier.0;
+                if same {
+                    std::mem::swap(later, earlier);
+                }
+                same
+            });
+            (u64::from(index) + 1, row)
+        })
         .collect())
 }
 
-/// CSV (UTF-8, with or without a BOM; quoted cells with `""` escapes).
-fn read_csv(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
+/// CSV (UTF-8, with or without a BOM; quoted cells with `""` escapes). Refused, as soon as it
+/// shows, when a record is longer than `MAX_CSV_RECORD_BYTES` or the file has more than
+/// `MAX_ROWS` records or `MAX_COLUMNS` columns.
+fn read_csv(bytes: &[u8]) -> Result<Rows, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "CSV 文件应为 UTF-8 编码".to_owned())?;
     let text = text.trim_start_matches('\u{FEFF}');
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
+    let too_long = || {
+        format!(
+            "CSV 文件中有超过 {} KiB 的行，不像花名册",
+            MAX_CSV_RECORD_BYTES >> 10
+        )
+    };
+    let mut rows: Rows = Vec::new();
+    let mut row = Row::default();
+    let mut record_bytes = 0usize;
     let mut cell = String::new();
     let mut quoted = false;
+    let mut count = 0u64;
+    let mut column = 0u32;
+    let end_cell = |row: &mut Row, cell: &mut String, column: &mut u32| -> Result<(), String> {
+        if *column >= MAX_COLUMNS {
+            return Err(too_large());
+        }
+        if !cell.is_empty() {
+            row.0.push((*column, std::mem::take(cell)));
+        }
+        *column += 1;
+        Ok(())
+    };
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
+        record_bytes += c.len_utf8();
+        if record_bytes > MAX_CSV_RECORD_BYTES {
+            return Err(too_long());
+        }
         match (quoted, c) {
             (true, '"') if chars.peek() == Some(&'"') => {
                 chars.next();
@@ -174,11 +493,19 @@ fn read_csv(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
             (true, '"') => quoted = false,
             (true, c) => cell.push(c),
             (false, '"') if cell.is_empty() => quoted = true,
-            (false, ',') => row.push(std::mem::take(&mut cell)),
+            (false, ',') => end_cell(&mut row, &mut cell, &mut column)?,
             (false, '\r') => {}
             (false, '\n') => {
-                row.push(std::mem::take(&mut cell));
-                rows.push(std::mem::take(&mut row));
+                end_cell(&mut row, &mut cell, &mut column)?;
+                count += 1;
+                if count > u64::from(MAX_ROWS) {
+                    return Err(too_large());
+                }
+                if !row.0.is_empty() {
+                    rows.push((count, std::mem::take(&mut row)));
+                }
+                column = 0;
+                record_bytes = 0;
             }
             (false, c) => cell.push(c),
         }
@@ -186,9 +513,15 @@ fn read_csv(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
     if quoted {
         return Err("CSV 文件中有未闭合的引号".to_owned());
     }
-    if !cell.is_empty() || !row.is_empty() {
-        row.push(cell);
-        rows.push(row);
+    if !cell.is_empty() || column > 0 {
+        end_cell(&mut row, &mut cell, &mut column)?;
+        count += 1;
+        if count > u64::from(MAX_ROWS) {
+            return Err(too_large());
+        }
+        if !row.0.is_empty() {
+            rows.push((count, row));
+        }
     }
     Ok(rows)
 }
@@ -223,13 +556,39 @@ impl Parsed {
     }
 }
 
+/// A callback told how far an import has got.
+pub type ProgressFn = std::sync::Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// Reads and checks `body` as `sheet` (see `parse`) on the blocking pool, holding one of the
+/// importer's parsing slots: parsing a large file takes a core for a while and its rows take
+/// memory, so only so many imports parse at once and the async workers stay free.
+async fn parse_off_workers(
+    importer: &Importer<'_>,
+    sheet: &'static Sheet,
+    body: Bytes,
+    progress: ProgressFn,
+    prepare: impl FnMut(u64, &mut Map<String, Value>) -> Result<(), (&'static str, String, String)>
+    + Send
+    + 'static,
+) -> Result<Parsed, Vec<ImportProblem>> {
+    // The semaphore is never closed, so this always gets a slot.
+    let _slot = importer.parsing_slots.acquire().await.ok();
+    let role = importer.role;
+    match tokio::task::spawn_blocking(move || parse(sheet, &body, role, &*progress, prepare)).await
+    {
+        Ok(parsed) => parsed,
+        // A panic while parsing is a panic of the caller (an HTTP handler's becomes a 500).
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
 /// Reads `body` as `sheet`, checks each row with the collection's rules for `role` (after
 /// `prepare` has had its say on the raw fields), and returns the rows or every problem.
 fn parse(
     sheet: &Sheet,
     body: &[u8],
     role: Role,
-    progress: &(dyn Fn(Progress) + Sync),
+    progress: &(dyn Fn(Progress) + Send + Sync),
     mut prepare: impl FnMut(u64, &mut Map<String, Value>) -> Result<(), (&'static str, String, String)>,
 ) -> Result<Parsed, Vec<ImportProblem>> {
     let read = if body.starts_with(b"PK\x03\x04") {
@@ -239,12 +598,12 @@ fn parse(
     };
     let rows = read.map_err(|message| vec![problem(0, None, "unreadable_file", message)])?;
     progress(Progress::Read {
-        rows: rows.len() as u64,
+        rows: rows.last().map_or(0, |(number, _)| *number),
     });
 
     // The header row: the first with at least two known headers (titles may stand above it).
-    let Some((header_index, header)) = rows.iter().enumerate().find(|(_, r)| {
-        r.iter()
+    let Some((header_index, (_, header))) = rows.iter().enumerate().find(|(_, (_, r))| {
+        r.texts()
             .filter(|h| sheet.field_for_header(h).is_some())
             .count()
             >= 2
@@ -257,10 +616,10 @@ fn parse(
             format!("找不到表头行；可识别的列名：{}", known.join("、")),
         )]);
     };
-    let columns: Vec<(usize, &'static str, &str)> = header
+    let columns: Vec<(u32, &'static str, &str)> = header
+        .0
         .iter()
-        .enumerate()
-        .filter_map(|(i, h)| sheet.field_for_header(h).map(|f| (i, f, h.trim())))
+        .filter_map(|(i, h)| sheet.field_for_header(h).map(|f| (*i, f, h.trim())))
         .collect();
     let parsed_columns: Vec<(&'static str, String)> = columns
         .iter()
@@ -276,16 +635,16 @@ fn parse(
 
     let mut problems = Vec::new();
     let mut good = Vec::new();
-    for (i, row) in rows.iter().enumerate().skip(header_index + 1) {
-        let number = i as u64 + 1;
+    for (number, row) in rows.iter().skip(header_index + 1) {
+        let number = *number;
         progress(Progress::Checked { row: number });
-        if row.iter().all(|c| c.trim().is_empty()) {
+        if row.texts().all(|c| c.trim().is_empty()) {
             continue;
         }
         let mut fields = Map::new();
         let mut row_ok = true;
         for (col, field, header) in &columns {
-            let text = row.get(*col).map(String::as_str).unwrap_or_default();
+            let text = row.get(*col);
             if let Some(date) = text.strip_prefix("#date:") {
                 fields.insert((*field).to_owned(), Value::String(date.to_owned()));
             } else if text.starts_with("#number:") || (*field == "id_number" && text.contains('E'))
@@ -339,7 +698,7 @@ async fn commit(
     parsed: &Parsed,
     planned: Vec<(u64, Value)>,
     progress: &(dyn Fn(Progress) + Sync),
-) -> Result<Result<Option<u64>, Vec<ImportProblem>>, SyncError> {
+) -> Result<Result<Option<(u64, Vec<MutationResult>)>, Vec<ImportProblem>>, SyncError> {
     if planned.is_empty() {
         return Ok(Ok(None));
     }
@@ -355,7 +714,7 @@ async fn commit(
         device_id: &importer.device_id,
     };
     match push_all_or_nothing(importer.store, writer, &mutations).await? {
-        Ok(outcome) => Ok(Ok(Some(outcome.version))),
+        Ok(outcome) => Ok(Ok(Some((outcome.version, outcome.results)))),
         Err(results) => Ok(Err(results
             .iter()
             .zip(&rows_of)
@@ -385,16 +744,16 @@ async fn commit(
 pub async fn roster(
     importer: &Importer<'_>,
     branch: &OrgUnitRecord,
-    body: &[u8],
-    progress: &(dyn Fn(Progress) + Sync),
+    body: Bytes,
+    progress: ProgressFn,
 ) -> Result<Outcome, SyncError> {
     let mut seen_ids: HashMap<String, u64> = HashMap::new();
-    let parsed = parse(
+    let parsed = parse_off_workers(
+        importer,
         &ROSTER,
         body,
-        importer.role,
-        progress,
-        |row, fields| match fields.get("id_number").and_then(Value::as_str) {
+        progress.clone(),
+        move |row, fields| match fields.get("id_number").and_then(Value::as_str) {
             None => Err((
                 "id_number",
                 "required_field".to_owned(),
@@ -409,50 +768,53 @@ pub async fn roster(
                 None => Ok(()),
             },
         },
-    );
+    )
+    .await;
     let parsed = match parsed {
         Ok(p) => p,
         Err(problems) => return Ok(Outcome::Refused(problems)),
     };
 
-    // Members already in the branch, by ID number: updated in place.
-    let _one_at_a_time = unit_lock(branch.id).await;
-    let scope = paicha_storage::Scope {
-        tenant_id: branch.tenant_id,
-        path: &branch.path,
-    };
-    let existing: HashMap<String, (Uuid, Map<String, Value>)> = importer
-        .store
-        .live_records(scope, Collection::Members)
-        .await?
-        .into_iter()
-        .filter(|(_, unit, _)| *unit == branch.id)
-        .filter_map(|(id, _, f)| {
-            let number = f.get("id_number")?.as_str()?.to_owned();
-            Some((number, (id, f)))
-        })
-        .collect();
-    let keyed = parsed
-        .rows
-        .iter()
-        .map(|(number, fields)| {
-            let key = fields
-                .get("id_number")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            (*number, key, fields)
-        })
-        .collect();
-    apply(
-        importer,
-        branch,
-        &parsed,
-        Collection::Members,
-        keyed,
-        &existing,
-        progress,
-    )
+    one_at_a_time(importer, branch.id, async {
+        // Members already in the branch, by ID number: updated in place.
+        let scope = paicha_storage::Scope {
+            tenant_id: branch.tenant_id,
+            path: &branch.path,
+        };
+        let existing: HashMap<String, (Uuid, Map<String, Value>)> = importer
+            .store
+            .live_records(scope, Collection::Members)
+            .await?
+            .into_iter()
+            .filter(|(_, unit, _)| *unit == branch.id)
+            .filter_map(|(id, _, f)| {
+                let number = f.get("id_number")?.as_str()?.to_owned();
+                Some((number, (id, f)))
+            })
+            .collect();
+        let keyed = parsed
+            .rows
+            .iter()
+            .map(|(number, fields)| {
+                let key = fields
+                    .get("id_number")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                (*number, key, fields)
+            })
+            .collect();
+        apply(
+            importer,
+            branch,
+            &parsed,
+            Collection::Members,
+            keyed,
+            &existing,
+            &*progress,
+        )
+        .await
+    })
     .await
 }
 
@@ -462,10 +824,11 @@ pub async fn transfers(
     importer: &Importer<'_>,
     unit: &OrgUnitRecord,
     list_name: &str,
-    body: &[u8],
-    progress: &(dyn Fn(Progress) + Sync),
+    body: Bytes,
+    progress: ProgressFn,
 ) -> Result<Outcome, SyncError> {
     let list_name = list_name.to_owned();
+    let list_name_for_rows = list_name.clone();
     // The branches the list may address, by name and by code.
     let branches: Vec<_> = importer
         .store
@@ -474,13 +837,16 @@ pub async fn transfers(
         .into_iter()
         .filter(|u| u.kind == OrgUnitKind::Branch)
         .collect();
-    let parsed = parse(
+    let parsed = parse_off_workers(
+        importer,
         &TRANSFER_LIST,
         body,
-        importer.role,
-        progress,
-        |_, fields| {
-            fields.insert("list_name".into(), Value::String(list_name.clone()));
+        progress.clone(),
+        move |_, fields| {
+            fields.insert(
+                "list_name".into(),
+                Value::String(list_name_for_rows.clone()),
+            );
             let Some(named) = fields.get("branch_id").and_then(Value::as_str) else {
                 return Ok(());
             };
@@ -506,7 +872,8 @@ pub async fn transfers(
                 )),
             }
         },
-    );
+    )
+    .await;
     let parsed = match parsed {
         Ok(p) => p,
         Err(problems) => return Ok(Outcome::Refused(problems)),
@@ -526,57 +893,65 @@ pub async fn transfers(
             None => format!("name:{}|{}", text("member_name"), text("letter_no")),
         }
     };
-    let _one_at_a_time = unit_lock(unit.id).await;
-    let scope = paicha_storage::Scope {
-        tenant_id: unit.tenant_id,
-        path: &unit.path,
-    };
-    let existing: HashMap<String, (Uuid, Map<String, Value>)> = importer
-        .store
-        .live_records(scope, Collection::Transfers)
-        .await?
-        .into_iter()
-        .filter(|(_, owner, f)| {
-            *owner == unit.id
-                && f.get("list_name").and_then(Value::as_str) == Some(list_name.as_str())
-        })
-        .map(|(id, _, f)| (key(&f), (id, f)))
-        .collect();
-    // The same person twice in one list is a mistake in the file.
-    let mut seen = HashMap::new();
-    let mut problems = Vec::new();
-    let mut keyed = Vec::new();
-    for (number, fields) in &parsed.rows {
-        let k = key(fields);
-        if let Some(first) = seen.insert(k.clone(), *number) {
-            problems.push(problem(
-                *number,
-                parsed.column_of("id_number").as_deref(),
-                "duplicate_row",
-                format!("与第{first}行是同一人"),
-            ));
-            continue;
+    one_at_a_time(importer, unit.id, async {
+        let scope = paicha_storage::Scope {
+            tenant_id: unit.tenant_id,
+            path: &unit.path,
+        };
+        let existing: HashMap<String, (Uuid, Map<String, Value>)> = importer
+            .store
+            .live_records(scope, Collection::Transfers)
+            .await?
+            .into_iter()
+            .filter(|(_, owner, f)| {
+                *owner == unit.id
+                    && f.get("list_name").and_then(Value::as_str) == Some(list_name.as_str())
+            })
+            .map(|(id, _, f)| (key(&f), (id, f)))
+            .collect();
+        // The same person twice in one list is a mistake in the file.
+        let mut seen = HashMap::new();
+        let mut problems = Vec::new();
+        let mut keyed = Vec::new();
+        for (number, fields) in &parsed.rows {
+            let k = key(fields);
+            if let Some(first) = seen.insert(k.clone(), *number) {
+                problems.push(problem(
+                    *number,
+                    parsed.column_of("id_number").as_deref(),
+                    "duplicate_row",
+                    format!("与第{first}行是同一人"),
+                ));
+                continue;
+            }
+            keyed.push((*number, k, fields));
         }
-        keyed.push((*number, k, fields));
-    }
-    if !problems.is_empty() {
-        return Ok(Outcome::Refused(problems));
-    }
-    apply(
-        importer,
-        unit,
-        &parsed,
-        Collection::Transfers,
-        keyed,
-        &existing,
-        progress,
-    )
+        if !problems.is_empty() {
+            return Ok(Outcome::Refused(problems));
+        }
+        apply(
+            importer,
+            unit,
+            &parsed,
+            Collection::Transfers,
+            keyed,
+            &existing,
+            &*progress,
+        )
+        .await
+    })
     .await
 }
 
 /// Turns checked rows into changes: a row whose key matches an existing record patches the
 /// fields that differ (or changes nothing), any other creates a record in `unit`; then writes
 /// them all in one transaction.
+///
+/// A patch is based (`base_version`) on the version at which an import last wrote the record
+/// (0 if none has), so a field the file changes that was edited since (on a device) is a
+/// conflict of the sync engine (protocol §4.5): the file's value is written and the edited one
+/// kept in the conflict log for review. Afterwards each record written is marked with its new
+/// version.
 async fn apply(
     importer: &Importer<'_>,
     unit: &OrgUnitRecord,
@@ -586,11 +961,20 @@ async fn apply(
     existing: &HashMap<String, (Uuid, Map<String, Value>)>,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Outcome, SyncError> {
+    let matched: Vec<Uuid> = rows
+        .iter()
+        .filter_map(|(_, key, _)| existing.get(key).map(|(id, _)| *id))
+        .collect();
+    let marks = importer
+        .store
+        .import_marks(collection.as_str(), &matched)
+        .await?;
     let mut planned = Vec::new();
+    let mut written = Vec::new();
     let (mut created, mut updated, mut unchanged) = (0, 0, 0);
     for (number, key, fields) in rows {
         let mutation_id = planned.len() as i64 + 1;
-        let mutation = match existing.get(&key) {
+        let (id, mutation) = match existing.get(&key) {
             Some((id, current)) => {
                 let changed: Map<String, Value> = fields
                     .iter()
@@ -602,26 +986,99 @@ async fn apply(
                     continue;
                 }
                 updated += 1;
-                json!({"mutation_id": mutation_id, "collection": collection.as_str(), "id": id, "op": "patch", "fields": changed})
+                let base = marks.get(id).copied().unwrap_or(0);
+                (
+                    *id,
+                    json!({"mutation_id": mutation_id, "collection": collection.as_str(), "id": id, "op": "patch", "base_version": base, "fields": changed}),
+                )
             }
             None => {
                 created += 1;
-                json!({"mutation_id": mutation_id, "collection": collection.as_str(), "id": Uuid::now_v7(), "org_unit_id": unit.id, "op": "put", "fields": fields})
+                let id = Uuid::now_v7();
+                (
+                    id,
+                    json!({"mutation_id": mutation_id, "collection": collection.as_str(), "id": id, "org_unit_id": unit.id, "op": "put", "fields": fields}),
+                )
             }
         };
+        written.push(id);
         planned.push((number, mutation));
     }
-    Ok(
+    let (version, results) =
         match commit(importer, unit.tenant_id, parsed, planned, progress).await? {
-            Ok(version) => Outcome::Imported {
-                result: ImportResult {
-                    created,
-                    updated,
-                    unchanged,
-                },
-                version,
-            },
-            Err(problems) => Outcome::Refused(problems),
+            Ok(Some((version, results))) => (Some(version), results),
+            Ok(None) => (None, Vec::new()),
+            Err(problems) => return Ok(Outcome::Refused(problems)),
+        };
+    let conflicts = results
+        .iter()
+        .map(|r| r.conflicts.as_ref().map_or(0, Vec::len) as u64)
+        .sum();
+    // After the commit: should this fail or never run, the older marks only make the next
+    // import report more conflicts, never fewer.
+    let marks: Vec<(Uuid, u64)> = written
+        .iter()
+        .zip(&results)
+        .filter_map(|(id, r)| Some((*id, r.version?)))
+        .collect();
+    importer
+        .store
+        .set_import_marks(unit.tenant_id, collection.as_str(), &marks)
+        .await?;
+    Ok(Outcome::Imported {
+        result: ImportResult {
+            created,
+            updated,
+            unchanged,
+            conflicts,
         },
-    )
+        version,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(xml: &str) -> Result<usize, String> {
+        count_shared_strings(&mut xml.as_bytes())
+    }
+
+    #[test]
+    fn a_shared_string_table_may_not_announce_more_strings_than_a_roster_has() {
+        assert_eq!(
+            strings(r#"<sst count="3" uniqueCount="2"><si><t>a</t></si></sst>"#),
+            Ok(1)
+        );
+        assert_eq!(
+            strings(r#"<x:sst uniqueCount='2000000'><x:si/></x:sst>"#),
+            Ok(1)
+        );
+        for tag in [
+            r#"<sst uniqueCount="2000001">"#,
+            r#"<sst count = "99999999999999999999999">"#,
+            r#"<x:sst xmlns:x="m" uniqueCount="18446744073709551615">"#,
+            r#"<sst uniqueCount="-1">"#,
+        ] {
+            assert!(strings(&format!("{tag}</sst>")).is_err(), "{tag}");
+        }
+    }
+
+    #[test]
+    fn shared_strings_are_counted_once_across_chunk_boundaries() {
+        // The scan reads 64 KiB at a time: shift ten `<si>` and a long `<sst …>` tag over a
+        // boundary at every offset.
+        for shift in 0..12 {
+            let mut xml = " ".repeat(64 * 1024 - 8 + shift);
+            xml.push_str(r#"<sst    uniqueCount="3000000">"#);
+            assert!(strings(&xml).is_err(), "shift {shift}");
+            let mut xml = " ".repeat(64 * 1024 - 20 + shift);
+            xml.push_str("<sst>");
+            for _ in 0..10 {
+                xml.push_str("<si><t>x</t></si>");
+            }
+            xml.push_str("</sst>");
+            assert_eq!(strings(&xml), Ok(10), "shift {shift}");
+        }
+    }
 }

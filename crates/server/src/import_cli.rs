@@ -23,7 +23,7 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<ExitCode> {
         ImportCommand::Roster(a) => (&a.database, &a.file, &a.branch, &a.as_user, "花名册"),
         ImportCommand::Transfers(a) => (&a.database, &a.file, &a.unit, &a.as_user, "转出明细"),
     };
-    let body = std::fs::read(file).with_context(|| format!("无法读取文件 {}", file.display()))?;
+    let body = read_bounded(file)?;
     let store = connect(database).await?;
 
     let user = store
@@ -68,32 +68,37 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<ExitCode> {
             .progress_chars("=> "),
     );
     bar.set_message(format!("检查{sheet}"));
-    let progress = |p: Progress| match p {
-        Progress::Read { rows } => bar.set_length(rows),
-        Progress::Checked { row } => bar.set_position(row),
-        Progress::Writing { mutations } => {
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            bar.set_message(format!("写入 {mutations} 条变更（一个事务）"));
-            bar.enable_steady_tick(Duration::from_millis(100));
+    let progress_bar = bar.clone();
+    let progress: crate::import::ProgressFn = std::sync::Arc::new(move |p: Progress| {
+        let bar = &progress_bar;
+        match p {
+            Progress::Read { rows } => bar.set_length(rows),
+            Progress::Checked { row } => bar.set_position(row),
+            Progress::Writing { mutations } => {
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                bar.set_message(format!("写入 {mutations} 条变更（一个事务）"));
+                bar.enable_steady_tick(Duration::from_millis(100));
+            }
         }
-    };
+    });
     let importer = Importer {
         store: &store,
         user_id: user.id,
         role: user.role,
         own_path: &own.path,
         device_id: format!("cli-import-{}", Uuid::now_v7().simple()),
+        parsing_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
     };
     let outcome = match &command {
         ImportCommand::Roster(_) => {
-            crate::import::roster(&importer, &unit, &body, &progress).await?
+            crate::import::roster(&importer, &unit, body.into(), progress).await?
         }
         ImportCommand::Transfers(a) => {
             let list = crate::import::list_name(&a.list_name).map_err(anyhow::Error::msg)?;
-            crate::import::transfers(&importer, &unit, &list, &body, &progress).await?
+            crate::import::transfers(&importer, &unit, &list, body.into(), progress).await?
         }
     };
     bar.finish_and_clear();
@@ -103,8 +108,15 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<ExitCode> {
                 "{sheet}已导入 {}：新增 {}，更新 {}，未变 {}",
                 unit.name, result.created, result.updated, result.unchanged
             );
+            if result.conflicts > 0 {
+                println!(
+                    "其中 {} 个字段在设备上改过，已用文件中的值覆盖，原值记入冲突记录待审核",
+                    result.conflicts
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
+        Outcome::Busy => bail!("另一个导入正在写入 {}，请稍后再试", unit.name),
         Outcome::Refused(problems) => {
             println!("{sheet}有{}处问题，未导入任何数据：", problems.len());
             for p in &problems {
@@ -119,6 +131,30 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<ExitCode> {
         }
     }
 }
+
+/// The file, refused when it is larger than any roster (`MAX_FILE_BYTES`) before it is read.
+fn read_bounded(file: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let opened =
+        std::fs::File::open(file).with_context(|| format!("无法读取文件 {}", file.display()))?;
+    let mut body = Vec::new();
+    opened
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut body)
+        .with_context(|| format!("无法读取文件 {}", file.display()))?;
+    if body.len() as u64 > MAX_FILE_BYTES {
+        bail!(
+            "文件 {} 超过 {} MiB，不像花名册或转出明细",
+            file.display(),
+            MAX_FILE_BYTES >> 20
+        );
+    }
+    Ok(body)
+}
+
+/// The largest file `paicha import` reads (the HTTP import is bounded by
+/// `PAICHA_MAX_BODY_BYTES`).
+const MAX_FILE_BYTES: u64 = crate::import::MAX_INFLATED_BYTES;
 
 async fn connect(args: &DatabaseArgs) -> anyhow::Result<Store> {
     let (url, _) = resolve_database(args)?;

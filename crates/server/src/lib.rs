@@ -230,6 +230,7 @@ impl Application {
             keys,
             settings: settings.clone(),
             password_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
+            import_slots: Arc::new(tokio::sync::Semaphore::new(settings.import_concurrency)),
             notifier: notifier.clone(),
             blobs: paicha_storage::BlobFiles::new(&settings.data_dir),
             committer: paicha_sync::push::Committer::default(),

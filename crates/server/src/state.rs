@@ -18,6 +18,8 @@ pub struct AppState {
     /// Bounds the argon2 work running at once (each takes ~19 MiB and a core for tens of
     /// milliseconds), so a flood of logins queues instead of exhausting memory.
     pub password_slots: Arc<tokio::sync::Semaphore>,
+    /// Bounds the spreadsheet imports parsing at once (`PAICHA_IMPORT_CONCURRENCY`).
+    pub import_slots: Arc<tokio::sync::Semaphore>,
     /// Wakes long-polling pulls when a tenant's data changes.
     pub notifier: paicha_sync::notify::Notifier,
     pub blobs: paicha_storage::BlobFiles,

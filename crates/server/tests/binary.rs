@@ -443,3 +443,224 @@ async fn paicha_import_roster_writes_a_file_whole_as_a_user_or_refuses_it_whole(
     names.sort();
     assert_eq!(names, vec!["张三", "李四"]);
 }
+
+#[path = "../../../tests/src/hostile.rs"]
+#[allow(dead_code)]
+mod hostile;
+
+/// The peak resident memory of a process, in bytes (`VmHWM`).
+fn peak_memory(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kib * 1024
+}
+
+/// The crafted workbook of two cells (`A1`, `XFD1048576`: 1.7·10¹⁰ cells as a dense grid; it
+/// made the server abort), a zip bomb and a CSV with a 4 MB line, sent to the real binary's
+/// HTTP import and to `paicha import roster`: each is refused (422, exit 1) as unreadable,
+/// the server goes on answering, and its peak memory stays under 200 MB.
+///
+/// `PAICHA_TEST_BIN` points the test at another build of `paicha` (to watch an old one fail).
+#[tokio::test]
+async fn hostile_spreadsheets_are_refused_over_http_and_by_the_cli_in_bounded_memory() {
+    let bin = std::env::var("PAICHA_TEST_BIN").unwrap_or(env!("CARGO_BIN_EXE_paicha").to_owned());
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(&bin)
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PAICHA_LISTEN", "127.0.0.1:0")
+        .env("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = BufReader::new(stdout).lines().next().unwrap().unwrap();
+    let url = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .map(|rest| {
+            format!(
+                "http://{}",
+                rest.trim_end_matches(|c: char| !c.is_ascii_digit())
+            )
+        })
+        .unwrap();
+    let pid = child.id();
+    let _server = Server(child);
+    let client = paicha_client::Client::new(url.clone());
+    let (_, _, branch) = committee_and_branch(&client, "东关社区党支部").await;
+    let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
+    let token = sec.access_token().unwrap().to_owned();
+    let baseline = peak_memory(pid);
+
+    let files = [
+        ("last-cell.xlsx", hostile::last_cell_xlsx(true)),
+        ("last-cell-lying.xlsx", hostile::last_cell_xlsx(false)),
+        ("bomb.xlsx", hostile::shared_strings_bomb_xlsx()),
+        ("long-line.csv", hostile::long_line_csv()),
+    ];
+    let http = reqwest::Client::new();
+    for (name, bytes) in &files {
+        let resp = http
+            .post(format!("{url}/v1/import/roster?org_unit_id={}", branch.id))
+            .bearer_auth(&token)
+            .header("content-type", "application/octet-stream")
+            .body(bytes.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{name}: the server did not answer: {e}"));
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        assert_eq!(status.as_u16(), 422, "{name}: {body}");
+        assert_eq!(
+            body["problems"][0]["code"], "unreadable_file",
+            "{name}: {body}"
+        );
+        let health = http.get(format!("{url}/healthz")).send().await;
+        assert!(
+            health.is_ok_and(|r| r.status().is_success()),
+            "{name}: the server stopped answering"
+        );
+    }
+    let peak = peak_memory(pid);
+    assert!(
+        peak < 200 << 20,
+        "peak memory {} MiB (at start {} MiB)",
+        peak >> 20,
+        baseline >> 20
+    );
+
+    // The command line shares the reading: a clear message and exit 1 for each.
+    for (name, bytes) in &files {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = Command::new(&bin)
+            .args(["import", "roster"])
+            .arg(&path)
+            .args(["--branch", "B1", "--as", "sec"])
+            .current_dir(dir.path())
+            .env_clear()
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stdout}");
+        assert!(stdout.contains("unreadable_file"), "{name}: {stdout}");
+    }
+    // A file larger than any roster is not read at all (a sparse file of 1 GiB).
+    let huge = dir.path().join("huge.csv");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let out = Command::new(&bin)
+        .args(["import", "roster"])
+        .arg(&huge)
+        .args(["--branch", "B1", "--as", "sec"])
+        .current_dir(dir.path())
+        .env_clear()
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("超过 64 MiB"), "{stderr}");
+}
+
+/// Two `paicha import roster` processes and the server's HTTP import, at the same moment, of
+/// the same 3,000-member roster into one branch: separate processes share no mutex, so only
+/// the unit's import lease in the database makes them take turns. Each member is created once.
+#[tokio::test]
+async fn imports_by_two_processes_and_the_server_at_once_create_each_member_once() {
+    use paicha_client::PullQuery;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, url) = start(
+        dir.path(),
+        &[("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")],
+    );
+    let client = paicha_client::Client::new(url.clone());
+    let (_, _, branch) = committee_and_branch(&client, "东关社区党支部").await;
+    let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
+    let token = sec.access_token().unwrap().to_owned();
+
+    let mut csv = String::from("姓名,公民身份号码\n");
+    for day in 1..=3 {
+        for seq in 1..=1000 {
+            let id = valid_id_number(&format!("1101051970010{day}{:03}", seq % 1000));
+            csv.push_str(&format!("党员{day}-{seq},{id}\n"));
+        }
+    }
+    let path = dir.path().join("花名册.csv");
+    std::fs::write(&path, &csv).unwrap();
+
+    let cli = || {
+        Command::new(env!("CARGO_BIN_EXE_paicha"))
+            .args(["import", "roster"])
+            .arg(&path)
+            .args(["--branch", "B1", "--as", "sec"])
+            .current_dir(dir.path())
+            .env_clear()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (cli(), cli());
+    let http = reqwest::Client::new()
+        .post(format!("{url}/v1/import/roster?org_unit_id={}", branch.id))
+        .bearer_auth(&token)
+        .header("content-type", "application/octet-stream")
+        .body(csv.clone())
+        .send()
+        .await
+        .unwrap();
+    let status = http.status();
+    let body: serde_json::Value = http.json().await.unwrap();
+    assert_eq!(status.as_u16(), 200, "{body}");
+    let mut created = body["created"].as_u64().unwrap();
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let count = stdout
+            .split("新增 ")
+            .nth(1)
+            .and_then(|rest| rest.split('，').next())
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{stdout}"));
+        created += count;
+    }
+    assert_eq!(created, 3000);
+
+    let mut members = std::collections::HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = sec
+            .pull(&PullQuery {
+                cursor: cursor.as_deref(),
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        for c in &page.changes {
+            if c.collection == paicha_domain::collection::Collection::Members && !c.deleted {
+                members.insert(c.id);
+            }
+        }
+        cursor = Some(page.cursor);
+        if !page.has_more {
+            break;
+        }
+    }
+    assert_eq!(members.len(), 3000);
+}

@@ -7,6 +7,7 @@ mod auth_tables;
 mod blobs;
 mod entities;
 mod error;
+mod imports;
 mod org_units;
 mod records;
 mod users;

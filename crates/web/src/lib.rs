@@ -96,9 +96,15 @@ fn asset(path: &str, data: Vec<u8>) -> Asset {
 
 /// `dir/name.ext` → `dir/name.HASH.ext`.
 fn hashed_name(path: &str, hash: &str) -> String {
-    match path.rsplit_once('.') {
-        Some((stem, ext)) if !stem.ends_with('/') => format!("{stem}.{hash}.{ext}"),
-        _ => format!("{path}.{hash}"),
+    let (dir, file) = path.rsplit_once('/').map_or(("", path), |(d, f)| (d, f));
+    let named = match file.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!("{stem}.{hash}.{ext}"),
+        _ => format!("{file}.{hash}"),
+    };
+    if dir.is_empty() {
+        named
+    } else {
+        format!("{dir}/{named}")
     }
 }
 

@@ -92,7 +92,7 @@ async fn a_roster_is_imported_whole_idempotently_or_refused_whole() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         body,
-        serde_json::json!({"created": 3, "updated": 0, "unchanged": 0})
+        serde_json::json!({"created": 3, "updated": 0, "unchanged": 0, "conflicts": 0})
     );
     let mut replica = Replica::default();
     replica.sync(&t.secretary1).await.unwrap();
@@ -111,14 +111,14 @@ async fn a_roster_is_imported_whole_idempotently_or_refused_whole() {
     let (_, body) = upload(&app.base, token, t.branch1.id, workbook(&good)).await;
     assert_eq!(
         body,
-        serde_json::json!({"created": 0, "updated": 0, "unchanged": 3})
+        serde_json::json!({"created": 0, "updated": 0, "unchanged": 3, "conflicts": 0})
     );
     let mut changed = good.clone();
     changed[1][7] = "13900000009";
     let (_, body) = upload(&app.base, token, t.branch1.id, workbook(&changed)).await;
     assert_eq!(
         body,
-        serde_json::json!({"created": 0, "updated": 1, "unchanged": 2})
+        serde_json::json!({"created": 0, "updated": 1, "unchanged": 2, "conflicts": 0})
     );
 
     // A bad file: every problem with its row and column, and nothing written.
@@ -227,4 +227,202 @@ async fn the_same_roster_sent_twice_at_once_creates_each_member_once() {
         .filter(|(c, _)| c == "members")
         .count();
     assert_eq!(members, 20);
+}
+
+/// A workbook of two cells, `A1` and `XFD1048576` (a dense grid of 1.7·10¹⁰ cells: it aborted
+/// the server), whether its sheet declares that dimension or lies about it; a zip bomb (a
+/// 2 GiB shared-string table in 2 MB); a CSV with a 4 MB line: each is refused with
+/// `unreadable_file`, nothing is written, and the server goes on answering.
+#[tokio::test]
+async fn hostile_files_are_refused_as_unreadable_and_the_server_keeps_answering() {
+    use paicha_tests::hostile;
+
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let token = t.secretary1.access_token().unwrap();
+    let files = [
+        ("last cell, declared", hostile::last_cell_xlsx(true)),
+        ("last cell, dimension lies", hostile::last_cell_xlsx(false)),
+        ("zip bomb", hostile::shared_strings_bomb_xlsx()),
+        ("4 MB line", hostile::long_line_csv()),
+    ];
+    assert!(files[0].1.len() < 2048, "{}", files[0].1.len());
+    // The same hand-made workbook without the far cell is a readable (empty) roster.
+    let (status, body) = upload(&app.base, token, t.branch1.id, hostile::headers_only_xlsx()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for (what, bytes) in files {
+        let (status, body) = upload(&app.base, token, t.branch1.id, bytes).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{what}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_roster", "{what}: {body}");
+        let problems = body["problems"].as_array().unwrap();
+        assert_eq!(problems.len(), 1, "{what}: {body}");
+        assert_eq!(problems[0]["code"], "unreadable_file", "{what}: {body}");
+        let message = problems[0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("上限") || message.contains("超过"),
+            "{what}: {body}"
+        );
+        // Still answering.
+        let health = reqwest::get(format!("{}/healthz", app.base)).await.unwrap();
+        assert!(health.status().is_success(), "{what}");
+    }
+    // Nothing was written.
+    let mut replica = Replica::default();
+    replica.sync(&t.secretary1).await.unwrap();
+    assert!(
+        !replica.records.keys().any(|(c, _)| c == "members"),
+        "{:?}",
+        replica.records
+    );
+}
+
+/// A file just inside the bounds still imports: the last column and row a roster may use.
+#[tokio::test]
+async fn a_csv_at_the_bounds_is_read() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let token = t.secretary1.access_token().unwrap();
+    let id = id_number("19800102", 11);
+    let mut header = vec!["姓名".to_owned(), "公民身份号码".to_owned()];
+    header.resize(200, String::new());
+    let mut row = vec!["张一".to_owned(), id.clone()];
+    row.resize(199, String::new());
+    row.push("在第200列".to_owned());
+    let csv = format!("{}\n{}\n", header.join(","), row.join(","));
+    let (status, body) = upload(&app.base, token, t.branch1.id, csv.into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["created"], 1, "{body}");
+    // One column more is refused.
+    let mut wide = vec!["张一".to_owned(), id];
+    wide.resize(201, "x".to_owned());
+    let csv = format!("{}\n{}\n", header.join(","), wide.join(","));
+    let (status, body) = upload(&app.base, token, t.branch1.id, csv.into_bytes()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["problems"][0]["code"], "unreadable_file", "{body}");
+}
+
+/// Two instances on one database import the same roster at the same moment: the unit's
+/// import lease (a row in the database, not a process mutex) makes them take turns, so each
+/// member is created once. (Both instances live in this test's process; separate processes,
+/// which share nothing but the database, are the binary test
+/// `imports_by_two_processes_and_the_server_at_once_create_each_member_once`.)
+#[tokio::test]
+async fn the_same_roster_imported_through_two_instances_at_once_creates_each_member_once() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let other = app.second_instance().await;
+    let token = t.secretary1.access_token().unwrap();
+    let ids: Vec<String> = (1..=200)
+        .map(|i| id_number(&format!("1970{:02}{:02}", i % 12 + 1, i % 28 + 1), i))
+        .collect();
+    let names: Vec<String> = (1..=200).map(|i| format!("党员{i}")).collect();
+    let mut rows = vec![vec!["姓名", "公民身份号码"]];
+    for (name, id) in names.iter().zip(&ids) {
+        rows.push(vec![name.as_str(), id.as_str()]);
+    }
+    let bytes = workbook(&rows);
+    let (a, b) = tokio::join!(
+        upload(&app.base, token, t.branch1.id, bytes.clone()),
+        upload(other.client.base_url(), token, t.branch1.id, bytes),
+    );
+    assert_eq!((a.0, b.0), (StatusCode::OK, StatusCode::OK), "{a:?} {b:?}");
+    let created = |r: &(StatusCode, serde_json::Value)| r.1["created"].as_u64().unwrap();
+    assert_eq!(created(&a) + created(&b), 200, "{a:?} {b:?}");
+    let mut replica = Replica::default();
+    replica.sync(&t.secretary1).await.unwrap();
+    let members = replica
+        .records
+        .keys()
+        .filter(|(c, _)| c == "members")
+        .count();
+    assert_eq!(members, 200);
+}
+
+/// A roster is imported; on a device the secretary corrects one member's phone; the office
+/// re-imports its (old) file, which also fills in another field. The device's correction is
+/// not lost silently: the import reports one conflict and the conflict log holds the device's
+/// value, while the field nobody edited is updated without a conflict. A third import of the
+/// same file changes nothing.
+#[tokio::test]
+async fn a_re_import_over_a_device_edit_leaves_a_conflict_for_review() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let token = t.secretary1.access_token().unwrap();
+    let id = id_number("19800102", 11);
+    let header = vec!["姓名", "公民身份号码", "联系电话", "工作单位"];
+    let first = vec![header.clone(), vec!["张一", id.as_str(), "13900000001", ""]];
+    let (status, body) = upload(&app.base, token, t.branch1.id, workbook(&first)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["created"], 1, "{body}");
+
+    // The device pulls the member and corrects the phone.
+    let mut replica = Replica::default();
+    replica.sync(&t.secretary1).await.unwrap();
+    let (member, version) = replica
+        .records
+        .iter()
+        .find(|((c, _), _)| c == "members")
+        .map(|((_, m), (v, _))| (*m, *v))
+        .unwrap();
+    let pushed = t
+        .secretary1
+        .push(
+            "phone-1",
+            vec![paicha_tests::patch(
+                1,
+                "members",
+                member,
+                Some(version),
+                serde_json::json!({"phone": "13900000009"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        pushed.results[0].status,
+        paicha_domain::api::v1::MutationStatus::Applied
+    );
+
+    // The office re-imports its file, now with the work unit filled in.
+    let second = vec![
+        header.clone(),
+        vec!["张一", id.as_str(), "13900000001", "东关街道办事处"],
+    ];
+    let (status, body) = upload(&app.base, token, t.branch1.id, workbook(&second)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["updated"], 1, "{body}");
+    assert_eq!(body["conflicts"], 1, "{body}");
+    let conflicts = t
+        .secretary1
+        .conflicts(Some(("members", member)), true)
+        .await
+        .unwrap()
+        .conflicts;
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0].field, "phone");
+    assert_eq!(
+        conflicts[0].overwritten_value,
+        serde_json::json!("13900000009")
+    );
+    assert_eq!(conflicts[0].winning_value, serde_json::json!("13900000001"));
+
+    // Importing the same file again: nothing changes, no new conflict.
+    let (status, body) = upload(&app.base, token, t.branch1.id, workbook(&second)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (&body["unchanged"], &body["conflicts"]),
+        (&serde_json::json!(1), &serde_json::json!(0)),
+        "{body}"
+    );
+    // A later file that changes the (imported) phone again is no conflict: the import wrote it.
+    let third = vec![
+        header,
+        vec!["张一", id.as_str(), "13900000002", "东关街道办事处"],
+    ];
+    let (_, body) = upload(&app.base, token, t.branch1.id, workbook(&third)).await;
+    assert_eq!(
+        (&body["updated"], &body["conflicts"]),
+        (&serde_json::json!(1), &serde_json::json!(0)),
+        "{body}"
+    );
 }

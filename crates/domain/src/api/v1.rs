@@ -640,6 +640,11 @@ pub struct ImportResult {
     pub created: u64,
     pub updated: u64,
     pub unchanged: u64,
+    /// Fields the file changed that had been edited (on a device) since an import last wrote
+    /// the record: the file's value was written, the edited one kept in the conflict log
+    /// (`GET /v1/conflicts`).
+    #[serde(default)]
+    pub conflicts: u64,
 }
 
 /// One problem of a refused roster file: its row (as the spreadsheet numbers it) and column.

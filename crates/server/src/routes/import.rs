@@ -1,6 +1,8 @@
 //! `POST /v1/import/roster` (a branch's 花名册) and `POST /v1/import/transfers` (a street's
 //! 转出明细, each row addressed to a branch): the HTTP side of `crate::import`.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -72,6 +74,7 @@ fn importer<'a>(
         role: principal.role,
         own_path,
         device_id: format!("import-{}", Uuid::now_v7().simple()),
+        parsing_slots: state.import_slots.clone(),
     }
 }
 
@@ -85,12 +88,19 @@ fn respond(state: &AppState, tenant_id: Uuid, sheet: &Sheet, outcome: Outcome) -
                 created = result.created,
                 updated = result.updated,
                 unchanged = result.unchanged,
+                conflicts = result.conflicts,
                 sheet = sheet.label_zh,
                 "imported"
             );
             Json::<ImportResult>(result).into_response()
         }
         Outcome::Refused(problems) => refused(sheet, problems),
+        Outcome::Busy => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ServiceUnavailable,
+        )
+        .with_message("另一个导入正在写入该单位，请稍后再试")
+        .into_response(),
     }
 }
 
@@ -105,6 +115,7 @@ fn respond(state: &AppState, tenant_id: Uuid, sheet: &Sheet, outcome: Outcome) -
         (status = 403, description = "The caller may not write members", body = ErrorBody),
         (status = 404, description = "No such branch in the caller's scope", body = ErrorBody),
         (status = 422, description = "Refused; nothing written", body = ImportRefused),
+        (status = 503, description = "Another import into the unit did not finish within 60 s; nothing written", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -118,7 +129,7 @@ pub async fn import_roster(
         crate::routes::sync::data_target(&state, &principal, Some(query.org_unit_id)).await?;
     crate::import::roster_allowed(principal.role, &branch).map_err(not_allowed)?;
     let importer = importer(&state, &principal, &own.path);
-    let outcome = crate::import::roster(&importer, &branch, &body, &|_| {}).await?;
+    let outcome = crate::import::roster(&importer, &branch, body, Arc::new(|_| {})).await?;
     Ok(respond(&state, branch.tenant_id, &ROSTER, outcome))
 }
 
@@ -134,6 +145,7 @@ pub async fn import_roster(
         (status = 403, description = "The caller may not upload transfers", body = ErrorBody),
         (status = 404, description = "No such unit in the caller's scope", body = ErrorBody),
         (status = 422, description = "Refused; nothing written", body = ImportRefused),
+        (status = 503, description = "Another import into the unit did not finish within 60 s; nothing written", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -152,6 +164,7 @@ pub async fn import_transfers(
             .with_field("list_name")
     })?;
     let importer = importer(&state, &principal, &own.path);
-    let outcome = crate::import::transfers(&importer, &unit, &list_name, &body, &|_| {}).await?;
+    let outcome =
+        crate::import::transfers(&importer, &unit, &list_name, body, Arc::new(|_| {})).await?;
     Ok(respond(&state, unit.tenant_id, &TRANSFER_LIST, outcome))
 }
