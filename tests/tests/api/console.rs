@@ -307,3 +307,149 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
     }
     b.close().await;
 }
+
+#[tokio::test]
+async fn the_org_office_audits_ledgers_in_place_and_the_phase_moves() {
+    use paicha_domain::role::Role;
+    let app = spawn_app().await;
+    let t = app.tenant("q").await;
+    // A campaign that starts today, so the ledgers are not yet late.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let ok = |r: paicha_domain::api::v1::PushResponse| {
+        assert!(
+            r.results
+                .iter()
+                .all(|x| x.status == MutationStatus::Applied),
+            "{r:?}"
+        );
+    };
+    ok(t.admin
+        .push(
+            "d",
+            vec![put(
+                1,
+                "campaigns",
+                Uuid::now_v7(),
+                t.committee.id,
+                json!({"name": "集中排查", "start_date": today.to_string()}),
+            )],
+        )
+        .await
+        .unwrap());
+    let area_staff = app
+        .user_at(&t.admin, "q-area", Role::WorkAreaStaff, &t.work_area)
+        .await;
+    app.user_at(&t.admin, "q-office", Role::OrgOffice, &t.committee)
+        .await;
+    let (a, b_ledger) = (Uuid::now_v7(), Uuid::now_v7());
+    ok(area_staff
+        .push(
+            "pc",
+            vec![
+                put(
+                    1,
+                    "ledger_submissions",
+                    a,
+                    t.work_area.id,
+                    json!({"ledger": "ledger_a", "status": "submitted", "entry_count": 3}),
+                ),
+                put(
+                    2,
+                    "ledger_submissions",
+                    b_ledger,
+                    t.work_area.id,
+                    json!({"ledger": "ledger_b", "status": "submitted", "entry_count": 1}),
+                ),
+            ],
+        )
+        .await
+        .unwrap());
+
+    let b = Browser::start(DESKTOP).await;
+    b.goto(&format!("{}/", app.base)).await;
+    b.type_into("#username", "q-office").await;
+    b.type_into("#password", PASSWORD).await;
+    b.click("button[type=submit]").await;
+    let top = t.admin.status(None).await.unwrap();
+    check_overview(&b, &top).await;
+    // Both ledgers were received in time: the phase counts them done.
+    let ledger_phase = || async {
+        b.text(".gantt .phase[data-phase=ledger_submission] .phase-meta")
+            .await
+    };
+    let phase = ledger_phase().await;
+    assert!(
+        phase.contains("按期完成") && phase.contains("完成 2/2"),
+        "{phase}"
+    );
+    let ledger_status = |kind: &'static str| {
+        let css = format!("tr[data-ledger='{}-{kind}'] .ledger-status", t.work_area.id);
+        let b = &b;
+        async move { b.text(&css).await }
+    };
+    assert_eq!(ledger_status("ledger_a").await, "已报送，待审核");
+    assert_eq!(ledger_status("ledger_b").await, "已报送，待审核");
+    // Two submissions wait: the badge says so.
+    b.wait_until(
+        10,
+        "return document.querySelector('[data-badge]')?.textContent === '2';",
+    )
+    .await;
+
+    b.click("a[data-tab=queues]").await;
+    b.wait_for(&format!("[data-record='{a}'] [data-action=approve]"))
+        .await;
+    b.screenshot("console-queues").await;
+    // Returning without an opinion: the server's Chinese message at the item.
+    b.click(&format!("[data-record='{b_ledger}'] [data-action=return]"))
+        .await;
+    let refused = b
+        .text(&format!("[data-record='{b_ledger}'] [data-error]"))
+        .await;
+    assert!(refused.contains("审核意见"), "{refused}");
+    b.type_into(&format!("#opinion-{b_ledger}"), "请补充证明材料")
+        .await;
+    b.click(&format!("[data-record='{b_ledger}'] [data-action=return]"))
+        .await;
+    b.click(&format!("[data-record='{a}'] [data-action=approve]"))
+        .await;
+    b.wait_until(
+        10,
+        "return document.querySelectorAll('.queue-item').length === 0;",
+    )
+    .await;
+    b.wait_until(10, "return !document.querySelector('[data-badge]');")
+        .await;
+
+    // The server holds the decisions, made as pushes by the 组织办 (audited).
+    let mut replica = paicha_tests::Replica::default();
+    replica.sync(&t.admin).await.unwrap();
+    let a_fields = &replica.records[&("ledger_submissions".to_owned(), a)].1;
+    assert_eq!(a_fields["status"], "approved");
+    assert_eq!(a_fields["audited_on"], today.to_string());
+    let b_fields = &replica.records[&("ledger_submissions".to_owned(), b_ledger)].1;
+    assert_eq!(b_fields["status"], "returned");
+    assert_eq!(b_fields["audit_opinion"], "请补充证明材料");
+
+    // Back on the overview: the audit shows per ledger, and the returned ledger B reopens the
+    // phase (it must be submitted again), exactly as GET /v1/status says.
+    b.click("a[data-tab=overview]").await;
+    let top = t.admin.status(None).await.unwrap();
+    check_overview(&b, &top).await;
+    assert_eq!(ledger_status("ledger_a").await, "审核通过");
+    assert_eq!(ledger_status("ledger_b").await, "已退回");
+    let phase = ledger_phase().await;
+    let server = top
+        .phases
+        .iter()
+        .find(|p| p.label_zh == "台帐报送")
+        .unwrap();
+    assert_eq!((server.on_time + server.late, server.items), (1, 2));
+    assert!(
+        phase.contains(&server.state_zh) && phase.contains("完成 1/2"),
+        "{phase}"
+    );
+    assert!(!phase.contains("按期完成"), "{phase}");
+    b.screenshot("console-overview-ledgers").await;
+    b.close().await;
+}

@@ -173,8 +173,18 @@ async fn unknown_routes_methods_and_paths_get_their_codes() {
             "not_found",
         ),
         // `/` is the office console's page; anything else outside the API is not found.
-        (Method::GET, "/no-such-page", StatusCode::NOT_FOUND, "not_found"),
-        (Method::GET, "/assets/no-such-file.js", StatusCode::NOT_FOUND, "not_found"),
+        (
+            Method::GET,
+            "/no-such-page",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            Method::GET,
+            "/assets/no-such-file.js",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
         (
             Method::PUT,
             "/v1/org-units",

@@ -8,6 +8,8 @@ import { MSG, ROLE } from '../core/messages.js';
 import { Login } from './login.js';
 import { Overview } from './overview.js';
 import { Registers } from './registers.js';
+import { Queues, loadQueue } from './queues.js';
+import { onChange } from '../core/live.js';
 
 /** The current route: `{view, arg, next}` from `location.hash`. */
 function parseHash() {
@@ -40,10 +42,32 @@ function useApiState() {
 
 const TABS = [
   ['overview', '总览'],
+  ['queues', '待办'],
   ['registers', '台帐'],
 ];
 
-function TopBar({ session, view, unitId }) {
+/** How many items wait in the queues, kept current by the change feed. */
+function useQueueCount(session) {
+  const [count, setCount] = useState(null);
+  useEffect(() => {
+    if (!session) return undefined;
+    let alive = true;
+    const load = () =>
+      loadQueue().then(
+        (list) => alive && setCount(list.length),
+        () => {},
+      );
+    load();
+    const off = onChange(load);
+    return () => {
+      alive = false;
+      off();
+    };
+  }, [session?.user?.id]);
+  return count;
+}
+
+function TopBar({ session, view, unitId, waiting }) {
   const user = session.user;
   return html`
     <header class="topbar">
@@ -52,7 +76,9 @@ function TopBar({ session, view, unitId }) {
         ${TABS.map(
           ([key, label]) => html`
             <a href="#/${key}/${unitId}" class="tab ${view === key ? 'active' : ''}" data-tab=${key}
-              aria-current=${view === key ? 'page' : undefined}>${label}</a>`,
+              aria-current=${view === key ? 'page' : undefined}>${label}${key === 'queues' && waiting > 0
+                ? html`<span class="badge" data-badge aria-label="${waiting}项待办">${waiting}</span>`
+                : ''}</a>`,
         )}
       </nav>
       <div class="who">
@@ -82,6 +108,7 @@ function RegistersPage({ unitId }) {
 function App() {
   const route = useRoute();
   const { online, session } = useApiState();
+  const waiting = useQueueCount(session);
 
   // Signed out (or the session expired): the sign-in page, which returns to where the user was.
   useEffect(() => {
@@ -97,6 +124,9 @@ function App() {
   const unitId = route.arg || session.user.org_unit_id;
   let view;
   switch (route.view) {
+    case 'queues':
+      view = html`<${Queues} role=${session.user.role} />`;
+      break;
     case 'registers':
       view = html`<${RegistersPage} unitId=${unitId} />`;
       break;
@@ -106,7 +136,7 @@ function App() {
   }
   return html`
     ${!online && html`<div class="banner offline" role="status">${MSG.unreachable}</div>`}
-    <${TopBar} session=${session} view=${route.view} unitId=${unitId} />
+    <${TopBar} session=${session} view=${route.view} unitId=${unitId} waiting=${waiting} />
     <main class="page">${view}</main>`;
 }
 

@@ -172,7 +172,7 @@ function UnitTable({ rows }) {
   if (!rows.length) return html`<p class="muted">${MSG.empty_children}</p>`;
   return html`
     <div class="table-wrap">
-      <table class="units">
+      <table class="grid units">
         <thead>
           <tr>
             ${COLUMNS.map(
@@ -206,6 +206,40 @@ function UnitTable({ rows }) {
     </div>`;
 }
 
+const LEDGER_NAME = { ledger_a: '台帐A', ledger_b: '台帐B' };
+const SUBMISSION_STATUS = {
+  draft: '草稿',
+  submitted: '已报送，待审核',
+  returned: '已退回',
+  approved: '审核通过',
+};
+
+function Ledgers({ submissions }) {
+  if (!submissions.length) return null;
+  return html`
+    <section class="card">
+      <h2>台帐报送</h2>
+      <div class="table-wrap">
+        <table class="grid ledgers">
+          <thead><tr><th scope="col">工作区</th><th scope="col">台帐</th><th scope="col">报送状态</th>
+            <th scope="col">组织办收到</th><th scope="col">按期情况</th></tr></thead>
+          <tbody>
+            ${submissions.map(
+              (l) => html`
+                <tr data-ledger="${l.work_area_id}-${l.ledger}">
+                  <th scope="row">${l.work_area_name}</th>
+                  <td>${LEDGER_NAME[l.ledger] || l.ledger}</td>
+                  <td class="ledger-status">${l.status ? SUBMISSION_STATUS[l.status] || l.status : '未报送'}</td>
+                  <td>${date(l.received_on) || '—'}</td>
+                  <td><span class="chip ${l.state}">${l.state_zh || PHASE_STATE[l.state]}</span></td>
+                </tr>`,
+            )}
+          </tbody>
+        </table>
+      </div>
+    </section>`;
+}
+
 export function Overview({ unitId }) {
   const { status, units, error, loading } = useStatus(unitId);
   if (!status) {
@@ -233,6 +267,7 @@ export function Overview({ unitId }) {
         <h2>排查进度</h2>
         <${Phases} phases=${status.phases} today=${today} />
       </section>
+      <${Ledgers} submissions=${status.ledger_submissions || []} />
       <section class="card">
         <h2>下级单位进度</h2>
         <${UnitTable} rows=${rows} />
