@@ -202,6 +202,19 @@ pub async fn pull(
 ) -> ApiResult<Json<PullResponse>> {
     let unit = data_unit(&state, &principal).await?;
     let collections = parse_collections(query.collections.as_deref())?;
+    let limit = query.limit.unwrap_or(pull::DEFAULT_LIMIT);
+    if !(1..=pull::MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(ErrorCode::InvalidQuery)
+            .with_message(format!("limit 应在1至{}之间", pull::MAX_LIMIT))
+            .with_field("limit"));
+    }
+    let wait = query.wait.unwrap_or(0);
+    if wait > MAX_WAIT_SECS {
+        return Err(ApiError::bad_request(ErrorCode::InvalidQuery)
+            .with_message(format!("wait 不能超过{MAX_WAIT_SECS}秒"))
+            .with_field("wait"));
+    }
+    let wait = Duration::from_secs(wait);
     let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(text) => Cursor::decode(text).map_err(|e| {
             ApiError::bad_request(ErrorCode::InvalidCursor)
@@ -223,19 +236,6 @@ pub async fn pull(
             )
             .await?;
     }
-    let limit = query.limit.unwrap_or(pull::DEFAULT_LIMIT);
-    if !(1..=pull::MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::bad_request(ErrorCode::InvalidQuery)
-            .with_message(format!("limit 应在1至{}之间", pull::MAX_LIMIT))
-            .with_field("limit"));
-    }
-    let wait = query.wait.unwrap_or(0);
-    if wait > MAX_WAIT_SECS {
-        return Err(ApiError::bad_request(ErrorCode::InvalidQuery)
-            .with_message(format!("wait 不能超过{MAX_WAIT_SECS}秒"))
-            .with_field("wait"));
-    }
-    let wait = Duration::from_secs(wait);
     // Subscribe before the first read, so a commit between the read and the wait still wakes.
     let mut changes = state.notifier.subscribe(unit.tenant_id);
     let deadline = tokio::time::Instant::now() + wait;
