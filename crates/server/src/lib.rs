@@ -96,7 +96,7 @@ fn api_router(max_blob_bytes: u64) -> (Router<AppState>, utoipa::openapi::OpenAp
     let (schemas, paths, blob_routes) = routes!(routes::blobs::put_blob, routes::blobs::get_blob);
     let blob_limit = usize::try_from(max_blob_bytes).unwrap_or(usize::MAX);
     let blob_routes = blob_routes.layer(DefaultBodyLimit::max(blob_limit));
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(routes::auth::login))
         .routes(routes!(routes::auth::refresh))
         .routes(routes!(routes::auth::logout))
@@ -138,7 +138,121 @@ fn api_router(max_blob_bytes: u64) -> (Router<AppState>, utoipa::openapi::OpenAp
         .routes(routes!(routes::ops::readyz))
         .routes(routes!(routes::ops::metrics))
         .routes(routes!(openapi_json))
-        .split_for_parts()
+        .split_for_parts();
+    let mut doc = doc;
+    complete_responses(&mut doc);
+    (router, doc)
+}
+
+/// Adds to every operation the responses that the extractors and layers, not the handler,
+/// produce, so `/openapi.json` lists every status a route can return:
+///
+/// - every route: 408 (the request timeout) and 500 (an internal failure);
+/// - a route with a bearer token: 401 (`unauthenticated`, `invalid_token`, `token_expired`);
+/// - a route with query parameters: 400 (`invalid_query`);
+/// - a route with path parameters: 400 (`invalid_path`);
+/// - a route with a request body: 413 (`payload_too_large`, the body limit);
+/// - a JSON request body: 400 (`malformed_json`), 415 (`unsupported_media_type`) and 422
+///   (`invalid_body`).
+///
+/// A response the handler already documents keeps its own description.
+fn complete_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{Operation, ParameterIn};
+    use utoipa::openapi::{RefOr, Response};
+
+    fn error_response(description: &str) -> RefOr<Response> {
+        let schema = utoipa::openapi::Ref::from_schema_name("ErrorBody");
+        RefOr::T(
+            utoipa::openapi::ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    utoipa::openapi::ContentBuilder::new()
+                        .schema(Some(schema))
+                        .build(),
+                )
+                .build(),
+        )
+    }
+
+    fn complete(op: &mut Operation) {
+        let mut add: Vec<(&str, &str)> = vec![
+            ("408", "The request took too long (`request_timeout`)"),
+            ("500", "Internal error (`internal_error`)"),
+        ];
+        let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+        if secured {
+            add.push((
+                "401",
+                "Missing, invalid or expired access token (`unauthenticated`, `invalid_token`, `token_expired`)",
+            ));
+        }
+        let params: Vec<ParameterIn> = op
+            .parameters
+            .iter()
+            .flatten()
+            .filter_map(|p| match p {
+                RefOr::T(p) => Some(p.parameter_in.clone()),
+                RefOr::Ref(_) => None,
+            })
+            .collect();
+        let has_query = params.iter().any(|p| matches!(p, ParameterIn::Query));
+        let has_path = params.iter().any(|p| matches!(p, ParameterIn::Path));
+        match (has_query, has_path) {
+            (true, true) => add.push((
+                "400",
+                "Invalid query (`invalid_query`) or path (`invalid_path`) parameter",
+            )),
+            (true, false) => add.push(("400", "Invalid query parameter (`invalid_query`)")),
+            (false, true) => add.push(("400", "Invalid path parameter (`invalid_path`)")),
+            (false, false) => {}
+        }
+        let body_types: Vec<String> = match &op.request_body {
+            Some(RefOr::T(body)) => body.content.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        if !body_types.is_empty() {
+            add.push(("413", "The body is over the limit (`payload_too_large`)"));
+        }
+        if body_types.iter().any(|t| t.contains("json")) {
+            add.push(("400", "Malformed JSON (`malformed_json`)"));
+            add.push((
+                "415",
+                "The body is not `application/json` (`unsupported_media_type`)",
+            ));
+            add.push((
+                "422",
+                "A missing field, a wrong type or an invalid value (`invalid_body`, with `field`)",
+            ));
+        }
+        let mut merged: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for (status, description) in add {
+            merged.entry(status).or_default().push(description);
+        }
+        for (status, descriptions) in merged {
+            op.responses
+                .responses
+                .entry(status.to_owned())
+                .or_insert_with(|| error_response(&descriptions.join("; ")));
+        }
+    }
+
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+            &mut item.head,
+            &mut item.options,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            complete(op);
+        }
+    }
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.

@@ -1287,3 +1287,40 @@ async fn the_horizon_follows_the_slowest_active_device() {
         .unwrap();
     assert!(page.changes.is_empty());
 }
+
+/// The bounds `/openapi.json` states for a pull are the server's: a `limit` outside 1 … 5000 or
+/// a `wait` over 60 s is refused, not silently clamped.
+#[tokio::test]
+async fn pull_refuses_limit_and_wait_out_of_bounds() {
+    let app = spawn_app().await;
+    let t = app.tenant("pb").await;
+    let token = t.secretary1.access_token().unwrap().to_owned();
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=5001", "limit"),
+        ("wait=61", "wait"),
+    ] {
+        let (status, _, body) = crate::raw(
+            reqwest::Method::GET,
+            format!("{}/v1/sync/pull?{query}", app.base),
+            Some(&token),
+            None,
+            Vec::new(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(crate::error_code(&body), "invalid_query", "{query}");
+        assert_eq!(body["error"]["field"], field, "{query}");
+    }
+    for query in ["limit=1", "limit=5000", "wait=0"] {
+        let (status, _, body) = crate::raw(
+            reqwest::Method::GET,
+            format!("{}/v1/sync/pull?{query}", app.base),
+            Some(&token),
+            None,
+            Vec::new(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{query}: {body}");
+    }
+}

@@ -14,10 +14,16 @@ use crate::role::Role;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 3, max_length = 64, pattern = r"^[A-Za-z0-9_.@-]+$")
+    )]
     pub username: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 256))]
     pub password: String,
     /// The device signing in; stored with its refresh tokens.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub device_id: Option<String>,
 }
 
@@ -72,8 +78,13 @@ pub struct CreateOrgUnit {
     #[serde(default)]
     pub parent_id: Option<Uuid>,
     pub kind: OrgUnitKind,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 100, pattern = r"\S")
+    )]
     pub name: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 50))]
     pub code: Option<String>,
 }
 
@@ -100,13 +111,23 @@ pub struct OrgUnitList {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 3, max_length = 64, pattern = r"^[A-Za-z0-9_.@-]+$")
+    )]
     pub username: String,
+    /// At least 10 characters, at most 256 bytes.
+    #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 256))]
     pub password: String,
     /// `null` only for another `system_admin`.
     #[serde(default)]
     pub org_unit_id: Option<Uuid>,
     pub role: Role,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 100, pattern = r"\S")
+    )]
     pub display_name: Option<String>,
 }
 
@@ -230,8 +251,9 @@ pub struct Health {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PushRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub device_id: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Mutation>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Mutation>, max_items = 1000))]
     pub mutations: Vec<serde_json::Value>,
 }
 
@@ -242,12 +264,15 @@ pub struct PushRequest {
 #[serde(deny_unknown_fields)]
 pub struct Mutation {
     /// Positive, increasing per device; a retry carries the same id.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub mutation_id: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::collection::Collection))]
     pub collection: String,
     pub id: Uuid,
     /// The owning unit; required when a put creates a record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_unit_id: Option<Uuid>,
+    #[cfg_attr(feature = "openapi", schema(value_type = MutationOp))]
     pub op: String,
     /// The record version the device's edit was based on; with it, a concurrent edit of the
     /// same field is detected and kept in the conflict log.
@@ -258,6 +283,16 @@ pub struct Mutation {
     /// When the device made the change (its own clock, kept in the audit trail as given).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_time: Option<String>,
+}
+
+/// What a mutation does, as its `op` names it (the schema of [`Mutation::op`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MutationOp {
+    Put,
+    Patch,
+    Delete,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

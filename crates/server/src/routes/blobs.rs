@@ -114,13 +114,14 @@ enum Upload {
 #[utoipa::path(
     put, path = "/v1/blobs/{sha256}", tag = "blobs",
     params(
-        ("sha256" = String, Path, description = "SHA-256 of the whole content, 64 lower-case hex digits"),
+        ("sha256" = String, Path, description = "SHA-256 of the whole content, 64 lower-case hex digits", pattern = r"^[0-9a-f]{64}$"),
         ("Content-Range" = Option<String>, Header, description = "bytes first-last/total, for a chunk of a resumable upload"),
     ),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses(
         (status = 201, description = "Stored (now or before)", body = BlobStatus),
         (status = 202, description = "Chunk received; more to come", body = BlobStatus),
+        (status = 403, description = "The caller may not read or write member data (`forbidden`)", body = ErrorBody),
         (status = 409, description = "The chunk does not start where the received bytes end; see Upload-Offset", body = ErrorBody),
         (status = 413, description = "Larger than the limit", body = ErrorBody),
         (status = 415, description = "Not a JPEG, PNG or PDF", body = ErrorBody),
@@ -315,8 +316,11 @@ async fn receive(
 /// Where an upload stands: bytes received, and whether the blob is complete.
 #[utoipa::path(
     get, path = "/v1/blobs/{sha256}/upload", tag = "blobs",
-    params(("sha256" = String, Path, description = "SHA-256 of the content")),
-    responses((status = 200, description = "Upload state", body = BlobStatus)),
+    params(("sha256" = String, Path, description = "SHA-256 of the content, 64 lower-case hex digits", pattern = r"^[0-9a-f]{64}$")),
+    responses(
+        (status = 200, description = "Upload state", body = BlobStatus),
+        (status = 403, description = "The caller may not read or write member data (`forbidden`)", body = ErrorBody),
+    ),
     security(("bearer" = []))
 )]
 pub async fn upload_status(
@@ -341,9 +345,10 @@ pub async fn upload_status(
 /// Download a blob: only for callers whose scope holds a record that references it.
 #[utoipa::path(
     get, path = "/v1/blobs/{sha256}", tag = "blobs",
-    params(("sha256" = String, Path, description = "SHA-256 of the content")),
+    params(("sha256" = String, Path, description = "SHA-256 of the content, 64 lower-case hex digits", pattern = r"^[0-9a-f]{64}$")),
     responses(
         (status = 200, description = "The content", content_type = "application/octet-stream"),
+        (status = 403, description = "The caller may not read or write member data (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No record in scope references it, or it has not been uploaded", body = ErrorBody),
         (status = 503, description = "Too many transfers in progress (too_many_transfers); see Retry-After", body = ErrorBody),
     ),
@@ -411,7 +416,10 @@ pub async fn get_blob(
 /// records that reference them are incomplete.
 #[utoipa::path(
     get, path = "/v1/blobs/missing", tag = "blobs",
-    responses((status = 200, description = "Missing blobs", body = MissingBlobs)),
+    responses(
+        (status = 200, description = "Missing blobs", body = MissingBlobs),
+        (status = 403, description = "The caller may not read or write member data (`forbidden`)", body = ErrorBody),
+    ),
     security(("bearer" = []))
 )]
 pub async fn missing_blobs(

@@ -32,7 +32,8 @@ pub struct TransferImportQuery {
     /// The street (or the committee) the list is from.
     org_unit_id: Uuid,
     /// The list's name (转出批次), e.g. "2016年3月转出明细"; re-importing under the same name
-    /// updates the list.
+    /// updates the list. 1 to 100 characters.
+    #[param(min_length = 1, max_length = 100, pattern = r"\S")]
     list_name: String,
 }
 

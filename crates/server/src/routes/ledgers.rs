@@ -26,7 +26,18 @@ pub struct LedgerQuery {
     /// The unit; default the caller's own.
     org_unit_id: Option<Uuid>,
     /// `xlsx` (default), `csv` or `json`.
+    #[param(value_type = Option<LedgerFormat>, inline)]
     format: Option<String>,
+}
+
+/// The formats of a register (the schema of the `format` parameter).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum LedgerFormat {
+    Xlsx,
+    Csv,
+    Json,
 }
 
 /// A register of the unit's subtree.
@@ -36,7 +47,7 @@ pub struct LedgerQuery {
 /// `still_lost_register` (经查找仍然无法取得联系党员登记表), `roster` (党员花名册).
 #[utoipa::path(
     get, path = "/v1/ledgers/{kind}", tag = "status",
-    params(("kind" = String, Path, description = "The register"), LedgerQuery),
+    params(("kind" = paicha_domain::ledger::LedgerKind, Path, description = "The register"), LedgerQuery),
     responses(
         (status = 200, description = "The register: xlsx, csv (UTF-8 with BOM) or json", body = LedgerTable),
         (status = 400, description = "Unknown kind or format", body = ErrorBody),

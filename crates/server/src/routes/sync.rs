@@ -165,14 +165,18 @@ pub async fn push(
 pub struct PullQuery {
     /// The cursor of the previous pull; none to start from the beginning.
     cursor: Option<String>,
-    /// Changes per page: default 500, at most 5000.
+    /// Changes per page: default 500, 1 to 5000.
+    #[param(minimum = 1, maximum = 5000)]
     limit: Option<u64>,
     /// Comma-separated collection names; default all.
+    #[param(pattern = r"^[a-z_]+(,[a-z_]+)*$")]
     collections: Option<String>,
     /// Seconds to wait for a change when there is none yet (long-poll), at most 60.
+    #[param(maximum = 60)]
     wait: Option<u64>,
     /// The pulling device. With it, the server keeps the device's position, and tombstones
     /// are kept until every active device has pulled past them.
+    #[param(min_length = 1, max_length = 200)]
     device_id: Option<String>,
 }
 
@@ -198,6 +202,19 @@ pub async fn pull(
 ) -> ApiResult<Json<PullResponse>> {
     let unit = data_unit(&state, &principal).await?;
     let collections = parse_collections(query.collections.as_deref())?;
+    let limit = query.limit.unwrap_or(pull::DEFAULT_LIMIT);
+    if !(1..=pull::MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(ErrorCode::InvalidQuery)
+            .with_message(format!("limit 应在1至{}之间", pull::MAX_LIMIT))
+            .with_field("limit"));
+    }
+    let wait = query.wait.unwrap_or(0);
+    if wait > MAX_WAIT_SECS {
+        return Err(ApiError::bad_request(ErrorCode::InvalidQuery)
+            .with_message(format!("wait 不能超过{MAX_WAIT_SECS}秒"))
+            .with_field("wait"));
+    }
+    let wait = Duration::from_secs(wait);
     let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(text) => Cursor::decode(text).map_err(|e| {
             ApiError::bad_request(ErrorCode::InvalidCursor)
@@ -219,8 +236,6 @@ pub async fn pull(
             )
             .await?;
     }
-    let limit = query.limit.unwrap_or(pull::DEFAULT_LIMIT);
-    let wait = Duration::from_secs(query.wait.unwrap_or(0).min(MAX_WAIT_SECS));
     // Subscribe before the first read, so a commit between the read and the wait still wakes.
     let mut changes = state.notifier.subscribe(unit.tenant_id);
     let deadline = tokio::time::Instant::now() + wait;
@@ -317,6 +332,7 @@ async fn coalesced_pull(
 #[into_params(parameter_in = Query)]
 pub struct ChecksumQuery {
     /// Comma-separated collection names; default all.
+    #[param(pattern = r"^[a-z_]+(,[a-z_]+)*$")]
     collections: Option<String>,
 }
 
@@ -347,6 +363,7 @@ pub async fn checksum(
 #[into_params(parameter_in = Query)]
 pub struct RecordQuery {
     /// With `id`: only this record's entries.
+    #[param(value_type = Option<Collection>)]
     collection: Option<String>,
     id: Option<Uuid>,
     /// Conflicts: only those not yet marked resolved.
@@ -462,6 +479,7 @@ pub async fn resolve_conflict(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    #[param(value_type = Collection)]
     collection: String,
     id: Uuid,
 }
