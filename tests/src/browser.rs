@@ -125,12 +125,23 @@ impl Browser {
 
     /// Waits (up to 10 s) for an element matching `css`.
     pub async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
-        self.client
+        let found = self
+            .client
             .wait()
             .at_most(Duration::from_secs(10))
             .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+            .await;
+        match found {
+            Ok(el) => el,
+            Err(e) => {
+                let shot = self.screenshot("FAILED-wait-for").await;
+                let body = self.eval("return document.body.innerText;").await;
+                panic!(
+                    "no element {css}: {e}\npage text: {body}\nscreenshot: {}",
+                    shot.display()
+                )
+            }
+        }
     }
 
     /// Waits (up to `secs`) until `script` (a function body returning a value) returns

@@ -453,3 +453,79 @@ async fn the_org_office_audits_ledgers_in_place_and_the_phase_moves() {
     b.screenshot("console-overview-ledgers").await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn a_branch_imports_its_roster_and_sees_every_bad_row() {
+    let app = spawn_app().await;
+    let t = app.tenant("i").await;
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("花名册-有错.csv");
+    let good = dir.path().join("花名册.csv");
+    let (first, second) = (id_number("19550101", 11), id_number("19600606", 12));
+    // Row 3 has a wrong check character.
+    let mut wrong = id_number("19700101", 13);
+    let last = wrong.pop().unwrap();
+    wrong.push(if last == '0' { '1' } else { '0' });
+    std::fs::write(
+        &bad,
+        format!("\u{FEFF}姓名,公民身份号码\r\n张一,{first}\r\n李二,{wrong}\r\n王三,{second}\r\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        &good,
+        format!("\u{FEFF}姓名,公民身份号码\r\n张一,{first}\r\n王三,{second}\r\n"),
+    )
+    .unwrap();
+
+    let b = Browser::start(DESKTOP).await;
+    b.goto(&format!("{}/#/imports", app.base)).await;
+    b.type_into("#username", "i-sec1").await;
+    b.type_into("#password", PASSWORD).await;
+    b.click("button[type=submit]").await;
+    b.wait_for("form[data-import=roster]").await;
+
+    let input = b.wait_for("#file-roster").await;
+    input.send_keys(&bad.to_string_lossy()).await.unwrap();
+    b.click("form[data-import=roster] button[type=submit]")
+        .await;
+    b.wait_for("[data-outcome=refused]").await;
+    let rows = b
+        .eval(
+            "return [...document.querySelectorAll('table.problems tbody tr')].map(tr => \
+             [...tr.children].map(td => td.textContent.trim()));",
+        )
+        .await;
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0][0], "3");
+    assert_eq!(rows[0][1], "公民身份号码");
+    assert!(rows[0][2].as_str().unwrap().contains("校验"), "{rows:?}");
+    b.screenshot("console-import-refused").await;
+    // Nothing was written.
+    assert_eq!(
+        t.admin
+            .status(Some(t.branch1.id))
+            .await
+            .unwrap()
+            .counts
+            .members_total,
+        0
+    );
+
+    let input = b.wait_for("#file-roster").await;
+    input.send_keys(&good.to_string_lossy()).await.unwrap();
+    b.click("form[data-import=roster] button[type=submit]")
+        .await;
+    let done = b.text("[data-outcome=imported]").await;
+    assert!(done.contains("新增 2 条"), "{done}");
+    assert_eq!(
+        t.admin
+            .status(Some(t.branch1.id))
+            .await
+            .unwrap()
+            .counts
+            .members_total,
+        2
+    );
+    b.close().await;
+}

@@ -8,6 +8,7 @@ import { MSG, ROLE } from '../core/messages.js';
 import { Login } from './login.js';
 import { Overview } from './overview.js';
 import { Registers } from './registers.js';
+import { Imports } from './imports.js';
 import { Queues, loadQueue } from './queues.js';
 import { onChange } from '../core/live.js';
 
@@ -43,6 +44,7 @@ function useApiState() {
 const TABS = [
   ['overview', '总览'],
   ['queues', '待办'],
+  ['imports', '导入'],
   ['registers', '台帐'],
 ];
 
@@ -126,6 +128,9 @@ function App() {
   switch (route.view) {
     case 'queues':
       view = html`<${Queues} role=${session.user.role} />`;
+      break;
+    case 'imports':
+      view = html`<${Imports} role=${session.user.role} unitId=${unitId} />`;
       break;
     case 'registers':
       view = html`<${RegistersPage} unitId=${unitId} />`;

@@ -9,11 +9,13 @@ import { MSG } from './messages.js';
 const STORE_KEY = 'paicha.session';
 
 export class ApiError extends Error {
-  constructor(status, code, message, field) {
+  constructor(status, code, message, field, body) {
     super(message);
     this.status = status;
     this.code = code;
     this.field = field;
+    // The whole error body, for answers that say more (an import's row-by-row problems).
+    this.body = body;
   }
 }
 
@@ -232,19 +234,21 @@ class Api {
       }
       return isJson ? response.json() : response.text();
     }
-    let error = null;
+    let answer = null;
     if (isJson) {
       try {
-        error = (await response.json()).error;
+        answer = await response.json();
       } catch {
-        error = null;
+        answer = null;
       }
     }
+    const error = answer?.error;
     throw new ApiError(
       response.status,
       error?.code ?? 'unexpected',
       error?.message ?? `${MSG.unexpected}（${response.status}）`,
       error?.field,
+      answer,
     );
   }
 }
