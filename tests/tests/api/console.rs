@@ -9,6 +9,16 @@ use paicha_tests::{PASSWORD, id_number, put, spawn_app};
 use serde_json::json;
 use uuid::Uuid;
 
+/// Asserts that every mutation of a push was applied.
+fn ok(r: paicha_domain::api::v1::PushResponse) {
+    assert!(
+        r.results
+            .iter()
+            .all(|x| x.status == MutationStatus::Applied),
+        "{r:?}"
+    );
+}
+
 /// What the console must show for a unit's row: name, members, verified %, complete forms %.
 fn expected_row(s: &UnitStatus) -> (String, String, String, String) {
     let pct = |part: u64, whole: u64| {
@@ -95,14 +105,6 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
 
     // Data: a campaign; three members in branch 1 (two verified, one with a complete form),
     // two in branch 2 (one verified).
-    let ok = |r: paicha_domain::api::v1::PushResponse| {
-        assert!(
-            r.results
-                .iter()
-                .all(|x| x.status == MutationStatus::Applied),
-            "{r:?}"
-        );
-    };
     ok(t.admin
         .push(
             "d",
@@ -315,14 +317,6 @@ async fn the_org_office_audits_ledgers_in_place_and_the_phase_moves() {
     let t = app.tenant("q").await;
     // A campaign that starts today, so the ledgers are not yet late.
     let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
-    let ok = |r: paicha_domain::api::v1::PushResponse| {
-        assert!(
-            r.results
-                .iter()
-                .all(|x| x.status == MutationStatus::Applied),
-            "{r:?}"
-        );
-    };
     ok(t.admin
         .push(
             "d",

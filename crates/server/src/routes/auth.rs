@@ -306,7 +306,6 @@ pub async fn change_password(
         now,
     )
     .await?;
-    tracing::info!(user.id = %user.id, "own password changed");
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -107,7 +107,6 @@ pub async fn create_user(
             StoreError::Reference(_) => ApiError::not_found().with_field("org_unit_id"),
             other => other.into(),
         })?;
-    tracing::info!(user.id = %user.id, role = user.role.as_str(), by = %principal.user_id, "user created");
     log_account(
         &state,
         &user,
@@ -163,7 +162,8 @@ fn check_display_name(raw: &str) -> ApiResult<String> {
         .ok_or_else(|| ApiError::unprocessable(ErrorCode::InvalidName).with_field("display_name"))
 }
 
-/// Writes an entry of `user`'s account log, made by `principal`.
+/// Writes an entry of `user`'s account log, made by `principal`, and says it in the server log
+/// (ids and usernames, never secrets).
 pub async fn log_account(
     state: &AppState,
     user: &UserRecord,
@@ -196,6 +196,7 @@ pub async fn log_account(
             at,
         })
         .await?;
+    tracing::info!(user.id = %user.id, username = %user.username, by = %principal.user_id, action, "account changed");
     Ok(())
 }
 
@@ -403,7 +404,6 @@ pub async fn update_user(
         now,
     )
     .await?;
-    tracing::info!(user.id = %updated.id, username = %updated.username, by = %principal.user_id, "user changed");
     Ok(Json(user_dto(updated)))
 }
 
@@ -453,7 +453,6 @@ pub async fn reset_password(
         now,
     )
     .await?;
-    tracing::info!(user.id = %user.id, username = %user.username, by = %principal.user_id, "password reset");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -558,7 +557,6 @@ pub async fn revoke_device(
         now,
     )
     .await?;
-    tracing::info!(user.id = %user.id, username = %user.username, by = %principal.user_id, "device revoked");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -599,7 +597,6 @@ pub async fn revoke_sessions(
         now,
     )
     .await?;
-    tracing::info!(user.id = %user.id, username = %user.username, by = %principal.user_id, "sessions revoked");
     Ok(StatusCode::NO_CONTENT)
 }
 
