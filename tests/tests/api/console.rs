@@ -103,8 +103,10 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
     let mut app = spawn_app().await;
     let t = app.tenant("c").await;
 
-    // Data: a campaign; three members in branch 1 (two verified, one with a complete form),
-    // two in branch 2 (one verified).
+    // Data: a campaign that began 20 days ago (so today falls inside its phases); three
+    // members in branch 1 (two verified), two in branch 2 (one verified).
+    let start = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+        - chrono::Duration::days(20);
     ok(t.admin
         .push(
             "d",
@@ -113,7 +115,7 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
                 "campaigns",
                 Uuid::now_v7(),
                 t.committee.id,
-                json!({"name": "集中排查", "start_date": "2026-03-07"}),
+                json!({"name": "集中排查", "start_date": start.to_string()}),
             )],
         )
         .await
