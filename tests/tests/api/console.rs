@@ -105,8 +105,8 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
 
     // Data: a campaign that began 20 days ago (so today falls inside its phases); three
     // members in branch 1 (two verified), two in branch 2 (one verified).
-    let start = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
-        - chrono::Duration::days(20);
+    let start =
+        (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive() - chrono::Duration::days(20);
     ok(t.admin
         .push(
             "d",

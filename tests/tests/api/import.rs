@@ -426,3 +426,50 @@ async fn a_re_import_over_a_device_edit_leaves_a_conflict_for_review() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn an_id_number_already_registered_in_another_branch_refuses_its_row() {
+    let app = spawn_app().await;
+    let t = app.tenant("u").await;
+    let taken = id_number("19450505", 31);
+    let pushed = t
+        .secretary1
+        .push(
+            "phone",
+            vec![paicha_tests::put(
+                1,
+                "members",
+                uuid::Uuid::now_v7(),
+                t.branch1.id,
+                serde_json::json!({"name": "赵一", "id_number": taken}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        pushed.results[0].status,
+        paicha_domain::api::v1::MutationStatus::Applied
+    );
+    // Branch 2's roster names the same person on its row 3: the whole file is refused, with
+    // the reason at that row.
+    let csv = format!(
+        "\u{FEFF}姓名,公民身份号码\r\n钱二,{}\r\n赵一,{taken}\r\n",
+        id_number("19500505", 33)
+    );
+    let token = t.secretary2.access_token().unwrap();
+    let (status, body) = upload(&app.base, token, t.branch2.id, csv.into_bytes()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["problems"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(body["problems"][0]["row"], 3);
+    assert_eq!(body["problems"][0]["column"], "公民身份号码");
+    assert_eq!(body["problems"][0]["code"], "id_number_taken");
+    assert_eq!(
+        t.admin
+            .status(Some(t.branch2.id))
+            .await
+            .unwrap()
+            .counts
+            .members_total,
+        0
+    );
+}
