@@ -424,8 +424,16 @@ pub fn roll_up(
                 // Dated by the branch's first info form, or else by the day the server recorded
                 // the outcome.
                 let verified_on = confirmed_on.get(record_id).copied().or(m.checked_on);
+                let verified_day = if on_roster && verified {
+                    verified_on.map(|d| d.to_string())
+                } else {
+                    None
+                };
                 add(&|r| {
                     r.counts.add_member(&member, lost);
+                    if let Some(day) = &verified_day {
+                        *r.counts.verified_by_day.entry(day.clone()).or_default() += 1;
+                    }
                     if on_roster && looks_mobile {
                         r.counts.proposed_mobile += 1;
                     }
@@ -704,6 +712,15 @@ mod tests {
         assert_eq!(state(&per[1], Phase::Verification), PhaseState::Missing);
         assert_eq!(state(&total, Phase::Verification), PhaseState::Missing);
         assert_eq!(per[0].counts.verified_by_deadline, 1);
+        // The verification progress by day: the forms' dates; the unverified member has none.
+        let by_day: Vec<(&str, u64)> = total
+            .counts
+            .verified_by_day
+            .iter()
+            .map(|(d, n)| (d.as_str(), *n))
+            .collect();
+        assert_eq!(by_day, vec![("2016-03-14", 1), ("2016-03-16", 1)]);
+        assert!(per[1].counts.verified_by_day.is_empty());
         let states: Vec<PhaseState> = total.submissions.iter().map(|s| s.state).collect();
         assert_eq!(
             states,

@@ -120,6 +120,12 @@ pub struct Counts {
     /// passed and that are not done (§10.1).
     #[serde(default)]
     pub overdue: u64,
+    /// Members on the roster whose verification was done, by the day it was done
+    /// (`YYYY-MM-DD`: the branch's first info form's date, or else the day the server recorded
+    /// the outcome). Undated verifications are not in it. For the progress chart of the
+    /// verification phase.
+    #[serde(default)]
+    pub verified_by_day: BTreeMap<String, u64>,
 }
 
 fn bump(map: &mut BTreeMap<String, u64>, key: Option<&str>, default: &str) {

@@ -134,6 +134,7 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
             if i < verified {
                 fields["roster_status"] = json!("confirmed_on_site");
             }
+            fields["member_type"] = json!(if i == 1 { "probationary" } else { "full" });
             batch.push(put(
                 batch.len() as i64 + 1,
                 "members",
@@ -177,7 +178,34 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
     for (shown, phase) in phases.as_array().unwrap().iter().zip(&top.phases) {
         assert_eq!(shown.as_str().unwrap(), phase.state_zh);
     }
+    // The charts draw the same numbers: members by category, and verifications by day (each
+    // verified member counted on its day, here today's stamp).
+    b.wait_for("[data-chart=verification] .chart-box[data-ready]")
+        .await;
+    b.wait_for("[data-chart=categories] .chart-box[data-ready]")
+        .await;
+    let drawn = |chart: &str| {
+        format!(
+            "const box = document.querySelector('[data-chart={chart}] .chart-box'); \
+             return echarts.getInstanceByDom(box).getOption().series[0].data \
+               .reduce((a, d) => a + (typeof d === 'number' ? d : d.value), 0);"
+        )
+    };
+    let by_day: u64 = top.counts.verified_by_day.values().sum();
+    assert_eq!(by_day, top.counts.verified);
+    assert_eq!(b.eval(&drawn("verification")).await, json!(by_day));
+    assert_eq!(
+        b.eval(&drawn("categories")).await,
+        json!(top.counts.members_total)
+    );
+    // No lost member was found and nothing was transferred: those charts say so in words.
+    let empty = b.text("[data-chart=found] .chart-empty").await;
+    assert!(empty.contains("还没有"), "{empty}");
     b.screenshot("console-overview-desktop").await;
+    b.eval("document.querySelector('.charts').scrollIntoView(); return true;")
+        .await;
+    b.screenshot("console-charts").await;
+    b.eval("window.scrollTo(0, 0); return true;").await;
 
     b.click(&format!("tr[data-unit='{}'] th a", t.street.id))
         .await;

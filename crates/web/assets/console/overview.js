@@ -6,6 +6,7 @@ import { api } from '../core/api.js';
 import { onChange } from '../core/live.js';
 import { COUNT, KIND, MSG, PHASE_STATE } from '../core/messages.js';
 import { chinaToday, date, number, percent, ratio, shortDate } from '../core/format.js';
+import { Charts } from './charts.js';
 
 const sum = (map) => Object.values(map || {}).reduce((a, b) => a + b, 0);
 
@@ -267,6 +268,7 @@ export function Overview({ unitId }) {
         <h2>排查进度</h2>
         <${Phases} phases=${status.phases} today=${today} />
       </section>
+      <${Charts} counts=${status.counts} phases=${status.phases} />
       <${Ledgers} submissions=${status.ledger_submissions || []} />
       <section class="card">
         <h2>下级单位进度</h2>
