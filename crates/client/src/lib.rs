@@ -6,9 +6,9 @@
 use paicha_domain::api::v1::{
     AccountEvent, AccountEventList, AuditList, BlobStatus, ChangePassword, ChecksumResponse,
     ConflictList, CreateOrgUnit, CreateUser, Device, DeviceList, LoginRequest, LogoutRequest,
-    MissingBlobs, OrgUnit, OrgUnitList, ProposalList, PullResponse, PushRequest, PushResponse,
-    RefreshRequest, ResetPassword, TokenResponse, TransferLists, UnitStatus, UpdateUser, User,
-    UserList,
+    MemberList, MissingBlobs, OrgUnit, OrgUnitList, ProposalList, PullResponse, PushRequest,
+    PushResponse, RefreshRequest, ResetPassword, TokenResponse, TransferLists, UnitStatus,
+    UpdateUser, User, UserList,
 };
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use reqwest::{Method, StatusCode};
@@ -461,6 +461,40 @@ impl Client {
         self.send(
             Method::GET,
             &format!("/v1/proposals?{}", params.join("&")),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// A page of a unit's members matching `q` (a name part or the start of an ID number) and
+    /// `roster_status`.
+    pub async fn members(
+        &self,
+        org_unit_id: Option<Uuid>,
+        q: Option<&str>,
+        roster_status: Option<&str>,
+        limit: Option<u64>,
+        offset: Option<u64>,
+    ) -> ClientResult<MemberList> {
+        let mut params = Vec::new();
+        if let Some(u) = org_unit_id {
+            params.push(format!("org_unit_id={u}"));
+        }
+        if let Some(q) = q {
+            params.push(format!("q={}", encode(q)));
+        }
+        if let Some(s) = roster_status {
+            params.push(format!("roster_status={}", encode(s)));
+        }
+        if let Some(l) = limit {
+            params.push(format!("limit={l}"));
+        }
+        if let Some(o) = offset {
+            params.push(format!("offset={o}"));
+        }
+        self.send(
+            Method::GET,
+            &format!("/v1/members?{}", params.join("&")),
             None::<&()>,
         )
         .await

@@ -750,6 +750,99 @@ impl Store {
             .collect()
     }
 
+    /// Live members in `scope` whose name contains `text`, or whose 公民身份号码 starts with it
+    /// (upper-cased; with `id_prefix` false, only the whole number matches), optionally with
+    /// one `roster_status` (`"unverified"` also matches members that have none yet), ordered by
+    /// name: one page of them after `offset`, and how many match in all. Each as (id, owning
+    /// unit, version, fields).
+    pub async fn search_members(
+        &self,
+        scope: Scope<'_>,
+        text: Option<&str>,
+        id_prefix: bool,
+        roster_status: Option<&str>,
+        limit: u64,
+        offset: u64,
+    ) -> StoreResult<(u64, Vec<(Uuid, Uuid, u64, Map<String, Value>)>)> {
+        let field = |name: &str| match self.engine {
+            crate::Engine::Postgres => format!("(fields->>'{name}')"),
+            crate::Engine::Sqlite => format!("json_extract(fields, '$.{name}')"),
+        };
+        let mut cond = scope
+            .condition_for(Collection::Members)
+            .add(Expr::col("deleted").eq(false));
+        if let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) {
+            // LIKE's own characters are taken literally.
+            let escaped: String = text
+                .chars()
+                .flat_map(|c| match c {
+                    '%' | '_' | '\\' => vec!['\\', c],
+                    c => vec![c],
+                })
+                .collect();
+            cond = cond.add(
+                Cond::any()
+                    .add(Expr::cust(field("name")).like(
+                        sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\'),
+                    ))
+                    .add(if id_prefix {
+                        Expr::cust(field("id_number")).like(
+                            sea_orm::sea_query::LikeExpr::new(format!(
+                                "{}%",
+                                escaped.to_uppercase()
+                            ))
+                            .escape('\\'),
+                        )
+                    } else {
+                        Expr::cust(field("id_number")).eq(text.to_uppercase())
+                    }),
+            );
+        }
+        if let Some(status) = roster_status {
+            let is = Expr::cust(field("roster_status")).eq(status);
+            cond = cond.add(if status == "unverified" {
+                Cond::any()
+                    .add(is)
+                    .add(Expr::cust(field("roster_status")).is_null())
+            } else {
+                Cond::all().add(is)
+            });
+        }
+        let count = Query::select()
+            .expr_as(Expr::cust("COUNT(*)"), "n")
+            .from(Collection::Members.as_str())
+            .cond_where(cond.clone())
+            .to_owned();
+        let total: i64 = match self.db.query_one(&count).await? {
+            Some(row) => row.try_get("", "n")?,
+            None => 0,
+        };
+        let page = Query::select()
+            .columns(["id", "org_unit_id", "version", "fields"])
+            .from(Collection::Members.as_str())
+            .cond_where(cond)
+            .order_by_expr(Expr::cust(field("name")), Order::Asc)
+            .order_by("id", Order::Asc)
+            .limit(limit)
+            .offset(offset)
+            .to_owned();
+        let rows = self
+            .db
+            .query_all(&page)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("", "id")?,
+                    row.try_get("", "org_unit_id")?,
+                    to_u64(row.try_get("", "version")?),
+                    object(row.try_get("", "fields")?),
+                ))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((u64::try_from(total).unwrap_or(0), rows))
+    }
+
     /// A record by id, in any tenant: callers apply the scope.
     pub async fn record(&self, collection: Collection, id: Uuid) -> StoreResult<Option<RecordRow>> {
         load_record(&self.db, collection, id).await

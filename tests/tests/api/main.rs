@@ -12,6 +12,7 @@ mod errors;
 mod import;
 mod ledgers;
 mod logs;
+mod members;
 mod openapi_conformance;
 mod ops;
 mod permissions;

@@ -668,6 +668,37 @@ pub struct LedgerTable {
 
 // ---- Roster import ----------------------------------------------------------------------
 
+/// `GET /v1/members`: one page of the members of a unit that match a search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberList {
+    pub org_unit_id: Uuid,
+    /// How many members match in all (the page holds at most `limit` of them).
+    pub total: u64,
+    pub offset: u64,
+    pub members: Vec<MemberSummary>,
+}
+
+/// A member as a list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberSummary {
+    pub id: Uuid,
+    /// The member's branch.
+    pub org_unit_id: Uuid,
+    pub version: u64,
+    pub name: String,
+    pub gender: Option<String>,
+    /// In full, or masked for roles that do not need it (`id_number_masked`).
+    pub id_number: Option<String>,
+    pub id_number_masked: bool,
+    pub member_type: Option<String>,
+    pub roster_status: Option<String>,
+    pub contact_status: Option<String>,
+    /// The day the server recorded the verification outcome.
+    pub checked_on: Option<chrono::NaiveDate>,
+}
+
 /// `POST /v1/import/roster`: what the import did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

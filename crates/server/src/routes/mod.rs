@@ -5,6 +5,7 @@ pub mod auth;
 pub mod blobs;
 pub mod import;
 pub mod ledgers;
+pub mod members;
 pub mod ops;
 pub mod org_units;
 pub mod proposals;

@@ -1,0 +1,170 @@
+//! `GET /v1/members`: search a unit's members by name or ID number, filter by verification
+//! state, page through them; ID numbers masked for roles that do not need them.
+
+use paicha_domain::api::v1::MutationStatus;
+use paicha_domain::role::Role;
+use paicha_tests::{id_number, put, spawn_app};
+use reqwest::StatusCode;
+use serde_json::json;
+use uuid::Uuid;
+
+#[tokio::test]
+async fn members_are_searched_filtered_paged_and_masked_by_role() {
+    let app = spawn_app().await;
+    let t = app.tenant("m").await;
+    let numbers: Vec<String> = (0..5).map(|i| id_number("19600101", 11 + 2 * i)).collect();
+    let names = ["张三", "张三丰", "李四", "王五", "赵六_%"];
+    let mut batch = Vec::new();
+    for (i, (name, number)) in names.iter().zip(&numbers).enumerate() {
+        let mut fields = json!({"name": name, "id_number": number});
+        if i < 2 {
+            fields["roster_status"] = json!("confirmed_on_site");
+        }
+        batch.push(put(
+            i as i64 + 1,
+            "members",
+            Uuid::now_v7(),
+            t.branch1.id,
+            fields,
+        ));
+    }
+    let pushed = t.secretary1.push("p", batch).await.unwrap();
+    assert!(
+        pushed
+            .results
+            .iter()
+            .all(|r| r.status == MutationStatus::Applied)
+    );
+    // Branch 2 has a 张三 of its own.
+    let pushed = t
+        .secretary2
+        .push(
+            "p",
+            vec![put(
+                1,
+                "members",
+                Uuid::now_v7(),
+                t.branch2.id,
+                json!({"name": "张三"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(pushed.results[0].status, MutationStatus::Applied);
+
+    let names_of = |l: &paicha_domain::api::v1::MemberList| -> Vec<String> {
+        l.members.iter().map(|m| m.name.clone()).collect()
+    };
+    // The committee searches its whole tree, ordered by name.
+    let found = t
+        .admin
+        .members(None, Some("张三"), None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(found.total, 3);
+    // The branch sees its own only.
+    let own = t
+        .secretary1
+        .members(None, Some("张三"), None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(names_of(&own), vec!["张三", "张三丰"]);
+    // By the start of an ID number, in full for the branch.
+    let by_id = t
+        .secretary1
+        .members(None, Some(&numbers[2][..14]), None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        names_of(&by_id).len(),
+        5,
+        "all five share the first 14 digits"
+    );
+    let exact = t
+        .secretary1
+        .members(None, Some(&numbers[2]), None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(names_of(&exact), vec!["李四"]);
+    assert_eq!(
+        exact.members[0].id_number.as_deref(),
+        Some(numbers[2].as_str())
+    );
+    assert!(!exact.members[0].id_number_masked);
+    // LIKE's own characters are literal.
+    let odd = t
+        .secretary1
+        .members(None, Some("_%"), None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(names_of(&odd), vec!["赵六_%"]);
+    // By verification state: `unverified` includes members that have none.
+    let done = t
+        .secretary1
+        .members(None, None, Some("confirmed_on_site"), None, None)
+        .await
+        .unwrap();
+    assert_eq!(done.total, 2);
+    let open = t
+        .secretary1
+        .members(None, None, Some("unverified"), None, None)
+        .await
+        .unwrap();
+    assert_eq!(open.total, 3);
+    // Paging.
+    let page = t
+        .secretary1
+        .members(None, None, None, Some(2), Some(2))
+        .await
+        .unwrap();
+    assert_eq!((page.total, page.offset, page.members.len()), (5, 2, 2));
+
+    // The street sees numbers masked, and finds a member by the whole number only.
+    let street = t
+        .street_staff
+        .members(None, Some("李四"), None, None, None)
+        .await
+        .unwrap();
+    let shown = street.members[0].id_number.clone().unwrap();
+    assert!(street.members[0].id_number_masked);
+    assert!(shown.contains('*') && shown != numbers[2], "{shown}");
+    let probe = t
+        .street_staff
+        .members(None, Some(&numbers[2][..14]), None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(probe.total, 0, "no prefix search for masked roles");
+    let whole = t
+        .street_staff
+        .members(None, Some(&numbers[2]), None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(names_of(&whole), vec!["李四"]);
+
+    // Out of scope and bad queries.
+    let err = t
+        .secretary1
+        .members(Some(t.branch2.id), None, None, None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::NOT_FOUND));
+    for (q, status, limit) in [
+        (Some("x".repeat(51)), None, None),
+        (None, Some("done"), None),
+        (None, None, Some(0)),
+        (None, None, Some(201)),
+    ] {
+        let err = t
+            .secretary1
+            .members(None, q.as_deref(), status, limit, None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST));
+        assert_eq!(err.code(), Some("invalid_query"));
+    }
+    let viewer = app
+        .user_at(&t.admin, "m-viewer", Role::Viewer, &t.branch1)
+        .await;
+    let seen = viewer.members(None, None, None, None, None).await.unwrap();
+    assert!(seen.members.iter().all(|m| m.id_number_masked));
+}
