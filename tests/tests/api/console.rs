@@ -312,6 +312,49 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
         }
     }
     b.screenshot("console-registers").await;
+
+    // Members: searched as typed, the same as GET /v1/members; a member's page has what the
+    // rules propose and its history.
+    b.click("a[data-tab=members]").await;
+    let all = t
+        .admin
+        .members(Some(t.work_area.id), None, None, None, None)
+        .await
+        .unwrap();
+    b.wait_until(
+        10,
+        &format!(
+            "return document.querySelector('[data-total]')?.dataset.total === '{}';",
+            all.total
+        ),
+    )
+    .await;
+    b.type_into("#member-search", "党员3").await;
+    let found = t
+        .admin
+        .members(Some(t.work_area.id), Some("党员3"), None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(found.total, 1);
+    b.wait_until(
+        10,
+        "return document.querySelectorAll('.member-table tbody tr').length === 1;",
+    )
+    .await;
+    let member = &found.members[0];
+    let row = b.text(&format!("tr[data-member='{}']", member.id)).await;
+    assert!(row.contains(member.id_number.as_deref().unwrap()), "{row}");
+    b.click(&format!("tr[data-member='{}'] button", member.id))
+        .await;
+    b.wait_for(".history li[data-version]").await;
+    let history = b.text(".history").await;
+    assert!(
+        history.contains("新建") && history.contains("姓名"),
+        "{history}"
+    );
+    let proposals = b.text(".proposals").await;
+    assert!(proposals.contains("免填入党志愿书"), "{proposals}");
+    b.screenshot("console-member").await;
     b.click("a[data-tab=overview]").await;
     check_overview(&b, &area).await;
 

@@ -9,6 +9,7 @@ import { Login } from './login.js';
 import { Overview } from './overview.js';
 import { Registers } from './registers.js';
 import { Imports } from './imports.js';
+import { Members } from './members.js';
 import { Queues, loadQueue } from './queues.js';
 import { onChange } from '../core/live.js';
 
@@ -44,6 +45,7 @@ function useApiState() {
 const TABS = [
   ['overview', '总览'],
   ['queues', '待办'],
+  ['members', '党员'],
   ['imports', '导入'],
   ['registers', '台帐'],
 ];
@@ -128,6 +130,9 @@ function App() {
   switch (route.view) {
     case 'queues':
       view = html`<${Queues} role=${session.user.role} />`;
+      break;
+    case 'members':
+      view = html`<${Members} unitId=${unitId} />`;
       break;
     case 'imports':
       view = html`<${Imports} role=${session.user.role} unitId=${unitId} />`;

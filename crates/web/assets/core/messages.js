@@ -61,3 +61,68 @@ export const MSG = {
   empty_children: '本单位没有下级单位。',
   no_campaign: '尚未设置排查工作（开始日期），各阶段暂无进度。',
 };
+
+export const ROSTER_STATUS = {
+  unverified: '未核查',
+  confirmed_on_site: '已核查（现场确认）',
+  confirmed_remote: '已核查（远程确认）',
+  confirmed_assisted: '已核查（协助确认）',
+  pending_lost: '待查找（失联）',
+  flagged_surplus: '标记为多余人员',
+  removed_from_roster: '已移出花名册',
+};
+
+export const CONTACT_STATUS = {
+  normal: '正常',
+  mobile: '流动',
+  lost: '失联',
+  searching: '查找中',
+  found: '已取得联系',
+  managed_elsewhere: '已由他处管理',
+  still_lost: '仍无法取得联系',
+};
+
+export const GENDER = { male: '男', female: '女' };
+export const MEMBER_TYPE = { full: '正式党员', probationary: '预备党员' };
+
+/** The Chinese label of each member field (docs/protocol.md §9.3). */
+export const MEMBER_FIELD = {
+  name: '姓名',
+  gender: '性别',
+  id_number: '公民身份号码',
+  birth_date: '出生日期',
+  ethnicity: '民族',
+  native_place: '籍贯',
+  phone: '联系电话',
+  education: '学历',
+  member_type: '人员类别',
+  join_date: '入党日期',
+  full_member_date: '转为正式党员日期',
+  sponsors: '入党介绍人',
+  transferred_in_on: '组织关系转入日期',
+  work_unit: '工作单位',
+  job: '工作岗位',
+  work_started_on: '参加工作日期',
+  residence: '现居住地',
+  household_registration: '户籍所在地',
+  police_station: '户籍所在派出所',
+  last_activity_on: '最后参加组织生活日期',
+  last_dues_paid_on: '最后交纳党费日期',
+  whereabouts_known: '去向是否明确',
+  flow_out_on: '流出时间',
+  flow_out_reason: '流出原因',
+  flow_destination: '流出去向',
+  inflow_organization: '流入地党组织',
+  contact_while_away: '外出期间联系方式',
+  holds_mobile_card: '是否持流动党员活动证',
+  retired: '是否离退休',
+  relationship_uninterrupted: '组织关系是否一直未中断',
+  org_category: '党组织类别',
+  contact_status: '联系状态',
+  roster_status: '核查状态',
+  on_roster: '是否在花名册',
+  checked_on: '核查结果登记日期',
+  remarks: '备注',
+};
+
+export const OP = { put: '新建', patch: '修改', delete: '删除' };

@@ -1,0 +1,182 @@
+// 党员: the members of the unit shown, searched by name or ID number and filtered by
+// verification state; a member's page shows what the rules propose (lost contact, mobility,
+// form exemption, suspension clock) and its history from the audit trail.
+
+import { html, useState, useEffect } from '../core/ui.js';
+import { api } from '../core/api.js';
+import { CONTACT_STATUS, GENDER, MEMBER_FIELD, MEMBER_TYPE, OP, ROSTER_STATUS } from '../core/messages.js';
+import { date, number } from '../core/format.js';
+
+const PAGE = 50;
+
+function useUnits() {
+  const [names, setNames] = useState(new Map());
+  useEffect(() => {
+    api.get('/v1/org-units').then(
+      (r) => setNames(new Map(r.org_units.map((u) => [u.id, u.name]))),
+      () => {},
+    );
+  }, []);
+  return names;
+}
+
+function show(value) {
+  if (value === null || value === undefined || value === '') return '—';
+  if (value === true) return '是';
+  if (value === false) return '否';
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) return date(value);
+  if (Array.isArray(value)) return value.map(show).join('、');
+  if (typeof value === 'object') return JSON.stringify(value);
+  return ROSTER_STATUS[value] || CONTACT_STATUS[value] || GENDER[value] || MEMBER_TYPE[value] || String(value);
+}
+
+function Proposals({ member }) {
+  const [p, setP] = useState(null);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    api.get('/v1/proposals', { org_unit_id: member.org_unit_id }).then(
+      (r) => setP(r.members.find((m) => m.member_id === member.id) || null),
+      (e) => setError(e.message),
+    );
+  }, [member.id]);
+  if (error) return html`<p class="error-text">${error}</p>`;
+  if (!p) return html`<p class="muted">正在加载……</p>`;
+  const items = [];
+  if (p.lost_contact) {
+    items.push(['失联认定', p.lost_contact.proposed ? '建议认定为失联党员' : '不属于失联党员', p.lost_contact.reason_zh]);
+  }
+  if (p.mobile) {
+    items.push(['流动党员', p.mobile.proposed ? '建议认定为流动党员' : '不属于流动党员', p.mobile.reason_zh || '']);
+  }
+  items.push(['免填入党志愿书', { exempt: '可以免填', eligible_by_reference: '可参照免填，需支部决定', not_exempt: '不能免填' }[p.form_exemption.proposal] || '', p.form_exemption.reason_zh]);
+  if (p.suspension) items.push(['停止党籍', `自${date(p.suspension.effective_on)}起`, p.suspension.reminder_zh]);
+  return html`
+    <dl class="proposals">
+      ${items.map(([k, v, why]) => html`<div><dt>${k}</dt><dd><strong>${v}</strong>${why && html`<span class="muted">（${why}）</span>`}</dd></div>`)}
+    </dl>`;
+}
+
+function History({ member }) {
+  const [entries, setEntries] = useState(null);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    api.get('/v1/audit', { collection: 'members', id: member.id }).then(
+      (r) => setEntries(r.entries),
+      (e) => setError(e.status === 403 ? '您的角色不能查看修改记录。' : e.message),
+    );
+  }, [member.id, member.version]);
+  if (error) return html`<p class="muted">${error}</p>`;
+  if (!entries) return html`<p class="muted">正在加载……</p>`;
+  return html`
+    <ol class="history">
+      ${[...entries].reverse().map(
+        (e) => html`<li data-version=${e.version}>
+          <div class="muted small">${new Date(e.server_time).toLocaleString('zh-CN', { hour12: false })}
+            · ${OP[e.op] || e.op} · 设备 ${e.device_id}</div>
+          <ul>
+            ${Object.entries(e.changes || {}).map(
+              ([field, pair]) => html`<li>${MEMBER_FIELD[field] || field}：${show(pair?.[0])} → ${show(pair?.[1])}</li>`,
+            )}
+          </ul>
+        </li>`,
+      )}
+    </ol>`;
+}
+
+function MemberPage({ member, unitName, onClose }) {
+  return html`
+    <section class="card member-page" data-member=${member.id} aria-labelledby="member-title">
+      <div class="title-row">
+        <h2 id="member-title">${member.name} <span class="muted kind">${unitName || ''}</span></h2>
+        <button class="btn small" onClick=${onClose}>返回列表</button>
+      </div>
+      <dl class="facts">
+        <div><dt>公民身份号码</dt><dd>${member.id_number || '—'}</dd></div>
+        <div><dt>性别</dt><dd>${show(member.gender)}</dd></div>
+        <div><dt>人员类别</dt><dd>${show(member.member_type)}</dd></div>
+        <div><dt>核查状态</dt><dd>${ROSTER_STATUS[member.roster_status || 'unverified']}</dd></div>
+        <div><dt>联系状态</dt><dd>${show(member.contact_status)}</dd></div>
+        <div><dt>核查结果登记日期</dt><dd>${show(member.checked_on)}</dd></div>
+      </dl>
+      <h3>规则建议</h3>
+      <${Proposals} member=${member} />
+      <h3>修改记录</h3>
+      <${History} member=${member} />
+    </section>`;
+}
+
+export function Members({ unitId }) {
+  const names = useUnits();
+  const [q, setQ] = useState('');
+  const [status, setStatus] = useState('');
+  const [list, setList] = useState(null);
+  const [error, setError] = useState('');
+  const [open, setOpen] = useState(null);
+
+  async function load(offset) {
+    try {
+      const page = await api.get('/v1/members', {
+        org_unit_id: unitId,
+        q: q.trim(),
+        roster_status: status,
+        limit: PAGE,
+        offset,
+      });
+      setError('');
+      setList((prev) => (offset > 0 && prev ? { ...page, members: [...prev.members, ...page.members] } : page));
+    } catch (e) {
+      setError(e.message);
+    }
+  }
+  // Search as the user types, a moment after the last key.
+  useEffect(() => {
+    const timer = setTimeout(() => load(0), 250);
+    return () => clearTimeout(timer);
+  }, [unitId, q, status]);
+
+  if (open) {
+    return html`<${MemberPage} member=${open} unitName=${names.get(open.org_unit_id)} onClose=${() => setOpen(null)} />`;
+  }
+  return html`
+    <div class="members">
+      <h1>党员</h1>
+      <div class="card search-bar">
+        <div class="field">
+          <label for="member-search">姓名或公民身份号码</label>
+          <input id="member-search" type="search" value=${q} maxlength="50" placeholder="输入姓名或身份号码"
+            onInput=${(e) => setQ(e.target.value)} />
+        </div>
+        <div class="field">
+          <label for="member-status">核查状态</label>
+          <select id="member-status" value=${status} onChange=${(e) => setStatus(e.target.value)}>
+            <option value="">全部</option>
+            ${Object.entries(ROSTER_STATUS).map(([k, v]) => html`<option value=${k}>${v}</option>`)}
+          </select>
+        </div>
+      </div>
+      ${error && html`<p class="card error-text" role="alert">${error}</p>`}
+      ${list &&
+      html`<section class="card">
+        <p class="muted small" data-total=${list.total}>共 ${number(list.total)} 名党员</p>
+        ${list.total === 0
+          ? html`<p class="muted">没有符合条件的党员。</p>`
+          : html`<div class="table-wrap"><table class="grid member-table">
+              <thead><tr><th scope="col">姓名</th><th scope="col">公民身份号码</th><th scope="col">党支部</th>
+                <th scope="col">核查状态</th><th scope="col">联系状态</th></tr></thead>
+              <tbody>
+                ${list.members.map(
+                  (m) => html`<tr data-member=${m.id}>
+                    <th scope="row"><button class="link" onClick=${() => setOpen(m)}>${m.name}</button></th>
+                    <td class="mono">${m.id_number || '—'}</td>
+                    <td>${names.get(m.org_unit_id) || ''}</td>
+                    <td>${ROSTER_STATUS[m.roster_status || 'unverified']}</td>
+                    <td>${show(m.contact_status)}</td>
+                  </tr>`,
+                )}
+              </tbody>
+            </table></div>`}
+        ${list.members.length < list.total &&
+        html`<button class="btn" onClick=${() => load(list.members.length)}>加载更多</button>`}
+      </section>`}
+    </div>`;
+}
