@@ -23,8 +23,8 @@ pub use blobs::{BlobError, BlobFiles, BlobRow, PartialWriter};
 pub use error::StoreError;
 pub use org_units::{NewOrgUnit, OrgUnitRecord};
 pub use records::{
-    ChangeEntry, ChangeRow, ConflictRow, FactRow, GENESIS_HASH, Place, PullPage, RecordRow, Scope,
-    SyncTxn, TenantChanges,
+    ChangeEntry, ChangeRow, ConflictRow, FactRow, GENESIS_HASH, MemberSearch, Place, PullPage,
+    RecordRow, Scope, SyncTxn, TenantChanges,
 };
 pub use users::{NewUser, UserRecord};
 

@@ -148,6 +148,20 @@ pub struct Scope<'a> {
     pub path: &'a str,
 }
 
+/// What [`Store::search_members`] looks for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MemberSearch<'a> {
+    /// A part of the name, or the beginning of the 公民身份号码.
+    pub text: Option<&'a str>,
+    /// Whether the beginning of a number matches (else only the whole number).
+    pub id_prefix: bool,
+    pub roster_status: Option<&'a str>,
+    /// Only these members, when not empty.
+    pub ids: &'a [Uuid],
+    pub limit: u64,
+    pub offset: u64,
+}
+
 /// Where a record stands, as the scope rule reads it.
 #[derive(Debug, Clone, Copy)]
 pub struct Place<'a> {
@@ -753,17 +767,21 @@ impl Store {
     /// Live members in `scope` whose name contains `text`, or whose 公民身份号码 starts with it
     /// (upper-cased; with `id_prefix` false, only the whole number matches), optionally with
     /// one `roster_status` (`"unverified"` also matches members that have none yet), ordered by
-    /// name: one page of them after `offset`, and how many match in all. Each as (id, owning
-    /// unit, version, fields).
+    /// name, only those of `ids` when it is not empty: one page of them after `offset`, and how
+    /// many match in all. Each as (id, owning unit, version, fields).
     pub async fn search_members(
         &self,
         scope: Scope<'_>,
-        text: Option<&str>,
-        id_prefix: bool,
-        roster_status: Option<&str>,
-        limit: u64,
-        offset: u64,
+        search: MemberSearch<'_>,
     ) -> StoreResult<(u64, Vec<(Uuid, Uuid, u64, Map<String, Value>)>)> {
+        let MemberSearch {
+            text,
+            id_prefix,
+            roster_status,
+            ids,
+            limit,
+            offset,
+        } = search;
         let field = |name: &str| match self.engine {
             crate::Engine::Postgres => format!("(fields->>'{name}')"),
             crate::Engine::Sqlite => format!("json_extract(fields, '$.{name}')"),
@@ -797,6 +815,9 @@ impl Store {
                         Expr::cust(field("id_number")).eq(text.to_uppercase())
                     }),
             );
+        }
+        if !ids.is_empty() {
+            cond = cond.add(Expr::col("id").is_in(ids.iter().copied()));
         }
         if let Some(status) = roster_status {
             let is = Expr::cust(field("roster_status")).eq(status);

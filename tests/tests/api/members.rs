@@ -162,6 +162,44 @@ async fn members_are_searched_filtered_paged_and_masked_by_role() {
         assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST));
         assert_eq!(err.code(), Some("invalid_query"));
     }
+    // Only some members, by id (a queue naming members); ids out of scope are not there.
+    let of = |unit: Uuid| {
+        found
+            .members
+            .iter()
+            .find(|m| m.org_unit_id == unit)
+            .unwrap()
+    };
+    let (a, b) = (of(t.branch1.id), of(t.branch2.id));
+    let (status, _, body) = crate::raw(
+        reqwest::Method::GET,
+        format!("{}/v1/members?ids={},{}", app.base, a.id, b.id),
+        t.secretary1.access_token(),
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let got = body["members"].as_array().unwrap().len();
+    let in_branch1 = [a, b]
+        .iter()
+        .filter(|m| m.org_unit_id == t.branch1.id)
+        .count();
+    assert_eq!(got, in_branch1, "{body}");
+    assert_eq!(in_branch1, 1, "branch 2's member is not branch 1's to see");
+    let (status, _, body) = crate::raw(
+        reqwest::Method::GET,
+        format!("{}/v1/members?ids=not-an-id", app.base),
+        t.secretary1.access_token(),
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("ids"))
+    );
+
     let viewer = app
         .user_at(&t.admin, "m-viewer", Role::Viewer, &t.branch1)
         .await;

@@ -44,6 +44,9 @@ pub struct MemberQuery {
     /// Members per page: default 50, 1 to 200.
     #[param(minimum = 1, maximum = 200)]
     limit: Option<u64>,
+    /// Only these members: comma-separated ids, at most 100 (for lists that name members).
+    #[param(pattern = "^[0-9a-fA-F-]{36}(,[0-9a-fA-F-]{36}){0,99}$")]
+    ids: Option<String>,
     /// How many matching members to skip (ordered by name).
     #[param(minimum = 0, maximum = 1000000)]
     offset: Option<u64>,
@@ -90,6 +93,22 @@ pub async fn members(
     if status.is_some_and(|s| !ROSTER_STATUSES.contains(&s)) {
         return Err(invalid("roster_status", "未知的核查状态"));
     }
+    let mut ids = Vec::new();
+    for raw in query
+        .ids
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+    {
+        ids.push(
+            Uuid::parse_str(raw.trim())
+                .map_err(|_| invalid("ids", "ids 应为以逗号分隔的记录标识"))?,
+        );
+    }
+    if ids.len() > 100 {
+        return Err(invalid("ids", "ids 最多100个"));
+    }
     let (_, target) =
         crate::routes::sync::data_target(&state, &principal, query.org_unit_id).await?;
     // Who sees numbers masked finds a member by the whole number only: a prefix search would
@@ -99,11 +118,14 @@ pub async fn members(
         .store
         .search_members(
             crate::routes::sync::scope(&target),
-            q,
-            full,
-            status,
-            limit,
-            offset,
+            paicha_storage::MemberSearch {
+                text: q,
+                id_prefix: full,
+                roster_status: status,
+                ids: &ids,
+                limit,
+                offset,
+            },
         )
         .await?;
     let members = rows
