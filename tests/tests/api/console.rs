@@ -596,3 +596,166 @@ async fn a_branch_imports_its_roster_and_sees_every_bad_row() {
     );
     b.close().await;
 }
+
+#[tokio::test]
+async fn the_committee_works_its_queues_in_place() {
+    let app = spawn_app().await;
+    let t = app.tenant("k").await;
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8))
+        .date_naive()
+        .to_string();
+    let (member, case, search, disposition, archive) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+    );
+    let patch = paicha_tests::patch;
+    ok(t.secretary1
+        .push(
+            "pc",
+            vec![
+                put(1, "members", member, t.branch1.id, json!({"name": "孙七", "phone": "1"})),
+                put(2, "contact_cases", case, t.branch1.id, json!({"member_id": member})),
+                put(3, "department_search_requests", search, t.branch1.id,
+                    json!({"case_id": case, "departments": ["police_household"], "requested_on": today})),
+                put(4, "dispositions", disposition, t.branch1.id,
+                    json!({"member_id": member, "disposition_type": "correction_deadline", "status": "proposed"})),
+                patch(5, "dispositions", disposition, None,
+                    json!({"status": "branch_meeting_decided", "branch_meeting_on": today})),
+                patch(6, "dispositions", disposition, None, json!({"status": "submitted"})),
+                put(7, "archive_reviews", archive, t.branch1.id,
+                    json!({"member_id": member, "reason": "lost", "requested_on": today})),
+            ],
+        )
+        .await
+        .unwrap());
+    // Two phones of the branch change the phone from one base: a conflict to review.
+    let base = t.secretary1.audit("members", member).await.unwrap().entries[0].version;
+    for (device, phone) in [("a", "13900000001"), ("b", "13900000002")] {
+        let r = t
+            .secretary1
+            .push(
+                device,
+                vec![patch(
+                    1,
+                    "members",
+                    member,
+                    Some(base),
+                    json!({"phone": phone}),
+                )],
+            )
+            .await
+            .unwrap();
+        assert_ne!(r.results[0].status, MutationStatus::Rejected);
+    }
+
+    let b = Browser::start(DESKTOP).await;
+    b.goto(&format!("{}/#/queues", app.base)).await;
+    b.type_into("#username", "k-admin").await;
+    b.type_into("#password", PASSWORD).await;
+    b.click("button[type=submit]").await;
+    b.wait_until(
+        10,
+        "return document.querySelector('[data-badge]')?.textContent === '4';",
+    )
+    .await;
+    b.wait_for(&format!("[data-record='{search}'] [data-action=record]"))
+        .await;
+    let names = b.text("[data-queue=dispositions] h3").await;
+    assert!(
+        names.contains("孙七") && names.contains("限期改正"),
+        "{names}"
+    );
+    b.screenshot("console-queues-committee").await;
+
+    // The department search: carried out and recorded.
+    let item = |id: Uuid, rest: &str| format!("[data-record='{id}'] {rest}");
+    b.click(&item(search, &format!("#result-{search}"))).await;
+    b.eval(&format!(
+        "const s = document.getElementById('result-{search}'); s.value = 'contact_made'; \
+         s.dispatchEvent(new Event('change', {{bubbles: true}})); return true;"
+    ))
+    .await;
+    b.type_into(&format!("#detail-{search}"), "经公安户籍查询取得联系")
+        .await;
+    b.click(&item(search, "[data-action=record]")).await;
+    b.wait_until(
+        10,
+        &format!("return !document.querySelector(\"[data-record='{search}']\");"),
+    )
+    .await;
+
+    // The disposition: refusing needs an opinion; then approved.
+    b.click(&item(disposition, "[data-action=reject]")).await;
+    let refused = b.text(&item(disposition, "[data-error]")).await;
+    assert!(refused.contains("审批意见"), "{refused}");
+    b.click(&item(disposition, "[data-action=approve]")).await;
+    b.wait_until(
+        10,
+        &format!("return !document.querySelector(\"[data-record='{disposition}']\");"),
+    )
+    .await;
+
+    // The archive review: taken up, then an exemption needs its ground.
+    b.click(&item(archive, "[data-action=under_review]")).await;
+    b.click(&item(archive, "[data-action=exempt_confirmed]"))
+        .await;
+    let refused = b.text(&item(archive, "[data-error]")).await;
+    assert!(refused.contains("免于补办依据"), "{refused}");
+    b.eval(&format!(
+        "const s = document.getElementById('exemption-{archive}'); s.value = 'retired'; \
+         s.dispatchEvent(new Event('change', {{bubbles: true}})); return true;"
+    ))
+    .await;
+    b.click(&item(archive, "[data-action=exempt_confirmed]"))
+        .await;
+    b.wait_until(
+        10,
+        &format!("return !document.querySelector(\"[data-record='{archive}']\");"),
+    )
+    .await;
+
+    // The conflict: reviewed.
+    b.click("[data-queue=conflicts] [data-action=resolve]")
+        .await;
+    b.wait_until(
+        10,
+        "return !document.querySelector('[data-queue=conflicts] [data-action=resolve]');",
+    )
+    .await;
+    b.wait_until(10, "return !document.querySelector('[data-badge]');")
+        .await;
+
+    // The server holds each decision, made by the committee's pushes.
+    let mut replica = paicha_tests::Replica::default();
+    replica.sync(&t.admin).await.unwrap();
+    let fields = |c: &str, id: Uuid| replica.records[&(c.to_owned(), id)].1.clone();
+    let s = fields("department_search_requests", search);
+    assert_eq!(
+        (s["status"].as_str(), s["result"].as_str()),
+        (Some("done"), Some("contact_made"))
+    );
+    assert_eq!(s["executed_on"], today.as_str());
+    assert_eq!(s["result_detail"], "经公安户籍查询取得联系");
+    let d = fields("dispositions", disposition);
+    assert_eq!(
+        (d["status"].as_str(), d["approved_on"].as_str()),
+        (Some("approved"), Some(today.as_str()))
+    );
+    let a = fields("archive_reviews", archive);
+    assert_eq!(
+        (a["status"].as_str(), a["exemption"].as_str()),
+        (Some("exempt_confirmed"), Some("retired"))
+    );
+    assert!(
+        t.admin
+            .conflicts(None, true)
+            .await
+            .unwrap()
+            .conflicts
+            .is_empty()
+    );
+    b.close().await;
+}

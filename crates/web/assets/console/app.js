@@ -10,7 +10,7 @@ import { Overview } from './overview.js';
 import { Registers } from './registers.js';
 import { Imports } from './imports.js';
 import { Members } from './members.js';
-import { Queues, loadQueue } from './queues.js';
+import { Queues, countOf, loadQueue, queuesOf } from './queues.js';
 import { onChange } from '../core/live.js';
 
 /** The current route: `{view, arg, next}` from `location.hash`. */
@@ -54,18 +54,20 @@ const TABS = [
 function useQueueCount(session) {
   const [count, setCount] = useState(null);
   useEffect(() => {
-    if (!session) return undefined;
+    if (!session || queuesOf(session.user.role).length === 0) return undefined;
     let alive = true;
     const load = () =>
-      loadQueue().then(
-        (list) => alive && setCount(list.length),
+      loadQueue(session.user.role).then(
+        (queue) => alive && setCount(countOf(queue)),
         () => {},
       );
     load();
     const off = onChange(load);
+    addEventListener('paicha:queue', load);
     return () => {
       alive = false;
       off();
+      removeEventListener('paicha:queue', load);
     };
   }, [session?.user?.id]);
   return count;
