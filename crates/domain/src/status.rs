@@ -128,6 +128,50 @@ pub struct Counts {
     pub verified_by_day: BTreeMap<String, u64>,
 }
 
+/// The Chinese label of every count of [`Counts`], by its key, for what people read (the
+/// console, exports): no English key reaches a screen.
+pub const COUNT_LABELS: &[(&str, &str)] = &[
+    ("members_total", "在册党员"),
+    ("full_members", "正式党员"),
+    ("probationary_members", "预备党员"),
+    ("roster", "按核查状态"),
+    ("verified", "已核查确认"),
+    ("lost_contact_at_start", "排查开始时失联党员"),
+    ("mobile", "流动党员"),
+    ("contact", "按联系状态"),
+    ("info_forms", "党员信息采集表"),
+    ("info_forms_complete", "采集表完整"),
+    ("confirmation_modes", "按确认方式"),
+    ("ledger_a_entries", "台帐A条目（不在花名册党员）"),
+    ("ledger_b_entries", "台帐B条目（花名册多余人员）"),
+    ("contact_cases", "失联党员查找案件"),
+    ("cases_with_attempt", "已开展查找的案件"),
+    ("found_by_method", "经查找取得联系（按方式）"),
+    ("still_lost", "经查找仍无法取得联系"),
+    ("contact_attempts", "查找记录"),
+    ("department_requests", "部门查找申请"),
+    ("department_requests_pending", "待办理的部门查找"),
+    ("transfers", "转出党员"),
+    ("transfers_without_receipt", "转出未回执"),
+    ("archive_reviews", "档案审核"),
+    ("archive_reviews_open", "未办结的档案审核"),
+    ("dispositions", "处置（按方式）"),
+    ("verified_by_deadline", "按期核查确认"),
+    ("proposed_mobile", "排查开始时流动党员"),
+    ("pledges_signed", "已签订承诺书"),
+    ("attempts_by_method", "查找记录（按方式）"),
+    ("receipts_reissued", "已补开回执"),
+    ("transfers_registered_lost", "转出后登记为失联"),
+    ("archive_exemptions", "免于补办入党手续"),
+    ("archive_county_review", "报县级组织部门审核"),
+    ("violations", "发现违纪违法"),
+    ("suspended", "停止党籍"),
+    ("suspensions_ending_soon", "停止党籍90天内满两年"),
+    ("suspensions_ended", "停止党籍已满两年"),
+    ("overdue", "逾期事项"),
+    ("verified_by_day", "核查进度（按日）"),
+];
+
 fn bump(map: &mut BTreeMap<String, u64>, key: Option<&str>, default: &str) {
     *map.entry(key.unwrap_or(default).to_owned()).or_default() += 1;
 }
@@ -239,6 +283,31 @@ impl Counts {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_count_has_one_chinese_label() {
+        let keys: Vec<String> = match serde_json::to_value(Counts::default()) {
+            Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+            other => panic!("counts serialize to an object: {other:?}"),
+        };
+        let labelled: Vec<&str> = COUNT_LABELS.iter().map(|(k, _)| *k).collect();
+        let mut sorted = labelled.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), labelled.len(), "a key labelled twice");
+        for key in &keys {
+            assert!(labelled.contains(&key.as_str()), "{key} has no label");
+        }
+        for key in labelled {
+            assert!(keys.iter().any(|k| k == key), "{key} is not a count");
+        }
+        assert!(
+            COUNT_LABELS
+                .iter()
+                .all(|(_, zh)| zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)))
+        );
+    }
+
     use super::*;
     use crate::lost_contact::{ContactFacts, assess_lost_contact};
 

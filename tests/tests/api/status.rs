@@ -306,3 +306,17 @@ async fn the_status_reloads_once_deletions_it_never_saw_are_purged() {
     assert_eq!(purge(&store, later, DEFAULT_MAX_AGE).await.unwrap(), 1);
     assert_eq!(t.admin.status(None).await.unwrap().counts.members_total, 1);
 }
+
+#[tokio::test]
+async fn every_count_comes_with_its_chinese_label_on_top() {
+    let app = paicha_tests::spawn_app().await;
+    let t = app.tenant("l").await;
+    let status = t.admin.status(None).await.unwrap();
+    let labels = status.count_labels.expect("labels on the top level");
+    let counts = serde_json::to_value(&status.counts).unwrap();
+    for key in counts.as_object().unwrap().keys() {
+        assert!(labels.contains_key(key), "{key} has no label");
+    }
+    assert_eq!(labels["members_total"], "在册党员");
+    assert!(status.children.iter().all(|c| c.count_labels.is_none()));
+}

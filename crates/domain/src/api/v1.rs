@@ -477,6 +477,10 @@ pub struct UnitStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub campaign_start_date: Option<chrono::NaiveDate>,
     pub counts: crate::status::Counts,
+    /// The Chinese label of every key of `counts` (`members_total` → 在册党员 …), for what
+    /// people read; on the top level only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count_labels: Option<std::collections::BTreeMap<String, String>>,
     /// The day the phases and suspension clocks are judged on; on the top level only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub as_of: Option<chrono::NaiveDate>,

@@ -120,6 +120,7 @@ pub async fn status(
             })
             .collect(),
         counts: rollup.counts,
+        count_labels: None,
         children: vec![],
     };
     let mut top = report(&target, total);
@@ -131,6 +132,12 @@ pub async fn status(
     top.campaign_start_date = plan.as_ref().map(|p| p.start_date);
     top.as_of = Some(as_of);
     top.plan = plan;
+    top.count_labels = Some(
+        paicha_domain::status::COUNT_LABELS
+            .iter()
+            .map(|(k, zh)| ((*k).to_owned(), (*zh).to_owned()))
+            .collect(),
+    );
     Ok(Json(top))
 }
 
