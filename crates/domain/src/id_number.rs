@@ -144,6 +144,35 @@ impl IdNumber {
         Ok(id)
     }
 
+    /// Converts a first-generation 15-digit number to the 18-character one, by the standard
+    /// rule (GB 11643-1999): the two-digit birth year becomes `19YY` (first-generation cards
+    /// were issued to people born in the 1900s), then the check character is computed. The
+    /// embedded birth date must be a real date. Elderly members, whom the campaign most needs to
+    /// find, often have only the old number on paper.
+    pub fn from_legacy(input: &str) -> Result<IdNumber, IdNumberError> {
+        let trimmed = input.trim_matches(|c: char| c.is_ascii_whitespace());
+        if trimmed.len() != LEGACY_ID_NUMBER_LENGTH || !trimmed.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(IdNumberError::WrongLength {
+                length: trimmed.chars().count(),
+            });
+        }
+        let (region, rest) = trimmed.split_at(6);
+        let body = format!("{region}19{rest}");
+        let check = check_character(&body)?;
+        let mut number = body;
+        number.push(char::from(check));
+        let id = IdNumber(number);
+        id.embedded_birth_date()?;
+        Ok(id)
+    }
+
+    /// Whether `input` is a first-generation 15-digit number (digits only).
+    pub fn is_legacy(input: &str) -> bool {
+        let trimmed = input.trim_matches(|c: char| c.is_ascii_whitespace());
+        trimmed.len() == LEGACY_ID_NUMBER_LENGTH && trimmed.bytes().all(|b| b.is_ascii_digit())
+    }
+
     /// The full, normalized number. Do not log it; log [`IdNumber::masked`].
     pub fn as_str(&self) -> &str {
         &self.0
@@ -264,6 +293,31 @@ impl<'de> Deserialize<'de> for IdNumber {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+
+    #[test]
+    fn fifteen_digit_numbers_convert_to_eighteen() {
+        // 110105 491231 002 → 110105 19491231 002 + check character.
+        let id = IdNumber::from_legacy("110105491231002").unwrap();
+        assert_eq!(id.as_str(), "11010519491231002X");
+        assert!(
+            IdNumber::parse(id.as_str()).is_ok(),
+            "the result is a valid number"
+        );
+        assert_eq!(
+            id.birth_date(),
+            NaiveDate::from_ymd_opt(1949, 12, 31).unwrap()
+        );
+        assert!(IdNumber::is_legacy(" 110105491231002 "));
+        assert!(!IdNumber::is_legacy("11010519491231002X"));
+        // Not a real birth date.
+        assert_eq!(
+            IdNumber::from_legacy("110105491331002"),
+            Err(IdNumberError::InvalidBirthDate)
+        );
+        assert!(IdNumber::from_legacy("11010549123100").is_err());
+        assert!(IdNumber::from_legacy("11010549123100A").is_err());
+    }
+
     use super::*;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {

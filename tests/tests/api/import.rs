@@ -473,3 +473,63 @@ async fn an_id_number_already_registered_in_another_branch_refuses_its_row() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_fifteen_digit_id_number_imports_and_syncs_as_eighteen_marked_for_confirmation() {
+    let app = spawn_app().await;
+    let t = app.tenant("v").await;
+    let csv = "\u{FEFF}姓名,公民身份号码\r\n老党员,110105491231002\r\n";
+    let token = t.secretary1.access_token().unwrap();
+    let (status, body) = upload(&app.base, token, t.branch1.id, csv.as_bytes().to_vec()).await;
+    assert_eq!(
+        (status, body["created"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{body}"
+    );
+    // A phone pulls the member with the 18-character number, what was entered, and the mark.
+    let mut replica = Replica::default();
+    replica.sync(&t.secretary1).await.unwrap();
+    let (_, fields) = replica
+        .records
+        .iter()
+        .find(|((c, _), _)| c == "members")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    assert_eq!(fields["id_number"], "11010519491231002X");
+    assert_eq!(fields["id_number_entered"], "110105491231002");
+    assert_eq!(fields["id_number_to_confirm"], true);
+    assert_eq!(fields["name"], "老党员");
+    // Importing the same person by the 18-character number matches the member: nothing new.
+    let csv = "\u{FEFF}姓名,公民身份号码\r\n老党员,11010519491231002X\r\n";
+    let (status, body) = upload(&app.base, token, t.branch1.id, csv.as_bytes().to_vec()).await;
+    assert_eq!(
+        (status, body["created"].as_u64()),
+        (StatusCode::OK, Some(0)),
+        "{body}"
+    );
+    // The branch confirms the number: it clears the mark.
+    let id = replica
+        .records
+        .keys()
+        .find(|(c, _)| c == "members")
+        .map(|(_, id)| *id)
+        .unwrap();
+    let pushed = t
+        .secretary1
+        .push(
+            "phone",
+            vec![paicha_tests::patch(
+                1,
+                "members",
+                id,
+                None,
+                serde_json::json!({"id_number_to_confirm": false}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        pushed.results[0].status,
+        paicha_domain::api::v1::MutationStatus::Applied
+    );
+}

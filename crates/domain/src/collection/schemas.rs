@@ -148,6 +148,15 @@ static MEMBERS: Schema = Schema {
         req("name", "姓名", Text(50), BRANCH),
         f("gender", "性别", Enum(GENDER), BRANCH),
         f("id_number", "公民身份号码", IdNumber, BRANCH),
+        // A 15-digit first-generation number is converted to 18 characters on write; what was
+        // entered is kept, and the branch confirms the result (collection::validate).
+        f(
+            "id_number_entered",
+            "原填写的15位身份号码",
+            Text(15),
+            BRANCH,
+        ),
+        f("id_number_to_confirm", "身份号码待核实", Bool, BRANCH),
         f("birth_date", "出生日期", Date, BRANCH),
         f("ethnicity", "民族", Text(20), BRANCH),
         f("native_place", "籍贯", SHORT, BRANCH),

@@ -55,6 +55,9 @@ pub fn validate_fields(
     role: Role,
 ) -> Result<Map<String, Value>, FieldError> {
     let mut out = Map::with_capacity(fields.len());
+    // A first-generation 15-digit 公民身份号码, converted: kept as entered, and the member marked
+    // for confirmation (where the collection has those fields).
+    let mut legacy: Option<String> = None;
     for (name, value) in fields {
         let Some(spec) = schema.field(name) else {
             return Err(FieldError::new(
@@ -70,11 +73,26 @@ pub fn validate_fields(
                 format!("{}不能填写「{}」", role.label_zh(), spec.label_zh),
             ));
         }
-        let value = normalize(spec, value)?;
+        let value = match value.as_str() {
+            Some(text) if matches!(spec.ty, FieldType::IdNumber) && IdNumber::is_legacy(text) => {
+                let id = IdNumber::from_legacy(text)
+                    .map_err(|e| FieldError::new(spec.name, e.code(), e.message_zh()))?;
+                legacy = Some(text.trim().to_owned());
+                Value::String(id.as_str().to_owned())
+            }
+            _ => normalize(spec, value)?,
+        };
         if value.is_null() && spec.required {
             return Err(required(spec));
         }
         out.insert(name.clone(), value);
+    }
+    if let Some(entered) = legacy
+        && schema.field(LEGACY_ENTERED).is_some()
+        && schema.field(TO_CONFIRM).is_some()
+    {
+        out.insert(LEGACY_ENTERED.to_owned(), Value::String(entered));
+        out.insert(TO_CONFIRM.to_owned(), Value::Bool(true));
     }
     let missing = schema
         .fields
@@ -85,6 +103,11 @@ pub fn validate_fields(
     }
     Ok(out)
 }
+
+/// Where a member keeps a 15-digit number as it was entered, and the flag that asks the branch
+/// to confirm the converted number (it clears the flag once it has).
+pub const LEGACY_ENTERED: &str = "id_number_entered";
+pub const TO_CONFIRM: &str = "id_number_to_confirm";
 
 fn required(spec: &FieldSpec) -> FieldError {
     FieldError::new(
@@ -341,6 +364,45 @@ fn channel_method(channel: &str) -> Option<&'static str> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+
+    #[test]
+    fn a_fifteen_digit_number_is_converted_kept_and_marked() {
+        let members = Collection::Members.schema();
+        let out = validate_fields(
+            members,
+            json!({"name": "老党员", "id_number": " 110105491231002 "})
+                .as_object()
+                .unwrap(),
+            Mode::Create,
+            Role::BranchSecretary,
+        )
+        .unwrap();
+        assert_eq!(out["id_number"], "11010519491231002X");
+        assert_eq!(out[LEGACY_ENTERED], "110105491231002");
+        assert_eq!(out[TO_CONFIRM], true);
+        // An 18-character number marks nothing.
+        let out = validate_fields(
+            members,
+            json!({"id_number": "11010519491231002X"})
+                .as_object()
+                .unwrap(),
+            Mode::Update,
+            Role::BranchSecretary,
+        )
+        .unwrap();
+        assert!(out.get(TO_CONFIRM).is_none());
+        // Collections without the fields convert only (a transfer, a ledger entry).
+        let out = validate_fields(
+            Collection::RosterLedgerEntries.schema(),
+            json!({"id_number": "110105491231002"}).as_object().unwrap(),
+            Mode::Update,
+            Role::BranchSecretary,
+        )
+        .unwrap();
+        assert_eq!(out["id_number"], "11010519491231002X");
+        assert!(out.get(TO_CONFIRM).is_none());
+    }
+
     use serde_json::json;
 
     use super::*;
@@ -432,11 +494,19 @@ mod tests {
                 json!({"id_number": "110105194912310021"}),
                 Err(("id_number", "id_number_check_digit")),
             ),
+            // A 15-digit first-generation number is converted, not refused (see below)…
             (
                 Mode::Update,
                 SEC,
                 json!({"id_number": "110105491231002"}),
-                Err(("id_number", "id_number_legacy_15")),
+                Ok(()),
+            ),
+            // …unless its birth date is not a real date.
+            (
+                Mode::Update,
+                SEC,
+                json!({"id_number": "110105491331002"}),
+                Err(("id_number", "id_number_birth_date")),
             ),
             (
                 Mode::Update,
