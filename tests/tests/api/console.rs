@@ -355,6 +355,9 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
     let proposals = b.text(".proposals").await;
     assert!(proposals.contains("免填入党志愿书"), "{proposals}");
     b.screenshot("console-member").await;
+    b.resize(PHONE).await;
+    b.screenshot("console-member-phone").await;
+    b.resize(DESKTOP).await;
     b.click("a[data-tab=overview]").await;
     check_overview(&b, &area).await;
 
@@ -669,6 +672,9 @@ async fn the_committee_works_its_queues_in_place() {
         "{names}"
     );
     b.screenshot("console-queues-committee").await;
+    b.resize(PHONE).await;
+    b.screenshot("console-queues-committee-phone").await;
+    b.resize(DESKTOP).await;
 
     // The department search: carried out and recorded.
     let item = |id: Uuid, rest: &str| format!("[data-record='{id}'] {rest}");
