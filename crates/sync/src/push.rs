@@ -16,7 +16,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use paicha_domain::api::ErrorDetail;
 use paicha_domain::api::v1::{FieldConflict, Mutation, MutationResult, MutationStatus};
 use paicha_domain::collection::{
-    Collection, FieldError, FieldType, Mode, Schema, check_record, validate_fields,
+    Collection, FieldError, FieldType, Mode, Schema, check_archive_review_member, check_record,
+    validate_fields,
 };
 use paicha_domain::id_number::IdNumber;
 use paicha_domain::role::Role;
@@ -629,6 +630,29 @@ impl Batch<'_> {
         Ok(())
     }
 
+    /// The rules that look at another record: an archive review is not opened for a member
+    /// whose file is a cadre file.
+    async fn check_across_records(
+        &mut self,
+        schema: &Schema,
+        fields: &Map<String, Value>,
+    ) -> Result<Result<(), Rejection>, SyncError> {
+        if schema.collection != Collection::ArchiveReviews {
+            return Ok(Ok(()));
+        }
+        let Some(member) = fields
+            .get("member_id")
+            .and_then(Value::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
+        else {
+            return Ok(Ok(()));
+        };
+        Ok(match self.record(Collection::Members, member).await? {
+            Some(row) => check_archive_review_member(&row.fields).map_err(Rejection::from),
+            None => Ok(()),
+        })
+    }
+
     /// 公民身份号码 are unique among a tenant's live members: refuses `number` for member `id`
     /// when another live member holds it (as the batch stands), and otherwise notes it as held.
     async fn claim_id_number(
@@ -907,6 +931,9 @@ impl Batch<'_> {
         if let Some(number) = id_number_of(schema, &fields)
             && let Err(r) = self.claim_id_number(m.id, &number).await?
         {
+            return Ok(Err(r));
+        }
+        if let Err(r) = self.check_across_records(schema, &fields).await? {
             return Ok(Err(r));
         }
         let addressee = match schema.addressed_to.and_then(|f| fields.get(f)) {

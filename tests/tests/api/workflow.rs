@@ -306,3 +306,58 @@ async fn only_the_organization_office_removes_a_person_from_the_roster() {
         .unwrap();
     assert_eq!(code(&r), "field_not_writable");
 }
+
+#[tokio::test]
+async fn a_cadre_personnel_file_is_not_reviewed() {
+    let app = paicha_tests::spawn_app().await;
+    let t = app.tenant("w").await;
+    let (cadre, other) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let pushed = t
+        .secretary1
+        .push(
+            "p",
+            vec![
+                paicha_tests::put(
+                    1,
+                    "members",
+                    cadre,
+                    t.branch1.id,
+                    serde_json::json!({"name": "钱干部", "cadre_file": true}),
+                ),
+                paicha_tests::put(
+                    2,
+                    "members",
+                    other,
+                    t.branch1.id,
+                    serde_json::json!({"name": "周党员"}),
+                ),
+                paicha_tests::put(
+                    3,
+                    "archive_reviews",
+                    uuid::Uuid::now_v7(),
+                    t.branch1.id,
+                    serde_json::json!({"member_id": cadre, "reason": "incomplete"}),
+                ),
+                paicha_tests::put(
+                    4,
+                    "archive_reviews",
+                    uuid::Uuid::now_v7(),
+                    t.branch1.id,
+                    serde_json::json!({"member_id": other, "reason": "incomplete"}),
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    let codes: Vec<Option<&str>> = pushed
+        .results
+        .iter()
+        .map(|r| r.error.as_ref().map(|e| e.code.as_str()))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![None, None, Some("cadre_file_not_reviewed"), None]
+    );
+    let message = &pushed.results[2].error.as_ref().unwrap().message;
+    assert!(message.contains("干部人事档案不再审核"), "{message}");
+}

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::org::OrgUnitKind;
 use crate::role::Role;
 
-pub use validate::{FieldError, Mode, check_record, validate_fields};
+pub use validate::{FieldError, Mode, check_archive_review_member, check_record, validate_fields};
 
 /// The sync collections (DESIGN.md "Collections"), one table each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

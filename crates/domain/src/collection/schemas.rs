@@ -157,6 +157,8 @@ static MEMBERS: Schema = Schema {
             BRANCH,
         ),
         f("id_number_to_confirm", "身份号码待核实", Bool, BRANCH),
+        // 干部人事档案: such a member's file is not re-audited (collection::validate).
+        f("cadre_file", "档案为干部人事档案", Bool, BRANCH),
         f("birth_date", "出生日期", Date, BRANCH),
         f("ethnicity", "民族", Text(20), BRANCH),
         f("native_place", "籍贯", SHORT, BRANCH),

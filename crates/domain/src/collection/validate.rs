@@ -104,6 +104,21 @@ pub fn validate_fields(
     Ok(out)
 }
 
+/// An archive review may be opened for `member` (its fields): "干部人事档案不再审核" (DOMAIN.md
+/// §8, the archive check: cadre personnel files are not re-audited; where a check is needed,
+/// the branch applies and the committee sends staff or coordinates it). A member whose file is
+/// a cadre file (`cadre_file: true`) gets no review: `cadre_file_not_reviewed`.
+pub fn check_archive_review_member(member: &Map<String, Value>) -> Result<(), FieldError> {
+    if member.get("cadre_file").and_then(Value::as_bool) == Some(true) {
+        return Err(FieldError::new(
+            "member_id",
+            "cadre_file_not_reviewed",
+            "该党员的档案为干部人事档案，干部人事档案不再审核；确需核查的，由党支部申请，党工委派人或协调配合核查",
+        ));
+    }
+    Ok(())
+}
+
 /// Where a member keeps a 15-digit number as it was entered, and the flag that asks the branch
 /// to confirm the converted number (it clears the flag once it has).
 pub const LEGACY_ENTERED: &str = "id_number_entered";
