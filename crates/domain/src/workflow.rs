@@ -243,6 +243,17 @@ static STAMPS: &[(Collection, &str, &str, &str)] = &[
     ),
 ];
 
+/// Stamps taken again each time their status moves to the value, not only the first time: a
+/// ledger returned by the 组织办 and submitted again is received again, on that day, so a
+/// resubmission after the deadline is late (issue #13: audit-ready ledgers). The others keep
+/// their first day (a verification outcome is learnt once).
+static RESTAMPED: &[(Collection, &str)] = &[(Collection::LedgerSubmissions, "received_on")];
+
+/// Whether `stamp` of `collection` is taken again at every move (see [`RESTAMPED`]).
+pub fn restamped(collection: Collection, stamp: &str) -> bool {
+    RESTAMPED.contains(&(collection, stamp))
+}
+
 /// The fields to stamp when `field` of `collection` becomes `to`.
 pub fn stamps(collection: Collection, field: &str, to: Option<&str>) -> Vec<&'static str> {
     STAMPS

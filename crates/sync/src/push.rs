@@ -22,7 +22,7 @@ use paicha_domain::collection::{
 use paicha_domain::id_number::IdNumber;
 use paicha_domain::role::Role;
 use paicha_domain::workflow::{
-    Start, check_required_for_steps, check_role_rules, check_transition, stamps,
+    Start, check_required_for_steps, check_role_rules, check_transition, restamped, stamps,
 };
 use paicha_storage::{ChangeEntry, ConflictRow, OrgUnitRecord, RecordRow, Scope, Store, SyncTxn};
 use serde::Deserialize;
@@ -986,8 +986,8 @@ impl Batch<'_> {
     }
 
     /// Adds the fields the server stamps when a status takes a value (`workflow::stamps`):
-    /// today's date in China, the first time only (a ledger returned and submitted again was
-    /// still received on the first day).
+    /// today's date in China; the first time only, except the stamps taken again at every move
+    /// (`workflow::restamped`: a ledger submitted again is received again).
     fn stamp(
         &self,
         schema: &Schema,
@@ -999,9 +999,10 @@ impl Batch<'_> {
             .iter()
             .flat_map(|(name, value)| stamps(schema.collection, name, value.as_str()))
             .filter(|stamp| {
-                existing
-                    .and_then(|e| e.get(*stamp))
-                    .is_none_or(Value::is_null)
+                restamped(schema.collection, stamp)
+                    || existing
+                        .and_then(|e| e.get(*stamp))
+                        .is_none_or(Value::is_null)
             })
             .collect();
         for name in names {

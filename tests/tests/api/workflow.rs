@@ -361,3 +361,96 @@ async fn a_cadre_personnel_file_is_not_reviewed() {
     let message = &pushed.results[2].error.as_ref().unwrap().message;
     assert!(message.contains("干部人事档案不再审核"), "{message}");
 }
+
+#[tokio::test]
+async fn a_ledger_submitted_again_is_received_again() {
+    let app = spawn_app().await;
+    let t = app.tenant("r").await;
+    let area = app
+        .user_at(&t.admin, "r-area", Role::WorkAreaStaff, &t.work_area)
+        .await;
+    let office = app
+        .user_at(&t.admin, "r-office", Role::OrgOffice, &t.committee)
+        .await;
+    let id = Uuid::now_v7();
+    let first = area
+        .push(
+            "pc",
+            vec![put(
+                1,
+                "ledger_submissions",
+                id,
+                t.work_area.id,
+                json!({"ledger": "ledger_a", "status": "submitted"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(code(&first), "applied");
+    let returned = office
+        .push(
+            "pc",
+            vec![patch(
+                1,
+                "ledger_submissions",
+                id,
+                None,
+                json!({"status": "returned", "audit_opinion": "条目不全"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(code(&returned), "applied");
+    let again = area
+        .push(
+            "pc",
+            vec![patch(
+                2,
+                "ledger_submissions",
+                id,
+                None,
+                json!({"status": "submitted"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(code(&again), "applied");
+    // The resubmission carries its own received date (the server stamps it again: a late
+    // resubmission is late). The audit trail shows the stamp in the resubmission's change.
+    let entries = t
+        .admin
+        .audit("ledger_submissions", id)
+        .await
+        .unwrap()
+        .entries;
+    assert_eq!(entries.len(), 3);
+    let stamped: Vec<bool> = entries
+        .iter()
+        .map(|e| e.changes.get("received_on").is_some())
+        .collect();
+    assert_eq!(stamped, vec![true, false, true]);
+    // Writing `submitted` again to a submitted ledger changes nothing, stamp included.
+    let same = area
+        .push(
+            "pc",
+            vec![patch(
+                3,
+                "ledger_submissions",
+                id,
+                None,
+                json!({"status": "submitted"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(code(&same), "applied");
+    assert_eq!(
+        t.admin
+            .audit("ledger_submissions", id)
+            .await
+            .unwrap()
+            .entries
+            .len(),
+        3
+    );
+}

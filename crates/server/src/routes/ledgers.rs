@@ -147,7 +147,8 @@ pub async fn ledger(
         title: kind.title_zh().to_owned(),
         org_unit_id: target.id,
         org_unit_name: target.name.clone(),
-        generated_on: Utc::now().date_naive(),
+        // The day in China: an export made before 08:00 there is not dated the day before.
+        generated_on: paicha_domain::calendar::china_date(Utc::now()),
         columns,
         rows,
     };
