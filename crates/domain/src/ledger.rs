@@ -37,8 +37,10 @@ pub enum Selection {
 pub enum Source {
     /// 序号
     Serial,
-    /// The name of the unit that holds the record.
+    /// The name of the unit that holds the record (the 党支部).
     Unit,
+    /// The name of the 工作区 above that unit (empty where there is none).
+    WorkArea,
     /// A field of the record.
     Field(&'static str),
     /// A field of the member the record's `member_id` names.
@@ -99,6 +101,7 @@ impl LedgerKind {
         match self {
             Self::LedgerA => &[
                 ("序号", Serial),
+                ("工作区", WorkArea),
                 ("党支部", Unit),
                 ("姓名", Field("name")),
                 ("性别", Field("gender")),
@@ -122,6 +125,7 @@ impl LedgerKind {
             ],
             Self::LedgerB => &[
                 ("序号", Serial),
+                ("工作区", WorkArea),
                 ("党支部", Unit),
                 ("姓名", Field("name")),
                 ("性别", Field("gender")),
@@ -137,6 +141,7 @@ impl LedgerKind {
             ],
             Self::LostContactRegister | Self::FoundRegister | Self::StillLostRegister => &[
                 ("序号", Serial),
+                ("工作区", WorkArea),
                 ("党支部", Unit),
                 ("姓名", Member("name")),
                 ("性别", Member("gender")),
@@ -159,6 +164,7 @@ impl LedgerKind {
             ],
             Self::Roster => &[
                 ("序号", Serial),
+                ("工作区", WorkArea),
                 ("党支部", Unit),
                 ("姓名", Field("name")),
                 ("性别", Field("gender")),
@@ -186,12 +192,31 @@ pub fn display_zh(value: &serde_json::Value) -> String {
         serde_json::Value::Null => String::new(),
         serde_json::Value::Bool(true) => "是".to_owned(),
         serde_json::Value::Bool(false) => "否".to_owned(),
-        serde_json::Value::String(s) => word_zh(s).unwrap_or(s).to_owned(),
+        serde_json::Value::String(s) => date_zh(s)
+            .or_else(|| word_zh(s).map(str::to_owned))
+            .unwrap_or_else(|| s.clone()),
         serde_json::Value::Array(items) => {
             items.iter().map(display_zh).collect::<Vec<_>>().join("、")
         }
         other => other.to_string(),
     }
+}
+
+/// A `YYYY-MM-DD` date the way the offices write it: 2016年3月11日.
+pub fn date_zh(text: &str) -> Option<String> {
+    // Only the stored form, `YYYY-MM-DD` exactly (chrono alone would also take `2016-3-7`).
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    use chrono::Datelike;
+    Some(format!(
+        "{}年{}月{}日",
+        date.year(),
+        date.month(),
+        date.day()
+    ))
 }
 
 /// The Chinese for the enum words of the exported columns.
@@ -280,7 +305,7 @@ mod tests {
                     Source::Member(f) => {
                         assert!(Collection::Members.schema().field(f).is_some(), "{f}")
                     }
-                    Source::Serial | Source::Unit => {}
+                    Source::Serial | Source::Unit | Source::WorkArea => {}
                 }
             }
         }
@@ -293,6 +318,8 @@ mod tests {
         assert_eq!(display_zh(&json!(null)), "");
         assert_eq!(display_zh(&json!(3)), "3");
         assert_eq!(display_zh(&json!(["direct", "x"])), "直接查找、x");
-        assert_eq!(display_zh(&json!("2016-03-07")), "2016-03-07");
+        assert_eq!(display_zh(&json!("2016-03-07")), "2016年3月7日");
+        assert_eq!(display_zh(&json!("2016-3-7")), "2016-3-7");
+        assert_eq!(date_zh("2016-12-31").as_deref(), Some("2016年12月31日"));
     }
 }

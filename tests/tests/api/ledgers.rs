@@ -95,9 +95,29 @@ async fn registers_export_as_excel_csv_and_json() {
         .collect();
     assert_eq!(rows[0][0], "不在花名册党员初审信息台帐");
     assert!(rows[1][0].contains("第一工作区"), "{:?}", rows[1]);
-    assert_eq!(&rows[2][..4], &["序号", "党支部", "姓名", "性别"]);
-    assert_eq!(rows.len(), 4);
-    assert_eq!(&rows[3][..4], &["1", "a第一党支部", "韩十九", "男"]);
+    // The date on top the Chinese way (年月日), in China time.
+    let today = paicha_domain::calendar::china_date(chrono::Utc::now());
+    let today_zh = paicha_domain::ledger::date_zh(&today.to_string()).unwrap();
+    assert!(rows[1][0].contains(&today_zh), "{:?}", rows[1]);
+    assert_eq!(&rows[2][..5], &["序号", "工作区", "党支部", "姓名", "性别"]);
+    assert_eq!(
+        &rows[3][..5],
+        &["1", "a第一工作区", "a第一党支部", "韩十九", "男"]
+    );
+    // Below the table: 填报单位, 填报人 (the exporter), 审核人 and 报送日期 to sign by hand.
+    let sign_off = &rows.last().unwrap()[0];
+    assert!(
+        sign_off.contains("填报单位：a第一工作区")
+            && sign_off.contains("填报人：")
+            && sign_off.contains("审核人")
+            && sign_off.contains("报送日期"),
+        "{sign_off}"
+    );
+    assert_eq!(
+        rows.len(),
+        6,
+        "title, unit, headers, one row, a blank line, the sign-off"
+    );
     assert!(rows[3].contains(&"是".to_owned()));
 
     // CSV: a BOM first, quoted cells where needed.
@@ -111,7 +131,7 @@ async fn registers_export_as_excel_csv_and_json() {
     );
     assert_eq!(&bytes[..3], &[0xEF, 0xBB, 0xBF]);
     let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
-    assert!(text.starts_with("序号,党支部,姓名,性别,"));
+    assert!(text.starts_with("序号,工作区,党支部,姓名,性别,"));
     assert!(text.contains("\"转入后未登记, \"\"待核\"\"\""), "{text}");
 
     // JSON, and the other registers.
@@ -138,7 +158,7 @@ async fn registers_export_as_excel_csv_and_json() {
     let found = json("found_register").await;
     assert_eq!(found.rows.len(), 1);
     assert_eq!(
-        found.rows[0][2], "沈十八",
+        found.rows[0][3], "沈十八",
         "the member's name comes from the member record"
     );
     assert!(found.rows[0].contains(&"人际查找".to_owned()));

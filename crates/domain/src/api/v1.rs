@@ -666,7 +666,11 @@ pub struct LedgerTable {
     pub org_unit_id: Uuid,
     pub org_unit_name: String,
     pub generated_on: chrono::NaiveDate,
+    /// Who exported it (填报人): the user's display name, or else the username.
+    #[serde(default)]
+    pub prepared_by: String,
     pub columns: Vec<String>,
+    /// Grouped by 工作区, then 党支部 (each in name order), numbered in that order.
     pub rows: Vec<Vec<String>>,
 }
 

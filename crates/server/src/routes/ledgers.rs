@@ -76,13 +76,43 @@ pub async fn ledger(
     let (_, target) =
         crate::routes::sync::data_target(&state, &principal, query.org_unit_id).await?;
     let scope = crate::routes::sync::scope(&target);
-    let units: HashMap<Uuid, String> = state
-        .store
-        .org_subtree(&target)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.name))
+    let subtree = state.store.org_subtree(&target).await?;
+    let units: HashMap<Uuid, String> = subtree.iter().map(|u| (u.id, u.name.clone())).collect();
+    // The 工作区 of each unit: itself or its nearest ancestor of that kind (the work area's
+    // name also when it lies above the unit exported, as for a branch's own register).
+    let mut parents: HashMap<Uuid, Option<Uuid>> =
+        subtree.iter().map(|u| (u.id, u.parent_id)).collect();
+    let mut kinds: HashMap<Uuid, (paicha_domain::org::OrgUnitKind, String)> = subtree
+        .iter()
+        .map(|u| (u.id, (u.kind, u.name.clone())))
         .collect();
+    let mut above = target.parent_id;
+    while let Some(id) = above {
+        match state.store.org_unit(id).await? {
+            Some(u) => {
+                parents.insert(u.id, u.parent_id);
+                kinds.insert(u.id, (u.kind, u.name.clone()));
+                above = u.parent_id;
+            }
+            None => break,
+        }
+    }
+    let work_area_of = |unit: Uuid| -> String {
+        let mut at = Some(unit);
+        while let Some(id) = at {
+            if let Some((paicha_domain::org::OrgUnitKind::WorkArea, name)) = kinds.get(&id) {
+                return name.clone();
+            }
+            at = parents.get(&id).copied().flatten();
+        }
+        String::new()
+    };
+    let prepared_by = state
+        .store
+        .user(principal.user_id)
+        .await?
+        .map(|u| u.display_name.unwrap_or(u.username))
+        .unwrap_or_default();
 
     let (collection, keep): (
         Collection,
@@ -120,8 +150,27 @@ pub async fn ledger(
         .iter()
         .map(|(h, _)| (*h).to_owned())
         .collect();
+    // Grouped by work area, then branch; within a branch in the order the records came.
+    let mut selected: Vec<(
+        String,
+        String,
+        &Uuid,
+        &serde_json::Map<String, serde_json::Value>,
+    )> = records
+        .iter()
+        .filter(|(_, _, f)| keep(f))
+        .map(|(_, unit, f)| {
+            (
+                work_area_of(*unit),
+                units.get(unit).cloned().unwrap_or_default(),
+                unit,
+                f,
+            )
+        })
+        .collect();
+    selected.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     let mut rows = Vec::new();
-    for (_, unit, fields) in records.iter().filter(|(_, _, f)| keep(f)) {
+    for (work_area, branch, _, fields) in selected {
         let serial = rows.len() + 1;
         let member = fields
             .get("member_id")
@@ -132,7 +181,8 @@ pub async fn ledger(
             .iter()
             .map(|(_, source)| match source {
                 Source::Serial => serial.to_string(),
-                Source::Unit => units.get(unit).cloned().unwrap_or_default(),
+                Source::Unit => branch.clone(),
+                Source::WorkArea => work_area.clone(),
                 Source::Field(f) => fields.get(*f).map(display_zh).unwrap_or_default(),
                 Source::Member(f) => member
                     .and_then(|m| m.get(*f))
@@ -149,6 +199,7 @@ pub async fn ledger(
         org_unit_name: target.name.clone(),
         // The day in China: an export made before 08:00 there is not dated the day before.
         generated_on: paicha_domain::calendar::china_date(Utc::now()),
+        prepared_by,
         columns,
         rows,
     };
@@ -226,14 +277,8 @@ fn xlsx(table: &LedgerTable) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     sheet.set_name(table.title.chars().take(31).collect::<String>())?;
     let bold = Format::new().set_bold();
     sheet.write_string_with_format(0, 0, &table.title, &bold)?;
-    sheet.write_string(
-        1,
-        0,
-        format!(
-            "单位：{}　日期：{}",
-            table.org_unit_name, table.generated_on
-        ),
-    )?;
+    let date = paicha_domain::ledger::date_zh(&table.generated_on.to_string()).unwrap_or_default();
+    sheet.write_string(1, 0, format!("单位：{}　日期：{date}", table.org_unit_name))?;
     for (c, header) in table.columns.iter().enumerate() {
         let col = u16::try_from(c).unwrap_or(u16::MAX);
         sheet.write_string_with_format(2, col, header, &bold)?;
@@ -245,5 +290,16 @@ fn xlsx(table: &LedgerTable) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
             sheet.write_string(line, u16::try_from(c).unwrap_or(u16::MAX), value)?;
         }
     }
+    // The sign-off lines of a register handed upward: who filled it in, who audited it, when it
+    // was sent (the last two are written by hand on the printed sheet).
+    let after = u32::try_from(table.rows.len() + 4).unwrap_or(u32::MAX);
+    sheet.write_string(
+        after,
+        0,
+        format!(
+            "填报单位：{}　　填报人：{}　　审核人：＿＿＿＿＿＿　　报送日期：＿＿＿＿年＿＿月＿＿日",
+            table.org_unit_name, table.prepared_by
+        ),
+    )?;
     workbook.save_to_buffer()
 }
