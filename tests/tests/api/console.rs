@@ -873,3 +873,44 @@ async fn street_staff_see_no_admin_tab() {
     );
     b.close().await;
 }
+
+#[tokio::test]
+async fn a_branch_secretary_manages_its_working_group_accounts_only() {
+    let app = spawn_app().await;
+    let t = app.tenant("s").await;
+    let b = Browser::start(PHONE).await;
+    b.goto(&format!("{}/#/admin", app.base)).await;
+    b.type_into("#username", "s-sec1").await;
+    b.type_into("#password", PASSWORD).await;
+    b.click("button[type=submit]").await;
+    b.wait_for("form[data-form=create-user]").await;
+    let sections = b
+        .eval(
+            "return [...document.querySelectorAll('[data-section]')].map(s => s.dataset.section);",
+        )
+        .await;
+    assert_eq!(sections, json!(["users", "sync"]));
+    // Only its own branch, and only the roles the server lets it give.
+    let units = b
+        .eval("return [...document.querySelectorAll('#new-unit option')].map(o => o.value).filter(v => v);")
+        .await;
+    assert_eq!(units, json!([t.branch1.id.to_string()]));
+    choose(&b, "#new-unit", &t.branch1.id.to_string()).await;
+    let roles = b
+        .eval("return [...document.querySelectorAll('#new-role option')].map(o => o.value).filter(v => v);")
+        .await;
+    assert_eq!(roles, json!(["branch_secretary", "group_member", "viewer"]));
+    b.type_into("#new-username", "s-helper").await;
+    b.type_into("#new-password", PASSWORD).await;
+    choose(&b, "#new-role", "group_member").await;
+    b.click("form[data-form=create-user] button[type=submit]")
+        .await;
+    b.wait_for("tr[data-user=s-helper]").await;
+    let listed = b
+        .eval("return [...document.querySelectorAll('tr[data-user]')].map(r => r.dataset.user).sort();")
+        .await;
+    assert_eq!(listed, json!(["s-helper", "s-sec1"]));
+    app.sign_in("s-helper").await;
+    b.screenshot("console-admin-secretary-phone").await;
+    b.close().await;
+}
