@@ -911,6 +911,20 @@ async fn a_branch_secretary_manages_its_working_group_accounts_only() {
         .await;
     assert_eq!(listed, json!(["s-helper", "s-sec1"]));
     app.sign_in("s-helper").await;
+    // On a phone the accounts are cards: no sideways scrolling to reach 管理.
+    let manage = b
+        .eval(
+            "const r = document.querySelector('tr[data-user=s-helper] [data-manage]').getBoundingClientRect(); \
+             return r.right <= document.documentElement.clientWidth && r.height >= 36;",
+        )
+        .await;
+    assert_eq!(manage, json!(true));
+    // Five tabs still fit a phone, each on one line.
+    let tall = b
+        .eval("return [...document.querySelectorAll('.tabs .tab')].filter(t => t.getBoundingClientRect().height > 50).length;")
+        .await;
+    assert_eq!(tall, json!(0));
+    b.eval("window.scrollTo(0, 0); return true;").await;
     b.screenshot("console-admin-secretary-phone").await;
     b.close().await;
 }

@@ -512,6 +512,10 @@ function Campaign({ committeeId }) {
         if (value !== (record.fields[k] ?? null)) fields[k] = value;
       } else if (value !== null) fields[k] = value;
     }
+    if (record && Object.keys(fields).length === 0) {
+      save.run(() => Promise.reject(new Error('没有需要保存的修改。')));
+      return;
+    }
     const ok = await save.run(
       () => (record ? patch(record, fields) : put('campaigns', committeeId, fields)),
       '已保存，总览的各阶段随之更新。',
