@@ -765,3 +765,409 @@ async fn the_committee_works_its_queues_in_place() {
     );
     b.close().await;
 }
+
+/// Sets a `<select>` to `value` the way a person's choice does (the change event).
+async fn choose(b: &Browser, css: &str, value: &str) {
+    b.wait_until(
+        10,
+        &format!(
+            "return [...document.querySelectorAll({css:?} + ' option')].some(o => o.value === {value:?});"
+        ),
+    )
+    .await;
+    b.eval(&format!(
+        "const s = document.querySelector({css:?}); s.value = {value:?}; \
+         s.dispatchEvent(new Event('change', {{bubbles: true}})); return true;"
+    ))
+    .await;
+}
+
+/// Clicks a button that asks for confirmation, then its in-page 确定.
+async fn confirm(b: &Browser, scope: &str, name: &str) {
+    b.click(&format!("{scope} [data-action={name}]")).await;
+    b.click(&format!("{scope} [data-confirm={name}] [data-yes]"))
+        .await;
+}
+
+/// The HTTP status of an error answer (none for success).
+fn refused<T: std::fmt::Debug>(r: paicha_client::ClientResult<T>) -> Option<u16> {
+    r.err().and_then(|e| e.status()).map(|s| s.as_u16())
+}
+
+/// The overview's phases as shown: (phase, state in words, dates).
+async fn shown_phases(b: &Browser) -> Vec<(String, String, String)> {
+    let v = b
+        .eval(
+            "return [...document.querySelectorAll('.gantt .phase')].map(p => [p.dataset.phase, \
+             p.querySelector('.chip').textContent.trim(), \
+             p.querySelector('.phase-meta .muted').textContent.trim()]);",
+        )
+        .await;
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let s = |i: usize| p[i].as_str().unwrap().to_owned();
+            (s(0), s(1), s(2))
+        })
+        .collect()
+}
+
+/// What the overview must show for the server's phases.
+fn expected_phases(status: &UnitStatus) -> Vec<(String, String, String)> {
+    use chrono::Datelike;
+    let short = |d: chrono::NaiveDate| format!("{}月{}日", d.month(), d.day());
+    status
+        .phases
+        .iter()
+        .map(|p| {
+            (
+                serde_json::to_value(p.phase)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                p.state_zh.clone(),
+                format!("{}–{}", short(p.starts_on), short(p.deadline)),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_committee_admin_manages_accounts_units_and_the_campaign() {
+    let app = spawn_app().await;
+    let t = app.tenant("m").await;
+    let b = Browser::start(DESKTOP).await;
+    b.goto(&format!("{}/", app.base)).await;
+    b.type_into("#username", "m-admin").await;
+    b.type_into("#password", PASSWORD).await;
+    b.click("button[type=submit]").await;
+    b.click("[data-tab=admin]").await;
+
+    // A new account for branch 1's working group.
+    b.type_into("#new-username", "m-worker").await;
+    b.type_into("#new-display", "王五").await;
+    b.type_into("#new-password", PASSWORD).await;
+    choose(&b, "#new-unit", &t.branch1.id.to_string()).await;
+    choose(&b, "#new-role", "group_member").await;
+    b.click("form[data-form=create-user] button[type=submit]")
+        .await;
+    b.wait_for("[data-done=create-user]").await;
+    let row = b.text("tr[data-user=m-worker]").await;
+    assert!(
+        row.contains("王五") && row.contains("工作组成员") && row.contains("m第一党支部"),
+        "{row}"
+    );
+    let worker = t
+        .admin
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.username == "m-worker")
+        .expect("created");
+    assert_eq!(worker.org_unit_id, Some(t.branch1.id));
+    // The same name again: the server's refusal, in Chinese, next to the form.
+    b.type_into("#new-username", "m-worker").await;
+    b.type_into("#new-password", PASSWORD).await;
+    choose(&b, "#new-unit", &t.branch1.id.to_string()).await;
+    choose(&b, "#new-role", "group_member").await;
+    b.click("form[data-form=create-user] button[type=submit]")
+        .await;
+    let error = b.text("[data-error=create-user]").await;
+    assert!(error.contains("用户名"), "{error}");
+
+    // Disabled: its token stops working at once; enabled again: it signs in.
+    let (worker_client, _) = app.sign_in("m-worker").await;
+    assert_eq!(refused(worker_client.status(None).await), None);
+    b.click("tr[data-user=m-worker] [data-manage]").await;
+    let panel = "[data-panel=m-worker]";
+    confirm(&b, panel, "disable").await;
+    b.wait_until(
+        10,
+        "return document.querySelector('tr[data-user=m-worker] [data-state]').textContent.includes('已停用');",
+    )
+    .await;
+    assert!(t.admin.get_user(worker.id).await.unwrap().disabled);
+    assert_eq!(refused(worker_client.status(None).await), Some(401));
+    b.click(&format!("{panel} [data-action=enable]")).await;
+    b.wait_until(
+        10,
+        "return document.querySelector('tr[data-user=m-worker] [data-state]').textContent.includes('正常');",
+    )
+    .await;
+    assert!(!t.admin.get_user(worker.id).await.unwrap().disabled);
+
+    // A new password: the old one no longer works, the new one does.
+    let new_password = "another-horse-battery";
+    b.type_into("#reset-password", new_password).await;
+    confirm(&b, panel, "reset-password").await;
+    b.wait_for("[data-done=reset-password]").await;
+    assert_eq!(
+        refused(app.client.login("m-worker", PASSWORD, None).await),
+        Some(401)
+    );
+    let tokens = app
+        .client
+        .login("m-worker", new_password, Some("phone-7"))
+        .await
+        .unwrap();
+    let phone = app.client.with_token(tokens.access_token.clone());
+    assert_eq!(refused(phone.status(None).await), None);
+    phone
+        .pull(&paicha_client::PullQuery {
+            device_id: Some("phone-7"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    // Its device, with its sign-in and sync in Chinese dates; revoked, its token stops working.
+    b.click(&format!("{panel} [data-close]")).await;
+    b.click("tr[data-user=m-worker] [data-manage]").await;
+    let device = b.text(&format!("{panel} [data-device=phone-7]")).await;
+    assert!(
+        device.contains("年") && device.contains("今天") && device.contains("1 个有效登录"),
+        "{device}"
+    );
+    assert!(!device.contains("从未同步"), "{device}");
+    b.screenshot("console-admin-user-desktop").await;
+    confirm(
+        &b,
+        &format!("{panel} [data-device=phone-7]"),
+        "revoke-device",
+    )
+    .await;
+    b.wait_for("[data-done=revoke-device]").await;
+    assert_eq!(refused(phone.status(None).await), Some(401));
+    // The account log says what happened, in Chinese.
+    b.wait_until(
+        10,
+        "return document.querySelectorAll('[data-log] li[data-event=device_revoked]').length === 1;",
+    )
+    .await;
+    let log = b.text(&format!("{panel} [data-log]")).await;
+    for said in [
+        "创建账号",
+        "修改账号",
+        "停用账号",
+        "启用账号",
+        "重置密码",
+        "注销设备",
+    ] {
+        assert!(log.contains(said), "{said} in {log}");
+    }
+    b.resize(PHONE).await;
+    b.eval(&format!(
+        "document.querySelector('{panel}').scrollIntoView(); return true;"
+    ))
+    .await;
+    let wide = b
+        .eval(
+            "return [...document.querySelectorAll('.admin *')].filter(e => \
+             e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 \
+             && !e.closest('.table-wrap')).map(e => e.tagName + '.' + e.className).slice(0, 5);",
+        )
+        .await;
+    assert_eq!(wide, json!([]), "nothing wider than the phone");
+    let overflow = b
+        .eval("return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
+        .await;
+    assert_eq!(overflow, json!(0), "the page does not scroll sideways");
+    b.screenshot("console-admin-user-phone").await;
+    b.resize(DESKTOP).await;
+
+    // Sync health: branch 1's devices, the worker's phone synced today.
+    b.click("[data-section=sync]").await;
+    let synced = b
+        .text(&format!(
+            "[data-branch='{}'] [data-sync-user=m-worker][data-device=phone-7]",
+            t.branch1.id
+        ))
+        .await;
+    assert!(
+        synced.contains("今天") && synced.contains("正常"),
+        "{synced}"
+    );
+    // The secretary signed in without syncing: behind.
+    let sec = b
+        .eval(&format!(
+            "return document.querySelector(\"[data-branch='{}'] [data-sync-user=m-sec1]\").dataset.behind;",
+            t.branch1.id
+        ))
+        .await;
+    assert_eq!(sec, json!("true"));
+    b.screenshot("console-admin-sync-desktop").await;
+
+    // The org tree: a branch added under the work area, then deleted; the non-empty work area
+    // is refused with the server's message.
+    b.click("[data-section=org]").await;
+    let area = format!("li[data-unit='{}']", t.work_area.id);
+    b.click(&format!("{area} [data-action=add-child]")).await;
+    b.type_into(&format!("#child-{}", t.work_area.id), "m第三党支部")
+        .await;
+    b.click(&format!(
+        "{area} form[data-form=add-unit] button[type=submit]"
+    ))
+    .await;
+    let added = b
+        .wait_until(
+            10,
+            "return [...document.querySelectorAll('.org-unit')].find(li => li.textContent.includes('m第三党支部'))?.dataset.unit;",
+        )
+        .await;
+    let added: Uuid = added.as_str().unwrap().parse().unwrap();
+    let unit = t.admin.get_org_unit(added).await.unwrap();
+    assert_eq!(unit.parent_id, Some(t.work_area.id));
+    assert_eq!(unit.kind, paicha_domain::org::OrgUnitKind::Branch);
+    b.screenshot("console-admin-org-desktop").await;
+    confirm(&b, &area, "delete-unit").await;
+    let error = b.text(&format!("{area} > [data-error=delete-unit]")).await;
+    assert!(error.contains("下级"), "{error}");
+    confirm(&b, &format!("li[data-unit='{added}']"), "delete-unit").await;
+    b.wait_until(
+        10,
+        &format!("return !document.querySelector(\"li[data-unit='{added}']\");"),
+    )
+    .await;
+    assert_eq!(
+        refused(t.admin.get_org_unit(added).await),
+        Some(404),
+        "deleted"
+    );
+
+    // The campaign: none yet; a start date 20 days ago, then 60 days ago, and the overview's
+    // phases follow the server's each time.
+    b.click("[data-section=campaign]").await;
+    b.wait_until(
+        10,
+        "return !document.querySelector('form[data-form=campaign] button[type=submit]').disabled;",
+    )
+    .await;
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let mut seen = Vec::new();
+    for days in [20, 60] {
+        let start = today - chrono::Duration::days(days);
+        b.type_into("#campaign-name", "集中排查").await;
+        b.type_into("#campaign-start_date", &start.to_string())
+            .await;
+        b.click("form[data-form=campaign] button[type=submit]")
+            .await;
+        b.wait_for("[data-done=campaign]").await;
+        if days == 20 {
+            b.screenshot("console-admin-campaign-desktop").await;
+        }
+        b.click("[data-tab=overview]").await;
+        let status = t.admin.status(None).await.unwrap();
+        assert_eq!(status.phases[0].starts_on, start);
+        let expected = expected_phases(&status);
+        b.wait_until(
+            10,
+            &format!(
+                "return document.querySelectorAll('.gantt .phase').length === {} && \
+                 document.querySelector('.gantt .phase .phase-meta .muted').textContent.trim() === {:?};",
+                expected.len(),
+                expected[0].2
+            ),
+        )
+        .await;
+        assert_eq!(shown_phases(&b).await, expected);
+        seen.push(expected);
+        b.click("[data-tab=admin]").await;
+        b.click("[data-section=campaign]").await;
+        b.wait_until(
+            10,
+            &format!("return document.querySelector('#campaign-start_date').value === '{start}';"),
+        )
+        .await;
+    }
+    assert_ne!(seen[0], seen[1]);
+    b.resize(PHONE).await;
+    b.screenshot("console-admin-campaign-phone").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn street_staff_see_no_admin_tab() {
+    let app = spawn_app().await;
+    let _t = app.tenant("n").await;
+    let b = Browser::start(DESKTOP).await;
+    b.goto(&format!("{}/", app.base)).await;
+    b.type_into("#username", "n-street").await;
+    b.type_into("#password", PASSWORD).await;
+    b.click("button[type=submit]").await;
+    b.wait_for("[data-tab=overview]").await;
+    let tabs = b
+        .eval("return [...document.querySelectorAll('.tabs [data-tab]')].map(a => a.dataset.tab);")
+        .await;
+    assert_eq!(
+        tabs,
+        json!(["overview", "queues", "members", "imports", "registers"])
+    );
+    // Typing the address does not open it either.
+    b.goto(&format!("{}/#/admin", app.base)).await;
+    b.wait_for(".overview").await;
+    assert!(
+        b.eval("return !document.querySelector('.admin');")
+            .await
+            .as_bool()
+            .unwrap()
+    );
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_branch_secretary_manages_its_working_group_accounts_only() {
+    let app = spawn_app().await;
+    let t = app.tenant("s").await;
+    let b = Browser::start(PHONE).await;
+    b.goto(&format!("{}/#/admin", app.base)).await;
+    b.type_into("#username", "s-sec1").await;
+    b.type_into("#password", PASSWORD).await;
+    b.click("button[type=submit]").await;
+    b.wait_for("form[data-form=create-user]").await;
+    let sections = b
+        .eval(
+            "return [...document.querySelectorAll('[data-section]')].map(s => s.dataset.section);",
+        )
+        .await;
+    assert_eq!(sections, json!(["users", "sync"]));
+    // Only its own branch, and only the roles the server lets it give.
+    let units = b
+        .eval("return [...document.querySelectorAll('#new-unit option')].map(o => o.value).filter(v => v);")
+        .await;
+    assert_eq!(units, json!([t.branch1.id.to_string()]));
+    choose(&b, "#new-unit", &t.branch1.id.to_string()).await;
+    let roles = b
+        .eval("return [...document.querySelectorAll('#new-role option')].map(o => o.value).filter(v => v);")
+        .await;
+    assert_eq!(roles, json!(["branch_secretary", "group_member", "viewer"]));
+    b.type_into("#new-username", "s-helper").await;
+    b.type_into("#new-password", PASSWORD).await;
+    choose(&b, "#new-role", "group_member").await;
+    b.click("form[data-form=create-user] button[type=submit]")
+        .await;
+    b.wait_for("tr[data-user=s-helper]").await;
+    let listed = b
+        .eval("return [...document.querySelectorAll('tr[data-user]')].map(r => r.dataset.user).sort();")
+        .await;
+    assert_eq!(listed, json!(["s-helper", "s-sec1"]));
+    app.sign_in("s-helper").await;
+    // On a phone the accounts are cards: no sideways scrolling to reach 管理.
+    let manage = b
+        .eval(
+            "const r = document.querySelector('tr[data-user=s-helper] [data-manage]').getBoundingClientRect(); \
+             return r.right <= document.documentElement.clientWidth && r.height >= 36;",
+        )
+        .await;
+    assert_eq!(manage, json!(true));
+    // Five tabs still fit a phone, each on one line.
+    let tall = b
+        .eval("return [...document.querySelectorAll('.tabs .tab')].filter(t => t.getBoundingClientRect().height > 50).length;")
+        .await;
+    assert_eq!(tall, json!(0));
+    b.eval("window.scrollTo(0, 0); return true;").await;
+    b.screenshot("console-admin-secretary-phone").await;
+    b.close().await;
+}

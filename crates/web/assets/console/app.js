@@ -11,6 +11,7 @@ import { Registers } from './registers.js';
 import { Imports } from './imports.js';
 import { Members } from './members.js';
 import { Queues, countOf, loadQueue, queuesOf } from './queues.js';
+import { Admin } from './admin.js';
 import { onChange } from '../core/live.js';
 
 /** The current route: `{view, arg, next}` from `location.hash`. */
@@ -48,7 +49,15 @@ const TABS = [
   ['members', '党员'],
   ['imports', '导入'],
   ['registers', '台帐'],
+  ['admin', '管理'],
 ];
+
+// Who sees 管理: the committee admin, and a branch secretary for its working group's accounts.
+const ADMIN_ROLES = ['committee_admin', 'branch_secretary'];
+
+function tabsFor(role) {
+  return TABS.filter(([key]) => key !== 'admin' || ADMIN_ROLES.includes(role));
+}
 
 /** How many items wait in the queues, kept current by the change feed. */
 function useQueueCount(session) {
@@ -79,7 +88,7 @@ function TopBar({ session, view, unitId, waiting }) {
     <header class="topbar">
       <div class="brand">党员组织关系集中排查</div>
       <nav class="tabs" aria-label="主菜单">
-        ${TABS.map(
+        ${tabsFor(user.role).map(
           ([key, label]) => html`
             <a href="#/${key}/${unitId}" class="tab ${view === key ? 'active' : ''}" data-tab=${key}
               aria-current=${view === key ? 'page' : undefined}>${label}${key === 'queues' && waiting > 0
@@ -138,6 +147,11 @@ function App() {
       break;
     case 'imports':
       view = html`<${Imports} role=${session.user.role} unitId=${unitId} />`;
+      break;
+    case 'admin':
+      view = ADMIN_ROLES.includes(session.user.role)
+        ? html`<${Admin} key=${session.user.id} session=${session} />`
+        : html`<${Overview} unitId=${unitId} />`;
       break;
     case 'registers':
       view = html`<${RegistersPage} unitId=${unitId} />`;

@@ -37,14 +37,29 @@ function nextMutationId() {
  * a refusal rejects with the server's Chinese message (and the field it concerns).
  */
 export async function patch(record, fields) {
-  const mutation = {
+  return push({
     mutation_id: nextMutationId(),
     collection: record.collection,
     id: record.id,
     op: 'patch',
     base_version: record.version,
     fields,
-  };
+  });
+}
+
+/** Creates a record of `collection` owned by `orgUnitId`; resolves or rejects like `patch`. */
+export async function put(collection, orgUnitId, fields) {
+  return push({
+    mutation_id: nextMutationId(),
+    collection,
+    id: crypto.randomUUID(),
+    org_unit_id: orgUnitId,
+    op: 'put',
+    fields,
+  });
+}
+
+async function push(mutation) {
   const response = await api.post('/v1/sync/push', { device_id: deviceId(), mutations: [mutation] });
   const result = response.results[0];
   if (result.status === 'rejected') {
