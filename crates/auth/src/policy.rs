@@ -127,6 +127,24 @@ impl<'a> Actor<'a> {
         }
     }
 
+    /// Renaming a unit (or changing its code): a tenant root by the platform administrator or
+    /// the tenant's committee admin, any other unit by the committee admin of its tenant.
+    pub fn may_rename_unit(&self, target: &UnitRef<'_>) -> Result<(), Denied> {
+        if self.is_system_admin() {
+            return if target.is_root() {
+                Ok(())
+            } else {
+                Err(Denied::NotFound)
+            };
+        }
+        self.reach(target)?;
+        if self.role() == Role::CommitteeAdmin {
+            Ok(())
+        } else {
+            Err(Denied::Forbidden)
+        }
+    }
+
     /// Deleting a unit (emptiness is checked by the caller): a tenant root only by the platform
     /// administrator, any other unit by the committee admin of its tenant.
     pub fn may_delete_unit(&self, target: &UnitRef<'_>) -> Result<(), Denied> {

@@ -8,7 +8,7 @@ use paicha_domain::api::v1::{
     ConflictList, CreateOrgUnit, CreateUser, Device, DeviceList, LoginRequest, LogoutRequest,
     MemberList, MissingBlobs, OrgUnit, OrgUnitList, ProposalList, PullResponse, PushRequest,
     PushResponse, RefreshRequest, ResetPassword, TokenResponse, TransferLists, UnitStatus,
-    UpdateUser, User, UserList,
+    UpdateOrgUnit, UpdateUser, User, UserList,
 };
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use reqwest::{Method, StatusCode};
@@ -185,6 +185,11 @@ impl Client {
 
     pub async fn get_org_unit(&self, id: Uuid) -> ClientResult<OrgUnit> {
         self.send(Method::GET, &format!("/v1/org-units/{id}"), None::<&()>)
+            .await
+    }
+
+    pub async fn update_org_unit(&self, id: Uuid, change: &UpdateOrgUnit) -> ClientResult<OrgUnit> {
+        self.send(Method::PATCH, &format!("/v1/org-units/{id}"), Some(change))
             .await
     }
 

@@ -107,6 +107,7 @@ fn api_router(max_blob_bytes: u64) -> (Router<AppState>, utoipa::openapi::OpenAp
         ))
         .routes(routes!(
             routes::org_units::get_org_unit,
+            routes::org_units::update_org_unit,
             routes::org_units::delete_org_unit
         ))
         .routes(routes!(

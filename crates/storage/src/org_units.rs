@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use paicha_domain::org::OrgUnitKind;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
 };
 use uuid::Uuid;
 
@@ -75,6 +76,27 @@ impl Store {
             .exec_with_returning(&self.db)
             .await?;
         to_record(inserted)
+    }
+
+    /// Renames a unit and/or changes its code (`Some(None)` clears the code).
+    pub async fn update_org_unit(
+        &self,
+        id: Uuid,
+        name: Option<String>,
+        code: Option<Option<String>>,
+    ) -> StoreResult<Option<OrgUnitRecord>> {
+        let Some(found) = org_unit::Entity::find_by_id(id).one(&self.db).await? else {
+            return Ok(None);
+        };
+        let mut model: org_unit::ActiveModel = found.into();
+        if let Some(name) = name {
+            model.name = Set(name);
+        }
+        if let Some(code) = code {
+            model.code = Set(code);
+        }
+        let updated = model.update(&self.db).await?;
+        to_record(updated).map(Some)
     }
 
     /// Looks a unit up by id, in any tenant: callers apply the policy to what they get.

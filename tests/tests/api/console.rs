@@ -1021,6 +1021,31 @@ async fn the_committee_admin_manages_accounts_units_and_the_campaign() {
     let unit = t.admin.get_org_unit(added).await.unwrap();
     assert_eq!(unit.parent_id, Some(t.work_area.id));
     assert_eq!(unit.kind, paicha_domain::org::OrgUnitKind::Branch);
+    // Renamed in place; a blank name gets the server's message.
+    let row = format!("li[data-unit='{added}']");
+    b.click(&format!("{row} [data-action=rename]")).await;
+    b.type_into(&format!("#rename-{added}"), "   ").await;
+    b.click(&format!(
+        "{row} form[data-form=rename-unit] button[type=submit]"
+    ))
+    .await;
+    let blank = b.text(&format!("{row} [data-error=rename-unit]")).await;
+    assert!(blank.contains("组织名称"), "{blank}");
+    b.type_into(&format!("#rename-{added}"), "m第三社区党支部")
+        .await;
+    b.click(&format!(
+        "{row} form[data-form=rename-unit] button[type=submit]"
+    ))
+    .await;
+    b.wait_until(
+        10,
+        &format!("return document.querySelector(\"{row} .org-name\")?.textContent.includes('m第三社区党支部');"),
+    )
+    .await;
+    assert_eq!(
+        t.admin.get_org_unit(added).await.unwrap().name,
+        "m第三社区党支部"
+    );
     b.screenshot("console-admin-org-desktop").await;
     confirm(&b, &area, "delete-unit").await;
     let error = b.text(&format!("{area} > [data-error=delete-unit]")).await;

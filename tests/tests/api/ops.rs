@@ -67,7 +67,7 @@ async fn openapi_covers_every_endpoint() {
         ("/v1/auth/refresh", &["post"]),
         ("/v1/auth/logout", &["post"]),
         ("/v1/org-units", &["get", "post"]),
-        ("/v1/org-units/{id}", &["get", "delete"]),
+        ("/v1/org-units/{id}", &["get", "patch", "delete"]),
         ("/v1/users", &["get", "post"]),
         ("/v1/users/{id}", &["get", "patch"]),
         ("/v1/users/{id}/password", &["post"]),

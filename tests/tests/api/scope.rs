@@ -362,3 +362,94 @@ async fn only_empty_units_are_deleted() {
     let err = app.admin.delete_org_unit(a.committee.id).await.unwrap_err();
     assert_eq!(err.code(), Some("org_unit_has_children"));
 }
+
+#[tokio::test]
+async fn the_committee_admin_renames_units_of_its_tree() {
+    use paicha_domain::api::v1::UpdateOrgUnit;
+    let app = spawn_app().await;
+    let a = app.tenant("a").await;
+    let b = app.tenant("b").await;
+    let renamed = a
+        .admin
+        .update_org_unit(
+            a.branch1.id,
+            &UpdateOrgUnit {
+                name: Some("  东关社区党支部 ".into()),
+                code: Some(Some("DG-01".into())),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (renamed.name.as_str(), renamed.code.as_deref()),
+        ("东关社区党支部", Some("DG-01"))
+    );
+    // The name alone; then the code cleared with null.
+    let again = a
+        .admin
+        .update_org_unit(
+            a.branch1.id,
+            &UpdateOrgUnit {
+                name: None,
+                code: Some(None),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((again.name.as_str(), again.code), ("东关社区党支部", None));
+    assert_eq!(
+        a.secretary1.get_org_unit(a.branch1.id).await.unwrap().name,
+        "东关社区党支部"
+    );
+    // Its own committee too.
+    a.admin
+        .update_org_unit(
+            a.committee.id,
+            &UpdateOrgUnit {
+                name: Some("城关街道党工委".into()),
+                code: None,
+            },
+        )
+        .await
+        .unwrap();
+    // Not a street's staff, not another tenant, not a blank name.
+    let err = a
+        .street_staff
+        .update_org_unit(
+            a.branch1.id,
+            &UpdateOrgUnit {
+                name: Some("x".into()),
+                code: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::FORBIDDEN));
+    let err = b
+        .admin
+        .update_org_unit(
+            a.branch1.id,
+            &UpdateOrgUnit {
+                name: Some("x".into()),
+                code: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::NOT_FOUND));
+    let err = a
+        .admin
+        .update_org_unit(
+            a.branch1.id,
+            &UpdateOrgUnit {
+                name: Some("   ".into()),
+                code: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (Some(StatusCode::UNPROCESSABLE_ENTITY), Some("invalid_name"))
+    );
+}

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
-use paicha_domain::api::v1::{CreateOrgUnit, OrgUnit, OrgUnitList};
+use paicha_domain::api::v1::{CreateOrgUnit, OrgUnit, OrgUnitList, UpdateOrgUnit};
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use paicha_domain::org::{MAX_CODE_CHARS, MAX_NAME_CHARS, check_placement, normalize_name};
 use paicha_domain::role::Role;
@@ -154,6 +154,60 @@ pub async fn get_org_unit(
         return Err(ApiError::not_found());
     }
     Ok(Json(org_unit_dto(unit)))
+}
+
+/// Rename a unit, or change its code. The committee admin, for any unit of its tenant (the
+/// platform administrator for a tenant's root).
+#[utoipa::path(
+    patch, path = "/v1/org-units/{id}", tag = "org",
+    params(("id" = Uuid, Path, description = "Org unit id")),
+    request_body = UpdateOrgUnit,
+    responses(
+        (status = 200, description = "The unit as it now stands", body = OrgUnit),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 404, description = "Not found or not visible", body = ErrorBody),
+        (status = 422, description = "Invalid name or code", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update_org_unit(
+    State(state): State<AppState>,
+    AuthUser(principal): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(req): ApiJson<UpdateOrgUnit>,
+) -> ApiResult<Json<OrgUnit>> {
+    let own = state.caller_unit(&principal).await?;
+    let unit = state
+        .store
+        .org_unit(id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    actor(&principal, own.as_ref()).may_rename_unit(&unit_ref(&unit))?;
+    let name = req
+        .name
+        .as_deref()
+        .map(|raw| {
+            normalize_name(raw, MAX_NAME_CHARS).ok_or_else(|| {
+                ApiError::unprocessable(ErrorCode::InvalidName)
+                    .with_message(format!(
+                        "组织名称不能为空，且不能超过{MAX_NAME_CHARS}个字符"
+                    ))
+                    .with_field("name")
+            })
+        })
+        .transpose()?;
+    let code = match req.code {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(raw)) => Some(Some(normalize_code(&raw)?)),
+    };
+    let updated = state
+        .store
+        .update_org_unit(id, name, code)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    tracing::info!(org_unit.id = %id, by = %principal.user_id, "org unit renamed");
+    Ok(Json(org_unit_dto(updated)))
 }
 
 /// Delete a unit. Refused while it has child units (`org_unit_has_children`) or users

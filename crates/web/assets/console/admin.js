@@ -1,6 +1,6 @@
 // 管理: the accounts of the admin's subtree (create, disable, change role or unit, reset a
 // password, devices and sessions, the account log), the org tree (add a child unit, delete an
-// empty one; units cannot be renamed, the server has no endpoint for it), the campaign record
+// empty one; rename one), the campaign record
 // (committee admin only, written through the sync push) and the sync health of every branch.
 // Every refusal shows the server's Chinese message next to the action that caused it.
 
@@ -412,8 +412,22 @@ function treeOrder(units) {
 function OrgUnitRow({ unit, depth, rootId, reload }) {
   const [adding, setAdding] = useState(false);
   const [name, setName] = useState('');
+  const [renaming, setRenaming] = useState(false);
+  const [newName, setNewName] = useState(unit.name);
   const add = useAction();
   const del = useAction();
+  const rename = useAction();
+  async function submitRename(e) {
+    e.preventDefault();
+    const done = await rename.run(
+      () => api.request('PATCH', `/v1/org-units/${unit.id}`, { body: { name: newName.trim() } }),
+      '',
+    );
+    if (done) {
+      setRenaming(false);
+      reload();
+    }
+  }
   const child = CHILD_KIND[unit.kind];
   async function submit(e) {
     e.preventDefault();
@@ -432,6 +446,8 @@ function OrgUnitRow({ unit, depth, rootId, reload }) {
       <div class="org-row">
         <span class="org-name">${unit.name} <span class="muted small">${KIND[unit.kind]}</span></span>
         <span class="actions">
+          <button class="btn small" type="button" data-action="rename"
+            onClick=${() => { setNewName(unit.name); setRenaming(!renaming); }}>重命名</button>
           ${child && html`<button class="btn small" type="button" data-action="add-child"
             onClick=${() => setAdding(!adding)}>添加${KIND[child]}</button>`}
           ${unit.id !== rootId && html`<${ConfirmButton} label="删除" name="delete-unit"
@@ -440,6 +456,17 @@ function OrgUnitRow({ unit, depth, rootId, reload }) {
         </span>
       </div>
       <${Outcome} action=${del} name="delete-unit" />
+      ${renaming && html`
+        <form novalidate class="add-unit" data-form="rename-unit" onSubmit=${submitRename}>
+          <div class="field"><label for="rename-${unit.id}">新名称</label>
+            <input id="rename-${unit.id}" required maxlength="100" value=${newName}
+              onInput=${(e) => setNewName(e.target.value)} /></div>
+          <div class="actions">
+            <button class="btn primary" type="submit" disabled=${rename.busy}>保存名称</button>
+            <button class="btn" type="button" onClick=${() => setRenaming(false)}>取消</button>
+          </div>
+          <${Outcome} action=${rename} name="rename-unit" />
+        </form>`}
       ${adding && html`
         <form novalidate class="add-unit" data-form="add-unit" onSubmit=${submit}>
           <div class="field"><label for="child-${unit.id}">新${KIND[child]}名称</label>
@@ -459,7 +486,7 @@ function OrgTree({ units, rootId, reload }) {
   return html`
     <section class="card">
       <h2>组织机构</h2>
-      <p class="muted small">只能删除没有下级单位和账号的单位。单位名称暂不支持修改。</p>
+      <p class="muted small">只能删除没有下级单位和账号的单位。</p>
       <ul class="org-tree">
         ${treeOrder(units).map(
           (u) => html`<${OrgUnitRow} key=${u.id} unit=${u} depth=${d[u.id]} rootId=${rootId} reload=${reload} />`,
