@@ -21,6 +21,10 @@ pub struct Machine {
     /// The state of an existing record whose field was never set.
     pub implicit: &'static str,
     pub steps: &'static [Step],
+    /// Where the matter is settled. Every state must be able to reach one of these (no dead
+    /// ends: a test walks them), though some ends may still be left when facts change (a
+    /// confirmed member found dead later is flagged and removed).
+    pub ends: &'static [&'static str],
 }
 
 const BRANCH: &[Role] = &[BranchSecretary, GroupMember];
@@ -46,6 +50,7 @@ static DISPOSITION: Machine = Machine {
         ("approved", "filed", COMMITTEE),
         ("filed", "effective", COMMITTEE),
     ],
+    ends: &["effective", "rejected"],
 };
 
 /// §5.7 LedgerSubmission: the work area submits, the 组织办 returns or approves.
@@ -61,6 +66,7 @@ static LEDGER_SUBMISSION: Machine = Machine {
         ("returned", "submitted", &[WorkAreaStaff]),
         ("returned", "draft", &[WorkAreaStaff]),
     ],
+    ends: &["approved"],
 };
 
 /// §6.4: a transfer's receipt.
@@ -80,6 +86,11 @@ static TRANSFER_RECEIPT: Machine = Machine {
         ("receiver_contacted", "receipt_reissued", BRANCH),
         ("receiver_contacted", "receiver_unreachable", BRANCH),
     ],
+    ends: &[
+        "receipt_received",
+        "receipt_reissued",
+        "receiver_unreachable",
+    ],
 };
 
 /// §6.5: identity and archive review, executed by the committee.
@@ -98,6 +109,7 @@ static ARCHIVE_REVIEW: Machine = Machine {
         ("county_review", "confirmed", COMMITTEE),
         ("county_review", "not_recognized", COMMITTEE),
     ],
+    ends: &["exempt_confirmed", "confirmed", "not_recognized"],
 };
 
 /// §8.8: a department search is requested by the branch and executed by the committee.
@@ -111,6 +123,7 @@ static DEPARTMENT_SEARCH: Machine = Machine {
         ("requested", "done", COMMITTEE),
         ("in_progress", "done", COMMITTEE),
     ],
+    ends: &["done"],
 };
 
 /// §6.1: roster verification of a person. Removal from the roster is the 组织办's, after a
@@ -138,6 +151,18 @@ static ROSTER: Machine = Machine {
         ("pending_lost", "confirmed_assisted", BRANCH),
         ("flagged_surplus", "unverified", BRANCH),
         ("flagged_surplus", "removed_from_roster", &[OrgOffice]),
+        // No dead ends: a confirmed member, or one pending because lost, found later to have
+        // died or to be listed in error is flagged as surplus, and the 组织办 removes it.
+        ("confirmed_on_site", "flagged_surplus", BRANCH),
+        ("confirmed_remote", "flagged_surplus", BRANCH),
+        ("confirmed_assisted", "flagged_surplus", BRANCH),
+        ("pending_lost", "flagged_surplus", BRANCH),
+    ],
+    ends: &[
+        "confirmed_on_site",
+        "confirmed_remote",
+        "confirmed_assisted",
+        "removed_from_roster",
     ],
 };
 
@@ -153,6 +178,8 @@ static CONTACT: Machine = Machine {
         ("mobile", "lost", ANY),
         ("mobile", "normal", ANY),
         ("lost", "searching", ANY),
+        // A lost member may turn up before any search is opened.
+        ("lost", "found", ANY),
         ("searching", "found", ANY),
         ("searching", "managed_elsewhere", ANY),
         ("searching", "still_lost", ANY),
@@ -163,6 +190,7 @@ static CONTACT: Machine = Machine {
         ("managed_elsewhere", "normal", ANY),
         ("managed_elsewhere", "mobile", ANY),
     ],
+    ends: &["normal", "mobile", "managed_elsewhere", "still_lost"],
 };
 
 /// §6.2: the result of a contact search case.
@@ -178,6 +206,7 @@ static CASE_RESULT: Machine = Machine {
         ("still_lost", "found", ANY),
         ("still_lost", "managed_elsewhere", ANY),
     ],
+    ends: &["found", "managed_elsewhere", "still_lost"],
 };
 
 static MACHINES: [&Machine; 8] = [
@@ -453,6 +482,79 @@ pub fn check_transition(
 
 #[cfg(test)]
 mod tests {
+
+    /// Every value of every status field can reach an end of its machine (no dead ends).
+    #[test]
+    fn every_state_reaches_an_end() {
+        for machine in MACHINES {
+            let spec = machine
+                .collection
+                .schema()
+                .field(machine.field)
+                .unwrap_or_else(|| panic!("{}.{}", machine.collection.as_str(), machine.field));
+            let crate::collection::FieldType::Enum(values) = spec.ty else {
+                panic!("{} is not an enum", machine.field);
+            };
+            for end in machine.ends {
+                assert!(values.contains(end), "end {end} of {}", machine.field);
+            }
+            for start in values.iter() {
+                let mut seen = vec![*start];
+                let mut queue = vec![*start];
+                while let Some(at) = queue.pop() {
+                    for (from, to, _) in machine.steps {
+                        if *from == at && !seen.contains(to) {
+                            seen.push(to);
+                            queue.push(to);
+                        }
+                    }
+                }
+                assert!(
+                    seen.iter().any(|s| machine.ends.contains(s)),
+                    "{}.{}: from {start} no end can be reached",
+                    machine.collection.as_str(),
+                    machine.field
+                );
+            }
+        }
+    }
+
+    /// A member confirmed (or pending because lost) and later found dead leaves the roster.
+    #[test]
+    fn a_confirmed_member_can_still_leave_the_roster() {
+        let reach = |from: &str, to: &str| {
+            let mut seen = vec![from.to_owned()];
+            let mut queue = vec![from.to_owned()];
+            while let Some(at) = queue.pop() {
+                for (f, t, _) in ROSTER.steps {
+                    if *f == at && !seen.iter().any(|s| s == t) {
+                        seen.push((*t).to_owned());
+                        queue.push((*t).to_owned());
+                    }
+                }
+            }
+            seen.iter().any(|s| s == to)
+        };
+        for from in [
+            "confirmed_on_site",
+            "confirmed_remote",
+            "confirmed_assisted",
+            "pending_lost",
+        ] {
+            assert!(reach(from, "removed_from_roster"), "{from}");
+        }
+        assert!(
+            check_transition(
+                Collection::Members,
+                "contact_status",
+                Start::Existing(Some("lost")),
+                Some("found"),
+                BranchSecretary
+            )
+            .is_ok()
+        );
+    }
+
     use super::*;
     use crate::collection::FieldType;
 
