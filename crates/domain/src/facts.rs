@@ -31,6 +31,8 @@ pub struct Member {
     pub flow_out_on: Option<NaiveDate>,
     /// The day the server recorded the verification outcome (stamped).
     pub checked_on: Option<NaiveDate>,
+    /// Where a mobile member went (流出去向), kept for mobile members only.
+    pub flow_destination: Option<Box<str>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -171,6 +173,10 @@ impl Fact {
                 last_dues_paid_on: date(f, "last_dues_paid_on"),
                 flow_out_on: date(f, "flow_out_on"),
                 checked_on: date(f, "checked_on"),
+                flow_destination: (word(c, f, "contact_status") == Some("mobile"))
+                    .then(|| f.get("flow_destination").and_then(Value::as_str))
+                    .flatten()
+                    .map(|d| d.trim().into()),
             }),
             Collection::InfoForms => Fact::Form(Box::new(Form {
                 member_id: id(f, "member_id"),
@@ -404,14 +410,28 @@ pub fn roll_up(
                     last_dues_paid_on: m.last_dues_paid_on,
                 };
                 let on_roster = m.roster_status != Some("removed_from_roster");
-                let lost = start.is_some_and(|start| {
+                let assessment = start.map(|start| {
                     let facts = ContactFacts {
                         whereabouts_known: m.whereabouts_known,
                         last_activity_on: m.last_activity_on,
                         last_dues_paid_on: m.last_dues_paid_on,
                     };
-                    assess_lost_contact_months(&facts, start, months).is_lost()
+                    assess_lost_contact_months(&facts, start, months)
                 });
+                let lost = assessment.as_ref().is_some_and(|a| a.is_lost());
+                // How long a member lost at the start had been without contact (§8.1).
+                let lost_for = match &assessment {
+                    Some(crate::lost_contact::LostContactAssessment::Lost {
+                        months_without_contact,
+                        ..
+                    }) => Some(match months_without_contact {
+                        Some(m) if *m < 12 => "6_to_12_months",
+                        Some(m) if *m < 24 => "1_to_2_years",
+                        Some(_) => "over_2_years",
+                        None => "unknown",
+                    }),
+                    _ => None,
+                };
                 let looks_mobile = start.is_some_and(|start| {
                     assess_mobile(m.flow_out_on, m.whereabouts_known, start, MOBILE_MONTHS)
                         .is_mobile()
@@ -429,8 +449,22 @@ pub fn roll_up(
                 } else {
                     None
                 };
+                let on_roster_mobile = on_roster && m.contact_status == Some("mobile");
                 add(&|r| {
                     r.counts.add_member(&member, lost);
+                    if let (true, Some(band)) = (on_roster, lost_for) {
+                        *r.counts
+                            .lost_by_duration
+                            .entry(band.to_owned())
+                            .or_default() += 1;
+                    }
+                    if on_roster_mobile {
+                        let to = m.flow_destination.as_deref().filter(|d| !d.is_empty());
+                        *r.counts
+                            .mobile_by_destination
+                            .entry(to.unwrap_or("未填写").to_owned())
+                            .or_default() += 1;
+                    }
                     if let Some(day) = &verified_day {
                         *r.counts.verified_by_day.entry(day.clone()).or_default() += 1;
                     }
@@ -642,6 +676,72 @@ mod tests {
 
     fn put(facts: &mut Facts, c: Collection, id: Uuid, path: &str, v: Value) {
         facts.apply(c, id, path, false, v.as_object().unwrap());
+    }
+
+    #[test]
+    fn lost_members_by_duration_and_mobile_members_by_destination() {
+        let mut facts = Facts::default();
+        put(
+            &mut facts,
+            Collection::Campaigns,
+            Uuid::new_v4(),
+            "/c/",
+            json!({"name": "x", "start_date": "2016-03-07"}),
+        );
+        let b = "/c/s/w/b/";
+        for fields in [
+            // 9, 18 and 50 months without contact at the start; one with no date at all.
+            json!({"whereabouts_known": false, "last_activity_on": "2015-06-01"}),
+            json!({"whereabouts_known": false, "last_activity_on": "2014-09-01"}),
+            json!({"whereabouts_known": false, "last_dues_paid_on": "2012-01-01"}),
+            json!({"whereabouts_known": false}),
+            // Not lost: contact two months before the start.
+            json!({"whereabouts_known": false, "last_activity_on": "2016-01-01"}),
+            json!({"contact_status": "mobile", "flow_destination": "广东省深圳市"}),
+            json!({"contact_status": "mobile", "flow_destination": " 广东省深圳市 "}),
+            json!({"contact_status": "mobile"}),
+            // Removed from the roster: counted nowhere.
+            json!({"contact_status": "mobile", "flow_destination": "上海", "roster_status": "flagged_surplus"}),
+        ] {
+            put(&mut facts, Collection::Members, Uuid::new_v4(), b, fields);
+        }
+        let removed = Uuid::new_v4();
+        put(
+            &mut facts,
+            Collection::Members,
+            removed,
+            b,
+            json!({"contact_status": "mobile", "flow_destination": "北京", "roster_status": "removed_from_roster"}),
+        );
+        let plan = facts.plan().unwrap();
+        let unit = UnitRef {
+            id: Uuid::new_v4(),
+            path: "/c/",
+        };
+        let (total, _) = roll_up(&facts, unit, &[], &[], Some(&plan), d("2016-03-20"));
+        let bands: Vec<(&str, u64)> = total
+            .counts
+            .lost_by_duration
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        assert_eq!(
+            bands,
+            vec![
+                ("1_to_2_years", 1),
+                ("6_to_12_months", 1),
+                ("over_2_years", 1),
+                ("unknown", 1)
+            ]
+        );
+        assert_eq!(total.counts.lost_contact_at_start, 4);
+        let to: Vec<(&str, u64)> = total
+            .counts
+            .mobile_by_destination
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        assert_eq!(to, vec![("上海", 1), ("广东省深圳市", 2), ("未填写", 1)]);
     }
 
     #[test]

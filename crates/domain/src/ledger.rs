@@ -22,6 +22,8 @@ pub enum LedgerKind {
     StillLostRegister,
     /// 排查后的党员花名册
     Roster,
+    /// 流动党员登记册: members whose contact status is mobile, with where and why they went.
+    MobileRegister,
 }
 
 /// Which records of which collection a register holds.
@@ -48,13 +50,14 @@ pub enum Source {
 }
 
 impl LedgerKind {
-    pub const ALL: [LedgerKind; 6] = [
+    pub const ALL: [LedgerKind; 7] = [
         Self::LedgerA,
         Self::LedgerB,
         Self::LostContactRegister,
         Self::FoundRegister,
         Self::StillLostRegister,
         Self::Roster,
+        Self::MobileRegister,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +68,7 @@ impl LedgerKind {
             Self::FoundRegister => "found_register",
             Self::StillLostRegister => "still_lost_register",
             Self::Roster => "roster",
+            Self::MobileRegister => "mobile_register",
         }
     }
 
@@ -80,6 +84,7 @@ impl LedgerKind {
             Self::FoundRegister => "经查找取得联系党员登记表",
             Self::StillLostRegister => "经查找仍然无法取得联系党员登记表",
             Self::Roster => "党员花名册",
+            Self::MobileRegister => "流动党员登记册",
         }
     }
 
@@ -92,6 +97,7 @@ impl LedgerKind {
             Self::FoundRegister => Selection::Where(ContactCases, "result", "found"),
             Self::StillLostRegister => Selection::Where(ContactCases, "result", "still_lost"),
             Self::Roster => Selection::Except(Members, "roster_status", "removed_from_roster"),
+            Self::MobileRegister => Selection::Where(Members, "contact_status", "mobile"),
         }
     }
 
@@ -180,6 +186,22 @@ impl LedgerKind {
                 ("联系电话", Field("phone")),
                 ("核查状态", Field("roster_status")),
                 ("联系状态", Field("contact_status")),
+            ],
+            Self::MobileRegister => &[
+                ("序号", Serial),
+                ("工作区", WorkArea),
+                ("党支部", Unit),
+                ("姓名", Field("name")),
+                ("性别", Field("gender")),
+                ("公民身份号码", Field("id_number")),
+                ("联系电话", Field("phone")),
+                ("流出时间", Field("flow_out_on")),
+                ("流出原因", Field("flow_out_reason")),
+                ("流出去向", Field("flow_destination")),
+                ("流入地党组织", Field("inflow_organization")),
+                ("外出期间联系方式", Field("contact_while_away")),
+                ("是否持流动党员活动证", Field("holds_mobile_card")),
+                ("备注", Field("remarks")),
             ],
         }
     }

@@ -126,6 +126,15 @@ pub struct Counts {
     /// verification phase.
     #[serde(default)]
     pub verified_by_day: BTreeMap<String, u64>,
+    /// Members on the roster lost at the campaign's start, by how long they had been without
+    /// contact then: `6_to_12_months`, `1_to_2_years`, `over_2_years`, or `unknown` (no
+    /// contact date recorded).
+    #[serde(default)]
+    pub lost_by_duration: BTreeMap<String, u64>,
+    /// Mobile members on the roster (`contact_status: mobile`) by where they went
+    /// (`flow_destination` as written; 未填写 when it is not).
+    #[serde(default)]
+    pub mobile_by_destination: BTreeMap<String, u64>,
 }
 
 /// The Chinese label of every count of [`Counts`], by its key, for what people read (the
@@ -170,6 +179,8 @@ pub const COUNT_LABELS: &[(&str, &str)] = &[
     ("suspensions_ended", "停止党籍已满两年"),
     ("overdue", "逾期事项"),
     ("verified_by_day", "核查进度（按日）"),
+    ("lost_by_duration", "排查开始时失联党员（按失联时长）"),
+    ("mobile_by_destination", "流动党员（按流出去向）"),
 ];
 
 fn bump(map: &mut BTreeMap<String, u64>, key: Option<&str>, default: &str) {

@@ -34,6 +34,7 @@ async fn registers_export_as_excel_csv_and_json() {
             put(3, "roster_ledger_entries", Uuid::now_v7(), b1, json!({"ledger": "ledger_a", "name": "韩十九", "gender": "male", "reason_not_on_roster": "转入后未登记, \"待核\"", "has_transfer_letter": true})),
             put(4, "roster_ledger_entries", Uuid::now_v7(), b1, json!({"ledger": "ledger_b", "name": "杨二十", "surplus_reason": "deceased"})),
             put(5, "contact_cases", case, b1, json!({"member_id": m2, "result": "searching", "loss_circumstance": "working_away"})),
+            put(7, "members", Uuid::now_v7(), b1, json!({"name": "朱二一", "contact_status": "mobile", "flow_out_on": "2015-05-01", "flow_out_reason": "外出务工", "flow_destination": "广东省深圳市", "holds_mobile_card": true})),
         ])
         .await
         .unwrap();
@@ -147,8 +148,25 @@ async fn registers_export_as_excel_csv_and_json() {
     let b = json("ledger_b").await;
     assert_eq!(b.rows.len(), 1);
     assert!(b.rows[0].contains(&"死亡".to_owned()));
+    // The register of mobile members: where and why they went, dates the Chinese way; and the
+    // status counts them by destination.
+    let mobile = json("mobile_register").await;
+    assert_eq!(mobile.title, "流动党员登记册");
+    assert_eq!(mobile.rows.len(), 1);
+    for value in ["朱二一", "2015年5月1日", "外出务工", "广东省深圳市", "是"] {
+        assert!(
+            mobile.rows[0].contains(&value.to_owned()),
+            "{value}: {:?}",
+            mobile.rows[0]
+        );
+    }
+    let status = t.admin.status(None).await.unwrap();
+    assert_eq!(
+        status.counts.mobile_by_destination.get("广东省深圳市"),
+        Some(&1)
+    );
     let roster = json("roster").await;
-    assert_eq!(roster.rows.len(), 2);
+    assert_eq!(roster.rows.len(), 3);
     assert!(
         roster
             .rows

@@ -1,4 +1,4 @@
-// 台帐: the six registers of the unit shown, as Excel workbooks or CSV files.
+// 台帐: the registers of the unit shown, as Excel workbooks or CSV files.
 
 import { html, useState } from '../core/ui.js';
 import { api, saveBlob } from '../core/api.js';
@@ -10,6 +10,7 @@ export const REGISTERS = [
   ['found_register', '经查找取得联系党员登记表', '经查找已取得联系的党员'],
   ['still_lost_register', '经查找仍然无法取得联系党员登记表', '经查找仍无法取得联系的党员'],
   ['roster', '党员花名册', '本单位在册党员'],
+  ['mobile_register', '流动党员登记册', '流动党员的流出时间、原因和去向'],
 ];
 
 export function Registers({ unitId, unitName }) {
