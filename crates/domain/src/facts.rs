@@ -65,6 +65,8 @@ pub struct Archive {
 pub struct Case {
     pub result: Word,
     pub found_by: Word,
+    /// How the member came to lose contact (失去联系情形).
+    pub loss_circumstance: Word,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -207,6 +209,7 @@ impl Fact {
             Collection::ContactCases => Fact::Case(Case {
                 result: word(c, f, "result"),
                 found_by: word(c, f, "found_by"),
+                loss_circumstance: word(c, f, "loss_circumstance"),
             }),
             Collection::ContactAttempts => Fact::Attempt(Attempt {
                 case_id: id(f, "case_id"),
@@ -511,6 +514,10 @@ pub fn roll_up(
                 add(&|r| {
                     r.counts
                         .add_case(case.result, case.found_by, attempt.is_some());
+                    *r.counts
+                        .cases_by_circumstance
+                        .entry(case.loss_circumstance.unwrap_or("unknown").to_owned())
+                        .or_default() += 1;
                     if let Some(deadline) = deadline(Phase::Search) {
                         r.tallies
                             .entry(Phase::Search)

@@ -135,6 +135,10 @@ pub struct Counts {
     /// (`flow_destination` as written; 未填写 when it is not).
     #[serde(default)]
     pub mobile_by_destination: BTreeMap<String, u64>,
+    /// Contact cases (lost members searched for) by how contact was lost
+    /// (`contact_cases.loss_circumstance`; `unknown` when not recorded).
+    #[serde(default)]
+    pub cases_by_circumstance: BTreeMap<String, u64>,
 }
 
 /// The Chinese label of every count of [`Counts`], by its key, for what people read (the
@@ -181,6 +185,10 @@ pub const COUNT_LABELS: &[(&str, &str)] = &[
     ("verified_by_day", "核查进度（按日）"),
     ("lost_by_duration", "排查开始时失联党员（按失联时长）"),
     ("mobile_by_destination", "流动党员（按流出去向）"),
+    (
+        "cases_by_circumstance",
+        "失联党员查找案件（按失去联系情形）",
+    ),
 ];
 
 fn bump(map: &mut BTreeMap<String, u64>, key: Option<&str>, default: &str) {
