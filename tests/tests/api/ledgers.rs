@@ -183,6 +183,65 @@ async fn registers_export_as_excel_csv_and_json() {
     assert_eq!(json("still_lost_register").await.rows.len(), 0);
     assert_eq!(json("lost_contact_register").await.rows.len(), 1);
 
+    // The lost-contact register holds every lost member: one pending because lost with no case
+    // yet, and a transferred member registered as lost, beside the member with a case.
+    let (pending, transfer) = (Uuid::now_v7(), Uuid::now_v7());
+    t.secretary1
+        .push(
+            "p",
+            vec![put(
+                20,
+                "members",
+                pending,
+                b1,
+                json!({"name": "秦二二", "roster_status": "pending_lost"}),
+            )],
+        )
+        .await
+        .unwrap();
+    t.street_staff
+        .push(
+            "s",
+            vec![put(
+                1,
+                "transfers",
+                transfer,
+                t.street.id,
+                json!({"branch_id": b1, "member_name": "尤二三"}),
+            )],
+        )
+        .await
+        .unwrap();
+    let lost = t
+        .secretary1
+        .push(
+            "p",
+            vec![paicha_tests::patch(
+                21,
+                "transfers",
+                transfer,
+                None,
+                json!({"receipt_status": "receiver_unreachable", "registered_lost": true}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert!(lost.results[0].error.is_none(), "{:?}", lost.results);
+    let register = json("lost_contact_register").await;
+    let names: Vec<&str> = register.rows.iter().map(|r| r[3].as_str()).collect();
+    assert_eq!(register.rows.len(), 3, "{names:?}");
+    for name in ["沈十八", "秦二二", "尤二三"] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    let row = |name: &str| register.rows.iter().find(|r| r[3] == name).unwrap().clone();
+    assert!(row("秦二二").contains(&"尚未立案查找".to_owned()));
+    assert!(row("尤二三").iter().any(|c| c.contains("登记为失联")));
+    assert_eq!(
+        row("尤二三")[2],
+        "a第一党支部",
+        "under the branch it was addressed to"
+    );
+
     // Mistakes and scope.
     assert_eq!(
         get(format!("{base}/ledger_c"), token).await.0,

@@ -128,22 +128,94 @@ pub async fn ledger(
         ),
         Selection::All(c) => (c, Box::new(|_| true)),
     };
-    let records = state.store.live_records(scope, collection).await?;
+    let mut records = state.store.live_records(scope, collection).await?;
+    let mut members_with_rows: Vec<(Uuid, serde_json::Map<String, serde_json::Value>)> = Vec::new();
     let needs_members = kind
         .columns()
         .iter()
         .any(|(_, s)| matches!(s, Source::Member(_)));
+    let mut member_unit: HashMap<String, Uuid> = HashMap::new();
     let members: HashMap<String, serde_json::Map<String, serde_json::Value>> = if needs_members {
         state
             .store
             .live_records(scope, Collection::Members)
             .await?
             .into_iter()
-            .map(|(id, _, fields)| (id.to_string(), fields))
+            .map(|(id, unit, fields)| {
+                member_unit.insert(id.to_string(), unit);
+                (id.to_string(), fields)
+            })
             .collect()
     } else {
         HashMap::new()
     };
+    let mut members = members;
+    if kind == LedgerKind::LostContactRegister {
+        // Every member who is lost, not only those a case was opened for: members pending
+        // because lost, or whose contact status is lost, searching or still lost, without a
+        // case (their own fields fill the columns the case would), and transferred members
+        // registered as lost (their receiver could not be reached).
+        let with_case: std::collections::HashSet<String> = records
+            .iter()
+            .filter_map(|(_, _, f)| {
+                f.get("member_id")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            })
+            .collect();
+        for (id, fields) in &members {
+            let status = |k: &str| fields.get(k).and_then(|v| v.as_str());
+            let lost = status("roster_status") == Some("pending_lost")
+                || matches!(
+                    status("contact_status"),
+                    Some("lost" | "searching" | "still_lost")
+                );
+            if lost
+                && !with_case.contains(id)
+                && status("roster_status") != Some("removed_from_roster")
+            {
+                let mut row = fields.clone();
+                row.insert("member_id".into(), serde_json::Value::String(id.clone()));
+                row.insert("remarks".into(), "尚未立案查找".into());
+                if let Ok(id) = Uuid::parse_str(id) {
+                    members_with_rows.push((id, row));
+                }
+            }
+        }
+        for (id, owner, fields) in state
+            .store
+            .live_records(scope, Collection::Transfers)
+            .await?
+        {
+            if fields.get("registered_lost").and_then(|v| v.as_bool()) != Some(true) {
+                continue;
+            }
+            let branch = fields
+                .get("branch_id")
+                .and_then(|v| v.as_str())
+                .and_then(|b| Uuid::parse_str(b).ok())
+                .unwrap_or(owner);
+            let key = format!("transfer:{id}");
+            let mut person = serde_json::Map::new();
+            for (from, to) in [("member_name", "name"), ("id_number", "id_number")] {
+                if let Some(v) = fields.get(from) {
+                    person.insert(to.into(), v.clone());
+                }
+            }
+            members.insert(key.clone(), person);
+            let mut row = serde_json::Map::new();
+            row.insert("member_id".into(), serde_json::Value::String(key));
+            row.insert("remarks".into(), "转出后接收方无法联系，登记为失联".into());
+            records.push((id, branch, row));
+        }
+        for (member_id, row) in members_with_rows.drain(..) {
+            let unit = member_unit
+                .get(&member_id.to_string())
+                .copied()
+                .unwrap_or(target.id);
+            records.push((member_id, unit, row));
+        }
+    }
 
     let columns: Vec<String> = kind
         .columns()
