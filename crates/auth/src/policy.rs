@@ -1,4 +1,4 @@
-//! Who may see and do what, as plain functions over data (DESIGN.md "Roles", DOMAIN.md §9).
+//! Who may see and do what, as plain functions over data (docs/domain.md §2.1 and §9).
 //!
 //! A principal sees its own unit's subtree and nothing of another tenant. `system_admin` runs
 //! the platform: it creates tenants (committee roots) and their admins, and reads no member
@@ -198,7 +198,7 @@ impl<'a> Actor<'a> {
 
     /// Managing an existing user with `role` at `unit` (reading it, its devices and its account
     /// log; disabling or enabling it, resetting its password, ending its sessions): the reach of
-    /// creating one (DOMAIN.md §9). Only those who create users manage them, only users of
+    /// creating one (docs/domain.md §9). Only those who create users manage them, only users of
     /// their own subtree, never one whose role is above their own. The platform administrator
     /// manages the system admins and the committee admins at tenant roots; a tenant user never
     /// sees a system admin (`NotFound`).

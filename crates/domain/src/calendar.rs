@@ -1,7 +1,7 @@
 //! Calendar arithmetic used by the rules: calendar months, full months and full years.
 //!
-//! DOMAIN.md §8.1: "Month arithmetic clamps to the end of the month (e.g. 31 Aug − 6 months =
-//! 28/29 Feb)." None of these functions panic for any date chrono can represent.
+//! docs/domain.md §8.1: subtracting months clamps to the month's last day (31 August − 6 months
+//! = end of February). None of these functions panic for any date chrono can represent.
 
 use chrono::{Datelike, Months, NaiveDate};
 
@@ -48,7 +48,7 @@ pub fn full_months_between(from: NaiveDate, to: NaiveDate) -> u32 {
 /// the anniversary in a common year is taken to be **1 March**: on 28 February of a common
 /// year they have not yet completed the year (born 2000-02-29: still 17 on 2018-02-28, 18 on
 /// 2018-03-01). This is the usual reading of 周岁 and matters for the "60岁以上" clause of
-/// the form exemption (DOMAIN.md §8.3).
+/// the form exemption (docs/domain.md §8.3).
 pub fn age_on(birth: NaiveDate, on: NaiveDate) -> u32 {
     if on <= birth {
         return 0;

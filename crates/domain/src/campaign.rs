@@ -1,4 +1,4 @@
-//! The campaign's plan (DOMAIN.md §3): its start date, the windows and deadlines of its phases,
+//! The campaign's plan (docs/domain.md §3): its start date, the windows and deadlines of its phases,
 //! and whether each phase is on time, late or missing.
 //!
 //! The procedure fixes only the first two tasks' dates (7–15 March with both ledgers due by

@@ -1,5 +1,5 @@
 //! Members without an application form (入党志愿书): when no re-filling is needed
-//! (DOMAIN.md §7 row 13 and §8.3).
+//! (docs/domain.md §7 row 13 and §8.3).
 //!
 //! Seed: "对建国前党员，因为受当时条件的限制，党员档案中没有入党志愿书等入党材料的，只要组织
 //! 关系一直没有中断，就不需要再补填入党志愿书或补办入党手续；离退休党员和60岁以上的农村、
@@ -100,7 +100,7 @@ pub enum ExemptionProposal {
 /// 4. otherwise [`ExemptionProposal::NotExempt`] (also when the needed date is unknown).
 ///
 /// Requiring an uninterrupted relationship for the by-reference grounds is an inference
-/// [INF] from DOMAIN.md §8.3: "参照建国前党员" is read as "under the same condition". The
+/// [INF] from docs/domain.md §8.3: "参照建国前党员" is read as "under the same condition". The
 /// function only proposes: `EligibleByReference` needs an explicit branch decision.
 /// `reference_date` is normally the campaign start date.
 pub fn propose_form_exemption(

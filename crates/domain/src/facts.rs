@@ -1,5 +1,5 @@
 //! The status read model: the facts of a tenant's records that the committee's view counts
-//! (DOMAIN.md §10), kept in memory and brought up to date change by change, and the rollup
+//! (docs/domain.md §10), kept in memory and brought up to date change by change, and the rollup
 //! that turns them into the counts and phase states of a unit and its children.
 //!
 //! Pure: the server loads changed records from the database and hands them to

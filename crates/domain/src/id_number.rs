@@ -242,7 +242,7 @@ fn check_character(number: &str) -> Result<u8, IdNumberError> {
 
 /// A member record's birth date must agree with its ID number.
 ///
-/// The birth date is part of both the member record and the 公民身份号码 (DOMAIN.md §5.2:
+/// The birth date is part of both the member record and the 公民身份号码 (docs/domain.md §5.2:
 /// "出生日期 date of birth; 公民身份号码 ID number"); a record where they differ is refused with
 /// [`IdNumberError::BirthDateMismatch`].
 pub fn birth_date_matches(id: &IdNumber, birth_date: NaiveDate) -> Result<(), IdNumberError> {

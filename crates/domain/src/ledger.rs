@@ -1,4 +1,4 @@
-//! The registers a campaign hands in (DOMAIN.md §5.3–§5.5, §10.10): which records each holds
+//! The registers a campaign hands in (docs/domain.md §5.3–§5.5, §10.10): which records each holds
 //! and its columns, with the Chinese headers and values people read in the exported tables.
 
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
 //! The domain of paicha: the procedure of 党员组织关系集中排查 as pure types and rules.
 //!
 //! This crate does no IO: no async, no database, no network. Each concept of the procedure
-//! (../shared/DOMAIN.md) is one module; each rule is a named function whose doc comment quotes
+//! (docs/domain.md) is one module; each rule is a named function whose doc comment quotes
 //! the seed, with table-driven tests beside it. The wire types of the HTTP API live in
 //! [`api::v1`] and are shared by the server and the field client.
 

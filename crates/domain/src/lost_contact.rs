@@ -1,4 +1,4 @@
-//! The lost-contact rule (失联党员认定), DOMAIN.md §4.3 and §8.1.
+//! The lost-contact rule (失联党员认定), docs/domain.md §4.3 and §8.1.
 //!
 //! Seed: "'失联党员'是指流出后不知去向，连续六个月以上与党组织失去联系的党员。" and
 //! "确定失联党员，关键看是不是流出后不知去向，是不是达到连续6个月以上不与组织关系所在党组织
@@ -6,7 +6,7 @@
 //! 党员没有与党组织联系。"
 //!
 //! The software only proposes: the assessment is shown to the branch, people decide
-//! (DOMAIN.md §7, "The software must not auto-decide dispositions").
+//! (docs/domain.md §7: "paicha never decides a disposition").
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::calendar::{format_date_zh, full_months_between, months_before};
 
 /// "连续六个月以上与党组织失去联系": the number of months without contact that makes a member
-/// with unknown whereabouts lost. "以上" includes the number (DOMAIN.md §8.1).
+/// with unknown whereabouts lost. "以上" includes the number (docs/domain.md §8.1).
 pub const LOST_CONTACT_MONTHS: u32 = 6;
 
 /// The latest last-contact date that still counts as lost for a campaign starting on
@@ -40,7 +40,7 @@ pub struct ContactFacts {
 }
 
 /// The last contact with the organization: the later of the last organizational-life date
-/// and the last dues payment (DOMAIN.md §5.2, after [S3]); `None` if neither is known.
+/// and the last dues payment (docs/domain.md §5.2, after [S3]); `None` if neither is known.
 pub fn last_contact_on(facts: &ContactFacts) -> Option<NaiveDate> {
     facts.last_activity_on.max(facts.last_dues_paid_on)
 }
@@ -84,7 +84,7 @@ pub enum NotLostReason {
 /// - whereabouts unknown (`whereabouts_known == Some(false)`), and
 /// - last contact ([`last_contact_on`]) on or before [`lost_contact_cutoff`] (inclusive:
 ///   "六个月以上" includes six). If neither date is known, the member is lost with
-///   `needs_manual_review = true` (DOMAIN.md §8.1).
+///   `needs_manual_review = true` (docs/domain.md §8.1).
 ///
 /// Whereabouts known (`Some(true)`) is never lost. Whereabouts not recorded (`None`) gives
 /// [`NotLostReason::WhereaboutsNotRecorded`]: the rule requires "不知去向" to be established
@@ -171,12 +171,12 @@ impl LostContactAssessment {
     }
 }
 
-/// "长期不能正常参加组织生活": the months away that make a member mobile (DOMAIN.md §8.2 uses
+/// "长期不能正常参加组织生活": the months away that make a member mobile (docs/domain.md §8.2 uses
 /// 6 consecutive months as the quantitative test). A rule of its own, not the lost-contact
 /// threshold.
 pub const MOBILE_MONTHS: u32 = 6;
 
-/// Whether a member looks mobile (流动党员, DOMAIN.md §8.2): away because of a change of job
+/// Whether a member looks mobile (流动党员, docs/domain.md §8.2): away because of a change of job
 /// or residence and unable to attend normally for a long time, with 6 consecutive months as
 /// the measure. The member flowed out (`flow_out_on`) on or before `on − months`, and the
 /// branch knows where they are: a member whose whereabouts are unknown falls under the

@@ -1,6 +1,6 @@
 //! The member (党员) and the fields of the Member Info Collection Form (党员信息采集表, Annex 1).
 //!
-//! See DOMAIN.md §5.2. Only the closed vocabularies live here for now.
+//! See docs/domain.md §5.2. Only the closed vocabularies live here for now.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +16,7 @@ pub enum Gender {
     Female,
 }
 
-/// 人员类别 — "正式党员 / 预备党员": a full or a probationary member (DOMAIN.md §5.2).
+/// 人员类别 — "正式党员 / 预备党员": a full or a probationary member (docs/domain.md §5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -1,5 +1,5 @@
 //! The org tree: a party work committee (党工委) is a tenant's root; streets (街道), work areas
-//! (工作区) and branches (党支部) hang below it (DOMAIN.md §2).
+//! (工作区) and branches (党支部) hang below it (docs/domain.md §2).
 
 use serde::{Deserialize, Serialize};
 
@@ -85,7 +85,7 @@ impl PlacementError {
 /// Checks where a unit of `kind` may go. The order is committee > street > work area > branch:
 /// a unit hangs below any unit of a higher kind (a work area directly below the committee, as in
 /// committees without streets, is allowed), a committee only at the root, and a branch never has
-/// children. The seed names the levels (DOMAIN.md §2); allowing levels to be skipped is [INF].
+/// children. The seed names the levels (docs/domain.md §2); allowing levels to be skipped is [INF].
 pub fn check_placement(
     kind: OrgUnitKind,
     parent: Option<OrgUnitKind>,

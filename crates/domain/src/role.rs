@@ -1,4 +1,4 @@
-//! Roles (DESIGN.md "Roles"). Each user holds one role bound to one org unit; the policy of who
+//! Roles (docs/domain.md §2.1). Each user holds one role bound to one org unit; the policy of who
 //! may do what lives in `paicha-auth`, the facts about roles live here.
 
 use serde::{Deserialize, Serialize};

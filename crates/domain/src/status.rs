@@ -1,4 +1,4 @@
-//! What the committee wants to see (DOMAIN.md §10): counts of a unit's subtree, computed from
+//! What the committee wants to see (docs/domain.md §10): counts of a unit's subtree, computed from
 //! the facts of its records. Pure: the server reads the facts, this module counts.
 
 use std::collections::BTreeMap;

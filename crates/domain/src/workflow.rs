@@ -1,4 +1,4 @@
-//! The state machines of DOMAIN.md §6: which value a status field may move to from which, and
+//! The state machines of docs/domain.md §6: which value a status field may move to from which, and
 //! who may move it. A write that skips a step, goes backwards where the procedure does not, or
 //! is made by a role the step does not belong to, is refused.
 //!
@@ -312,7 +312,7 @@ pub fn check_role_rules(
     Ok(())
 }
 
-/// What a step must record (DOMAIN.md §6 and §10): the date of the branch meeting, of the
+/// What a step must record (docs/domain.md §6 and §10): the date of the branch meeting, of the
 /// committee's approval, of the county filing and of the effect of a disposition (the
 /// suspension clock runs from it); why the committee returned or rejected one; why the 组织办
 /// returned a ledger; when and with what result the committee carried out a department search;

@@ -1,4 +1,4 @@
-//! The working group (工作组) each branch sets up for the campaign (DOMAIN.md §5.1, §8.6).
+//! The working group (工作组) each branch sets up for the campaign (docs/domain.md §5.1, §8.6).
 
 /// Smallest allowed working group: "成立工作组（5-9人）".
 pub const MIN_WORKING_GROUP_SIZE: usize = 5;

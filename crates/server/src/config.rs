@@ -1,5 +1,5 @@
-//! Configuration: command-line flags with `PAICHA_*` environment variables (DESIGN.md "Running
-//! it"), resolved once at start-up into [`Settings`]. Nothing below `main` reads the
+//! Configuration: command-line flags with `PAICHA_*` environment variables (README.md "Run it",
+//! "Configuration"), resolved once at start-up into [`Settings`]. Nothing below `main` reads the
 //! environment. A mistake stops start-up with one clear line ([`ConfigError`]).
 
 use std::net::{IpAddr, SocketAddr};
@@ -236,7 +236,7 @@ pub const MIN_JWT_SECRET_BYTES: usize = 32;
 const JWT_SECRET_FILE: &str = "jwt-secret";
 
 impl Settings {
-    /// Settings with the defaults of DESIGN.md for a database and a data dir; tests start here.
+    /// Settings with the defaults of README.md "Configuration" for a database and a data dir; tests start here.
     pub fn new(database_url: String, data_dir: PathBuf, jwt_secret: Secret) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),

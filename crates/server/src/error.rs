@@ -1,5 +1,5 @@
 //! The one mapping from failures to HTTP responses. Every error leaves the server in the shape
-//! of DESIGN.md: `{"error": {"code", "message", "field"?}}`. Internal errors are logged with
+//! of docs/protocol.md §1.3: `{"error": {"code", "message", "field"?}}`. Internal errors are logged with
 //! their whole source chain and answered with a generic 500.
 
 use axum::Json;

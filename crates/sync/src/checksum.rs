@@ -1,4 +1,4 @@
-//! The replica checksum (DESIGN.md `GET /v1/sync/checksum`): per collection, a count and an
+//! The replica checksum (docs/protocol.md §7, `GET /v1/sync/checksum`): per collection, a count and an
 //! order-independent hash over `(id, version)`, so a device can prove its replica matches the
 //! server's without sending it, and repair only the collection that differs.
 //!

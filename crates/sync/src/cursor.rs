@@ -1,4 +1,4 @@
-//! The pull cursor (DESIGN.md: "cursor is opaque"). It carries the last change version a device
+//! The pull cursor (docs/protocol.md §5.4: the cursor is opaque). It carries the last change version a device
 //! has seen, with a format byte and a check, so that a truncated, corrupted or hand-edited
 //! cursor is refused instead of silently restarting or skipping changes. (The check is not a
 //! secret: a cursor from another database is caught by the pull instead, when it names a

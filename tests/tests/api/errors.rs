@@ -1,4 +1,4 @@
-//! Bad input of every kind gets a clear error with a code, in the DESIGN.md shape.
+//! Bad input of every kind gets a clear error with a code, in the shape of docs/protocol.md §1.3.
 
 use paicha_tests::{ADMIN_PASSWORD, ADMIN_USER, spawn_app, spawn_app_with};
 use reqwest::{Method, StatusCode};

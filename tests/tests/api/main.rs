@@ -53,7 +53,7 @@ pub async fn raw(
     (status, headers, json)
 }
 
-/// Asserts the DESIGN.md error shape and returns the code.
+/// Asserts the error shape of docs/protocol.md §1.3 and returns the code.
 pub fn error_code(body: &serde_json::Value) -> String {
     let err = body
         .get("error")

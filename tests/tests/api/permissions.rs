@@ -1,4 +1,4 @@
-//! DOMAIN.md §9 over HTTP: who may create each kind of record. Every role tries to create one
+//! docs/domain.md §9 over HTTP: who may create each kind of record. Every role tries to create one
 //! of each in the unit such a record belongs to; exactly the roles of the matrix succeed, the
 //! others are refused with `forbidden` (or `outside_scope` when the unit is above them).
 

@@ -1,4 +1,4 @@
-//! `GET /v1/proposals`: the rules of DOMAIN.md §8 beside each member, against the campaign's
+//! `GET /v1/proposals`: the rules of docs/domain.md §8 beside each member, against the campaign's
 //! configured start date.
 
 use chrono::NaiveDate;
@@ -31,7 +31,7 @@ async fn lost_contact_and_mobile_proposals_follow_the_configured_start_date() {
         .await
         .unwrap();
 
-    // name → facts; the edge dates of DOMAIN.md §8.1.
+    // name → facts; the edge dates of docs/domain.md §8.1.
     let members = [
         (
             "九月七日",

@@ -661,7 +661,7 @@ async fn writes_are_validated_by_the_domain_and_the_roles() {
         r.results[0].error.as_ref().unwrap().code,
         "field_not_writable"
     );
-    // The committee cannot edit a member (DOMAIN.md §9: it views).
+    // The committee cannot edit a member (docs/domain.md §9: it views).
     let r = t
         .admin
         .push(

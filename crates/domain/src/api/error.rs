@@ -1,4 +1,4 @@
-//! The error body of every failed request (DESIGN.md "Sync protocol"):
+//! The error body of every failed request (docs/protocol.md §1.3):
 //! `{"error": {"code": "<stable_snake_case>", "message": "<zh-CN text>", "field": "<optional path>"}}`.
 
 use serde::{Deserialize, Serialize};

@@ -613,7 +613,7 @@ impl TransferProgress {
 // ---- Proposals ----------------------------------------------------------------------------
 
 /// `GET /v1/proposals`: what the rules propose for each member of a unit. The software
-/// proposes, people decide (DOMAIN.md §7): nothing here changes a record.
+/// proposes, people decide (docs/domain.md §7): nothing here changes a record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProposalList {

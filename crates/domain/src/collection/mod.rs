@@ -16,7 +16,7 @@ use crate::role::Role;
 
 pub use validate::{FieldError, Mode, check_archive_review_member, check_record, validate_fields};
 
-/// The sync collections (DESIGN.md "Collections"), one table each.
+/// The sync collections (docs/protocol.md §9), one table each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -99,7 +99,7 @@ pub struct FieldSpec {
     pub ty: FieldType,
     /// Must be present (and not null) when the record is created, and cannot be cleared.
     pub required: bool,
-    /// Roles that may set this field (DOMAIN.md §9).
+    /// Roles that may set this field (docs/domain.md §9).
     pub writers: &'static [Role],
 }
 

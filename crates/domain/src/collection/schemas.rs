@@ -1,5 +1,5 @@
-//! The declarations of the collections: fields from DESIGN.md and DOMAIN.md §5, writers from
-//! DOMAIN.md §9. Enum words are the snake_case English of the seed's categories; their Chinese
+//! The declarations of the collections: fields from docs/protocol.md §9 and docs/domain.md §5, writers from
+//! docs/domain.md §9. Enum words are the snake_case English of the seed's categories; their Chinese
 //! labels belong to the exports.
 
 use super::FieldType::{self, *};
@@ -14,7 +14,7 @@ const COMMITTEE: &[Role] = &[CommitteeAdmin];
 /// The organization office (组织办), which audits ledgers.
 const ORG_OFFICE: &[Role] = &[OrgOffice];
 const WORK_AREA: &[Role] = &[WorkAreaStaff];
-/// Who uploads transfer-out details: the street, or the committee itself (DOMAIN.md §9).
+/// Who uploads transfer-out details: the street, or the committee itself (docs/domain.md §9).
 const STREET_OR_COMMITTEE: &[Role] = &[StreetStaff, CommitteeAdmin];
 
 const fn f(
@@ -52,7 +52,7 @@ const LONG: FieldType = Text(2000);
 
 const GENDER: &[&str] = &["male", "female"];
 const MEMBER_TYPE: &[&str] = &["full", "probationary"];
-/// 联系状态 (DOMAIN.md §6.2).
+/// 联系状态 (docs/domain.md §6.2).
 const CONTACT_STATUS: &[&str] = &[
     "normal",
     "mobile",
@@ -62,7 +62,7 @@ const CONTACT_STATUS: &[&str] = &[
     "managed_elsewhere",
     "still_lost",
 ];
-/// Roster verification states (DOMAIN.md §6.1).
+/// Roster verification states (docs/domain.md §6.1).
 const ROSTER_STATUS: &[&str] = &[
     "unverified",
     "confirmed_on_site",
@@ -72,7 +72,7 @@ const ROSTER_STATUS: &[&str] = &[
     "flagged_surplus",
     "removed_from_roster",
 ];
-/// 党组织类别 ①–⑨ (DOMAIN.md §5.1, S3).
+/// 党组织类别 ①–⑨ (docs/domain.md §5.1, S3).
 const ORG_CATEGORY: &[&str] = &[
     "state_enterprise",
     "non_public_enterprise",
@@ -84,7 +84,7 @@ const ORG_CATEGORY: &[&str] = &[
     "social_organization",
     "other",
 ];
-/// 失去联系情形 ①–⑦ (DOMAIN.md §5.5, S3).
+/// 失去联系情形 ①–⑦ (docs/domain.md §5.5, S3).
 const LOSS_CIRCUMSTANCE: &[&str] = &[
     "working_away",
     "employer_restructured",
@@ -94,7 +94,7 @@ const LOSS_CIRCUMSTANCE: &[&str] = &[
     "residence_changed",
     "other",
 ];
-/// The departments of a 部门查找 (DOMAIN.md §2, §5.6).
+/// The departments of a 部门查找 (docs/domain.md §2, §5.6).
 const SEARCH_DEPARTMENTS: &[&str] = &[
     "police_household",
     "student_records",
@@ -105,7 +105,7 @@ const SEARCH_DEPARTMENTS: &[&str] = &[
     "business_registration",
     "tax",
 ];
-/// The channels of a search attempt, by method group (DOMAIN.md §5.6).
+/// The channels of a search attempt, by method group (docs/domain.md §5.6).
 const SEARCH_CHANNELS: &[&str] = &[
     // direct
     "phone",
@@ -828,7 +828,7 @@ mod tests {
         v
     }
 
-    /// DOMAIN.md §9, written out again as data: who creates each kind of record and who writes
+    /// docs/domain.md §9, written out again as data: who creates each kind of record and who writes
     /// the fields that carry a decision. The declarations must say the same.
     #[test]
     fn the_declarations_are_the_permission_matrix_of_section_9() {

@@ -104,7 +104,7 @@ pub fn validate_fields(
     Ok(out)
 }
 
-/// An archive review may be opened for `member` (its fields): "干部人事档案不再审核" (DOMAIN.md
+/// An archive review may be opened for `member` (its fields): "干部人事档案不再审核" (docs/domain.md
 /// §8, the archive check: cadre personnel files are not re-audited; where a check is needed,
 /// the branch applies and the committee sends staff or coordinates it). A member whose file is
 /// a cadre file (`cadre_file: true`) gets no review: `cadre_file_not_reviewed`.
@@ -355,7 +355,7 @@ pub fn check_record(collection: Collection, record: &Map<String, Value>) -> Resu
     }
 }
 
-/// The method group a search channel belongs to (DOMAIN.md §5.6).
+/// The method group a search channel belongs to (docs/domain.md §5.6).
 fn channel_method(channel: &str) -> Option<&'static str> {
     match channel {
         "phone" | "sms" | "home_visit" => Some("direct"),

@@ -1,4 +1,4 @@
-//! `GET /v1/proposals`: what the rules of DOMAIN.md §8 propose for each member of a unit, shown
+//! `GET /v1/proposals`: what the rules of docs/domain.md §8 propose for each member of a unit, shown
 //! beside the member: lost contact and mobility at the campaign's start, the form exemption,
 //! and the clock of a suspension in effect. Proposals only: nothing is written.
 

@@ -1,4 +1,4 @@
-//! `GET /v1/status`: what the committee wants to see (DOMAIN.md §10), for a unit and each of
+//! `GET /v1/status`: what the committee wants to see (docs/domain.md §10), for a unit and each of
 //! its children, counted from the tenant's status read model (`crate::facts`).
 
 use axum::Json;

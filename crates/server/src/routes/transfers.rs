@@ -1,5 +1,5 @@
 //! `GET /v1/transfers/lists`: for the street (or the committee) that sent 转出明细 down, which
-//! branches have received each list and acted on it (DOMAIN.md §4.4, §6.4).
+//! branches have received each list and acted on it (docs/domain.md §4.4, §6.4).
 
 use std::collections::{BTreeMap, HashMap};
 

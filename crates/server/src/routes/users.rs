@@ -275,7 +275,7 @@ pub async fn get_user(
 
 /// Change a user's role, unit or display name, or disable or enable it.
 ///
-/// The caller must manage the user as it is (DOMAIN.md §9: its own subtree, never a role above
+/// The caller must manage the user as it is (docs/domain.md §9: its own subtree, never a role above
 /// its own) and be allowed to create it as it will be. Nobody disables, demotes or moves
 /// itself. Disabling ends every sign-in of the user at once; a changed role or unit ends its
 /// access tokens (the next refresh carries the new ones).
