@@ -324,6 +324,8 @@ pub struct Application {
     notifier: paicha_sync::notify::Notifier,
     facts: crate::facts::FactsCache,
     blob_locks: crate::state::BlobLocks,
+    /// Tells the handlers that the server is stopping (see `AppState::stopping`).
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Application {
@@ -341,6 +343,7 @@ impl Application {
         let notifier = paicha_sync::notify::Notifier::default();
         let facts = crate::facts::FactsCache::default();
         let blob_locks = crate::state::BlobLocks::default();
+        let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
         let state = AppState {
             store: store.clone(),
             keys,
@@ -354,6 +357,7 @@ impl Application {
             facts: facts.clone(),
             blob_locks: blob_locks.clone(),
             blob_transfers: Arc::new(tokio::sync::Semaphore::new(settings.max_blob_transfers)),
+            stopping: stopping_rx,
         };
         Ok(Self {
             listener,
@@ -363,6 +367,7 @@ impl Application {
             notifier,
             facts,
             blob_locks,
+            stopping,
         })
     }
 
@@ -392,7 +397,15 @@ impl Application {
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown({
+            let stopping = self.stopping;
+            async move {
+                shutdown.await;
+                // New connections stop being accepted now; requests in flight finish, and
+                // waiting long-polls answer at once.
+                let _ = stopping.send(true);
+            }
+        })
         .await;
         housekeeping.abort();
         listener.abort();

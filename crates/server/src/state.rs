@@ -33,6 +33,9 @@ pub struct AppState {
     pub blob_locks: BlobLocks,
     /// Blob uploads and downloads in progress at once.
     pub blob_transfers: Arc<tokio::sync::Semaphore>,
+    /// Becomes `true` when the server begins to stop: waiting long-polls answer at once, so
+    /// their devices reconnect (to another instance) instead of waiting out their `wait`.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// How long a blob transfer waits for a free slot before it is refused with 503.

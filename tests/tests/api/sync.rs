@@ -1324,3 +1324,30 @@ async fn pull_refuses_limit_and_wait_out_of_bounds() {
         assert_eq!(status, StatusCode::OK, "{query}: {body}");
     }
 }
+
+#[tokio::test]
+async fn a_waiting_long_poll_is_answered_at_once_when_the_server_stops() {
+    let mut app = spawn_app().await;
+    let t = app.tenant("s").await;
+    let client = t.secretary1.clone();
+    let started = std::time::Instant::now();
+    let poll = tokio::spawn(async move {
+        client
+            .pull(&paicha_client::PullQuery {
+                wait: Some(30),
+                ..Default::default()
+            })
+            .await
+    });
+    // Let the poll reach its wait (it has nothing to return: the branch holds no records).
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert!(!poll.is_finished(), "the poll waits while nothing changes");
+    app.stop().await;
+    let page = tokio::time::timeout(std::time::Duration::from_secs(10), poll)
+        .await
+        .expect("answered long before its 30 s wait")
+        .unwrap()
+        .unwrap();
+    assert!(page.changes.is_empty());
+    assert!(started.elapsed() < std::time::Duration::from_secs(12));
+}

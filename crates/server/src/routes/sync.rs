@@ -238,6 +238,7 @@ pub async fn pull(
     }
     // Subscribe before the first read, so a commit between the read and the wait still wakes.
     let mut changes = state.notifier.subscribe(unit.tenant_id);
+    let mut stopping = state.stopping.clone();
     let deadline = tokio::time::Instant::now() + wait;
     let mut woken = false;
     loop {
@@ -251,12 +252,16 @@ pub async fn pull(
         } else {
             pull::pull(&state.store, scope(&unit), &collections, cursor, limit).await?
         };
-        if !page.changes.is_empty() || wait.is_zero() {
+        if !page.changes.is_empty() || wait.is_zero() || *stopping.borrow() {
             return Ok(Json(page));
         }
-        match tokio::time::timeout_at(deadline, changes.changed()).await {
-            Ok(Ok(())) => woken = true,
-            _ => return Ok(Json(page)),
+        tokio::select! {
+            changed = tokio::time::timeout_at(deadline, changes.changed()) => match changed {
+                Ok(Ok(())) => woken = true,
+                _ => return Ok(Json(page)),
+            },
+            // The server is stopping: answer what there is, so the device reconnects.
+            _ = stopping.wait_for(|s| *s) => return Ok(Json(page)),
         }
     }
 }
