@@ -84,7 +84,7 @@ impl std::fmt::Debug for TokenKeys {
 }
 
 /// Installs jsonwebtoken's crypto backend for the process. Without exactly one installed, the
-/// first signature panics (DEPENDENCIES.md §4.1); naming the provider here makes a missing
+/// first signature panics (ARCHITECTURE.md, "Crypto backends"); naming the provider here makes a missing
 /// feature a compile error instead. Safe to call any number of times.
 pub fn install_crypto_provider() {
     let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
