@@ -229,8 +229,13 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
         .await;
     check_overview(&b, &top).await;
 
-    // On a phone.
+    // On a phone: nothing is wider than the screen (the charts follow the window).
     b.resize(PHONE).await;
+    b.wait_until(
+        10,
+        "return document.documentElement.scrollWidth <= window.innerWidth;",
+    )
+    .await;
     b.screenshot("console-overview-phone").await;
     b.resize(DESKTOP).await;
 
