@@ -64,7 +64,7 @@ impl Browser {
                      chromium-driver and fonts-noto-cjk (.ci/run does this when they are missing)"
                 )
             });
-        let mut browser_args = vec![
+        let browser_args = vec![
             "--headless=new".to_owned(),
             "--no-sandbox".to_owned(),
             "--disable-gpu".to_owned(),
@@ -76,9 +76,6 @@ impl Browser {
             "--lang=zh-CN".to_owned(),
             format!("--window-size={},{}", size.0, size.1),
         ];
-        if let Ok(extra) = std::env::var("PAICHA_TEST_CHROMIUM_ARGS") {
-            browser_args.extend(extra.split_whitespace().map(str::to_owned));
-        }
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), json!("chrome"));
         let downloads = tempfile::tempdir().expect("download dir");

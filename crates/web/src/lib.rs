@@ -293,29 +293,6 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     router
 }
 
-/// The hashed URL of an asset (for tests and for the budget figures).
-pub fn asset_url(path: &str) -> String {
-    ASSETS.url(path)
-}
-
-/// Every asset's plain path and size in bytes, uncompressed and as sent gzip-compressed.
-pub fn asset_sizes() -> Vec<(String, usize, usize)> {
-    let mut out: Vec<(String, usize, usize)> = ASSETS
-        .files
-        .iter()
-        .filter(|(_, (_, hashed))| !hashed)
-        .map(|(path, (a, _))| {
-            (
-                path.clone(),
-                a.body.len(),
-                a.gzip.as_ref().map_or(a.body.len(), |g| g.len()),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,4 @@
-// Formatting the way the offices write: 2016年3月11日, numbers with separators, percentages,
-// ID numbers masked.
+// Formatting the way the offices write: 2016年3月11日, numbers with separators, percentages.
 
 const numberFormat = new Intl.NumberFormat('zh-CN');
 
@@ -30,12 +29,6 @@ export function percent(part, whole) {
 /** A ratio in [0, 1] for sorting and bars (`-1` when undefined, so it sorts last). */
 export function ratio(part, whole) {
   return whole ? part / whole : -1;
-}
-
-/** `110105194912310021` → `110105********0021`. */
-export function maskId(id) {
-  if (!id || id.length < 10) return id || '';
-  return `${id.slice(0, 6)}${'*'.repeat(id.length - 10)}${id.slice(-4)}`;
 }
 
 /** Today's date in China (UTC+8), as `YYYY-MM-DD`. */
