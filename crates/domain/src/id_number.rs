@@ -294,6 +294,40 @@ impl<'de> Deserialize<'de> for IdNumber {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
 
+    /// The vectors the field app's check is tested against too (`testdata/id_numbers.json`).
+    #[test]
+    fn the_shared_test_vectors_hold() {
+        let file: serde_json::Value =
+            serde_json::from_str(include_str!("../testdata/id_numbers.json")).unwrap();
+        let vectors = file["vectors"].as_array().unwrap();
+        assert!(vectors.len() >= 10);
+        for v in vectors {
+            let input = v["input"].as_str().unwrap();
+            let result = if v["legacy"].as_bool() == Some(true) {
+                assert!(IdNumber::is_legacy(input), "{input}");
+                IdNumber::from_legacy(input)
+            } else {
+                IdNumber::parse(input)
+            };
+            if v["valid"].as_bool().unwrap() {
+                let id = result.unwrap_or_else(|e| panic!("{input}: {e}"));
+                assert_eq!(id.as_str(), v["normalized"].as_str().unwrap());
+                assert_eq!(
+                    id.birth_date().to_string(),
+                    v["birth_date"].as_str().unwrap()
+                );
+                let gender = match id.gender() {
+                    Gender::Male => "male",
+                    Gender::Female => "female",
+                };
+                assert_eq!(gender, v["gender"].as_str().unwrap(), "{input}");
+            } else {
+                let error = result.err().unwrap_or_else(|| panic!("{input} accepted"));
+                assert_eq!(error.code(), v["code"].as_str().unwrap(), "{input}");
+            }
+        }
+    }
+
     #[test]
     fn fifteen_digit_numbers_convert_to_eighteen() {
         // 110105 491231 002 → 110105 19491231 002 + check character.

@@ -241,57 +241,10 @@ pub fn date_zh(text: &str) -> Option<String> {
     ))
 }
 
-/// The Chinese for the enum words of the exported columns.
+/// The Chinese for the enum words of the exported columns (one table for every face:
+/// `collection::word_label`).
 fn word_zh(word: &str) -> Option<&'static str> {
-    Some(match word {
-        "male" => "男",
-        "female" => "女",
-        "full" => "正式党员",
-        "probationary" => "预备党员",
-        "unverified" => "未核查",
-        "confirmed_on_site" => "现场确认",
-        "confirmed_remote" => "远程确认",
-        "confirmed_assisted" => "上门协助确认",
-        "pending_lost" => "失联待确认",
-        "flagged_surplus" => "多余待审",
-        "removed_from_roster" => "已移出花名册",
-        "normal" => "正常",
-        "mobile" => "流动",
-        "lost" => "失联",
-        "searching" => "查找中",
-        "found" => "已取得联系",
-        "managed_elsewhere" => "已在他处管理",
-        "still_lost" => "仍无法取得联系",
-        "deceased" => "死亡",
-        "transferred_out" => "已转出",
-        "duplicate" => "重复登记",
-        "removed_or_expelled" => "已除名或开除",
-        "suspended" => "已停止党籍",
-        "listed_in_error" => "非党员误登",
-        "no_such_person" => "查无此人",
-        "other" => "其他",
-        "added_to_roster" => "已列入花名册",
-        "under_identity_review" => "身份审查中",
-        "not_recognized" => "不予认定",
-        "working_away" => "外出务工经商",
-        "employer_restructured" => "单位改制或破产",
-        "unknown_after_graduation" => "毕业后去向不明",
-        "employer_changed" => "工作单位改变",
-        "went_abroad" => "出国（境）",
-        "residence_changed" => "居住地改变",
-        "state_enterprise" => "国有企业",
-        "non_public_enterprise" => "非公有制企业",
-        "rural" => "农村",
-        "government" => "党政机关",
-        "school" => "学校",
-        "other_institution" => "其他事业单位",
-        "street_community" => "街道社区",
-        "social_organization" => "社会组织",
-        "direct" => "直接查找",
-        "interpersonal" => "人际查找",
-        "department" => "部门查找",
-        _ => return None,
-    })
+    crate::collection::word_label(word)
 }
 
 #[cfg(test)]

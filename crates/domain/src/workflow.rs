@@ -220,6 +220,23 @@ static MACHINES: [&Machine; 8] = [
     &CASE_RESULT,
 ];
 
+/// Every state machine, for describing them (`GET /v1/schema`).
+pub fn machines() -> impl Iterator<Item = &'static Machine> {
+    MACHINES.iter().copied()
+}
+
+/// The states of `field` of `collection` that need other fields on the record, and those
+/// fields (see [`check_required_for_steps`]).
+pub fn requirements(
+    collection: Collection,
+    field: &str,
+) -> impl Iterator<Item = (&'static str, &'static [&'static str])> {
+    REQUIRED_AT
+        .iter()
+        .filter(move |(c, f, _, _)| *c == collection && *f == field)
+        .map(|(_, _, value, needed)| (*value, *needed))
+}
+
 /// The state machine of a field, if it has one.
 pub fn machine(collection: Collection, field: &str) -> Option<&'static Machine> {
     MACHINES
@@ -409,7 +426,12 @@ pub fn check_required_for_steps(
                 return Err(FieldError {
                     field: (*name).to_owned(),
                     code: "required_for_step",
-                    message: format!("「{}」为 {value} 时须填写「{}」", label(field), label(name)),
+                    message: format!(
+                        "「{}」为「{}」时须填写「{}」",
+                        label(field),
+                        crate::collection::enum_label(collection, field, value).unwrap_or(value),
+                        label(name)
+                    ),
                 });
             }
         }

@@ -132,6 +132,7 @@ fn api_router(max_blob_bytes: u64) -> (Router<AppState>, utoipa::openapi::OpenAp
         .routes(routes!(routes::status::status))
         .routes(routes!(routes::proposals::proposals))
         .routes(routes!(routes::members::members))
+        .routes(routes!(routes::schema::schema))
         .routes(routes!(routes::transfers::transfer_lists))
         .routes(routes!(routes::ledgers::ledger))
         .routes(routes!(routes::import::import_roster))

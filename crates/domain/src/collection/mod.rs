@@ -6,6 +6,8 @@
 //! branch. Adding a field is one line there; adding a collection is a variant of
 //! [`Collection`], a declaration, and a migration creating its table.
 
+mod describe;
+mod labels;
 mod schemas;
 mod validate;
 
@@ -14,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use crate::org::OrgUnitKind;
 use crate::role::Role;
 
+pub use describe::describe;
+pub use labels::{enum_label, word_label};
 pub use validate::{FieldError, Mode, check_archive_review_member, check_record, validate_fields};
 
 /// The sync collections (docs/protocol.md §9), one table each.

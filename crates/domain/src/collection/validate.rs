@@ -356,7 +356,7 @@ pub fn check_record(collection: Collection, record: &Map<String, Value>) -> Resu
 }
 
 /// The method group a search channel belongs to (docs/domain.md §5.6).
-fn channel_method(channel: &str) -> Option<&'static str> {
+pub(crate) fn channel_method(channel: &str) -> Option<&'static str> {
     match channel {
         "phone" | "sms" | "home_visit" => Some("direct"),
         "relatives" | "neighbours" | "colleagues" | "classmates" | "friends" => {

@@ -9,6 +9,7 @@ pub mod members;
 pub mod ops;
 pub mod org_units;
 pub mod proposals;
+pub mod schema;
 pub mod status;
 pub mod sync;
 pub mod transfers;
