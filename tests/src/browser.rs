@@ -50,8 +50,15 @@ pub fn screenshot_dir() -> PathBuf {
 }
 
 impl Browser {
-    /// Starts chromedriver and a headless Chromium with a window of `size`.
+    /// Starts chromedriver and a headless Chromium with a window of `size`, on a fresh profile.
     pub async fn start(size: (u32, u32)) -> Self {
+        Self::start_with(size, None).await
+    }
+
+    /// As [`Browser::start`], on the profile kept in `profile` (IndexedDB, the service
+    /// worker's cache, local storage): a second start on the same folder is the same phone
+    /// reopened after the browser was killed.
+    pub async fn start_with(size: (u32, u32), profile: Option<&std::path::Path>) -> Self {
         let port = free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -76,6 +83,10 @@ impl Browser {
             "--lang=zh-CN".to_owned(),
             format!("--window-size={},{}", size.0, size.1),
         ];
+        let mut browser_args = browser_args;
+        if let Some(dir) = profile {
+            browser_args.push(format!("--user-data-dir={}", dir.display()));
+        }
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), json!("chrome"));
         let downloads = tempfile::tempdir().expect("download dir");
@@ -118,6 +129,12 @@ impl Browser {
 
     pub async fn goto(&self, url: &str) {
         self.client.goto(url).await.expect("navigate");
+    }
+
+    /// Moves within the page to `hash` (`#/…`), as a tap on a link would.
+    pub async fn goto_hash(&self, hash: &str) {
+        self.eval(&format!("location.hash = {}; return true;", json!(hash)))
+            .await;
     }
 
     /// Waits (up to 10 s) for an element matching `css`.
@@ -182,7 +199,16 @@ impl Browser {
     }
 
     pub async fn click(&self, css: &str) {
-        self.wait_for(css).await.click().await.expect("click");
+        let el = self.wait_for(css).await;
+        // Into the middle of the screen, clear of bars fixed at the top or bottom.
+        let _ = self
+            .client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'});",
+                vec![serde_json::to_value(&el).expect("element")],
+            )
+            .await;
+        el.click().await.expect("click");
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {
@@ -245,6 +271,95 @@ impl Browser {
 
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
+    }
+
+    /// Ends the browser at once, as when a phone's app is killed: chromedriver and the
+    /// browser processes it started go, with no chance to finish anything.
+    pub async fn kill(mut self) {
+        let pid = self.driver.id();
+        // The browser is chromedriver's child: kill the whole process group it leads.
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-P", &pid.to_string()])
+            .status();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        // Chromium's own children (renderers) follow their parent; give them a moment so the
+        // profile's lock is released before it is opened again.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    /// Runs `script` as an async function body (it may `await`) and returns its value.
+    pub async fn eval_async(&self, script: &str) -> Value {
+        let wrapped = format!(
+            "const done = arguments[arguments.length - 1];\n\
+             (async () => {{ {script} }})().then(done, (e) => done({{ error: String(e && e.stack || e) }}));"
+        );
+        let v = self
+            .client
+            .execute_async(&wrapped, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"));
+        if let Some(err) = v.get("error") {
+            panic!("script threw: {err}\n{script}");
+        }
+        v
+    }
+}
+
+/// chromedriver's network conditions for the session's pages (a Chromium extension of
+/// WebDriver): offline, or throughput limits in bytes per second (`-1`: no limit).
+#[derive(Debug)]
+struct NetworkConditions {
+    offline: bool,
+    upload: i64,
+    download: i64,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for NetworkConditions {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/chromium/network_conditions",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({"network_conditions": {
+            "offline": self.offline, "latency": 0,
+            "upload_throughput": self.upload, "download_throughput": self.download,
+        }});
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+impl Browser {
+    /// Cuts this browser's network (`true`) or gives it back, as when a phone loses its
+    /// signal: the server stays up for everyone else.
+    pub async fn set_offline(&self, offline: bool) {
+        self.client
+            .issue_cmd(NetworkConditions {
+                offline,
+                upload: -1,
+                download: -1,
+            })
+            .await
+            .expect("network conditions");
+    }
+
+    /// Limits this browser's uploads to `bytes_per_second` (a slow mobile network).
+    pub async fn throttle_uploads(&self, bytes_per_second: i64) {
+        self.client
+            .issue_cmd(NetworkConditions {
+                offline: false,
+                upload: bytes_per_second,
+                download: -1,
+            })
+            .await
+            .expect("network conditions");
     }
 }
 

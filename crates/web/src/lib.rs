@@ -1,5 +1,6 @@
 //! The web faces of paicha, served by `paicha serve` itself: the office console at `/` and
-//! (later) the field app at `/field/`. One small core (`assets/core/`: sign-in, tokens, the API
+//! the field app at `/field/` (an installable offline app: a manifest, and a service worker at
+//! `/field/sw.js` that keeps the app's files, listed here at start-up, for use with no network). One small core (`assets/core/`: sign-in, tokens, the API
 //! client, Chinese messages) and two faces on it. Plain JavaScript modules, no build step:
 //!
 //! - Every file under `assets/` is embedded in the binary and served under `/assets/`, both at
@@ -45,10 +46,15 @@ struct Assets {
     files: HashMap<String, (Asset, bool)>,
     hashed: HashMap<String, String>,
     pages: HashMap<&'static str, (Asset, String)>,
+    /// The field app's service worker, made from its template with the list of files to keep.
+    service_worker: Option<Asset>,
 }
 
 /// The pages: where each is served, and its template under `assets/`.
-const PAGES: [(&str, &str); 1] = [("/", "console/index.html")];
+const PAGES: [(&str, &str); 2] = [("/", "console/index.html"), ("/field/", "field/index.html")];
+
+/// The field app's service worker template, served at `/field/sw.js` (its scope is `/field/`).
+const SERVICE_WORKER: &str = "field/sw.js";
 
 /// Bare module names the pages may import, and the files they stand for.
 const BARE_MODULES: [(&str, &str); 3] = [
@@ -127,13 +133,58 @@ impl Assets {
             files,
             hashed,
             pages: HashMap::new(),
+            service_worker: None,
         };
         for (route, template) in PAGES {
             if let Some(page) = assets.page(template) {
                 assets.pages.insert(route, page);
             }
         }
+        assets.service_worker = assets.service_worker();
         assets
+    }
+
+    /// What the field app needs to open with no network: its page and every file it loads
+    /// (its own, the core's, Preact and htm), at their hashed URLs.
+    fn field_shell(&self) -> Vec<String> {
+        let mut urls: Vec<String> = self
+            .hashed
+            .keys()
+            .filter(|p| {
+                (p.starts_with("field/")
+                    || p.starts_with("core/")
+                    || p.starts_with("vendor/preact")
+                    || p.starts_with("vendor/htm"))
+                    && *p != SERVICE_WORKER
+                    && !p.ends_with(".md")
+                    && !p.contains("LICENSE")
+            })
+            .map(|p| self.url(p))
+            .collect();
+        urls.sort();
+        // The page, and the files it names by their plain URLs (the manifest and its icon).
+        urls.splice(
+            0..0,
+            [
+                "/field/".to_owned(),
+                "/assets/field/manifest.webmanifest".to_owned(),
+                "/assets/field/icon.svg".to_owned(),
+            ],
+        );
+        urls
+    }
+
+    /// The service worker: its template with the shell's URLs and a version that changes with
+    /// them, so a new binary's worker replaces the old cache.
+    fn service_worker(&self) -> Option<Asset> {
+        let text = String::from_utf8(Files::get(SERVICE_WORKER)?.data.into_owned()).ok()?;
+        let shell = self.field_shell();
+        let list: Vec<String> = shell.iter().map(|u| json_string(u)).collect();
+        let version = hex(&Sha256::digest(list.join(",").as_bytes()))[..12].to_owned();
+        let js = text
+            .replace("\"{{version}}\"", &json_string(&version))
+            .replace("[/*{{shell}}*/]", &format!("[{}]", list.join(",")));
+        Some(asset(SERVICE_WORKER, js.into_bytes()))
     }
 
     fn url(&self, path: &str) -> String {
@@ -284,9 +335,23 @@ async fn file(Path(path): Path<String>, headers: HeaderMap) -> Response {
     }
 }
 
-/// The routes of the web faces, to merge into the API router: the pages and `/assets/*`.
+async fn service_worker(headers: HeaderMap) -> Response {
+    match &ASSETS.service_worker {
+        Some(asset) => respond(asset, &headers, "no-cache", None),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// The routes of the web faces, to merge into the API router: the pages, the field app's
+/// service worker and `/assets/*`.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    let mut router = Router::new().route("/assets/{*path}", get(file));
+    let mut router = Router::new()
+        .route("/assets/{*path}", get(file))
+        .route("/field/sw.js", get(service_worker))
+        .route(
+            "/field",
+            get(|| async { axum::response::Redirect::permanent("/field/") }),
+        );
     for (route, _) in PAGES {
         router = router.route(route, get(move |headers: HeaderMap| page(route, headers)));
     }
@@ -294,6 +359,7 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -317,6 +383,29 @@ mod tests {
             assert!(html.contains(&ASSETS.url(path)), "{path}");
             assert!(ASSETS.files.contains_key(&ASSETS.hashed[path]));
         }
+    }
+
+    #[test]
+    fn the_service_worker_keeps_every_file_of_the_field_app() {
+        let sw = ASSETS.service_worker.as_ref().expect("service worker");
+        let js = std::str::from_utf8(&sw.body).unwrap_or_default();
+        assert!(!js.contains("{{"), "every placeholder is filled");
+        for path in [
+            "field/app.js",
+            "core/replica.js",
+            "core/sync.js",
+            BARE_MODULES[0].1,
+        ] {
+            assert!(js.contains(&ASSETS.url(path)), "{path}");
+        }
+        assert!(js.contains("\"/field/\""));
+        assert!(
+            !js.contains("echarts"),
+            "the console's charts are not the field app's"
+        );
+        let (page, _) = &ASSETS.pages["/field/"];
+        let html = std::str::from_utf8(&page.body).unwrap_or_default();
+        assert!(html.contains(&ASSETS.url("field/app.js")));
     }
 
     #[test]

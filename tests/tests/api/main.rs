@@ -9,6 +9,7 @@ mod blobs;
 mod concurrency;
 mod console;
 mod errors;
+mod field;
 mod import;
 mod ledgers;
 mod logs;

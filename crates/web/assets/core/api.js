@@ -29,9 +29,9 @@ export function deviceId() {
   return id;
 }
 
-function loadSession() {
+function loadSession(key = STORE_KEY) {
   try {
-    return JSON.parse(localStorage.getItem(STORE_KEY) || 'null');
+    return JSON.parse(localStorage.getItem(key) || 'null');
   } catch {
     return null;
   }
@@ -66,11 +66,21 @@ export function saveBlob(blob, filename) {
 
 class Api {
   constructor() {
+    this.storeKey = STORE_KEY;
     this.session = loadSession();
     this.refreshing = null;
     this.online = true;
     this.expired = false;
     this.listeners = new Set();
+  }
+
+  /**
+   * Keeps the session under another key: the field app signs in as its own device, apart
+   * from a console open in the same browser.
+   */
+  useStore(key) {
+    this.storeKey = key;
+    this.session = loadSession(key);
   }
 
   /** `fn({online, session})` is called when reachability or the session changes. */
@@ -96,8 +106,8 @@ class Api {
       refresh_token: tokens.refresh_token,
       user: tokens.user,
     };
-    if (this.session) localStorage.setItem(STORE_KEY, JSON.stringify(this.session));
-    else localStorage.removeItem(STORE_KEY);
+    if (this.session) localStorage.setItem(this.storeKey, JSON.stringify(this.session));
+    else localStorage.removeItem(this.storeKey);
     this.emit();
   }
 
@@ -105,9 +115,10 @@ class Api {
     return this.session?.user ?? null;
   }
 
-  async login(username, password) {
+  /** Signs in; `device` is the device id to sign in with (default: this browser's). */
+  async login(username, password, device = deviceId()) {
     const tokens = await this.raw('POST', '/v1/auth/login', {
-      body: { username, password, device_id: deviceId() },
+      body: { username, password, device_id: device },
       auth: false,
     });
     this.expired = false;
@@ -158,7 +169,7 @@ class Api {
   /**
    * A request with the session's token; an expired token is refreshed once and the request
    * sent again. Options: `query` (object), `body` (JSON, or FormData / Blob as is), `timeout`
-   * (ms), `blob` (answer `{blob, filename}`), `signal`.
+   * (ms), `blob` (answer `{blob, filename}`), `signal`, `headers`.
    */
   async request(method, path, options = {}) {
     try {
@@ -180,7 +191,7 @@ class Api {
     return this.request('POST', path, { ...options, body });
   }
 
-  async raw(method, path, { query, body, auth = true, timeout = 20000, blob = false, signal } = {}) {
+  async raw(method, path, { query, body, auth = true, timeout = 20000, blob = false, signal, headers: extra } = {}) {
     let url = path;
     if (query) {
       const params = new URLSearchParams();
@@ -190,7 +201,7 @@ class Api {
       const qs = params.toString();
       if (qs) url += `?${qs}`;
     }
-    const headers = {};
+    const headers = { ...extra };
     if (auth && this.session?.access_token) {
       headers.authorization = `Bearer ${this.session.access_token}`;
     }
@@ -243,13 +254,17 @@ class Api {
       }
     }
     const error = answer?.error;
-    throw new ApiError(
+    const failure = new ApiError(
       response.status,
       error?.code ?? 'unexpected',
       error?.message ?? `${MSG.unexpected}（${response.status}）`,
       error?.field,
       answer,
     );
+    // A chunk sent from the wrong position says where to continue (docs/protocol.md §11.2).
+    const offset = response.headers.get('upload-offset');
+    if (offset !== null) failure.uploadOffset = Number(offset);
+    throw failure;
   }
 }
 

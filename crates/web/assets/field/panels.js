@@ -1,0 +1,162 @@
+// The other screens of the field app: the transfers the street sent down to this branch (转出
+// 明细) with their receipt follow-up, the branch's ledger A/B entries, and the sync panel.
+
+import { html, useState, useEffect } from '../core/ui.js';
+import { api } from '../core/api.js';
+import { date } from '../core/format.js';
+import { ctx, useReplica, useSyncState, myBranch } from './app.js';
+import { RecordForm, rejectionsOf } from './members.js';
+import { maxEdge } from './form.js';
+
+const OP = { put: '新建', patch: '修改', delete: '删除' };
+
+function collectionLabel(name) {
+  return ctx.schema.collection(name)?.label ?? name;
+}
+
+export function Transfers() {
+  const replica = useReplica();
+  const [open, setOpen] = useState(null);
+  const branch = myBranch();
+  const list = [...replica.view('transfers').values()]
+    .filter((t) => t.fields.branch_id === branch)
+    .sort((a, b) => (a.fields.transferred_on || '') < (b.fields.transferred_on || '') ? 1 : -1);
+  const waiting = list.filter((t) => !['receipt_received', 'receipt_reissued'].includes(t.fields.receipt_status));
+  return html`<section class="transfers">
+    <h1>转出党员跟进</h1>
+    <p class="muted">街道下发给本支部的转出明细 ${list.length} 条，其中尚未收到回执 ${waiting.length} 条。</p>
+    ${list.length === 0 && html`<p class="card muted">暂无下发给本支部的转出明细。</p>`}
+    <ul class="list">
+      ${list.map((t) => {
+        const errors = {};
+        for (const r of rejectionsOf('transfers', t.id)) if (r.error.field) errors[r.error.field] = r.error.message;
+        return html`<li key=${t.id} data-transfer=${t.id}>
+          <button type="button" class="row" onClick=${() => setOpen(open === t.id ? null : t.id)}>
+            <span class="main"><strong>${t.fields.member_name}</strong>
+              <span class="muted small">${date(t.fields.transferred_on)} 转往 ${t.fields.receiving_organization || '（未填接收党组织）'}</span></span>
+            <span class="side"><span class="chip open">${ctx.schema.display('transfers', 'receipt_status', t.fields.receipt_status ?? 'issued')}</span>
+              ${t.pending && html`<span class="chip pending">待上传</span>`}</span>
+          </button>
+          ${(open === t.id || Object.keys(errors).length > 0) &&
+          html`<${RecordForm} key=${t.version} collection="transfers" record=${t} extraErrors=${errors}
+            fields=${['receipt_status', 'receipt_on', 'member_id', 'follow_up_note', 'registered_lost']} submitLabel="保存跟进情况" />`}
+        </li>`;
+      })}
+    </ul>
+  </section>`;
+}
+
+const LEDGER_FIELDS = {
+  ledger_a: ['name', 'gender', 'birth_date', 'id_number', 'residence', 'reason_not_on_roster', 'proposed_action', 'branch_opinion', 'remarks'],
+  ledger_b: ['member_id', 'name', 'id_number', 'surplus_reason', 'event_date', 'proposed_action', 'branch_opinion', 'remarks'],
+};
+
+export function Ledger() {
+  const replica = useReplica();
+  const [adding, setAdding] = useState(null);
+  const entries = [...replica.view('roster_ledger_entries').values()];
+  const can = ctx.schema.canCreate('roster_ledger_entries', replica.get('user').role);
+  return html`<section class="ledger">
+    <h1>花名册核查台帐</h1>
+    ${['ledger_a', 'ledger_b'].map((kind) => {
+      const mine = entries.filter((e) => e.fields.ledger === kind);
+      return html`<div class="card" data-ledger=${kind}>
+        <h2>${ctx.schema.display('roster_ledger_entries', 'ledger', kind)}（${mine.length}）</h2>
+        <ul class="plain">
+          ${mine.map((e) => html`<li>${e.fields.name} ${e.fields.outcome ? html`<span class="chip on_time">${ctx.schema.display('roster_ledger_entries', 'outcome', e.fields.outcome)}</span>` : ''}
+            ${e.pending && html`<span class="chip pending">待上传</span>`}</li>`)}
+        </ul>
+        ${can && adding !== kind && html`<button class="btn" type="button" data-add-ledger=${kind} onClick=${() => setAdding(kind)}>新增条目</button>`}
+        ${adding === kind &&
+        html`<${RecordForm} collection="roster_ledger_entries" record=${null} orgUnitId=${myBranch()}
+          fields=${['ledger', ...LEDGER_FIELDS[kind]]} title="新增台帐条目"
+          initial=${{ ledger: kind }} onSaved=${() => setAdding(null)} />`}
+      </div>`;
+    })}
+  </section>`;
+}
+
+function describe(m) {
+  const rec = ctx.replica.record(m.collection, m.id);
+  const who = rec?.fields.name || rec?.fields.member_name || '';
+  return `${OP[m.op]}${collectionLabel(m.collection)}${who ? `「${who}」` : ''}`;
+}
+
+function linkTo(m) {
+  if (m.collection === 'members') return `#/m/${m.id}`;
+  const rec = ctx.replica.record(m.collection, m.id);
+  if (rec?.fields.member_id) return `#/m/${rec.fields.member_id}`;
+  if (m.collection === 'transfers') return '#/transfers';
+  return '#/sync';
+}
+
+export function SyncPanel({ onSignOut }) {
+  const replica = useReplica();
+  const s = useSyncState();
+  const [online, setOnline] = useState(api.online);
+  const [wipe, setWipe] = useState(false);
+  const [checking, setChecking] = useState('');
+  const [edge, setEdge] = useState(maxEdge());
+  useEffect(() => api.subscribe((x) => setOnline(x.online)), []);
+  const pendingBlobs = replica.pendingBlobs();
+  async function check() {
+    setChecking('正在核对……');
+    try {
+      const repaired = await ctx.sync.maybeCheck(true);
+      setChecking(repaired === null ? '服务器数据正在变化，请稍后再核对' : repaired.length ? `已重新同步：${repaired.map(collectionLabel).join('、')}` : '本机数据与服务器一致');
+    } catch (e) {
+      setChecking(e.message);
+    }
+  }
+  return html`<section class="sync-panel">
+    <h1>同步</h1>
+    <div class="card">
+      <p>网络：<strong id="net-state">${online ? '在线' : '离线'}</strong></p>
+      <p>上次同步：<span id="last-sync">${s.lastSync ? new Date(s.lastSync).toLocaleString('zh-CN') : '尚未同步'}</span></p>
+      <p>待上传的修改：<strong id="outbox-count">${replica.outbox.length}</strong> 条</p>
+      <p>待上传的照片和签名：<strong id="blob-count">${pendingBlobs.length}</strong> 个
+        ${s.uploading && html`（正在上传 ${Math.round((100 * s.uploading.received) / s.uploading.total)}%）`}</p>
+      ${s.error && !online && html`<p class="muted">无法连接服务器，修改已保存在本机，恢复网络后自动上传。</p>`}
+      <div class="buttons">
+        <button class="btn primary" type="button" id="sync-now" onClick=${() => ctx.sync.kick()}>立即同步</button>
+        <button class="btn" type="button" onClick=${check}>核对数据完整性</button>
+      </div>
+      ${checking && html`<p role="status">${checking}</p>`}
+    </div>
+    <div class="card" id="needs-correction">
+      <h2>需更正的记录（${replica.rejections.length}）</h2>
+      ${replica.rejections.length === 0 && html`<p class="muted">没有。</p>`}
+      ${replica.rejections.map((r) => html`<p><a href=${linkTo(r.mutation)}>${describe(r.mutation)}</a>：<span class="error-text">${r.error.message}</span></p>`)}
+    </div>
+    <div class="card">
+      <h2>修改冲突（${replica.conflicts.length}）</h2>
+      ${replica.conflicts.length === 0 && html`<p class="muted">没有。</p>`}
+      ${replica.conflicts.map((c) => html`<p><a href=${linkTo(c)}>${describe({ ...c, op: 'patch' })}</a>：覆盖了他人对
+        ${c.conflicts.map((x) => `「${ctx.schema.label(c.collection, x.field)}」`).join('')}的修改</p>`)}
+    </div>
+    <div class="card">
+      <h2>待上传的修改</h2>
+      ${replica.outbox.length === 0 && html`<p class="muted">全部已上传。</p>`}
+      <ul class="plain">${replica.outbox.slice(0, 50).map((m) => html`<li>${describe(m)}</li>`)}</ul>
+    </div>
+    <div class="card">
+      <h2>设置</h2>
+      <div class="field">
+        <label for="max-edge">照片最长边（像素）</label>
+        <input id="max-edge" type="number" min="640" max="4000" step="100" value=${edge}
+          onChange=${(e) => {
+            const v = Math.min(4000, Math.max(640, Number(e.target.value) || 1600));
+            localStorage.setItem('paicha.field.max_edge', String(v));
+            setEdge(v);
+          }} />
+      </div>
+      <p class="muted small">本机编号：${replica.deviceId}</p>
+    </div>
+    <div class="card">
+      <h2>退出登录</h2>
+      <label class="check"><input type="checkbox" checked=${wipe} onChange=${(e) => setWipe(e.target.checked)} />同时清除本机的全部数据</label>
+      ${wipe && replica.outbox.length > 0 && html`<p class="error-text">还有${replica.outbox.length}条修改未上传，清除后将丢失。</p>`}
+      <button class="btn wide" type="button" id="sign-out" onClick=${() => onSignOut(wipe)}>退出登录</button>
+    </div>
+  </section>`;
+}

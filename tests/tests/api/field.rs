@@ -1,0 +1,508 @@
+//! The field app (`/field/`) in a real headless Chromium (see `paicha_tests::browser`), against
+//! the real server: it opens with no network after one online sign-in, keeps every edit in its
+//! replica and outbox, and syncs by itself when the server is back, so that the server holds
+//! each record exactly once, with its photos and signature. Also: `GET /v1/schema`, and the
+//! app's 公民身份号码 check against the vectors the Rust tests read. Screenshots:
+//! `target/screenshots/field-*.png`.
+
+use paicha_domain::api::v1::MutationStatus;
+use paicha_tests::browser::{Browser, PHONE};
+use paicha_tests::{PASSWORD, TestApp, id_number, put, spawn_app};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// A distinct valid number for the `n`th seeded member (male: odd sequence number).
+fn seeded_id_number(n: i64, male: bool) -> String {
+    let n = u32::try_from(n).unwrap_or(0);
+    let birth = format!(
+        "19{:02}{:02}{:02}",
+        40 + n / 120_000 % 50,
+        1 + n / 400 % 12,
+        1 + n / 13 % 28
+    );
+    let seq = (n % 400) * 2 + u32::from(male);
+    id_number(&birth, seq)
+}
+
+/// Creates `n` members at `branch` through the API, as an import would; returns their ids.
+async fn members(client: &paicha_client::Client, branch: Uuid, n: usize, first: i64) -> Vec<Uuid> {
+    let mut ids = Vec::new();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let batch: Vec<Value> = chunk
+            .iter()
+            .map(|&i| {
+                let id = Uuid::now_v7();
+                ids.push(id);
+                put(
+                    first + i as i64,
+                    "members",
+                    id,
+                    branch,
+                    json!({"name": format!("党员{:05}", i + 1), "gender": if i % 2 == 0 { "male" } else { "female" },
+                           "id_number": seeded_id_number(first + i as i64, i % 2 == 0),
+                           "phone": format!("139{:08}", i)}),
+                )
+            })
+            .collect();
+        let r = client.push("seed", batch).await.expect("seed push");
+        assert!(
+            r.results
+                .iter()
+                .all(|x| x.status == MutationStatus::Applied),
+            "{r:?}"
+        );
+    }
+    ids
+}
+
+/// Opens the field app and signs in as `username`; waits until the member list shows `count`.
+async fn sign_in(b: &Browser, app: &TestApp, username: &str, count: usize) {
+    b.goto(&format!("{}/field/", app.base)).await;
+    b.type_into("#username", username).await;
+    b.type_into("#password", PASSWORD).await;
+    b.click("button[type=submit]").await;
+    wait_members(b, count).await;
+}
+
+async fn wait_members(b: &Browser, count: usize) {
+    b.wait_until(
+        60,
+        &format!("return document.querySelector('#member-count')?.textContent === '{count}';"),
+    )
+    .await;
+}
+
+/// What the app's sync badge says is waiting to be pushed.
+async fn waiting(b: &Browser) -> u64 {
+    b.eval("return Number(document.querySelector('#sync-badge')?.dataset.waiting ?? -1);")
+        .await
+        .as_u64()
+        .unwrap_or(u64::MAX)
+}
+
+/// Opens a member's page by name from the list.
+async fn open_member(b: &Browser, name: &str) {
+    b.goto_hash("#/").await;
+    b.type_into("input.search", name).await;
+    b.click("#member-list a.row").await;
+    b.wait_until(
+        10,
+        &format!("return document.querySelector('.member h1')?.textContent === '{name}';"),
+    )
+    .await;
+}
+
+/// A photo as the camera would give it: a JPEG drawn on a canvas, put into the file input.
+const TAKE_PHOTO: &str = r#"
+    const c = document.createElement('canvas');
+    c.width = 2400; c.height = 3200;
+    const g = c.getContext('2d');
+    g.fillStyle = '#d8e4f0'; g.fillRect(0, 0, c.width, c.height);
+    g.fillStyle = '#c8161d'; g.beginPath(); g.arc(1200, 1300, 700, 0, 7); g.fill();
+    for (let i = 0; i < 4000; i++) { g.fillStyle = `hsl(${i % 360},60%,50%)`; g.fillRect((i * 97) % 2400, (i * 131) % 3200, 9, 9); }
+    const blob = await new Promise((r) => c.toBlob(r, 'image/jpeg', 0.95));
+    const input = document.querySelector('#photo-input');
+    const dt = new DataTransfer();
+    dt.items.add(new File([blob], 'photo.jpg', { type: 'image/jpeg' }));
+    input.files = dt.files;
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+    return blob.size;
+"#;
+
+/// A signature drawn with the pointer on the signature pad.
+const SIGN: &str = r#"
+    const c = document.querySelector('#signature-pad');
+    const r = c.getBoundingClientRect();
+    const ev = (type, x, y) => c.dispatchEvent(new PointerEvent(type, { pointerId: 7, bubbles: true, clientX: r.left + x, clientY: r.top + y }));
+    ev('pointerdown', 20, 100);
+    for (let i = 1; i <= 30; i++) ev('pointermove', 20 + i * 8, 100 + Math.sin(i / 3) * 40);
+    ev('pointerup', 260, 100);
+    return true;
+"#;
+
+#[tokio::test]
+async fn the_schema_document_is_served_with_a_version() {
+    let app = spawn_app().await;
+    let t = app.tenant("sch").await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/schema", app.base);
+    let anonymous = http.get(&url).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let (_, tokens) = app.sign_in("sch-sec1").await;
+    let auth = format!("Bearer {}", tokens.access_token);
+    let r = http
+        .get(&url)
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+    let doc: Value = r.json().await.unwrap();
+    assert_eq!(etag, format!("\"{}\"", doc["version"].as_str().unwrap()));
+    let members = &doc["collections"][0];
+    assert_eq!(members["name"], "members");
+    let status = members["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "roster_status")
+        .unwrap();
+    assert_eq!(
+        status["values"][1],
+        json!({"value": "confirmed_on_site", "label": "现场确认"})
+    );
+    assert_eq!(
+        status["writers"],
+        json!(["branch_secretary", "group_member", "org_office"])
+    );
+    let again = http
+        .get(&url)
+        .header("authorization", &auth)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    drop(t);
+}
+
+#[tokio::test]
+async fn the_app_checks_id_numbers_as_the_server_does() {
+    let app = spawn_app().await;
+    let vectors = include_str!("../../../crates/domain/testdata/id_numbers.json");
+    let b = Browser::start(PHONE).await;
+    b.goto(&format!("{}/field/", app.base)).await;
+    b.wait_for("#username").await;
+    let failures = b
+        .eval_async(&format!(
+            r#"const {{ checkIdNumber }} = await import('/assets/core/idnumber.js');
+               const file = {vectors};
+               const bad = [];
+               for (const v of file.vectors) {{
+                 const r = checkIdNumber(v.input);
+                 const ok = v.valid
+                   ? r.ok && r.normalized === v.normalized && r.birth_date === v.birth_date && r.gender === v.gender && r.legacy === Boolean(v.legacy)
+                   : !r.ok && r.code === v.code;
+                 if (!ok) bad.push({{ v, r }});
+               }}
+               return {{ n: file.vectors.length, bad }};"#
+        ))
+        .await;
+    assert!(failures["n"].as_u64().unwrap() >= 10);
+    assert_eq!(
+        failures["bad"],
+        json!([]),
+        "the app disagrees with the vectors"
+    );
+}
+
+#[tokio::test]
+async fn a_branch_works_offline_and_every_edit_reaches_the_server_once() {
+    let mut app = spawn_app().await;
+    let t = app.tenant("off").await;
+    let ids = members(&t.secretary1, t.branch1.id, 6, 1).await;
+    // A member of the other branch, which this branch must never see.
+    members(&t.secretary2, t.branch2.id, 1, 100).await;
+
+    let profile = tempfile::tempdir().unwrap();
+    let b = Browser::start_with(PHONE, Some(profile.path())).await;
+    sign_in(&b, &app, "off-sec1", 6).await;
+    // The service worker has taken the page and kept the app's files.
+    b.wait_until(
+        20,
+        "return navigator.serviceWorker.controller !== null && caches.keys().then(k => k.length > 0);",
+    )
+    .await;
+    b.screenshot("field-members").await;
+
+    // The network goes: the server stops. The app reopens from its own files and data.
+    app.stop().await;
+    b.goto(&format!("{}/field/", app.base)).await;
+    wait_members(&b, 6).await;
+    b.wait_until(
+        20,
+        "return document.querySelector('#sync-badge')?.textContent.includes('离线');",
+    )
+    .await;
+
+    // Two members verified on site.
+    for name in ["党员00001", "党员00002"] {
+        open_member(&b, name).await;
+        b.click("button[data-step=confirmed_on_site]").await;
+        b.wait_until(
+            10,
+            "return document.querySelector('.head .chip')?.dataset.status === 'confirmed_on_site';",
+        )
+        .await;
+    }
+
+    // The third fills the 党员信息采集表 with a photo and a signature.
+    open_member(&b, "党员00003").await;
+    b.click("#open-form").await;
+    b.wait_for("#photo-input").await;
+    b.eval_async(TAKE_PHOTO).await;
+    b.wait_until(
+        20,
+        "return document.querySelectorAll('.thumb.new img').length === 1;",
+    )
+    .await;
+    b.eval(SIGN).await;
+    b.click("#signature-done").await;
+    b.wait_until(
+        10,
+        "return document.querySelector('.thumb.sig img') !== null;",
+    )
+    .await;
+    b.screenshot("field-form").await;
+    b.click("#save-form").await;
+    b.wait_until(
+        10,
+        "return location.hash.startsWith('#/m/') && !location.hash.includes('/form');",
+    )
+    .await;
+
+    // The fourth is lost: a case and one search attempt.
+    open_member(&b, "党员00004").await;
+    b.click("button[data-step=pending_lost]").await;
+    b.click("#open-case").await;
+    b.click("a[data-add-attempt]").await;
+    b.wait_for("form[data-form=contact_attempts]").await;
+    b.click("#f-contact_attempts-channel").await;
+    b.eval(
+        "const s = document.querySelector('#f-contact_attempts-channel'); s.value = 'phone'; \
+         s.dispatchEvent(new Event('change', { bubbles: true })); return true;",
+    )
+    .await;
+    b.type_into(
+        "#f-contact_attempts-channel_detail",
+        "拨打原登记电话，已停机",
+    )
+    .await;
+    b.click("form[data-form=contact_attempts] button[type=submit]")
+        .await;
+    b.wait_until(
+        10,
+        "return document.querySelectorAll('[data-attempt]').length === 1;",
+    )
+    .await;
+    b.screenshot("field-member-lost").await;
+    assert!(waiting(&b).await > 0, "the edits wait in the outbox");
+
+    // The server comes back: the app syncs by itself (no click), photos and signature included.
+    app.restart().await;
+    b.goto_hash("#/sync").await;
+    b.wait_until(
+        90,
+        "return document.querySelector('#outbox-count')?.textContent === '0' \
+         && document.querySelector('#blob-count')?.textContent === '0' \
+         && document.querySelector('#net-state')?.textContent === '在线';",
+    )
+    .await;
+    b.screenshot("field-sync").await;
+
+    // The server holds exactly those records, once each.
+    let mut replica = paicha_tests::Replica::default();
+    replica.sync(&t.secretary1).await.unwrap();
+    let of = |c: &str| -> Vec<(Uuid, serde_json::Map<String, Value>)> {
+        replica
+            .records
+            .iter()
+            .filter(|((col, _), _)| col == c)
+            .map(|((_, id), (_, fields))| (*id, fields.clone()))
+            .collect()
+    };
+    let members_now = of("members");
+    assert_eq!(members_now.len(), 6, "this branch's members only");
+    let status = |id: Uuid| {
+        members_now
+            .iter()
+            .find(|(m, _)| *m == id)
+            .and_then(|(_, f)| f.get("roster_status").cloned())
+    };
+    assert_eq!(status(ids[0]), Some(json!("confirmed_on_site")));
+    assert_eq!(status(ids[1]), Some(json!("confirmed_on_site")));
+    assert_eq!(
+        status(ids[2]),
+        Some(json!("confirmed_on_site")),
+        "the form's outcome"
+    );
+    assert_eq!(status(ids[3]), Some(json!("pending_lost")));
+    assert_eq!(status(ids[4]), None);
+    let forms = of("info_forms");
+    assert_eq!(forms.len(), 1, "{forms:?}");
+    let form = &forms[0].1;
+    assert_eq!(form["member_id"], json!(ids[2]));
+    assert_eq!(form["confirmation_mode"], "on_site");
+    let photos = form["photos"].as_array().expect("the photo is linked");
+    assert_eq!(photos.len(), 1);
+    let photo = t
+        .secretary1
+        .get_blob(photos[0].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(&photo[..3], &[0xFF, 0xD8, 0xFF], "a JPEG");
+    assert!(photo.len() < 2_000_000, "compressed: {} bytes", photo.len());
+    let signature = t
+        .secretary1
+        .get_blob(form["signature"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(&signature[1..4], b"PNG");
+    assert_eq!(of("contact_cases").len(), 1);
+    let attempts = of("contact_attempts");
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].1["channel"], "phone");
+    assert_eq!(attempts[0].1["method"], "direct");
+    // Each record was created once: one put in its audit trail.
+    let trail = t.secretary1.audit("info_forms", forms[0].0).await.unwrap();
+    assert_eq!(
+        trail.entries.iter().filter(|e| e.op == "put").count(),
+        1,
+        "{trail:?}"
+    );
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_refused_edit_shows_the_servers_message_at_its_field() {
+    let app = spawn_app().await;
+    let t = app.tenant("rej").await;
+    members(&t.secretary1, t.branch1.id, 2, 1).await;
+    // Someone of another branch of the committee already holds this number (a male's, as
+    // 党员00001 is male).
+    let taken = id_number("19800101", 555);
+    let other = Uuid::now_v7();
+    let r = t
+        .secretary2
+        .push(
+            "seed",
+            vec![put(
+                1,
+                "members",
+                other,
+                t.branch2.id,
+                json!({"name": "外支部党员", "id_number": taken}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].status, MutationStatus::Applied, "{r:?}");
+
+    let b = Browser::start(PHONE).await;
+    sign_in(&b, &app, "rej-sec1", 2).await;
+    open_member(&b, "党员00001").await;
+    b.click("#edit-member").await;
+    b.type_into("#f-members-id_number", &taken).await;
+    b.click("form[data-form=members] button[type=submit]").await;
+
+    // The app found nothing wrong; the server refuses, and its message stands at the field.
+    let message = b
+        .wait_until(
+            30,
+            "return document.querySelector('.field[data-field=id_number] .field-error')?.textContent;",
+        )
+        .await;
+    assert!(
+        message
+            .as_str()
+            .unwrap()
+            .contains("本党工委已有在册党员使用此公民身份号码"),
+        "{message}"
+    );
+    assert_eq!(waiting(&b).await, 0, "a refusal leaves the outbox");
+    b.screenshot("field-rejected").await;
+    // The record shows the server's value again (the refused edit is not applied).
+    let shown = b
+        .eval("return document.querySelector('#f-members-id_number').value;")
+        .await;
+    assert_ne!(shown, json!(taken));
+    // The sync panel lists it under 需更正.
+    b.goto_hash("#/sync").await;
+    let list = b.text("#needs-correction").await;
+    assert!(list.contains("党员00001"), "{list}");
+}
+
+/// Edits one field of 党员00002 on the member's page.
+async fn edit(br: &Browser, field: &str, value: &str) {
+    open_member(br, "党员00002").await;
+    br.click("#edit-member").await;
+    br.type_into(&format!("#f-members-{field}"), value).await;
+    br.click("form[data-form=members] button[type=submit]")
+        .await;
+    br.wait_until(
+        10,
+        "return document.querySelector('.head .chip.pending') !== null;",
+    )
+    .await;
+}
+
+/// Two phones of one branch edit one member offline: different fields merge; the same field
+/// goes to the later push, both phones end with the server's record, and the overwritten value
+/// is shown.
+#[tokio::test]
+async fn two_phones_converge_and_a_same_field_conflict_is_shown() {
+    let app = spawn_app().await;
+    let t = app.tenant("two").await;
+    let ids = members(&t.secretary1, t.branch1.id, 3, 1).await;
+    let admin = &t.admin;
+    admin
+        .create_user(&paicha_tests::new_user(
+            "two-member",
+            paicha_domain::role::Role::GroupMember,
+            Some(t.branch1.id),
+        ))
+        .await
+        .unwrap();
+
+    let a = Browser::start(PHONE).await;
+    let b = Browser::start(PHONE).await;
+    sign_in(&a, &app, "two-sec1", 3).await;
+    sign_in(&b, &app, "two-member", 3).await;
+
+    // Both phones lose their signal (the server stays up).
+    a.set_offline(true).await;
+    b.set_offline(true).await;
+    // Different fields first, then the same one.
+    edit(&a, "residence", "幸福村3组").await;
+    edit(&b, "work_unit", "县农机站").await;
+    edit(&a, "phone", "13700000001").await;
+    edit(&b, "phone", "13800000002").await;
+
+    // Phone A finds a signal first; then B, whose phone number overwrites A's.
+    let synced = "return document.querySelector('#sync-badge')?.dataset.waiting === '0' \
+                  && document.querySelector('#sync-badge')?.textContent.includes('已同步');";
+    a.set_offline(false).await;
+    a.wait_until(60, synced).await;
+    b.set_offline(false).await;
+    b.wait_until(60, synced).await;
+
+    let mut server = paicha_tests::Replica::default();
+    server.sync(&t.secretary1).await.unwrap();
+    let fields = &server.records[&("members".to_owned(), ids[1])].1;
+    assert_eq!(fields["residence"], "幸福村3组");
+    assert_eq!(fields["work_unit"], "县农机站");
+    assert_eq!(fields["phone"], "13800000002");
+
+    // Both phones converge to the server's record.
+    for br in [&a, &b] {
+        open_member(br, "党员00002").await;
+        br.wait_until(
+            30,
+            "return document.querySelector('.head')?.textContent.includes('13800000002');",
+        )
+        .await;
+    }
+    // B sees that its edit overwrote someone's value; A (a reviewer) sees the server's log.
+    let seen_b = b.text("#conflicts").await;
+    assert!(
+        seen_b.contains("联系电话") && seen_b.contains("13700000001"),
+        "{seen_b}"
+    );
+    let seen_a = a.text("#conflicts").await;
+    assert!(
+        seen_a.contains("13700000001") && seen_a.contains("13800000002"),
+        "{seen_a}"
+    );
+    b.screenshot("field-conflict").await;
+}
