@@ -350,13 +350,14 @@ impl Browser {
             .expect("network conditions");
     }
 
-    /// Limits this browser's uploads to `bytes_per_second` (a slow mobile network).
-    pub async fn throttle_uploads(&self, bytes_per_second: i64) {
+    /// Limits this browser's uploads and downloads, in bytes per second (`-1`: no limit), as
+    /// on a slow mobile network.
+    pub async fn throttle(&self, upload: i64, download: i64) {
         self.client
             .issue_cmd(NetworkConditions {
                 offline: false,
-                upload: bytes_per_second,
-                download: -1,
+                upload,
+                download,
             })
             .await
             .expect("network conditions");

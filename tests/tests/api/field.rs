@@ -109,6 +109,25 @@ const TAKE_PHOTO: &str = r#"
     return blob.size;
 "#;
 
+/// A photo full of fine detail (noise), which compresses badly: about 1.5 MB as a JPEG, so
+/// that its upload takes several chunks.
+const TAKE_DETAILED_PHOTO: &str = r#"
+    const c = document.createElement('canvas');
+    c.width = 1200; c.height = 1600;
+    const g = c.getContext('2d');
+    const img = g.createImageData(c.width, c.height);
+    let x = 12345;
+    for (let i = 0; i < img.data.length; i++) { x = (x * 1103515245 + 12345) & 0x7fffffff; img.data[i] = (i & 3) === 3 ? 255 : x >> 23; }
+    g.putImageData(img, 0, 0);
+    const blob = await new Promise((r) => c.toBlob(r, 'image/jpeg', 0.95));
+    const input = document.querySelector('#photo-input');
+    const dt = new DataTransfer();
+    dt.items.add(new File([blob], 'photo.jpg', { type: 'image/jpeg' }));
+    input.files = dt.files;
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+    return blob.size;
+"#;
+
 /// A signature drawn with the pointer on the signature pad.
 const SIGN: &str = r#"
     const c = document.querySelector('#signature-pad');
@@ -505,4 +524,147 @@ async fn two_phones_converge_and_a_same_field_conflict_is_shown() {
         "{seen_a}"
     );
     b.screenshot("field-conflict").await;
+}
+
+/// Reads a store of the app's IndexedDB replica.
+fn read_store(store: &str) -> String {
+    format!(
+        r#"const db = await new Promise((ok, fail) => {{ const r = indexedDB.open('paicha-field'); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); }});
+           const rows = await new Promise((ok) => {{ const q = db.transaction('{store}').objectStore('{store}').getAll(); q.onsuccess = () => ok(q.result); }});
+           db.close();"#
+    )
+}
+
+/// The phone is killed twice: in the middle of its first sync of 10,000 members, and in the
+/// middle of a photo's upload right after an edit. Reopened, it continues from its cursor, the
+/// upload resumes where the server stands, and the server holds every edit exactly once.
+#[tokio::test]
+async fn killing_the_app_mid_sync_and_mid_upload_loses_and_repeats_nothing() {
+    let app = spawn_app().await;
+    let t = app.tenant("kil").await;
+    let ids = members(&t.secretary1, t.branch1.id, 10_000, 1).await;
+
+    let profile = tempfile::tempdir().unwrap();
+    let b = Browser::start_with(PHONE, Some(profile.path())).await;
+    b.goto(&format!("{}/field/", app.base)).await;
+    // A slow network, so that the first sync takes a while.
+    b.throttle(-1, 400_000).await;
+    b.type_into("#username", "kil-sec1").await;
+    b.type_into("#password", PASSWORD).await;
+    b.click("button[type=submit]").await;
+    let partial = b
+        .wait_until(
+            60,
+            "const n = Number(document.querySelector('#member-count')?.textContent || 0); return n >= 1000 && n < 9000 ? n : 0;",
+        )
+        .await;
+    b.kill().await;
+
+    // Reopened: the app signs in by itself, goes on from its cursor and completes the replica.
+    let b = Browser::start_with(PHONE, Some(profile.path())).await;
+    b.goto(&format!("{}/field/", app.base)).await;
+    wait_members(&b, 10_000).await;
+    let first_pull = b
+        .eval("return performance.getEntriesByType('resource').map(e => e.name).find(n => n.includes('/v1/sync/pull'));")
+        .await;
+    assert!(
+        first_pull.as_str().unwrap().contains("cursor="),
+        "after {partial} members the sync goes on from its cursor: {first_pull}"
+    );
+    let stored = b
+        .eval_async(&format!(
+            "{} return rows.filter(r => r.collection === 'members').length;",
+            read_store("records")
+        ))
+        .await;
+    assert_eq!(stored, json!(10_000));
+
+    // A search over 10,000 members answers at once on the phone.
+    b.type_into("input.search", "党员09999").await;
+    b.wait_until(
+        10,
+        "return document.querySelector('#match-count')?.textContent === '1 名';",
+    )
+    .await;
+
+    // An edit, then a photo on a slow upload; the app is killed while the photo is halfway.
+    open_member(&b, "党员00010").await;
+    b.click("button[data-step=confirmed_remote]").await;
+    b.click("#open-form").await;
+    b.wait_for("#photo-input").await;
+    b.eval_async(TAKE_DETAILED_PHOTO).await;
+    b.wait_until(
+        20,
+        "return document.querySelectorAll('.thumb.new img').length === 1;",
+    )
+    .await;
+    b.throttle(60_000, -1).await;
+    b.click("#save-form").await;
+    // Wait until the server has acknowledged a first chunk (the app notes it), then kill.
+    let progress = b
+        .wait_until(
+            60,
+            &format!(
+                "{} const p = rows[0]; return p && p.received > 0 && !p.uploaded ? [p.sha256, p.received, p.size] : null;",
+                read_store("blobs")
+            ),
+        )
+        .await;
+    let hash = progress[0].as_str().unwrap().to_owned();
+    let received = progress[1].as_u64().unwrap();
+    assert!(
+        received < progress[2].as_u64().unwrap(),
+        "halfway: {progress}"
+    );
+    let on_server = t.secretary1.blob_upload_status(&hash).await.unwrap();
+    assert!(
+        !on_server.complete && on_server.received >= received,
+        "{on_server:?}"
+    );
+    b.kill().await;
+
+    let b = Browser::start_with(PHONE, Some(profile.path())).await;
+    b.goto(&format!("{}/field/#/sync", app.base)).await;
+    b.wait_until(
+        120,
+        "return document.querySelector('#outbox-count')?.textContent === '0' \
+         && document.querySelector('#blob-count')?.textContent === '0';",
+    )
+    .await;
+    let resumed = b
+        .eval_async(&format!(
+            "{} return rows.find(r => r.sha256 === '{hash}')?.resumed_from ?? null;",
+            read_store("blobs")
+        ))
+        .await;
+    assert!(
+        resumed.as_u64().is_some_and(|r| r > 0 && r >= received),
+        "the upload resumed from {resumed} (the server had {received})"
+    );
+
+    // The server: the photo whole, named by the form; the edit applied exactly once.
+    let photo = t.secretary1.get_blob(&hash).await.unwrap();
+    let digest = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&photo)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    assert_eq!(digest, hash);
+    let mut server = paicha_tests::Replica::default();
+    server.sync(&t.secretary1).await.unwrap();
+    let forms: Vec<_> = server
+        .records
+        .iter()
+        .filter(|((c, _), _)| c == "info_forms")
+        .collect();
+    assert_eq!(forms.len(), 1);
+    assert_eq!(forms[0].1.1["photos"], json!([hash]));
+    let member = &server.records[&("members".to_owned(), ids[9])].1;
+    assert_eq!(member["roster_status"], "confirmed_remote");
+    let trail = t.secretary1.audit("members", ids[9]).await.unwrap();
+    let moves = trail.entries.iter().filter(|e| e.op == "patch").count();
+    assert_eq!(moves, 1, "the edit was applied once: {trail:?}");
+    b.close().await;
 }

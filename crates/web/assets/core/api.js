@@ -100,7 +100,21 @@ class Api {
     }
   }
 
-  saveSession(tokens) {
+  /**
+   * Keeps the session also where `persist(session)` puts it, and takes `session` as the
+   * current one. The field app keeps it in its IndexedDB replica, which a killed browser
+   * does not lose (local storage may be written to disk only seconds later), so a rotated
+   * refresh token is on disk before it is ever used.
+   */
+  persistWith(persist, session) {
+    this.persist = persist;
+    if (session !== undefined) {
+      this.session = session;
+      if (session) localStorage.setItem(this.storeKey, JSON.stringify(session));
+    }
+  }
+
+  async saveSession(tokens) {
     this.session = tokens && {
       access_token: tokens.access_token,
       refresh_token: tokens.refresh_token,
@@ -108,6 +122,7 @@ class Api {
     };
     if (this.session) localStorage.setItem(this.storeKey, JSON.stringify(this.session));
     else localStorage.removeItem(this.storeKey);
+    if (this.persist) await this.persist(this.session);
     this.emit();
   }
 
@@ -122,13 +137,13 @@ class Api {
       auth: false,
     });
     this.expired = false;
-    this.saveSession(tokens);
+    await this.saveSession(tokens);
     return tokens.user;
   }
 
   async logout() {
     const refresh = this.session?.refresh_token;
-    this.saveSession(null);
+    await this.saveSession(null);
     if (refresh) {
       try {
         await this.raw('POST', '/v1/auth/logout', { body: { refresh_token: refresh }, auth: false });
@@ -149,12 +164,12 @@ class Api {
             body: { refresh_token: token },
             auth: false,
           });
-          this.saveSession(tokens);
+          await this.saveSession(tokens);
         } catch (e) {
           if (e.status === 401 || e.status === 403) {
             // Not a sign-out by the user: the sign-in page says the session expired.
             this.expired = true;
-            this.saveSession(null);
+            await this.saveSession(null);
             throw new ApiError(401, 'session_expired', MSG.session_expired);
           }
           throw e;

@@ -229,6 +229,9 @@ async function start() {
   if (!ctx.replica) {
     ctx.replica = await Replica.open();
     ctx.sync = new SyncEngine(ctx.replica);
+    // The session lives in the replica (durable); a copy in local storage may be stale.
+    const kept = ctx.replica.get('session');
+    api.persistWith((session) => ctx.replica.setMeta({ session }), kept === undefined ? undefined : kept);
   }
   const doc = ctx.replica.get('schema');
   ctx.schema = doc ? new Schema(doc) : null;

@@ -98,7 +98,8 @@ export function SyncPanel({ onSignOut }) {
   const [checking, setChecking] = useState('');
   const [edge, setEdge] = useState(maxEdge());
   useEffect(() => api.subscribe((x) => setOnline(x.online)), []);
-  const pendingBlobs = replica.pendingBlobs();
+  // A photo counts until the server has it and its record names it.
+  const pendingBlobs = [...new Set([...replica.pendingBlobs().map((b) => b.sha256), ...replica.links.map((l) => l.sha256)])];
   async function check() {
     setChecking('正在核对……');
     try {
