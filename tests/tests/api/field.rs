@@ -668,3 +668,157 @@ async fn killing_the_app_mid_sync_and_mid_upload_loses_and_repeats_nothing() {
     assert_eq!(moves, 1, "the edit was applied once: {trail:?}");
     b.close().await;
 }
+
+/// The other screens: a transfer the street sent down is followed up (its receipt status moves
+/// only along the machine), a ledger A entry is added, a replica that lost a record is repaired
+/// by comparing checksums (only the differing collection is pulled again), and signing out
+/// with 清除 leaves nothing of the branch on the phone.
+#[tokio::test]
+async fn transfers_ledger_checksum_repair_and_sign_out() {
+    let app = spawn_app().await;
+    let t = app.tenant("scr").await;
+    members(&t.secretary1, t.branch1.id, 3, 1).await;
+    let transfer = Uuid::now_v7();
+    let r = t
+        .street_staff
+        .push(
+            "street",
+            vec![put(1, "transfers", transfer, t.street.id, json!({
+                "branch_id": t.branch1.id, "member_name": "转出党员甲", "transferred_on": "2026-03-02",
+                "receiving_organization": "邻县城关镇党委", "letter_no": "转字〔2026〕12号"}))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].status, MutationStatus::Applied, "{r:?}");
+
+    let b = Browser::start(PHONE).await;
+    sign_in(&b, &app, "scr-sec1", 3).await;
+
+    // The transfer: issued → receipt pending, then received with its date.
+    b.goto_hash("#/transfers").await;
+    b.click(&format!("li[data-transfer='{transfer}'] button.row"))
+        .await;
+    let offered = b
+        .eval("return [...document.querySelectorAll('#f-transfers-receipt_status option')].map(o => o.value);")
+        .await;
+    assert_eq!(
+        offered,
+        json!([
+            "",
+            "issued",
+            "receipt_pending",
+            "receipt_received",
+            "receiver_contacted",
+            "receiver_unreachable"
+        ]),
+        "only the steps the machine allows from 已开具介绍信"
+    );
+    b.eval(
+        "const s = document.querySelector('#f-transfers-receipt_status'); s.value = 'receipt_received'; \
+         s.dispatchEvent(new Event('change', { bubbles: true })); return true;",
+    )
+    .await;
+    b.click("form[data-form=transfers] button[type=submit]")
+        .await;
+    // A receipt needs its date (required_for_step), checked on the phone first.
+    let needs = b.text(".field[data-field=receipt_on] .field-error").await;
+    assert!(needs.contains("回执日期"), "{needs}");
+    b.type_into("#f-transfers-receipt_on", "03092026").await;
+    b.type_into("#f-transfers-follow_up_note", "接收方已回执")
+        .await;
+    b.click("form[data-form=transfers] button[type=submit]")
+        .await;
+    b.screenshot("field-transfers").await;
+
+    // A ledger A entry: someone found who is not on the roster.
+    b.goto_hash("#/ledger").await;
+    b.click("button[data-add-ledger=ledger_a]").await;
+    b.type_into("#f-roster_ledger_entries-name", "花名册外人员乙")
+        .await;
+    b.type_into(
+        "#f-roster_ledger_entries-reason_not_on_roster",
+        "组织关系介绍信在，未录入花名册",
+    )
+    .await;
+    b.click("form[data-form=roster_ledger_entries] button[type=submit]")
+        .await;
+    b.wait_until(10, "return document.querySelector('[data-ledger=ledger_a]')?.textContent.includes('花名册外人员乙');")
+        .await;
+    b.screenshot("field-ledger").await;
+    b.wait_until(
+        30,
+        "return document.querySelector('#sync-badge')?.dataset.waiting === '0';",
+    )
+    .await;
+
+    let mut server = paicha_tests::Replica::default();
+    server.sync(&t.secretary1).await.unwrap();
+    let followed = &server.records[&("transfers".to_owned(), transfer)].1;
+    assert_eq!(followed["receipt_status"], "receipt_received");
+    assert_eq!(followed["receipt_on"], "2026-03-09");
+    assert_eq!(followed["follow_up_note"], "接收方已回执");
+    let entries: Vec<_> = server
+        .records
+        .iter()
+        .filter(|((c, _), _)| c == "roster_ledger_entries")
+        .map(|(_, (_, f))| f.clone())
+        .collect();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["ledger"], "ledger_a");
+    assert_eq!(entries[0]["name"], "花名册外人员乙");
+
+    // A record vanishes from the replica behind the app's back; the checksum finds it and
+    // only that collection is pulled again.
+    b.eval_async(
+        r#"const db = await new Promise((ok) => { const r = indexedDB.open('paicha-field'); r.onsuccess = () => ok(r.result); });
+           const store = db.transaction('records', 'readwrite').objectStore('records');
+           const all = await new Promise((ok) => { const q = store.getAll(); q.onsuccess = () => ok(q.result); });
+           const victim = all.find((r) => r.collection === 'members');
+           await new Promise((ok) => { const t = db.transaction('records', 'readwrite'); t.objectStore('records').delete([victim.collection, victim.id]); t.oncomplete = ok; });
+           db.close();
+           return victim.id;"#,
+    )
+    .await;
+    // The app reopens on what its database holds.
+    b.goto_hash("#/sync").await;
+    b.client.refresh().await.unwrap();
+    b.wait_until(20, "return document.querySelector('#last-sync') !== null;")
+        .await;
+    b.click("#check-now").await;
+    let said = b
+        .wait_until(
+            30,
+            "const t = document.querySelector('#check-result')?.textContent; return t && !t.startsWith('正在') && t;",
+        )
+        .await;
+    assert!(
+        said.as_str().unwrap().contains("已重新同步：党员"),
+        "{said}"
+    );
+    let repair_pulls = b
+        .eval(
+            "return performance.getEntriesByType('resource').map(e => e.name) \
+               .filter(n => n.includes('/v1/sync/pull') && n.includes('collections='));",
+        )
+        .await;
+    let repair_pulls = repair_pulls.as_array().unwrap();
+    assert!(!repair_pulls.is_empty());
+    assert!(
+        repair_pulls
+            .iter()
+            .all(|n| n.as_str().unwrap().contains("collections=members")),
+        "{repair_pulls:?}"
+    );
+    b.goto_hash("#/").await;
+    wait_members(&b, 3).await;
+
+    // Signing out with 清除: the replica is empty, the sign-in page is shown.
+    b.goto_hash("#/sync").await;
+    b.click("#wipe").await;
+    b.click("#sign-out").await;
+    b.wait_for("#username").await;
+    let left = b
+        .eval_async(&format!("{} return rows.length;", read_store("records")))
+        .await;
+    assert_eq!(left, json!(0));
+}

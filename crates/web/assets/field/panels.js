@@ -120,9 +120,9 @@ export function SyncPanel({ onSignOut }) {
       ${s.error && !online && html`<p class="muted">无法连接服务器，修改已保存在本机，恢复网络后自动上传。</p>`}
       <div class="buttons">
         <button class="btn primary" type="button" id="sync-now" onClick=${() => ctx.sync.kick()}>立即同步</button>
-        <button class="btn" type="button" onClick=${check}>核对数据完整性</button>
+        <button class="btn" type="button" id="check-now" onClick=${check}>核对数据完整性</button>
       </div>
-      ${checking && html`<p role="status">${checking}</p>`}
+      ${checking && html`<p role="status" id="check-result">${checking}</p>`}
     </div>
     <div class="card" id="needs-correction">
       <h2>需更正的记录（${replica.rejections.length}）</h2>
@@ -155,7 +155,7 @@ export function SyncPanel({ onSignOut }) {
     </div>
     <div class="card">
       <h2>退出登录</h2>
-      <label class="check"><input type="checkbox" checked=${wipe} onChange=${(e) => setWipe(e.target.checked)} />同时清除本机的全部数据</label>
+      <label class="check"><input type="checkbox" id="wipe" checked=${wipe} onChange=${(e) => setWipe(e.target.checked)} />同时清除本机的全部数据</label>
       ${wipe && replica.outbox.length > 0 && html`<p class="error-text">还有${replica.outbox.length}条修改未上传，清除后将丢失。</p>`}
       <button class="btn wide" type="button" id="sign-out" onClick=${() => onSignOut(wipe)}>退出登录</button>
     </div>
