@@ -336,7 +336,44 @@ impl fantoccini::wd::WebDriverCompatibleCommand for NetworkConditions {
     }
 }
 
+/// A Chrome DevTools Protocol command through chromedriver (`goog/cdp/execute`).
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({"cmd": self.cmd, "params": self.params});
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
 impl Browser {
+    /// Slows the page's CPU `rate` times (4: DevTools' "mid-tier mobile"), for measuring what
+    /// a phone would feel.
+    pub async fn throttle_cpu(&self, rate: u32) {
+        self.client
+            .issue_cmd(Cdp {
+                cmd: "Emulation.setCPUThrottlingRate",
+                params: json!({"rate": rate}),
+            })
+            .await
+            .expect("CPU throttling");
+    }
+
     /// Cuts this browser's network (`true`) or gives it back, as when a phone loses its
     /// signal: the server stays up for everyone else.
     pub async fn set_offline(&self, offline: bool) {

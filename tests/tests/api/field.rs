@@ -822,3 +822,55 @@ async fn transfers_ledger_checksum_repair_and_sign_out() {
         .await;
     assert_eq!(left, json!(0));
 }
+
+/// A replica the server can no longer bring up to date (`410 resync_required`) is rebuilt from
+/// the start, and the edits waiting in the outbox are not lost.
+#[tokio::test]
+async fn a_resync_rebuilds_the_replica_and_keeps_the_outbox() {
+    let app = spawn_app().await;
+    let t = app.tenant("rsy").await;
+    let ids = members(&t.secretary1, t.branch1.id, 4, 1).await;
+    let b = Browser::start(PHONE).await;
+    sign_in(&b, &app, "rsy-sec1", 4).await;
+    b.set_offline(true).await;
+    open_member(&b, "党员00003").await;
+    b.click("button[data-step=confirmed_assisted]").await;
+    // The stored cursor now names a version the server never reached (as after a restore of
+    // the server from an older backup): the server answers 410.
+    b.eval_async(
+        r#"const { sha256 } = await import('/assets/core/sha256.js');
+           const bytes = new Uint8Array(13);
+           bytes[0] = 1;
+           new DataView(bytes.buffer).setBigUint64(1, 999999n);
+           bytes.set(sha256(bytes.subarray(0, 9)).subarray(0, 4), 9);
+           const cursor = btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+           const db = await new Promise((ok) => { const r = indexedDB.open('paicha-field'); r.onsuccess = () => ok(r.result); });
+           await new Promise((ok) => { const t = db.transaction('meta', 'readwrite'); t.objectStore('meta').put({ key: 'cursor', value: cursor }); t.oncomplete = ok; });
+           db.close();
+           return cursor;"#,
+    )
+    .await;
+    b.client.refresh().await.unwrap();
+    b.set_offline(false).await;
+    b.goto_hash("#/").await;
+    wait_members(&b, 4).await;
+    b.wait_until(
+        30,
+        "return document.querySelector('#sync-badge')?.dataset.waiting === '0' \
+         && performance.getEntriesByType('resource').some(e => e.name.includes('/v1/sync/pull') && e.responseStatus === 410);",
+    )
+    .await;
+    let mut server = paicha_tests::Replica::default();
+    server.sync(&t.secretary1).await.unwrap();
+    assert_eq!(
+        server.records[&("members".to_owned(), ids[2])].1["roster_status"],
+        "confirmed_assisted"
+    );
+    let stored = b
+        .eval_async(&format!(
+            "{} return rows.filter(r => r.collection === 'members').length;",
+            read_store("records")
+        ))
+        .await;
+    assert_eq!(stored, json!(4));
+}

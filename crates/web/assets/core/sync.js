@@ -174,13 +174,20 @@ export class SyncEngine {
     }
   }
 
+  /** Pulls pages until the replica is complete; notes how many changes and how long. */
   async pullUntilDone() {
+    const started = performance.now();
+    let changes = 0;
+    let pages = 0;
     for (;;) {
       const page = await this.pull(0);
       if (!page) continue;
       await this.replica.applyPage(page);
-      if (!page.has_more || this.stopped) return;
+      changes += page.changes.length;
+      pages++;
+      if (!page.has_more || this.stopped) break;
     }
+    if (changes > 0) this.set({ lastPull: { changes, pages, ms: Math.round(performance.now() - started) } });
   }
 
   /** §10.6: drop the pulled records (never the outbox) and pull from the start. */

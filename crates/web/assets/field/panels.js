@@ -114,6 +114,7 @@ export function SyncPanel({ onSignOut }) {
     <div class="card">
       <p>网络：<strong id="net-state">${online ? '在线' : '离线'}</strong></p>
       <p>上次同步：<span id="last-sync">${s.lastSync ? new Date(s.lastSync).toLocaleString('zh-CN') : '尚未同步'}</span></p>
+      ${s.lastPull && html`<p id="last-pull" data-changes=${s.lastPull.changes} data-ms=${s.lastPull.ms}>上次接收：${s.lastPull.changes} 条，${s.lastPull.pages} 页，用时 ${s.lastPull.ms} 毫秒</p>`}
       <p>待上传的修改：<strong id="outbox-count">${replica.outbox.length}</strong> 条</p>
       <p>待上传的照片和签名：<strong id="blob-count">${pendingBlobs.length}</strong> 个
         ${s.uploading && html`（正在上传 ${Math.round((100 * s.uploading.received) / s.uploading.total)}%）`}</p>

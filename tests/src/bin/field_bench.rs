@@ -1,0 +1,245 @@
+//! The field app's benchmark: what docs/benchmarks.md reports for `/field/`.
+//!
+//! ```text
+//! cargo run --release -p paicha-tests --bin field-bench
+//! ```
+//!
+//! It starts the server in this process (SQLite in a temporary folder), seeds a branch of
+//! 10,000 members and one of 3,000 through the API, and drives Debian's headless Chromium:
+//!
+//! 1. a fresh phone signs in to the 10,000-member branch: how long its first sync (the pull
+//!    pages into IndexedDB, as the app times it) takes, and how long from the sign-in tap until
+//!    the list shows all members;
+//! 2. on the 3,000-member branch, with the CPU slowed 4× (DevTools' mid-tier mobile): opening
+//!    the list, a search, and a member's page, each from the action to the next painted frame,
+//!    five times, median and worst;
+//! 3. the app shell: every file the service worker keeps, raw and gzip-compressed.
+
+// A benchmark run by hand: a failure is a panic with its reason, as in the tests.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::time::Instant;
+
+use paicha_tests::browser::{Browser, PHONE};
+use paicha_tests::{PASSWORD, id_number, put, spawn_app};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// A member as a roster import writes one: about 500 bytes of JSON.
+fn member(i: usize) -> Value {
+    let n = u32::try_from(i).unwrap_or(0);
+    let birth = format!(
+        "19{:02}{:02}{:02}",
+        40 + n / 120_000 % 50,
+        1 + n / 400 % 12,
+        1 + n / 13 % 28
+    );
+    let male = i.is_multiple_of(2);
+    json!({
+        "name": format!("党员{:05}", i + 1),
+        "gender": if male { "male" } else { "female" },
+        "id_number": id_number(&birth, (n % 400) * 2 + u32::from(male)),
+        "birth_date": format!("{}-{}-{}", &birth[..4], &birth[4..6], &birth[6..]),
+        "ethnicity": "汉族",
+        "native_place": "河北省保定市",
+        "phone": format!("139{:08}", i),
+        "education": "高中",
+        "member_type": "full",
+        "join_date": "1998-07-01",
+        "work_unit": "城关镇农机服务站",
+        "job": "技术员",
+        "residence": format!("城关镇幸福村{}组{}号", i % 12 + 1, i % 97 + 1),
+        "household_registration": "城关镇幸福村",
+        "last_activity_on": "2025-11-20",
+        "last_dues_paid_on": "2025-12-01",
+        "org_category": "rural",
+    })
+}
+
+async fn seed(client: &paicha_client::Client, branch: Uuid, n: usize) -> Vec<Uuid> {
+    let mut ids = Vec::with_capacity(n);
+    let mut next = 1;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let batch: Vec<Value> = chunk
+            .iter()
+            .map(|&i| {
+                let id = Uuid::now_v7();
+                ids.push(id);
+                next += 1;
+                put(next, "members", id, branch, member(i))
+            })
+            .collect();
+        client.push("seed", batch).await.expect("seed");
+    }
+    ids
+}
+
+async fn sign_in(b: &Browser, base: &str, username: &str) {
+    b.goto(&format!("{base}/field/")).await;
+    b.type_into("#username", username).await;
+    b.type_into("#password", PASSWORD).await;
+    b.click("button[type=submit]").await;
+}
+
+/// Milliseconds from `action` (a script) until `done` (an expression) holds at a painted frame.
+async fn time(b: &Browser, action: &str, done: &str) -> f64 {
+    let v = b
+        .eval_async(&format!(
+            r#"const t0 = performance.now();
+               {action};
+               for (;;) {{
+                 await new Promise((r) => requestAnimationFrame(r));
+                 if ({done}) break;
+                 if (performance.now() - t0 > 20000) throw new Error('never: {done}');
+               }}
+               return performance.now() - t0;"#
+        ))
+        .await;
+    v.as_f64().expect("a duration")
+}
+
+fn stats(mut xs: Vec<f64>) -> String {
+    xs.sort_by(f64::total_cmp);
+    format!(
+        "median {:.0} ms, worst {:.0} ms",
+        xs[xs.len() / 2],
+        xs[xs.len() - 1]
+    )
+}
+
+#[tokio::main]
+async fn main() {
+    let app = spawn_app().await;
+    let t = app.tenant("bench").await;
+    let started = Instant::now();
+    seed(&t.secretary1, t.branch1.id, 10_000).await;
+    let ids = seed(&t.secretary2, t.branch2.id, 3_000).await;
+    println!(
+        "seeded 13,000 members in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // 1. A fresh phone's first sync of 10,000 members.
+    for run in 1..=3 {
+        let b = Browser::start(PHONE).await;
+        let tap = Instant::now();
+        sign_in(&b, &app.base, "bench-sec1").await;
+        b.wait_until(
+            120,
+            "return document.querySelector('#member-count')?.textContent === '10000';",
+        )
+        .await;
+        let shown = tap.elapsed();
+        b.goto_hash("#/sync").await;
+        let pull = b
+            .wait_until(
+                10,
+                "const p = document.querySelector('#last-pull'); return p && [Number(p.dataset.changes), Number(p.dataset.ms)];",
+            )
+            .await;
+        println!(
+            "first sync, run {run}: {} changes pulled into IndexedDB in {} ms; sign-in tap to 10,000 members listed: {} ms",
+            pull[0],
+            pull[1],
+            shown.as_millis()
+        );
+        b.close().await;
+    }
+
+    // 2. 3,000 members on a slowed CPU.
+    let b = Browser::start(PHONE).await;
+    sign_in(&b, &app.base, "bench-sec2").await;
+    b.wait_until(
+        120,
+        "return document.querySelector('#member-count')?.textContent === '3000';",
+    )
+    .await;
+    b.throttle_cpu(4).await;
+    let (mut list, mut search, mut open) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..5 {
+        b.goto_hash("#/sync").await;
+        b.wait_for("#last-sync").await;
+        list.push(
+            time(
+                &b,
+                "location.hash = '#/'",
+                "document.querySelectorAll('#member-list a.row').length > 0",
+            )
+            .await,
+        );
+        let name = format!("党员{:05}", 2000 + i * 111);
+        search.push(
+            time(
+                &b,
+                &format!(
+                    "const s = document.querySelector('input.search'); s.value = '{name}'; s.dispatchEvent(new Event('input', {{ bubbles: true }}))"
+                ),
+                "document.querySelector('#match-count')?.textContent === '1 名'",
+            )
+            .await,
+        );
+        let id = ids[1999 + i * 111];
+        open.push(
+            time(
+                &b,
+                &format!("location.hash = '#/m/{id}'"),
+                &format!("document.querySelector('.member h1')?.textContent === '{name}'"),
+            )
+            .await,
+        );
+        b.eval("const s = document.querySelector('input.search'); if (s) { s.value = ''; s.dispatchEvent(new Event('input', { bubbles: true })); } return true;")
+            .await;
+    }
+    println!("3,000 members, CPU slowed 4x: list {}", stats(list));
+    println!("3,000 members, CPU slowed 4x: search {}", stats(search));
+    println!("3,000 members, CPU slowed 4x: member page {}", stats(open));
+    b.close().await;
+
+    // 3. The app shell.
+    let http = reqwest::Client::new();
+    let sw = http
+        .get(format!("{}/field/sw.js", app.base))
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .expect("service worker")
+        .text()
+        .await
+        .expect("service worker text");
+    let list = sw
+        .split_once("const SHELL = [")
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .map(|(l, _)| l)
+        .expect("the shell list");
+    let urls: Vec<String> = serde_json::from_str(&format!("[{list}]")).expect("shell urls");
+    let (mut raw, mut gz) = (0usize, 0usize);
+    for url in &urls {
+        let get = |gzip: bool| {
+            let mut r = http.get(format!("{}{url}", app.base));
+            if gzip {
+                r = r.header("accept-encoding", "gzip");
+            }
+            r.send()
+        };
+        raw += get(false)
+            .await
+            .expect("asset")
+            .bytes()
+            .await
+            .expect("bytes")
+            .len();
+        gz += get(true)
+            .await
+            .expect("asset")
+            .bytes()
+            .await
+            .expect("bytes")
+            .len();
+    }
+    println!(
+        "app shell: {} files, {:.0} KiB, {:.0} KiB as sent gzip-compressed",
+        urls.len(),
+        raw as f64 / 1024.0,
+        gz as f64 / 1024.0
+    );
+}
