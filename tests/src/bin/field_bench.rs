@@ -56,10 +56,11 @@ fn member(i: usize) -> Value {
     })
 }
 
-async fn seed(client: &paicha_client::Client, branch: Uuid, n: usize) -> Vec<Uuid> {
+/// Creates members `first..first + n` (distinct names and numbers across calls) at `branch`.
+async fn seed(client: &paicha_client::Client, branch: Uuid, first: usize, n: usize) -> Vec<Uuid> {
     let mut ids = Vec::with_capacity(n);
     let mut next = 1;
-    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+    for chunk in (first..first + n).collect::<Vec<_>>().chunks(500) {
         let batch: Vec<Value> = chunk
             .iter()
             .map(|&i| {
@@ -69,7 +70,14 @@ async fn seed(client: &paicha_client::Client, branch: Uuid, n: usize) -> Vec<Uui
                 put(next, "members", id, branch, member(i))
             })
             .collect();
-        client.push("seed", batch).await.expect("seed");
+        let r = client.push("seed", batch).await.expect("seed");
+        assert!(
+            r.results
+                .iter()
+                .all(|x| x.status == paicha_domain::api::v1::MutationStatus::Applied),
+            "the seed is refused: {:?}",
+            r.results.first()
+        );
     }
     ids
 }
@@ -90,7 +98,7 @@ async fn time(b: &Browser, action: &str, done: &str) -> f64 {
                for (;;) {{
                  await new Promise((r) => requestAnimationFrame(r));
                  if ({done}) break;
-                 if (performance.now() - t0 > 20000) throw new Error('never: {done}');
+                 if (performance.now() - t0 > 20000) throw new Error('timed out');
                }}
                return performance.now() - t0;"#
         ))
@@ -112,8 +120,8 @@ async fn main() {
     let app = spawn_app().await;
     let t = app.tenant("bench").await;
     let started = Instant::now();
-    seed(&t.secretary1, t.branch1.id, 10_000).await;
-    let ids = seed(&t.secretary2, t.branch2.id, 3_000).await;
+    seed(&t.secretary1, t.branch1.id, 0, 10_000).await;
+    let ids = seed(&t.secretary2, t.branch2.id, 10_000, 3_000).await;
     println!(
         "seeded 13,000 members in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -167,7 +175,7 @@ async fn main() {
             )
             .await,
         );
-        let name = format!("党员{:05}", 2000 + i * 111);
+        let name = format!("党员{:05}", 12_000 + i * 111);
         search.push(
             time(
                 &b,

@@ -866,11 +866,19 @@ async fn a_resync_rebuilds_the_replica_and_keeps_the_outbox() {
         server.records[&("members".to_owned(), ids[2])].1["roster_status"],
         "confirmed_assisted"
     );
-    let stored = b
-        .eval_async(&format!(
-            "{} return rows.filter(r => r.collection === 'members').length;",
-            read_store("records")
-        ))
-        .await;
+    // The rebuilt replica is on disk, not only in memory.
+    let mut stored = json!(null);
+    for _ in 0..50 {
+        stored = b
+            .eval_async(&format!(
+                "{} return rows.filter(r => r.collection === 'members').length;",
+                read_store("records")
+            ))
+            .await;
+        if stored == json!(4) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert_eq!(stored, json!(4));
 }

@@ -20,11 +20,13 @@ export function req(request) {
 
 /**
  * Runs `fn(stores)` in one transaction over `names` and resolves with its result once the
- * transaction has committed (so what it wrote is durable), or rejects if it aborted.
+ * transaction has committed, or rejects if it aborted. `strict` (the default) resolves only
+ * once the data is on disk; `relaxed` is still atomic but may be lost whole in a crash, for
+ * what can be fetched again (pulled pages with their cursor).
  */
-export function tx(db, names, mode, fn) {
+export function tx(db, names, mode, fn, durability = 'strict') {
   return new Promise((resolve, reject) => {
-    const t = db.transaction(names, mode, { durability: 'strict' });
+    const t = db.transaction(names, mode, { durability });
     const stores = {};
     for (const n of names) stores[n] = t.objectStore(n);
     let result;

@@ -139,11 +139,21 @@ export class Replica {
     return () => this.listeners.delete(fn);
   }
 
+  /**
+   * Notes a change: the views are rebuilt on their next read, and the screens are told at
+   * most once per 50 ms (a first sync applies ten pages a second; the list need not be sorted
+   * again after each).
+   */
   changed(collections) {
     this.revision++;
     if (collections) for (const c of collections) this.views.delete(c);
     else this.views.clear();
-    for (const fn of this.listeners) fn(this.revision);
+    if (!this.notifying) {
+      this.notifying = setTimeout(() => {
+        this.notifying = null;
+        for (const fn of this.listeners) fn(this.revision);
+      }, 50);
+    }
   }
 
   /**
@@ -299,7 +309,7 @@ export class Replica {
         else s.records.put({ collection: c.collection, id: c.id, org_unit_id: c.org_unit_id, version: c.version, fields: c.fields });
       }
       s.meta.put({ key: 'cursor', value: page.cursor });
-    });
+    }, 'relaxed'); // a page lost in a crash is lost with its cursor, and pulled again
     for (const c of page.changes) {
       touched.add(c.collection);
       if (c.deleted) this.table(c.collection).delete(c.id);
@@ -314,7 +324,7 @@ export class Replica {
     await tx(this.db, ['records'], 'readwrite', async (s) => {
       for (const id of this.table(collection).keys()) if (!live.has(id)) s.records.delete([collection, id]);
       for (const r of live.values()) s.records.put(r);
-    });
+    }, 'relaxed');
     this.server.set(collection, new Map(live));
     this.changed([collection]);
   }

@@ -158,13 +158,19 @@ export class SyncEngine {
     }
   }
 
+  /** One page after `cursor` (the stored one by default). */
+  fetchPage(wait, signal, cursor = this.replica.get('cursor')) {
+    return api.get(
+      '/v1/sync/pull',
+      { cursor, device_id: this.replica.deviceId, limit: PAGE, wait: wait || undefined },
+      { timeout: (wait + 30) * 1000, signal },
+    );
+  }
+
+  /** A page from the stored cursor; a cursor the server can no longer serve starts a resync. */
   async pull(wait, signal) {
     try {
-      return await api.get(
-        '/v1/sync/pull',
-        { cursor: this.replica.get('cursor'), device_id: this.replica.deviceId, limit: PAGE, wait: wait || undefined },
-        { timeout: (wait + 30) * 1000, signal },
-      );
+      return await this.fetchPage(wait, signal);
     } catch (e) {
       if (e.status === 410 || (e.status === 400 && e.code === 'invalid_cursor')) {
         await this.resync();
@@ -179,13 +185,21 @@ export class SyncEngine {
     const started = performance.now();
     let changes = 0;
     let pages = 0;
+    let next = this.pull(0);
     for (;;) {
-      const page = await this.pull(0);
-      if (!page) continue;
+      const page = await next;
+      if (!page) {
+        next = this.pull(0);
+        continue;
+      }
+      // The next page is asked for while this one is stored: the network and the server work
+      // while IndexedDB writes. Pages are still applied one after the other, in order.
+      next = page.has_more && !this.stopped ? this.fetchPage(0, undefined, page.cursor) : null;
+      next?.catch(() => {}); // its failure surfaces when it is awaited
       await this.replica.applyPage(page);
       changes += page.changes.length;
       pages++;
-      if (!page.has_more || this.stopped) break;
+      if (!next) break;
     }
     if (changes > 0) this.set({ lastPull: { changes, pages, ms: Math.round(performance.now() - started) } });
   }

@@ -11,6 +11,8 @@ import { date, chinaToday } from '../core/format.js';
 import { ctx, useReplica, myBranch } from './app.js';
 
 const PAGE = 60;
+// One collator for every sort: `localeCompare` builds one per call.
+const COLLATOR = new Intl.Collator('zh-CN');
 
 const STATUS_FILTERS = [
   ['', '全部'],
@@ -24,6 +26,18 @@ const VERIFIED = ['confirmed_on_site', 'confirmed_remote', 'confirmed_assisted']
 
 function role() {
   return ctx.replica.get('user')?.role;
+}
+
+// The members sorted by name, once per change of the replica (a view is a new Map after each
+// change), kept across visits of the list.
+const SORTED = new WeakMap();
+function sortedByName(view) {
+  let sorted = SORTED.get(view);
+  if (!sorted) {
+    sorted = [...view.values()].sort((a, b) => COLLATOR.compare(a.fields.name || '', b.fields.name || ''));
+    SORTED.set(view, sorted);
+  }
+  return sorted;
 }
 
 /** Rejections of one record, by field (the server's Chinese message beside the field). */
@@ -68,11 +82,7 @@ export function MemberList() {
   const [filter, setFilter] = useState('');
   const [shown, setShown] = useState(PAGE);
   const members = replica.view('members');
-  // One pass over the members, sorted once per change of the replica.
-  const sorted = useMemo(
-    () => [...members.values()].sort((a, b) => (a.fields.name || '').localeCompare(b.fields.name || '', 'zh-CN')),
-    [members],
-  );
+  const sorted = sortedByName(members);
   const needle = q.trim().toUpperCase();
   const matches = useMemo(
     () =>
@@ -212,7 +222,7 @@ function optionsFor(collection, spec, stored, r) {
   if (spec.type === 'ref') {
     return [...ctx.replica.view(spec.references).values()]
       .map((x) => ({ value: x.id, label: x.fields.name || x.fields.member_name || x.id.slice(0, 8) }))
-      .sort((a, b) => a.label.localeCompare(b.label, 'zh-CN'));
+      .sort((a, b) => COLLATOR.compare(a.label, b.label));
   }
   return undefined;
 }
