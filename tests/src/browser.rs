@@ -306,58 +306,49 @@ impl Browser {
     }
 }
 
-/// chromedriver's network conditions for the session's pages (a Chromium extension of
-/// WebDriver): offline, or throughput limits in bytes per second (`-1`: no limit).
+/// A command of chromedriver's own (beyond W3C WebDriver): `POST session/{id}/{path}` with a
+/// JSON body. Used for network conditions (`chromium/network_conditions`: offline, or
+/// throughput limits in bytes per second, `-1` for none) and DevTools commands
+/// (`goog/cdp/execute`).
 #[derive(Debug)]
-struct NetworkConditions {
-    offline: bool,
-    upload: i64,
-    download: i64,
+struct Chromium {
+    path: &'static str,
+    body: Value,
 }
 
-impl fantoccini::wd::WebDriverCompatibleCommand for NetworkConditions {
+impl fantoccini::wd::WebDriverCompatibleCommand for Chromium {
     fn endpoint(
         &self,
         base_url: &url::Url,
         session_id: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
         base_url.join(&format!(
-            "session/{}/chromium/network_conditions",
-            session_id.unwrap_or_default()
+            "session/{}/{}",
+            session_id.unwrap_or_default(),
+            self.path
         ))
     }
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({"network_conditions": {
-            "offline": self.offline, "latency": 0,
-            "upload_throughput": self.upload, "download_throughput": self.download,
+        (http::Method::POST, Some(self.body.to_string()))
+    }
+}
+
+impl Browser {
+    async fn chromium(&self, path: &'static str, body: Value) {
+        self.client
+            .issue_cmd(Chromium { path, body })
+            .await
+            .unwrap_or_else(|e| panic!("chromedriver {path}: {e}"));
+    }
+
+    async fn network(&self, offline: bool, upload: i64, download: i64) {
+        let conditions = json!({"network_conditions": {
+            "offline": offline, "latency": 0,
+            "upload_throughput": upload, "download_throughput": download,
         }});
-        (http::Method::POST, Some(body.to_string()))
-    }
-}
-
-/// A Chrome DevTools Protocol command through chromedriver (`goog/cdp/execute`).
-#[derive(Debug)]
-struct Cdp {
-    cmd: &'static str,
-    params: Value,
-}
-
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({"cmd": self.cmd, "params": self.params});
-        (http::Method::POST, Some(body.to_string()))
+        self.chromium("chromium/network_conditions", conditions)
+            .await;
     }
 }
 
@@ -365,39 +356,20 @@ impl Browser {
     /// Slows the page's CPU `rate` times (4: DevTools' "mid-tier mobile"), for measuring what
     /// a phone would feel.
     pub async fn throttle_cpu(&self, rate: u32) {
-        self.client
-            .issue_cmd(Cdp {
-                cmd: "Emulation.setCPUThrottlingRate",
-                params: json!({"rate": rate}),
-            })
-            .await
-            .expect("CPU throttling");
+        let cmd = json!({"cmd": "Emulation.setCPUThrottlingRate", "params": {"rate": rate}});
+        self.chromium("goog/cdp/execute", cmd).await;
     }
 
     /// Cuts this browser's network (`true`) or gives it back, as when a phone loses its
     /// signal: the server stays up for everyone else.
     pub async fn set_offline(&self, offline: bool) {
-        self.client
-            .issue_cmd(NetworkConditions {
-                offline,
-                upload: -1,
-                download: -1,
-            })
-            .await
-            .expect("network conditions");
+        self.network(offline, -1, -1).await;
     }
 
     /// Limits this browser's uploads and downloads, in bytes per second (`-1`: no limit), as
     /// on a slow mobile network.
     pub async fn throttle(&self, upload: i64, download: i64) {
-        self.client
-            .issue_cmd(NetworkConditions {
-                offline: false,
-                upload,
-                download,
-            })
-            .await
-            .expect("network conditions");
+        self.network(false, upload, download).await;
     }
 }
 

@@ -430,6 +430,19 @@ pub fn id_number(birth: &str, seq: u32) -> String {
     format!("{body}{check}")
 }
 
+/// A distinct valid 公民身份号码 for the `n`th member a test or benchmark seeds (`male`: an odd
+/// sequence number), so that many members never share one (`id_number_taken`).
+pub fn seeded_id_number(n: usize, male: bool) -> String {
+    let n = u32::try_from(n).unwrap_or(0);
+    let birth = format!(
+        "19{:02}{:02}{:02}",
+        40 + n / 120_000 % 50,
+        1 + n / 400 % 12,
+        1 + n / 13 % 28
+    );
+    id_number(&birth, (n % 400) * 2 + u32::from(male))
+}
+
 /// A put that creates a record.
 pub fn put(
     mutation_id: i64,

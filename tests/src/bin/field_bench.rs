@@ -21,25 +21,20 @@
 use std::time::Instant;
 
 use paicha_tests::browser::{Browser, PHONE};
-use paicha_tests::{PASSWORD, id_number, put, spawn_app};
+use paicha_tests::{PASSWORD, put, seeded_id_number, spawn_app};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 /// A member as a roster import writes one: about 500 bytes of JSON.
 fn member(i: usize) -> Value {
-    let n = u32::try_from(i).unwrap_or(0);
-    let birth = format!(
-        "19{:02}{:02}{:02}",
-        40 + n / 120_000 % 50,
-        1 + n / 400 % 12,
-        1 + n / 13 % 28
-    );
     let male = i.is_multiple_of(2);
+    let number = seeded_id_number(i, male);
+    let birth = format!("{}-{}-{}", &number[6..10], &number[10..12], &number[12..14]);
     json!({
         "name": format!("党员{:05}", i + 1),
         "gender": if male { "male" } else { "female" },
-        "id_number": id_number(&birth, (n % 400) * 2 + u32::from(male)),
-        "birth_date": format!("{}-{}-{}", &birth[..4], &birth[4..6], &birth[6..]),
+        "id_number": number,
+        "birth_date": birth,
         "ethnicity": "汉族",
         "native_place": "河北省保定市",
         "phone": format!("139{:08}", i),
@@ -222,27 +217,20 @@ async fn main() {
     let urls: Vec<String> = serde_json::from_str(&format!("[{list}]")).expect("shell urls");
     let (mut raw, mut gz) = (0usize, 0usize);
     for url in &urls {
-        let get = |gzip: bool| {
+        for (gzip, total) in [(false, &mut raw), (true, &mut gz)] {
             let mut r = http.get(format!("{}{url}", app.base));
             if gzip {
                 r = r.header("accept-encoding", "gzip");
             }
-            r.send()
-        };
-        raw += get(false)
-            .await
-            .expect("asset")
-            .bytes()
-            .await
-            .expect("bytes")
-            .len();
-        gz += get(true)
-            .await
-            .expect("asset")
-            .bytes()
-            .await
-            .expect("bytes")
-            .len();
+            *total += r
+                .send()
+                .await
+                .expect("asset")
+                .bytes()
+                .await
+                .expect("bytes")
+                .len();
+        }
     }
     println!(
         "app shell: {} files, {:.0} KiB, {:.0} KiB as sent gzip-compressed",

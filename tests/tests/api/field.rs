@@ -7,22 +7,9 @@
 
 use paicha_domain::api::v1::MutationStatus;
 use paicha_tests::browser::{Browser, PHONE};
-use paicha_tests::{PASSWORD, TestApp, id_number, put, spawn_app};
+use paicha_tests::{PASSWORD, TestApp, id_number, put, seeded_id_number, spawn_app};
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-/// A distinct valid number for the `n`th seeded member (male: odd sequence number).
-fn seeded_id_number(n: i64, male: bool) -> String {
-    let n = u32::try_from(n).unwrap_or(0);
-    let birth = format!(
-        "19{:02}{:02}{:02}",
-        40 + n / 120_000 % 50,
-        1 + n / 400 % 12,
-        1 + n / 13 % 28
-    );
-    let seq = (n % 400) * 2 + u32::from(male);
-    id_number(&birth, seq)
-}
 
 /// Creates `n` members at `branch` through the API, as an import would; returns their ids.
 async fn members(client: &paicha_client::Client, branch: Uuid, n: usize, first: i64) -> Vec<Uuid> {
@@ -39,7 +26,7 @@ async fn members(client: &paicha_client::Client, branch: Uuid, n: usize, first: 
                     id,
                     branch,
                     json!({"name": format!("党员{:05}", i + 1), "gender": if i % 2 == 0 { "male" } else { "female" },
-                           "id_number": seeded_id_number(first + i as i64, i % 2 == 0),
+                           "id_number": seeded_id_number(first as usize + i, i % 2 == 0),
                            "phone": format!("139{:08}", i)}),
                 )
             })
@@ -92,14 +79,8 @@ async fn open_member(b: &Browser, name: &str) {
     .await;
 }
 
-/// A photo as the camera would give it: a JPEG drawn on a canvas, put into the file input.
-const TAKE_PHOTO: &str = r#"
-    const c = document.createElement('canvas');
-    c.width = 2400; c.height = 3200;
-    const g = c.getContext('2d');
-    g.fillStyle = '#d8e4f0'; g.fillRect(0, 0, c.width, c.height);
-    g.fillStyle = '#c8161d'; g.beginPath(); g.arc(1200, 1300, 700, 0, 7); g.fill();
-    for (let i = 0; i < 4000; i++) { g.fillStyle = `hsl(${i % 360},60%,50%)`; g.fillRect((i * 97) % 2400, (i * 131) % 3200, 9, 9); }
+/// Puts the canvas `c` into the form's file input as a JPEG, as the camera would.
+const INTO_FILE_INPUT: &str = r#"
     const blob = await new Promise((r) => c.toBlob(r, 'image/jpeg', 0.95));
     const input = document.querySelector('#photo-input');
     const dt = new DataTransfer();
@@ -109,7 +90,27 @@ const TAKE_PHOTO: &str = r#"
     return blob.size;
 "#;
 
-/// A photo full of fine detail (noise), which compresses badly: about 1.5 MB as a JPEG, so
+/// Takes a photo (`TAKE_PHOTO` or `TAKE_DETAILED_PHOTO`) into the form.
+async fn take_photo(b: &Browser, draw: &str) {
+    b.eval_async(&format!("{draw}{INTO_FILE_INPUT}")).await;
+    b.wait_until(
+        20,
+        "return document.querySelectorAll('.thumb.new img').length === 1;",
+    )
+    .await;
+}
+
+/// A photo as the camera would give it: a JPEG drawn on a canvas.
+const TAKE_PHOTO: &str = r#"
+    const c = document.createElement('canvas');
+    c.width = 2400; c.height = 3200;
+    const g = c.getContext('2d');
+    g.fillStyle = '#d8e4f0'; g.fillRect(0, 0, c.width, c.height);
+    g.fillStyle = '#c8161d'; g.beginPath(); g.arc(1200, 1300, 700, 0, 7); g.fill();
+    for (let i = 0; i < 4000; i++) { g.fillStyle = `hsl(${i % 360},60%,50%)`; g.fillRect((i * 97) % 2400, (i * 131) % 3200, 9, 9); }
+"#;
+
+/// A photo full of fine detail (noise), which compresses badly: over a megabyte as a JPEG, so
 /// that its upload takes several chunks.
 const TAKE_DETAILED_PHOTO: &str = r#"
     const c = document.createElement('canvas');
@@ -119,13 +120,6 @@ const TAKE_DETAILED_PHOTO: &str = r#"
     let x = 12345;
     for (let i = 0; i < img.data.length; i++) { x = (x * 1103515245 + 12345) & 0x7fffffff; img.data[i] = (i & 3) === 3 ? 255 : x >> 23; }
     g.putImageData(img, 0, 0);
-    const blob = await new Promise((r) => c.toBlob(r, 'image/jpeg', 0.95));
-    const input = document.querySelector('#photo-input');
-    const dt = new DataTransfer();
-    dt.items.add(new File([blob], 'photo.jpg', { type: 'image/jpeg' }));
-    input.files = dt.files;
-    input.dispatchEvent(new Event('change', { bubbles: true }));
-    return blob.size;
 "#;
 
 /// A signature drawn with the pointer on the signature pad.
@@ -260,12 +254,7 @@ async fn a_branch_works_offline_and_every_edit_reaches_the_server_once() {
     open_member(&b, "党员00003").await;
     b.click("#open-form").await;
     b.wait_for("#photo-input").await;
-    b.eval_async(TAKE_PHOTO).await;
-    b.wait_until(
-        20,
-        "return document.querySelectorAll('.thumb.new img').length === 1;",
-    )
-    .await;
+    take_photo(&b, TAKE_PHOTO).await;
     b.eval(SIGN).await;
     b.click("#signature-done").await;
     b.wait_until(
@@ -592,12 +581,7 @@ async fn killing_the_app_mid_sync_and_mid_upload_loses_and_repeats_nothing() {
     b.click("button[data-step=confirmed_remote]").await;
     b.click("#open-form").await;
     b.wait_for("#photo-input").await;
-    b.eval_async(TAKE_DETAILED_PHOTO).await;
-    b.wait_until(
-        20,
-        "return document.querySelectorAll('.thumb.new img').length === 1;",
-    )
-    .await;
+    take_photo(&b, TAKE_DETAILED_PHOTO).await;
     b.throttle(60_000, -1).await;
     b.click("#save-form").await;
     // Wait until the server has acknowledged a first chunk (the app notes it), then kill.

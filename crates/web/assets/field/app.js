@@ -12,6 +12,7 @@ import { Replica } from '../core/replica.js';
 import { SyncEngine } from '../core/sync.js';
 import { Schema } from '../core/schema.js';
 import { ROLE } from '../core/messages.js';
+import { LoginForm } from '../core/login.js';
 import { MemberList, MemberPage, AttemptForm } from './members.js';
 import { InfoForm } from './form.js';
 import { Transfers, Ledger, SyncPanel } from './panels.js';
@@ -82,61 +83,29 @@ async function refreshReference() {
 }
 
 function Login({ onDone }) {
-  const [username, setUsername] = useState('');
-  const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(api.expired ? '登录已过期，请重新登录' : '');
-
-  async function submit(e) {
-    e.preventDefault();
-    setBusy(true);
-    setError('');
-    try {
-      const user = await api.login(username.trim(), password, ctx.replica.deviceId);
-      if (!FIELD_ROLES.includes(user.role)) {
-        await api.logout();
-        setError(`本应用供党支部工作组使用；${ROLE[user.role] ?? user.role}请使用办公端（网址 /）`);
-        return;
-      }
-      const previous = ctx.replica.get('user_id');
-      if (previous && previous !== user.id) {
-        // A replica belongs to one user's scope (§10.1): another user's data and edits go.
-        const waiting = ctx.replica.outbox.length;
-        if (waiting > 0 && !confirm(`本机还有上一位用户的${waiting}条修改未上传，换用户登录将丢弃它们。继续吗？`)) {
-          await api.logout();
-          return;
-        }
-        await ctx.replica.wipe();
-        await api.logout();
-        await api.login(username.trim(), password, ctx.replica.deviceId);
-      }
-      await ctx.replica.setMeta({ user_id: user.id, user });
-      onDone();
-    } catch (err) {
-      setError(err.message);
-    } finally {
-      setBusy(false);
+  async function signIn(username, password) {
+    const user = await api.login(username, password, ctx.replica.deviceId);
+    if (!FIELD_ROLES.includes(user.role)) {
+      await api.logout();
+      throw new Error(`本应用供党支部工作组使用；${ROLE[user.role] ?? user.role}请使用办公端（网址 /）`);
     }
+    const previous = ctx.replica.get('user_id');
+    if (previous && previous !== user.id) {
+      // A replica belongs to one user's scope (§10.1): another user's data and edits go.
+      const waiting = ctx.replica.outbox.length;
+      if (waiting > 0 && !confirm(`本机还有上一位用户的${waiting}条修改未上传，换用户登录将丢弃它们。继续吗？`)) {
+        await api.logout();
+        throw new Error('已取消登录');
+      }
+      await ctx.replica.wipe();
+      await api.logout();
+      await api.login(username, password, ctx.replica.deviceId);
+    }
+    await ctx.replica.setMeta({ user_id: user.id, user });
+    onDone();
   }
-
-  return html`
-    <main class="login">
-      <form class="card" onSubmit=${submit}>
-        <h1>排查工作 · 党支部</h1>
-        <p class="muted">党支部工作组现场核查使用。首次登录需联网，之后无网络也可打开。</p>
-        <div class="field">
-          <label for="username">用户名</label>
-          <input id="username" autocomplete="username" required value=${username} onInput=${(e) => setUsername(e.target.value)} />
-        </div>
-        <div class="field">
-          <label for="password">密码</label>
-          <input id="password" type="password" autocomplete="current-password" required value=${password}
-            onInput=${(e) => setPassword(e.target.value)} />
-        </div>
-        ${error && html`<p class="error-text" role="alert" id="login-error">${error}</p>`}
-        <button class="btn primary wide" type="submit" disabled=${busy}>${busy ? '正在登录……' : '登录'}</button>
-      </form>
-    </main>`;
+  return html`<${LoginForm} title="排查工作 · 党支部" hint="党支部工作组现场核查使用。首次登录需联网，之后无网络也可打开。"
+    notice=${api.expired ? '登录已过期，请重新登录' : ''} onSubmit=${signIn} />`;
 }
 
 function SyncBadge() {
