@@ -47,6 +47,17 @@ pub enum Source {
     Field(&'static str),
     /// A field of the member the record's `member_id` names.
     Member(&'static str),
+    /// A blob list field, as how many documents are attached (已附2份; empty for none): a
+    /// register on paper cannot hold the scans, only say that they are on file.
+    Attachments(&'static str),
+}
+
+/// How a register shows attached documents: 已附N份, or nothing.
+pub fn attachments_zh(value: Option<&serde_json::Value>) -> String {
+    match value.and_then(serde_json::Value::as_array).map(Vec::len) {
+        Some(n) if n > 0 => format!("已附{n}份"),
+        _ => String::new(),
+    }
 }
 
 impl LedgerKind {
@@ -121,11 +132,14 @@ impl LedgerKind {
                 ("有无组织关系介绍信", Field("has_transfer_letter")),
                 ("介绍信开具单位", Field("transfer_letter_issuer")),
                 ("介绍信编号", Field("transfer_letter_no")),
+                ("介绍信日期", Field("transfer_letter_date")),
                 ("有无入党志愿书", Field("has_application_form")),
+                ("入党志愿书存放处", Field("application_form_location")),
                 ("档案情况", Field("archive_status")),
                 ("不在花名册原因", Field("reason_not_on_roster")),
                 ("支部初审意见", Field("branch_opinion")),
                 ("组织办审核意见", Field("audit_opinion")),
+                ("审核日期", Field("audited_on")),
                 ("处理结果", Field("outcome")),
                 ("备注", Field("remarks")),
             ],
@@ -140,9 +154,12 @@ impl LedgerKind {
                 ("入党日期", Field("join_date")),
                 ("多余原因", Field("surplus_reason")),
                 ("事由发生日期", Field("event_date")),
+                ("证明材料", Attachments("evidence")),
                 ("拟处理意见", Field("proposed_action")),
                 ("支部初审意见", Field("branch_opinion")),
                 ("组织办审核意见", Field("audit_opinion")),
+                ("审核日期", Field("audited_on")),
+                ("处理结果", Field("outcome")),
                 ("备注", Field("remarks")),
             ],
             Self::LostContactRegister | Self::FoundRegister | Self::StillLostRegister => &[
@@ -274,7 +291,7 @@ mod tests {
             };
             for (_, source) in kind.columns() {
                 match source {
-                    Source::Field(f) => {
+                    Source::Field(f) | Source::Attachments(f) => {
                         assert!(collection.schema().field(f).is_some(), "{kind:?}: {f}")
                     }
                     Source::Member(f) => {
@@ -296,5 +313,8 @@ mod tests {
         assert_eq!(display_zh(&json!("2016-03-07")), "2016年3月7日");
         assert_eq!(display_zh(&json!("2016-3-7")), "2016-3-7");
         assert_eq!(date_zh("2016-12-31").as_deref(), Some("2016年12月31日"));
+        assert_eq!(attachments_zh(Some(&json!(["a", "b"]))), "已附2份");
+        assert_eq!(attachments_zh(Some(&json!([]))), "");
+        assert_eq!(attachments_zh(None), "");
     }
 }

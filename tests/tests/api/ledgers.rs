@@ -32,7 +32,7 @@ async fn registers_export_as_excel_csv_and_json() {
             put(1, "members", m1, b1, json!({"name": "蒋十七", "gender": "female", "member_type": "full"})),
             put(2, "members", m2, b1, json!({"name": "沈十八", "gender": "male"})),
             put(3, "roster_ledger_entries", Uuid::now_v7(), b1, json!({"ledger": "ledger_a", "name": "韩十九", "gender": "male", "reason_not_on_roster": "转入后未登记, \"待核\"", "has_transfer_letter": true})),
-            put(4, "roster_ledger_entries", Uuid::now_v7(), b1, json!({"ledger": "ledger_b", "name": "杨二十", "surplus_reason": "deceased"})),
+            put(4, "roster_ledger_entries", Uuid::now_v7(), b1, json!({"ledger": "ledger_b", "name": "杨二十", "surplus_reason": "deceased", "evidence": ["a".repeat(64)]})),
             put(5, "contact_cases", case, b1, json!({"member_id": m2, "result": "searching", "loss_circumstance": "working_away"})),
             put(7, "members", Uuid::now_v7(), b1, json!({"name": "朱二一", "contact_status": "mobile", "flow_out_on": "2015-05-01", "flow_out_reason": "外出务工", "flow_destination": "广东省深圳市", "holds_mobile_card": true})),
         ])
@@ -148,6 +148,21 @@ async fn registers_export_as_excel_csv_and_json() {
     let b = json("ledger_b").await;
     assert_eq!(b.rows.len(), 1);
     assert!(b.rows[0].contains(&"死亡".to_owned()));
+    // What the 组织办 audits: the documents on file (counted, not their hashes), its decision
+    // and when it audited.
+    let at = |t: &paicha_domain::api::v1::LedgerTable, column: &str| {
+        t.columns
+            .iter()
+            .position(|c| c == column)
+            .unwrap_or_else(|| panic!("{column} in {:?}", t.columns))
+    };
+    assert_eq!(b.rows[0][at(&b, "证明材料")], "已附1份");
+    at(&b, "处理结果");
+    at(&b, "审核日期");
+    let a = json("ledger_a").await;
+    for column in ["介绍信日期", "入党志愿书存放处", "审核日期"] {
+        at(&a, column);
+    }
     // The register of mobile members: where and why they went, dates the Chinese way; and the
     // status counts them by destination.
     let mobile = json("mobile_register").await;

@@ -256,6 +256,7 @@ pub async fn ledger(
                 Source::Unit => branch.clone(),
                 Source::WorkArea => work_area.clone(),
                 Source::Field(f) => fields.get(*f).map(display_zh).unwrap_or_default(),
+                Source::Attachments(f) => paicha_domain::ledger::attachments_zh(fields.get(*f)),
                 Source::Member(f) => member
                     .and_then(|m| m.get(*f))
                     .map(display_zh)
