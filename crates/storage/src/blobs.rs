@@ -53,6 +53,11 @@ impl BlobFiles {
         }
     }
 
+    /// The blob folder itself (`DATA_DIR/blobs`).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// `blobs/ab/abcdef…`: two levels keep folders small.
     pub fn path(&self, sha256: &str) -> PathBuf {
         self.root.join(sha256.get(..2).unwrap_or("xx")).join(sha256)
@@ -304,9 +309,9 @@ impl BlobFiles {
 }
 
 /// How many first bytes decide a blob's kind.
-const HEAD_LEN: usize = 16;
+pub(crate) const HEAD_LEN: usize = 16;
 
-fn hex(digest: &[u8]) -> String {
+pub(crate) fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 

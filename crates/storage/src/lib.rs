@@ -4,6 +4,7 @@
 
 mod accounts;
 mod auth_tables;
+mod blob_store;
 mod blobs;
 mod entities;
 mod error;
@@ -19,8 +20,11 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Ent
 
 pub use accounts::{AccountLogEntry, SessionStatus, SyncDeviceRecord, UserChange};
 pub use auth_tables::{NewRefreshToken, RefreshTokenRecord, ThrottleRecord};
+pub use blob_store::{BlobReader, BlobStore, BlobWriter, ObjectBlobs, ObjectStoreSettings};
 pub use blobs::{BlobError, BlobFiles, BlobRow, PartialWriter};
 pub use error::StoreError;
+/// The names of the object store's options (`aws_endpoint`, `aws_region`, …).
+pub use object_store::aws::AmazonS3ConfigKey as ObjectStoreConfigKey;
 pub use org_units::{NewOrgUnit, OrgUnitRecord};
 pub use records::{
     ChangeEntry, ChangeRow, ConflictRow, FactRow, GENESIS_HASH, MemberSearch, Place, PullPage,
