@@ -30,6 +30,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Take a consistent backup of a SQLite database while the server runs, with its blobs
+    /// (copied beside it from the data dir, or listed when they are in object storage).
+    Backup(BackupArgs),
+    /// Restore a backup into an empty data dir, and check it (audit chains, blobs).
+    Restore(RestoreArgs),
     /// Import a spreadsheet straight into the database, as a given user, with a progress bar.
     Import {
         #[command(subcommand)]
@@ -75,6 +80,26 @@ pub struct ImportTransfersArgs {
     /// The user the import is made as (street staff or a committee admin).
     #[arg(long = "as", value_name = "USERNAME")]
     pub as_user: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Where blob content is kept (as for `paicha serve`): empty for the data dir.
+    #[arg(long, env = "PAICHA_BLOB_STORE", default_value = "")]
+    pub blob_store: String,
+    /// The backup file to write (must not exist). Beside it: FILE.blobs.txt (every blob's
+    /// SHA-256 and size) and, for blobs in the data dir, FILE.blobs/ (their content).
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// A file written by `paicha backup`.
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,7 @@
 //! binds the listener (port 0 allowed) and returns, so a caller (the binary, or a test) knows
 //! the address before serving; [`Application::run_until_stopped`] serves.
 
+pub mod backup;
 pub mod config;
 mod error;
 mod extract;

@@ -452,6 +452,22 @@ impl Store {
         Ok(to_u64(row.try_get("", "used")?))
     }
 
+    /// Every stored blob's content, once per hash: (SHA-256, size), by hash.
+    pub async fn all_blob_contents(&self) -> StoreResult<Vec<(String, u64)>> {
+        let select = Query::select()
+            .column("sha256")
+            .expr_as(Expr::cust("MAX(size)"), "size")
+            .from("blobs")
+            .group_by_col("sha256")
+            .order_by("sha256", sea_orm::Order::Asc)
+            .to_owned();
+        let mut all = Vec::new();
+        for row in self.db.query_all(&select).await? {
+            all.push((row.try_get("", "sha256")?, to_u64(row.try_get("", "size")?)));
+        }
+        Ok(all)
+    }
+
     /// Forgets a tenant's blob.
     pub async fn delete_blob(&self, tenant_id: Uuid, sha256: &str) -> StoreResult<()> {
         let delete = Query::delete()

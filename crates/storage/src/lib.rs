@@ -139,6 +139,27 @@ impl Store {
         self.engine
     }
 
+    /// Writes a consistent copy of a SQLite database to `path` (`VACUUM INTO`: one read
+    /// transaction, so pushes go on meanwhile and the copy holds exactly the commits before
+    /// it began). `path` must not exist. On PostgreSQL: `pg_dump` (README.md, "Backups").
+    pub async fn backup_into(&self, path: &std::path::Path) -> StoreResult<()> {
+        if self.engine != Engine::Sqlite {
+            return Err(StoreError::Corrupt(
+                "VACUUM INTO is SQLite's; back PostgreSQL up with pg_dump".to_owned(),
+            ));
+        }
+        let path = path
+            .to_str()
+            .ok_or_else(|| StoreError::Corrupt("the backup path is not UTF-8".to_owned()))?;
+        let statement = sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Sqlite,
+            "VACUUM INTO ?",
+            [path.into()],
+        );
+        self.db.execute_raw(statement).await?;
+        Ok(())
+    }
+
     /// On PostgreSQL, a listener for the commits of every instance on this database (a push
     /// announces its commit with `NOTIFY`, delivered only if the transaction commits). `None` on
     /// SQLite, which one process owns.
