@@ -49,7 +49,7 @@ pub async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
     let (url, data_dir) = resolve_database(&args.database)?;
     if Engine::of_url(&url) != Some(Engine::Sqlite) {
         anyhow::bail!(
-            "paicha backup 只用于 SQLite；PostgreSQL 请用 pg_dump 备份（见 README“备份”一节）"
+            "paicha backup 只用于 SQLite；PostgreSQL 请用 pg_dump 备份（见 README 的 Backups 一节）"
         );
     }
     let file = &args.file;
