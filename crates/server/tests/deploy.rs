@@ -811,6 +811,37 @@ async fn two_instances_behind_nginx_with_blobs_in_s3_survive_sigterm() {
             "blob files in a data dir"
         );
     }
+    // nginx's own refusals have paicha's error shape; request ids are passed on and answered.
+    let http = reqwest::Client::new();
+    let too_big = http
+        .post(format!("{}/v1/sync/push", nginx.url()))
+        .bearer_auth(&tokens.access_token)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 5 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_big.status(), 413);
+    let body: serde_json::Value = too_big.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "payload_too_large");
+    let ready = http
+        .get(format!("{}/readyz", nginx.url()))
+        .header("x-request-id", "e2e-request-id")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.headers()["x-request-id"], "e2e-request-id");
+    // nginx writes its log line just after the answer has gone out.
+    let started = Instant::now();
+    while !nginx.access_log().contains("rid=e2e-request-id") {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{}",
+            nginx.access_log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let log = nginx.access_log();
     let used: HashSet<&str> = log
         .lines()

@@ -390,8 +390,8 @@ pub async fn get_blob(
         .await
         .map_err(ApiError::internal)?;
     // Streamed from the file (64 KiB pieces) or the object store (its pieces), a few in
-    // flight: never the whole blob in memory. The slot is held until the last piece is sent (or the client goes away, or the
-    // request time is up).
+    // flight: never the whole blob in memory. The slot is held until the last piece is sent
+    // (or the client goes away, or the request time is up).
     let deadline = tokio::time::Instant::now() + state.settings.request_timeout;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::spawn(async move {
