@@ -479,7 +479,7 @@ pub async fn collect_blobs(
 const STATUS_MODEL_IDLE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 /// Periodic clean-up: status read models not used for half an hour, tombstones behind the
-/// horizon, unfinished blob uploads abandoned for a week, blobs unreferenced for the grace
+/// horizon, unfinished blob uploads abandoned for a week, blob leases of holders that died, blobs unreferenced for the grace
 /// period (`PAICHA_BLOB_GC_DAYS`), and throttle rows whose window and
 /// lock have lapsed.
 async fn housekeeping(
@@ -504,6 +504,11 @@ async fn housekeeping(
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "abandoned blob uploads removed"),
             Err(err) => tracing::warn!(error = %err, "blob upload clean-up failed"),
+        }
+        match store.prune_blob_leases(now).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "run-out blob leases removed"),
+            Err(err) => tracing::warn!(error = %err, "blob lease clean-up failed"),
         }
         match collect_blobs(&store, &blobs, &blob_locks, now, settings.blob_gc_grace).await {
             Ok((0, _)) => {}

@@ -663,6 +663,15 @@ impl Store {
         Ok(self.db.execute(&insert).await?.rows_affected() == 1)
     }
 
+    /// Deletes leases that ran out before `now` (their holders died). Returns how many.
+    pub async fn prune_blob_leases(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let delete = Query::delete()
+            .from_table("blob_leases")
+            .and_where(Expr::col("expires_at").lt(now))
+            .to_owned();
+        Ok(self.db.execute(&delete).await?.rows_affected())
+    }
+
     /// Gives a blob's lease back, if `holder` still holds it.
     pub async fn release_blob_lease(&self, sha256: &str, holder: &str) -> StoreResult<()> {
         let delete = Query::delete()
@@ -927,8 +936,16 @@ mod tests {
                 .await
                 .unwrap_or(false)
         );
-        // Run out: taken over.
+        // Run out: pruned, or taken over.
         let after = later + chrono::Duration::seconds(1);
+        assert_eq!(store.prune_blob_leases(later).await.unwrap(), 0);
+        assert_eq!(store.prune_blob_leases(after).await.unwrap(), 1);
+        assert!(
+            store
+                .take_blob_lease(&sha, "two", now, later)
+                .await
+                .unwrap()
+        );
         assert!(
             store
                 .take_blob_lease(&sha, "three", after, after + chrono::Duration::seconds(120))
