@@ -899,6 +899,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn abandoned_uploads_in_object_storage_are_purged_and_fresh_ones_kept() {
+        let (store, blobs, memory, _dir) = object_store().await;
+        let tenant = Uuid::now_v7();
+        let content = png(5000);
+        let sha = hex(&Sha256::digest(&content));
+        put_chunk(&blobs, tenant, &sha, 0, &content[..1000]).await;
+        let hour = std::time::Duration::from_secs(3600);
+        assert_eq!(blobs.purge_unfinished(hour).await.unwrap(), 0);
+        assert_eq!(blobs.received(tenant, &sha).await.unwrap(), 1000);
+        // Not written to for "zero" time: abandoned.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        assert_eq!(
+            blobs
+                .purge_unfinished(std::time::Duration::ZERO)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(blobs.received(tenant, &sha).await.unwrap(), 0);
+        assert_eq!(store.blob_uploads_received(tenant).await.unwrap(), 0);
+        assert!(memory.list(None).collect::<Vec<_>>().await.is_empty());
+    }
+
+    #[tokio::test]
     async fn a_blob_lease_is_held_by_one_until_given_back_or_run_out() {
         let (store, _blobs, _memory, _dir) = object_store().await;
         let now = Utc::now();
