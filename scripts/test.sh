@@ -24,6 +24,44 @@ if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null
   fi
 fi
 
+# The deployment tests (crates/server/tests/deploy.rs) run deploy/'s nginx configuration in a
+# real nginx, check deploy/'s systemd unit with systemd-analyze, read deploy/'s YAML with
+# PyYAML, and keep blobs in moto's S3 server. Debian's nginx, systemd and python3-yaml, and
+# moto from PyPI, installed here when missing and possible; otherwise those tests fail and say
+# which is missing.
+missing_apt=()
+command -v nginx >/dev/null 2>&1 || missing_apt+=(nginx)
+command -v systemd-analyze >/dev/null 2>&1 || missing_apt+=(systemd)
+command -v python3 >/dev/null 2>&1 || missing_apt+=(python3 python3-pip)
+python3 -c 'import yaml' >/dev/null 2>&1 || missing_apt+=(python3-yaml)
+if ! command -v moto_server >/dev/null 2>&1 && ! python3 -m pip --version >/dev/null 2>&1; then
+  missing_apt+=(python3-pip)
+fi
+if [ "${#missing_apt[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ "${PAICHA_NO_INSTALL:-0}" != 1 ]; then
+    echo "installing ${missing_apt[*]} for the deployment tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_apt[@]}" >/dev/null
+  else
+    echo "${missing_apt[*]} missing: the deployment tests will fail (Debian: apt-get install ${missing_apt[*]})" >&2
+  fi
+fi
+# PyYAML may be wanted by a python3 other than Debian's (pyenv): then from PyPI.
+if ! python3 -c 'import yaml' >/dev/null 2>&1 && [ "${PAICHA_NO_INSTALL:-0}" != 1 ]; then
+  python3 -m pip install --quiet pyyaml || python3 -m pip install --quiet --break-system-packages pyyaml || true
+fi
+if ! command -v moto_server >/dev/null 2>&1; then
+  if [ "${PAICHA_NO_INSTALL:-0}" != 1 ] && command -v python3 >/dev/null 2>&1; then
+    echo "installing moto[server] from PyPI for the deployment test's S3 server"
+    python3 -m pip install --quiet 'moto[server]' \
+      || python3 -m pip install --quiet --break-system-packages 'moto[server]' \
+      || echo "moto could not be installed: the deployment end-to-end test will fail" >&2
+    hash -r
+  else
+    echo "moto_server is missing: the deployment end-to-end test will fail (pip install 'moto[server]')" >&2
+  fi
+fi
+
 runner=nextest
 if ! cargo nextest --version >/dev/null 2>&1; then
   if [ "${PAICHA_NO_INSTALL:-0}" != 1 ] && {
@@ -58,6 +96,8 @@ run -u PAICHA_TEST_DATABASE_URL -- --workspace "$@"
 if [ -n "${PAICHA_TEST_DATABASE_URL:-}" ]; then
   echo "== database-facing tests, PostgreSQL"
   run -- -p paicha-tests "$@"
+  echo "== the deployment end-to-end test, PostgreSQL"
+  run -- -p paicha-server --test deploy "$@"
 else
   echo "PostgreSQL skipped: set PAICHA_TEST_DATABASE_URL=postgres://user@host:5432/db to run the database tests on it too."
 fi

@@ -17,6 +17,7 @@ mod m20261129_000004_add_blob_unreferenced_since;
 mod m20261129_000005_add_mutation_fingerprint;
 mod m20261129_000006_index_member_id_numbers;
 mod m20261129_000007_add_conflict_addressee;
+mod m20261130_000001_create_blob_uploads;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_add_mutation_fingerprint::Migration),
             Box::new(m20261129_000006_index_member_id_numbers::Migration),
             Box::new(m20261129_000007_add_conflict_addressee::Migration),
+            Box::new(m20261130_000001_create_blob_uploads::Migration),
         ]
     }
 }

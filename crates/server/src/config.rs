@@ -30,6 +30,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Take a consistent backup of a SQLite database while the server runs, with its blobs
+    /// (copied beside it from the data dir, or listed when they are in object storage).
+    Backup(BackupArgs),
+    /// Restore a backup into an empty data dir, and check it (audit chains, blobs).
+    Restore(RestoreArgs),
     /// Import a spreadsheet straight into the database, as a given user, with a progress bar.
     Import {
         #[command(subcommand)]
@@ -77,6 +82,26 @@ pub struct ImportTransfersArgs {
     pub as_user: String,
 }
 
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Where blob content is kept (as for `paicha serve`): empty for the data dir.
+    #[arg(long, env = "PAICHA_BLOB_STORE", default_value = "")]
+    pub blob_store: String,
+    /// The backup file to write (must not exist). Beside it: FILE.blobs.txt (every blob's
+    /// SHA-256 and size) and, for blobs in the data dir, FILE.blobs/ (their content).
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// A file written by `paicha backup`.
+    pub file: PathBuf,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Recompute every tenant's hash chain; exit 1 if any is broken.
@@ -118,6 +143,12 @@ pub struct ServeArgs {
     /// then get 503 too_many_transfers.
     #[arg(long, env = "PAICHA_MAX_BLOB_TRANSFERS", default_value_t = 16)]
     pub max_blob_transfers: usize,
+    /// Where blob content is kept: empty for the data dir (`blobs/`), or an S3-compatible
+    /// object store as `s3://bucket/prefix`, reached with the usual `AWS_*` variables
+    /// (`AWS_ENDPOINT`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_ALLOW_HTTP`, …). Every instance behind one load balancer needs the same.
+    #[arg(long, env = "PAICHA_BLOB_STORE", default_value = "")]
+    pub blob_store: String,
     /// Days a tenant's blob may stay unreferenced by any live record before it is deleted.
     #[arg(long, env = "PAICHA_BLOB_GC_DAYS", default_value_t = 7)]
     pub blob_gc_days: u64,
@@ -207,6 +238,8 @@ pub struct Settings {
     pub max_blob_transfers: usize,
     /// How long a tenant's blob stays unreferenced before the housekeeping deletes it.
     pub blob_gc_grace: Duration,
+    /// Blob content in object storage; `None`: files in the data dir.
+    pub blob_store: Option<paicha_storage::ObjectStoreSettings>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     /// A sign-in's refresh tokens stop working this long after the sign-in, however often
@@ -249,6 +282,7 @@ impl Settings {
             blob_quota_bytes: 10 * 1024 * 1024 * 1024,
             max_blob_transfers: 16,
             blob_gc_grace: Duration::from_secs(7 * 24 * 3600),
+            blob_store: None,
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             refresh_family_max_age: Duration::from_secs(90 * 24 * 3600),
@@ -308,6 +342,7 @@ impl Settings {
             return Err(ConfigError("PAICHA_BLOB_GC_DAYS 至少为 1".to_owned()));
         }
         settings.blob_gc_grace = Duration::from_secs(args.blob_gc_days.saturating_mul(24 * 3600));
+        settings.blob_store = object_store_settings(&args.blob_store, std::env::vars())?;
         if args.import_concurrency == 0 {
             return Err(ConfigError("PAICHA_IMPORT_CONCURRENCY 至少为 1".to_owned()));
         }
@@ -356,6 +391,31 @@ impl IpBlock {
             _ => false,
         }
     }
+}
+
+/// `PAICHA_BLOB_STORE` with the object store's options taken from the `AWS_*` variables of
+/// `env` (the names object_store knows, e.g. `AWS_ENDPOINT` → `aws_endpoint`). Empty: `None`.
+pub fn object_store_settings(
+    url: &str,
+    env: impl Iterator<Item = (String, String)>,
+) -> Result<Option<paicha_storage::ObjectStoreSettings>, ConfigError> {
+    let url = url.trim();
+    if url.is_empty() {
+        return Ok(None);
+    }
+    let options = env
+        .filter(|(key, _)| key.starts_with("AWS_"))
+        .map(|(key, value)| (key.to_ascii_lowercase(), value))
+        .filter(|(key, _)| key.parse::<paicha_storage::ObjectStoreConfigKey>().is_ok())
+        .collect();
+    let settings = paicha_storage::ObjectStoreSettings {
+        url: url.to_owned(),
+        options,
+    };
+    settings
+        .build()
+        .map_err(|e| ConfigError(format!("PAICHA_BLOB_STORE 无法使用：{e}")))?;
+    Ok(Some(settings))
 }
 
 /// `PAICHA_TRUSTED_PROXIES`: comma-separated addresses or CIDR blocks; empty means none.
@@ -520,12 +580,36 @@ mod tests {
             blob_quota_bytes: 1 << 30,
             max_blob_transfers: 16,
             blob_gc_days: 7,
+            blob_store: String::new(),
             tombstone_max_days: 90,
             trusted_proxies: String::new(),
             refresh_grace_secs: 30,
             import_concurrency: 2,
             log_format: LogFormat::Text,
         }
+    }
+
+    #[test]
+    fn the_object_store_takes_the_aws_variables_it_knows() {
+        let env = [
+            ("AWS_ENDPOINT", "http://127.0.0.1:9000"),
+            ("AWS_ALLOW_HTTP", "true"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_NOT_AN_OPTION_OF_OURS", "x"),
+            ("HOME", "/root"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let settings = object_store_settings("s3://photos/paicha", env.into_iter())
+            .unwrap()
+            .unwrap();
+        let mut keys: Vec<&str> = settings.options.iter().map(|(k, _)| k.as_str()).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["aws_allow_http", "aws_endpoint", "aws_region"]);
+        assert!(
+            object_store_settings("  ", std::iter::empty())
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -563,6 +647,20 @@ mod tests {
                     ..serve_args(dir.path())
                 },
                 "PAICHA_BOOTSTRAP_ADMIN",
+            ),
+            (
+                ServeArgs {
+                    blob_store: "gs://bucket/photos".into(),
+                    ..serve_args(dir.path())
+                },
+                "PAICHA_BLOB_STORE",
+            ),
+            (
+                ServeArgs {
+                    blob_store: "s3:///photos".into(),
+                    ..serve_args(dir.path())
+                },
+                "PAICHA_BLOB_STORE",
             ),
             (
                 ServeArgs {

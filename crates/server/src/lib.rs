@@ -4,6 +4,7 @@
 //! binds the listener (port 0 allowed) and returns, so a caller (the binary, or a test) knows
 //! the address before serving; [`Application::run_until_stopped`] serves.
 
+pub mod backup;
 pub mod config;
 mod error;
 mod extract;
@@ -12,7 +13,7 @@ pub mod import;
 pub mod import_cli;
 mod routes;
 mod state;
-pub use state::BlobLocks;
+pub use state::{BLOB_LEASE, BlobLocks};
 pub mod telemetry;
 
 use std::future::Future;
@@ -325,6 +326,7 @@ pub struct Application {
     notifier: paicha_sync::notify::Notifier,
     facts: crate::facts::FactsCache,
     blob_locks: crate::state::BlobLocks,
+    blobs: paicha_storage::BlobStore,
     /// Tells the handlers that the server is stopping (see `AppState::stopping`).
     stopping: tokio::sync::watch::Sender<bool>,
 }
@@ -343,7 +345,16 @@ impl Application {
         let settings = Arc::new(settings);
         let notifier = paicha_sync::notify::Notifier::default();
         let facts = crate::facts::FactsCache::default();
-        let blob_locks = crate::state::BlobLocks::default();
+        let blob_locks = crate::state::BlobLocks::new(store.clone());
+        let blobs = match &settings.blob_store {
+            None => {
+                paicha_storage::BlobStore::Files(paicha_storage::BlobFiles::new(&settings.data_dir))
+            }
+            Some(objects) => paicha_storage::BlobStore::Objects(
+                paicha_storage::ObjectBlobs::connect(objects, store.clone())
+                    .map_err(|e| anyhow::anyhow!("PAICHA_BLOB_STORE：{e}"))?,
+            ),
+        };
         let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
         let state = AppState {
             store: store.clone(),
@@ -352,7 +363,7 @@ impl Application {
             password_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
             import_slots: Arc::new(tokio::sync::Semaphore::new(settings.import_concurrency)),
             notifier: notifier.clone(),
-            blobs: paicha_storage::BlobFiles::new(&settings.data_dir),
+            blobs: blobs.clone(),
             committer: paicha_sync::push::Committer::default(),
             pull_flights: Default::default(),
             facts: facts.clone(),
@@ -368,6 +379,7 @@ impl Application {
             notifier,
             facts,
             blob_locks,
+            blobs,
             stopping,
         })
     }
@@ -388,7 +400,7 @@ impl Application {
         let housekeeping = tokio::spawn(housekeeping(
             self.store.clone(),
             self.settings.clone(),
-            paicha_storage::BlobFiles::new(&self.settings.data_dir),
+            self.blobs.clone(),
             self.blob_locks.clone(),
             self.facts.clone(),
         ));
@@ -442,7 +454,7 @@ const UNFINISHED_UPLOAD_AGE: std::time::Duration = std::time::Duration::from_sec
 /// Returns (rows deleted, files deleted). Run by the housekeeping; public for tests.
 pub async fn collect_blobs(
     store: &Store,
-    files: &paicha_storage::BlobFiles,
+    files: &paicha_storage::BlobStore,
     locks: &crate::state::BlobLocks,
     now: chrono::DateTime<Utc>,
     grace: std::time::Duration,
@@ -454,8 +466,10 @@ pub async fn collect_blobs(
     let mut removed = 0;
     for sha256 in hashes {
         // An upload of the same content holds this lock until its row is recorded.
-        let _guard = locks.lock(sha256).await;
-        if !store.blob_held_anywhere(sha256).await? && files.remove(sha256).await? {
+        let guard = locks.lock(sha256).await?;
+        let gone = !store.blob_held_anywhere(sha256).await? && files.remove(sha256).await?;
+        guard.release().await;
+        if gone {
             removed += 1;
         }
     }
@@ -466,13 +480,13 @@ pub async fn collect_blobs(
 const STATUS_MODEL_IDLE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 /// Periodic clean-up: status read models not used for half an hour, tombstones behind the
-/// horizon, unfinished blob uploads abandoned for a week, blobs unreferenced for the grace
+/// horizon, unfinished blob uploads abandoned for a week, blob leases of holders that died, blobs unreferenced for the grace
 /// period (`PAICHA_BLOB_GC_DAYS`), and throttle rows whose window and
 /// lock have lapsed.
 async fn housekeeping(
     store: Store,
     settings: Arc<Settings>,
-    blobs: paicha_storage::BlobFiles,
+    blobs: paicha_storage::BlobStore,
     blob_locks: crate::state::BlobLocks,
     facts: crate::facts::FactsCache,
 ) {
@@ -491,6 +505,11 @@ async fn housekeeping(
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "abandoned blob uploads removed"),
             Err(err) => tracing::warn!(error = %err, "blob upload clean-up failed"),
+        }
+        match store.prune_blob_leases(now).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "run-out blob leases removed"),
+            Err(err) => tracing::warn!(error = %err, "blob lease clean-up failed"),
         }
         match collect_blobs(&store, &blobs, &blob_locks, now, settings.blob_gc_grace).await {
             Ok((0, _)) => {}

@@ -62,6 +62,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Import { command } => paicha_server::import_cli::run(command).await,
+        Command::Backup(args) => paicha_server::backup::backup(args).await,
+        Command::Restore(args) => paicha_server::backup::restore(args).await,
         Command::Audit {
             command: AuditCommand::Verify(args),
         } => {

@@ -1,4 +1,3 @@
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use paicha_auth::{Actor, TokenKeys, UnitRef};
@@ -22,14 +21,16 @@ pub struct AppState {
     pub import_slots: Arc<tokio::sync::Semaphore>,
     /// Wakes long-polling pulls when a tenant's data changes.
     pub notifier: paicha_sync::notify::Notifier,
-    pub blobs: paicha_storage::BlobFiles,
+    /// Where blob content is kept: the data dir or object storage.
+    pub blobs: paicha_storage::BlobStore,
     /// Identical pulls in flight, shared.
     pub pull_flights: crate::routes::sync::PullFlights,
     /// Groups concurrent pushes of a tenant into one commit.
     pub committer: paicha_sync::push::Committer,
     /// The status read model of each tenant.
     pub facts: crate::facts::FactsCache,
-    /// One upload of a given blob at a time (and none while the collection deletes it).
+    /// One upload of a given blob at a time (and none while the collection deletes it),
+    /// across instances.
     pub blob_locks: BlobLocks,
     /// Blob uploads and downloads in progress at once.
     pub blob_transfers: Arc<tokio::sync::Semaphore>,
@@ -43,61 +44,79 @@ pub const TRANSFER_WAIT: std::time::Duration = std::time::Duration::from_secs(2)
 /// The `Retry-After` of a refused transfer, in seconds.
 pub const TRANSFER_RETRY_AFTER: u64 = 5;
 
-/// A lock per blob hash, held while an upload of it is received (or its content deleted).
-/// Entries exist only while someone holds or waits for one.
-#[derive(Clone, Default)]
-pub struct BlobLocks(Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>);
+/// How long a blob's lease lasts: longer than any request may take (`request_timeout`, 90 s),
+/// so a lease runs out only when its holder died.
+pub const BLOB_LEASE: std::time::Duration = std::time::Duration::from_secs(120);
 
-/// Holds a blob's lock; releases it (and forgets the entry if nobody waits) when dropped.
+/// A lock per blob hash, held while an upload of it is received (or its content deleted). It is
+/// a lease in the database (`blob_leases`), so it holds across instances: an upload begun
+/// through one instance and resumed through another never runs beside itself, and the
+/// collection of any instance never deletes content an upload is about to record.
+#[derive(Clone)]
+pub struct BlobLocks {
+    store: Store,
+}
+
+/// Holds a blob's lease; [`BlobLockGuard::release`] gives it back (dropping the guard does
+/// too, a moment later).
 pub struct BlobLockGuard {
-    locks: BlobLocks,
+    store: Store,
     sha256: String,
-    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    holder: Option<String>,
 }
 
 impl BlobLocks {
-    pub async fn lock(&self, sha256: &str) -> BlobLockGuard {
-        let mutex = {
-            let mut map = self
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            map.entry(sha256.to_owned()).or_default().clone()
-        };
-        let guard = mutex.lock_owned().await;
-        BlobLockGuard {
-            locks: self.clone(),
-            sha256: sha256.to_owned(),
-            guard: Some(guard),
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// Waits until this caller holds the lease of `sha256`.
+    pub async fn lock(&self, sha256: &str) -> Result<BlobLockGuard, paicha_storage::StoreError> {
+        let holder = uuid::Uuid::new_v4().simple().to_string();
+        let mut pause = std::time::Duration::from_millis(20);
+        loop {
+            let now = chrono::Utc::now();
+            let until = now + chrono::Duration::from_std(BLOB_LEASE).unwrap_or_default();
+            if self
+                .store
+                .take_blob_lease(sha256, &holder, now, until)
+                .await?
+            {
+                return Ok(BlobLockGuard {
+                    store: self.store.clone(),
+                    sha256: sha256.to_owned(),
+                    holder: Some(holder),
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_millis(250));
         }
     }
+}
 
-    /// Hashes with an entry (held or awaited).
-    pub fn len(&self) -> usize {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+impl BlobLockGuard {
+    /// Gives the lease back now.
+    pub async fn release(mut self) {
+        if let Some(holder) = self.holder.take()
+            && let Err(err) = self.store.release_blob_lease(&self.sha256, &holder).await
+        {
+            tracing::warn!(error = %err, "blob lease not given back; it runs out by itself");
+        }
     }
 }
 
 impl Drop for BlobLockGuard {
     fn drop(&mut self) {
-        drop(self.guard.take());
-        let mut map = self
-            .locks
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map
-            .get(&self.sha256)
-            .is_some_and(|m| Arc::strong_count(m) == 1)
-        {
-            map.remove(&self.sha256);
+        let Some(holder) = self.holder.take() else {
+            return;
+        };
+        let (store, sha256) = (self.store.clone(), std::mem::take(&mut self.sha256));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(err) = store.release_blob_lease(&sha256, &holder).await {
+                    tracing::warn!(error = %err, "blob lease not given back; it runs out by itself");
+                }
+            });
         }
     }
 }

@@ -664,3 +664,194 @@ async fn imports_by_two_processes_and_the_server_at_once_create_each_member_once
     }
     assert_eq!(members.len(), 3000);
 }
+
+/// `paicha backup` while four devices push: the copy restores into a fresh data dir, holds
+/// every push acknowledged before the backup began (and its blobs), and its audit chains verify.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_while_four_devices_push_restores_whole() {
+    use paicha_client::Client;
+    use paicha_domain::api::v1::MutationStatus;
+    use sha2::Digest;
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().unwrap();
+    let admin_env = [("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")];
+    let (_server, url) = start(dir.path(), &admin_env);
+    let client = Client::new(url.clone());
+    let (_, _, branch) = committee_and_branch(&client, "支部").await;
+    let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
+    let mut photo = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    photo.extend((0..50_000u32).map(|i| (i % 253) as u8));
+    let photo_hash: String = sha2::Sha256::digest(&photo)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    sec.put_blob(&photo_hash, photo.clone()).await.unwrap();
+
+    // Four devices push batches of 5 members until told to stop; each acknowledged batch is
+    // noted with the moment its answer arrived.
+    let acknowledged: Arc<Mutex<Vec<(std::time::Instant, uuid::Uuid)>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut devices = Vec::new();
+    for device in 0..4 {
+        let (sec, acknowledged, stop) = (sec.clone(), acknowledged.clone(), stop.clone());
+        let branch_id = branch.id;
+        devices.push(tokio::spawn(async move {
+            let mut n = 0i64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let ids: Vec<uuid::Uuid> = (0..5).map(|_| uuid::Uuid::now_v7()).collect();
+                let mutations = ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| {
+                        serde_json::json!({
+                            "mutation_id": n * 10 + i as i64 + 1, "collection": "members",
+                            "id": id, "org_unit_id": branch_id, "op": "put",
+                            "fields": {"name": format!("党员{device}-{n}-{i}")},
+                        })
+                    })
+                    .collect();
+                let response = sec
+                    .push(&format!("phone-{device}"), mutations)
+                    .await
+                    .unwrap();
+                let at = std::time::Instant::now();
+                assert!(
+                    response
+                        .results
+                        .iter()
+                        .all(|r| r.status == MutationStatus::Applied)
+                );
+                acknowledged
+                    .lock()
+                    .unwrap()
+                    .extend(ids.into_iter().map(|id| (at, id)));
+                n += 1;
+            }
+            n
+        }));
+    }
+    // Let them get going, then back up while they push.
+    while acknowledged.lock().unwrap().len() < 200 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let file = dir.path().join("backup.db");
+    let began = std::time::Instant::now();
+    let backup = tokio::process::Command::new(env!("CARGO_BIN_EXE_paicha"))
+        .arg("backup")
+        .arg(&file)
+        .current_dir(dir.path())
+        .env_clear()
+        .output()
+        .await
+        .unwrap();
+    let ended = std::time::Instant::now();
+    let before_backup_ended = acknowledged.lock().unwrap().len();
+    // Pushes went on during the backup, and go on a moment after it.
+    while acknowledged.lock().unwrap().len() < before_backup_ended + 20 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for device in devices {
+        assert!(device.await.unwrap() > 0);
+    }
+    let out = String::from_utf8_lossy(&backup.stdout);
+    assert!(
+        backup.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&backup.stderr)
+    );
+    assert!(out.contains("已备份"), "{out}");
+    let listed = std::fs::read_to_string(dir.path().join("backup.db.blobs.txt")).unwrap();
+    assert_eq!(listed, format!("{photo_hash} {}\n", photo.len()));
+
+    // Restore into a fresh data dir; a second restore into it is refused.
+    let fresh = tempfile::tempdir().unwrap();
+    let restore = |target: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_paicha"))
+            .arg("restore")
+            .arg(&file)
+            .arg("--data-dir")
+            .arg(target)
+            .env_clear()
+            .output()
+            .unwrap()
+    };
+    let restored = restore(&fresh.path().join("data"));
+    let out = String::from_utf8_lossy(&restored.stdout);
+    assert!(
+        restored.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    let again = restore(&fresh.path().join("data"));
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("不是空的"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    let verify = Command::new(env!("CARGO_BIN_EXE_paicha"))
+        .args(["audit", "verify"])
+        .current_dir(fresh.path())
+        .env_clear()
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success(), "{out}");
+    assert!(out.contains("哈希链完整"), "{out}");
+
+    // Every push acknowledged before the backup began is in the restored copy, and the photo.
+    drop(_server);
+    let (_restored_server, url) = start(fresh.path(), &[]);
+    let (sec, _) = Client::new(url).signed_in("sec", PASSWORD).await.unwrap();
+    let mut present = std::collections::HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = sec
+            .pull(&paicha_client::PullQuery {
+                cursor: cursor.as_deref(),
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        present.extend(page.changes.iter().map(|c| c.id));
+        cursor = Some(page.cursor);
+        if !page.has_more {
+            break;
+        }
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let before: Vec<_> = acknowledged.iter().filter(|(at, _)| *at < began).collect();
+    assert!(before.len() >= 200);
+    let during = acknowledged
+        .iter()
+        .filter(|(at, _)| *at > began && *at < ended)
+        .count();
+    assert!(during > 0, "no push was acknowledged while the backup ran");
+    for (_, id) in &before {
+        assert!(
+            present.contains(id),
+            "a push acknowledged before the backup is missing: {id}"
+        );
+    }
+    // Pushes acknowledged after the backup ended are not in it (the copy is of one moment).
+    assert!(
+        present.len() < acknowledged.len(),
+        "{} of {}",
+        present.len(),
+        acknowledged.len()
+    );
+    let status = sec.blob_upload_status(&photo_hash).await.unwrap();
+    assert!(status.complete);
+    assert!(
+        fresh
+            .path()
+            .join("data/blobs")
+            .join(&photo_hash[..2])
+            .join(&photo_hash)
+            .is_file()
+    );
+}

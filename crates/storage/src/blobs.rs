@@ -53,6 +53,11 @@ impl BlobFiles {
         }
     }
 
+    /// The blob folder itself (`DATA_DIR/blobs`).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// `blobs/ab/abcdef…`: two levels keep folders small.
     pub fn path(&self, sha256: &str) -> PathBuf {
         self.root.join(sha256.get(..2).unwrap_or("xx")).join(sha256)
@@ -304,9 +309,9 @@ impl BlobFiles {
 }
 
 /// How many first bytes decide a blob's kind.
-const HEAD_LEN: usize = 16;
+pub(crate) const HEAD_LEN: usize = 16;
 
-fn hex(digest: &[u8]) -> String {
+pub(crate) fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -445,6 +450,22 @@ impl Store {
             return Ok(0);
         };
         Ok(to_u64(row.try_get("", "used")?))
+    }
+
+    /// Every stored blob's content, once per hash: (SHA-256, size), by hash.
+    pub async fn all_blob_contents(&self) -> StoreResult<Vec<(String, u64)>> {
+        let select = Query::select()
+            .column("sha256")
+            .expr_as(Expr::cust("MAX(size)"), "size")
+            .from("blobs")
+            .group_by_col("sha256")
+            .order_by("sha256", sea_orm::Order::Asc)
+            .to_owned();
+        let mut all = Vec::new();
+        for row in self.db.query_all(&select).await? {
+            all.push((row.try_get("", "sha256")?, to_u64(row.try_get("", "size")?)));
+        }
+        Ok(all)
     }
 
     /// Forgets a tenant's blob.

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod auth_tables;
+mod blob_store;
 mod blobs;
 mod entities;
 mod error;
@@ -19,8 +20,11 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Ent
 
 pub use accounts::{AccountLogEntry, SessionStatus, SyncDeviceRecord, UserChange};
 pub use auth_tables::{NewRefreshToken, RefreshTokenRecord, ThrottleRecord};
+pub use blob_store::{BlobReader, BlobStore, BlobWriter, ObjectBlobs, ObjectStoreSettings};
 pub use blobs::{BlobError, BlobFiles, BlobRow, PartialWriter};
 pub use error::StoreError;
+/// The names of the object store's options (`aws_endpoint`, `aws_region`, …).
+pub use object_store::aws::AmazonS3ConfigKey as ObjectStoreConfigKey;
 pub use org_units::{NewOrgUnit, OrgUnitRecord};
 pub use records::{
     ChangeEntry, ChangeRow, ConflictRow, FactRow, GENESIS_HASH, MemberSearch, Place, PullPage,
@@ -133,6 +137,27 @@ impl Store {
 
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// Writes a consistent copy of a SQLite database to `path` (`VACUUM INTO`: one read
+    /// transaction, so pushes go on meanwhile and the copy holds exactly the commits before
+    /// it began). `path` must not exist. On PostgreSQL: `pg_dump` (README.md, "Backups").
+    pub async fn backup_into(&self, path: &std::path::Path) -> StoreResult<()> {
+        if self.engine != Engine::Sqlite {
+            return Err(StoreError::Corrupt(
+                "VACUUM INTO is SQLite's; back PostgreSQL up with pg_dump".to_owned(),
+            ));
+        }
+        let path = path
+            .to_str()
+            .ok_or_else(|| StoreError::Corrupt("the backup path is not UTF-8".to_owned()))?;
+        let statement = sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Sqlite,
+            "VACUUM INTO ?",
+            [path.into()],
+        );
+        self.db.execute_raw(statement).await?;
+        Ok(())
     }
 
     /// On PostgreSQL, a listener for the commits of every instance on this database (a push

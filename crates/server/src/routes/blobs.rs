@@ -17,7 +17,6 @@ use paicha_domain::api::{ErrorBody, ErrorCode};
 use paicha_domain::blob::is_blob_hash;
 use paicha_domain::role::Role;
 use paicha_storage::{BlobError, BlobRow};
-use tokio::io::AsyncReadExt;
 use tokio_stream::StreamExt;
 
 use crate::error::{ApiError, ApiResult};
@@ -162,20 +161,28 @@ pub async fn put_blob(
     }
     let slot = state.transfer_slot().await?;
     // One upload of a given blob at a time.
-    let guard = state.blob_locks.lock(&sha256).await;
+    let guard = state.blob_locks.lock(&sha256).await?;
     // Someone may have completed it while this request waited.
     if let Some(blob) = state.store.blob(tenant_id, &sha256).await? {
+        guard.release().await;
         return Ok((StatusCode::CREATED, Json(complete(&blob))));
     }
     // The quota: the tenant's recorded blobs and its other unfinished uploads.
     let files = &state.blobs;
     let quota = state.settings.blob_quota_bytes;
-    let this_upload = files.received(tenant_id, &sha256).await;
+    let this_upload = files
+        .received(tenant_id, &sha256)
+        .await
+        .map_err(ApiError::internal)?;
+    let unfinished = files
+        .unfinished_bytes(tenant_id)
+        .await
+        .map_err(ApiError::internal)?;
     let used = state
         .store
         .blob_usage(tenant_id)
         .await?
-        .saturating_add(files.unfinished_bytes(tenant_id).await)
+        .saturating_add(unfinished)
         .saturating_sub(this_upload);
     let room = quota.saturating_sub(used);
     let upload = match range {
@@ -195,16 +202,24 @@ pub async fn put_blob(
     // Received in a task of its own: a request cut short (timeout, dropped connection) still
     // has its bytes removed before the blob's lock is released.
     let deadline = tokio::time::Instant::now() + state.settings.request_timeout;
-    let task = tokio::spawn(receive(
-        state.clone(),
-        tenant_id,
-        principal.user_id,
-        sha256,
-        upload,
-        body,
-        deadline,
-        (slot, guard),
-    ));
+    let task = tokio::spawn({
+        let state = state.clone();
+        async move {
+            let result = receive(
+                state,
+                tenant_id,
+                principal.user_id,
+                sha256,
+                upload,
+                body,
+                deadline,
+            )
+            .await;
+            guard.release().await;
+            drop(slot);
+            result
+        }
+    });
     task.await.map_err(ApiError::internal)?
 }
 
@@ -219,10 +234,6 @@ async fn receive(
     upload: Upload,
     body: Body,
     deadline: tokio::time::Instant,
-    _held: (
-        tokio::sync::OwnedSemaphorePermit,
-        crate::state::BlobLockGuard,
-    ),
 ) -> ApiResult<(StatusCode, Json<BlobStatus>)> {
     let files = &state.blobs;
     let limit = state.settings.max_blob_bytes;
@@ -333,7 +344,11 @@ pub async fn upload_status(
     if let Some(blob) = state.store.blob(unit.tenant_id, &sha256).await? {
         return Ok(Json(complete(&blob)));
     }
-    let received = state.blobs.received(unit.tenant_id, &sha256).await;
+    let received = state
+        .blobs
+        .received(unit.tenant_id, &sha256)
+        .await
+        .map_err(ApiError::internal)?;
     Ok(Json(BlobStatus {
         sha256,
         received,
@@ -369,23 +384,22 @@ pub async fn get_blob(
         return Err(ApiError::new(StatusCode::NOT_FOUND, ErrorCode::BlobMissing));
     };
     let slot = state.transfer_slot().await?;
-    let mut file = state
+    let mut reader = state
         .blobs
         .open(&sha256)
         .await
         .map_err(ApiError::internal)?;
-    // Streamed from the file in 64 KiB pieces, a few in flight: never the whole blob in
-    // memory. The slot is held until the last piece is sent (or the client goes away, or the
-    // request time is up).
+    // Streamed from the file (64 KiB pieces) or the object store (its pieces), a few in
+    // flight: never the whole blob in memory. The slot is held until the last piece is sent
+    // (or the client goes away, or the request time is up).
     let deadline = tokio::time::Instant::now() + state.settings.request_timeout;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::spawn(async move {
         let _slot = slot;
-        let mut buf = vec![0u8; 64 * 1024];
         loop {
-            let piece = match file.read(&mut buf).await {
-                Ok(0) => break,
-                Ok(n) => Ok(Bytes::copy_from_slice(buf.get(..n).unwrap_or_default())),
+            let piece = match reader.next_piece().await {
+                Ok(None) => break,
+                Ok(Some(piece)) => Ok(piece),
                 Err(err) => Err(err),
             };
             let failed = piece.is_err();

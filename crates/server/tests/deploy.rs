@@ -1,0 +1,1053 @@
+//! The files of `deploy/`, checked: they name only settings paicha has, nginx and systemd
+//! accept them, and (on PostgreSQL) two real `paicha` processes behind the nginx configuration
+//! from `deploy/`, with blobs in an S3 server (`moto`), keep their promises while one of them
+//! is stopped with SIGTERM (deploy/README.md).
+//!
+//! Needs: `nginx`, `systemd-analyze`, `python3` with PyYAML, and for the end-to-end test
+//! `moto_server` and `PAICHA_TEST_DATABASE_URL` (skipped with a line without it).
+//! `scripts/test.sh` installs what is missing when it can.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeSet, HashSet};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn deploy(rest: &str) -> PathBuf {
+    repo().join("deploy").join(rest)
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A tool the test needs, or a clear failure saying how to get it.
+fn require(tool: &str, how: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "{tool} is not installed: {how} (scripts/test.sh installs it when run as root)"
+    );
+}
+
+/// The YAML documents of a file, as JSON (PyYAML reads them: merge keys and all).
+fn yaml_documents(path: &Path) -> Vec<serde_json::Value> {
+    require("python3", "apt-get install python3 python3-yaml");
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import json,sys,yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python3 could not read {} as YAML (is PyYAML installed? apt-get install python3-yaml): {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The variables of README.md's configuration table: every `NAME` in capitals in its rows.
+fn readme_settings() -> BTreeSet<String> {
+    let readme = read(&repo().join("README.md"));
+    let table = readme
+        .split("## Configuration")
+        .nth(1)
+        .expect("README has a Configuration section");
+    let mut names = BTreeSet::new();
+    for line in table.lines().skip_while(|l| !l.starts_with('|')) {
+        if !line.starts_with('|') {
+            break;
+        }
+        for quoted in line.split('`').skip(1).step_by(2) {
+            if quoted.len() > 3
+                && quoted
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            {
+                names.insert(quoted.to_owned());
+            }
+        }
+    }
+    assert!(names.contains("PAICHA_DATABASE_URL"), "{names:?}");
+    names
+}
+
+fn assert_known(names: impl IntoIterator<Item = String>, known: &BTreeSet<String>, file: &str) {
+    let mut seen = 0;
+    for name in names {
+        seen += 1;
+        assert!(
+            known.contains(&name),
+            "{file} sets {name}, which is not in README.md's configuration table"
+        );
+    }
+    assert!(seen > 0, "{file} sets no settings at all");
+}
+
+#[test]
+fn the_readme_table_lists_what_paicha_serve_reads() {
+    // Every PAICHA_ variable of the table is one `paicha serve` reads (clap's `[env: …]`).
+    let help = Command::new(env!("CARGO_BIN_EXE_paicha"))
+        .args(["serve", "--help"])
+        .env_clear()
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for name in readme_settings() {
+        if name.starts_with("PAICHA_") {
+            assert!(
+                help.contains(&format!("[env: {name}")),
+                "README lists {name}, which paicha serve does not read"
+            );
+        }
+    }
+}
+
+#[test]
+fn compose_and_kubernetes_name_only_settings_paicha_has() {
+    let known = readme_settings();
+
+    let compose = yaml_documents(&deploy("compose.yaml"));
+    let services = compose[0]["services"].as_object().expect("services");
+    let mut secrets = HashSet::new();
+    let mut stores = HashSet::new();
+    for name in ["paicha1", "paicha2"] {
+        let service = &services[name];
+        let env = service["environment"].as_object().expect("environment");
+        assert_known(env.keys().cloned(), &known, "compose.yaml");
+        secrets.insert(env["PAICHA_JWT_SECRET"].as_str().unwrap().to_owned());
+        stores.insert(env["PAICHA_BLOB_STORE"].as_str().unwrap().to_owned());
+        assert!(
+            env["PAICHA_DATABASE_URL"]
+                .as_str()
+                .unwrap()
+                .starts_with("postgres://")
+        );
+        assert_eq!(service["build"]["dockerfile"], "deploy/Dockerfile");
+        // Longer than a request may take (90 s).
+        let grace = service["stop_grace_period"].as_str().unwrap();
+        assert!(
+            grace.trim_end_matches('s').parse::<u64>().unwrap() > 90,
+            "{grace}"
+        );
+    }
+    assert_eq!(
+        secrets.len(),
+        1,
+        "the instances must share one PAICHA_JWT_SECRET"
+    );
+    assert_eq!(
+        stores.len(),
+        1,
+        "the instances must share one PAICHA_BLOB_STORE"
+    );
+    for mount in services["nginx"]["volumes"].as_array().unwrap() {
+        let file = mount.as_str().unwrap().split(':').next().unwrap();
+        assert!(
+            deploy(file).is_file(),
+            "compose.yaml mounts {file}, which is missing"
+        );
+    }
+    assert!(deploy("Dockerfile").is_file());
+
+    let manifests = yaml_documents(&deploy("k8s/paicha.yaml"));
+    let kind = |k: &str| {
+        manifests
+            .iter()
+            .find(|m| m["kind"] == k)
+            .unwrap_or_else(|| panic!("no {k} in k8s/paicha.yaml"))
+    };
+    let config = kind("ConfigMap")["data"].as_object().unwrap();
+    let secret = kind("Secret")["stringData"].as_object().unwrap();
+    assert_known(config.keys().cloned(), &known, "k8s ConfigMap");
+    assert_known(secret.keys().cloned(), &known, "k8s Secret");
+    assert!(secret.contains_key("PAICHA_JWT_SECRET"));
+    let deployment = kind("Deployment");
+    assert!(deployment["spec"]["replicas"].as_u64().unwrap() >= 2);
+    let pod = &deployment["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+    let from: Vec<&str> = container["envFrom"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| {
+            e["configMapRef"]["name"]
+                .as_str()
+                .or(e["secretRef"]["name"].as_str())
+        })
+        .collect();
+    assert_eq!(from, ["paicha", "paicha"]);
+    assert!(container.get("env").is_none_or(|e| e.is_null()));
+    // The grace period covers the preStop pause and the longest request (90 s).
+    let pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+        .as_u64()
+        .unwrap();
+    assert!(pod["terminationGracePeriodSeconds"].as_u64().unwrap() > 90 + pre_stop);
+    let labels = &deployment["spec"]["template"]["metadata"]["labels"];
+    assert_eq!(kind("Service")["spec"]["selector"], *labels);
+    assert_eq!(
+        kind("PodDisruptionBudget")["spec"]["selector"]["matchLabels"],
+        *labels
+    );
+
+    // The systemd environment file: set and commented-out settings alike.
+    let env_file = read(&deploy("systemd/paicha.env"));
+    let names = env_file
+        .lines()
+        .map(|l| l.trim_start_matches('#'))
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k))
+        .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .map(str::to_owned);
+    assert_known(names, &known, "systemd/paicha.env");
+    let unit = read(&deploy("systemd/paicha.service"));
+    let names = unit
+        .lines()
+        .filter_map(|l| l.strip_prefix("Environment="))
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k.to_owned()));
+    assert_known(names, &known, "systemd/paicha.service");
+}
+
+#[test]
+fn systemd_analyze_verifies_the_unit() {
+    require(
+        "systemd-analyze",
+        "apt-get install systemd (it brings systemd-analyze)",
+    );
+    // The unit as shipped, but starting the binary just built (verify checks that it exists).
+    let dir = tempfile::tempdir().unwrap();
+    let unit = read(&deploy("systemd/paicha.service"));
+    assert!(unit.contains("ExecStart=/usr/local/bin/paicha serve"));
+    let unit = unit.replace(
+        "ExecStart=/usr/local/bin/paicha",
+        &format!("ExecStart={}", env!("CARGO_BIN_EXE_paicha")),
+    );
+    let path = dir.path().join("paicha.service");
+    std::fs::write(&path, unit).unwrap();
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "systemd-analyze verify: {said}");
+    // Complaints about other units of the machine are not ours; none may be about this one.
+    assert!(
+        !said.lines().any(|l| l.contains("paicha.service")),
+        "systemd-analyze verify: {said}"
+    );
+}
+
+/// nginx, run from a folder of its own with the configuration of `deploy/nginx`: `upstream.conf`
+/// with the instances' addresses put in for `paicha1:8080` and `paicha2:8080`, `paicha.conf`
+/// as it is but for the port it listens on and where it logs.
+struct Nginx {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Nginx {
+    fn configure(upstreams: [u16; 2]) -> Self {
+        require("nginx", "apt-get install nginx");
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let upstream = read(&deploy("nginx/upstream.conf"));
+        for host in ["paicha1:8080", "paicha2:8080"] {
+            assert!(upstream.contains(host), "upstream.conf names {host}");
+        }
+        let upstream = upstream
+            .replace("paicha1:8080", &format!("127.0.0.1:{}", upstreams[0]))
+            .replace("paicha2:8080", &format!("127.0.0.1:{}", upstreams[1]));
+        let site = read(&deploy("nginx/paicha.conf"));
+        for line in [
+            "    listen 80;",
+            "    listen [::]:80;",
+            "access_log /var/log/nginx/paicha.access.log paicha;",
+        ] {
+            assert!(site.contains(line), "paicha.conf has {line:?}");
+        }
+        let site = site
+            .replace("    listen 80;", &format!("    listen 127.0.0.1:{port};"))
+            .replace("    listen [::]:80;", "")
+            .replace(
+                "/var/log/nginx/paicha.access.log",
+                &dir.path().join("access.log").display().to_string(),
+            );
+        std::fs::write(dir.path().join("upstream.conf"), upstream).unwrap();
+        std::fs::write(dir.path().join("paicha.conf"), site).unwrap();
+        let d = dir.path().display();
+        // As root, nginx's workers would otherwise run as `nobody`, who may not write here.
+        let user = if is_root() { "user root;" } else { "" };
+        std::fs::write(
+            dir.path().join("nginx.conf"),
+            format!(
+                "{user}\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+                 events {{ worker_connections 256; }}\n\
+                 http {{\n  access_log {d}/other.log;\n  client_body_temp_path {d}/body;\n  \
+                 proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  \
+                 uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  \
+                 include {d}/upstream.conf;\n  include {d}/paicha.conf;\n}}\n"
+            ),
+        )
+        .unwrap();
+        Self {
+            dir,
+            port,
+            child: None,
+        }
+    }
+
+    fn conf(&self) -> PathBuf {
+        self.dir.path().join("nginx.conf")
+    }
+
+    fn test_config(&self) -> std::process::Output {
+        Command::new("nginx")
+            .arg("-t")
+            .arg("-c")
+            .arg(self.conf())
+            .arg("-p")
+            .arg(self.dir.path())
+            .output()
+            .unwrap()
+    }
+
+    fn start(&mut self) {
+        let child = Command::new("nginx")
+            .arg("-c")
+            .arg(self.conf())
+            .arg("-p")
+            .arg(self.dir.path())
+            .args(["-g", "daemon off;"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        wait_for_port(self.port, "nginx");
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn access_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SIGTERM: the master stops its workers too (SIGKILL would leave them running).
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let started = Instant::now();
+            while child.try_wait().ok().flatten().is_none()
+                && started.elapsed() < Duration::from_secs(10)
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until something listens on `port` (a service starting), at most 30 s.
+fn wait_for_port(port: u16, what: &str) {
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{what} does not listen on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn nginx_accepts_the_proxy_configuration() {
+    let nginx = Nginx::configure([free_port(), free_port()]);
+    let out = nginx.test_config();
+    assert!(
+        out.status.success(),
+        "nginx -t: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+// ---- The end-to-end test (PostgreSQL, moto, nginx, two paicha processes) ----
+
+const PASSWORD: &str = "deploy-test-password";
+const BUCKET: &str = "paicha-e2e";
+
+struct Moto {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_moto() -> Moto {
+    require(
+        "moto_server",
+        "pip install 'moto[server]' (an S3-compatible test server)",
+    );
+    let port = free_port();
+    let child = Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let moto = Moto { child, port };
+    wait_for_port(port, "moto_server");
+    let created = reqwest::Client::new()
+        .put(format!("http://127.0.0.1:{port}/{BUCKET}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "{}", created.status());
+    moto
+}
+
+/// A fresh PostgreSQL database of this test, dropped at the end.
+struct PgDb {
+    base: String,
+    name: String,
+    url: String,
+}
+
+impl PgDb {
+    async fn create(base: &str) -> Self {
+        use sqlx::Connection as _;
+        let name = format!("paicha_deploy_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(base)
+            .await
+            .unwrap_or_else(|e| panic!("PAICHA_TEST_DATABASE_URL is not reachable: {e}"));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let _ = conn.close().await;
+        let mut url = reqwest::Url::parse(base).unwrap();
+        url.set_path(&format!("/{name}"));
+        Self {
+            base: base.to_owned(),
+            name,
+            url: url.to_string(),
+        }
+    }
+
+    async fn drop_it(self) {
+        use sqlx::Connection as _;
+        if let Ok(mut conn) = sqlx::PgConnection::connect(&self.base).await {
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            )))
+            .execute(&mut conn)
+            .await;
+        }
+    }
+}
+
+/// One `paicha serve` process of the deployment.
+struct Instance {
+    port: u16,
+    env: Vec<(String, String)>,
+    data_dir: tempfile::TempDir,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Instance {
+    fn new(port: u16, env: Vec<(String, String)>, log: PathBuf) -> Self {
+        Self {
+            port,
+            env,
+            data_dir: tempfile::tempdir().unwrap(),
+            log,
+            child: None,
+        }
+    }
+
+    /// Starts it and returns once it says where it listens.
+    fn start(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_paicha"))
+            .arg("serve")
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("PAICHA_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("PAICHA_DATA_DIR", self.data_dir.path())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let line = BufReader::new(stdout)
+            .lines()
+            .next()
+            .expect("a start-up line")
+            .unwrap();
+        assert!(line.contains("PostgreSQL"), "{line}");
+        self.child = Some(child);
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    fn sigterm(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit (at most `within`); returns whether it exited cleanly.
+    fn wait_exit(&mut self, within: Duration) -> bool {
+        let mut child = self.child.take().unwrap();
+        let started = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.success();
+            }
+            assert!(
+                started.elapsed() < within,
+                "paicha did not exit within {within:?} of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn jpeg(len: usize) -> (String, Vec<u8>) {
+    use sha2::Digest;
+    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    bytes.extend((0..len).map(|i| (i * 7 % 251) as u8));
+    let hash = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    (hash, bytes)
+}
+
+/// Sends the head and part of the body of an upload, then drops the connection.
+fn upload_cut_short(
+    proxy_port: u16,
+    token: &str,
+    sha256: &str,
+    first: u64,
+    chunk: &[u8],
+    total: u64,
+) {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", proxy_port)).unwrap();
+    let last = first + chunk.len() as u64 - 1;
+    write!(
+        stream,
+        "PUT /v1/blobs/{sha256} HTTP/1.1\r\nHost: paicha\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/octet-stream\r\nContent-Range: bytes {first}-{last}/{total}\r\n\
+         Content-Length: {}\r\nX-Request-Id: e2e-cut-short\r\n\r\n",
+        chunk.len()
+    )
+    .unwrap();
+    stream.write_all(&chunk[..chunk.len() / 2]).unwrap();
+    stream.flush().unwrap();
+    // Long enough for the bytes to reach paicha through nginx, which streams them.
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+}
+
+/// Pulls everything the client sees; returns (record ids, number of changes).
+async fn pull_all(client: &paicha_client::Client) -> (Vec<uuid::Uuid>, String) {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = client
+            .pull(&paicha_client::PullQuery {
+                cursor: cursor.as_deref(),
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        ids.extend(page.changes.iter().map(|c| c.id));
+        cursor = Some(page.cursor);
+        if !page.has_more {
+            break;
+        }
+    }
+    (ids, cursor.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_behind_nginx_with_blobs_in_s3_survive_sigterm() {
+    use paicha_client::Client;
+    use paicha_domain::api::v1::{CreateOrgUnit, CreateUser, MutationStatus};
+    use paicha_domain::org::OrgUnitKind;
+    use paicha_domain::role::Role;
+
+    let Some(base) = std::env::var("PAICHA_TEST_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+    else {
+        println!(
+            "PostgreSQL skipped: set PAICHA_TEST_DATABASE_URL to run the deployment end-to-end test"
+        );
+        return;
+    };
+    let moto = start_moto().await;
+    let db = PgDb::create(&base).await;
+    let logs = tempfile::tempdir().unwrap();
+    let secret = uuid::Uuid::new_v4().simple().to_string().repeat(2);
+    let env: Vec<(String, String)> = [
+        ("PAICHA_DATABASE_URL", db.url.as_str()),
+        ("PAICHA_JWT_SECRET", secret.as_str()),
+        ("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password"),
+        ("PAICHA_BLOB_STORE", &format!("s3://{BUCKET}/deploy-test")),
+        ("AWS_ENDPOINT", &format!("http://127.0.0.1:{}", moto.port)),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("PAICHA_TRUSTED_PROXIES", "127.0.0.1"),
+        ("RUST_LOG", "info"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let mut a = Instance::new(free_port(), env.clone(), logs.path().join("a.log"));
+    let mut b = Instance::new(free_port(), env.clone(), logs.path().join("b.log"));
+    // One after the other: the first migrates the empty database.
+    a.start();
+    b.start();
+    let mut nginx = Nginx::configure([a.port, b.port]);
+    let out = nginx.test_config();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    nginx.start();
+    let proxy = Client::new(nginx.url());
+
+    // A committee with a branch; its secretary's phone and the committee admin.
+    let (admin, _) = proxy
+        .signed_in("admin", "change-this-password")
+        .await
+        .unwrap();
+    let unit = |parent, kind, name: &str| CreateOrgUnit {
+        id: None,
+        parent_id: parent,
+        kind,
+        name: name.to_owned(),
+        code: None,
+    };
+    let user = |name: &str, role, at| CreateUser {
+        username: name.to_owned(),
+        password: PASSWORD.to_owned(),
+        org_unit_id: Some(at),
+        role,
+        display_name: None,
+    };
+    let committee = admin
+        .create_org_unit(&unit(None, OrgUnitKind::Committee, "党工委"))
+        .await
+        .unwrap();
+    admin
+        .create_user(&user("cadmin", Role::CommitteeAdmin, committee.id))
+        .await
+        .unwrap();
+    let (cadmin, _) = proxy.signed_in("cadmin", PASSWORD).await.unwrap();
+    let branch = cadmin
+        .create_org_unit(&unit(Some(committee.id), OrgUnitKind::Branch, "支部"))
+        .await
+        .unwrap();
+    cadmin
+        .create_user(&user("sec", Role::BranchSecretary, branch.id))
+        .await
+        .unwrap();
+    let (sec, tokens) = proxy.signed_in("sec", PASSWORD).await.unwrap();
+    let mut mutations_sent = 0u64;
+
+    // ---- 1. A photo: half of it, a connection dropped, resumed; another device reads it.
+    let (hash, photo) = jpeg(600_000);
+    let total = photo.len() as u64;
+    let half = total / 2;
+    let first = sec
+        .put_blob_range(&hash, photo[..half as usize].to_vec(), Some((0, total)))
+        .await
+        .unwrap();
+    assert_eq!((first.received, first.complete), (half, false));
+    // Where it stands is the same whichever instance is asked.
+    for instance in [&a, &b] {
+        let direct = Client::new(instance.url()).with_token(tokens.access_token.clone());
+        let status = direct.blob_upload_status(&hash).await.unwrap();
+        assert_eq!((status.received, status.complete), (half, false));
+    }
+    // The rest, cut off midway: nothing of it is kept.
+    let rest = photo[half as usize..].to_vec();
+    let token = tokens.access_token.clone();
+    let port = nginx.port;
+    let cut = {
+        let (hash, rest) = (hash.clone(), rest.clone());
+        tokio::task::spawn_blocking(move || {
+            upload_cut_short(port, &token, &hash, half, &rest, total);
+        })
+    };
+    cut.await.unwrap();
+    let started = Instant::now();
+    let resumed = loop {
+        match sec
+            .put_blob_range(&hash, rest.clone(), Some((half, total)))
+            .await
+        {
+            Ok(status) => break status,
+            // The cut-off request may still hold the blob's lease for a moment, or its bytes
+            // be on their way out; the position must never move past `half` meanwhile.
+            Err(err) if started.elapsed() < Duration::from_secs(20) => {
+                assert_eq!(err.code(), Some("upload_offset_mismatch"), "{err}");
+                let status = sec.blob_upload_status(&hash).await.unwrap();
+                assert!(status.received <= half, "{status:?}");
+            }
+            Err(err) => panic!("the upload does not resume: {err}"),
+        }
+    };
+    assert!(resumed.complete, "{resumed:?}");
+    let (member, form) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let response = sec
+        .push(
+            "phone",
+            vec![
+                serde_json::json!({"mutation_id": 1, "collection": "members", "id": member,
+                    "org_unit_id": branch.id, "op": "put", "fields": {"name": "褚十三"}}),
+                serde_json::json!({"mutation_id": 2, "collection": "info_forms", "id": form,
+                    "org_unit_id": branch.id, "op": "put",
+                    "fields": {"member_id": member, "confirmation_mode": "on_site", "photos": [hash]}}),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(
+        response
+            .results
+            .iter()
+            .all(|r| r.status == MutationStatus::Applied)
+    );
+    mutations_sent += 2;
+    // Another device (the committee admin's) downloads it, through either instance.
+    assert_eq!(cadmin.get_blob(&hash).await.unwrap(), photo);
+    assert_eq!(cadmin.get_blob(&hash).await.unwrap(), photo);
+    // The content is in the bucket, not in either data dir.
+    let listing = reqwest::get(format!(
+        "http://127.0.0.1:{}/{BUCKET}?list-type=2&prefix=deploy-test/",
+        moto.port
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        listing.contains(&format!("deploy-test/blobs/{}/{hash}", &hash[..2])),
+        "{listing}"
+    );
+    assert!(!listing.contains("deploy-test/uploads/"), "{listing}");
+    for instance in [&a, &b] {
+        let blobs = instance.data_dir.path().join("blobs");
+        assert!(
+            !blobs.exists() || std::fs::read_dir(&blobs).unwrap().next().is_none(),
+            "blob files in a data dir"
+        );
+    }
+    // nginx's own refusals have paicha's error shape; request ids are passed on and answered.
+    let http = reqwest::Client::new();
+    let too_big = http
+        .post(format!("{}/v1/sync/push", nginx.url()))
+        .bearer_auth(&tokens.access_token)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 5 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_big.status(), 413);
+    let body: serde_json::Value = too_big.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "payload_too_large");
+    let ready = http
+        .get(format!("{}/readyz", nginx.url()))
+        .header("x-request-id", "e2e-request-id")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.headers()["x-request-id"], "e2e-request-id");
+    // nginx writes its log line just after the answer has gone out.
+    let started = Instant::now();
+    while !nginx.access_log().contains("rid=e2e-request-id") {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{}",
+            nginx.access_log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let log = nginx.access_log();
+    let used: HashSet<&str> = log
+        .lines()
+        .filter(|l| l.contains("/v1/blobs/"))
+        .filter_map(|l| l.split("upstream=").nth(1)?.split_whitespace().next())
+        .collect();
+    println!("blob requests went to {used:?}");
+
+    // ---- 2. Long-polls: those on an instance stopped with SIGTERM answer at once and go on
+    // on the other.
+    let (_, cursor) = pull_all(&sec).await;
+    let long_poll = |client: Client, cursor: String| {
+        tokio::spawn(async move {
+            let page = client
+                .pull(&paicha_client::PullQuery {
+                    cursor: Some(&cursor),
+                    wait: Some(50),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            (Instant::now(), page)
+        })
+    };
+    // nginx (one worker) hands them to the instances in turn: two each.
+    let mut polls: Vec<_> = (0..4)
+        .map(|_| long_poll(sec.clone(), cursor.clone()))
+        .collect();
+    // Time for the requests to reach the instances (they wait there up to 50 s).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let stopped_at = Instant::now();
+    a.sigterm();
+    let mut answered = Vec::new();
+    let deadline = stopped_at + Duration::from_secs(5);
+    while Instant::now() < deadline && answered.len() < 2 {
+        let mut waiting = Vec::new();
+        for poll in polls {
+            if poll.is_finished() {
+                answered.push(poll.await.unwrap());
+            } else {
+                waiting.push(poll);
+            }
+        }
+        polls = waiting;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        answered.len(),
+        2,
+        "the stopped instance's long-polls were not answered at once"
+    );
+    for (at, page) in &answered {
+        assert!(at.duration_since(stopped_at) < Duration::from_secs(3));
+        assert!(page.changes.is_empty());
+    }
+    assert_eq!(polls.len(), 2, "the other instance's long-polls wait on");
+    assert!(
+        a.wait_exit(Duration::from_secs(15)),
+        "paicha exited uncleanly on SIGTERM"
+    );
+    // The devices ask again, through the proxy: the other instance takes them.
+    for (_, page) in &answered {
+        polls.push(long_poll(sec.clone(), page.cursor.clone()));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let woken_by = uuid::Uuid::now_v7();
+    let response = sec
+        .push(
+            "tablet",
+            vec![
+                serde_json::json!({"mutation_id": 1, "collection": "members", "id": woken_by,
+                "org_unit_id": branch.id, "op": "put", "fields": {"name": "卫十四"}}),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.results[0].status, MutationStatus::Applied);
+    mutations_sent += 1;
+    let pushed_at = Instant::now();
+    for poll in polls {
+        let (at, page) = tokio::time::timeout(Duration::from_secs(10), poll)
+            .await
+            .expect("a long-poll was not woken by the push")
+            .unwrap();
+        assert!(at.duration_since(pushed_at) < Duration::from_secs(5));
+        assert!(page.changes.iter().any(|c| c.id == woken_by));
+    }
+    a.start();
+
+    // ---- 3. Pushes through the proxy are applied exactly once while an instance is stopped
+    // with SIGTERM mid-run and started again. Each device retries a failed push as it is.
+    let acknowledged = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut devices = Vec::new();
+    const BATCHES: i64 = 25;
+    const PER_BATCH: i64 = 4;
+    for device in 0..4 {
+        let (sec, acknowledged, branch_id) = (sec.clone(), acknowledged.clone(), branch.id);
+        devices.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            let mut retries = 0;
+            for n in 0..BATCHES {
+                let batch: Vec<uuid::Uuid> = (0..PER_BATCH).map(|_| uuid::Uuid::now_v7()).collect();
+                let mutations: Vec<serde_json::Value> = batch
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| {
+                        serde_json::json!({"mutation_id": n * 10 + i as i64 + 1,
+                            "collection": "members", "id": id, "org_unit_id": branch_id,
+                            "op": "put", "fields": {"name": format!("党员{device}-{n}-{i}")}})
+                    })
+                    .collect();
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    match sec
+                        .push(&format!("phone-{device}"), mutations.clone())
+                        .await
+                    {
+                        Ok(response) => {
+                            for r in &response.results {
+                                // A retry of a push that had arrived gets its first result.
+                                assert!(
+                                    r.status == MutationStatus::Applied
+                                        || (attempt > 1 && r.status == MutationStatus::Duplicate),
+                                    "{r:?} on attempt {attempt}"
+                                );
+                            }
+                            break;
+                        }
+                        Err(err) => {
+                            assert!(attempt < 50, "push keeps failing: {err}");
+                            if retries < 3 {
+                                println!("device {device}: push failed, retried: {err}");
+                            }
+                            retries += 1;
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    }
+                }
+                ids.extend(batch);
+                acknowledged.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            (ids, retries)
+        }));
+    }
+    while acknowledged.load(std::sync::atomic::Ordering::Relaxed) < 20 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    b.sigterm();
+    let in_flight = acknowledged.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        b.wait_exit(Duration::from_secs(30)),
+        "paicha exited uncleanly on SIGTERM"
+    );
+    b.start();
+    let mut pushed = Vec::new();
+    let mut retries = 0;
+    for device in devices {
+        let (ids, r) = device.await.unwrap();
+        pushed.extend(ids);
+        retries += r;
+    }
+    println!(
+        "SIGTERM after {in_flight} of {} batches; {retries} pushes retried",
+        4 * BATCHES
+    );
+    assert!(
+        in_flight < (4 * BATCHES) as usize,
+        "the stop came after the pushes"
+    );
+    mutations_sent += (4 * BATCHES * PER_BATCH) as u64;
+    let (seen, _) = pull_all(&cadmin).await;
+    let unique: HashSet<_> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "a record came twice in a pull");
+    for id in &pushed {
+        assert!(unique.contains(id), "an acknowledged push is missing: {id}");
+    }
+    // Exactly once: the audit trail has one entry per mutation sent, and its chain holds.
+    let verify = Command::new(env!("CARGO_BIN_EXE_paicha"))
+        .args(["audit", "verify"])
+        .env_clear()
+        .env("PAICHA_DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success(), "{out}");
+    assert!(
+        out.contains(&format!(
+            "{}：{mutations_sent} 条记录，哈希链完整",
+            committee.id
+        )),
+        "expected {mutations_sent} audit entries: {out}"
+    );
+
+    drop(nginx);
+    drop(a);
+    drop(b);
+    db.drop_it().await;
+}
