@@ -40,8 +40,14 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn create() -> Self {
+        Self::create_on(std::env::var(PG_VAR).ok().filter(|v| !v.is_empty())).await
+    }
+
+    /// A database on the PostgreSQL server at `postgres` (a fresh one, dropped afterwards), or
+    /// SQLite in a temporary folder when `None`.
+    pub async fn create_on(postgres: Option<String>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        match std::env::var(PG_VAR).ok().filter(|v| !v.is_empty()) {
+        match postgres {
             None => Self {
                 url: sqlite_url(&dir.path().join("paicha.db")),
                 engine: "sqlite",

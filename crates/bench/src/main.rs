@@ -11,8 +11,10 @@
 //! - the office console over them, in a headless Chromium (when chromedriver is installed): the
 //!   bytes of a first load, and the time from signing in to the overview being shown.
 //!
-//! With `--url` it targets a running server instead (memory is then not measured). It prints
-//! a Markdown table; the figures in docs/benchmarks.md come from it.
+//! With `--database-url postgres://…` it measures everything again on PostgreSQL (a fresh
+//! database there), with many idle long-polls and two instances on one database besides. With
+//! `--url` it targets a running server instead (memory is then not measured). It prints a
+//! Markdown table per database; the figures in docs/benchmarks.md come from it.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -25,6 +27,7 @@ use paicha_client::{Client, PullQuery};
 use paicha_domain::api::v1::{CreateOrgUnit, CreateUser, MutationStatus, OrgUnit};
 use paicha_domain::org::OrgUnitKind;
 use paicha_domain::role::Role;
+use paicha_tests::TestDb;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -51,11 +54,45 @@ struct Args {
     /// Idle long-polls held at once for the memory measurement.
     #[arg(long, default_value_t = 2000)]
     idle_polls: usize,
-    /// Internal: run the server in this process, on SQLite in this folder.
+    /// Larger numbers of idle long-polls: each is held, its memory taken, then woken by one
+    /// push (needs as many open files as polls, in this process and the server's: `ulimit -n`).
+    #[arg(long, value_delimiter = ',', default_value = "10000,20000")]
+    many_idle_polls: Vec<usize>,
+    /// The same over HTTP/2, 200 long-polls to a connection (as behind a proxy that
+    /// multiplexes): for numbers beyond a process's open-file limit.
+    #[arg(long, value_delimiter = ',', default_value = "10000,20000")]
+    many_idle_polls_h2: Vec<usize>,
+    /// A PostgreSQL server: every measurement is made on it too (on a fresh database created
+    /// there and dropped afterwards), after SQLite's, and two instances on one database.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Measure PostgreSQL only (with `--database-url`).
+    #[arg(long)]
+    no_sqlite: bool,
+    /// Measurements to leave out, by name: batched, single, pull, live, idle, many-idle,
+    /// two-instances, status, console.
+    #[arg(long, value_delimiter = ',')]
+    skip: Vec<String>,
+    /// Batches of 25 each of the 4 devices pushes through two instances on PostgreSQL.
+    #[arg(long, default_value_t = 200)]
+    two_instance_batches: usize,
+    /// Internal: run the server in this process, its data in this folder.
     #[arg(long, hide = true)]
     serve_child: Option<std::path::PathBuf>,
+    /// Internal: the database of the server run with `--serve-child`.
+    #[arg(long, hide = true)]
+    serve_db: Option<String>,
 }
 
+impl Args {
+    fn runs(&self, phase: &str) -> bool {
+        !self.skip.iter().any(|s| s == phase)
+    }
+}
+
+// The `paicha` binary's allocator; `--features system-allocator` builds with the system's
+// instead, so that heaptrack or valgrind see every allocation (docs/benchmarks.md).
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -65,16 +102,19 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     if let Some(dir) = &args.serve_child {
-        return runtime.block_on(serve_child(dir));
+        let db = args.serve_db.clone().context("--serve-db")?;
+        return runtime.block_on(serve_child(dir, db));
     }
     runtime.block_on(run(args))
 }
 
 /// The server side, in a process of its own.
-async fn serve_child(dir: &std::path::Path) -> anyhow::Result<()> {
-    use paicha_server::config::{BootstrapAdmin, Secret, sqlite_url};
+async fn serve_child(dir: &std::path::Path, database_url: String) -> anyhow::Result<()> {
+    use paicha_server::config::{BootstrapAdmin, LogFormat, Secret};
+    // To stderr, which the benchmark drops unless `PAICHA_BENCH_SERVER_LOG` is set.
+    paicha_server::telemetry::init_logging(LogFormat::Text);
     let mut settings = paicha_server::Settings::new(
-        sqlite_url(&dir.join("paicha.db")),
+        database_url,
         dir.to_path_buf(),
         Secret::new("bench-secret-bench-secret-bench-secret!!"),
     );
@@ -92,24 +132,23 @@ async fn serve_child(dir: &std::path::Path) -> anyhow::Result<()> {
 struct Server {
     child: Option<Child>,
     url: String,
-    _dir: Option<tempfile::TempDir>,
 }
 
 impl Server {
-    fn start(args: &Args) -> anyhow::Result<Self> {
-        if let Some(url) = &args.url {
-            return Ok(Self {
-                child: None,
-                url: url.clone(),
-                _dir: None,
-            });
-        }
-        let dir = tempfile::tempdir()?;
+    /// A server process on `db` (its files in a folder of `db`'s).
+    fn start(db: &TestDb) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir_in(db.dir.path())?;
         let mut child = Command::new(std::env::current_exe()?)
             .arg("--serve-child")
-            .arg(dir.path())
+            .arg(dir.keep())
+            .arg("--serve-db")
+            .arg(&db.url)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(if std::env::var_os("PAICHA_BENCH_SERVER_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()?;
         let stdout = child.stdout.take().context("child stdout")?;
         let line = BufReader::new(stdout)
@@ -123,8 +162,14 @@ impl Server {
         Ok(Self {
             child: Some(child),
             url,
-            _dir: Some(dir),
         })
+    }
+
+    fn external(url: &str) -> Self {
+        Self {
+            child: None,
+            url: url.to_owned(),
+        }
     }
 
     /// (current, peak) resident memory of the server process, in MiB.
@@ -307,6 +352,13 @@ async fn console(
     ));
 }
 
+/// This process's limit of open files (`/proc/self/limits`).
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -316,13 +368,17 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 async fn pull_to_head(client: &Client) -> anyhow::Result<(String, usize)> {
+    pull_pages(client, 5000).await
+}
+
+async fn pull_pages(client: &Client, limit: u64) -> anyhow::Result<(String, usize)> {
     let mut cursor: Option<String> = None;
     let mut count = 0;
     loop {
         let page = client
             .pull(&PullQuery {
                 cursor: cursor.as_deref(),
-                limit: Some(5000),
+                limit: Some(limit),
                 ..Default::default()
             })
             .await?;
@@ -334,19 +390,53 @@ async fn pull_to_head(client: &Client) -> anyhow::Result<(String, usize)> {
     }
 }
 
+type Rows = Vec<(String, String, String)>;
+
 async fn run(args: Args) -> anyhow::Result<()> {
-    let server = Server::start(&args)?;
+    if let Some(url) = &args.url {
+        print_table(url, measure(&args, &Server::external(url), None).await?);
+        return Ok(());
+    }
+    // Each database's table is printed as soon as it is measured.
+    if !args.no_sqlite {
+        let db = TestDb::create_on(None).await;
+        let server = Server::start(&db)?;
+        print_table("SQLite", measure(&args, &server, None).await?);
+    }
+    if let Some(url) = &args.database_url {
+        let db = TestDb::create_on(Some(url.clone())).await;
+        let server = Server::start(&db)?;
+        let rows = measure(&args, &server, Some(&db)).await?;
+        drop(server);
+        print_table("PostgreSQL", rows);
+    }
+    Ok(())
+}
+
+fn print_table(name: &str, rows: Rows) {
+    println!("\n{name}\n");
+    println!("| measurement | result | detail |");
+    println!("|---|---|---|");
+    for (name, result, detail) in rows {
+        println!("| {name} | {result} | {detail} |");
+    }
+}
+
+/// Every measurement against one server; `postgres` is its database when that is PostgreSQL
+/// (a second instance is then started on it).
+async fn measure(args: &Args, server: &Server, postgres: Option<&TestDb>) -> anyhow::Result<Rows> {
     let base = Client::new(server.url.clone());
     let t = Arc::new(setup(&base).await?);
-    let mut rows: Vec<(String, String, String)> = Vec::new();
+    let mut rows: Rows = Vec::new();
 
     // 1. Batched push.
-    let batches = args.members.div_ceil(500);
-    let started = Instant::now();
-    let mut handles = Vec::new();
-    for worker in 0..2 {
-        let t = t.clone();
-        handles.push(tokio::spawn(async move {
+    if args.runs("batched") {
+        let batches = args.members.div_ceil(500);
+        let started = Instant::now();
+        let mut handles = Vec::new();
+        for worker in 0..2 {
+            let t = t.clone();
+            handles.push(tokio::spawn(async move {
             let mut mutation_id = 0i64;
             for b in (worker..batches).step_by(2) {
                 let (branch, _, secretary) = &t.branches[b % t.branches.len()];
@@ -368,25 +458,27 @@ async fn run(args: Args) -> anyhow::Result<()> {
             }
             anyhow::Ok(())
         }));
+        }
+        for h in handles {
+            h.await??;
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let total = batches * 500;
+        rows.push((
+            "batched push (500 new members per batch, 2 clients)".into(),
+            format!("{:.0} mutations/s", total as f64 / secs),
+            format!("{total} mutations in {secs:.2} s"),
+        ));
     }
-    for h in handles {
-        h.await??;
-    }
-    let secs = started.elapsed().as_secs_f64();
-    let total = batches * 500;
-    rows.push((
-        "batched push (500 new members per batch, 2 clients)".into(),
-        format!("{:.0} mutations/s", total as f64 / secs),
-        format!("{total} mutations in {secs:.2} s"),
-    ));
 
     // 2. Single-mutation pushes from concurrent devices.
-    let started = Instant::now();
-    let mut handles = Vec::new();
-    for d in 0..args.devices {
-        let t = t.clone();
-        let per = args.pushes_per_device;
-        handles.push(tokio::spawn(async move {
+    if args.runs("single") {
+        let started = Instant::now();
+        let mut handles = Vec::new();
+        for d in 0..args.devices {
+            let t = t.clone();
+            let per = args.pushes_per_device;
+            handles.push(tokio::spawn(async move {
             let (branch, _, secretary) = &t.branches[d % t.branches.len()];
             let mut latencies = Vec::with_capacity(per);
             for i in 0..per {
@@ -403,120 +495,128 @@ async fn run(args: Args) -> anyhow::Result<()> {
             }
             anyhow::Ok(latencies)
         }));
+        }
+        let mut latencies = Vec::new();
+        for h in handles {
+            latencies.extend(h.await??);
+        }
+        let secs = started.elapsed().as_secs_f64();
+        latencies.sort();
+        rows.push((
+            format!(
+                "single-mutation pushes, {} concurrent devices",
+                args.devices
+            ),
+            format!("{:.0} pushes/s", latencies.len() as f64 / secs),
+            format!(
+                "p50 {:.1} ms, p99 {:.1} ms ({} pushes)",
+                percentile(&latencies, 0.5),
+                percentile(&latencies, 0.99),
+                latencies.len()
+            ),
+        ));
     }
-    let mut latencies = Vec::new();
-    for h in handles {
-        latencies.extend(h.await??);
-    }
-    let secs = started.elapsed().as_secs_f64();
-    latencies.sort();
-    rows.push((
-        format!(
-            "single-mutation pushes, {} concurrent devices",
-            args.devices
-        ),
-        format!("{:.0} pushes/s", latencies.len() as f64 / secs),
-        format!(
-            "p50 {:.1} ms, p99 {:.1} ms ({} pushes)",
-            percentile(&latencies, 0.5),
-            percentile(&latencies, 0.99),
-            latencies.len()
-        ),
-    ));
 
-    // 3. Initial pull by a committee user.
-    let started = Instant::now();
-    let (_, count) = pull_to_head(&t.committee).await?;
-    let secs = started.elapsed().as_secs_f64();
-    rows.push((
-        "initial pull by a committee user (pages of 5000)".into(),
-        format!("{secs:.2} s"),
-        format!("{count} changes, {:.0} changes/s", count as f64 / secs),
-    ));
+    // 3. Initial pull by a committee user, in pages of 5000 and of 1000.
+    if args.runs("pull") {
+        for limit in [5000, 1000] {
+            let started = Instant::now();
+            let (_, count) = pull_pages(&t.committee, limit).await?;
+            let secs = started.elapsed().as_secs_f64();
+            rows.push((
+                format!("initial pull by a committee user (pages of {limit})"),
+                format!("{secs:.2} s"),
+                format!("{count} changes, {:.0} changes/s", count as f64 / secs),
+            ));
+        }
+    }
 
     // 4. Live-update latency.
-    let rounds = 5;
-    let mut wake = Vec::new();
-    for round in 0..rounds {
-        let (branch, area, secretary) = &t.branches[round % t.branches.len()];
+    if args.runs("live") {
+        let rounds = 5;
+        let mut wake = Vec::new();
+        for round in 0..rounds {
+            let (branch, area, secretary) = &t.branches[round % t.branches.len()];
+            let (cursor, _) = pull_to_head(&t.committee).await?;
+            let mut polls = Vec::new();
+            for w in 0..args.waiters {
+                let client = if w % 2 == 0 {
+                    t.committee.clone()
+                } else {
+                    t.work_areas[*area].1.clone()
+                };
+                let cursor = cursor.clone();
+                polls.push(tokio::spawn(async move {
+                    let page = client
+                        .pull(&PullQuery {
+                            cursor: Some(&cursor),
+                            wait: Some(30),
+                            ..Default::default()
+                        })
+                        .await;
+                    (Instant::now(), page.map(|p| p.changes.len()))
+                }));
+            }
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let sent = Instant::now();
+            let m = json!({
+                "mutation_id": round + 1, "collection": "members", "id": Uuid::now_v7(),
+                "org_unit_id": branch.id, "op": "put", "fields": {"name": format!("实时{round}")},
+            });
+            secretary.push("live", vec![m]).await?;
+            for p in polls {
+                let (returned, changes) = p.await?;
+                if changes? == 0 {
+                    bail!("a long-poll returned without the change");
+                }
+                wake.push(returned.saturating_duration_since(sent));
+            }
+        }
+        wake.sort();
+        rows.push((
+            format!(
+                "live update: {} long-polls of the branch's ancestors woken by one push",
+                args.waiters
+            ),
+            format!("p50 {:.1} ms", percentile(&wake, 0.5)),
+            format!(
+                "p99 {:.1} ms ({} wake-ups over {rounds} rounds)",
+                percentile(&wake, 0.99),
+                wake.len()
+            ),
+        ));
+    }
+
+    // 5. Idle long-polls held at once.
+    if args.runs("idle") {
         let (cursor, _) = pull_to_head(&t.committee).await?;
+        let before = server.memory();
         let mut polls = Vec::new();
-        for w in 0..args.waiters {
-            let client = if w % 2 == 0 {
+        for i in 0..args.idle_polls {
+            // A client of its own per poll: one connection each, as 2,000 devices would have.
+            let client = if i % 2 == 0 {
                 t.committee.clone()
             } else {
-                t.work_areas[*area].1.clone()
+                t.work_areas[i % 3].1.clone()
             };
             let cursor = cursor.clone();
             polls.push(tokio::spawn(async move {
-                let page = client
+                client
                     .pull(&PullQuery {
                         cursor: Some(&cursor),
-                        wait: Some(30),
+                        wait: Some(60),
                         ..Default::default()
                     })
-                    .await;
-                (Instant::now(), page.map(|p| p.changes.len()))
+                    .await
             }));
         }
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        let sent = Instant::now();
-        let m = json!({
-            "mutation_id": round + 1, "collection": "members", "id": Uuid::now_v7(),
-            "org_unit_id": branch.id, "op": "put", "fields": {"name": format!("实时{round}")},
-        });
-        secretary.push("live", vec![m]).await?;
-        for p in polls {
-            let (returned, changes) = p.await?;
-            if changes? == 0 {
-                bail!("a long-poll returned without the change");
-            }
-            wake.push(returned.saturating_duration_since(sent));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let held = server.memory();
+        let finished_early = polls.iter().filter(|p| p.is_finished()).count();
+        for p in &polls {
+            p.abort();
         }
-    }
-    wake.sort();
-    rows.push((
-        format!(
-            "live update: {} long-polls of the branch's ancestors woken by one push",
-            args.waiters
-        ),
-        format!("p50 {:.1} ms", percentile(&wake, 0.5)),
-        format!(
-            "p99 {:.1} ms ({} wake-ups over {rounds} rounds)",
-            percentile(&wake, 0.99),
-            wake.len()
-        ),
-    ));
-
-    // 5. Idle long-polls held at once.
-    let (cursor, _) = pull_to_head(&t.committee).await?;
-    let before = server.memory();
-    let mut polls = Vec::new();
-    for i in 0..args.idle_polls {
-        // A client of its own per poll: one connection each, as 2,000 devices would have.
-        let client = if i % 2 == 0 {
-            t.committee.clone()
-        } else {
-            t.work_areas[i % 3].1.clone()
-        };
-        let cursor = cursor.clone();
-        polls.push(tokio::spawn(async move {
-            client
-                .pull(&PullQuery {
-                    cursor: Some(&cursor),
-                    wait: Some(60),
-                    ..Default::default()
-                })
-                .await
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let held = server.memory();
-    let finished_early = polls.iter().filter(|p| p.is_finished()).count();
-    for p in &polls {
-        p.abort();
-    }
-    match (before, held) {
+        match (before, held) {
         (Some((rss_before, _)), Some((rss_held, peak))) => rows.push((
             format!("{} idle long-polls held", args.idle_polls),
             format!("{rss_held:.0} MiB RSS"),
@@ -530,41 +630,64 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "server not started by the benchmark".into(),
         )),
     }
+    }
+
+    // 5b. Many idle long-polls: memory, none dropped, and one push waking them all.
+    if args.runs("many-idle") {
+        let runs = args.many_idle_polls.iter().map(|&n| (n, false));
+        for (n, http2) in runs.chain(args.many_idle_polls_h2.iter().map(|&n| (n, true))) {
+            if let Err(e) = many_idle(server, &t, n, http2, &mut rows).await {
+                rows.push((
+                    format!("{n} idle long-polls"),
+                    "failed".into(),
+                    e.to_string(),
+                ));
+            }
+        }
+    }
+
+    // 5c. Two instances on one PostgreSQL database.
+    if let Some(db) = postgres.filter(|_| args.runs("two-instances"))
+        && let Err(e) = two_instances(args, server, db, &t, &mut rows).await
+    {
+        rows.push(("two instances".into(), "failed".into(), e.to_string()));
+    }
 
     // 6. The committee's status over every member (last: it leaves memory behind), with a
     // campaign so that phases are judged too. The first request loads the tenant's read model;
     // later ones bring it up to date with what changed.
-    t.committee
-        .push(
-            "bench-campaign",
-            vec![json!({
-                "mutation_id": 1, "collection": "campaigns", "id": Uuid::now_v7(),
-                "org_unit_id": t.committee_unit, "op": "put",
-                "fields": {"name": "排查", "start_date": "2026-03-07"},
-            })],
-        )
-        .await?;
-    let started = Instant::now();
-    let first = t.committee.status(None).await?;
-    let cold = started.elapsed();
-    if first.counts.members_total == 0 {
-        bail!("the status counted no members");
-    }
-    let mut status_times = Vec::new();
-    for _ in 0..20 {
+    if args.runs("status") {
+        t.committee
+            .push(
+                "bench-campaign",
+                vec![json!({
+                    "mutation_id": 1, "collection": "campaigns", "id": Uuid::now_v7(),
+                    "org_unit_id": t.committee_unit, "op": "put",
+                    "fields": {"name": "排查", "start_date": "2026-03-07"},
+                })],
+            )
+            .await?;
         let started = Instant::now();
-        let status = t.committee.status(None).await?;
-        status_times.push(started.elapsed());
-        if status.counts.members_total != first.counts.members_total {
-            bail!("the status changed without a write");
+        let first = t.committee.status(None).await?;
+        let cold = started.elapsed();
+        if first.counts.members_total == 0 {
+            bail!("the status counted no members");
         }
-    }
-    status_times.sort();
-    // After each of 20 single writes: the model catches up with one change.
-    let (branch, _, secretary) = &t.branches[0];
-    let mut after_write = Vec::new();
-    for i in 0..20 {
-        let response = secretary
+        let mut status_times = Vec::new();
+        for _ in 0..20 {
+            let started = Instant::now();
+            let status = t.committee.status(None).await?;
+            status_times.push(started.elapsed());
+            if status.counts.members_total != first.counts.members_total {
+                bail!("the status changed without a write");
+            }
+        }
+        status_times.sort();
+        // After each of 20 single writes: the model catches up with one change.
+        let (branch, _, secretary) = &t.branches[0];
+        let mut after_write = Vec::new();
+        for i in 0..20 {
+            let response = secretary
             .push(
                 "bench-status",
                 vec![json!({
@@ -573,47 +696,231 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 })],
             )
             .await?;
-        if response.results[0].status != MutationStatus::Applied {
-            bail!("a status-bench write was not applied");
+            if response.results[0].status != MutationStatus::Applied {
+                bail!("a status-bench write was not applied");
+            }
+            let started = Instant::now();
+            let status = t.committee.status(None).await?;
+            after_write.push(started.elapsed());
+            if status.counts.members_total != first.counts.members_total + i as u64 + 1 {
+                bail!("the status missed a write");
+            }
         }
-        let started = Instant::now();
-        let status = t.committee.status(None).await?;
-        after_write.push(started.elapsed());
-        if status.counts.members_total != first.counts.members_total + i as u64 + 1 {
-            bail!("the status missed a write");
-        }
+        after_write.sort();
+        let count = first.counts.members_total;
+        rows.push((
+            format!("status of the committee ({count} members), first request"),
+            format!("{:.0} ms", cold.as_secs_f64() * 1000.0),
+            "loads the tenant's read model".into(),
+        ));
+        rows.push((
+            format!("status of the committee ({count} members)"),
+            format!("p50 {:.0} ms", percentile(&status_times, 0.5)),
+            format!(
+                "max {:.0} ms over 20 requests",
+                percentile(&status_times, 1.0)
+            ),
+        ));
+        rows.push((
+            "status right after a write".into(),
+            format!("p50 {:.0} ms", percentile(&after_write, 0.5)),
+            format!("max {:.0} ms over 20 writes", percentile(&after_write, 1.0)),
+        ));
     }
-    after_write.sort();
-    let count = first.counts.members_total;
-    rows.push((
-        format!("status of the committee ({count} members), first request"),
-        format!("{:.0} ms", cold.as_secs_f64() * 1000.0),
-        "loads the tenant's read model".into(),
-    ));
-    rows.push((
-        format!("status of the committee ({count} members)"),
-        format!("p50 {:.0} ms", percentile(&status_times, 0.5)),
-        format!(
-            "max {:.0} ms over 20 requests",
-            percentile(&status_times, 1.0)
-        ),
-    ));
-    rows.push((
-        "status right after a write".into(),
-        format!("p50 {:.0} ms", percentile(&after_write, 0.5)),
-        format!("max {:.0} ms over 20 writes", percentile(&after_write, 1.0)),
-    ));
 
     // 7. The office console over all those members, in a real headless Chromium: the bytes of
     // a first load (empty cache), and the time from pressing 登录 to the overview showing
     // every work area with the committee's member count.
-    let members_now = t.committee.status(None).await?.counts.members_total;
-    console(&server.url, &t.committee_username, members_now, &mut rows).await;
-
-    println!("| measurement | result | detail |");
-    println!("|---|---|---|");
-    for (name, result, detail) in rows {
-        println!("| {name} | {result} | {detail} |");
+    if args.runs("console") {
+        let members_now = t.committee.status(None).await?.counts.members_total;
+        console(&server.url, &t.committee_username, members_now, &mut rows).await;
     }
+    Ok(rows)
+}
+
+/// `n` long-polls held at once (each on a connection of its own): the server's memory with
+/// them, how many ended before their wait, and the time from one push to each poll returning
+/// with it.
+async fn many_idle(
+    server: &Server,
+    t: &Tenant,
+    n: usize,
+    http2: bool,
+    rows: &mut Rows,
+) -> anyhow::Result<()> {
+    let how = if http2 {
+        "over HTTP/2, 200 to a connection"
+    } else {
+        "one connection each"
+    };
+    let name = format!("{n} idle long-polls held ({how}), then woken by one push");
+    // Each connection is an open file here and in the server.
+    let open_files = open_file_limit();
+    if !http2 && open_files.is_some_and(|limit| n + 200 > limit) {
+        rows.push((
+            name,
+            "not measured".into(),
+            format!(
+                "more connections than the open-file limit of a process here ({})",
+                open_files.unwrap_or_default()
+            ),
+        ));
+        return Ok(());
+    }
+    let (cursor, _) = pull_to_head(&t.committee).await?;
+    let h2: Vec<reqwest::Client> = if http2 {
+        (0..n.div_ceil(200))
+            .map(|_| reqwest::Client::builder().http2_prior_knowledge().build())
+            .collect::<Result<_, _>>()?
+    } else {
+        vec![]
+    };
+    // Let the previous measurement's connections go.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = server.memory();
+    let mut polls = Vec::with_capacity(n);
+    for i in 0..n {
+        // The committee and the first work area: both see the push to its branch below.
+        let mut client = if i % 2 == 0 {
+            t.committee.clone()
+        } else {
+            t.work_areas[0].1.clone()
+        };
+        if http2 {
+            client = Client::with_http(server.url.clone(), h2[i / 200].clone())
+                .with_token(client.access_token().unwrap_or_default());
+        }
+        let cursor = cursor.clone();
+        polls.push(tokio::spawn(async move {
+            let page = client
+                .pull(&PullQuery {
+                    cursor: Some(&cursor),
+                    wait: Some(60),
+                    ..Default::default()
+                })
+                .await;
+            (Instant::now(), page.map(|p| p.changes.len()))
+        }));
+    }
+    // Time for every poll to connect and reach its wait.
+    let settle = Duration::from_secs(5 + (n as u64) / 2000);
+    tokio::time::sleep(settle).await;
+    let held = server.memory();
+    let ended_early = polls.iter().filter(|p| p.is_finished()).count();
+    let (branch, _, secretary) = &t.branches[1];
+    let sent = Instant::now();
+    let m = json!({
+        "mutation_id": 1, "collection": "members", "id": Uuid::now_v7(),
+        "org_unit_id": branch.id, "op": "put", "fields": {"name": format!("唤醒{n}")},
+    });
+    let device = format!("many-idle-{n}-{}", if http2 { "h2" } else { "h1" });
+    if let Err(e) = secretary.push(&device, vec![m]).await {
+        for p in &polls {
+            p.abort();
+        }
+        rows.push((
+            name,
+            "failed".into(),
+            format!("the waking push failed: {e}"),
+        ));
+        return Ok(());
+    }
+    let mut wake = Vec::with_capacity(n);
+    let mut failed = 0;
+    for p in polls {
+        let (returned, changes) = p.await?;
+        match changes {
+            Ok(c) if c > 0 => wake.push(returned.saturating_duration_since(sent)),
+            _ => failed += 1,
+        }
+    }
+    wake.sort();
+    let memory = match (before, held) {
+        (Some((rss_before, _)), Some((rss_held, peak))) => format!(
+            "{:.0} MiB added ({:.1} KiB per poll; {rss_before:.0} → {rss_held:.0} MiB RSS, peak {peak:.0} MiB)",
+            rss_held - rss_before,
+            (rss_held - rss_before) * 1024.0 / n as f64
+        ),
+        _ => "memory not measured".into(),
+    };
+    rows.push((
+        name,
+        format!("wake-up p99 {:.0} ms", percentile(&wake, 0.99)),
+        format!(
+            "p50 {:.0} ms, max {:.0} ms; {} woken with the change, {ended_early} ended early, {failed} failed or empty; {memory}, taken {:.0} s after the first was opened",
+            percentile(&wake, 0.5),
+            percentile(&wake, 1.0),
+            wake.len(),
+            settle.as_secs_f64(),
+        ),
+    ));
+    Ok(())
+}
+
+/// Two instances on one PostgreSQL database: 4 devices push batches of 25 new members, two
+/// through each instance, at once; then every change is pulled back through one of them.
+async fn two_instances(
+    args: &Args,
+    server: &Server,
+    db: &TestDb,
+    t: &Arc<Tenant>,
+    rows: &mut Rows,
+) -> anyhow::Result<()> {
+    let second = Server::start(db)?;
+    let (_, before) = pull_to_head(&t.committee).await?;
+    let batches = args.two_instance_batches;
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for d in 0..4 {
+        let (branch, _, secretary) = &t.branches[d + 4];
+        let branch = branch.id;
+        let token = secretary.access_token().context("signed in")?.to_owned();
+        let url = if d % 2 == 0 { &server.url } else { &second.url };
+        let client = Client::new(url.clone()).with_token(token);
+        handles.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(batches);
+            for b in 0..batches {
+                let mutations = (0..25)
+                    .map(|i| {
+                        json!({
+                            "mutation_id": b * 25 + i + 1, "collection": "members", "id": Uuid::now_v7(),
+                            "org_unit_id": branch, "op": "put",
+                            "fields": {"name": format!("双实例{d}-{b}-{i}"), "gender": "female", "whereabouts_known": true},
+                        })
+                    })
+                    .collect();
+                let sent = Instant::now();
+                let response = client.push(&format!("two-{d}"), mutations).await?;
+                latencies.push(sent.elapsed());
+                if response.results.iter().any(|r| r.status != MutationStatus::Applied) {
+                    bail!("a two-instance mutation was not applied");
+                }
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for h in handles {
+        latencies.extend(h.await??);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    latencies.sort();
+    let total = batches * 4 * 25;
+    let (_, after) = pull_to_head(&t.committee).await?;
+    if after != before + total {
+        bail!(
+            "pulled {} new changes after two instances pushed {total}",
+            after - before
+        );
+    }
+    rows.push((
+        "two instances on one database, 4 devices, batches of 25 (2 devices on each)".into(),
+        format!("{:.0} mutations/s", total as f64 / secs),
+        format!(
+            "{total} mutations in {secs:.2} s; batch p50 {:.1} ms, p99 {:.1} ms; all pulled back once",
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99)
+        ),
+    ));
     Ok(())
 }

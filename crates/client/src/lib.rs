@@ -81,6 +81,16 @@ impl Client {
         }
     }
 
+    /// Like [`Client::new`], over a reqwest client of the caller's (its own connection pool and
+    /// settings, e.g. HTTP/2).
+    pub fn with_http(base: impl Into<String>, http: reqwest::Client) -> Self {
+        Self {
+            http,
+            base: base.into().trim_end_matches('/').to_owned(),
+            access_token: None,
+        }
+    }
+
     /// The same server and connection pool, with another access token.
     pub fn with_token(&self, access_token: impl Into<String>) -> Self {
         Self {

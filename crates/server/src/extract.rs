@@ -164,7 +164,9 @@ impl FromRequestParts<AppState> for AuthUser {
             .ok_or_else(|| ApiError::unauthorized(ErrorCode::InvalidToken))?;
         match state.keys.verify(token) {
             Ok(principal) => {
-                check_session(state, &principal).await?;
+                // Boxed: the query's state lives on the heap only while it runs, instead of in
+                // every request's future for its whole life (a long-poll's included).
+                Box::pin(check_session(state, &principal)).await?;
                 Ok(AuthUser(principal))
             }
             Err(TokenError::Expired) => {

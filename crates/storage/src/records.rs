@@ -497,9 +497,17 @@ impl Store {
         limit: u64,
     ) -> StoreResult<PullPage> {
         let (txn, snapshot_version, purged_through) = self.snapshot(scope.tenant_id).await?;
-        let mut changes = Vec::new();
-        for &collection in collections {
-            let select = Query::select()
+        // One query over every collection asked for: each collection's first `limit + 1`
+        // changes after `after` (its (tenant_id, version) index), united, and the first
+        // `limit + 1` of those by version.
+        let mut united: Option<sea_orm::sea_query::SelectStatement> = None;
+        for (i, &collection) in collections.iter().enumerate() {
+            let of_collection = Query::select()
+                // A name from `Collection`, never from the request: safe as a literal.
+                .expr_as(
+                    Expr::cust(format!("'{}'", collection.as_str())),
+                    "collection",
+                )
                 .columns(["id", "org_unit_id", "version", "deleted", "fields"])
                 .from(collection.as_str())
                 .cond_where(scope.condition_for(collection))
@@ -507,9 +515,30 @@ impl Store {
                 .order_by("version", Order::Asc)
                 .limit(limit.saturating_add(1))
                 .to_owned();
+            let wrapped = Query::select()
+                .column(sea_orm::sea_query::Asterisk)
+                .from_subquery(of_collection, format!("c{i}"))
+                .to_owned();
+            match &mut united {
+                None => united = Some(wrapped),
+                Some(u) => {
+                    u.union(sea_orm::sea_query::UnionType::All, wrapped);
+                }
+            }
+        }
+        let mut changes = Vec::new();
+        if let Some(united) = united {
+            let select = Query::select()
+                .column(sea_orm::sea_query::Asterisk)
+                .from_subquery(united, "changes")
+                .order_by("version", Order::Asc)
+                .limit(limit.saturating_add(1))
+                .to_owned();
             for row in txn.query_all(&select).await? {
+                let name: String = row.try_get("", "collection")?;
                 changes.push(ChangeRow {
-                    collection,
+                    collection: Collection::parse(&name)
+                        .ok_or_else(|| StoreError::Corrupt(format!("collection {name}")))?,
                     id: row.try_get("", "id")?,
                     org_unit_id: row.try_get("", "org_unit_id")?,
                     version: to_u64(row.try_get("", "version")?),
@@ -519,7 +548,6 @@ impl Store {
             }
         }
         txn.commit().await?;
-        changes.sort_by_key(|c| c.version);
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         let has_more = changes.len() > limit;
         changes.truncate(limit);
@@ -1042,29 +1070,58 @@ impl SyncTxn {
         &self.txn
     }
 
-    /// The stored results of mutations a device already pushed, by mutation id, each with the
-    /// fingerprint of the mutation it answered (none for results stored before fingerprints).
-    pub async fn mutation_results(
+    /// The stored results of mutations these devices already pushed (user, device, mutation
+    /// ids), each with the fingerprint of the mutation it answered (none for results stored
+    /// before fingerprints), keyed by (user, device, mutation id): one query per 500 ids.
+    pub async fn mutation_results_of(
         &self,
-        user_id: Uuid,
-        device_id: &str,
-        ids: &[i64],
-    ) -> StoreResult<HashMap<i64, (Value, Option<String>)>> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
-        }
+        devices: &[(Uuid, String, Vec<i64>)],
+    ) -> StoreResult<HashMap<(Uuid, String, i64), (Value, Option<String>)>> {
         let mut out = HashMap::new();
-        for chunk in ids.chunks(500) {
+        // Indexes, not an iterator adapter, across the awaits below (a closure's borrow there
+        // makes the future's `Send` depend on a lifetime).
+        let mut next = 0;
+        while next < devices.len() {
+            let mut any = Cond::any();
+            let mut taken = 0;
+            while next < devices.len() {
+                let (user_id, device_id, ids) = &devices[next];
+                if taken > 0 && taken + ids.len() > 500 {
+                    break;
+                }
+                next += 1;
+                if ids.is_empty() {
+                    continue;
+                }
+                taken += ids.len();
+                any = any.add(
+                    Cond::all()
+                        .add(Expr::col("user_id").eq(*user_id))
+                        .add(Expr::col("device_id").eq(device_id.as_str()))
+                        .add(Expr::col("mutation_id").is_in(ids.iter().copied())),
+                );
+            }
+            if taken == 0 {
+                break;
+            }
             let select = Query::select()
-                .columns(["mutation_id", "result", "fingerprint"])
+                .columns([
+                    "user_id",
+                    "device_id",
+                    "mutation_id",
+                    "result",
+                    "fingerprint",
+                ])
                 .from("sync_mutations")
-                .and_where(Expr::col("user_id").eq(user_id))
-                .and_where(Expr::col("device_id").eq(device_id))
-                .and_where(Expr::col("mutation_id").is_in(chunk.iter().copied()))
+                .cond_where(any)
                 .to_owned();
             for row in self.txn.query_all(&select).await? {
                 out.insert(
-                    row.try_get("", "mutation_id")?,
+                    (
+                        row.try_get("", "user_id")?,
+                        row.try_get("", "device_id")?,
+                        row.try_get("", "mutation_id")?,
+                    ),
                     (row.try_get("", "result")?, row.try_get("", "fingerprint")?),
                 );
             }

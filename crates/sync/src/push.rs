@@ -224,6 +224,15 @@ async fn apply_jobs(
         .iter()
         .map(|job| job.mutations.iter().map(parse).collect())
         .collect();
+    // What needs no database is done before the tenant's lock is taken.
+    let mut prints: Vec<Vec<Option<String>>> = Vec::with_capacity(parsed.len());
+    for of_job in &parsed {
+        let mut of_this = Vec::with_capacity(of_job.len());
+        for m in of_job {
+            of_this.push(m.as_ref().ok().map(fingerprint));
+        }
+        prints.push(of_this);
+    }
 
     let txn = store.begin_sync(tenant_id).await?;
     let Some(first_job) = jobs.first() else {
@@ -261,20 +270,24 @@ async fn apply_jobs(
     // Results already given in this group, by (user, device, mutation id): a retry racing its
     // original in the same group is a duplicate too.
     let mut in_group: HashMap<(Uuid, String, i64), (MutationResult, String)> = HashMap::new();
+    // Every job's stored results, read at once (the tenant's lock is held: none can be added
+    // meanwhile but by this group, which `in_group` covers).
+    let mut asked: Vec<(Uuid, String, Vec<i64>)> = Vec::with_capacity(jobs.len());
+    for (job, of_job) in jobs.iter().zip(&parsed) {
+        let mut ids = Vec::with_capacity(of_job.len());
+        for m in of_job.iter().flatten() {
+            ids.push(m.mutation_id);
+        }
+        asked.push((job.user_id, job.device_id.clone(), ids));
+    }
+    let seen = batch.txn.mutation_results_of(&asked).await?;
+    drop(asked);
     let mut all_results = Vec::with_capacity(jobs.len());
-    for (job, parsed) in jobs.iter().zip(parsed) {
+    for ((job, parsed), prints) in jobs.iter().zip(parsed).zip(prints) {
         batch.writer = job.writer();
-        let ids: Vec<i64> = parsed
-            .iter()
-            .filter_map(|p| p.as_ref().ok().map(|m| m.mutation_id))
-            .collect();
-        let seen = batch
-            .txn
-            .mutation_results(job.user_id, &job.device_id, &ids)
-            .await?;
         let mut saved = Vec::new();
         let mut results = Vec::with_capacity(parsed.len());
-        for item in parsed {
+        for (item, print) in parsed.into_iter().zip(prints) {
             let mutation = match item {
                 Ok(m) => m,
                 Err((id, rejection)) => {
@@ -283,13 +296,13 @@ async fn apply_jobs(
                 }
             };
             let id = mutation.mutation_id;
-            let print = fingerprint(&mutation);
+            let print = print.unwrap_or_default();
             let key = (job.user_id, job.device_id.clone(), id);
             let first = in_group
                 .get(&key)
                 .map(|(result, print)| (result.clone(), Some(print.clone())))
                 .or_else(|| {
-                    seen.get(&id).and_then(|(v, print)| {
+                    seen.get(&key).and_then(|(v, print)| {
                         serde_json::from_value(v.clone())
                             .ok()
                             .map(|r| (r, print.clone()))

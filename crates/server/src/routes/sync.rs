@@ -200,7 +200,10 @@ pub async fn pull(
     AuthUser(principal): AuthUser,
     ApiQuery(query): ApiQuery<PullQuery>,
 ) -> ApiResult<Json<PullResponse>> {
-    let unit = data_unit(&state, &principal).await?;
+    // Every database call below is boxed: a long-poll's future then holds, while it waits,
+    // only its few locals, not room for the largest query state it might await (that state is
+    // allocated while the query runs, and freed after).
+    let unit = Box::pin(data_unit(&state, &principal)).await?;
     let collections = parse_collections(query.collections.as_deref())?;
     let limit = query.limit.unwrap_or(pull::DEFAULT_LIMIT);
     if !(1..=pull::MAX_LIMIT).contains(&limit) {
@@ -225,16 +228,14 @@ pub async fn pull(
     };
     if let Some(device) = query.device_id.as_deref() {
         let device = crate::routes::auth::check_device_id(device)?;
-        state
-            .store
-            .record_device_cursor(
-                principal.user_id,
-                &device,
-                unit.tenant_id,
-                cursor.version,
-                Utc::now(),
-            )
-            .await?;
+        Box::pin(state.store.record_device_cursor(
+            principal.user_id,
+            &device,
+            unit.tenant_id,
+            cursor.version,
+            Utc::now(),
+        ))
+        .await?;
     }
     // Subscribe before the first read, so a commit between the read and the wait still wakes.
     let mut changes = state.notifier.subscribe(unit.tenant_id);
@@ -248,9 +249,24 @@ pub async fn pull(
         // instance must see it, whatever this instance has been told so far. Reads after a
         // wake-up, which many long-polls make at once, are shared.
         let page = if woken {
-            coalesced_pull(&state, &unit, &collections, cursor, limit, announced).await?
+            Box::pin(coalesced_pull(
+                &state,
+                &unit,
+                &collections,
+                cursor,
+                limit,
+                announced,
+            ))
+            .await?
         } else {
-            pull::pull(&state.store, scope(&unit), &collections, cursor, limit).await?
+            Box::pin(pull::pull(
+                &state.store,
+                scope(&unit),
+                &collections,
+                cursor,
+                limit,
+            ))
+            .await?
         };
         if !page.changes.is_empty() || wait.is_zero() || *stopping.borrow() {
             return Ok(Json(page));
