@@ -198,17 +198,29 @@ impl Browser {
         self.wait_for(css).await.text().await.expect("text")
     }
 
+    /// Clicks the element matching `css`, as a finger would: scrolled into the middle of the
+    /// screen (clear of bars fixed at the top or bottom) and, while the page is still moving
+    /// it (a re-render shifting the layout), tried again for up to 2 s.
     pub async fn click(&self, css: &str) {
-        let el = self.wait_for(css).await;
-        // Into the middle of the screen, clear of bars fixed at the top or bottom.
-        let _ = self
-            .client
-            .execute(
-                "arguments[0].scrollIntoView({block: 'center'});",
-                vec![serde_json::to_value(&el).expect("element")],
-            )
-            .await;
-        el.click().await.expect("click");
+        let started = Instant::now();
+        loop {
+            let el = self.wait_for(css).await;
+            let _ = self
+                .client
+                .execute(
+                    "arguments[0].scrollIntoView({block: 'center'});",
+                    vec![serde_json::to_value(&el).expect("element")],
+                )
+                .await;
+            match el.click().await {
+                Ok(()) => return,
+                Err(e) if started.elapsed() < Duration::from_secs(2) => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("click {css}: {e}"),
+            }
+        }
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {

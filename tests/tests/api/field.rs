@@ -273,6 +273,11 @@ async fn a_branch_works_offline_and_every_edit_reaches_the_server_once() {
     // The fourth is lost: a case and one search attempt.
     open_member(&b, "党员00004").await;
     b.click("button[data-step=pending_lost]").await;
+    b.wait_until(
+        10,
+        "return document.querySelector('.head .chip')?.dataset.status === 'pending_lost';",
+    )
+    .await;
     b.click("#open-case").await;
     b.click("a[data-add-attempt]").await;
     b.wait_for("form[data-form=contact_attempts]").await;
@@ -579,6 +584,11 @@ async fn killing_the_app_mid_sync_and_mid_upload_loses_and_repeats_nothing() {
     // An edit, then a photo on a slow upload; the app is killed while the photo is halfway.
     open_member(&b, "党员00010").await;
     b.click("button[data-step=confirmed_remote]").await;
+    b.wait_until(
+        10,
+        "return document.querySelector('.head .chip')?.dataset.status === 'confirmed_remote';",
+    )
+    .await;
     b.click("#open-form").await;
     b.wait_for("#photo-input").await;
     take_photo(&b, TAKE_DETAILED_PHOTO).await;
