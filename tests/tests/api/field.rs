@@ -424,6 +424,10 @@ async fn a_refused_edit_shows_the_servers_message_at_its_field() {
         "{message}"
     );
     assert_eq!(waiting(&b).await, 0, "a refusal leaves the outbox");
+    b.eval(
+        "document.querySelector('.field[data-field=id_number]').scrollIntoView({block: 'center'}); return true;",
+    )
+    .await;
     b.screenshot("field-rejected").await;
     // The record shows the server's value again (the refused edit is not applied).
     let shown = b

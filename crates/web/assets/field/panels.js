@@ -62,6 +62,7 @@ export function Ledger() {
       const mine = entries.filter((e) => e.fields.ledger === kind);
       return html`<div class="card" data-ledger=${kind}>
         <h2>${ctx.schema.display('roster_ledger_entries', 'ledger', kind)}（${mine.length}）</h2>
+        ${mine.length === 0 && html`<p class="muted">暂无条目。</p>`}
         <ul class="plain">
           ${mine.map((e) => html`<li>${e.fields.name} ${e.fields.outcome ? html`<span class="chip on_time">${ctx.schema.display('roster_ledger_entries', 'outcome', e.fields.outcome)}</span>` : ''}
             ${e.pending && html`<span class="chip pending">待上传</span>`}</li>`)}
