@@ -18,6 +18,7 @@ mod m20261129_000005_add_mutation_fingerprint;
 mod m20261129_000006_index_member_id_numbers;
 mod m20261129_000007_add_conflict_addressee;
 mod m20261130_000001_create_blob_uploads;
+mod m20261202_000001_index_info_form_members;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_index_member_id_numbers::Migration),
             Box::new(m20261129_000007_add_conflict_addressee::Migration),
             Box::new(m20261130_000001_create_blob_uploads::Migration),
+            Box::new(m20261202_000001_index_info_form_members::Migration),
         ]
     }
 }

@@ -448,6 +448,33 @@ impl Client {
             .await
     }
 
+    /// Freezes the campaign's baseline (`POST /v1/campaigns/{id}/baseline`).
+    pub async fn freeze_baseline(
+        &self,
+        campaign_id: Uuid,
+    ) -> ClientResult<paicha_domain::api::v1::BaselineFrozen> {
+        self.send(
+            Method::POST,
+            &format!("/v1/campaigns/{campaign_id}/baseline"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// Corrects one member's snapshot (`POST /v1/members/{id}/baseline`).
+    pub async fn correct_baseline(
+        &self,
+        member_id: Uuid,
+        correction: &paicha_domain::api::v1::BaselineCorrection,
+    ) -> ClientResult<paicha_domain::api::v1::BaselineCorrected> {
+        self.send(
+            Method::POST,
+            &format!("/v1/members/{member_id}/baseline"),
+            Some(correction),
+        )
+        .await
+    }
+
     /// Each transfer list and the branches it reached (`GET /v1/transfers/lists`).
     pub async fn transfer_lists(&self, org_unit_id: Option<Uuid>) -> ClientResult<TransferLists> {
         let query = org_unit_id.map_or_else(String::new, |id| format!("?org_unit_id={id}"));

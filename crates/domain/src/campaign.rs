@@ -158,6 +158,10 @@ pub struct Plan {
     pub lost_threshold_months: u32,
     /// Years of the suspension window (§8.4: 2).
     pub suspension_window_years: u32,
+    /// The day the 组织办 froze the campaign's baseline (crate::baseline), if it has: from
+    /// then on the counts "at the start" come from the members' snapshots.
+    #[serde(default)]
+    pub baseline_on: Option<NaiveDate>,
 }
 
 /// Days from the start date to each default date of §3.2 (for a 7 March start).
@@ -213,6 +217,7 @@ impl Plan {
             finalization_ends_on: pick("finalization_ends_on"),
             lost_threshold_months: number("lost_threshold_months", LOST_CONTACT_MONTHS),
             suspension_window_years: number("suspension_window_years", SUSPENSION_WINDOW_YEARS),
+            baseline_on: date("baseline_on"),
         })
     }
 

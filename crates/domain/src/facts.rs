@@ -33,6 +33,11 @@ pub struct Member {
     pub checked_on: Option<NaiveDate>,
     /// Where a mobile member went (流出去向), kept for mobile members only.
     pub flow_destination: Option<Box<str>>,
+    /// The member's snapshot in the campaign's frozen baseline (crate::baseline).
+    pub baseline: Option<crate::baseline::Snapshot>,
+    pub baseline_corrected: bool,
+    /// Confirmed on an exception the branch recorded, not on a complete form.
+    pub confirmation_exception: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -63,6 +68,7 @@ pub struct Archive {
 
 #[derive(Debug, Clone, Default)]
 pub struct Case {
+    pub member_id: Option<Uuid>,
     pub result: Word,
     pub found_by: Word,
     /// How the member came to lose contact (失去联系情形).
@@ -78,6 +84,8 @@ pub struct Attempt {
 
 #[derive(Debug, Clone, Default)]
 pub struct Transfer {
+    /// The day the transfer was first followed up (stamped).
+    pub checked_on: Option<NaiveDate>,
     pub receipt_status: Word,
     pub receipt_on: Option<NaiveDate>,
     pub registered_lost: bool,
@@ -98,6 +106,7 @@ pub enum Fact {
     Form(Box<Form>),
     LedgerEntry {
         ledger: Word,
+        outcome: Word,
     },
     Submission(Submission),
     Archive(Archive),
@@ -114,7 +123,12 @@ pub enum Fact {
     },
     Disposition(Disposition),
     Campaign(Box<Map<String, Value>>),
-    WorkingGroup,
+    /// A branch's working group, with the village's or community's actual count of members
+    /// it recorded (村居实际底数) and whether it explained a difference.
+    WorkingGroup {
+        actual_count: Option<u64>,
+        explained: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -179,6 +193,12 @@ impl Fact {
                     .then(|| f.get("flow_destination").and_then(Value::as_str))
                     .flatten()
                     .map(|d| d.trim().into()),
+                baseline: crate::baseline::of_fields(f),
+                baseline_corrected: present(f, "baseline_corrected_on"),
+                confirmation_exception: f
+                    .get("confirmation_exception")
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| !s.trim().is_empty()),
             }),
             Collection::InfoForms => Fact::Form(Box::new(Form {
                 member_id: id(f, "member_id"),
@@ -196,6 +216,7 @@ impl Fact {
             })),
             Collection::RosterLedgerEntries => Fact::LedgerEntry {
                 ledger: word(c, f, "ledger"),
+                outcome: word(c, f, "outcome"),
             },
             Collection::LedgerSubmissions => Fact::Submission(Submission {
                 ledger: word(c, f, "ledger"),
@@ -207,6 +228,7 @@ impl Fact {
                 exemption: word(c, f, "exemption"),
             }),
             Collection::ContactCases => Fact::Case(Case {
+                member_id: id(f, "member_id"),
                 result: word(c, f, "result"),
                 found_by: word(c, f, "found_by"),
                 loss_circumstance: word(c, f, "loss_circumstance"),
@@ -222,6 +244,7 @@ impl Fact {
                 executed_on: date(f, "executed_on"),
             },
             Collection::Transfers => Fact::Transfer(Transfer {
+                checked_on: date(f, "checked_on"),
                 receipt_status: word(c, f, "receipt_status"),
                 receipt_on: date(f, "receipt_on"),
                 registered_lost: boolean(f, "registered_lost") == Some(true),
@@ -236,8 +259,32 @@ impl Fact {
                 effective_on: date(f, "effective_on"),
             }),
             Collection::Campaigns => Fact::Campaign(Box::new(f.clone())),
-            Collection::WorkingGroups => Fact::WorkingGroup,
+            Collection::WorkingGroups => Fact::WorkingGroup {
+                actual_count: f.get("actual_count").and_then(Value::as_u64),
+                explained: f
+                    .get("reconciliation_note")
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| !s.trim().is_empty()),
+            },
         }
+    }
+}
+
+/// Months without contact at the start if the lost-contact rule (§8.1) holds on the member's
+/// fields now (`Some(None)`: lost, no contact date known); `None` when not lost or without a
+/// campaign.
+fn live_lost(m: &Member, start: Option<NaiveDate>, months: u32) -> Option<Option<u32>> {
+    let facts = ContactFacts {
+        whereabouts_known: m.whereabouts_known,
+        last_activity_on: m.last_activity_on,
+        last_dues_paid_on: m.last_dues_paid_on,
+    };
+    match assess_lost_contact_months(&facts, start?, months) {
+        crate::lost_contact::LostContactAssessment::Lost {
+            months_without_contact,
+            ..
+        } => Some(months_without_contact),
+        crate::lost_contact::LostContactAssessment::NotLost(_) => None,
     }
 }
 
@@ -303,6 +350,8 @@ pub struct Rollup {
     pub submissions: Vec<SubmissionState>,
     /// The cases among finalization's items (its members restate verification's).
     pub finalization_cases: Tally,
+    /// The roster against the actual counts of the branches below the unit.
+    pub reconciliation: crate::status::Reconciliation,
 }
 
 /// A unit the rollup reports on.
@@ -342,6 +391,15 @@ pub fn roll_up(
     };
     let mut submissions: HashMap<&str, Vec<&Submission>> = HashMap::new();
     let mut removed: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+    // The member of each case, and whether some case found the member.
+    let mut case_member: HashMap<Uuid, Uuid> = HashMap::new();
+    let mut found_by_case: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+    // Members who left by an effective disposition on or before `as_of` (docs/domain.md §6.6):
+    // from that day they are off the roster's total.
+    let mut left: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+    // Per branch (by path): the actual count its working group recorded, and whether it
+    // explained a difference.
+    let mut actual: HashMap<&str, (Option<u64>, bool)> = HashMap::new();
     // Each member's latest effective disposition: only a suspension still standing runs the
     // clock (a later restoration, removal or death stops it).
     let mut standing: HashMap<Uuid, (NaiveDate, Uuid)> = HashMap::new();
@@ -370,26 +428,80 @@ pub fn roll_up(
                 executed_on,
             } => note_attempt(*case, *executed_on),
             Fact::Submission(s) => submissions.entry(&entry.path).or_default().push(s),
+            Fact::Case(case) => {
+                if let Some(member) = case.member_id {
+                    case_member.insert(*record_id, member);
+                    if matches!(case.result, Some("found" | "managed_elsewhere")) {
+                        found_by_case.insert(member);
+                    }
+                }
+            }
+            Fact::WorkingGroup {
+                actual_count,
+                explained,
+            } => {
+                let e = actual.entry(&entry.path).or_insert((None, false));
+                if actual_count.is_some() {
+                    *e = (*actual_count, *explained);
+                }
+            }
             Fact::Disposition(Disposition {
                 member_id: Some(member),
                 status: Some("effective"),
                 effective_on: Some(on),
-                ..
+                kind,
             }) => {
                 let e = standing.entry(*member).or_insert((*on, *record_id));
                 if (*on, *record_id) > *e {
                     *e = (*on, *record_id);
+                }
+                if kind.is_some_and(crate::workflow::ends_membership) && *on <= as_of {
+                    left.insert(*member);
                 }
             }
             _ => {}
         }
     }
 
+    // Each member's first search, over all of its cases.
+    let mut member_attempt: HashMap<Uuid, Option<NaiveDate>> = HashMap::new();
+    for (case, member) in &case_member {
+        if let Some(day) = first_attempt.get(case) {
+            let e = member_attempt.entry(*member).or_insert(*day);
+            *e = match (*e, *day) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, y) => x.or(y),
+            };
+        }
+    }
+    // Members who are items of the search phase themselves (lost at the start): their cases
+    // are not items on their own.
+    let mut lost_items: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+    // Per branch path: members on the roster at the start, ledger A additions, ledger B
+    // removals.
+    let mut per_branch: HashMap<&str, (u64, u64, u64)> = HashMap::new();
+    let frozen = plan.is_some_and(|p| p.baseline_on.is_some());
+
     let start = plan.map(|p| p.start_date);
     let months = plan.map_or(crate::lost_contact::LOST_CONTACT_MONTHS, |p| {
         p.lost_threshold_months
     });
     let deadline = |phase: Phase| plan.map(|p| p.window(phase).1);
+
+    for ((_, record_id), entry) in facts.records.iter() {
+        if let (true, Fact::Member(m)) = (under(&entry.path, target.path), &entry.fact) {
+            let on_roster =
+                m.roster_status != Some("removed_from_roster") && !left.contains(record_id);
+            let lost = if frozen {
+                m.baseline.is_some_and(|b| b.lost)
+            } else {
+                live_lost(m, start, months).is_some()
+            };
+            if lost && on_roster {
+                lost_items.insert(*record_id);
+            }
+        }
+    }
 
     for ((_, record_id), entry) in facts.records.iter() {
         if !under(&entry.path, target.path) {
@@ -412,29 +524,54 @@ pub fn roll_up(
                     last_activity_on: m.last_activity_on,
                     last_dues_paid_on: m.last_dues_paid_on,
                 };
-                let on_roster = m.roster_status != Some("removed_from_roster");
-                let assessment = start.map(|start| {
-                    let facts = ContactFacts {
-                        whereabouts_known: m.whereabouts_known,
-                        last_activity_on: m.last_activity_on,
-                        last_dues_paid_on: m.last_dues_paid_on,
-                    };
-                    assess_lost_contact_months(&facts, start, months)
-                });
-                let lost = assessment.as_ref().is_some_and(|a| a.is_lost());
-                // How long a member lost at the start had been without contact (§8.1).
-                let lost_for = match &assessment {
-                    Some(crate::lost_contact::LostContactAssessment::Lost {
-                        months_without_contact,
-                        ..
-                    }) => Some(match months_without_contact {
-                        Some(m) if *m < 12 => "6_to_12_months",
-                        Some(m) if *m < 24 => "1_to_2_years",
-                        Some(_) => "over_2_years",
-                        None => "unknown",
-                    }),
-                    _ => None,
+                let has_left = left.contains(record_id);
+                let on_roster = m.roster_status != Some("removed_from_roster") && !has_left;
+                let live = live_lost(m, start, months);
+                // Lost at the start: the frozen snapshot once the baseline is taken (it does
+                // not change as members are found or leave); before, the rule on today's
+                // fields, for members on the roster (provisional).
+                let (lost, lost_months) = if frozen {
+                    match m.baseline {
+                        Some(b) => (b.lost, b.lost_months),
+                        None => (false, None),
+                    }
+                } else {
+                    match live {
+                        Some(months) if on_roster => (true, months),
+                        _ => (false, None),
+                    }
                 };
+                let at_start = if frozen {
+                    m.baseline
+                        .is_some_and(|b| b.kind == crate::baseline::Kind::AtStart)
+                } else {
+                    on_roster
+                };
+                // Counted as lost at the start: of the roster at the start (a member recorded
+                // later and lost is searched for, but was not part of the start).
+                let lost_at_start = lost && at_start;
+                let lost_for = lost_at_start.then_some(match lost_months {
+                    Some(m) if m < 12 => "6_to_12_months",
+                    Some(m) if m < 24 => "1_to_2_years",
+                    Some(_) => "over_2_years",
+                    None => "unknown",
+                });
+                // Found since: a case found the member, the contact status says so, or the
+                // rule no longer holds on the member's fields.
+                let found = lost_at_start
+                    && (found_by_case.contains(record_id)
+                        || matches!(
+                            m.contact_status,
+                            Some("found" | "normal" | "mobile" | "managed_elsewhere")
+                        )
+                        || (frozen && live.is_none()));
+                let added = m
+                    .baseline
+                    .is_some_and(|b| b.kind == crate::baseline::Kind::Added);
+                let mobile_at_start = frozen && m.baseline.is_some_and(|b| b.mobile);
+                // A member lost at the start and still on the roster is an item of the search
+                // phase, searched once any of its cases has an attempt.
+                let search = (lost && on_roster).then(|| member_attempt.get(record_id).copied());
                 let looks_mobile = start.is_some_and(|start| {
                     assess_mobile(m.flow_out_on, m.whereabouts_known, start, MOBILE_MONTHS)
                         .is_mobile()
@@ -453,13 +590,54 @@ pub fn roll_up(
                     None
                 };
                 let on_roster_mobile = on_roster && m.contact_status == Some("mobile");
+                if at_start {
+                    per_branch.entry(&entry.path).or_default().0 += 1;
+                }
                 add(&|r| {
-                    r.counts.add_member(&member, lost);
-                    if let (true, Some(band)) = (on_roster, lost_for) {
+                    if has_left {
+                        r.counts.members_left += 1;
+                    } else {
+                        r.counts.add_member(&member, false);
+                    }
+                    if lost_at_start {
+                        r.counts.lost_contact_at_start += 1;
+                    }
+                    if found {
+                        r.counts.lost_at_start_found += 1;
+                    }
+                    if at_start {
+                        r.counts.roster_at_start += 1;
+                    }
+                    if added {
+                        r.counts.added_after_start += 1;
+                    }
+                    if mobile_at_start {
+                        r.counts.mobile_at_start += 1;
+                    }
+                    if m.baseline_corrected {
+                        r.counts.baseline_corrections += 1;
+                    }
+                    if on_roster && confirmed && m.confirmation_exception {
+                        r.counts.confirmed_by_exception += 1;
+                    }
+                    if let Some(band) = lost_for {
                         *r.counts
                             .lost_by_duration
                             .entry(band.to_owned())
                             .or_default() += 1;
+                    }
+                    if let Some(searched) = search {
+                        if searched.is_some() {
+                            r.counts.lost_searched += 1;
+                        } else {
+                            r.counts.lost_not_searched += 1;
+                        }
+                        if let Some(deadline) = deadline(Phase::Search) {
+                            r.tallies
+                                .entry(Phase::Search)
+                                .or_default()
+                                .add(searched, deadline);
+                        }
                     }
                     if on_roster_mobile {
                         let to = m.flow_destination.as_deref().filter(|d| !d.is_empty());
@@ -506,11 +684,24 @@ pub fn roll_up(
                     }
                 });
             }
-            Fact::LedgerEntry { ledger } => add(&|r| r.counts.add_ledger_entry(*ledger)),
-            Fact::Submission(_) | Fact::Campaign(_) | Fact::WorkingGroup => {}
+            Fact::LedgerEntry { ledger, outcome } => {
+                // What the ledgers claim changes the roster by, unless the 组织办 refused it.
+                if *outcome != Some("not_recognized") {
+                    let b = per_branch.entry(&entry.path).or_default();
+                    match ledger {
+                        Some("ledger_a") => b.1 += 1,
+                        Some("ledger_b") => b.2 += 1,
+                        _ => {}
+                    }
+                }
+                add(&|r| r.counts.add_ledger_entry(*ledger))
+            }
+            Fact::Submission(_) | Fact::Campaign(_) | Fact::WorkingGroup { .. } => {}
             Fact::Archive(a) => add(&|r| r.counts.add_archive_review(a.status, a.exemption)),
             Fact::Case(case) => {
                 let attempt = first_attempt.get(record_id).copied();
+                // A case of a member lost at the start is searched under its member's item.
+                let own_item = case.member_id.is_none_or(|m| !lost_items.contains(&m));
                 add(&|r| {
                     r.counts
                         .add_case(case.result, case.found_by, attempt.is_some());
@@ -518,7 +709,7 @@ pub fn roll_up(
                         .cases_by_circumstance
                         .entry(case.loss_circumstance.unwrap_or("unknown").to_owned())
                         .or_default() += 1;
-                    if let Some(deadline) = deadline(Phase::Search) {
+                    if let (true, Some(deadline)) = (own_item, deadline(Phase::Search)) {
                         r.tallies
                             .entry(Phase::Search)
                             .or_default()
@@ -545,9 +736,30 @@ pub fn roll_up(
                     Some("receiver_unreachable") if t.registered_lost => Some(None),
                     _ => None,
                 };
+                // Checking transfers belongs to the verification window (docs/domain.md §3.2):
+                // a transfer is checked once it is followed up; one whose receipt is still
+                // missing when that window closes continues in the relationships phase.
+                let followed_up = !matches!(t.receipt_status, None | Some("issued"));
+                let checked = followed_up.then_some(t.checked_on);
+                // Settled on a known day within verification; a settlement without a day (a
+                // member registered lost) stays an item of the relationships phase.
+                let settled_in_verification = plan.is_some_and(|p| {
+                    done.is_some_and(|d| d.is_some_and(|d| d <= p.verification_ends_on))
+                });
                 add(&|r| {
                     r.counts.add_transfer(t.receipt_status, t.registered_lost);
-                    if let Some(deadline) = deadline(Phase::Relationships) {
+                    if followed_up {
+                        r.counts.transfers_checked += 1;
+                    }
+                    if let Some(deadline) = deadline(Phase::Verification) {
+                        r.tallies
+                            .entry(Phase::Verification)
+                            .or_default()
+                            .add(checked, deadline);
+                    }
+                    if let (false, Some(deadline)) =
+                        (settled_in_verification, deadline(Phase::Relationships))
+                    {
                         r.tallies
                             .entry(Phase::Relationships)
                             .or_default()
@@ -598,6 +810,21 @@ pub fn roll_up(
                     }
                 });
             }
+        }
+    }
+
+    // Each branch's roster against its actual count.
+    let mut branches: Vec<&str> = per_branch.keys().chain(actual.keys()).copied().collect();
+    branches.sort_unstable();
+    branches.dedup();
+    for path in branches {
+        let (at_start, additions, removals) = per_branch.get(path).copied().unwrap_or_default();
+        let (count, explained) = actual.get(path).copied().unwrap_or((None, false));
+        let mut one = crate::status::Reconciliation::default();
+        one.add_branch(at_start, additions, removals, count, explained);
+        total.reconciliation.merge(&one);
+        if let Some(i) = children.iter().position(|c| under(path, c.path)) {
+            per_child[i].reconciliation.merge(&one);
         }
     }
 

@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod api;
+pub mod baseline;
 pub mod blob;
 pub mod calendar;
 pub mod campaign;

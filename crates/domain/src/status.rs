@@ -139,6 +139,148 @@ pub struct Counts {
     /// (`contact_cases.loss_circumstance`; `unknown` when not recorded).
     #[serde(default)]
     pub cases_by_circumstance: BTreeMap<String, u64>,
+    /// Members on the roster when the baseline was frozen (crate::baseline, kind `at_start`);
+    /// before it is frozen, the members on the roster now (provisional).
+    #[serde(default)]
+    pub roster_at_start: u64,
+    /// Members mobile at the start by the frozen baseline (0 until it is frozen; see
+    /// `proposed_mobile` for the rule applied to today's fields).
+    #[serde(default)]
+    pub mobile_at_start: u64,
+    /// Members first recorded after the baseline was frozen.
+    #[serde(default)]
+    pub added_after_start: u64,
+    /// Members lost at the start who have since been found: their case found them, their
+    /// contact status says so, or the lost-contact rule no longer holds on their fields.
+    #[serde(default)]
+    pub lost_at_start_found: u64,
+    /// Members lost at the start (and still on the roster) searched at least once, and not
+    /// yet: every one is an item of the search phase, whether or not a case was opened.
+    #[serde(default)]
+    pub lost_searched: u64,
+    #[serde(default)]
+    pub lost_not_searched: u64,
+    /// Members who left the roster by an effective disposition (removal, death, transfer out,
+    /// …) on or before the day counted; they are not in `members_total`.
+    #[serde(default)]
+    pub members_left: u64,
+    /// Baseline snapshots the 组织办 corrected.
+    #[serde(default)]
+    pub baseline_corrections: u64,
+    /// Members confirmed on an exception recorded with its reason, not on a complete form.
+    #[serde(default)]
+    pub confirmed_by_exception: u64,
+    /// Transfers followed up at least once (the verification window's check of transfers).
+    #[serde(default)]
+    pub transfers_checked: u64,
+}
+
+/// The roster against the villages' and communities' actual count (村居实际底数, docs/domain.md
+/// §4.1), over the branches of a unit: the roster at the start, plus the people found not on it
+/// (ledger A), minus the surplus on it (ledger B), against the count each branch recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Reconciliation {
+    /// Branches counted.
+    pub branches: u64,
+    /// Members on the roster at the start (`roster_at_start`).
+    pub roster_at_start: u64,
+    /// Ledger A entries not refused by the 组织办 (`outcome` other than `not_recognized`).
+    pub ledger_a_additions: u64,
+    /// Ledger B entries not refused by the 组织办.
+    pub ledger_b_removals: u64,
+    /// `roster_at_start + ledger_a_additions − ledger_b_removals`.
+    pub expected: i64,
+    /// The sum of the actual counts recorded (none: no branch recorded one).
+    pub actual: Option<u64>,
+    /// Over the branches that recorded an actual count: actual − expected.
+    pub difference: Option<i64>,
+    /// Branches whose actual count is recorded.
+    pub branches_recorded: u64,
+    /// Branches with no actual count recorded yet.
+    pub branches_missing: u64,
+    /// Branches whose count differs from the expected one with no explanation recorded.
+    pub branches_unexplained: u64,
+    /// Branches whose count differs, explained (`reconciliation_note`).
+    pub branches_explained: u64,
+    /// `balanced` (every branch recorded and agrees), `explained` (every difference is
+    /// explained), `flagged` (a difference without explanation), `missing` (no difference
+    /// unexplained, but some branch has not recorded its count).
+    pub state: String,
+    pub state_zh: String,
+}
+
+impl Reconciliation {
+    /// Adds one branch.
+    pub fn add_branch(
+        &mut self,
+        roster_at_start: u64,
+        additions: u64,
+        removals: u64,
+        actual: Option<u64>,
+        explained: bool,
+    ) {
+        let expected = i64::try_from(roster_at_start + additions).unwrap_or(i64::MAX)
+            - i64::try_from(removals).unwrap_or(i64::MAX);
+        self.branches += 1;
+        self.roster_at_start += roster_at_start;
+        self.ledger_a_additions += additions;
+        self.ledger_b_removals += removals;
+        self.expected += expected;
+        match actual {
+            Some(n) => {
+                self.branches_recorded += 1;
+                self.actual = Some(self.actual.unwrap_or(0) + n);
+                let diff = i64::try_from(n).unwrap_or(i64::MAX) - expected;
+                self.difference = Some(self.difference.unwrap_or(0) + diff);
+                if diff != 0 {
+                    if explained {
+                        self.branches_explained += 1;
+                    } else {
+                        self.branches_unexplained += 1;
+                    }
+                }
+            }
+            None => self.branches_missing += 1,
+        }
+        self.judge();
+    }
+
+    /// Adds another unit's reconciliation (its branches).
+    pub fn merge(&mut self, other: &Reconciliation) {
+        self.branches += other.branches;
+        self.roster_at_start += other.roster_at_start;
+        self.ledger_a_additions += other.ledger_a_additions;
+        self.ledger_b_removals += other.ledger_b_removals;
+        self.expected += other.expected;
+        self.actual = match (self.actual, other.actual) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+        };
+        self.difference = match (self.difference, other.difference) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+        };
+        self.branches_recorded += other.branches_recorded;
+        self.branches_missing += other.branches_missing;
+        self.branches_unexplained += other.branches_unexplained;
+        self.branches_explained += other.branches_explained;
+        self.judge();
+    }
+
+    fn judge(&mut self) {
+        let (state, zh) = if self.branches_unexplained > 0 {
+            ("flagged", "有未说明的差异")
+        } else if self.branches_missing > 0 {
+            ("missing", "实际底数未填报")
+        } else if self.branches_explained > 0 {
+            ("explained", "差异已说明")
+        } else {
+            ("balanced", "相符")
+        };
+        self.state = state.to_owned();
+        self.state_zh = zh.to_owned();
+    }
 }
 
 /// The Chinese label of every count of [`Counts`], by its key, for what people read (the
@@ -189,6 +331,16 @@ pub const COUNT_LABELS: &[(&str, &str)] = &[
         "cases_by_circumstance",
         "失联党员查找案件（按失去联系情形）",
     ),
+    ("roster_at_start", "排查开始时在册党员（底数）"),
+    ("mobile_at_start", "排查开始时流动党员（底数）"),
+    ("added_after_start", "底数冻结后新增登记"),
+    ("lost_at_start_found", "排查开始时失联、现已取得联系"),
+    ("lost_searched", "失联党员已开展查找"),
+    ("lost_not_searched", "失联党员尚未查找"),
+    ("members_left", "已减少（除名、去世、转出等生效）"),
+    ("baseline_corrections", "底数更正"),
+    ("confirmed_by_exception", "无完整采集表经说明确认"),
+    ("transfers_checked", "已核查的转出党员"),
 ];
 
 fn bump(map: &mut BTreeMap<String, u64>, key: Option<&str>, default: &str) {
@@ -197,6 +349,8 @@ fn bump(map: &mut BTreeMap<String, u64>, key: Option<&str>, default: &str) {
 
 impl Counts {
     /// A member; `lost_at_start` is the lost-contact rule's proposal for the campaign's start.
+    /// A member on the roster; `lost_at_start` is the lost-contact rule's proposal for the
+    /// campaign's start (or, once the baseline is frozen, the member's snapshot).
     pub fn add_member(&mut self, m: &MemberFacts<'_>, lost_at_start: bool) {
         if m.roster_status == Some("removed_from_roster") {
             return;

@@ -287,6 +287,57 @@ static STAMPS: &[(Collection, &str, &str, &str)] = &[
         "flagged_surplus",
         "checked_on",
     ),
+    // The day a transfer was first followed up: checking transfers belongs to the
+    // verification window (docs/domain.md §3.2), whatever the receipt then says.
+    (
+        Collection::Transfers,
+        "receipt_status",
+        "receipt_pending",
+        "checked_on",
+    ),
+    (
+        Collection::Transfers,
+        "receipt_status",
+        "receipt_received",
+        "checked_on",
+    ),
+    (
+        Collection::Transfers,
+        "receipt_status",
+        "receiver_contacted",
+        "checked_on",
+    ),
+    (
+        Collection::Transfers,
+        "receipt_status",
+        "receipt_reissued",
+        "checked_on",
+    ),
+    (
+        Collection::Transfers,
+        "receipt_status",
+        "receiver_unreachable",
+        "checked_on",
+    ),
+];
+
+/// Fields the server computes by a rule of its own rather than a status move (no role may
+/// write them either): the frozen baseline (crate::baseline), the months a case's member had
+/// been lost at the start (from the baseline or the rule), and what a ledger submission took.
+static COMPUTED: &[(Collection, &str)] = &[
+    (Collection::Members, "baseline_on"),
+    (Collection::Members, "baseline_kind"),
+    (Collection::Members, "baseline_lost"),
+    (Collection::Members, "baseline_lost_months"),
+    (Collection::Members, "baseline_mobile"),
+    (Collection::Members, "baseline_corrected_on"),
+    (Collection::Members, "baseline_correction"),
+    (Collection::Campaigns, "baseline_on"),
+    (Collection::Campaigns, "baseline_members"),
+    (Collection::ContactCases, "lost_months_at_start"),
+    (Collection::RosterLedgerEntries, "submission_id"),
+    (Collection::LedgerSubmissions, "submitted_entries"),
+    (Collection::LedgerSubmissions, "entries_sha256"),
 ];
 
 /// Stamps taken again each time their status moves to the value, not only the first time: a
@@ -399,7 +450,26 @@ static REQUIRED_AT: &[(Collection, &str, &str, &[&str])] = &[
         &["exemption"],
     ),
     (Collection::ContactCases, "result", "found", &["found_by"]),
+    // A transfer registered as lost opens a contact case for its member (docs/domain.md §6.4),
+    // so the member must be named.
+    (
+        Collection::Transfers,
+        "registered_lost",
+        "true",
+        &["member_id"],
+    ),
 ];
+
+/// A field's value as the word [`REQUIRED_AT`] compares: a string as it is, a boolean as
+/// `true` or `false`.
+fn step_word(value: Option<&serde_json::Value>) -> Option<&str> {
+    match value? {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Bool(true) => Some("true"),
+        serde_json::Value::Bool(false) => Some("false"),
+        _ => None,
+    }
+}
 
 /// Checks that `record` (as it will stand after a write) holds what the steps it is in must
 /// record. Only steps the write touches are checked, through their status field or one of the
@@ -411,7 +481,7 @@ pub fn check_required_for_steps(
     touched: &dyn Fn(&str) -> bool,
 ) -> Result<(), FieldError> {
     for (c, field, value, needed) in REQUIRED_AT {
-        let in_step = record.get(*field).and_then(serde_json::Value::as_str) == Some(*value);
+        let in_step = step_word(record.get(*field)) == Some(*value);
         if *c != collection || !in_step || !(touched(field) || needed.iter().any(|n| touched(n))) {
             continue;
         }
@@ -429,7 +499,13 @@ pub fn check_required_for_steps(
                     message: format!(
                         "「{}」为「{}」时须填写「{}」",
                         label(field),
-                        crate::collection::enum_label(collection, field, value).unwrap_or(value),
+                        crate::collection::enum_label(collection, field, value).unwrap_or(
+                            match *value {
+                                "true" => "是",
+                                "false" => "否",
+                                other => other,
+                            }
+                        ),
                         label(name)
                     ),
                 });
@@ -439,11 +515,102 @@ pub fn check_required_for_steps(
     Ok(())
 }
 
+/// Dispositions that end a person's membership once in force (docs/domain.md §6.3, §6.6):
+/// struck off, persuaded to withdraw, probationary status cancelled or not kept, deceased,
+/// transferred out. From the day such a disposition takes effect the member is no longer on
+/// the roster's total. A suspension (停止党籍) or a correction deadline does not end it.
+pub fn ends_membership(disposition_type: &str) -> bool {
+    matches!(
+        disposition_type,
+        "remove"
+            | "persuade_withdraw"
+            | "cancel_probation"
+            | "probation_not_retained"
+            | "deceased"
+            | "transferred_out"
+    )
+}
+
+/// The information form modes that confirm a member in each `confirmed_*` state (§4.1, §8.7).
+fn confirming_modes(roster_status: &str) -> Option<&'static [&'static str]> {
+    match roster_status {
+        "confirmed_on_site" => Some(&["on_site"]),
+        "confirmed_remote" => Some(&["post", "fax", "email"]),
+        "confirmed_assisted" => Some(&["assisted_home_visit"]),
+        _ => None,
+    }
+}
+
+fn filled(fields: &serde_json::Map<String, serde_json::Value>, name: &str) -> bool {
+    fields
+        .get(name)
+        .is_some_and(|v| !v.is_null() && v.as_str().is_none_or(|s| !s.trim().is_empty()))
+}
+
+/// Whether an information form's fields make it complete and signed for its mode (§8.7).
+pub fn form_confirms(form: &serde_json::Map<String, serde_json::Value>) -> bool {
+    let facts = crate::status::FormFacts {
+        confirmation_mode: form.get("confirmation_mode").and_then(|v| v.as_str()),
+        copies: form.get("copies").and_then(serde_json::Value::as_i64),
+        photos: form
+            .get("photos")
+            .and_then(serde_json::Value::as_array)
+            .map_or(0, Vec::len),
+        signature: filled(form, "signature"),
+        fingerprint: filled(form, "fingerprint"),
+        flag_photo: filled(form, "flag_photo"),
+    };
+    crate::status::form_is_complete(&facts)
+}
+
+/// §4.1 and §8.7 (issue #13, item 6): a member is confirmed (`confirmed_*`) only on a complete,
+/// signed information form of the matching mode (on site; by post, fax or e-mail; helped at
+/// home), or on an exception the branch records with its reason (`confirmation_exception`). A
+/// remote confirmation also records why the member could not come: the procedure allows
+/// remote forms only where there is real difficulty (`remote_reason`). `forms` are the member's
+/// live information forms.
+pub fn check_confirmation(
+    member: &serde_json::Map<String, serde_json::Value>,
+    forms: &[&serde_json::Map<String, serde_json::Value>],
+) -> Result<(), FieldError> {
+    let Some(status) = member.get("roster_status").and_then(|v| v.as_str()) else {
+        return Ok(());
+    };
+    let Some(modes) = confirming_modes(status) else {
+        return Ok(());
+    };
+    if status == "confirmed_remote" && !filled(member, "remote_reason") {
+        return Err(FieldError {
+            field: "remote_reason".to_owned(),
+            code: "required_for_step",
+            message:
+                "远程确认须填写「远程确认原因」：确有困难无法到场的，方可邮寄、传真或电子邮件确认"
+                    .to_owned(),
+        });
+    }
+    let confirmed_by_form = forms.iter().any(|f| {
+        f.get("confirmation_mode")
+            .and_then(|v| v.as_str())
+            .is_some_and(|m| modes.contains(&m))
+            && form_confirms(f)
+    });
+    if confirmed_by_form || filled(member, "confirmation_exception") {
+        return Ok(());
+    }
+    Err(FieldError {
+        field: "roster_status".to_owned(),
+        code: "confirmation_needs_form",
+        message: "确认党员信息须有相应方式、材料齐全并经本人签字的党员信息采集表；确有特殊情况的，须填写「无完整采集表确认的理由」"
+            .to_owned(),
+    })
+}
+
 /// Whether the server stamps `field` of `collection`.
 pub fn is_stamped(collection: Collection, field: &str) -> bool {
     STAMPS
         .iter()
         .any(|(c, _, _, stamp)| *c == collection && *stamp == field)
+        || COMPUTED.contains(&(collection, field))
 }
 
 /// Where a move starts: a record being created, or an existing record's current value (none:
@@ -684,15 +851,26 @@ mod tests {
     fn a_step_must_record_what_it_needs() {
         let all = |_: &str| true;
         for (collection, field, value, needed) in REQUIRED_AT {
-            // The step is a state of the machine, and every needed field is declared.
-            let m = machine(*collection, field).unwrap_or_else(|| panic!("{field}"));
-            assert!(
-                m.steps.iter().any(|(_, t, _)| t == value),
-                "{}.{field} {value}",
-                collection.as_str()
+            // The step is a state of the machine (or a yes/no field's "true"), and every
+            // needed field is declared.
+            let is_bool = matches!(
+                collection.schema().field(field).map(|f| f.ty),
+                Some(crate::collection::FieldType::Bool)
             );
+            let stored = if is_bool {
+                assert_eq!(*value, "true", "{field}");
+                serde_json::json!(true)
+            } else {
+                let m = machine(*collection, field).unwrap_or_else(|| panic!("{field}"));
+                assert!(
+                    m.steps.iter().any(|(_, t, _)| t == value),
+                    "{}.{field} {value}",
+                    collection.as_str()
+                );
+                serde_json::json!(value)
+            };
             let mut full = serde_json::Map::new();
-            full.insert((*field).to_owned(), serde_json::json!(value));
+            full.insert((*field).to_owned(), stored);
             for name in *needed {
                 assert!(collection.schema().field(name).is_some(), "{name}");
                 full.insert((*name).to_owned(), serde_json::json!("x"));

@@ -131,6 +131,8 @@ fn api_router(max_blob_bytes: u64) -> (Router<AppState>, utoipa::openapi::OpenAp
         .routes((schemas, paths, blob_routes))
         .routes(routes!(routes::blobs::upload_status))
         .routes(routes!(routes::status::status))
+        .routes(routes!(routes::baseline::freeze))
+        .routes(routes!(routes::baseline::correct))
         .routes(routes!(routes::proposals::proposals))
         .routes(routes!(routes::members::members))
         .routes(routes!(routes::schema::schema))

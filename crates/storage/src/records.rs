@@ -1190,6 +1190,49 @@ impl SyncTxn {
         Ok(out)
     }
 
+    /// The live records of `collection` in `scope` (owned or addressed at or below its path),
+    /// read inside the transaction: the ledger entries a submission takes, the members the
+    /// baseline snapshots, the tenant's campaigns.
+    pub async fn live_rows(
+        &self,
+        scope: Scope<'_>,
+        collection: Collection,
+    ) -> StoreResult<Vec<RecordRow>> {
+        self.txn
+            .query_all(&live_select(scope, collection, &RECORD_COLUMNS))
+            .await?
+            .iter()
+            .map(|row| decode_record(collection, row))
+            .collect()
+    }
+
+    /// The tenant's live records of `collection` whose reference field `field` (a record id)
+    /// is `id`: a member's information forms.
+    pub async fn live_rows_referring(
+        &self,
+        collection: Collection,
+        field: &'static str,
+        id: Uuid,
+    ) -> StoreResult<Vec<RecordRow>> {
+        let extract = match self.engine {
+            crate::Engine::Postgres => format!("(fields->>'{field}')"),
+            crate::Engine::Sqlite => format!("json_extract(fields, '$.{field}')"),
+        };
+        let select = Query::select()
+            .columns(RECORD_COLUMNS)
+            .from(collection.as_str())
+            .and_where(Expr::col("tenant_id").eq(self.tenant_id))
+            .and_where(Expr::cust(extract).eq(id.to_string()))
+            .and_where(Expr::col("deleted").eq(false))
+            .to_owned();
+        self.txn
+            .query_all(&select)
+            .await?
+            .iter()
+            .map(|row| decode_record(collection, row))
+            .collect()
+    }
+
     /// Inserts rows into `table`, `per_statement` rows to a statement.
     async fn insert_rows<const N: usize>(
         &self,

@@ -15,6 +15,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, SubsecRound, Utc};
 use paicha_domain::api::ErrorDetail;
 use paicha_domain::api::v1::{FieldConflict, Mutation, MutationResult, MutationStatus};
+use paicha_domain::baseline;
+use paicha_domain::campaign::Plan;
 use paicha_domain::collection::{
     Collection, FieldError, FieldType, Mode, Schema, check_archive_review_member, check_record,
     validate_fields,
@@ -22,7 +24,8 @@ use paicha_domain::collection::{
 use paicha_domain::id_number::IdNumber;
 use paicha_domain::role::Role;
 use paicha_domain::workflow::{
-    Start, check_required_for_steps, check_role_rules, check_transition, restamped, stamps,
+    Start, check_confirmation, check_required_for_steps, check_role_rules, check_transition,
+    restamped, stamps,
 };
 use paicha_storage::{ChangeEntry, ConflictRow, OrgUnitRecord, RecordRow, Scope, Store, SyncTxn};
 use serde::Deserialize;
@@ -117,6 +120,8 @@ struct Batch<'a> {
     created: Vec<(Collection, Uuid)>,
     /// Existing records this batch changes.
     changed: Vec<(Collection, Uuid)>,
+    /// The keys of `created` and `changed`, for a quick check (the baseline writes every member).
+    written: std::collections::HashSet<(Collection, Uuid)>,
     entries: Vec<ChangeEntry>,
     conflicts: Vec<ConflictRow>,
     /// 公民身份号码 → the live members holding it, as read before the batch or written by it
@@ -124,6 +129,11 @@ struct Batch<'a> {
     id_numbers: HashMap<String, Vec<Uuid>>,
     /// Per job: who, which device, and the results to keep with their mutations' fingerprints.
     results: Vec<(Uuid, String, Vec<(i64, Value, String)>)>,
+    /// The tenant's campaign plan as this batch stands (read when first needed).
+    plan: Option<Option<Plan>>,
+    /// Writes the server makes because of the mutation being applied, made right after it:
+    /// (collection, record, fields to set).
+    pending: Vec<(Collection, Uuid, Map<String, Value>)>,
 }
 
 /// One device's batch, owned, for the group commit.
@@ -241,21 +251,7 @@ async fn apply_jobs(
         txn.commit(version, &hash).await?;
         return Ok((vec![], version, true));
     };
-    let mut batch = Batch {
-        version: txn.version,
-        last_hash: txn.last_hash.clone(),
-        txn,
-        writer: first_job.writer(),
-        now,
-        units: HashMap::new(),
-        records: HashMap::new(),
-        created: Vec::new(),
-        changed: Vec::new(),
-        entries: Vec::new(),
-        conflicts: Vec::new(),
-        id_numbers: HashMap::new(),
-        results: Vec::new(),
-    };
+    let mut batch = Batch::new(txn, first_job.writer(), now);
     batch.prefetch(parsed.iter().flatten()).await?;
     let numbers: Vec<String> = parsed
         .iter()
@@ -367,6 +363,151 @@ async fn apply_jobs(
     let version = batch.version;
     batch.txn.commit(version, &batch.last_hash).await?;
     Ok((all_results, version, true))
+}
+
+/// Why a baseline act is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaselineRefusal {
+    /// No such record (campaign or member) in the writer's tenant and scope.
+    NotFound,
+    /// The campaign has no valid start date.
+    NoCampaign,
+    /// Frozen already, on that day.
+    Taken(chrono::NaiveDate),
+    /// The member has no snapshot: the baseline is not frozen.
+    NotTaken,
+}
+
+/// A frozen baseline.
+#[derive(Debug, Clone)]
+pub struct Frozen {
+    pub version: u64,
+    pub members: u64,
+    pub on: chrono::NaiveDate,
+}
+
+/// A correction of one member's snapshot, by the 组织办, with its reason.
+#[derive(Debug, Clone)]
+pub struct Correction {
+    pub lost: bool,
+    pub lost_months: Option<u32>,
+    pub mobile: bool,
+    pub reason: String,
+}
+
+/// The audit trail's mutation for a write the server makes on a request of its own (not a
+/// device's push): id 0, no client time.
+fn act(collection: Collection, id: Uuid) -> Mutation {
+    Mutation {
+        mutation_id: 0,
+        collection: collection.as_str().to_owned(),
+        id,
+        org_unit_id: None,
+        op: "patch".to_owned(),
+        base_version: None,
+        fields: None,
+        client_time: None,
+    }
+}
+
+/// Freezes the campaign's baseline (docs/domain.md §8.9): every live member of the tenant gets
+/// its snapshot of kind `at_start`, judged against the campaign's start; the campaign records
+/// the day and how many members it held. Done once: a second freeze is refused. One
+/// transaction, under the tenant's write lock, recorded in the change log under `writer`.
+pub async fn freeze_baseline(
+    store: &Store,
+    writer: Writer<'_>,
+    campaign_id: Uuid,
+) -> Result<Result<Frozen, BaselineRefusal>, SyncError> {
+    let now = Utc::now().trunc_subsecs(6);
+    let txn = store.begin_sync(writer.tenant_id).await?;
+    let mut batch = Batch::new(txn, writer, now);
+    let Some(campaign) = batch
+        .record(Collection::Campaigns, campaign_id)
+        .await?
+        .filter(|r| !r.deleted && r.tenant_id == writer.tenant_id)
+    else {
+        return Ok(Err(BaselineRefusal::NotFound));
+    };
+    if let Some(on) = baseline::frozen_on(&campaign.fields) {
+        return Ok(Err(BaselineRefusal::Taken(on)));
+    }
+    let Some(plan) = Plan::from_fields(&campaign.fields) else {
+        return Ok(Err(BaselineRefusal::NoCampaign));
+    };
+    let today = paicha_domain::calendar::china_date(now);
+    let members = batch.live_under(Collection::Members, "").await?;
+    let count = members.len() as u64;
+    for member in members {
+        let snapshot = baseline::assess(&member.fields, &plan, baseline::Kind::AtStart);
+        let m = act(Collection::Members, member.id);
+        batch
+            .server_patch(member, baseline::to_fields(&snapshot, today), &m)
+            .await?;
+    }
+    let mut fields = Map::new();
+    fields.insert("baseline_on".into(), Value::String(today.to_string()));
+    fields.insert("baseline_members".into(), Value::from(count));
+    batch
+        .server_patch(campaign, fields, &act(Collection::Campaigns, campaign_id))
+        .await?;
+    batch.flush().await?;
+    let version = batch.version;
+    batch.txn.commit(version, &batch.last_hash).await?;
+    Ok(Ok(Frozen {
+        version,
+        members: count,
+        on: today,
+    }))
+}
+
+/// Corrects one member's snapshot (docs/domain.md §8.9): the 组织办's explicit act, with its
+/// reason and the day, recorded in the change log under `writer` like every write.
+pub async fn correct_baseline(
+    store: &Store,
+    writer: Writer<'_>,
+    member_id: Uuid,
+    correction: &Correction,
+) -> Result<Result<u64, BaselineRefusal>, SyncError> {
+    let now = Utc::now().trunc_subsecs(6);
+    let txn = store.begin_sync(writer.tenant_id).await?;
+    let mut batch = Batch::new(txn, writer, now);
+    let Some(member) = batch
+        .record(Collection::Members, member_id)
+        .await?
+        .filter(|r| !r.deleted && writer.sees(r))
+    else {
+        return Ok(Err(BaselineRefusal::NotFound));
+    };
+    if baseline::of_fields(&member.fields).is_none() {
+        return Ok(Err(BaselineRefusal::NotTaken));
+    }
+    let today = paicha_domain::calendar::china_date(now);
+    let mut fields = Map::new();
+    fields.insert("baseline_lost".into(), Value::Bool(correction.lost));
+    fields.insert(
+        "baseline_lost_months".into(),
+        correction
+            .lost_months
+            .filter(|_| correction.lost)
+            .map_or(Value::Null, Value::from),
+    );
+    fields.insert("baseline_mobile".into(), Value::Bool(correction.mobile));
+    fields.insert(
+        "baseline_corrected_on".into(),
+        Value::String(today.to_string()),
+    );
+    fields.insert(
+        "baseline_correction".into(),
+        Value::String(correction.reason.clone()),
+    );
+    batch
+        .server_patch(member, fields, &act(Collection::Members, member_id))
+        .await?;
+    batch.flush().await?;
+    let version = batch.version;
+    batch.txn.commit(version, &batch.last_hash).await?;
+    Ok(Ok(version))
 }
 
 type Reply = tokio::sync::oneshot::Sender<Result<PushOutcome, String>>;
@@ -551,6 +692,42 @@ fn fingerprint(m: &Mutation) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A record id derived from another's, the same every time: the contact case a transfer
+/// registered as lost opens (so a retry or a second edit never opens a second one).
+fn derived_id(from: Uuid, what: &str) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{from}/{what}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    // A version-8 (custom) UUID of the RFC 9562 variant.
+    bytes[6] = (bytes[6] & 0x0f) | 0x80;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    Uuid::from_bytes(bytes)
+}
+
+/// The SHA-256 of ledger entries' content as submitted: each entry's id and fields (without
+/// the server's mark of its submission), in id order, as canonical JSON.
+fn entries_digest(entries: &[RecordRow]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut items: Vec<(Uuid, Value)> = entries
+        .iter()
+        .map(|e| {
+            let mut fields = e.fields.clone();
+            fields.remove("submission_id");
+            (e.id, Value::Object(fields))
+        })
+        .collect();
+    items.sort_by_key(|(id, _)| *id);
+    let content = Value::Array(
+        items
+            .into_iter()
+            .map(|(id, fields)| json!({"id": id, "fields": fields}))
+            .collect(),
+    );
+    let digest = Sha256::digest(crate::audit::canonical_json(&content).as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The 公民身份号码 a write gives a member, if it gives one.
 fn id_number_of(schema: &Schema, fields: &Map<String, Value>) -> Option<String> {
     (schema.collection == Collection::Members)
@@ -601,7 +778,129 @@ impl Op {
     }
 }
 
-impl Batch<'_> {
+impl<'a> Batch<'a> {
+    fn new(txn: SyncTxn, writer: Writer<'a>, now: DateTime<Utc>) -> Self {
+        Batch {
+            version: txn.version,
+            last_hash: txn.last_hash.clone(),
+            txn,
+            writer,
+            now,
+            units: HashMap::new(),
+            records: HashMap::new(),
+            created: Vec::new(),
+            changed: Vec::new(),
+            written: std::collections::HashSet::new(),
+            entries: Vec::new(),
+            conflicts: Vec::new(),
+            id_numbers: HashMap::new(),
+            results: Vec::new(),
+            plan: None,
+            pending: Vec::new(),
+        }
+    }
+
+    /// The tenant's campaign plan as the batch stands: the campaign starting last, with the day
+    /// its baseline was frozen, if it was.
+    async fn plan(&mut self) -> Result<Option<Plan>, SyncError> {
+        if let Some(plan) = self.plan {
+            return Ok(plan);
+        }
+        let scope = Scope {
+            tenant_id: self.writer.tenant_id,
+            path: "",
+        };
+        let mut campaigns: HashMap<Uuid, Map<String, Value>> = self
+            .txn
+            .live_rows(scope, Collection::Campaigns)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.fields))
+            .collect();
+        for ((collection, id), row) in &self.records {
+            if *collection != Collection::Campaigns {
+                continue;
+            }
+            match row {
+                Some(r) if !r.deleted && r.tenant_id == self.writer.tenant_id => {
+                    campaigns.insert(*id, r.fields.clone());
+                }
+                _ => {
+                    campaigns.remove(id);
+                }
+            }
+        }
+        let plan = Plan::latest(campaigns.values());
+        self.plan = Some(plan);
+        Ok(plan)
+    }
+
+    /// The live records of `collection` at or below `path` as the batch stands.
+    async fn live_under(
+        &mut self,
+        collection: Collection,
+        path: &str,
+    ) -> Result<Vec<RecordRow>, SyncError> {
+        let scope = Scope {
+            tenant_id: self.writer.tenant_id,
+            path,
+        };
+        let mut rows: HashMap<Uuid, RecordRow> = self
+            .txn
+            .live_rows(scope, collection)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        for ((c, id), row) in &self.records {
+            if *c != collection {
+                continue;
+            }
+            match row {
+                Some(r) if !r.deleted && scope.sees(r.place()) => {
+                    rows.insert(*id, r.clone());
+                }
+                _ => {
+                    rows.remove(id);
+                }
+            }
+        }
+        let mut rows: Vec<RecordRow> = rows.into_values().collect();
+        rows.sort_by_key(|r| (r.created_at, r.id));
+        Ok(rows)
+    }
+
+    /// A member's live information forms as the batch stands.
+    async fn member_forms(&mut self, member: Uuid) -> Result<Vec<RecordRow>, SyncError> {
+        let mut rows: HashMap<Uuid, RecordRow> = self
+            .txn
+            .live_rows_referring(Collection::InfoForms, "member_id", member)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let wanted = member.to_string();
+        for ((c, id), row) in &self.records {
+            if *c != Collection::InfoForms {
+                continue;
+            }
+            match row {
+                Some(r)
+                    if !r.deleted
+                        && r.tenant_id == self.writer.tenant_id
+                        && r.fields.get("member_id").and_then(Value::as_str)
+                            == Some(wanted.as_str()) =>
+                {
+                    rows.insert(*id, r.clone());
+                }
+                _ => {
+                    rows.remove(id);
+                }
+            }
+        }
+        Ok(rows.into_values().collect())
+    }
+
     /// Reads, in one query per collection, the records the batch's mutations name.
     async fn prefetch<'m>(
         &mut self,
@@ -717,9 +1016,14 @@ impl Batch<'_> {
     /// Keeps a written record for the flush.
     fn store_row(&mut self, row: RecordRow, created: bool) {
         let key = (row.collection, row.id);
+        if row.collection == Collection::Campaigns {
+            // The plan is read again when next needed.
+            self.plan = None;
+        }
         if created {
             self.created.push(key);
-        } else if !self.created.contains(&key) && !self.changed.contains(&key) {
+            self.written.insert(key);
+        } else if self.written.insert(key) {
             self.changed.push(key);
         }
         self.records.insert(key, Some(row));
@@ -929,6 +1233,9 @@ impl Batch<'_> {
             }
         }
         self.stamp(schema, None, &mut fields);
+        self.pending.clear();
+        self.compute(schema, m.id, &unit.path, None, &mut fields)
+            .await?;
         if let Err(e) = check_record(schema.collection, &fields) {
             return Ok(Err(e.into()));
         }
@@ -937,6 +1244,9 @@ impl Batch<'_> {
         }
         if let Err(e) = check_required_for_steps(schema.collection, &fields, &|_| true) {
             return Ok(Err(e.into()));
+        }
+        if let Err(r) = self.check_confirmed(schema, m.id, &fields, true).await? {
+            return Ok(Err(r));
         }
         if let Err(r) = self.check_references(schema, &fields).await? {
             return Ok(Err(r));
@@ -991,6 +1301,7 @@ impl Batch<'_> {
         let missing_blobs = self.blob_refs(schema, &row, None).await?;
         self.append(&row, Op::Put, m, Value::Object(changes))
             .await?;
+        self.follow_up(&row, m).await?;
         Ok(Ok(Applied {
             version,
             conflicts: vec![],
@@ -1021,6 +1332,337 @@ impl Batch<'_> {
         for name in names {
             fields.insert(name.to_owned(), Value::String(today.clone()));
         }
+    }
+
+    /// Adds what the server computes for a write (no role writes these fields):
+    /// - a member first recorded after the baseline was frozen gets its snapshot, of kind
+    ///   `added` (docs/domain.md §8.9);
+    /// - a contact case's `lost_months_at_start` comes from its member's snapshot, or else the
+    ///   lost-contact rule on the member's fields (§8.1);
+    /// - a ledger submission moving to `submitted` takes the work area's entries of its ledger
+    ///   not held by another submission: it records how many and the SHA-256 of their content,
+    ///   and each entry is marked with the submission right after (which freezes it, §5.7).
+    ///
+    /// `existing` is the record before the write (none: it is created); `fields` are all of a
+    /// new record's fields, or the changed ones of an update.
+    async fn compute(
+        &mut self,
+        schema: &Schema,
+        id: Uuid,
+        owner_path: &str,
+        existing: Option<&Map<String, Value>>,
+        fields: &mut Map<String, Value>,
+    ) -> Result<(), SyncError> {
+        match schema.collection {
+            Collection::Members if existing.is_none() => {
+                if let Some(plan) = self.plan().await?.filter(|p| p.baseline_on.is_some()) {
+                    let today = paicha_domain::calendar::china_date(self.now);
+                    let snapshot = baseline::assess(fields, &plan, baseline::Kind::Added);
+                    for (k, v) in baseline::to_fields(&snapshot, today) {
+                        if !v.is_null() {
+                            fields.insert(k, v);
+                        }
+                    }
+                }
+            }
+            Collection::ContactCases if existing.is_none() || fields.contains_key("member_id") => {
+                let months = match fields
+                    .get("member_id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| Uuid::parse_str(s).ok())
+                {
+                    Some(member) => self.lost_months_of(member).await?,
+                    None => None,
+                };
+                let had = existing.and_then(|e| e.get("lost_months_at_start"));
+                match months {
+                    Some(n) => {
+                        fields.insert("lost_months_at_start".into(), Value::from(n));
+                    }
+                    None if had.is_some() => {
+                        fields.insert("lost_months_at_start".into(), Value::Null);
+                    }
+                    None => {}
+                }
+            }
+            Collection::LedgerSubmissions
+                if fields.get("status").and_then(Value::as_str) == Some("submitted") =>
+            {
+                let ledger = fields
+                    .get("ledger")
+                    .or_else(|| existing.and_then(|e| e.get("ledger")))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let mut taken = Vec::new();
+                for entry in self
+                    .live_under(Collection::RosterLedgerEntries, owner_path)
+                    .await?
+                {
+                    if entry.fields.get("ledger").and_then(Value::as_str) != Some(ledger.as_str()) {
+                        continue;
+                    }
+                    let holder = entry
+                        .fields
+                        .get("submission_id")
+                        .and_then(Value::as_str)
+                        .and_then(|s| Uuid::parse_str(s).ok())
+                        .filter(|h| *h != id);
+                    let held = match holder {
+                        Some(h) => self
+                            .record(Collection::LedgerSubmissions, h)
+                            .await?
+                            .is_some_and(|r| {
+                                !r.deleted
+                                    && matches!(
+                                        r.fields.get("status").and_then(Value::as_str),
+                                        Some("submitted" | "approved")
+                                    )
+                            }),
+                        None => false,
+                    };
+                    if !held {
+                        taken.push(entry);
+                    }
+                }
+                fields.insert("submitted_entries".into(), Value::from(taken.len()));
+                fields.insert(
+                    "entries_sha256".into(),
+                    Value::String(entries_digest(&taken)),
+                );
+                for entry in taken {
+                    let mut set = Map::new();
+                    set.insert("submission_id".into(), Value::String(id.to_string()));
+                    self.pending
+                        .push((Collection::RosterLedgerEntries, entry.id, set));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Months a member had been without contact at the campaign's start: its baseline
+    /// snapshot's, or the lost-contact rule on its fields now.
+    async fn lost_months_of(&mut self, member: Uuid) -> Result<Option<u32>, SyncError> {
+        let Some(row) = self.record(Collection::Members, member).await? else {
+            return Ok(None);
+        };
+        if let Some(snapshot) = baseline::of_fields(&row.fields) {
+            return Ok(snapshot.lost_months);
+        }
+        Ok(match self.plan().await? {
+            Some(plan) => baseline::lost_months(&row.fields, &plan),
+            None => None,
+        })
+    }
+
+    /// §4.1, §8.7: a member moved to `confirmed_*` needs a complete, signed information form
+    /// of the matching mode, or a recorded exception (`workflow::check_confirmation`).
+    async fn check_confirmed(
+        &mut self,
+        schema: &Schema,
+        member: Uuid,
+        record: &Map<String, Value>,
+        moving: bool,
+    ) -> Result<Result<(), Rejection>, SyncError> {
+        let confirming = record
+            .get("roster_status")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.starts_with("confirmed_"));
+        if schema.collection != Collection::Members || !moving || !confirming {
+            return Ok(Ok(()));
+        }
+        let forms = self.member_forms(member).await?;
+        let forms: Vec<&Map<String, Value>> = forms.iter().map(|r| &r.fields).collect();
+        Ok(check_confirmation(record, &forms).map_err(Rejection::from))
+    }
+
+    /// Why a ledger entry may not change: the submission holding it is submitted or approved
+    /// (the 组织办 audits what was submitted; a returned submission frees its entries).
+    async fn frozen_entry(&mut self, row: &RecordRow) -> Result<Option<Rejection>, SyncError> {
+        let Some(holder) = row
+            .fields
+            .get("submission_id")
+            .and_then(Value::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
+        else {
+            return Ok(None);
+        };
+        let status = self
+            .record(Collection::LedgerSubmissions, holder)
+            .await?
+            .filter(|r| !r.deleted)
+            .and_then(|r| {
+                r.fields
+                    .get("status")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            });
+        Ok(match status.as_deref() {
+            Some("submitted" | "approved") => Some(reject(
+                "ledger_entry_frozen",
+                "该条目已随台帐报送组织办，报送期间不能修改或删除；如需更正，请组织办退回后再改",
+                Some("id"),
+            )),
+            _ => None,
+        })
+    }
+
+    /// What the server does after a write: the writes `compute` left pending, and a transfer
+    /// registered as lost opens a contact case for its member (docs/domain.md §6.4), one per
+    /// transfer.
+    async fn follow_up(&mut self, row: &RecordRow, m: &Mutation) -> Result<(), SyncError> {
+        for (collection, id, fields) in std::mem::take(&mut self.pending) {
+            if let Some(target) = self.record(collection, id).await?.filter(|r| !r.deleted) {
+                self.server_patch(target, fields, m).await?;
+            }
+        }
+        if row.collection != Collection::Transfers
+            || row.fields.get("registered_lost").and_then(Value::as_bool) != Some(true)
+        {
+            return Ok(());
+        }
+        let (Some(member), Some(branch)) = (
+            row.fields
+                .get("member_id")
+                .and_then(Value::as_str)
+                .and_then(|s| Uuid::parse_str(s).ok()),
+            row.addressee_id,
+        ) else {
+            return Ok(());
+        };
+        let case_id = derived_id(row.id, "contact_case");
+        if self
+            .record(Collection::ContactCases, case_id)
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let Some(unit) = self.unit(branch).await? else {
+            return Ok(());
+        };
+        let mut fields = Map::new();
+        fields.insert("member_id".into(), Value::String(member.to_string()));
+        fields.insert("result".into(), Value::String("searching".into()));
+        let name = row
+            .fields
+            .get("member_name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let list = row
+            .fields
+            .get("list_name")
+            .and_then(Value::as_str)
+            .unwrap_or("转出明细");
+        fields.insert(
+            "remarks".into(),
+            Value::String(format!(
+                "转出后接收方党组织联系不上，登记为失联党员（{list}：{name}），由系统据转出明细开立"
+            )),
+        );
+        if let Some(months) = self.lost_months_of(member).await? {
+            fields.insert("lost_months_at_start".into(), Value::from(months));
+        }
+        self.server_create(Collection::ContactCases, case_id, &unit, fields, m)
+            .await
+    }
+
+    /// Sets `fields` on an existing record as the server: no role checks (the fields are the
+    /// server's or follow from a write already checked), recorded in the change log under the
+    /// writer and mutation that caused it.
+    async fn server_patch(
+        &mut self,
+        mut row: RecordRow,
+        fields: Map<String, Value>,
+        m: &Mutation,
+    ) -> Result<(), SyncError> {
+        let changed: Map<String, Value> = fields
+            .into_iter()
+            .filter(|(k, v)| row.fields.get(k).unwrap_or(&Value::Null) != v)
+            .collect();
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let version = self.next_version();
+        let mut changes = Map::new();
+        for (field, new) in changed {
+            let old = row.fields.get(&field).cloned().unwrap_or(Value::Null);
+            changes.insert(field.clone(), json!([old, new]));
+            row.field_versions
+                .insert(field.clone(), Value::from(version));
+            if new.is_null() {
+                row.fields.remove(&field);
+            } else {
+                row.fields.insert(field, new);
+            }
+        }
+        row.version = version;
+        row.updated_at = self.now;
+        row.updated_by = self.writer.user_id;
+        row.device_id = Some(self.writer.device_id.to_owned());
+        self.store_row(row.clone(), false);
+        let server_m = Mutation {
+            collection: row.collection.as_str().to_owned(),
+            id: row.id,
+            op: "patch".to_owned(),
+            org_unit_id: None,
+            base_version: None,
+            fields: None,
+            ..m.clone()
+        };
+        self.append(&row, Op::Patch, &server_m, Value::Object(changes))
+            .await
+    }
+
+    /// Creates a record as the server (see [`Batch::server_patch`]), owned by `unit`.
+    async fn server_create(
+        &mut self,
+        collection: Collection,
+        id: Uuid,
+        unit: &OrgUnitRecord,
+        fields: Map<String, Value>,
+        m: &Mutation,
+    ) -> Result<(), SyncError> {
+        let version = self.next_version();
+        let row = RecordRow {
+            collection,
+            id,
+            tenant_id: self.writer.tenant_id,
+            org_unit_id: unit.id,
+            owner_path: unit.path.clone(),
+            addressee_id: None,
+            addressee_path: None,
+            version,
+            deleted: false,
+            field_versions: fields
+                .keys()
+                .map(|k| (k.clone(), Value::from(version)))
+                .collect(),
+            fields: fields.clone(),
+            created_at: self.now,
+            created_by: self.writer.user_id,
+            updated_at: self.now,
+            updated_by: self.writer.user_id,
+            device_id: Some(self.writer.device_id.to_owned()),
+        };
+        self.store_row(row.clone(), true);
+        let changes: Map<String, Value> = fields
+            .into_iter()
+            .map(|(k, v)| (k, json!([Value::Null, v])))
+            .collect();
+        let server_m = Mutation {
+            collection: collection.as_str().to_owned(),
+            id,
+            op: "put".to_owned(),
+            org_unit_id: Some(unit.id),
+            base_version: None,
+            fields: None,
+            ..m.clone()
+        };
+        self.append(&row, Op::Put, &server_m, Value::Object(changes))
+            .await
     }
 
     async fn update(
@@ -1081,8 +1723,18 @@ impl Batch<'_> {
                 return Ok(Err(e.into()));
             }
         }
+        if schema.collection == Collection::RosterLedgerEntries
+            && self.writer.role != Role::OrgOffice
+            && let Some(r) = self.frozen_entry(&row).await?
+        {
+            return Ok(Err(r));
+        }
         let mut changed = changed;
         self.stamp(schema, Some(&row.fields), &mut changed);
+        self.pending.clear();
+        let owner_path = row.owner_path.clone();
+        self.compute(schema, row.id, &owner_path, Some(&row.fields), &mut changed)
+            .await?;
         let mut merged = row.fields.clone();
         for (k, v) in &changed {
             merged.insert(k.clone(), v.clone());
@@ -1097,6 +1749,13 @@ impl Batch<'_> {
         let touched = |name: &str| changed.contains_key(name);
         if let Err(e) = check_required_for_steps(schema.collection, &merged, &touched) {
             return Ok(Err(e.into()));
+        }
+        let confirming = changed.contains_key("roster_status");
+        if let Err(r) = self
+            .check_confirmed(schema, row.id, &merged, confirming)
+            .await?
+        {
+            return Ok(Err(r));
         }
         if let Err(r) = self.check_references(schema, &changed).await? {
             return Ok(Err(r));
@@ -1158,6 +1817,7 @@ impl Batch<'_> {
         self.store_row(row.clone(), false);
         let missing_blobs = self.blob_refs(schema, &row, Some(&changed)).await?;
         self.append(&row, op, m, Value::Object(changes)).await?;
+        self.follow_up(&row, m).await?;
         Ok(Ok(Applied {
             version,
             conflicts,
@@ -1184,6 +1844,11 @@ impl Batch<'_> {
                 format!("{}不能删除{}", self.writer.role.label_zh(), schema.label_zh),
                 None,
             )));
+        }
+        if schema.collection == Collection::RosterLedgerEntries
+            && let Some(r) = self.frozen_entry(&row).await?
+        {
+            return Ok(Err(r));
         }
         let version = self.next_version();
         row.deleted = true;

@@ -133,6 +133,7 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
                 json!({"name": format!("党员{n}"), "id_number": id_number("19600101", 2 * n + 1)});
             if i < verified {
                 fields["roster_status"] = json!("confirmed_on_site");
+                fields["confirmation_exception"] = json!("采集表原件在党支部，待补录");
             }
             fields["member_type"] = json!(if i == 1 { "probationary" } else { "full" });
             batch.push(put(

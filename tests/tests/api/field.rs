@@ -79,6 +79,24 @@ async fn open_member(b: &Browser, name: &str) {
     .await;
 }
 
+/// Confirms the open member with the reason there is no complete form (and, remotely, why the
+/// member could not come): the way the app asks for it (docs/domain.md §4.1, §8.7).
+async fn confirm_without_form(b: &Browser, step: &str, reason: &str) {
+    b.click(&format!("button[data-step={step}]")).await;
+    b.wait_for("#confirm-exception").await;
+    b.type_into("#confirm-exception", reason).await;
+    if step == "confirmed_remote" {
+        b.type_into("#confirm-remote-reason", "在外地务工，无法返回")
+            .await;
+    }
+    b.click("#confirm-step").await;
+    b.wait_until(
+        10,
+        &format!("return document.querySelector('.head .chip')?.dataset.status === '{step}';"),
+    )
+    .await;
+}
+
 /// Puts the canvas `c` into the form's file input as a JPEG, as the camera would.
 const INTO_FILE_INPUT: &str = r#"
     const blob = await new Promise((r) => c.toBlob(r, 'image/jpeg', 0.95));
@@ -239,10 +257,16 @@ async fn a_branch_works_offline_and_every_edit_reaches_the_server_once() {
     )
     .await;
 
-    // Two members verified on site.
+    // Two members verified on site; their forms are on paper, so the app asks why and records it.
     for name in ["党员00001", "党员00002"] {
         open_member(&b, name).await;
+        // Without the reason the confirmation is not made.
         b.click("button[data-step=confirmed_on_site]").await;
+        b.click("#confirm-step").await;
+        b.wait_for(".confirm-ask .field-error").await;
+        b.type_into("#confirm-exception", "纸质采集表已签字，照片待补拍")
+            .await;
+        b.click("#confirm-step").await;
         b.wait_until(
             10,
             "return document.querySelector('.head .chip')?.dataset.status === 'confirmed_on_site';",
@@ -250,7 +274,8 @@ async fn a_branch_works_offline_and_every_edit_reaches_the_server_once() {
         .await;
     }
 
-    // The third fills the 党员信息采集表 with a photo and a signature.
+    // The third fills the 党员信息采集表 with a photo and a signature: not complete (three
+    // photos, the fingerprint and the photo under the flag are missing), so the app asks why.
     open_member(&b, "党员00003").await;
     b.click("#open-form").await;
     b.wait_for("#photo-input").await;
@@ -262,6 +287,9 @@ async fn a_branch_works_offline_and_every_edit_reaches_the_server_once() {
         "return document.querySelector('.thumb.sig img') !== null;",
     )
     .await;
+    b.wait_for("#form-incomplete").await;
+    b.type_into("#form-exception", "手印和党旗下照片次日补齐")
+        .await;
     b.screenshot("field-form").await;
     b.click("#save-form").await;
     b.wait_until(
@@ -587,12 +615,7 @@ async fn killing_the_app_mid_sync_and_mid_upload_loses_and_repeats_nothing() {
 
     // An edit, then a photo on a slow upload; the app is killed while the photo is halfway.
     open_member(&b, "党员00010").await;
-    b.click("button[data-step=confirmed_remote]").await;
-    b.wait_until(
-        10,
-        "return document.querySelector('.head .chip')?.dataset.status === 'confirmed_remote';",
-    )
-    .await;
+    confirm_without_form(&b, "confirmed_remote", "采集表邮寄途中").await;
     b.click("#open-form").await;
     b.wait_for("#photo-input").await;
     take_photo(&b, TAKE_DETAILED_PHOTO).await;
@@ -832,7 +855,7 @@ async fn a_resync_rebuilds_the_replica_and_keeps_the_outbox() {
     sign_in(&b, &app, "rsy-sec1", 4).await;
     b.set_offline(true).await;
     open_member(&b, "党员00003").await;
-    b.click("button[data-step=confirmed_assisted]").await;
+    confirm_without_form(&b, "confirmed_assisted", "卧床，由家属代为签字").await;
     // The stored cursor now names a version the server never reached (as after a restore of
     // the server from an older backup): the server answers 410.
     b.eval_async(

@@ -200,17 +200,20 @@ async fn registers_export_as_excel_csv_and_json() {
 
     // The lost-contact register holds every lost member: one pending because lost with no case
     // yet, and a transferred member registered as lost, beside the member with a case.
-    let (pending, transfer) = (Uuid::now_v7(), Uuid::now_v7());
+    let (pending, transfer, transferred) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
     t.secretary1
         .push(
             "p",
-            vec![put(
-                20,
-                "members",
-                pending,
-                b1,
-                json!({"name": "秦二二", "roster_status": "pending_lost"}),
-            )],
+            vec![
+                put(
+                    20,
+                    "members",
+                    pending,
+                    b1,
+                    json!({"name": "秦二二", "roster_status": "pending_lost"}),
+                ),
+                put(22, "members", transferred, b1, json!({"name": "尤二三"})),
+            ],
         )
         .await
         .unwrap();
@@ -236,7 +239,7 @@ async fn registers_export_as_excel_csv_and_json() {
                 "transfers",
                 transfer,
                 None,
-                json!({"receipt_status": "receiver_unreachable", "registered_lost": true}),
+                json!({"receipt_status": "receiver_unreachable", "registered_lost": true, "member_id": transferred}),
             )],
         )
         .await

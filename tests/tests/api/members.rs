@@ -19,6 +19,7 @@ async fn members_are_searched_filtered_paged_and_masked_by_role() {
         let mut fields = json!({"name": name, "id_number": number});
         if i < 2 {
             fields["roster_status"] = json!("confirmed_on_site");
+            fields["confirmation_exception"] = json!("采集表已现场签字，待补录系统");
         }
         batch.push(put(
             i as i64 + 1,

@@ -86,6 +86,8 @@ async fn openapi_covers_every_endpoint() {
         ("/v1/blobs/{sha256}/upload", &["get"]),
         ("/v1/blobs/missing", &["get"]),
         ("/v1/status", &["get"]),
+        ("/v1/campaigns/{id}/baseline", &["post"]),
+        ("/v1/members/{id}/baseline", &["post"]),
         ("/v1/proposals", &["get"]),
         ("/v1/members", &["get"]),
         ("/v1/schema", &["get"]),

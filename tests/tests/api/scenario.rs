@@ -200,12 +200,13 @@ async fn a_small_campaign_end_to_end() {
     let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
 
     // ---- The committee opens the campaign: 7 March 2026, the §3.2 defaults. ----
+    let campaign = Uuid::now_v7();
     ok(
         &c.admin,
         vec![put(
             next(),
             "campaigns",
-            Uuid::now_v7(),
+            campaign,
             c.committee.id,
             json!({"name": "2026年党员组织关系集中排查", "start_date": "2026-03-07"}),
         )],
@@ -341,7 +342,7 @@ async fn a_small_campaign_end_to_end() {
                 "members",
                 m["李二"],
                 None,
-                json!({"roster_status": "confirmed_remote", "whereabouts_known": true}),
+                json!({"roster_status": "confirmed_remote", "whereabouts_known": true, "remote_reason": "在外地务工，不能返回"}),
             ),
         ],
     )
@@ -366,7 +367,8 @@ async fn a_small_campaign_end_to_end() {
         sec12,
         vec![
             put(next(), "info_forms", Uuid::now_v7(), b12.id, json!({"member_id": b12_member, "confirmation_mode": "on_site", "confirmed_on": "2026-03-10", "copies": 3, "photos": sec12_photos, "signature": sig12, "fingerprint": sig12})),
-            patch(next(), "members", b12_member, None, json!({"roster_status": "confirmed_on_site"})),
+            // Without a complete form a confirmation needs its exception recorded (§4.1).
+            patch(next(), "members", b12_member, None, json!({"roster_status": "confirmed_on_site", "confirmation_exception": "党旗下照片待补拍"})),
         ],
     )
     .await;
@@ -374,7 +376,7 @@ async fn a_small_campaign_end_to_end() {
         sec21,
         vec![
             put(next(), "info_forms", Uuid::now_v7(), b21.id, json!({"member_id": b21_late, "confirmation_mode": "assisted_home_visit", "confirmed_on": "2026-03-20", "copies": 3})),
-            patch(next(), "members", b21_late, None, json!({"roster_status": "confirmed_assisted"})),
+            patch(next(), "members", b21_late, None, json!({"roster_status": "confirmed_assisted", "confirmation_exception": "卧床老党员，照片和手印待补"})),
         ],
     )
     .await;
@@ -390,11 +392,52 @@ async fn a_small_campaign_end_to_end() {
     )
     .await;
 
+    // ---- The 组织办 freezes the baseline (docs/domain.md §8.9): the numbers at the start. ----
+    // Before, the count is the rule on today's fields (provisional).
+    let before = c.admin.status(None).await.unwrap();
+    assert_eq!(before.plan.unwrap().baseline_on, None);
+    assert_eq!(before.counts.lost_contact_at_start, 2);
+    // A branch cannot freeze it.
+    let err = sec11.freeze_baseline(campaign).await.unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::FORBIDDEN));
+    let frozen = c.office.freeze_baseline(campaign).await.unwrap();
+    assert_eq!((frozen.members, frozen.baseline_on), (8, today));
+    // Once only.
+    let again = c.office.freeze_baseline(campaign).await.unwrap_err();
+    assert_eq!(again.code(), Some("baseline_taken"));
+    let at_start = c.admin.status(None).await.unwrap();
+    assert_eq!(at_start.plan.unwrap().baseline_on, Some(today));
+    assert_eq!(
+        (
+            at_start.counts.roster_at_start,
+            at_start.counts.lost_contact_at_start,
+            at_start.counts.mobile_at_start,
+            at_start.counts.lost_at_start_found
+        ),
+        (8, 2, 1, 0)
+    );
+    // The snapshot is the server's: no branch writes it.
+    assert_eq!(
+        refused(
+            sec11,
+            patch(
+                next(),
+                "members",
+                m["王三"],
+                None,
+                json!({"baseline_lost": false})
+            )
+        )
+        .await,
+        "field_not_writable"
+    );
+
     // ---- Ledger A and B entries, and their submission by work area 1 (late: the deadline was
     // 11 March). Work area 2 submits nothing. ----
     let evidence = upload(sec12, 15).await;
+    let feng = Uuid::now_v7();
     ok(sec11, vec![put(next(), "roster_ledger_entries", Uuid::now_v7(), b11.id, json!({"ledger": "ledger_a", "name": "钱九", "has_transfer_letter": true, "reason_not_on_roster": "转入后未登记"}))]).await;
-    ok(sec12, vec![put(next(), "roster_ledger_entries", Uuid::now_v7(), b12.id, json!({"ledger": "ledger_b", "name": "冯十", "surplus_reason": "deceased", "event_date": "2025-12-01", "evidence": [evidence]}))]).await;
+    ok(sec12, vec![put(next(), "roster_ledger_entries", feng, b12.id, json!({"ledger": "ledger_b", "name": "冯十", "surplus_reason": "deceased", "event_date": "2025-12-01", "evidence": [evidence]}))]).await;
     let wa1 = &c.area_staff[0];
     let (sub_a, sub_b) = (Uuid::now_v7(), Uuid::now_v7());
     // The work area may not write the day the office received it.
@@ -421,6 +464,39 @@ async fn a_small_campaign_end_to_end() {
         ],
     )
     .await;
+    // Submitted entries are frozen while the 组织办 audits them: the branch cannot change them.
+    assert_eq!(
+        refused(
+            sec12,
+            patch(
+                next(),
+                "roster_ledger_entries",
+                feng,
+                None,
+                json!({"proposed_action": "移出花名册"})
+            )
+        )
+        .await,
+        "ledger_entry_frozen"
+    );
+    assert_eq!(
+        refused(
+            sec12,
+            paicha_tests::delete(next(), "roster_ledger_entries", feng)
+        )
+        .await,
+        "ledger_entry_frozen"
+    );
+    // Each submission names what it took: how many entries, and the digest of their content.
+    let mut office_view = Replica::default();
+    office_view.sync(&c.office).await.unwrap();
+    for (sub, entry_count) in [(sub_a, 1), (sub_b, 1)] {
+        let (_, f) = &office_view.records[&("ledger_submissions".to_owned(), sub)];
+        assert_eq!(f["submitted_entries"], entry_count);
+        assert_eq!(f["entries_sha256"].as_str().map(str::len), Some(64));
+    }
+    let (_, f) = &office_view.records[&("roster_ledger_entries".to_owned(), feng)];
+    assert_eq!(f["submission_id"], json!(sub_b));
     // The office approves A and returns B; a work area cannot approve; the office cannot submit.
     assert_eq!(
         refused(
@@ -454,6 +530,18 @@ async fn a_small_campaign_end_to_end() {
                 json!({"status": "returned", "audit_opinion": "缺死亡证明"}),
             ),
         ],
+    )
+    .await;
+    // Returned: the branch may correct its entry again.
+    ok(
+        sec12,
+        vec![patch(
+            next(),
+            "roster_ledger_entries",
+            feng,
+            None,
+            json!({"proposed_action": "补交死亡证明后移出花名册"}),
+        )],
     )
     .await;
 
@@ -605,10 +693,54 @@ async fn a_small_campaign_end_to_end() {
             patch(next(), "transfers", t11["陈甲"], None, json!({"receipt_status": "receipt_pending"})),
             patch(next(), "transfers", t11["陈甲"], None, json!({"receipt_status": "receiver_contacted", "follow_up_note": "已联系接收党组织"})),
             patch(next(), "transfers", t11["陈甲"], None, json!({"receipt_status": "receipt_reissued", "receipt_on": "2026-04-20"})),
-            patch(next(), "transfers", t11["陈乙"], None, json!({"receipt_status": "receiver_unreachable", "registered_lost": true})),
+            patch(next(), "transfers", t11["陈乙"], None, json!({"receipt_status": "receiver_unreachable"})),
         ],
     )
     .await;
+    // 陈乙's receiver cannot be reached: registered as lost, he is a lost member of the branch
+    // again. Registering needs the member named; it then opens a contact case by itself.
+    assert_eq!(
+        refused(
+            sec11,
+            patch(
+                next(),
+                "transfers",
+                t11["陈乙"],
+                None,
+                json!({"registered_lost": true})
+            )
+        )
+        .await,
+        "required_for_step"
+    );
+    let chen = Uuid::now_v7();
+    ok(
+        sec11,
+        vec![
+            put(next(), "members", chen, b11.id, json!({"name": "陈乙", "whereabouts_known": false, "contact_status": "lost", "roster_status": "pending_lost"})),
+            patch(next(), "transfers", t11["陈乙"], None, json!({"registered_lost": true, "member_id": chen})),
+        ],
+    )
+    .await;
+    let mut replica11 = Replica::default();
+    replica11.sync(sec11).await.unwrap();
+    let opened: Vec<&serde_json::Map<String, Value>> = replica11
+        .records
+        .iter()
+        .filter(|((coll, _), (_, f))| coll == "contact_cases" && f["member_id"] == json!(chen))
+        .map(|(_, (_, f))| f)
+        .collect();
+    assert_eq!(opened.len(), 1, "one case opened for 陈乙");
+    assert_eq!(opened[0]["result"], "searching");
+    // Recorded after the freeze: his snapshot is an addition, lost (no contact date known).
+    let (_, chen_fields) = &replica11.records[&("members".to_owned(), chen)];
+    assert_eq!(
+        (
+            chen_fields["baseline_kind"].as_str(),
+            chen_fields["baseline_lost"].as_bool()
+        ),
+        (Some("added"), Some(true))
+    );
     // A receipt cannot be re-issued before the receiver was contacted.
     let t21 = transfers_seen(sec21).await;
     assert_eq!(
@@ -740,7 +872,7 @@ async fn a_small_campaign_end_to_end() {
         sec11,
         vec![
             patch(next(), "contact_cases", case3, None, json!({"result": "found", "found_by": "department", "found_on": "2026-03-26", "cause_subjective": "objective", "cause_personal": "personal", "cause_consistent": "momentary"})),
-            patch(next(), "members", m["王三"], None, json!({"contact_status": "found"})),
+            patch(next(), "members", m["王三"], None, json!({"contact_status": "found", "whereabouts_known": true, "last_activity_on": "2026-03-28"})),
         ],
     )
     .await;
@@ -820,6 +952,82 @@ async fn a_small_campaign_end_to_end() {
         "required_for_step"
     );
 
+    // ---- 张一, confirmed in March, is found to have died: removed from the total from the day
+    // the disposition takes effect (docs/domain.md §6.3). ----
+    let death = Uuid::now_v7();
+    ok(sec11, vec![
+        put(next(), "dispositions", death, b11.id, json!({"member_id": m["张一"], "disposition_type": "deceased", "status": "proposed", "basis": "家属提供死亡证明"})),
+        patch(next(), "dispositions", death, None, json!({"status": "branch_meeting_decided", "branch_meeting_on": "2026-05-10"})),
+        patch(next(), "dispositions", death, None, json!({"status": "submitted"})),
+    ]).await;
+    ok(
+        &c.admin,
+        vec![
+            patch(
+                next(),
+                "dispositions",
+                death,
+                None,
+                json!({"status": "approved", "approved_on": "2026-05-12"}),
+            ),
+            patch(
+                next(),
+                "dispositions",
+                death,
+                None,
+                json!({"status": "filed", "filed_on": "2026-05-15"}),
+            ),
+            patch(
+                next(),
+                "dispositions",
+                death,
+                None,
+                json!({"status": "effective", "effective_on": "2026-05-20"}),
+            ),
+        ],
+    )
+    .await;
+
+    // ---- Each branch checks its roster against the village's or community's actual count
+    // (村居实际底数): branch 1-1 agrees; 1-2 counts 冯十 still (his death certificate is
+    // missing) and says so; 2-1 counts one more and does not say why. ----
+    let people =
+        json!([{"name": "甲"}, {"name": "乙"}, {"name": "丙"}, {"name": "丁"}, {"name": "戊"}]);
+    for (client, branch, count, note) in [
+        (sec11, b11, 6, None),
+        (sec12, b12, 1, Some("冯十死亡证明待补，尚未减员")),
+        (sec21, b21, 3, None),
+    ] {
+        let mut fields = json!({"people": people, "actual_count": count, "actual_count_on": "2026-03-14", "actual_count_basis": "社区党员名册"});
+        if let Some(note) = note {
+            fields["reconciliation_note"] = json!(note);
+        }
+        ok(
+            client,
+            vec![put(
+                next(),
+                "working_groups",
+                Uuid::now_v7(),
+                branch.id,
+                fields,
+            )],
+        )
+        .await;
+    }
+
+    // ---- Work area 1 submits ledger B again, months after the deadline: late. ----
+    ok(
+        wa1,
+        vec![patch(
+            next(),
+            "ledger_submissions",
+            sub_b,
+            None,
+            json!({"status": "submitted"}),
+        )],
+    )
+    .await;
+
     // ---- The status, number by number. ----
     // Judged on 1 December 2026: every deadline of the default plan has passed.
     let as_of = d("2026-12-01");
@@ -832,14 +1040,27 @@ async fn a_small_campaign_end_to_end() {
         (d("2026-03-11"), d("2026-03-15"))
     );
     let n = &top.counts;
-    assert_eq!(n.members_total, 8);
-    assert_eq!((n.full_members, n.probationary_members), (6, 2));
-    // 张一, 李二, 周六, 吴七 confirmed; 王三, 赵四 pending because lost.
-    assert_eq!(n.verified, 4);
-    assert_eq!(n.roster.get("pending_lost"), Some(&2));
+    // Nine recorded (陈乙 came back as lost), 张一 dead since 20 May: eight on the roster.
+    assert_eq!((n.members_total, n.members_left), (8, 1));
+    assert_eq!((n.full_members, n.probationary_members), (5, 2));
+    // 李二, 周六, 吴七 confirmed; 王三, 赵四, 陈乙 pending because lost.
+    assert_eq!(n.verified, 3);
+    assert_eq!(n.roster.get("pending_lost"), Some(&3));
     assert_eq!(n.roster.get("unverified"), Some(&2));
-    // By 15 March: 张一 (9th), 李二 (12th), 周六 (10th); 吴七 on the 20th is late.
-    assert_eq!(n.verified_by_deadline, 3);
+    // By 15 March: 李二 (12th), 周六 (10th); 吴七 on the 20th is late.
+    assert_eq!(n.verified_by_deadline, 2);
+    // 周六 and 吴七 were confirmed without a complete form, each with its reason.
+    assert_eq!(n.confirmed_by_exception, 2);
+    // Before 20 May 张一 still counted.
+    let in_may = c
+        .admin
+        .status_on(None, Some(d("2026-05-19")))
+        .await
+        .unwrap();
+    assert_eq!(
+        (in_may.counts.members_total, in_may.counts.members_left),
+        (9, 0)
+    );
     assert_eq!((n.info_forms, n.info_forms_complete), (4, 2));
     assert_eq!(n.confirmation_modes.get("on_site"), Some(&2));
     assert_eq!(n.confirmation_modes.get("post"), Some(&1));
@@ -847,13 +1068,19 @@ async fn a_small_campaign_end_to_end() {
     assert_eq!(n.pledges_signed, 2);
     assert_eq!((n.ledger_a_entries, n.ledger_b_entries), (1, 1));
     // 王三 (2025-09-07, on the cutoff) and 赵四; 孙五's whereabouts are known (mobile, not lost).
+    // Frozen: 王三 was found (his fields say so now), the count at the start stays 2 while the
+    // found count rises; 陈乙, recorded later, is an addition, not part of the start.
     assert_eq!(n.lost_contact_at_start, 2);
+    assert_eq!(n.lost_at_start_found, 1);
+    assert_eq!((n.roster_at_start, n.added_after_start), (8, 1));
     assert_eq!((n.mobile, n.proposed_mobile), (1, 1));
     assert_eq!(n.contact.get("found"), Some(&1));
+    // 陈乙's case was opened by registering him lost; nobody has searched yet.
     assert_eq!(
         (n.contact_cases, n.cases_with_attempt, n.contact_attempts),
-        (2, 2, 2)
+        (3, 2, 2)
     );
+    assert_eq!((n.lost_searched, n.lost_not_searched), (2, 1));
     assert_eq!(n.attempts_by_method.get("direct"), Some(&1));
     assert_eq!(n.attempts_by_method.get("interpersonal"), Some(&1));
     assert_eq!(n.found_by_method.get("department"), Some(&1));
@@ -865,6 +1092,7 @@ async fn a_small_campaign_end_to_end() {
     assert_eq!((n.transfers, n.transfers_without_receipt), (3, 2));
     assert_eq!((n.receipts_reissued, n.transfers_registered_lost), (1, 1));
     assert_eq!(n.dispositions.get("suspend"), Some(&1));
+    assert_eq!(n.dispositions.get("deceased"), Some(&1));
     // In effect since 1 May 2026: the two-year window runs to 1 May 2028.
     assert_eq!(
         (n.suspended, n.suspensions_ending_soon, n.suspensions_ended),
@@ -879,18 +1107,20 @@ async fn a_small_campaign_end_to_end() {
         .unwrap();
     assert_eq!(street.counts, top.counts);
     let (wa1_status, wa2_status) = (child(&street, c.areas[0].id), child(&street, c.areas[1].id));
-    // Work area 1: 张一, 李二 and 周六 on time by their forms' dates; 王三 and 赵四 (pending
+    // Work area 1: 李二 and 周六 on time by their forms' dates; 王三, 赵四 and 陈乙 (pending
     // because lost, no form) dated by the day the server recorded it, today: late; 孙五 not
-    // verified: missing. Work area 2: 吴七 late by its form, 郑八 not verified: missing.
+    // verified: missing; 张一 has left the roster. Checking transfers belongs to verification
+    // too: 陈甲's and 陈乙's were first followed up today, late. Work area 2: 吴七 late by its
+    // form, 郑八 not verified, 陈丙's transfer never followed up: missing.
     let v1 = phase(wa1_status, Phase::Verification);
     assert_eq!(
         (v1.items, v1.on_time, v1.late, v1.not_done, v1.state),
-        (6, 3, 2, 1, PhaseState::Missing)
+        (8, 2, 5, 1, PhaseState::Missing)
     );
     let v2 = phase(wa2_status, Phase::Verification);
     assert_eq!(
         (v2.items, v2.on_time, v2.late, v2.not_done, v2.state),
-        (2, 0, 1, 1, PhaseState::Missing)
+        (3, 0, 1, 2, PhaseState::Missing)
     );
     // Branch 1-2: one member, on time.
     let wa1_detail = c
@@ -902,8 +1132,8 @@ async fn a_small_campaign_end_to_end() {
         phase(child(&wa1_detail, b12.id), Phase::Verification).state,
         PhaseState::OnTime
     );
-    // Ledgers: work area 1 submitted A late (approved) and B late but it was returned, so B
-    // stands missing; work area 2 has submitted neither.
+    // Ledgers: work area 1 submitted A late (approved), and B late, returned, and submitted
+    // again (received again today: late); work area 2 has submitted neither.
     // The server stamped the day it received them (today, in China).
     let until = paicha_domain::calendar::china_date(chrono::Utc::now());
     let ledgers: Vec<(String, Option<String>, Option<bool>, PhaseState)> = street
@@ -929,20 +1159,21 @@ async fn a_small_campaign_end_to_end() {
             ),
             (
                 "第1工作区".into(),
-                Some("returned".into()),
+                Some("submitted".into()),
                 Some(true),
-                PhaseState::Missing
+                PhaseState::Late
             ),
             ("第2工作区".into(), None, None, PhaseState::Missing),
             ("第2工作区".into(), None, None, PhaseState::Missing),
         ]
     );
-    assert_eq!(phase(wa1_status, Phase::LedgerSubmission).late, 1);
-    // Search: a first attempt by 31 March for 王三 (18 March), after it for 赵四 (2 April).
+    assert_eq!(phase(wa1_status, Phase::LedgerSubmission).late, 2);
+    // Search: every lost member is an item, case or not: a first attempt by 31 March for 王三
+    // (18 March), after it for 赵四 (2 April), none for 陈乙.
     let s = phase(wa1_status, Phase::Search);
     assert_eq!(
-        (s.items, s.on_time, s.late, s.state),
-        (2, 1, 1, PhaseState::Late)
+        (s.items, s.on_time, s.late, s.not_done, s.state),
+        (3, 1, 1, 1, PhaseState::Missing)
     );
     assert_eq!(
         phase(wa2_status, Phase::Search).state,
@@ -961,11 +1192,88 @@ async fn a_small_campaign_end_to_end() {
         PhaseState::OnTime
     );
     // Overdue: items of a working phase (not finalization, which restates them) whose deadline
-    // has passed, not done. Work area 1: 孙五 not verified and ledger B returned. Work area 2:
-    // 郑八 not verified, both ledgers, and 陈丙's transfer.
-    assert_eq!(wa1_status.counts.overdue, 2);
-    assert_eq!(wa2_status.counts.overdue, 4);
-    assert_eq!(street.counts.overdue, 6);
+    // has passed, not done. Work area 1: 孙五 not verified, 陈乙 not searched, and his case
+    // still open after finalization's deadline (30 June). Work area 2: 郑八 not verified, both
+    // ledgers, and 陈丙's transfer (not checked, no receipt).
+    assert_eq!(wa1_status.counts.overdue, 3);
+    assert_eq!(wa2_status.counts.overdue, 5);
+    assert_eq!(street.counts.overdue, 8);
+
+    // The roster against the actual counts, branch by branch: 1-1: 5 at the start + 钱九
+    // (ledger A) = 6, as counted; 1-2: 1 − 冯十 (ledger B) = 0, counted 1, explained; 2-1: 2,
+    // counted 3, not explained: flagged.
+    let recon = |s: &UnitStatus| {
+        let r = s.reconciliation.as_ref().unwrap();
+        (
+            r.roster_at_start,
+            r.ledger_a_additions,
+            r.ledger_b_removals,
+            r.expected,
+            r.actual,
+            r.difference,
+            r.state.clone(),
+        )
+    };
+    assert_eq!(
+        recon(child(&wa1_detail, b11.id)),
+        (5, 1, 0, 6, Some(6), Some(0), "balanced".to_owned())
+    );
+    assert_eq!(
+        recon(child(&wa1_detail, b12.id)),
+        (1, 0, 1, 0, Some(1), Some(1), "explained".to_owned())
+    );
+    let wa2_detail = c
+        .admin
+        .status_on(Some(c.areas[1].id), Some(as_of))
+        .await
+        .unwrap();
+    assert_eq!(
+        recon(child(&wa2_detail, b21.id)),
+        (2, 0, 0, 2, Some(3), Some(1), "flagged".to_owned())
+    );
+    assert_eq!(recon(wa1_status).6, "explained");
+    let whole = top.reconciliation.as_ref().unwrap();
+    assert_eq!(
+        (
+            whole.branches,
+            whole.branches_unexplained,
+            whole.state.as_str()
+        ),
+        (3, 1, "flagged")
+    );
+
+    // The registers as the 组织办 files them: ledger B of the whole street read back from the
+    // workbook, with the work area and branch columns, grouped, dates the Chinese way.
+    let (_, office_token) = c.app.sign_in("cg-office").await;
+    let bytes = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/ledgers/ledger_b?org_unit_id={}",
+            c.app.base, c.street_unit.id
+        ))
+        .bearer_auth(&office_token.access_token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let mut book: calamine::Xlsx<_> =
+        calamine::Reader::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let sheet = calamine::Reader::worksheet_range(&mut book, "党员花名册多余人员信息台帐").unwrap();
+    let cells: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(&cells[2][..4], &["序号", "工作区", "党支部", "姓名"]);
+    assert_eq!(&cells[3][1..4], &["第1工作区", "第12党支部", "冯十"]);
+    assert!(
+        cells[3].contains(&"2025年12月1日".to_owned()),
+        "{:?}",
+        cells[3]
+    );
+    for column in ["证明材料", "处理结果", "审核日期"] {
+        assert!(cells[2].contains(&column.to_owned()), "{column}");
+    }
 
     // Two years later the clock asks for the next step.
     let later = c

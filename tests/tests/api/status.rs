@@ -42,9 +42,11 @@ async fn status_counts_what_the_branches_did() {
         .push("p", vec![
             put(1, "members", lost, b1, json!({"name": "失联甲", "member_type": "full", "whereabouts_known": false, "last_activity_on": "2015-09-07", "contact_status": "lost"})),
             put(2, "members", recent, b1, json!({"name": "近期乙", "member_type": "probationary", "whereabouts_known": false, "last_dues_paid_on": "2015-09-08"})),
-            put(3, "members", mobile, b1, json!({"name": "流动丙", "member_type": "full", "contact_status": "mobile", "roster_status": "confirmed_remote", "whereabouts_known": true})),
+            put(3, "members", mobile, b1, json!({"name": "流动丙", "member_type": "full", "contact_status": "mobile", "whereabouts_known": true})),
             put(4, "members", surplus, b1, json!({"name": "多余丁", "roster_status": "flagged_surplus"})),
             put(5, "info_forms", Uuid::now_v7(), b1, json!({"member_id": mobile, "confirmation_mode": "post", "copies": 3, "photos": [hash, hash, hash], "signature": hash, "fingerprint": hash})),
+            // Confirmed remotely on the complete form by post, with why the member could not come.
+            patch(12, "members", mobile, None, json!({"roster_status": "confirmed_remote", "remote_reason": "在外地务工，无法返回"})),
             put(6, "info_forms", Uuid::now_v7(), b1, json!({"member_id": recent, "confirmation_mode": "on_site", "copies": 3, "photos": [hash], "signature": hash})),
             put(7, "roster_ledger_entries", Uuid::now_v7(), b1, json!({"ledger": "ledger_b", "name": "多余丁", "surplus_reason": "duplicate"})),
             put(8, "contact_cases", case, b1, json!({"member_id": lost})),
@@ -84,7 +86,7 @@ async fn status_counts_what_the_branches_did() {
                     "members",
                     other,
                     b2,
-                    json!({"name": "戊", "roster_status": "confirmed_on_site"}),
+                    json!({"name": "戊", "roster_status": "confirmed_on_site", "confirmation_exception": "本人已到场签字，采集表原件在党支部"}),
                 ),
                 put(
                     2,

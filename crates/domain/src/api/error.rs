@@ -46,6 +46,10 @@ pub enum ErrorCode {
     IdTaken,
     OrgUnitHasChildren,
     OrgUnitHasUsers,
+    // The campaign's baseline (docs/protocol.md §12.9).
+    NoCampaign,
+    BaselineTaken,
+    BaselineNotTaken,
     // Sync.
     InvalidCursor,
     TooManyMutations,
@@ -65,7 +69,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 46] = [
+    pub const ALL: [ErrorCode; 49] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::UnsupportedMediaType,
@@ -99,6 +103,9 @@ impl ErrorCode {
         Self::IdTaken,
         Self::OrgUnitHasChildren,
         Self::OrgUnitHasUsers,
+        Self::NoCampaign,
+        Self::BaselineTaken,
+        Self::BaselineNotTaken,
         Self::InvalidCursor,
         Self::TooManyMutations,
         Self::ResyncRequired,
@@ -160,6 +167,9 @@ impl ErrorCode {
             Self::BlobMissing => "blob_missing",
             Self::BlobQuotaExceeded => "blob_quota_exceeded",
             Self::TooManyTransfers => "too_many_transfers",
+            Self::NoCampaign => "no_campaign",
+            Self::BaselineTaken => "baseline_taken",
+            Self::BaselineNotTaken => "baseline_not_taken",
             Self::InternalError => "internal_error",
             Self::ServiceUnavailable => "service_unavailable",
         }
@@ -220,6 +230,9 @@ impl ErrorCode {
             Self::BlobMissing => "该文件尚未上传",
             Self::BlobQuotaExceeded => "本单位的文件存储空间已满，请联系管理员",
             Self::TooManyTransfers => "服务器正忙于传输其他文件，请稍后再试",
+            Self::NoCampaign => "尚未建立排查工作（排查开始日期）",
+            Self::BaselineTaken => "排查底数已经冻结，不能重复冻结；个别党员的底数有误请逐人更正",
+            Self::BaselineNotTaken => "排查底数尚未冻结",
             Self::InternalError => "服务器内部错误，请稍后再试",
             Self::ServiceUnavailable => "服务暂时不可用，请稍后再试",
         }

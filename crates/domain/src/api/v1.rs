@@ -517,8 +517,52 @@ pub struct UnitStatus {
     /// Ledgers A and B of each work area at or below this unit.
     #[serde(default)]
     pub ledger_submissions: Vec<LedgerSubmissionStatus>,
+    /// The roster against the actual count of the branches below (村居实际底数); none when the
+    /// unit holds no branch with members, ledger entries or a recorded count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconciliation: Option<crate::status::Reconciliation>,
     #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub children: Vec<UnitStatus>,
+}
+
+// ---- The campaign's baseline ----------------------------------------------------------
+
+/// `POST /v1/campaigns/{id}/baseline`: the baseline as frozen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BaselineFrozen {
+    pub campaign_id: Uuid,
+    /// The day it was frozen (China time).
+    pub baseline_on: chrono::NaiveDate,
+    /// Members who got a snapshot (every live member of the tenant).
+    pub members: u64,
+    /// The tenant's version after the freeze: a pull from before it brings every snapshot.
+    pub version: u64,
+}
+
+/// `POST /v1/members/{id}/baseline`: the 组织办's correction of one member's snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BaselineCorrection {
+    /// Lost at the start.
+    pub lost: bool,
+    /// Whole months without contact at the start, for a lost member (none: unknown).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1200))]
+    pub lost_months: Option<u32>,
+    /// Mobile at the start.
+    pub mobile: bool,
+    /// Why the snapshot was wrong (required, at most 500 characters).
+    pub reason: String,
+}
+
+/// The member's snapshot after a correction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BaselineCorrected {
+    pub member_id: Uuid,
+    pub version: u64,
 }
 
 /// A phase of the campaign for one unit: its window, its items and how they were done.

@@ -98,6 +98,9 @@ fn word(word: &str) -> Option<&'static str> {
         "pending_lost" => "失联待确认",
         "flagged_surplus" => "多余待审",
         "removed_from_roster" => "已移出花名册",
+        // members.baseline_kind
+        "at_start" => "排查开始时在册",
+        "added" => "排查开始后登记",
         // members.contact_status, contact_cases.result
         "normal" => "正常",
         "mobile" => "流动",

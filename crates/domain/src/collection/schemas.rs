@@ -205,6 +205,42 @@ static MEMBERS: Schema = Schema {
         // Stamped by the server when the verification outcome is first recorded
         // (workflow::stamps).
         f("checked_on", "核查结果登记日期", Date, &[]),
+        // The other four of the five checks (docs/domain.md §4), each dated when the branch
+        // records it done; who did it is in the change log (`GET /v1/members/{id}/checks`).
+        f("archive_checked_on", "档案核查日期", Date, BRANCH),
+        f("dues_checked_on", "党费及组织生活核查日期", Date, BRANCH),
+        f("transfer_checked_on", "组织关系接转核查日期", Date, BRANCH),
+        f("performance_checked_on", "现实表现核查日期", Date, BRANCH),
+        // Confirming a member needs a complete, signed information form of the matching mode;
+        // a remote confirmation also records why the member could not come (确有困难); without
+        // such a form, only an exception with its reason (workflow::check_confirmation).
+        f("remote_reason", "远程确认原因", Text(500), BRANCH),
+        f(
+            "confirmation_exception",
+            "无完整采集表确认的理由",
+            Text(500),
+            BRANCH,
+        ),
+        // The campaign's frozen baseline (crate::baseline, docs/domain.md §8.9), written by the
+        // server only: taken when the 组织办 freezes it, or when the member is first recorded
+        // after that; corrected only by the 组织办, with a reason.
+        f("baseline_on", "底数登记日期", Date, &[]),
+        f(
+            "baseline_kind",
+            "底数类别",
+            Enum(&["at_start", "added"]),
+            &[],
+        ),
+        f("baseline_lost", "排查开始时失联", Bool, &[]),
+        f(
+            "baseline_lost_months",
+            "排查开始时失联月数",
+            Int { min: 0, max: 1200 },
+            &[],
+        ),
+        f("baseline_mobile", "排查开始时流动", Bool, &[]),
+        f("baseline_corrected_on", "底数更正日期", Date, &[]),
+        f("baseline_correction", "底数更正理由", Text(500), &[]),
         f("remarks", "备注", LONG, BRANCH),
     ],
 };
@@ -309,6 +345,14 @@ static ROSTER_LEDGER_ENTRIES: Schema = Schema {
             ORG_OFFICE,
         ),
         f("remarks", "备注", LONG, BRANCH),
+        // The submission that last took this entry (stamped when a submission is submitted):
+        // while that submission is submitted or approved, the entry is frozen.
+        f(
+            "submission_id",
+            "所属报送",
+            Ref(Collection::LedgerSubmissions),
+            &[],
+        ),
     ],
 };
 
@@ -339,6 +383,18 @@ static LEDGER_SUBMISSIONS: Schema = Schema {
         f("submitted_on", "报送日期", Date, WORK_AREA),
         // Stamped by the server when the status becomes `submitted` (workflow::stamps).
         f("received_on", "组织办收到日期", Date, &[]),
+        // Stamped at each submission: how many entries it took, and the SHA-256 of their
+        // content then, so the 组织办 audits exactly what was submitted.
+        f(
+            "submitted_entries",
+            "报送条目数",
+            Int {
+                min: 0,
+                max: 1_000_000,
+            },
+            &[],
+        ),
+        f("entries_sha256", "报送内容摘要", Text(64), &[]),
         f("audited_on", "审核日期", Date, ORG_OFFICE),
         f("audit_opinion", "审核意见", Text(1000), ORG_OFFICE),
         f("remarks", "备注", LONG, WORK_AREA),
@@ -424,11 +480,13 @@ static CONTACT_CASES: Schema = Schema {
         f("org_category", "党组织类别", Enum(ORG_CATEGORY), BRANCH),
         f("last_activity_on", "最后参加组织生活日期", Date, BRANCH),
         f("last_dues_paid_on", "最后交纳党费日期", Date, BRANCH),
+        // From the rule, not typed by hand: the member's baseline, or the lost-contact rule
+        // applied to the member's fields when the case is opened (crate::baseline).
         f(
             "lost_months_at_start",
             "排查开始时失联月数",
             Int { min: 0, max: 1200 },
-            BRANCH,
+            &[],
         ),
         f(
             "lost_months_at_end",
@@ -632,6 +690,9 @@ static TRANSFERS: Schema = Schema {
             &[BranchSecretary, GroupMember, CommitteeAdmin],
         ),
         f("follow_up_note", "跟进情况", Text(1000), BRANCH),
+        // Stamped the first time the receipt status moves on from `issued`: the day the
+        // transfer was checked, an item of the verification window (docs/domain.md §3.2).
+        f("checked_on", "核查日期", Date, &[]),
         f("registered_lost", "是否登记为失联", Bool, BRANCH),
     ],
 };
@@ -777,6 +838,17 @@ static CAMPAIGNS: Schema = Schema {
             Int { min: 1, max: 10 },
             COMMITTEE,
         ),
+        // Stamped when the 组织办 freezes the baseline (crate::baseline).
+        f("baseline_on", "底数冻结日期", Date, &[]),
+        f(
+            "baseline_members",
+            "冻结时党员人数",
+            Int {
+                min: 0,
+                max: 10_000_000,
+            },
+            &[],
+        ),
     ],
 };
 
@@ -791,6 +863,20 @@ static WORKING_GROUPS: Schema = Schema {
         req("people", "工作组成员", People, BRANCH),
         f("deployment_meeting_on", "部署会议日期", Date, BRANCH),
         f("division_of_work", "分工", Text(2000), BRANCH),
+        // 村居实际底数: the village's or community's actual count of members, which the roster is
+        // checked against (docs/domain.md §4.1); the status reconciles them.
+        f(
+            "actual_count",
+            "村（社区）实际党员数",
+            Int {
+                min: 0,
+                max: 1_000_000,
+            },
+            BRANCH,
+        ),
+        f("actual_count_on", "实际底数核对日期", Date, BRANCH),
+        f("actual_count_basis", "实际底数核对依据", Text(500), BRANCH),
+        f("reconciliation_note", "底数差异说明", Text(1000), BRANCH),
     ],
 };
 
@@ -937,6 +1023,7 @@ mod tests {
                 "roster_status" => &[BranchSecretary, GroupMember, OrgOffice],
                 // Stamped by the server.
                 "checked_on" => &[],
+                f if crate::baseline::MEMBER_FIELDS.contains(&f) => &[],
                 _ => &branch,
             };
             assert_eq!(only(spec.writers), only(allowed), "members.{}", spec.name);

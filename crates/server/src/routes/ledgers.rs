@@ -190,6 +190,12 @@ pub async fn ledger(
             if fields.get("registered_lost").and_then(|v| v.as_bool()) != Some(true) {
                 continue;
             }
+            // Registering the member as lost opened a case for it (docs/domain.md §6.4): the
+            // case's row stands for it.
+            let member = fields.get("member_id").and_then(|v| v.as_str());
+            if member.is_some_and(|m| with_case.contains(m)) {
+                continue;
+            }
             let branch = fields
                 .get("branch_id")
                 .and_then(|v| v.as_str())

@@ -2,6 +2,7 @@
 //! OpenAPI document is generated from the same code that routes.
 
 pub mod auth;
+pub mod baseline;
 pub mod blobs;
 pub mod import;
 pub mod ledgers;

@@ -119,6 +119,7 @@ pub async fn status(
                 state_zh: s.state.label_zh().to_owned(),
             })
             .collect(),
+        reconciliation: (rollup.reconciliation.branches > 0).then(|| rollup.reconciliation.clone()),
         counts: rollup.counts,
         count_labels: None,
         children: vec![],

@@ -365,6 +365,20 @@ export class Replica {
     this.changed();
   }
 
+  /**
+   * A mutation to queue once every photo or signature waiting for the record `after` is named
+   * in it: confirming a member needs the form complete on the server first (docs/domain.md
+   * §8.7). Kept in the replica like the links, so it survives the app being closed.
+   */
+  async addThen(after, mutation) {
+    const entry = { after, then: mutation };
+    await tx(this.db, ['links'], 'readwrite', async (s) => {
+      entry.seq = await req(s.links.add(entry));
+    });
+    this.links.push(entry);
+    this.changed();
+  }
+
   async blobData(sha256) {
     const row = await tx(this.db, ['blobs'], 'readonly', (s) => req(s.blobs.get(sha256)));
     return row?.data ?? null;

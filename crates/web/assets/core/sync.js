@@ -311,7 +311,7 @@ export class SyncEngine {
 
   /** Names each uploaded blob in its record (idempotent: a field that holds it is left alone). */
   async linkUploaded() {
-    const ready = this.replica.links.filter((l) => this.replica.blobInfo.get(l.sha256)?.uploaded);
+    const ready = this.replica.links.filter((l) => l.sha256 && this.replica.blobInfo.get(l.sha256)?.uploaded);
     for (const l of ready) {
       const rec = this.replica.record(l.collection, l.id);
       if (rec) {
@@ -327,7 +327,16 @@ export class SyncEngine {
       }
       await this.replica.dropLinks([l.seq]);
     }
-    if (ready.length > 0) this.wake.abort();
+    // Mutations waiting for a record's blobs go once none is left to name in it.
+    let released = 0;
+    for (const l of this.replica.links.filter((x) => x.then)) {
+      const waiting = this.replica.links.some((x) => x.sha256 && x.collection === l.after.collection && x.id === l.after.id);
+      if (waiting) continue;
+      await this.replica.enqueue(l.then);
+      await this.replica.dropLinks([l.seq]);
+      released += 1;
+    }
+    if (ready.length > 0 || released > 0) this.wake.abort();
   }
 }
 

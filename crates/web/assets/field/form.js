@@ -10,7 +10,7 @@ import { uuid7 } from '../core/ids.js';
 import { blobHash } from '../core/sha256.js';
 import { chinaToday } from '../core/format.js';
 import { ctx, useReplica } from './app.js';
-import { FieldInput } from './members.js';
+import { FieldInput, formComplete } from './members.js';
 
 /** The longest edge of a photo after compression; a setting of the device (同步 page). */
 export function maxEdge() {
@@ -173,9 +173,27 @@ export function InfoForm({ memberId, formId }) {
   }));
   const [photos, setPhotos] = useState([]);
   const [signature, setSignature] = useState(null);
+  const [fingerprint, setFingerprint] = useState(null);
+  const [flag, setFlag] = useState(null);
+  const [remoteReason, setRemoteReason] = useState(member?.fields.remote_reason ?? '');
+  const [exception, setException] = useState(member?.fields.confirmation_exception ?? '');
   const [errors, setErrors] = useState({});
   const [busy, setBusy] = useState('');
   if (!member) return html`<p class="card">找不到该党员。</p>`;
+  const kept = existing?.fields.photos ?? [];
+  const waiting = replica.links.filter((l) => l.sha256 && l.id === existing?.id);
+  const has = (field, fresh) => Boolean(existing?.fields[field] || waiting.some((l) => l.field === field) || fresh);
+  const mode = draft.confirmation_mode;
+  const remoteMode = ['post', 'fax', 'email'].includes(mode);
+  // Whether the form will be complete and signed once its photos are named in it (§8.7).
+  const complete = formComplete({
+    confirmation_mode: mode,
+    copies: draft.copies,
+    photos: Array(kept.length + waiting.filter((l) => l.field === 'photos').length + photos.length).fill('x'),
+    signature: has('signature', signature) ? 'x' : null,
+    fingerprint: has('fingerprint', fingerprint) ? 'x' : null,
+    flag_photo: has('flag_photo', flag) ? 'x' : null,
+  });
   const spec = (n) => ctx.schema.field('info_forms', n);
   const set = (n) => (v) => setDraft({ ...draft, [n]: v });
 
@@ -197,6 +215,22 @@ export function InfoForm({ memberId, formId }) {
     }
   }
 
+  /** One photo for a single-photo field (the fingerprint, the photo under the flag). */
+  const takeOne = (setter, field) => async (e) => {
+    const file = e.target.files[0];
+    e.target.value = '';
+    if (!file) return;
+    setBusy('正在压缩照片……');
+    try {
+      const jpeg = await compress(file);
+      setter({ blob: jpeg, sha256: await blobHash(jpeg), url: URL.createObjectURL(jpeg) });
+    } catch (err) {
+      setErrors({ ...errors, [field]: `照片无法读取：${err.message}` });
+    } finally {
+      setBusy('');
+    }
+  };
+
   async function takeSignature(png) {
     setSignature({ blob: png, sha256: await blobHash(png), url: URL.createObjectURL(png) });
   }
@@ -209,6 +243,7 @@ export function InfoForm({ memberId, formId }) {
       if (v !== null && v !== '' && v !== undefined) fields[k] = typeof v === 'string' ? v.trim() : v;
     }
     const found = ctx.schema.check('info_forms', fields, Object.keys(fields), { creating: !existing });
+    if (remoteMode && !remoteReason.trim()) found.remote_reason = '远程确认须填写原因：确有困难无法到场的，方可邮寄、传真或电子邮件确认';
     setErrors(found);
     if (Object.keys(found).length) return;
     const id = existing?.id ?? uuid7();
@@ -222,17 +257,37 @@ export function InfoForm({ memberId, formId }) {
     // Photos and the signature wait in the replica; they are named in the form once uploaded.
     for (const p of photos) await replica.addBlob(p.sha256, p.blob, { collection: 'info_forms', id, field: 'photos', list: true });
     if (signature) await replica.addBlob(signature.sha256, signature.blob, { collection: 'info_forms', id, field: 'signature', list: false });
-    // The way of confirming is the member's verification outcome, where the machine allows it.
+    if (fingerprint) await replica.addBlob(fingerprint.sha256, fingerprint.blob, { collection: 'info_forms', id, field: 'fingerprint', list: false });
+    if (flag) await replica.addBlob(flag.sha256, flag.blob, { collection: 'info_forms', id, field: 'flag_photo', list: false });
+    // The way of confirming is the member's verification outcome, where the machine allows it:
+    // on a complete form, or with the reason why there is none; a remote one with why the
+    // member could not come. It goes once the form's photos are named in it on the server, so
+    // the server sees the form complete when the member is confirmed.
     const outcome = OUTCOME[fields.confirmation_mode];
     if (outcome && ctx.schema.nextStates('members', 'roster_status', member.fields.roster_status, replica.get('user').role).includes(outcome)) {
-      await replica.enqueue({ collection: 'members', id: memberId, op: 'patch', fields: { roster_status: outcome } });
+      const change = { roster_status: outcome };
+      if (remoteMode) change.remote_reason = remoteReason.trim();
+      const confirming = outcome.startsWith('confirmed_');
+      if (confirming && !complete && exception.trim()) change.confirmation_exception = exception.trim();
+      if (!confirming || complete || change.confirmation_exception) {
+        const mutation = { collection: 'members', id: memberId, op: 'patch', fields: change };
+        if (photos.length || signature || fingerprint || flag) await replica.addThen({ collection: 'info_forms', id }, mutation);
+        else await replica.enqueue(mutation);
+      }
     }
     ctx.sync.kick();
     location.hash = `#/m/${memberId}`;
   }
 
-  const kept = existing?.fields.photos ?? [];
-  const waiting = replica.links.filter((l) => l.id === existing?.id);
+  const single = (field, label, value, setter, inputId) => html`<div class="field" data-field=${field}>
+      <label>${label}</label>
+      ${existing?.fields[field] && html`<${BlobImage} sha256=${existing.fields[field]} alt=${label} />`}
+      ${value && html`<figure class="thumb new one"><img src=${value.url} alt=${`新${label}`} /><figcaption class="small">待保存</figcaption></figure>`}
+      <label class="btn small camera">${value || existing?.fields[field] ? '重拍' : '拍照'}
+        <input type="file" accept="image/*" capture="environment" id=${inputId} class="sr-only" onChange=${takeOne(setter, field)} />
+      </label>
+      ${errors[field] && html`<p class="field-error">${errors[field]}</p>`}
+    </div>`;
   return html`<form class="card form info-form" onSubmit=${save} data-form="info_forms">
     <a href=${`#/m/${memberId}`} class="back">‹ ${member.fields.name}</a>
     <h1>党员信息采集表</h1>
@@ -259,6 +314,19 @@ export function InfoForm({ memberId, formId }) {
             <button type="button" class="btn small" onClick=${() => setSignature(null)}>重新签名</button>`
         : html`<${SignaturePad} onDone=${takeSignature} />`}
     </div>
+    ${single('fingerprint', '手印', fingerprint, setFingerprint, 'fingerprint-input')}
+    ${mode === 'on_site' && single('flag_photo', '党旗下照片', flag, setFlag, 'flag-input')}
+    ${remoteMode && html`<div class="field" data-field="remote_reason">
+      <label for="form-remote-reason">远程确认原因（确有困难无法到场）</label>
+      <input id="form-remote-reason" value=${remoteReason} onInput=${(e) => setRemoteReason(e.target.value)} />
+      ${errors.remote_reason && html`<p class="field-error">${errors.remote_reason}</p>`}
+    </div>`}
+    ${OUTCOME[mode]?.startsWith('confirmed_') && !complete && html`<div class="field notice" data-field="confirmation_exception" id="form-incomplete">
+      <p class="small">采集表尚未齐全（须3份、3张照片、本人签字和手印${mode === 'on_site' ? '、党旗下照片' : ''}${mode === 'assisted_home_visit' ? '；上门协助的签字或手印其一' : ''}）。
+        齐全后方可确认；确有特殊情况的，请填写理由，否则保存后核查状态不变。</p>
+      <label for="form-exception">无完整采集表确认的理由</label>
+      <input id="form-exception" value=${exception} onInput=${(e) => setException(e.target.value)} />
+    </div>`}
     ${FORM_FIELDS.map((n) => spec(n) && html`<${FieldInput} key=${n} collection="info_forms" spec=${spec(n)} value=${draft[n]}
       onChange=${set(n)} error=${errors[n]} />`)}
     <button class="btn primary wide" type="submit" id="save-form">保存采集表</button>

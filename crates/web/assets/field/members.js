@@ -297,39 +297,77 @@ const MEMBER_FIELDS = [
   'education', 'member_type', 'join_date', 'full_member_date', 'work_unit', 'job', 'residence',
   'household_registration', 'last_activity_on', 'last_dues_paid_on', 'whereabouts_known', 'flow_out_on',
   'flow_destination', 'contact_while_away', 'retired', 'relationship_uninterrupted', 'org_category', 'cadre_file',
-  'on_roster', 'remarks',
+  'on_roster', 'archive_checked_on', 'dues_checked_on', 'transfer_checked_on', 'performance_checked_on',
+  'remote_reason', 'confirmation_exception', 'remarks',
 ];
 
-/** The five checks (docs/domain.md §4) and where this member stands in each. */
+/** The five checks (docs/domain.md §4) and where this member stands in each: done when the
+ * branch recorded the day (or a record shows it), with that day. Who did it is in the server's
+ * change log (the console shows it, `GET /v1/members/{id}/checks`). */
 function FiveChecks({ member }) {
   const f = member.fields;
   const forms = [...ctx.replica.view('info_forms').values()].filter((x) => x.fields.member_id === member.id);
   const reviews = [...ctx.replica.view('archive_reviews').values()].filter((x) => x.fields.member_id === member.id);
   const transfers = [...ctx.replica.view('transfers').values()].filter((x) => x.fields.member_id === member.id);
   const checks = [...ctx.replica.view('performance_checks').values()].filter((x) => x.fields.member_id === member.id);
-  const done = (ok, text) => html`<span class=${ok ? 'ok-text' : 'muted'}>${ok ? '✓ ' : ''}${text}</span>`;
-  return html`<ol class="checks-list card">
-    <li><strong>核查党员名册</strong> ${done(
-      (f.roster_status ?? 'unverified') !== 'unverified',
-      `${ctx.schema.display('members', 'roster_status', f.roster_status ?? 'unverified')}${forms.length ? ` · 采集表${forms.length}份` : ''}`,
+  const done = (ok, text, day) =>
+    html`<span class=${ok ? 'ok-text' : 'muted'}>${ok ? '✓ ' : ''}${text}${day ? ` · ${date(day)}` : ''}</span>`;
+  const roster = (f.roster_status ?? 'unverified') !== 'unverified';
+  const formText = forms.length ? ` · 采集表${forms.length}份${forms.some(formComplete) ? '' : '（未齐全）'}` : '';
+  const exception = f.confirmation_exception ? ` · 例外：${f.confirmation_exception}` : '';
+  return html`<ol class="checks-list card" data-checks>
+    <li data-check="roster"><strong>核查党员名册</strong> ${done(
+      roster,
+      `${ctx.schema.display('members', 'roster_status', f.roster_status ?? 'unverified')}${formText}${exception}`,
+      roster ? f.checked_on : null,
     )}</li>
-    <li><strong>核查党员档案</strong> ${done(reviews.length > 0 || f.cadre_file === true,
-      reviews.length ? ctx.schema.display('archive_reviews', 'status', reviews[0].fields.status ?? 'requested') : f.cadre_file ? '干部人事档案' : '未申请审核')}</li>
-    <li><strong>核查党费交纳和组织生活</strong> ${done(Boolean(f.last_dues_paid_on || f.last_activity_on),
-      `最后交纳党费 ${date(f.last_dues_paid_on) || '未填'} · 最后参加组织生活 ${date(f.last_activity_on) || '未填'}`)}</li>
-    <li><strong>核查组织关系接转</strong> ${done(transfers.length > 0, transfers.length ? `转出明细${transfers.length}条` : '无转出记录')}</li>
-    <li><strong>核查现实表现</strong> ${done(checks.length > 0, checks.length ? `核查${checks.length}次` : '未核查')}</li>
+    <li data-check="archive"><strong>核查党员档案</strong> ${done(Boolean(f.archive_checked_on) || reviews.length > 0 || f.cadre_file === true,
+      reviews.length ? ctx.schema.display('archive_reviews', 'status', reviews[0].fields.status ?? 'requested') : f.cadre_file ? '干部人事档案' : f.archive_checked_on ? '已核查' : '未核查',
+      f.archive_checked_on)}</li>
+    <li data-check="dues"><strong>核查党费交纳和组织生活</strong> ${done(Boolean(f.dues_checked_on),
+      `最后交纳党费 ${date(f.last_dues_paid_on) || '未填'} · 最后参加组织生活 ${date(f.last_activity_on) || '未填'}`, f.dues_checked_on)}</li>
+    <li data-check="transfer"><strong>核查组织关系接转</strong> ${done(Boolean(f.transfer_checked_on) || transfers.length > 0,
+      transfers.length ? `转出明细${transfers.length}条` : f.transfer_checked_on ? '已核查' : '未核查', f.transfer_checked_on)}</li>
+    <li data-check="performance"><strong>核查现实表现</strong> ${done(Boolean(f.performance_checked_on) || checks.length > 0,
+      checks.length ? `核查${checks.length}次` : f.performance_checked_on ? '已核查' : '未核查', f.performance_checked_on)}</li>
   </ol>`;
 }
 
-/** The moves of the roster and contact state machines the user may make from here. */
+/** Whether an information form is complete and signed for its way of confirming (§8.7). */
+export function formComplete(form) {
+  const f = form.fields ?? form;
+  const base = (f.copies ?? 0) >= 3 && (f.photos ?? []).length >= 3;
+  switch (f.confirmation_mode) {
+    case 'on_site': return base && Boolean(f.signature && f.fingerprint && f.flag_photo);
+    case 'post': case 'fax': case 'email': return base && Boolean(f.signature && f.fingerprint);
+    case 'assisted_home_visit': return base && Boolean(f.signature || f.fingerprint);
+    default: return false;
+  }
+}
+
+/** The information form modes that confirm a member in each `confirmed_*` state. */
+const CONFIRMING = {
+  confirmed_on_site: ['on_site'],
+  confirmed_remote: ['post', 'fax', 'email'],
+  confirmed_assisted: ['assisted_home_visit'],
+};
+
+/** The moves of the roster and contact state machines the user may make from here. A
+ * confirmation needs a complete, signed form of its kind (the form sets it when saved); without
+ * one, the branch records why (无完整采集表确认的理由), and a remote one why the member could
+ * not come. */
 function Steps({ member }) {
   const r = role();
   const f = member.fields;
   const roster = ctx.schema.nextStates('members', 'roster_status', f.roster_status, r);
   const contact = ctx.schema.nextStates('members', 'contact_status', f.contact_status, r);
-  async function move(field, value) {
-    const fields = { [field]: value };
+  const [asking, setAsking] = useState(null);
+  const [reason, setReason] = useState(f.confirmation_exception ?? '');
+  const [remote, setRemote] = useState(f.remote_reason ?? '');
+  const [errors, setErrors] = useState({});
+  const forms = [...ctx.replica.view('info_forms').values()].filter((x) => x.fields.member_id === member.id);
+  async function move(field, value, extra = {}) {
+    const fields = { [field]: value, ...extra };
     // A member pending because lost is lost in contact too (docs/domain.md §6.2).
     if (field === 'roster_status' && value === 'pending_lost' && ctx.schema.nextStates('members', 'contact_status', f.contact_status, r).includes('lost')) {
       fields.contact_status = 'lost';
@@ -337,15 +375,54 @@ function Steps({ member }) {
     await ctx.replica.enqueue({ collection: 'members', id: member.id, op: 'patch', fields });
     ctx.sync.kick();
   }
+  function step(to) {
+    const modes = CONFIRMING[to];
+    const byForm = modes && forms.some((x) => modes.includes(x.fields.confirmation_mode) && formComplete(x));
+    if (!modes || (byForm && (to !== 'confirmed_remote' || f.remote_reason))) return move('roster_status', to);
+    setErrors({});
+    setAsking(to);
+  }
+  async function confirm() {
+    const found = {};
+    const modes = CONFIRMING[asking];
+    const byForm = forms.some((x) => modes.includes(x.fields.confirmation_mode) && formComplete(x));
+    if (!byForm && !reason.trim()) found.confirmation_exception = '没有完整并经本人签字的采集表，请填写确认的理由';
+    if (asking === 'confirmed_remote' && !remote.trim()) found.remote_reason = '远程确认须填写原因（确有困难无法到场）';
+    setErrors(found);
+    if (Object.keys(found).length) return;
+    const extra = {};
+    if (!byForm) extra.confirmation_exception = reason.trim();
+    if (asking === 'confirmed_remote') extra.remote_reason = remote.trim();
+    await move('roster_status', asking, extra);
+    setAsking(null);
+  }
   return html`<div class="card steps">
     <h2>核查操作</h2>
     <div class="buttons">
       ${roster.map(
         (to) => html`<button type="button" class=${`btn ${VERIFIED.includes(to) ? 'primary' : ''}`} data-step=${to}
-          onClick=${() => move('roster_status', to)}>${ctx.schema.display('members', 'roster_status', to)}</button>`,
+          onClick=${() => step(to)}>${ctx.schema.display('members', 'roster_status', to)}</button>`,
       )}
       <a class="btn" href=${`#/m/${member.id}/form`} id="open-form">填写党员信息采集表</a>
     </div>
+    ${asking && html`<div class="confirm-ask" data-asking=${asking}>
+      <p class="muted small">确认党员信息应有相应方式、材料齐全并经本人签字的采集表（可点「填写党员信息采集表」）。
+        确有特殊情况的，填写理由后确认，理由随记录上报。</p>
+      ${asking === 'confirmed_remote' && html`<div class="field">
+        <label for="confirm-remote-reason">远程确认原因</label>
+        <input id="confirm-remote-reason" value=${remote} onInput=${(e) => setRemote(e.target.value)} placeholder="如：在外地务工，无法返回" />
+        ${errors.remote_reason && html`<p class="field-error">${errors.remote_reason}</p>`}
+      </div>`}
+      <div class="field">
+        <label for="confirm-exception">无完整采集表确认的理由</label>
+        <input id="confirm-exception" value=${reason} onInput=${(e) => setReason(e.target.value)} />
+        ${errors.confirmation_exception && html`<p class="field-error">${errors.confirmation_exception}</p>`}
+      </div>
+      <div class="buttons">
+        <button type="button" class="btn primary" id="confirm-step" onClick=${confirm}>确认为「${ctx.schema.display('members', 'roster_status', asking)}」</button>
+        <button type="button" class="btn" onClick=${() => setAsking(null)}>取消</button>
+      </div>
+    </div>`}
     ${contact.length > 0 && html`<p class="muted small">联系状态：${ctx.schema.display('members', 'contact_status', f.contact_status ?? 'normal')}</p>
       <div class="buttons">
         ${contact.map((to) => html`<button type="button" class="btn small" data-contact=${to} onClick=${() => move('contact_status', to)}>

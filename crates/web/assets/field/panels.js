@@ -100,7 +100,7 @@ export function SyncPanel({ onSignOut }) {
   const [edge, setEdge] = useState(maxEdge());
   useEffect(() => api.subscribe((x) => setOnline(x.online)), []);
   // A photo counts until the server has it and its record names it.
-  const pendingBlobs = [...new Set([...replica.pendingBlobs().map((b) => b.sha256), ...replica.links.map((l) => l.sha256)])];
+  const pendingBlobs = [...new Set([...replica.pendingBlobs().map((b) => b.sha256), ...replica.links.filter((l) => l.sha256).map((l) => l.sha256)])];
   async function check() {
     setChecking('正在核对……');
     try {
