@@ -475,6 +475,19 @@ impl Client {
         .await
     }
 
+    /// The five checks of one member (`GET /v1/members/{id}/checks`).
+    pub async fn member_checks(
+        &self,
+        member_id: Uuid,
+    ) -> ClientResult<paicha_domain::api::v1::MemberChecks> {
+        self.send(
+            Method::GET,
+            &format!("/v1/members/{member_id}/checks"),
+            None::<&()>,
+        )
+        .await
+    }
+
     /// Each transfer list and the branches it reached (`GET /v1/transfers/lists`).
     pub async fn transfer_lists(&self, org_unit_id: Option<Uuid>) -> ClientResult<TransferLists> {
         let query = org_unit_id.map_or_else(String::new, |id| format!("?org_unit_id={id}"));

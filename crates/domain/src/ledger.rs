@@ -50,6 +50,21 @@ pub enum Source {
     /// A blob list field, as how many documents are attached (已附2份; empty for none): a
     /// register on paper cannot hold the scans, only say that they are on file.
     Attachments(&'static str),
+    /// A field of months without contact, as its band (docs/domain.md §10.4: 6个月至1年, 1至2年,
+    /// 2年以上; 不详 without a month count).
+    LostBand(&'static str),
+}
+
+/// How long a member lost at the start had been without contact, as the registers and the
+/// status group it (`lost_by_duration`).
+pub fn lost_band_zh(months: Option<&serde_json::Value>) -> String {
+    match months.and_then(serde_json::Value::as_u64) {
+        Some(m) if m < 12 => "6个月至1年",
+        Some(m) if m < 24 => "1至2年",
+        Some(_) => "2年以上",
+        None => "不详",
+    }
+    .to_owned()
 }
 
 /// How a register shows attached documents: 已附N份, or nothing.
@@ -61,6 +76,19 @@ pub fn attachments_zh(value: Option<&serde_json::Value>) -> String {
 }
 
 impl LedgerKind {
+    /// The counts a register adds beside its rows (docs/domain.md §10.4): its members by a
+    /// column's value, as (title, column).
+    pub fn breakdowns(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Self::LostContactRegister | Self::StillLostRegister => &[
+                ("按失联时长统计", "失联时长（排查开始时）"),
+                ("按失去联系情形统计", "失去联系情形"),
+            ],
+            Self::MobileRegister => &[("按流出去向统计", "流出去向")],
+            _ => &[],
+        }
+    }
+
     pub const ALL: [LedgerKind; 7] = [
         Self::LedgerA,
         Self::LedgerB,
@@ -173,6 +201,7 @@ impl LedgerKind {
                 ("最后参加组织生活日期", Field("last_activity_on")),
                 ("最后交纳党费日期", Field("last_dues_paid_on")),
                 ("失联月数（排查开始时）", Field("lost_months_at_start")),
+                ("失联时长（排查开始时）", LostBand("lost_months_at_start")),
                 ("失联月数（查找结束时）", Field("lost_months_at_end")),
                 ("流出时间", Field("outflow_on")),
                 ("流出原因", Field("outflow_reason")),
@@ -291,7 +320,7 @@ mod tests {
             };
             for (_, source) in kind.columns() {
                 match source {
-                    Source::Field(f) | Source::Attachments(f) => {
+                    Source::Field(f) | Source::Attachments(f) | Source::LostBand(f) => {
                         assert!(collection.schema().field(f).is_some(), "{kind:?}: {f}")
                     }
                     Source::Member(f) => {
@@ -299,6 +328,24 @@ mod tests {
                     }
                     Source::Serial | Source::Unit | Source::WorkArea => {}
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn lost_months_read_as_their_band_and_every_breakdown_names_a_column() {
+        let band = |v: serde_json::Value| lost_band_zh(Some(&v));
+        assert_eq!(band(json!(6)), "6个月至1年");
+        assert_eq!(band(json!(11)), "6个月至1年");
+        assert_eq!(band(json!(12)), "1至2年");
+        assert_eq!(band(json!(24)), "2年以上");
+        assert_eq!(lost_band_zh(None), "不详");
+        for kind in LedgerKind::ALL {
+            for (_, column) in kind.breakdowns() {
+                assert!(
+                    kind.columns().iter().any(|(h, _)| h == column),
+                    "{kind:?}: {column}"
+                );
             }
         }
     }

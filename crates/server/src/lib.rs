@@ -135,6 +135,7 @@ fn api_router(max_blob_bytes: u64) -> (Router<AppState>, utoipa::openapi::OpenAp
         .routes(routes!(routes::baseline::correct))
         .routes(routes!(routes::proposals::proposals))
         .routes(routes!(routes::members::members))
+        .routes(routes!(routes::members::member_checks))
         .routes(routes!(routes::schema::schema))
         .routes(routes!(routes::transfers::transfer_lists))
         .routes(routes!(routes::ledgers::ledger))

@@ -360,6 +360,25 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
     );
     let proposals = b.text(".proposals").await;
     assert!(proposals.contains("免填入党志愿书"), "{proposals}");
+    // The five checks: the roster check as the member's verification state says, with the
+    // reason when it was confirmed on an exception.
+    b.wait_for("table.checks tr[data-check=roster]").await;
+    let roster_check = b.text("table.checks tr[data-check=roster]").await;
+    let confirmed = member
+        .roster_status
+        .as_deref()
+        .is_some_and(|s| s.starts_with("confirmed_"));
+    assert_eq!(roster_check.contains("已完成"), confirmed, "{roster_check}");
+    assert_eq!(
+        roster_check.contains("无完整采集表确认的理由"),
+        confirmed,
+        "{roster_check}"
+    );
+    assert_eq!(
+        b.eval("return document.querySelectorAll('table.checks tbody tr').length;")
+            .await,
+        serde_json::json!(5)
+    );
     b.screenshot("console-member").await;
     b.resize(PHONE).await;
     b.screenshot("console-member-phone").await;

@@ -175,6 +175,24 @@ async fn registers_export_as_excel_csv_and_json() {
             mobile.rows[0]
         );
     }
+    assert_eq!(
+        mobile.summaries[0].counts,
+        vec![("广东省深圳市".to_owned(), 1)]
+    );
+    // In the workbook, on a sheet of its own.
+    let (_, _, bytes) = get(format!("{base}/mobile_register"), token).await;
+    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).unwrap();
+    let sheet = workbook.worksheet_range("分类统计").unwrap();
+    let cells: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert!(
+        cells
+            .iter()
+            .any(|r| r.len() >= 2 && r[0] == "广东省深圳市" && r[1] == "1"),
+        "{cells:?}"
+    );
     let status = t.admin.status(None).await.unwrap();
     assert_eq!(
         status.counts.mobile_by_destination.get("广东省深圳市"),
@@ -251,6 +269,34 @@ async fn registers_export_as_excel_csv_and_json() {
     for name in ["沈十八", "秦二二", "尤二三"] {
         assert!(names.contains(&name), "{name} in {names:?}");
     }
+    // Beside the rows, the lost by how long and by how contact was lost (docs/domain.md §10.4).
+    let by = |title: &str| -> Vec<(String, u64)> {
+        register
+            .summaries
+            .iter()
+            .find(|s| s.title == title)
+            .unwrap_or_else(|| panic!("{title} in {:?}", register.summaries))
+            .counts
+            .clone()
+    };
+    let durations = by("按失联时长统计");
+    assert_eq!(
+        durations.iter().map(|(_, n)| n).sum::<u64>(),
+        3,
+        "{durations:?}"
+    );
+    let circumstances = by("按失去联系情形统计");
+    assert_eq!(circumstances.iter().map(|(_, n)| n).sum::<u64>(), 3);
+    let working_away = paicha_domain::collection::enum_label(
+        paicha_domain::collection::Collection::ContactCases,
+        "loss_circumstance",
+        "working_away",
+    )
+    .unwrap();
+    assert!(
+        circumstances.contains(&(working_away.to_owned(), 1)),
+        "{circumstances:?}"
+    );
     let row = |name: &str| register.rows.iter().find(|r| r[3] == name).unwrap().clone();
     assert!(row("秦二二").contains(&"尚未立案查找".to_owned()));
     assert!(row("尤二三").iter().any(|c| c.contains("登记为失联")));

@@ -88,6 +88,7 @@ async fn openapi_covers_every_endpoint() {
         ("/v1/status", &["get"]),
         ("/v1/campaigns/{id}/baseline", &["post"]),
         ("/v1/members/{id}/baseline", &["post"]),
+        ("/v1/members/{id}/checks", &["get"]),
         ("/v1/proposals", &["get"]),
         ("/v1/members", &["get"]),
         ("/v1/schema", &["get"]),

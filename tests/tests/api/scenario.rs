@@ -1015,6 +1015,37 @@ async fn a_small_campaign_end_to_end() {
         .await;
     }
 
+    // ---- The five checks of 李二: the roster by the branch's form, dues and conduct checked
+    // later; her archive and transfers not yet. Each says who recorded it and when. ----
+    ok(sec11, vec![
+        patch(next(), "members", m["李二"], None, json!({"dues_checked_on": "2026-03-13"})),
+        put(next(), "performance_checks", Uuid::now_v7(), b11.id, json!({"member_id": m["李二"], "source": "colleagues_neighbours", "checked_on": "2026-03-14", "finding": "表现良好"})),
+    ]).await;
+    let five = c.office.member_checks(m["李二"]).await.unwrap();
+    let seen: Vec<(&str, bool, Option<NaiveDate>, Option<&str>)> = five
+        .checks
+        .iter()
+        .map(|k| (k.check.as_str(), k.done, k.on, k.by_name.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("roster", true, Some(today), Some("cg-sec11")),
+            ("archive", false, None, None),
+            ("dues", true, Some(d("2026-03-13")), Some("cg-sec11")),
+            ("transfer", false, None, None),
+            ("performance", true, Some(d("2026-03-14")), Some("cg-sec11")),
+        ]
+    );
+    assert!(
+        five.checks[0].detail_zh.contains("远程确认原因"),
+        "{:?}",
+        five.checks[0]
+    );
+    // Another branch's member is not the other branch's to read.
+    let err = sec21.member_checks(m["李二"]).await.unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::NOT_FOUND));
+
     // ---- Work area 1 submits ledger B again, months after the deadline: late. ----
     ok(
         wa1,

@@ -740,6 +740,23 @@ pub struct LedgerTable {
     pub columns: Vec<String>,
     /// Grouped by 工作区, then 党支部 (each in name order), numbered in that order.
     pub rows: Vec<Vec<String>>,
+    /// Counts beside the rows, by a column's value (the lost by how long and how contact was
+    /// lost; the mobile by destination); empty for the other registers. In a workbook, a second
+    /// sheet 分类统计.
+    #[serde(default)]
+    pub summaries: Vec<LedgerSummary>,
+}
+
+/// One breakdown of a register's rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LedgerSummary {
+    /// 按失联时长统计 …
+    pub title: String,
+    /// The column counted.
+    pub column: String,
+    /// (value, rows), most first; an empty value reads 未填写.
+    pub counts: Vec<(String, u64)>,
 }
 
 // ---- Roster import ----------------------------------------------------------------------
@@ -773,6 +790,32 @@ pub struct MemberSummary {
     pub contact_status: Option<String>,
     /// The day the server recorded the verification outcome.
     pub checked_on: Option<chrono::NaiveDate>,
+}
+
+/// `GET /v1/members/{id}/checks`: the five checks of one member (docs/domain.md §4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberChecks {
+    pub member_id: Uuid,
+    pub name: String,
+    /// `roster`, `archive`, `dues`, `transfer`, `performance`, in this order.
+    pub checks: Vec<MemberCheck>,
+}
+
+/// One of the five checks: whether it is done, when, by whom, and what it found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberCheck {
+    pub check: String,
+    pub label_zh: String,
+    pub done: bool,
+    /// The day it was done, as recorded.
+    pub on: Option<chrono::NaiveDate>,
+    /// Who recorded it (from the change log).
+    pub by: Option<Uuid>,
+    pub by_name: Option<String>,
+    /// What was found, in Chinese.
+    pub detail_zh: String,
 }
 
 /// `POST /v1/import/roster`: what the import did.

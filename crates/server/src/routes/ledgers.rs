@@ -177,6 +177,10 @@ pub async fn ledger(
                 let mut row = fields.clone();
                 row.insert("member_id".into(), serde_json::Value::String(id.clone()));
                 row.insert("remarks".into(), "尚未立案查找".into());
+                // No case yet: the months lost at the start are the member's baseline's.
+                if let Some(months) = fields.get("baseline_lost_months") {
+                    row.insert("lost_months_at_start".into(), months.clone());
+                }
                 if let Ok(id) = Uuid::parse_str(id) {
                     members_with_rows.push((id, row));
                 }
@@ -247,14 +251,14 @@ pub async fn ledger(
         })
         .collect();
     selected.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-    let mut rows = Vec::new();
+    let mut rows: Vec<Vec<String>> = Vec::new();
     for (work_area, branch, _, fields) in selected {
         let serial = rows.len() + 1;
         let member = fields
             .get("member_id")
             .and_then(|v| v.as_str())
             .and_then(|id| members.get(id));
-        let row = kind
+        let row: Vec<String> = kind
             .columns()
             .iter()
             .map(|(_, source)| match source {
@@ -263,6 +267,7 @@ pub async fn ledger(
                 Source::WorkArea => work_area.clone(),
                 Source::Field(f) => fields.get(*f).map(display_zh).unwrap_or_default(),
                 Source::Attachments(f) => paicha_domain::ledger::attachments_zh(fields.get(*f)),
+                Source::LostBand(f) => paicha_domain::ledger::lost_band_zh(fields.get(*f)),
                 Source::Member(f) => member
                     .and_then(|m| m.get(*f))
                     .map(display_zh)
@@ -271,6 +276,26 @@ pub async fn ledger(
             .collect();
         rows.push(row);
     }
+    let summaries = kind
+        .breakdowns()
+        .iter()
+        .filter_map(|(title, column)| {
+            let at = columns.iter().position(|c| c == column)?;
+            let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
+            for row in &rows {
+                let value = row.get(at).map(String::as_str).unwrap_or_default();
+                let key = if value.is_empty() { "未填写" } else { value };
+                *counts.entry(key.to_owned()).or_default() += 1;
+            }
+            let mut counts: Vec<(String, u64)> = counts.into_iter().collect();
+            counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            Some(paicha_domain::api::v1::LedgerSummary {
+                title: (*title).to_owned(),
+                column: (*column).to_owned(),
+                counts,
+            })
+        })
+        .collect();
     let table = LedgerTable {
         kind,
         title: kind.title_zh().to_owned(),
@@ -281,6 +306,7 @@ pub async fn ledger(
         prepared_by,
         columns,
         rows,
+        summaries,
     };
     match format {
         "json" => Ok(axum::Json(table).into_response()),
@@ -380,5 +406,24 @@ fn xlsx(table: &LedgerTable) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
             table.org_unit_name, table.prepared_by
         ),
     )?;
+    // The breakdowns on a sheet of their own, so the register's sheet stays one table.
+    if !table.summaries.is_empty() {
+        let sheet = workbook.add_worksheet();
+        sheet.set_name("分类统计")?;
+        sheet.write_string_with_format(0, 0, format!("{}分类统计", table.title), &bold)?;
+        sheet.set_column_width(0, 24)?;
+        let mut line: u32 = 2;
+        for summary in &table.summaries {
+            sheet.write_string_with_format(line, 0, &summary.title, &bold)?;
+            sheet.write_string_with_format(line, 1, "人数", &bold)?;
+            line += 1;
+            for (value, n) in &summary.counts {
+                sheet.write_string(line, 0, value)?;
+                sheet.write_number(line, 1, *n as f64)?;
+                line += 1;
+            }
+            line += 1;
+        }
+    }
     workbook.save_to_buffer()
 }

@@ -2,17 +2,22 @@
 //! verification state, a page at a time, for the office console. 公民身份号码 are shown whole
 //! only to the roles that need them (`Role::reads_full_id_numbers`).
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::State;
-use paicha_domain::api::v1::{MemberList, MemberSummary};
+use chrono::NaiveDate;
+use paicha_domain::api::v1::{MemberCheck, MemberChecks, MemberList, MemberSummary};
 use paicha_domain::api::{ErrorBody, ErrorCode};
+use paicha_domain::collection::Collection;
 use paicha_domain::id_number::IdNumber;
+use paicha_storage::{RecordRow, Scope};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiQuery, AuthUser};
+use crate::extract::{ApiPath, ApiQuery, AuthUser};
 use crate::state::AppState;
 
 /// Most members on one page.
@@ -163,5 +168,259 @@ pub async fn members(
         total,
         offset,
         members,
+    }))
+}
+
+/// The five checks of one member (docs/domain.md §4): whether each is done, on which day, by
+/// whom (the user whose write recorded it, from the change log), and what it found. The
+/// roster check is the verification outcome (`roster_status`, dated `checked_on`); the other
+/// four are the days the branch recorded on the member (`archive_checked_on`, …), or records
+/// that show the check: a concluded archive review, a followed-up transfer naming the member,
+/// a performance check.
+#[utoipa::path(
+    get, path = "/v1/members/{id}/checks", tag = "status",
+    params(("id" = Uuid, Path, description = "The member's id")),
+    responses(
+        (status = 200, description = "The five checks", body = MemberChecks),
+        (status = 403, description = "The caller may not read member data", body = ErrorBody),
+        (status = 404, description = "No such member in the caller's scope", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn member_checks(
+    State(state): State<AppState>,
+    AuthUser(principal): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<MemberChecks>> {
+    let unit = crate::routes::sync::data_unit(&state, &principal).await?;
+    let member = state
+        .store
+        .record(Collection::Members, id)
+        .await?
+        .filter(|r| !r.deleted && crate::routes::sync::scope(&unit).sees(r.place()))
+        .ok_or_else(ApiError::not_found)?;
+    let f = &member.fields;
+    let day = |fields: &Map<String, Value>, name: &str| {
+        fields
+            .get(name)
+            .and_then(Value::as_str)
+            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+    };
+    // Who last wrote each field of the member.
+    let mut writer: HashMap<String, Uuid> = HashMap::new();
+    for entry in state
+        .store
+        .record_history(member.tenant_id, Collection::Members, id)
+        .await?
+    {
+        if let Some(changes) = entry.changes.as_object() {
+            for field in changes.keys() {
+                writer.insert(field.clone(), entry.user_id);
+            }
+        }
+    }
+    // The member's related records, at its branch.
+    let branch = Scope {
+        tenant_id: member.tenant_id,
+        path: &member.owner_path,
+    };
+    let of_member = |rows: Vec<RecordRow>| -> Vec<RecordRow> {
+        rows.into_iter()
+            .filter(|r| r.fields.get("member_id").and_then(Value::as_str) == Some(&*id.to_string()))
+            .collect()
+    };
+    let reviews = of_member(
+        state
+            .store
+            .live_rows(branch, Collection::ArchiveReviews)
+            .await?,
+    );
+    let transfers = of_member(state.store.live_rows(branch, Collection::Transfers).await?);
+    let performance = of_member(
+        state
+            .store
+            .live_rows(branch, Collection::PerformanceChecks)
+            .await?,
+    );
+    let forms = of_member(state.store.live_rows(branch, Collection::InfoForms).await?);
+
+    let label = |c: Collection, field: &str, word: &str| {
+        paicha_domain::collection::enum_label(c, field, word)
+            .unwrap_or(word)
+            .to_owned()
+    };
+    let mut checks = Vec::with_capacity(5);
+    // 1. The roster.
+    let status = f
+        .get("roster_status")
+        .and_then(Value::as_str)
+        .unwrap_or("unverified");
+    let complete = forms
+        .iter()
+        .filter(|r| paicha_domain::workflow::form_confirms(&r.fields))
+        .count();
+    let mut detail = label(Collection::Members, "roster_status", status);
+    if !forms.is_empty() {
+        detail.push_str(&format!("；采集表{}份（齐全{}份）", forms.len(), complete));
+    }
+    if let Some(reason) = f.get("confirmation_exception").and_then(Value::as_str) {
+        detail.push_str(&format!("；无完整采集表确认的理由：{reason}"));
+    }
+    if let Some(reason) = f.get("remote_reason").and_then(Value::as_str) {
+        detail.push_str(&format!("；远程确认原因：{reason}"));
+    }
+    checks.push((
+        "roster",
+        "核查党员名册",
+        status != "unverified",
+        day(f, "checked_on"),
+        writer.get("roster_status").copied(),
+        detail,
+    ));
+    // 2. The archive.
+    let concluded = reviews.iter().find(|r| {
+        matches!(
+            r.fields.get("status").and_then(Value::as_str),
+            Some("exempt_confirmed" | "confirmed" | "not_recognized")
+        )
+    });
+    let cadre = f.get("cadre_file").and_then(Value::as_bool) == Some(true);
+    let (on, by) = match (day(f, "archive_checked_on"), concluded) {
+        (Some(d), _) => (Some(d), writer.get("archive_checked_on").copied()),
+        (None, Some(r)) => (
+            Some(paicha_domain::calendar::china_date(r.updated_at)),
+            Some(r.updated_by),
+        ),
+        (None, None) => (None, None),
+    };
+    let detail = match reviews.first() {
+        Some(r) => format!(
+            "档案审核：{}",
+            label(
+                Collection::ArchiveReviews,
+                "status",
+                r.fields
+                    .get("status")
+                    .and_then(Value::as_str)
+                    .unwrap_or("requested")
+            )
+        ),
+        None if cadre => "干部人事档案，不再审核".to_owned(),
+        None => "未申请档案审核".to_owned(),
+    };
+    checks.push((
+        "archive",
+        "核查党员档案",
+        on.is_some() || cadre,
+        on,
+        by,
+        detail,
+    ));
+    // 3. Dues and branch activity.
+    let show = |name: &str| {
+        day(f, name).map_or_else(
+            || "未填".to_owned(),
+            paicha_domain::calendar::format_date_zh,
+        )
+    };
+    checks.push((
+        "dues",
+        "核查党费交纳和组织生活",
+        day(f, "dues_checked_on").is_some(),
+        day(f, "dues_checked_on"),
+        writer.get("dues_checked_on").copied(),
+        format!(
+            "最后交纳党费：{}；最后参加组织生活：{}",
+            show("last_dues_paid_on"),
+            show("last_activity_on")
+        ),
+    ));
+    // 4. Transfers.
+    let followed = transfers
+        .iter()
+        .filter_map(|r| day(&r.fields, "checked_on").map(|d| (d, r.updated_by)))
+        .min();
+    let (on, by) = match (day(f, "transfer_checked_on"), followed) {
+        (Some(d), _) => (Some(d), writer.get("transfer_checked_on").copied()),
+        (None, Some((d, who))) => (Some(d), Some(who)),
+        (None, None) => (None, None),
+    };
+    checks.push((
+        "transfer",
+        "核查组织关系接转",
+        on.is_some(),
+        on,
+        by,
+        if transfers.is_empty() {
+            "无转出明细".to_owned()
+        } else {
+            format!("转出明细{}条", transfers.len())
+        },
+    ));
+    // 5. Conduct.
+    let checked = performance
+        .iter()
+        .map(|r| {
+            (
+                day(&r.fields, "checked_on")
+                    .unwrap_or_else(|| paicha_domain::calendar::china_date(r.created_at)),
+                r.created_by,
+            )
+        })
+        .min();
+    let (on, by) = match (day(f, "performance_checked_on"), checked) {
+        (Some(d), _) => (Some(d), writer.get("performance_checked_on").copied()),
+        (None, Some((d, who))) => (Some(d), Some(who)),
+        (None, None) => (None, None),
+    };
+    let violations = performance
+        .iter()
+        .filter(|r| r.fields.get("violation").and_then(Value::as_bool) == Some(true))
+        .count();
+    checks.push((
+        "performance",
+        "核查现实表现",
+        on.is_some(),
+        on,
+        by,
+        if performance.is_empty() {
+            "无现实表现核查记录".to_owned()
+        } else {
+            format!("核查{}次，发现违纪违法{}次", performance.len(), violations)
+        },
+    ));
+
+    let mut names: HashMap<Uuid, Option<String>> = HashMap::new();
+    let mut out = Vec::with_capacity(checks.len());
+    for (check, label_zh, done, on, by, detail_zh) in checks {
+        let by_name = match by {
+            Some(user) => match names.get(&user) {
+                Some(n) => n.clone(),
+                None => {
+                    let n = state
+                        .store
+                        .user(user)
+                        .await?
+                        .map(|u| u.display_name.unwrap_or(u.username));
+                    names.insert(user, n.clone());
+                    n
+                }
+            },
+            None => None,
+        };
+        out.push(MemberCheck {
+            check: check.to_owned(),
+            label_zh: label_zh.to_owned(),
+            done,
+            on,
+            by,
+            by_name,
+            detail_zh,
+        });
+    }
+    Ok(Json(MemberChecks {
+        member_id: id,
+        name: text(f, "name").unwrap_or_default(),
+        checks: out,
     }))
 }

@@ -83,6 +83,35 @@ function History({ member }) {
     </ol>`;
 }
 
+/** The five checks (docs/domain.md §4): done or not, when, by whom, what was found. */
+function FiveChecks({ member }) {
+  const [checks, setChecks] = useState(null);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    api.get(`/v1/members/${member.id}/checks`).then(
+      (r) => setChecks(r.checks),
+      (e) => setError(e.message),
+    );
+  }, [member.id, member.version]);
+  if (error) return html`<p class="error-text">${error}</p>`;
+  if (!checks) return html`<p class="muted">正在加载……</p>`;
+  return html`
+    <table class="checks">
+      <thead><tr><th>核查项目</th><th>状态</th><th>日期</th><th>登记人</th><th>情况</th></tr></thead>
+      <tbody>
+        ${checks.map(
+          (k) => html`<tr data-check=${k.check} data-done=${k.done ? 'yes' : 'no'}>
+            <th scope="row">${k.label_zh}</th>
+            <td class=${k.done ? 'ok-text' : 'muted'}>${k.done ? '已完成' : '未完成'}</td>
+            <td>${k.on ? date(k.on) : '—'}</td>
+            <td>${k.by_name || '—'}</td>
+            <td>${k.detail_zh}</td>
+          </tr>`,
+        )}
+      </tbody>
+    </table>`;
+}
+
 function MemberPage({ member, unitName, onClose }) {
   return html`
     <section class="card member-page" data-member=${member.id} aria-labelledby="member-title">
@@ -98,6 +127,8 @@ function MemberPage({ member, unitName, onClose }) {
         <div><dt>联系状态</dt><dd>${show(member.contact_status)}</dd></div>
         <div><dt>核查结果登记日期</dt><dd>${show(member.checked_on)}</dd></div>
       </dl>
+      <h3>五项核查</h3>
+      <${FiveChecks} member=${member} />
       <h3>规则建议</h3>
       <${Proposals} member=${member} />
       <h3>修改记录</h3>
