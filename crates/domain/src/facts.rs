@@ -322,6 +322,18 @@ impl Facts {
         self.records.is_empty()
     }
 
+    /// The id of the tenant's campaign (the one [`Facts::plan`] reads).
+    pub fn campaign_id(&self) -> Option<Uuid> {
+        self.records
+            .iter()
+            .filter_map(|((_, id), e)| match &e.fact {
+                Fact::Campaign(fields) => Plan::from_fields(fields).map(|p| (p.start_date, *id)),
+                _ => None,
+            })
+            .max()
+            .map(|(_, id)| id)
+    }
+
     /// The plan of the tenant's campaign: the one starting last, if several.
     pub fn plan(&self) -> Option<Plan> {
         Plan::latest(self.records.values().filter_map(|e| match &e.fact {

@@ -203,6 +203,35 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
     let empty = b.text("[data-chart=found] .chart-empty").await;
     assert!(empty.contains("还没有"), "{empty}");
     b.screenshot("console-overview-desktop").await;
+    // The baseline is provisional until the committee freezes it from here; then the card says
+    // when, and the status has it. The roster against the actual count: no branch has recorded
+    // its count yet.
+    assert_eq!(
+        b.eval("return document.querySelector('.baseline')?.dataset.baseline;")
+            .await,
+        json!("provisional")
+    );
+    let recon = b.text(".reconciliation").await;
+    assert!(recon.contains("实际底数未填报"), "{recon}");
+    b.eval("window.confirm = () => true; return true;").await;
+    b.click("#freeze-baseline").await;
+    b.wait_until(
+        20,
+        "return document.querySelector('.baseline')?.dataset.baseline === 'frozen';",
+    )
+    .await;
+    let frozen = t.admin.status(None).await.unwrap();
+    let today = paicha_domain::calendar::china_date(chrono::Utc::now());
+    assert_eq!(frozen.plan.unwrap().baseline_on, Some(today));
+    let card = b.text(".baseline").await;
+    assert!(
+        card.contains(&format!("在册{}人", frozen.counts.roster_at_start)),
+        "{card}"
+    );
+    b.eval("document.querySelector('.baseline').scrollIntoView(); return true;")
+        .await;
+    b.screenshot("console-baseline").await;
+    b.eval("window.scrollTo(0, 0); return true;").await;
     b.eval("document.querySelector('.charts').scrollIntoView(); return true;")
         .await;
     b.screenshot("console-charts").await;

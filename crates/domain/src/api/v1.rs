@@ -511,6 +511,9 @@ pub struct UnitStatus {
     /// The campaign's dates, each configured or the §3.2 default; on the top level only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<crate::campaign::Plan>,
+    /// The campaign record the plan is read from (to freeze its baseline); top level only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<Uuid>,
     /// Each phase of the campaign for this unit (none without a campaign).
     #[serde(default)]
     pub phases: Vec<PhaseStatus>,

@@ -72,10 +72,11 @@ pub async fn status(
         id: target.id,
         path: &target.path,
     };
-    let (plan, total, per_child) = state
+    let (plan, campaign_id, total, per_child) = state
         .facts
         .read(&state.store, target.tenant_id, |facts| {
             let plan = facts.plan();
+            let campaign_id = facts.campaign_id();
             let (total, per_child) = roll_up(
                 facts,
                 target_ref,
@@ -84,7 +85,7 @@ pub async fn status(
                 plan.as_ref(),
                 as_of,
             );
-            (plan, total, per_child)
+            (plan, campaign_id, total, per_child)
         })
         .await?;
 
@@ -102,6 +103,7 @@ pub async fn status(
         campaign_start_date: None,
         as_of: None,
         plan: None,
+        campaign_id: None,
         phases: plan
             .as_ref()
             .map(|plan| phases(plan, &rollup, as_of))
@@ -133,6 +135,7 @@ pub async fn status(
     top.campaign_start_date = plan.as_ref().map(|p| p.start_date);
     top.as_of = Some(as_of);
     top.plan = plan;
+    top.campaign_id = campaign_id;
     top.count_labels = Some(
         paicha_domain::status::COUNT_LABELS
             .iter()

@@ -151,14 +151,14 @@ function App() {
     case 'admin':
       view = ADMIN_ROLES.includes(session.user.role)
         ? html`<${Admin} key=${session.user.id} session=${session} />`
-        : html`<${Overview} unitId=${unitId} />`;
+        : html`<${Overview} unitId=${unitId} role=${session.user.role} />`;
       break;
     case 'registers':
       view = html`<${RegistersPage} unitId=${unitId} />`;
       break;
     case 'overview':
     default:
-      view = html`<${Overview} unitId=${unitId} />`;
+      view = html`<${Overview} unitId=${unitId} role=${session.user.role} />`;
   }
   return html`
     ${!online && html`<div class="banner offline" role="status">${MSG.unreachable}</div>`}

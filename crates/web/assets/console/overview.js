@@ -27,6 +27,55 @@ export function progress(counts) {
   };
 }
 
+/** Who freezes the baseline (docs/protocol.md §12.9). */
+const FREEZERS = ['org_office', 'committee_admin'];
+
+/** The campaign's baseline (排查底数, docs/domain.md §8.9): frozen on a day, or provisional, with
+ * the 组织办's button to freeze it. */
+function Baseline({ status, role, onDone }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+  const c = status.counts;
+  const on = status.plan?.baseline_on;
+  if (!status.plan) return null;
+  async function freeze() {
+    if (!confirm('冻结后，“排查开始时”的各项数字以今天的资料为准，不再随查找进展变化；个别党员的底数有误只能由组织办逐人更正。确定冻结排查底数？')) return;
+    setBusy(true);
+    setError('');
+    try {
+      await api.post(`/v1/campaigns/${status.campaign_id}/baseline`);
+      onDone();
+    } catch (e) {
+      setError(e.message);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return html`
+    <section class="card baseline" data-baseline=${on ? 'frozen' : 'provisional'}>
+      <h2>排查底数</h2>
+      ${on
+        ? html`<p>已于${date(on)}冻结：排查开始时在册<strong>${number(c.roster_at_start)}</strong>人，其中失联<strong>${number(c.lost_contact_at_start)}</strong>人（现已取得联系${number(c.lost_at_start_found)}人）、流动<strong>${number(c.mobile_at_start)}</strong>人；冻结后新增登记${number(c.added_after_start)}人${c.baseline_corrections ? `，更正${number(c.baseline_corrections)}人` : ''}。</p>`
+        : html`<p class="warn-text">尚未冻结：“排查开始时”的数字按当前资料临时计算，会随查找进展变化。花名册录入完成后，请组织办冻结排查底数。</p>
+            ${FREEZERS.includes(role) && status.campaign_id && html`<button class="btn primary" id="freeze-baseline" disabled=${busy} onClick=${freeze}>冻结排查底数</button>`}`}
+      ${error && html`<p class="error-text" role="alert">${error}</p>`}
+    </section>`;
+}
+
+const RECONCILIATION_CLASS = { balanced: 'on_time', explained: 'late', missing: 'open', flagged: 'missing' };
+
+/** The roster against the villages' and communities' actual count (村居实际底数, §8.10). */
+function Reconciliation({ r }) {
+  if (!r) return null;
+  const signed = (n) => (n > 0 ? `+${number(n)}` : number(n));
+  return html`
+    <section class="card reconciliation" data-reconciliation=${r.state}>
+      <h2>底数核对 <span class="chip ${RECONCILIATION_CLASS[r.state] || ''}">${r.state_zh}</span></h2>
+      <p>排查开始时在册${number(r.roster_at_start)}人 + 台帐A ${number(r.ledger_a_additions)}人 − 台帐B ${number(r.ledger_b_removals)}人 = 应为<strong>${number(r.expected)}</strong>人；村（社区）实际<strong>${r.actual == null ? '未填报' : `${number(r.actual)}人`}</strong>${r.difference ? `，相差${signed(r.difference)}人` : ''}。</p>
+      <p class="muted small">共${number(r.branches)}个党支部：已填报${number(r.branches_recorded)}个，未填报${number(r.branches_missing)}个；有差异已说明${number(r.branches_explained)}个，未说明${number(r.branches_unexplained)}个。</p>
+    </section>`;
+}
+
 const COLUMNS = [
   { key: 'name', label: '单位', text: true },
   { key: 'members', label: COUNT.members_total },
@@ -35,6 +84,7 @@ const COLUMNS = [
   { key: 'foundRatio', label: '失联找回' },
   { key: 'noReceipt', label: COUNT.transfers_without_receipt },
   { key: 'overdue', label: COUNT.overdue },
+  { key: 'reconciliation', label: '底数核对', text: true },
 ];
 
 function useStatus(unitId) {
@@ -75,7 +125,7 @@ function useStatus(unitId) {
       clearTimeout(retry);
     };
   }, [unitId, attempt]);
-  return state;
+  return { ...state, reload: () => setAttempt((n) => n + 1) };
 }
 
 function Breadcrumb({ units, unitId }) {
@@ -200,6 +250,7 @@ function UnitTable({ rows }) {
                 <${Cell} ratioOf=${[r.found, r.cases]} />
                 <${Cell} value=${r.noReceipt} />
                 <td class="num ${r.overdue > 0 ? 'bad' : ''}">${number(r.overdue)}</td>
+                <td>${r.reconciliationZh ? html`<span class="chip ${RECONCILIATION_CLASS[r.reconciliation] || ''}">${r.reconciliationZh}</span>` : '—'}</td>
               </tr>`,
           )}
         </tbody>
@@ -241,8 +292,8 @@ function Ledgers({ submissions }) {
     </section>`;
 }
 
-export function Overview({ unitId }) {
-  const { status, units, error, loading } = useStatus(unitId);
+export function Overview({ unitId, role }) {
+  const { status, units, error, loading, reload } = useStatus(unitId);
   if (!status) {
     if (error && error.code !== 'unreachable' && error.code !== 'timeout') {
       return html`<div class="card error-text" role="alert">${error.message}</div>`;
@@ -254,6 +305,8 @@ export function Overview({ unitId }) {
     name: c.name,
     kind: c.kind,
     ...progress(c.counts),
+    reconciliation: c.reconciliation?.state ?? '',
+    reconciliationZh: c.reconciliation?.state_zh ?? '',
   }));
   const today = status.as_of || chinaToday();
   return html`
@@ -264,6 +317,8 @@ export function Overview({ unitId }) {
         <button class="btn small no-print" onClick=${() => print()}>打印</button>
       </div>
       <${Headline} counts=${status.counts} />
+      <${Baseline} status=${status} role=${role} onDone=${reload} />
+      <${Reconciliation} r=${status.reconciliation} />
       <section class="card">
         <h2>排查进度</h2>
         <${Phases} phases=${status.phases} today=${today} />
