@@ -1250,3 +1250,118 @@ async fn a_branch_secretary_manages_its_working_group_accounts_only() {
     b.screenshot("console-admin-secretary-phone").await;
     b.close().await;
 }
+
+/// The 组织办 corrects a member's snapshot in the frozen baseline from the member's page, with
+/// a reason; the count at the start follows, and the correction is on record.
+#[tokio::test]
+async fn the_org_office_corrects_a_baseline_snapshot_with_a_reason() {
+    use paicha_domain::role::Role;
+    let app = spawn_app().await;
+    let t = app.tenant("bl").await;
+    let campaign = Uuid::now_v7();
+    ok(t.admin
+        .push(
+            "d",
+            vec![put(
+                1,
+                "campaigns",
+                campaign,
+                t.committee.id,
+                json!({"name": "集中排查", "start_date": "2026-03-07"}),
+            )],
+        )
+        .await
+        .unwrap());
+    let member = Uuid::now_v7();
+    ok(t.secretary1
+        .push(
+            "p",
+            vec![put(
+                1,
+                "members",
+                member,
+                t.branch1.id,
+                json!({"name": "底数党员", "whereabouts_known": false, "last_activity_on": "2024-01-10"}),
+            )],
+        )
+        .await
+        .unwrap());
+    let office = app
+        .user_at(&t.admin, "bl-office", Role::OrgOffice, &t.committee)
+        .await;
+    office.freeze_baseline(campaign).await.unwrap();
+    assert_eq!(
+        t.admin
+            .status(None)
+            .await
+            .unwrap()
+            .counts
+            .lost_contact_at_start,
+        1
+    );
+
+    let b = Browser::start(DESKTOP).await;
+    b.goto(&format!("{}/", app.base)).await;
+    b.type_into("#username", "bl-office").await;
+    b.type_into("#password", PASSWORD).await;
+    b.click("button[type=submit]").await;
+    b.click("a[data-tab=members]").await;
+    b.type_into("#member-search", "底数党员").await;
+    b.wait_until(
+        10,
+        "return document.querySelectorAll('.member-table tbody tr').length === 1;",
+    )
+    .await;
+    b.click(&format!("tr[data-member='{member}'] button")).await;
+    b.wait_for(".baseline-row").await;
+    let shown = b.text(".baseline-row").await;
+    assert!(shown.contains("排查开始时失联25个月"), "{shown}");
+    // The last activity was entered wrongly: the member came to a meeting in December 2025.
+    b.click("#correct-baseline").await;
+    b.click("#baseline-lost").await;
+    // Without a reason nothing is sent.
+    b.click("#baseline-save").await;
+    let error = b.text(".baseline-row .error-text").await;
+    assert!(error.contains("更正理由"), "{error}");
+    b.type_into(
+        "#baseline-reason",
+        "最后参加组织生活日期录入有误，应为2025年12月",
+    )
+    .await;
+    b.click("#baseline-save").await;
+    b.wait_until(
+        10,
+        "return document.querySelector('.baseline-row')?.textContent.includes('经组织办更正');",
+    )
+    .await;
+    b.screenshot("console-baseline-corrected").await;
+    let counts = t.admin.status(None).await.unwrap().counts;
+    assert_eq!(
+        (counts.lost_contact_at_start, counts.baseline_corrections),
+        (0, 1)
+    );
+    // On record: who changed the snapshot, from what.
+    b.wait_until(
+        10,
+        "return document.querySelector('.history')?.textContent.includes('底数更正理由');",
+    )
+    .await;
+    let history = b.text(".history").await;
+    assert!(history.contains("排查开始时失联：是 → 否"), "{history}");
+    assert!(!history.contains("baseline_"), "no English key: {history}");
+    // A branch cannot correct it.
+    let refused = t
+        .secretary1
+        .correct_baseline(
+            member,
+            &paicha_domain::api::v1::BaselineCorrection {
+                lost: true,
+                lost_months: None,
+                mobile: false,
+                reason: "x".into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status(), Some(reqwest::StatusCode::FORBIDDEN));
+}

@@ -793,6 +793,23 @@ pub struct MemberSummary {
     pub contact_status: Option<String>,
     /// The day the server recorded the verification outcome.
     pub checked_on: Option<chrono::NaiveDate>,
+    /// The member's snapshot in the frozen baseline (docs/protocol.md §9.3), if taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<MemberBaseline>,
+}
+
+/// A member's baseline snapshot as lists show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberBaseline {
+    /// `at_start` or `added`.
+    pub kind: String,
+    pub on: Option<chrono::NaiveDate>,
+    pub lost: bool,
+    pub lost_months: Option<u32>,
+    pub mobile: bool,
+    pub corrected_on: Option<chrono::NaiveDate>,
+    pub correction: Option<String>,
 }
 
 /// `GET /v1/members/{id}/checks`: the five checks of one member (docs/domain.md §4).

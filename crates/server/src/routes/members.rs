@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::State;
 use chrono::NaiveDate;
-use paicha_domain::api::v1::{MemberCheck, MemberChecks, MemberList, MemberSummary};
+use paicha_domain::api::v1::{
+    MemberBaseline, MemberCheck, MemberChecks, MemberList, MemberSummary,
+};
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use paicha_domain::collection::Collection;
 use paicha_domain::id_number::IdNumber;
@@ -160,6 +162,16 @@ pub async fn members(
                 roster_status: text(&fields, "roster_status"),
                 contact_status: text(&fields, "contact_status"),
                 checked_on: text(&fields, "checked_on").and_then(|d| d.parse().ok()),
+                baseline: paicha_domain::baseline::of_fields(&fields).map(|b| MemberBaseline {
+                    kind: b.kind.as_str().to_owned(),
+                    on: text(&fields, "baseline_on").and_then(|d| d.parse().ok()),
+                    lost: b.lost,
+                    lost_months: b.lost_months,
+                    mobile: b.mobile,
+                    corrected_on: text(&fields, "baseline_corrected_on")
+                        .and_then(|d| d.parse().ok()),
+                    correction: text(&fields, "baseline_correction"),
+                }),
             }
         })
         .collect();

@@ -143,7 +143,7 @@ function App() {
       view = html`<${Queues} role=${session.user.role} />`;
       break;
     case 'members':
-      view = html`<${Members} unitId=${unitId} />`;
+      view = html`<${Members} unitId=${unitId} role=${session.user.role} />`;
       break;
     case 'imports':
       view = html`<${Imports} role=${session.user.role} unitId=${unitId} />`;

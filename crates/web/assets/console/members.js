@@ -8,6 +8,7 @@ import { CONTACT_STATUS, GENDER, MEMBER_FIELD, MEMBER_TYPE, OP, ROSTER_STATUS } 
 import { date, number } from '../core/format.js';
 
 const PAGE = 50;
+const BASELINE_KIND = { at_start: '排查开始时在册', added: '排查开始后登记' };
 
 function useUnits() {
   const [names, setNames] = useState(new Map());
@@ -27,7 +28,7 @@ function show(value) {
   if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) return date(value);
   if (Array.isArray(value)) return value.map(show).join('、');
   if (typeof value === 'object') return JSON.stringify(value);
-  return ROSTER_STATUS[value] || CONTACT_STATUS[value] || GENDER[value] || MEMBER_TYPE[value] || String(value);
+  return ROSTER_STATUS[value] || CONTACT_STATUS[value] || GENDER[value] || MEMBER_TYPE[value] || BASELINE_KIND[value] || String(value);
 }
 
 function Proposals({ member }) {
@@ -112,7 +113,58 @@ function FiveChecks({ member }) {
     </table>`;
 }
 
-function MemberPage({ member, unitName, onClose }) {
+/** The member's snapshot in the frozen baseline (docs/domain.md §8.9), and for the 组织办 the
+ * form to correct it with a reason. */
+function Baseline({ member, role, onCorrected }) {
+  const b = member.baseline;
+  const [editing, setEditing] = useState(false);
+  const [lost, setLost] = useState(b?.lost ?? false);
+  const [months, setMonths] = useState(b?.lost_months ?? '');
+  const [mobile, setMobile] = useState(b?.mobile ?? false);
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState('');
+  if (!b) return html`<p class="muted" data-baseline="none">排查底数尚未冻结。</p>`;
+  const text = `${b.kind === 'at_start' ? '排查开始时在册' : `排查开始后登记（${date(b.on)}）`}；${
+    b.lost ? `排查开始时失联${b.lost_months == null ? '（月数不详）' : `${b.lost_months}个月`}` : '排查开始时未失联'
+  }；${b.mobile ? '流动党员' : '非流动党员'}`;
+  async function submit(e) {
+    e.preventDefault();
+    if (!reason.trim()) {
+      setError('请填写更正理由');
+      return;
+    }
+    try {
+      await api.post(`/v1/members/${member.id}/baseline`, {
+        lost,
+        lost_months: lost && months !== '' ? Number(months) : null,
+        mobile,
+        reason: reason.trim(),
+      });
+      setEditing(false);
+      setError('');
+      onCorrected();
+    } catch (err) {
+      setError(err.message);
+    }
+  }
+  return html`<div class="baseline-row" data-baseline=${b.kind}>
+    <p>${text}${b.corrected_on ? html`<span class="muted">（${date(b.corrected_on)}经组织办更正：${b.correction}）</span>` : ''}</p>
+    ${role === 'org_office' && !editing && html`<button class="btn small" id="correct-baseline" onClick=${() => setEditing(true)}>更正底数</button>`}
+    ${editing && html`<form class="baseline-form" onSubmit=${submit}>
+      <label class="check"><input type="checkbox" id="baseline-lost" checked=${lost} onChange=${(e) => setLost(e.target.checked)} />排查开始时失联</label>
+      <div class="field"><label for="baseline-months">失联月数</label>
+        <input id="baseline-months" type="number" min="0" max="1200" value=${months} disabled=${!lost} onInput=${(e) => setMonths(e.target.value)} /></div>
+      <label class="check"><input type="checkbox" id="baseline-mobile" checked=${mobile} onChange=${(e) => setMobile(e.target.checked)} />流动党员</label>
+      <div class="field"><label for="baseline-reason">更正理由</label>
+        <input id="baseline-reason" value=${reason} maxlength="500" onInput=${(e) => setReason(e.target.value)} /></div>
+      <div class="buttons"><button class="btn primary" type="submit" id="baseline-save">保存更正</button>
+        <button class="btn" type="button" onClick=${() => setEditing(false)}>取消</button></div>
+    </form>`}
+    ${error && html`<p class="error-text" role="alert">${error}</p>`}
+  </div>`;
+}
+
+function MemberPage({ member, unitName, role, onClose, onChanged }) {
   return html`
     <section class="card member-page" data-member=${member.id} aria-labelledby="member-title">
       <div class="title-row">
@@ -127,6 +179,8 @@ function MemberPage({ member, unitName, onClose }) {
         <div><dt>联系状态</dt><dd>${show(member.contact_status)}</dd></div>
         <div><dt>核查结果登记日期</dt><dd>${show(member.checked_on)}</dd></div>
       </dl>
+      <h3>排查底数</h3>
+      <${Baseline} member=${member} role=${role} onCorrected=${onChanged} />
       <h3>五项核查</h3>
       <${FiveChecks} member=${member} />
       <h3>规则建议</h3>
@@ -136,7 +190,7 @@ function MemberPage({ member, unitName, onClose }) {
     </section>`;
 }
 
-export function Members({ unitId }) {
+export function Members({ unitId, role }) {
   const names = useUnits();
   const [q, setQ] = useState('');
   const [status, setStatus] = useState('');
@@ -166,7 +220,13 @@ export function Members({ unitId }) {
   }, [unitId, q, status]);
 
   if (open) {
-    return html`<${MemberPage} member=${open} unitName=${names.get(open.org_unit_id)} onClose=${() => setOpen(null)} />`;
+    // After a correction, the member as the server now has it.
+    const refresh = async () => {
+      const page = await api.get('/v1/members', { org_unit_id: unitId, ids: open.id });
+      if (page.members[0]) setOpen(page.members[0]);
+    };
+    return html`<${MemberPage} member=${open} unitName=${names.get(open.org_unit_id)} role=${role}
+      onClose=${() => setOpen(null)} onChanged=${refresh} />`;
   }
   return html`
     <div class="members">
