@@ -395,19 +395,41 @@ pub struct Correction {
     pub reason: String,
 }
 
-/// The audit trail's mutation for a write the server makes on a request of its own (not a
-/// device's push): id 0, no client time.
-fn act(collection: Collection, id: Uuid) -> Mutation {
+/// The mutation the change log records for a write the server makes because of `m`: `m`'s id
+/// and client time, the written record and operation.
+fn caused_by(
+    m: &Mutation,
+    collection: Collection,
+    id: Uuid,
+    op: Op,
+    unit: Option<Uuid>,
+) -> Mutation {
     Mutation {
-        mutation_id: 0,
+        mutation_id: m.mutation_id,
         collection: collection.as_str().to_owned(),
         id,
+        org_unit_id: unit,
+        op: op.as_str().to_owned(),
+        base_version: None,
+        fields: None,
+        client_time: m.client_time.clone(),
+    }
+}
+
+/// The change log's mutation for a write the server makes on a request of its own (not a
+/// device's push): id 0, no client time.
+fn act(collection: Collection, id: Uuid) -> Mutation {
+    let none = Mutation {
+        mutation_id: 0,
+        collection: String::new(),
+        id,
         org_unit_id: None,
-        op: "patch".to_owned(),
+        op: String::new(),
         base_version: None,
         fields: None,
         client_time: None,
-    }
+    };
+    caused_by(&none, collection, id, Op::Patch, None)
 }
 
 /// Freezes the campaign's baseline (docs/domain.md §8.9): every live member of the tenant gets
@@ -1603,15 +1625,7 @@ impl<'a> Batch<'a> {
         row.updated_by = self.writer.user_id;
         row.device_id = Some(self.writer.device_id.to_owned());
         self.store_row(row.clone(), false);
-        let server_m = Mutation {
-            collection: row.collection.as_str().to_owned(),
-            id: row.id,
-            op: "patch".to_owned(),
-            org_unit_id: None,
-            base_version: None,
-            fields: None,
-            ..m.clone()
-        };
+        let server_m = caused_by(m, row.collection, row.id, Op::Patch, None);
         self.append(&row, Op::Patch, &server_m, Value::Object(changes))
             .await
     }
@@ -1652,15 +1666,7 @@ impl<'a> Batch<'a> {
             .into_iter()
             .map(|(k, v)| (k, json!([Value::Null, v])))
             .collect();
-        let server_m = Mutation {
-            collection: collection.as_str().to_owned(),
-            id,
-            op: "put".to_owned(),
-            org_unit_id: Some(unit.id),
-            base_version: None,
-            fields: None,
-            ..m.clone()
-        };
+        let server_m = caused_by(m, collection, id, Op::Put, Some(unit.id));
         self.append(&row, Op::Put, &server_m, Value::Object(changes))
             .await
     }

@@ -4,9 +4,11 @@
 
 use axum::Json;
 use axum::extract::State;
+use paicha_auth::Principal;
 use paicha_domain::api::v1::{BaselineCorrected, BaselineCorrection, BaselineFrozen};
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use paicha_domain::role::Role;
+use paicha_storage::OrgUnitRecord;
 use paicha_sync::push::{BaselineRefusal, Correction, Writer, correct_baseline, freeze_baseline};
 use uuid::Uuid;
 
@@ -16,6 +18,17 @@ use crate::state::AppState;
 
 /// The device the console's acts are recorded under in the change log.
 const DEVICE: &str = "office-console";
+
+/// The caller as the writer of the server's acts, recorded under the console's device.
+fn writer<'a>(principal: &Principal, unit: &'a OrgUnitRecord) -> Writer<'a> {
+    Writer {
+        user_id: principal.user_id,
+        role: principal.role,
+        tenant_id: unit.tenant_id,
+        unit_path: &unit.path,
+        device_id: DEVICE,
+    }
+}
 
 fn refusal(r: BaselineRefusal) -> ApiError {
     match r {
@@ -61,13 +74,7 @@ pub async fn freeze(
             ApiError::forbidden(ErrorCode::Forbidden).with_message("排查底数由组织办或党工委冻结")
         );
     }
-    let writer = Writer {
-        user_id: principal.user_id,
-        role: principal.role,
-        tenant_id: unit.tenant_id,
-        unit_path: &unit.path,
-        device_id: DEVICE,
-    };
+    let writer = writer(&principal, &unit);
     let frozen = freeze_baseline(&state.store, writer, id)
         .await?
         .map_err(refusal)?;
@@ -122,13 +129,7 @@ pub async fn correct(
             .with_message("失联月数应在0至1200之间")
             .with_field("lost_months"));
     }
-    let writer = Writer {
-        user_id: principal.user_id,
-        role: principal.role,
-        tenant_id: unit.tenant_id,
-        unit_path: &unit.path,
-        device_id: DEVICE,
-    };
+    let writer = writer(&principal, &unit);
     let correction = Correction {
         lost: body.lost,
         lost_months: body.lost_months,
