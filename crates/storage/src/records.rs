@@ -504,6 +504,16 @@ impl Store {
     /// A read-only transaction on one snapshot (REPEATABLE READ on PostgreSQL), with the
     /// tenant's last committed version and purge horizon as that snapshot sees them.
     async fn snapshot(&self, tenant_id: Uuid) -> StoreResult<(DatabaseTransaction, u64, u64)> {
+        self.snapshot_noting_start(tenant_id, || {}).await
+    }
+
+    /// [`Store::snapshot`], calling `on_start` once the transaction has its connection and
+    /// before its first read, which is what fixes the snapshot (on both databases).
+    async fn snapshot_noting_start(
+        &self,
+        tenant_id: Uuid,
+        on_start: impl FnOnce() + Send,
+    ) -> StoreResult<(DatabaseTransaction, u64, u64)> {
         let txn = self
             .db
             .begin_with_options(TransactionOptions {
@@ -516,6 +526,7 @@ impl Store {
                 sqlite_transaction_mode: None,
             })
             .await?;
+        on_start();
         let counter = Query::select()
             .columns(["version", "purged_through"])
             .from("sync_tenants")
@@ -542,7 +553,24 @@ impl Store {
         after: u64,
         limit: u64,
     ) -> StoreResult<PullPage> {
-        let (txn, snapshot_version, purged_through) = self.snapshot(scope.tenant_id).await?;
+        self.pull_page_noting_start(scope, collections, after, limit, || {})
+            .await
+    }
+
+    /// [`Store::pull_page`], calling `on_start` when the page's snapshot is about to be taken:
+    /// after the wait for a connection, before the first read. A commit made before `on_start`
+    /// is called is in the page's snapshot.
+    pub async fn pull_page_noting_start(
+        &self,
+        scope: Scope<'_>,
+        collections: &[Collection],
+        after: u64,
+        limit: u64,
+        on_start: impl FnOnce() + Send,
+    ) -> StoreResult<PullPage> {
+        let (txn, snapshot_version, purged_through) = self
+            .snapshot_noting_start(scope.tenant_id, on_start)
+            .await?;
         let mut changes = Vec::new();
         if let Some(select) = page_select(scope, collections, after, limit) {
             self.walk_version_index(&txn).await?;
