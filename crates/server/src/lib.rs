@@ -369,6 +369,7 @@ impl Application {
             blobs: blobs.clone(),
             committer: paicha_sync::push::Committer::default(),
             pull_flights: Default::default(),
+            queued_pulls: Default::default(),
             facts: facts.clone(),
             blob_locks: blob_locks.clone(),
             blob_transfers: Arc::new(tokio::sync::Semaphore::new(settings.max_blob_transfers)),

@@ -25,6 +25,8 @@ pub struct AppState {
     pub blobs: paicha_storage::BlobStore,
     /// Identical pulls in flight, shared.
     pub pull_flights: crate::routes::sync::PullFlights,
+    /// Identical first reads of pulls still waiting for a connection, joined.
+    pub queued_pulls: crate::routes::sync::QueuedPulls,
     /// Groups concurrent pushes of a tenant into one commit.
     pub committer: paicha_sync::push::Committer,
     /// The status read model of each tenant.

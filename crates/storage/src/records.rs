@@ -263,6 +263,52 @@ const RECORD_COLUMNS: [&str; 15] = [
     "device_id",
 ];
 
+/// The query of one pull page: over every collection asked for, each collection's first
+/// `limit + 1` changes after `after` (its `(tenant_id, version)` index), united, and the first
+/// `limit + 1` of those by version. `None` when no collection is asked for.
+fn page_select(
+    scope: Scope<'_>,
+    collections: &[Collection],
+    after: u64,
+    limit: u64,
+) -> Option<sea_orm::sea_query::SelectStatement> {
+    let mut united: Option<sea_orm::sea_query::SelectStatement> = None;
+    for (i, &collection) in collections.iter().enumerate() {
+        let of_collection = Query::select()
+            // A name from `Collection`, never from the request: safe as a literal.
+            .expr_as(
+                Expr::cust(format!("'{}'", collection.as_str())),
+                "collection",
+            )
+            .columns(["id", "org_unit_id", "version", "deleted", "fields"])
+            .from(collection.as_str())
+            .cond_where(scope.condition_for(collection))
+            .and_where(Expr::col("version").gt(to_i64(after)))
+            .order_by("version", Order::Asc)
+            .limit(limit.saturating_add(1))
+            .to_owned();
+        let wrapped = Query::select()
+            .column(sea_orm::sea_query::Asterisk)
+            .from_subquery(of_collection, format!("c{i}"))
+            .to_owned();
+        match &mut united {
+            None => united = Some(wrapped),
+            Some(u) => {
+                u.union(sea_orm::sea_query::UnionType::All, wrapped);
+            }
+        }
+    }
+    let united = united?;
+    Some(
+        Query::select()
+            .column(sea_orm::sea_query::Asterisk)
+            .from_subquery(united, "changes")
+            .order_by("version", Order::Asc)
+            .limit(limit.saturating_add(1))
+            .to_owned(),
+    )
+}
+
 fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
@@ -458,6 +504,16 @@ impl Store {
     /// A read-only transaction on one snapshot (REPEATABLE READ on PostgreSQL), with the
     /// tenant's last committed version and purge horizon as that snapshot sees them.
     async fn snapshot(&self, tenant_id: Uuid) -> StoreResult<(DatabaseTransaction, u64, u64)> {
+        self.snapshot_noting_start(tenant_id, || {}).await
+    }
+
+    /// [`Store::snapshot`], calling `on_start` once the transaction has its connection and
+    /// before its first read, which is what fixes the snapshot (on both databases).
+    async fn snapshot_noting_start(
+        &self,
+        tenant_id: Uuid,
+        on_start: impl FnOnce() + Send,
+    ) -> StoreResult<(DatabaseTransaction, u64, u64)> {
         let txn = self
             .db
             .begin_with_options(TransactionOptions {
@@ -470,6 +526,7 @@ impl Store {
                 sqlite_transaction_mode: None,
             })
             .await?;
+        on_start();
         let counter = Query::select()
             .columns(["version", "purged_through"])
             .from("sync_tenants")
@@ -496,44 +553,27 @@ impl Store {
         after: u64,
         limit: u64,
     ) -> StoreResult<PullPage> {
-        let (txn, snapshot_version, purged_through) = self.snapshot(scope.tenant_id).await?;
-        // One query over every collection asked for: each collection's first `limit + 1`
-        // changes after `after` (its (tenant_id, version) index), united, and the first
-        // `limit + 1` of those by version.
-        let mut united: Option<sea_orm::sea_query::SelectStatement> = None;
-        for (i, &collection) in collections.iter().enumerate() {
-            let of_collection = Query::select()
-                // A name from `Collection`, never from the request: safe as a literal.
-                .expr_as(
-                    Expr::cust(format!("'{}'", collection.as_str())),
-                    "collection",
-                )
-                .columns(["id", "org_unit_id", "version", "deleted", "fields"])
-                .from(collection.as_str())
-                .cond_where(scope.condition_for(collection))
-                .and_where(Expr::col("version").gt(to_i64(after)))
-                .order_by("version", Order::Asc)
-                .limit(limit.saturating_add(1))
-                .to_owned();
-            let wrapped = Query::select()
-                .column(sea_orm::sea_query::Asterisk)
-                .from_subquery(of_collection, format!("c{i}"))
-                .to_owned();
-            match &mut united {
-                None => united = Some(wrapped),
-                Some(u) => {
-                    u.union(sea_orm::sea_query::UnionType::All, wrapped);
-                }
-            }
-        }
+        self.pull_page_noting_start(scope, collections, after, limit, || {})
+            .await
+    }
+
+    /// [`Store::pull_page`], calling `on_start` when the page's snapshot is about to be taken:
+    /// after the wait for a connection, before the first read. A commit made before `on_start`
+    /// is called is in the page's snapshot.
+    pub async fn pull_page_noting_start(
+        &self,
+        scope: Scope<'_>,
+        collections: &[Collection],
+        after: u64,
+        limit: u64,
+        on_start: impl FnOnce() + Send,
+    ) -> StoreResult<PullPage> {
+        let (txn, snapshot_version, purged_through) = self
+            .snapshot_noting_start(scope.tenant_id, on_start)
+            .await?;
         let mut changes = Vec::new();
-        if let Some(united) = united {
-            let select = Query::select()
-                .column(sea_orm::sea_query::Asterisk)
-                .from_subquery(united, "changes")
-                .order_by("version", Order::Asc)
-                .limit(limit.saturating_add(1))
-                .to_owned();
+        if let Some(select) = page_select(scope, collections, after, limit) {
+            self.walk_version_index(&txn).await?;
             for row in txn.query_all(&select).await? {
                 let name: String = row.try_get("", "collection")?;
                 changes.push(ChangeRow {
@@ -557,6 +597,62 @@ impl Store {
             snapshot_version,
             purged_through,
         })
+    }
+
+    /// On PostgreSQL, for the rest of `txn`: no bitmap scans and no sorts (where another plan
+    /// exists), so that a pull page is read by walking each collection's `(tenant_id, version)`
+    /// index in order and stopping at the limit, whatever the table's statistics say.
+    ///
+    /// Without this, a table nobody has analysed yet (a roster imported a minute ago:
+    /// `reltuples = -1`) is estimated at one row, and the planner reads every row after the
+    /// cursor through a bitmap scan and sorts them for each page: a pull of 100,000 members
+    /// became quadratic until autovacuum got to the table (docs/benchmarks.md, session 5).
+    /// The index walk reads at most what the page returns plus the rows of the tenant that
+    /// the scope filters out, so a whole pull reads each row about once.
+    async fn walk_version_index(&self, txn: &DatabaseTransaction) -> StoreResult<()> {
+        if self.engine == crate::Engine::Postgres {
+            txn.execute_unprepared(
+                "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off",
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The plan the database chooses for a pull page (`EXPLAIN` on PostgreSQL, `EXPLAIN QUERY
+    /// PLAN` on SQLite), one line per row, made as [`Store::pull_page`] makes it: for tests
+    /// that hold the plan to the index walk.
+    #[doc(hidden)]
+    pub async fn explain_pull_page(
+        &self,
+        scope: Scope<'_>,
+        collections: &[Collection],
+        after: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<String>> {
+        let (txn, _, _) = self.snapshot(scope.tenant_id).await?;
+        let Some(select) = page_select(scope, collections, after, limit) else {
+            return Ok(Vec::new());
+        };
+        self.walk_version_index(&txn).await?;
+        let backend = txn.get_database_backend();
+        let statement = backend.build(&select);
+        let explain = sea_orm::Statement {
+            sql: match self.engine {
+                crate::Engine::Postgres => format!("EXPLAIN {}", statement.sql),
+                crate::Engine::Sqlite => format!("EXPLAIN QUERY PLAN {}", statement.sql),
+            },
+            ..statement
+        };
+        let mut lines = Vec::new();
+        for row in txn.query_all_raw(explain).await? {
+            lines.push(match self.engine {
+                crate::Engine::Postgres => row.try_get_by_index::<String>(0)?,
+                crate::Engine::Sqlite => row.try_get::<String>("", "detail")?,
+            });
+        }
+        txn.commit().await?;
+        Ok(lines)
     }
 
     /// `(id, version)` of every live record of each collection in `scope`, read from one

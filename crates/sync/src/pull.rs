@@ -22,12 +22,26 @@ pub async fn pull(
     cursor: Cursor,
     limit: u64,
 ) -> Result<PullResponse, SyncError> {
+    pull_noting_start(store, scope, collections, cursor, limit, || {}).await
+}
+
+/// [`pull`], calling `on_start` when the page's snapshot is about to be taken (after the wait
+/// for a database connection): every commit made before that is in the page.
+pub async fn pull_noting_start(
+    store: &Store,
+    scope: Scope<'_>,
+    collections: &[Collection],
+    cursor: Cursor,
+    limit: u64,
+    on_start: impl FnOnce() + Send,
+) -> Result<PullResponse, SyncError> {
     let page = store
-        .pull_page(
+        .pull_page_noting_start(
             scope,
             collections,
             cursor.version,
             limit.clamp(1, MAX_LIMIT),
+            on_start,
         )
         .await?;
     // From the start, the current state is always complete. From a cursor, the tombstones

@@ -337,3 +337,64 @@ async fn two_instances_push_at_once_while_a_third_pulls_nothing_skipped_repeated
         assert_eq!(got, expected, "a change was skipped");
     }
 }
+
+/// Identical pulls arriving at once share a read still waiting for its connection; each must
+/// still see every change acknowledged before it asked, here pushed through another instance
+/// (PostgreSQL) or the same one (SQLite), round after round.
+#[tokio::test]
+async fn identical_pulls_at_once_each_see_what_was_acknowledged_before_they_asked() {
+    let app = spawn_app().await;
+    let t = app.tenant("q").await;
+    let other = if app.db.engine == "postgres" {
+        Some(app.second_instance().await)
+    } else {
+        None
+    };
+    let reader = match &other {
+        Some(b) => b.client.with_token(t.admin.access_token().unwrap()),
+        None => t.admin.clone(),
+    };
+    let mut cursor: Option<String> = None;
+    for round in 0..20i64 {
+        let id = Uuid::now_v7();
+        let pushed = t
+            .secretary1
+            .push(
+                "phone",
+                vec![put(
+                    round + 1,
+                    "members",
+                    id,
+                    t.branch1.id,
+                    json!({"name": format!("成员{round}")}),
+                )],
+            )
+            .await
+            .unwrap();
+        assert_eq!(pushed.results[0].status, MutationStatus::Applied);
+        let pulls: Vec<_> = (0..40)
+            .map(|_| {
+                let reader = reader.clone();
+                let cursor = cursor.clone();
+                tokio::spawn(async move {
+                    reader
+                        .pull(&paicha_client::PullQuery {
+                            cursor: cursor.as_deref(),
+                            limit: Some(1000),
+                            ..Default::default()
+                        })
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        for pull in pulls {
+            let page = pull.await.unwrap();
+            assert!(
+                page.changes.iter().any(|c| c.id == id),
+                "round {round}: a pull asked after the push was acknowledged missed it"
+            );
+        }
+        cursor = Some(pushed.cursor);
+    }
+}

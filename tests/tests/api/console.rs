@@ -1155,9 +1155,10 @@ async fn the_committee_admin_manages_accounts_units_and_the_campaign() {
         seen.push(expected);
         b.click("[data-tab=admin]").await;
         b.click("[data-section=campaign]").await;
+        // The section renders after its campaign is read: until then the field is not there.
         b.wait_until(
             10,
-            &format!("return document.querySelector('#campaign-start_date').value === '{start}';"),
+            &format!("return document.querySelector('#campaign-start_date')?.value === '{start}';"),
         )
         .await;
     }

@@ -1351,3 +1351,92 @@ async fn a_waiting_long_poll_is_answered_at_once_when_the_server_stops() {
     assert!(page.changes.is_empty());
     assert!(started.elapsed() < std::time::Duration::from_secs(12));
 }
+
+/// A pull page is read by walking each collection's `(tenant_id, version)` index in order and
+/// stopping at the limit, whatever the table's statistics: on PostgreSQL a large table not yet
+/// analysed (a roster just imported) was read from the cursor to its end and sorted for every
+/// page, so a large pull became quadratic (docs/benchmarks.md, session 5).
+#[tokio::test]
+async fn a_pull_page_walks_the_version_index_even_before_the_table_is_analysed() {
+    use paicha_domain::collection::Collection;
+    use paicha_storage::{Scope, Store};
+    use sqlx::Connection as _;
+
+    let app = spawn_app().await;
+    let t = app.tenant("ix").await;
+    let mutations = (0..500)
+        .map(|i| {
+            put(
+                i + 1,
+                "members",
+                Uuid::now_v7(),
+                t.branch1.id,
+                json!({"name": format!("党员{i}")}),
+            )
+        })
+        .collect();
+    let response = t.secretary1.push("phone", mutations).await.unwrap();
+    assert!(
+        response
+            .results
+            .iter()
+            .all(|r| r.status == MutationStatus::Applied)
+    );
+    let mut pg = if app.db.engine == "postgres" {
+        let mut conn = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
+        // As many again as a pushed roster of 50,000, written straight into the table (the
+        // push path would take minutes in a debug build); not analysed.
+        sqlx::raw_sql(
+            "INSERT INTO members (id, tenant_id, org_unit_id, owner_path, version, deleted, \
+             fields, field_versions, created_at, created_by, updated_at, updated_by) \
+             SELECT gen_random_uuid(), m.tenant_id, m.org_unit_id, m.owner_path, 1000 + n, false, \
+             m.fields, m.field_versions, m.created_at, m.created_by, m.updated_at, m.updated_by \
+             FROM (SELECT * FROM members LIMIT 1) m, generate_series(1, 50000) n",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        Some(conn)
+    } else {
+        None
+    };
+    let store = Store::connect(&app.db.url).await.unwrap();
+    let committee = format!("/{}/", t.committee.id);
+    let branch = format!(
+        "/{}/{}/{}/{}/",
+        t.committee.id, t.street.id, t.work_area.id, t.branch1.id
+    );
+    for analysed in [false, true] {
+        if analysed && let Some(conn) = &mut pg {
+            sqlx::raw_sql("ANALYZE").execute(conn).await.unwrap();
+        }
+        for path in [&committee, &branch] {
+            let scope = Scope {
+                tenant_id: t.committee.id,
+                path,
+            };
+            let plan = store
+                .explain_pull_page(scope, &Collection::ALL, 2000, 1000)
+                .await
+                .unwrap()
+                .join("\n");
+            if app.db.engine == "postgres" {
+                assert!(
+                    plan.contains("Index Scan using idx_members_tenant_version on members"),
+                    "analysed: {analysed}\n{plan}"
+                );
+                // No bitmap scan, and no sort: the pages' order comes from the indexes (the
+                // "Merge Append" of the collections keeps it).
+                assert!(
+                    !plan.contains("Bitmap") && !plan.contains("->  Sort  "),
+                    "analysed: {analysed}\n{plan}"
+                );
+            } else {
+                assert!(
+                    plan.contains("SEARCH members USING INDEX idx_members_tenant_version"),
+                    "{plan}"
+                );
+            }
+        }
+    }
+}

@@ -259,14 +259,7 @@ pub async fn pull(
             ))
             .await?
         } else {
-            Box::pin(pull::pull(
-                &state.store,
-                scope(&unit),
-                &collections,
-                cursor,
-                limit,
-            ))
-            .await?
+            Box::pin(queued_pull(&state, &unit, &collections, cursor, limit)).await?
         };
         if !page.changes.is_empty() || wait.is_zero() || *stopping.borrow() {
             return Ok(Json(page));
@@ -340,6 +333,78 @@ async fn coalesced_pull(
             pull::pull(&state.store, scope(unit), collections, cursor, limit)
                 .await
                 .ok()
+        })
+        .await;
+    match shared {
+        Some(page) => Ok(page.clone()),
+        // The shared read failed: read again alone, for this caller's own error.
+        None => Ok(pull::pull(&state.store, scope(unit), collections, cursor, limit).await?),
+    }
+}
+
+/// Identical first reads of pulls (the same unit, collections, cursor and limit) that are
+/// still waiting for a database connection: a caller that arrives meanwhile joins the waiting
+/// read instead of queueing one more. When a read takes its connection (before its snapshot
+/// is fixed) it leaves this map, so a caller only ever joins a read whose snapshot is taken
+/// after it arrived, and sees every commit that was acknowledged before it asked.
+///
+/// Many devices reconnecting at once (ten thousand long-polls) otherwise queued one read each
+/// behind the pool's few connections, and those that waited longer than its acquire timeout
+/// failed with a 500 (docs/benchmarks.md, session 5).
+pub type QueuedPulls = Arc<Mutex<HashMap<PullKey, Arc<OnceCell<Option<PullResponse>>>>>>;
+
+async fn queued_pull(
+    state: &AppState,
+    unit: &OrgUnitRecord,
+    collections: &[Collection],
+    cursor: Cursor,
+    limit: u64,
+) -> ApiResult<PullResponse> {
+    let key = PullKey {
+        announced: 0,
+        tenant_id: unit.tenant_id,
+        path: unit.path.clone(),
+        collections: collections.to_vec(),
+        cursor: cursor.version,
+        limit,
+    };
+    let cell = {
+        let mut queued = state.queued_pulls.lock().unwrap_or_else(|p| p.into_inner());
+        queued.entry(key.clone()).or_default().clone()
+    };
+    // The read's entry goes when the read starts, or when this caller is done (even
+    // cancelled) if it is still there: a later caller then starts a read of its own.
+    let leave = |queued: &QueuedPulls| {
+        let mut queued = queued.lock().unwrap_or_else(|p| p.into_inner());
+        if queued.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+            queued.remove(&key);
+        }
+    };
+    struct Leave<F: Fn(&QueuedPulls)> {
+        queued: QueuedPulls,
+        leave: F,
+    }
+    impl<F: Fn(&QueuedPulls)> Drop for Leave<F> {
+        fn drop(&mut self) {
+            (self.leave)(&self.queued);
+        }
+    }
+    let _leave = Leave {
+        queued: state.queued_pulls.clone(),
+        leave: &leave,
+    };
+    let shared = cell
+        .get_or_init(|| async {
+            pull::pull_noting_start(
+                &state.store,
+                scope(unit),
+                collections,
+                cursor,
+                limit,
+                || leave(&state.queued_pulls),
+            )
+            .await
+            .ok()
         })
         .await;
     match shared {
