@@ -892,18 +892,23 @@ impl<'a> Batch<'a> {
         Ok(rows)
     }
 
-    /// A member's live information forms as the batch stands.
-    async fn member_forms(&mut self, member: Uuid) -> Result<Vec<RecordRow>, SyncError> {
+    /// A member's live records of `collection` (information forms, contact cases) as the batch
+    /// stands.
+    async fn of_member(
+        &mut self,
+        collection: Collection,
+        member: Uuid,
+    ) -> Result<Vec<RecordRow>, SyncError> {
         let mut rows: HashMap<Uuid, RecordRow> = self
             .txn
-            .live_rows_referring(Collection::InfoForms, "member_id", member)
+            .live_rows_referring(collection, "member_id", member)
             .await?
             .into_iter()
             .map(|r| (r.id, r))
             .collect();
         let wanted = member.to_string();
         for ((c, id), row) in &self.records {
-            if *c != Collection::InfoForms {
+            if *c != collection {
                 continue;
             }
             match row {
@@ -1495,7 +1500,7 @@ impl<'a> Batch<'a> {
         if schema.collection != Collection::Members || !moving || !confirming {
             return Ok(Ok(()));
         }
-        let forms = self.member_forms(member).await?;
+        let forms = self.of_member(Collection::InfoForms, member).await?;
         let forms: Vec<&Map<String, Value>> = forms.iter().map(|r| &r.fields).collect();
         Ok(check_confirmation(record, &forms).map_err(Rejection::from))
     }
@@ -1533,7 +1538,7 @@ impl<'a> Batch<'a> {
 
     /// What the server does after a write: the writes `compute` left pending, and a transfer
     /// registered as lost opens a contact case for its member (docs/domain.md §6.4), one per
-    /// transfer.
+    /// transfer, unless the member has an open case already.
     async fn follow_up(&mut self, row: &RecordRow, m: &Mutation) -> Result<(), SyncError> {
         for (collection, id, fields) in std::mem::take(&mut self.pending) {
             if let Some(target) = self.record(collection, id).await?.filter(|r| !r.deleted) {
@@ -1560,6 +1565,20 @@ impl<'a> Batch<'a> {
             .await?
             .is_some()
         {
+            return Ok(());
+        }
+        // A case the branch already keeps open for the member serves: no second one.
+        let open = self
+            .of_member(Collection::ContactCases, member)
+            .await?
+            .into_iter()
+            .any(|c| {
+                matches!(
+                    c.fields.get("result").and_then(Value::as_str),
+                    None | Some("searching")
+                )
+            });
+        if open {
             return Ok(());
         }
         let Some(unit) = self.unit(branch).await? else {

@@ -334,3 +334,96 @@ async fn registers_export_as_excel_csv_and_json() {
         "a sibling branch exports nothing of branch 1"
     );
 }
+
+/// A transfer registered as lost opens one contact case for its member, once however often it
+/// is written, and none when the branch already keeps a case open for the member.
+#[tokio::test]
+async fn registering_a_transfer_lost_opens_one_case_unless_one_is_open() {
+    let app = spawn_app().await;
+    let t = app.tenant("rl").await;
+    let b1 = t.branch1.id;
+    let (with_case, without, case) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let r = t
+        .secretary1
+        .push(
+            "p",
+            vec![
+                put(1, "members", with_case, b1, json!({"name": "韦二四"})),
+                put(2, "members", without, b1, json!({"name": "昌二五"})),
+                put(
+                    3,
+                    "contact_cases",
+                    case,
+                    b1,
+                    json!({"member_id": with_case, "result": "searching"}),
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(
+        r.results.iter().all(|r| r.error.is_none()),
+        "{:?}",
+        r.results
+    );
+    let (t1, t2) = (Uuid::now_v7(), Uuid::now_v7());
+    for (i, (id, name)) in [(t1, "韦二四"), (t2, "昌二五")].into_iter().enumerate() {
+        t.street_staff
+            .push(
+                "s",
+                vec![put(
+                    i as i64 + 1,
+                    "transfers",
+                    id,
+                    t.street.id,
+                    json!({"branch_id": b1, "member_name": name}),
+                )],
+            )
+            .await
+            .unwrap();
+    }
+    let lost = |n: i64, transfer: Uuid, member: Uuid| {
+        paicha_tests::patch(
+            n,
+            "transfers",
+            transfer,
+            None,
+            json!({"receipt_status": "receiver_unreachable", "registered_lost": true, "member_id": member}),
+        )
+    };
+    let r = t
+        .secretary1
+        .push(
+            "p",
+            vec![
+                lost(4, t1, with_case),
+                lost(5, t2, without),
+                // Written again: still one case.
+                paicha_tests::patch(
+                    6,
+                    "transfers",
+                    t2,
+                    None,
+                    json!({"follow_up_note": "多次联系未果"}),
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(
+        r.results.iter().all(|r| r.error.is_none()),
+        "{:?}",
+        r.results
+    );
+    let mut replica = paicha_tests::Replica::default();
+    replica.sync(&t.secretary1).await.unwrap();
+    let cases_of = |member: Uuid| {
+        replica
+            .records
+            .iter()
+            .filter(|((c, _), (_, f))| c == "contact_cases" && f["member_id"] == json!(member))
+            .count()
+    };
+    assert_eq!(cases_of(with_case), 1, "the open case serves");
+    assert_eq!(cases_of(without), 1, "one case opened");
+}
