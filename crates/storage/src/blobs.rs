@@ -693,6 +693,9 @@ mod tests {
         // The second chunk is written in part, then its request fails.
         let mut second = files.begin_chunk(tenant, &sha, 10).await.unwrap();
         second.write(b"half of it").await.unwrap();
+        // The bytes reach the file (tokio's file writes in the background until flushed: without
+        // this the size below was read too early now and then).
+        second.file.flush().await.unwrap();
         assert_eq!(files.received(tenant, &sha).await, 20);
         second.abort().await;
         assert_eq!(files.received(tenant, &sha).await, 10);
