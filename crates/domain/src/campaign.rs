@@ -233,11 +233,14 @@ impl Plan {
         }
     }
 
-    /// The tenant's plan among its campaign records: the campaign that starts last.
-    pub fn latest<'a>(campaigns: impl Iterator<Item = &'a Map<String, Value>>) -> Option<Plan> {
+    /// The tenant's campaign among its campaign records, `(id, fields)`: the one that starts
+    /// last, and among equals the greatest id, so every reader picks the same one.
+    pub fn latest<'a>(
+        campaigns: impl Iterator<Item = (uuid::Uuid, &'a Map<String, Value>)>,
+    ) -> Option<(uuid::Uuid, Plan)> {
         campaigns
-            .filter_map(Plan::from_fields)
-            .max_by_key(|p| p.start_date)
+            .filter_map(|(id, fields)| Plan::from_fields(fields).map(|p| (id, p)))
+            .max_by_key(|(id, p)| (p.start_date, *id))
     }
 
     /// The day a suspension that took effect on `effective_on` ends under `plan` (§8.4; the

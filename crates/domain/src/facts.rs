@@ -270,6 +270,23 @@ impl Fact {
     }
 }
 
+/// Whether a member was lost at the start, with the months: the frozen snapshot once the
+/// baseline is taken (it does not change as members are found or leave); before, the rule on
+/// today's fields (`live`), for members on the roster (provisional).
+fn lost_of(
+    m: &Member,
+    frozen: bool,
+    on_roster: bool,
+    live: Option<Option<u32>>,
+) -> (bool, Option<u32>) {
+    match (frozen, m.baseline, live) {
+        (true, Some(b), _) => (b.lost, b.lost_months),
+        (true, None, _) => (false, None),
+        (false, _, Some(months)) if on_roster => (true, months),
+        (false, _, _) => (false, None),
+    }
+}
+
 /// Months without contact at the start if the lost-contact rule (§8.1) holds on the member's
 /// fields now (`Some(None)`: lost, no contact date known); `None` when not lost or without a
 /// campaign.
@@ -322,24 +339,21 @@ impl Facts {
         self.records.is_empty()
     }
 
-    /// The id of the tenant's campaign (the one [`Facts::plan`] reads).
-    pub fn campaign_id(&self) -> Option<Uuid> {
-        self.records
-            .iter()
-            .filter_map(|((_, id), e)| match &e.fact {
-                Fact::Campaign(fields) => Plan::from_fields(fields).map(|p| (p.start_date, *id)),
-                _ => None,
-            })
-            .max()
-            .map(|(_, id)| id)
+    /// The tenant's campaign and its plan ([`Plan::latest`]).
+    pub fn campaign(&self) -> Option<(Uuid, Plan)> {
+        Plan::latest(
+            self.records
+                .iter()
+                .filter_map(|((_, id), e)| match &e.fact {
+                    Fact::Campaign(fields) => Some((*id, fields.as_ref())),
+                    _ => None,
+                }),
+        )
     }
 
-    /// The plan of the tenant's campaign: the one starting last, if several.
+    /// The plan of the tenant's campaign ([`Facts::campaign`]).
     pub fn plan(&self) -> Option<Plan> {
-        Plan::latest(self.records.values().filter_map(|e| match &e.fact {
-            Fact::Campaign(fields) => Some(fields.as_ref()),
-            _ => None,
-        }))
+        self.campaign().map(|(_, plan)| plan)
     }
 }
 
@@ -504,12 +518,8 @@ pub fn roll_up(
         if let (true, Fact::Member(m)) = (under(&entry.path, target.path), &entry.fact) {
             let on_roster =
                 m.roster_status != Some("removed_from_roster") && !left.contains(record_id);
-            let lost = if frozen {
-                m.baseline.is_some_and(|b| b.lost)
-            } else {
-                live_lost(m, start, months).is_some()
-            };
-            if lost && on_roster {
+            let live = live_lost(m, start, months);
+            if on_roster && lost_of(m, frozen, on_roster, live).0 {
                 lost_items.insert(*record_id);
             }
         }
@@ -539,20 +549,7 @@ pub fn roll_up(
                 let has_left = left.contains(record_id);
                 let on_roster = m.roster_status != Some("removed_from_roster") && !has_left;
                 let live = live_lost(m, start, months);
-                // Lost at the start: the frozen snapshot once the baseline is taken (it does
-                // not change as members are found or leave); before, the rule on today's
-                // fields, for members on the roster (provisional).
-                let (lost, lost_months) = if frozen {
-                    match m.baseline {
-                        Some(b) => (b.lost, b.lost_months),
-                        None => (false, None),
-                    }
-                } else {
-                    match live {
-                        Some(months) if on_roster => (true, months),
-                        _ => (false, None),
-                    }
-                };
+                let (lost, lost_months) = lost_of(m, frozen, on_roster, live);
                 let at_start = if frozen {
                     m.baseline
                         .is_some_and(|b| b.kind == crate::baseline::Kind::AtStart)

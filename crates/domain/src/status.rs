@@ -54,7 +54,9 @@ pub struct Counts {
     pub roster: BTreeMap<String, u64>,
     /// Members verified in any `confirmed_*` state.
     pub verified: u64,
-    /// Members the lost-contact rule (§8.1) proposes as lost at the campaign's start.
+    /// Members lost at the campaign's start by the lost-contact rule (§8.1): their frozen
+    /// snapshots of kind `at_start` once the baseline is taken (§8.9), before it the rule on
+    /// today's fields of the members on the roster.
     pub lost_contact_at_start: u64,
     /// Members whose contact status is `mobile`.
     pub mobile: u64,
@@ -126,8 +128,7 @@ pub struct Counts {
     /// verification phase.
     #[serde(default)]
     pub verified_by_day: BTreeMap<String, u64>,
-    /// Members on the roster lost at the campaign's start, by how long they had been without
-    /// contact then: `6_to_12_months`, `1_to_2_years`, `over_2_years`, or `unknown` (no
+    /// The members of `lost_contact_at_start`, by how long they had been without contact then: `6_to_12_months`, `1_to_2_years`, `over_2_years`, or `unknown` (no
     /// contact date recorded).
     #[serde(default)]
     pub lost_by_duration: BTreeMap<String, u64>,

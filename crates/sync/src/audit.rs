@@ -69,8 +69,20 @@ pub fn entry_hash(e: &ChangeEntry) -> String {
         e.client_time.as_deref().unwrap_or(""),
         canonical_json(&e.changes),
     );
-    let digest = Sha256::digest(content.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    sha256_hex(content.as_bytes())
+}
+
+/// SHA-256 as lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// SHA-256 of a JSON value's canonical form ([`canonical_json`]), as lower-case hex.
+pub fn canonical_sha256(value: &Value) -> String {
+    sha256_hex(canonical_json(value).as_bytes())
 }
 
 /// What the verification of one tenant's chain found.

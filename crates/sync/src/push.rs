@@ -395,41 +395,32 @@ pub struct Correction {
     pub reason: String,
 }
 
-/// The mutation the change log records for a write the server makes because of `m`: `m`'s id
-/// and client time, the written record and operation.
-fn caused_by(
-    m: &Mutation,
+/// The mutation the change log records for a write the server makes: the id and client time
+/// of the mutation that caused it (0 and none for an act of its own), the written record and
+/// operation.
+fn server_mutation(
+    cause: (i64, Option<String>),
     collection: Collection,
     id: Uuid,
     op: Op,
     unit: Option<Uuid>,
 ) -> Mutation {
     Mutation {
-        mutation_id: m.mutation_id,
+        mutation_id: cause.0,
         collection: collection.as_str().to_owned(),
         id,
         org_unit_id: unit,
         op: op.as_str().to_owned(),
         base_version: None,
         fields: None,
-        client_time: m.client_time.clone(),
+        client_time: cause.1,
     }
 }
 
 /// The change log's mutation for a write the server makes on a request of its own (not a
 /// device's push): id 0, no client time.
 fn act(collection: Collection, id: Uuid) -> Mutation {
-    let none = Mutation {
-        mutation_id: 0,
-        collection: String::new(),
-        id,
-        org_unit_id: None,
-        op: String::new(),
-        base_version: None,
-        fields: None,
-        client_time: None,
-    };
-    caused_by(&none, collection, id, Op::Patch, None)
+    server_mutation((0, None), collection, id, Op::Patch, None)
 }
 
 /// Freezes the campaign's baseline (docs/domain.md §8.9): every live member of the tenant gets
@@ -701,7 +692,6 @@ fn parse(value: &Value) -> Result<Mutation, (Value, Rejection)> {
 /// base version and fields (keys in canonical order), but not its id or `client_time`. A retry
 /// of the same mutation has the same fingerprint; a different edit under the same id does not.
 fn fingerprint(m: &Mutation) -> String {
-    use sha2::{Digest, Sha256};
     let content = json!({
         "collection": m.collection,
         "id": m.id,
@@ -710,8 +700,7 @@ fn fingerprint(m: &Mutation) -> String {
         "base_version": m.base_version,
         "fields": m.fields,
     });
-    let digest = Sha256::digest(crate::audit::canonical_json(&content).as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::audit::canonical_sha256(&content)
 }
 
 /// A record id derived from another's, the same every time: the contact case a transfer
@@ -730,7 +719,6 @@ fn derived_id(from: Uuid, what: &str) -> Uuid {
 /// The SHA-256 of ledger entries' content as submitted: each entry's id and fields (without
 /// the server's mark of its submission), in id order, as canonical JSON.
 fn entries_digest(entries: &[RecordRow]) -> String {
-    use sha2::{Digest, Sha256};
     let mut items: Vec<(Uuid, Value)> = entries
         .iter()
         .map(|e| {
@@ -746,8 +734,7 @@ fn entries_digest(entries: &[RecordRow]) -> String {
             .map(|(id, fields)| json!({"id": id, "fields": fields}))
             .collect(),
     );
-    let digest = Sha256::digest(crate::audit::canonical_json(&content).as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::audit::canonical_sha256(&content)
 }
 
 /// The 公民身份号码 a write gives a member, if it gives one.
@@ -828,33 +815,38 @@ impl<'a> Batch<'a> {
         if let Some(plan) = self.plan {
             return Ok(plan);
         }
-        let scope = Scope {
-            tenant_id: self.writer.tenant_id,
-            path: "",
-        };
-        let mut campaigns: HashMap<Uuid, Map<String, Value>> = self
-            .txn
-            .live_rows(scope, Collection::Campaigns)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r.fields))
-            .collect();
-        for ((collection, id), row) in &self.records {
-            if *collection != Collection::Campaigns {
+        let campaigns = self.live_under(Collection::Campaigns, "").await?;
+        let plan = Plan::latest(campaigns.iter().map(|r| (r.id, &r.fields))).map(|(_, p)| p);
+        self.plan = Some(plan);
+        Ok(plan)
+    }
+
+    /// `read` (live records of `collection` from the database) as the batch stands: the
+    /// batch's own writes of that collection replace what was read, joined when `keep` holds
+    /// for them, dropped otherwise. Oldest first.
+    fn as_batch_stands(
+        &self,
+        collection: Collection,
+        read: Vec<RecordRow>,
+        keep: impl Fn(&RecordRow) -> bool,
+    ) -> Vec<RecordRow> {
+        let mut rows: HashMap<Uuid, RecordRow> = read.into_iter().map(|r| (r.id, r)).collect();
+        for ((c, id), row) in &self.records {
+            if *c != collection {
                 continue;
             }
             match row {
-                Some(r) if !r.deleted && r.tenant_id == self.writer.tenant_id => {
-                    campaigns.insert(*id, r.fields.clone());
+                Some(r) if !r.deleted && keep(r) => {
+                    rows.insert(*id, r.clone());
                 }
                 _ => {
-                    campaigns.remove(id);
+                    rows.remove(id);
                 }
             }
         }
-        let plan = Plan::latest(campaigns.values());
-        self.plan = Some(plan);
-        Ok(plan)
+        let mut rows: Vec<RecordRow> = rows.into_values().collect();
+        rows.sort_by_key(|r| (r.created_at, r.id));
+        rows
     }
 
     /// The live records of `collection` at or below `path` as the batch stands.
@@ -867,29 +859,8 @@ impl<'a> Batch<'a> {
             tenant_id: self.writer.tenant_id,
             path,
         };
-        let mut rows: HashMap<Uuid, RecordRow> = self
-            .txn
-            .live_rows(scope, collection)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r))
-            .collect();
-        for ((c, id), row) in &self.records {
-            if *c != collection {
-                continue;
-            }
-            match row {
-                Some(r) if !r.deleted && scope.sees(r.place()) => {
-                    rows.insert(*id, r.clone());
-                }
-                _ => {
-                    rows.remove(id);
-                }
-            }
-        }
-        let mut rows: Vec<RecordRow> = rows.into_values().collect();
-        rows.sort_by_key(|r| (r.created_at, r.id));
-        Ok(rows)
+        let read = self.txn.live_rows(scope, collection).await?;
+        Ok(self.as_batch_stands(collection, read, |r| scope.sees(r.place())))
     }
 
     /// A member's live records of `collection` (information forms, contact cases) as the batch
@@ -899,33 +870,15 @@ impl<'a> Batch<'a> {
         collection: Collection,
         member: Uuid,
     ) -> Result<Vec<RecordRow>, SyncError> {
-        let mut rows: HashMap<Uuid, RecordRow> = self
+        let read = self
             .txn
             .live_rows_referring(collection, "member_id", member)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r))
-            .collect();
-        let wanted = member.to_string();
-        for ((c, id), row) in &self.records {
-            if *c != collection {
-                continue;
-            }
-            match row {
-                Some(r)
-                    if !r.deleted
-                        && r.tenant_id == self.writer.tenant_id
-                        && r.fields.get("member_id").and_then(Value::as_str)
-                            == Some(wanted.as_str()) =>
-                {
-                    rows.insert(*id, r.clone());
-                }
-                _ => {
-                    rows.remove(id);
-                }
-            }
-        }
-        Ok(rows.into_values().collect())
+            .await?;
+        let (tenant, wanted) = (self.writer.tenant_id, member.to_string());
+        Ok(self.as_batch_stands(collection, read, |r| {
+            r.tenant_id == tenant
+                && r.fields.get("member_id").and_then(Value::as_str) == Some(wanted.as_str())
+        }))
     }
 
     /// Reads, in one query per collection, the records the batch's mutations name.
@@ -1644,7 +1597,8 @@ impl<'a> Batch<'a> {
         row.updated_by = self.writer.user_id;
         row.device_id = Some(self.writer.device_id.to_owned());
         self.store_row(row.clone(), false);
-        let server_m = caused_by(m, row.collection, row.id, Op::Patch, None);
+        let cause = (m.mutation_id, m.client_time.clone());
+        let server_m = server_mutation(cause, row.collection, row.id, Op::Patch, None);
         self.append(&row, Op::Patch, &server_m, Value::Object(changes))
             .await
     }
@@ -1685,7 +1639,8 @@ impl<'a> Batch<'a> {
             .into_iter()
             .map(|(k, v)| (k, json!([Value::Null, v])))
             .collect();
-        let server_m = caused_by(m, collection, id, Op::Put, Some(unit.id));
+        let cause = (m.mutation_id, m.client_time.clone());
+        let server_m = server_mutation(cause, collection, id, Op::Put, Some(unit.id));
         self.append(&row, Op::Put, &server_m, Value::Object(changes))
             .await
     }

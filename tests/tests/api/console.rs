@@ -231,6 +231,11 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
     b.eval("document.querySelector('.baseline').scrollIntoView(); return true;")
         .await;
     b.screenshot("console-baseline").await;
+    b.resize(PHONE).await;
+    b.eval("document.querySelector('.baseline').scrollIntoView(); return true;")
+        .await;
+    b.screenshot("console-baseline-phone").await;
+    b.resize(DESKTOP).await;
     b.eval("window.scrollTo(0, 0); return true;").await;
     b.eval("document.querySelector('.charts').scrollIntoView(); return true;")
         .await;

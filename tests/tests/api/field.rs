@@ -264,6 +264,9 @@ async fn a_branch_works_offline_and_every_edit_reaches_the_server_once() {
         b.click("button[data-step=confirmed_on_site]").await;
         b.click("#confirm-step").await;
         b.wait_for(".confirm-ask .field-error").await;
+        if name == "党员00001" {
+            b.screenshot("field-confirm-ask").await;
+        }
         b.type_into("#confirm-exception", "纸质采集表已签字，照片待补拍")
             .await;
         b.click("#confirm-step").await;

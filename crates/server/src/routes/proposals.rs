@@ -76,7 +76,7 @@ pub async fn proposals(
         .store
         .live_records(crate::routes::sync::scope(&target), Collection::Campaigns)
         .await?;
-    let plan = Plan::latest(campaigns.iter().map(|(_, _, fields)| fields));
+    let plan = Plan::latest(campaigns.iter().map(|(id, _, fields)| (*id, fields))).map(|(_, p)| p);
     let as_of = query
         .as_of
         .unwrap_or_else(|| paicha_domain::calendar::china_date(chrono::Utc::now()));

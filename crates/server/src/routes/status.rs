@@ -75,8 +75,7 @@ pub async fn status(
     let (plan, campaign_id, total, per_child) = state
         .facts
         .read(&state.store, target.tenant_id, |facts| {
-            let plan = facts.plan();
-            let campaign_id = facts.campaign_id();
+            let (campaign_id, plan) = facts.campaign().unzip();
             let (total, per_child) = roll_up(
                 facts,
                 target_ref,

@@ -104,8 +104,8 @@ function FiveChecks({ member }) {
           (k) => html`<tr data-check=${k.check} data-done=${k.done ? 'yes' : 'no'}>
             <th scope="row">${k.label_zh}</th>
             <td class=${k.done ? 'ok-text' : 'muted'}>${k.done ? '已完成' : '未完成'}</td>
-            <td>${k.on ? date(k.on) : '—'}</td>
-            <td>${k.by_name || '—'}</td>
+            <td data-label="日期">${k.on ? date(k.on) : '—'}</td>
+            <td data-label="登记人">${k.by_name || '—'}</td>
             <td>${k.detail_zh}</td>
           </tr>`,
         )}
