@@ -10,10 +10,11 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use paicha_domain::collection::Collection;
-use sea_orm::sea_query::{Cond, Expr, ExprTrait, OnConflict, Order, Query, SimpleExpr};
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, OnConflict, Order, Query};
 use sea_orm::{
-    AccessMode, ConnectionTrait, DatabaseTransaction, EntityTrait, IsolationLevel, QueryResult,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    AccessMode, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, IsolationLevel,
+    QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    Value as SeaValue,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -1141,7 +1142,7 @@ async fn load_record(
         .transpose()
 }
 
-fn record_values(row: &RecordRow) -> [SimpleExpr; 15] {
+fn record_values(row: &RecordRow) -> [SeaValue; 15] {
     [
         row.id.into(),
         row.tenant_id.into(),
@@ -1151,14 +1152,70 @@ fn record_values(row: &RecordRow) -> [SimpleExpr; 15] {
         row.addressee_path.clone().into(),
         to_i64(row.version).into(),
         row.deleted.into(),
-        Value::Object(row.fields.clone()).into(),
-        Value::Object(row.field_versions.clone()).into(),
+        object_text(&row.fields),
+        object_text(&row.field_versions),
         row.created_at.into(),
         row.created_by.into(),
         row.updated_at.into(),
         row.updated_by.into(),
         row.device_id.clone().into(),
     ]
+}
+
+/// The JSON columns of the tables written in bulk. Their values are bound as JSON text
+/// ([`json_text`]); PostgreSQL casts it to `jsonb`, SQLite stores the text as it stores JSON.
+const JSON_COLUMNS: [&str; 6] = [
+    "fields",
+    "field_versions",
+    "changes",
+    "result",
+    "overwritten_value",
+    "winning_value",
+];
+
+/// A JSON value for a bulk insert, as its text. Binding `serde_json` values made sea-orm copy
+/// every one deeply before binding it (docs/benchmarks.md, session 6); text is copied flat.
+fn json_text(value: &Value) -> SeaValue {
+    SeaValue::String(serde_json::to_string(value).ok())
+}
+
+/// A JSON object for a bulk insert, as its text ([`json_text`]).
+fn object_text(value: &Map<String, Value>) -> SeaValue {
+    SeaValue::String(serde_json::to_string(value).ok())
+}
+
+/// `INSERT INTO "table" ("a", "b") VALUES (…), (…)` for `rows` rows, with the backend's
+/// placeholders (`?` on SQLite, `$1`… on PostgreSQL, cast to `jsonb` for [`JSON_COLUMNS`]).
+/// Tables and columns are this crate's own names, never input.
+fn insert_sql(backend: DatabaseBackend, table: &str, columns: &[&str], rows: usize) -> String {
+    use std::fmt::Write as _;
+    let mut sql = String::with_capacity(64 + columns.len() * (16 + rows * 6));
+    let _ = write!(sql, "INSERT INTO \"{table}\" (");
+    for (i, column) in columns.iter().enumerate() {
+        let _ = write!(sql, "{}\"{column}\"", if i > 0 { ", " } else { "" });
+    }
+    sql.push_str(") VALUES ");
+    let mut n = 0;
+    for row in 0..rows {
+        sql.push_str(if row > 0 { ", (" } else { "(" });
+        for (i, column) in columns.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            n += 1;
+            match backend {
+                DatabaseBackend::Postgres if JSON_COLUMNS.contains(column) => {
+                    let _ = write!(sql, "CAST(${n} AS jsonb)");
+                }
+                DatabaseBackend::Postgres => {
+                    let _ = write!(sql, "${n}");
+                }
+                _ => sql.push('?'),
+            }
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 impl SyncTxn {
@@ -1329,27 +1386,31 @@ impl SyncTxn {
             .collect()
     }
 
-    /// Inserts rows into `table`, `per_statement` rows to a statement.
+    /// Inserts rows into `table`, `per_statement` rows to a statement. The statement's text is
+    /// written here, not by sea-query's builder: a batch of 500 members writes about 7,500
+    /// values a table, and building the generic expression tree for each was a fifth of the
+    /// push's time under the tenant's lock (docs/benchmarks.md, session 6).
     async fn insert_rows<const N: usize>(
         &self,
         table: &'static str,
         columns: [&'static str; N],
-        rows: impl IntoIterator<Item = [SimpleExpr; N]>,
+        rows: impl IntoIterator<Item = [SeaValue; N]>,
         per_statement: usize,
     ) -> StoreResult<()> {
-        let rows: Vec<[SimpleExpr; N]> = rows.into_iter().collect();
+        let backend = self.txn.get_database_backend();
+        // Collected before the first await: the caller's iterator (a closure over borrowed
+        // rows) is then not part of this future, which must stay `Send` for any lifetime.
+        let rows: Vec<[SeaValue; N]> = rows.into_iter().collect();
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
-            let mut insert = Query::insert()
-                .into_table(table)
-                .columns(columns)
-                .to_owned();
+            let mut values = Vec::with_capacity(per_statement * N);
             for row in rows.by_ref().take(per_statement) {
-                insert
-                    .values(row)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                values.extend(row);
             }
-            self.txn.execute(&insert).await?;
+            let sql = insert_sql(backend, table, &columns, values.len() / N);
+            self.txn
+                .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+                .await?;
         }
         Ok(())
     }
@@ -1400,7 +1461,7 @@ impl SyncTxn {
                 e.mutation_id.into(),
                 e.server_time.into(),
                 e.client_time.clone().into(),
-                e.changes.clone().into(),
+                json_text(&e.changes),
                 e.prev_hash.clone().into(),
                 e.hash.clone().into(),
             ]
@@ -1420,9 +1481,9 @@ impl SyncTxn {
                 c.owner_path.clone().into(),
                 c.addressee_path.clone().into(),
                 c.field.clone().into(),
-                c.overwritten_value.clone().into(),
+                json_text(&c.overwritten_value),
                 to_i64(c.overwritten_version).into(),
-                c.winning_value.clone().into(),
+                json_text(&c.winning_value),
                 to_i64(c.winning_version).into(),
                 c.user_id.into(),
                 c.device_id.clone().into(),
@@ -1450,7 +1511,7 @@ impl SyncTxn {
                 device_id.into(),
                 (*mutation_id).into(),
                 self.tenant_id.into(),
-                result.clone().into(),
+                json_text(result),
                 now.into(),
                 fingerprint.clone().into(),
             ]

@@ -75,6 +75,7 @@ pub struct PushOutcome {
 }
 
 /// Why a mutation is refused.
+#[derive(Debug, Clone)]
 struct Rejection {
     code: &'static str,
     message: String,
@@ -136,7 +137,9 @@ struct Batch<'a> {
     pending: Vec<(Collection, Uuid, Map<String, Value>)>,
 }
 
-/// One device's batch, owned, for the group commit.
+/// One device's batch, owned, for the group commit. Its mutations are parsed and fingerprinted
+/// when it is made ([`Job::new`]), in the request's own task: the tenant's writer, which takes
+/// one group at a time, then only applies them.
 #[derive(Debug, Clone)]
 pub struct Job {
     pub user_id: Uuid,
@@ -144,10 +147,44 @@ pub struct Job {
     pub tenant_id: Uuid,
     pub unit_path: String,
     pub device_id: String,
-    pub mutations: Vec<Value>,
+    mutations: Vec<Prepared>,
+}
+
+/// A mutation as read before the tenant's turn: parsed, or refused with the id to echo; and
+/// the fingerprint of what it asks (none when refused).
+#[derive(Debug, Clone)]
+struct Prepared {
+    parsed: Result<Mutation, (Value, Rejection)>,
+    print: Option<String>,
+}
+
+impl Prepared {
+    fn of(value: &Value) -> Self {
+        let parsed = parse(value);
+        let print = parsed.as_ref().ok().map(fingerprint);
+        Self { parsed, print }
+    }
 }
 
 impl Job {
+    /// A job of `mutations` as the device sent them (each is parsed here, refused one by one
+    /// when malformed).
+    pub fn new(writer: Writer<'_>, mutations: &[Value]) -> Self {
+        Self {
+            user_id: writer.user_id,
+            role: writer.role,
+            tenant_id: writer.tenant_id,
+            unit_path: writer.unit_path.to_owned(),
+            device_id: writer.device_id.to_owned(),
+            mutations: mutations.iter().map(Prepared::of).collect(),
+        }
+    }
+
+    /// The mutations that parsed.
+    fn parsed(&self) -> impl Iterator<Item = &Mutation> {
+        self.mutations.iter().filter_map(|p| p.parsed.as_ref().ok())
+    }
+
     fn writer(&self) -> Writer<'_> {
         Writer {
             user_id: self.user_id,
@@ -166,14 +203,7 @@ pub async fn push(
     writer: Writer<'_>,
     mutations: &[Value],
 ) -> Result<PushOutcome, SyncError> {
-    let job = Job {
-        user_id: writer.user_id,
-        role: writer.role,
-        tenant_id: writer.tenant_id,
-        unit_path: writer.unit_path.to_owned(),
-        device_id: writer.device_id.to_owned(),
-        mutations: mutations.to_vec(),
-    };
+    let job = Job::new(writer, mutations);
     let (mut results, version) =
         apply_group(store, writer.tenant_id, std::slice::from_ref(&job)).await?;
     Ok(PushOutcome {
@@ -190,14 +220,7 @@ pub async fn push_all_or_nothing(
     writer: Writer<'_>,
     mutations: &[Value],
 ) -> Result<Result<PushOutcome, Vec<MutationResult>>, SyncError> {
-    let job = Job {
-        user_id: writer.user_id,
-        role: writer.role,
-        tenant_id: writer.tenant_id,
-        unit_path: writer.unit_path.to_owned(),
-        device_id: writer.device_id.to_owned(),
-        mutations: mutations.to_vec(),
-    };
+    let job = Job::new(writer, mutations);
     let (mut results, version, committed) =
         apply_jobs(store, writer.tenant_id, std::slice::from_ref(&job), true).await?;
     let results = results.pop().unwrap_or_default();
@@ -219,6 +242,39 @@ async fn apply_group(
     Ok((results, version))
 }
 
+/// The records the jobs' mutations name, and the 公民身份号码 their new members' fields carry
+/// (read before the batch applies them, in one query each).
+fn named_in(jobs: &[Job]) -> (Vec<(Collection, Uuid)>, Vec<String>) {
+    let mut named = Vec::new();
+    let mut numbers = Vec::new();
+    for m in jobs.iter().flat_map(Job::parsed) {
+        let Some(collection) = Collection::parse(&m.collection) else {
+            continue;
+        };
+        named.push((collection, m.id));
+        if collection == Collection::Members
+            && let Some(number) = m
+                .fields
+                .as_ref()
+                .and_then(|f| f.get("id_number")?.as_str())
+                .and_then(|raw| IdNumber::parse(raw).ok())
+        {
+            numbers.push(number.as_str().to_owned());
+        }
+    }
+    (named, numbers)
+}
+
+/// Per job: who, which device, and the ids of its mutations (to read their stored results).
+fn asked_of(jobs: &[Job]) -> Vec<(Uuid, String, Vec<i64>)> {
+    jobs.iter()
+        .map(|job| {
+            let ids = job.parsed().map(|m| m.mutation_id).collect();
+            (job.user_id, job.device_id.clone(), ids)
+        })
+        .collect()
+}
+
 /// The work of [`apply_group`]; with `all_or_nothing`, a single rejection rolls everything
 /// back (the third value says whether it committed).
 async fn apply_jobs(
@@ -230,20 +286,6 @@ async fn apply_jobs(
     // Stored times are cut to microseconds, what PostgreSQL keeps, so the audit hash computed
     // now is the one recomputed from the database later.
     let now = Utc::now().trunc_subsecs(6);
-    let parsed: Vec<Vec<Result<Mutation, (Value, Rejection)>>> = jobs
-        .iter()
-        .map(|job| job.mutations.iter().map(parse).collect())
-        .collect();
-    // What needs no database is done before the tenant's lock is taken.
-    let mut prints: Vec<Vec<Option<String>>> = Vec::with_capacity(parsed.len());
-    for of_job in &parsed {
-        let mut of_this = Vec::with_capacity(of_job.len());
-        for m in of_job {
-            of_this.push(m.as_ref().ok().map(fingerprint));
-        }
-        prints.push(of_this);
-    }
-
     let txn = store.begin_sync(tenant_id).await?;
     let Some(first_job) = jobs.first() else {
         let version = txn.version;
@@ -252,47 +294,32 @@ async fn apply_jobs(
         return Ok((vec![], version, true));
     };
     let mut batch = Batch::new(txn, first_job.writer(), now);
-    batch.prefetch(parsed.iter().flatten()).await?;
-    let numbers: Vec<String> = parsed
-        .iter()
-        .flatten()
-        .flatten()
-        .filter(|m| m.collection == Collection::Members.as_str())
-        .filter_map(|m| m.fields.as_ref()?.get("id_number")?.as_str())
-        .filter_map(|raw| IdNumber::parse(raw).ok())
-        .map(|n| n.as_str().to_owned())
-        .collect();
+    let (named, numbers) = named_in(jobs);
+    batch.prefetch(named).await?;
     batch.load_id_numbers(&numbers).await?;
     // Results already given in this group, by (user, device, mutation id): a retry racing its
     // original in the same group is a duplicate too.
     let mut in_group: HashMap<(Uuid, String, i64), (MutationResult, String)> = HashMap::new();
     // Every job's stored results, read at once (the tenant's lock is held: none can be added
     // meanwhile but by this group, which `in_group` covers).
-    let mut asked: Vec<(Uuid, String, Vec<i64>)> = Vec::with_capacity(jobs.len());
-    for (job, of_job) in jobs.iter().zip(&parsed) {
-        let mut ids = Vec::with_capacity(of_job.len());
-        for m in of_job.iter().flatten() {
-            ids.push(m.mutation_id);
-        }
-        asked.push((job.user_id, job.device_id.clone(), ids));
-    }
+    let asked = asked_of(jobs);
     let seen = batch.txn.mutation_results_of(&asked).await?;
     drop(asked);
     let mut all_results = Vec::with_capacity(jobs.len());
-    for ((job, parsed), prints) in jobs.iter().zip(parsed).zip(prints) {
+    for job in jobs {
         batch.writer = job.writer();
         let mut saved = Vec::new();
-        let mut results = Vec::with_capacity(parsed.len());
-        for (item, print) in parsed.into_iter().zip(prints) {
-            let mutation = match item {
+        let mut results = Vec::with_capacity(job.mutations.len());
+        for prepared in &job.mutations {
+            let mutation = match &prepared.parsed {
                 Ok(m) => m,
                 Err((id, rejection)) => {
-                    results.push(rejected(id, rejection));
+                    results.push(rejected(id.clone(), rejection.clone()));
                     continue;
                 }
             };
             let id = mutation.mutation_id;
-            let print = print.unwrap_or_default();
+            let print = prepared.print.clone().unwrap_or_default();
             let key = (job.user_id, job.device_id.clone(), id);
             let first = in_group
                 .get(&key)
@@ -321,7 +348,7 @@ async fn apply_jobs(
                 }
                 continue;
             }
-            let result = match batch.apply(&mutation).await? {
+            let result = match batch.apply(mutation).await? {
                 Ok(applied) => MutationResult {
                     mutation_id: Value::from(id),
                     status: if applied.conflicts.is_empty() {
@@ -882,15 +909,10 @@ impl<'a> Batch<'a> {
     }
 
     /// Reads, in one query per collection, the records the batch's mutations name.
-    async fn prefetch<'m>(
-        &mut self,
-        parsed: impl Iterator<Item = &'m Result<Mutation, (Value, Rejection)>>,
-    ) -> Result<(), SyncError> {
+    async fn prefetch(&mut self, named: Vec<(Collection, Uuid)>) -> Result<(), SyncError> {
         let mut wanted: HashMap<Collection, Vec<Uuid>> = HashMap::new();
-        for m in parsed.flatten() {
-            if let Some(collection) = Collection::parse(&m.collection) {
-                wanted.entry(collection).or_default().push(m.id);
-            }
+        for (collection, id) in named {
+            wanted.entry(collection).or_default().push(id);
         }
         for (collection, ids) in wanted {
             for id in &ids {

@@ -20,7 +20,7 @@ use paicha_domain::collection::Collection;
 use paicha_domain::role::Role;
 use paicha_storage::{OrgUnitRecord, Scope};
 use paicha_sync::cursor::Cursor;
-use paicha_sync::push::{Job, MAX_MUTATIONS};
+use paicha_sync::push::{Job, MAX_MUTATIONS, Writer};
 use paicha_sync::{SyncError, pull};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -141,14 +141,16 @@ pub async fn push(
                 .with_field("mutations"),
         );
     }
-    let job = Job {
-        user_id: principal.user_id,
-        role: principal.role,
-        tenant_id: unit.tenant_id,
-        unit_path: unit.path.clone(),
-        device_id,
-        mutations: req.mutations,
-    };
+    let job = Job::new(
+        Writer {
+            user_id: principal.user_id,
+            role: principal.role,
+            tenant_id: unit.tenant_id,
+            unit_path: &unit.path,
+            device_id: &device_id,
+        },
+        &req.mutations,
+    );
     let outcome = state.committer.push(&state.store, job).await?;
     state.notifier.notify(unit.tenant_id, outcome.version);
     Ok(Json(PushResponse {
