@@ -1218,6 +1218,43 @@ fn insert_sql(backend: DatabaseBackend, table: &str, columns: &[&str], rows: usi
     sql
 }
 
+/// The mutation ids asked of each device as ranges, `(user, device, first, last)`: sorted,
+/// with ids less than [`RANGE_GAP`] apart joined. A device numbers its mutations upwards, so a
+/// batch is usually one range. PostgreSQL 15 reads `mutation_id BETWEEN a AND b` as a range of
+/// the primary key, but `mutation_id IN (…500 ids…)` as a filter on every result the device
+/// ever had, which made each batch's lookup grow with the device's history
+/// (docs/benchmarks.md, session 6).
+fn id_ranges(devices: &[(Uuid, String, Vec<i64>)]) -> Vec<(Uuid, &str, i64, i64)> {
+    let mut ranges = Vec::new();
+    for (user, device, ids) in devices {
+        let mut ids = ids.clone();
+        ids.sort_unstable();
+        let mut current: Option<(i64, i64)> = None;
+        for id in ids {
+            current = match current {
+                Some((first, last)) if id <= last.saturating_add(RANGE_GAP) => Some((first, id)),
+                Some((first, last)) => {
+                    ranges.push((*user, device.as_str(), first, last));
+                    Some((id, id))
+                }
+                None => Some((id, id)),
+            };
+        }
+        if let Some((first, last)) = current {
+            ranges.push((*user, device.as_str(), first, last));
+        }
+    }
+    ranges
+}
+
+/// Most parameters a bulk insert binds: under SQLite's limit (32,766 since 3.32) and
+/// PostgreSQL's (65,535).
+const MAX_PARAMETERS: usize = 7_500;
+
+/// Ids at most this far apart are read as one range by [`id_ranges`] (the results between
+/// them, at most this many, are read and dropped).
+const RANGE_GAP: i64 = 64;
+
 impl SyncTxn {
     pub(crate) fn conn(&self) -> &DatabaseTransaction {
         &self.txn
@@ -1230,32 +1267,17 @@ impl SyncTxn {
         &self,
         devices: &[(Uuid, String, Vec<i64>)],
     ) -> StoreResult<HashMap<(Uuid, String, i64), (Value, Option<String>)>> {
-        let mut out = HashMap::new();
-        // Indexes, not an iterator adapter, across the awaits below (a closure's borrow there
-        // makes the future's `Send` depend on a lifetime).
-        let mut next = 0;
-        while next < devices.len() {
+        let ranges = id_ranges(devices);
+        let mut out: HashMap<(Uuid, String, i64), (Value, Option<String>)> = HashMap::new();
+        for chunk in ranges.chunks(100) {
             let mut any = Cond::any();
-            let mut taken = 0;
-            while next < devices.len() {
-                let (user_id, device_id, ids) = &devices[next];
-                if taken > 0 && taken + ids.len() > 500 {
-                    break;
-                }
-                next += 1;
-                if ids.is_empty() {
-                    continue;
-                }
-                taken += ids.len();
+            for (user_id, device_id, first, last) in chunk {
                 any = any.add(
                     Cond::all()
                         .add(Expr::col("user_id").eq(*user_id))
-                        .add(Expr::col("device_id").eq(device_id.as_str()))
-                        .add(Expr::col("mutation_id").is_in(ids.iter().copied())),
+                        .add(Expr::col("device_id").eq(*device_id))
+                        .add(Expr::col("mutation_id").between(*first, *last)),
                 );
-            }
-            if taken == 0 {
-                break;
             }
             let select = Query::select()
                 .columns([
@@ -1279,6 +1301,13 @@ impl SyncTxn {
                 );
             }
         }
+        // The ranges may hold results of ids not asked for: keep the asked ones.
+        let asked: std::collections::HashSet<(Uuid, &str, i64)> = devices
+            .iter()
+            .flat_map(|(user, device, ids)| ids.iter().map(move |id| (*user, device.as_str(), *id)))
+            .collect();
+        out.retain(|(user, device, id), _| asked.contains(&(*user, device.as_str(), *id)));
+        drop(asked);
         Ok(out)
     }
 
@@ -1386,21 +1415,28 @@ impl SyncTxn {
             .collect()
     }
 
-    /// Inserts rows into `table`, `per_statement` rows to a statement. The statement's text is
-    /// written here, not by sea-query's builder: a batch of 500 members writes about 7,500
-    /// values a table, and building the generic expression tree for each was a fifth of the
-    /// push's time under the tenant's lock (docs/benchmarks.md, session 6).
+    /// Inserts rows into `table` with multi-row `VALUES`, as many rows to a statement as
+    /// [`MAX_PARAMETERS`] allows (a batch of 500 records or audit entries: one statement).
+    ///
+    /// The statement's text is written here, not by sea-query's builder, whose generic
+    /// expression tree for each of those values was a fifth of the push's time under the
+    /// tenant's lock. (On PostgreSQL, one array parameter a column with `UNNEST`, and one JSON
+    /// parameter with `json_populate_recordset`, were both measured slower than this:
+    /// docs/benchmarks.md, session 6.)
     async fn insert_rows<const N: usize>(
         &self,
         table: &'static str,
         columns: [&'static str; N],
         rows: impl IntoIterator<Item = [SeaValue; N]>,
-        per_statement: usize,
     ) -> StoreResult<()> {
         let backend = self.txn.get_database_backend();
         // Collected before the first await: the caller's iterator (a closure over borrowed
         // rows) is then not part of this future, which must stay `Send` for any lifetime.
         let rows: Vec<[SeaValue; N]> = rows.into_iter().collect();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let per_statement = MAX_PARAMETERS / N;
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
             let mut values = Vec::with_capacity(per_statement * N);
@@ -1422,7 +1458,7 @@ impl SyncTxn {
                 .iter()
                 .filter(|r| r.collection == collection)
                 .map(|r| record_values(r));
-            self.insert_rows(collection.as_str(), RECORD_COLUMNS, of_collection, 100)
+            self.insert_rows(collection.as_str(), RECORD_COLUMNS, of_collection)
                 .await?;
         }
         Ok(())
@@ -1466,8 +1502,7 @@ impl SyncTxn {
                 e.hash.clone().into(),
             ]
         });
-        self.insert_rows("change_log", CHANGE_COLUMNS, rows, 100)
-            .await
+        self.insert_rows("change_log", CHANGE_COLUMNS, rows).await
     }
 
     pub async fn insert_conflicts(&self, conflicts: &[ConflictRow]) -> StoreResult<()> {
@@ -1492,7 +1527,7 @@ impl SyncTxn {
                 c.resolved_by.into(),
             ]
         });
-        self.insert_rows("sync_conflicts", CONFLICT_COLUMNS, rows, 100)
+        self.insert_rows("sync_conflicts", CONFLICT_COLUMNS, rows)
             .await
     }
 
@@ -1525,7 +1560,7 @@ impl SyncTxn {
             "created_at",
             "fingerprint",
         ];
-        self.insert_rows("sync_mutations", columns, rows, 200).await
+        self.insert_rows("sync_mutations", columns, rows).await
     }
 
     /// Stores the tenant's new last version and audit hash, and commits everything.
@@ -1551,5 +1586,43 @@ impl SyncTxn {
         }
         self.txn.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asked_ids_become_ranges_of_each_device() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let devices = vec![
+            (a, "phone".to_owned(), vec![7, 3, 5, 4, 3, 200, 1000]),
+            (b, "pad".to_owned(), vec![]),
+            (b, "office".to_owned(), vec![i64::MAX, 1]),
+        ];
+        assert_eq!(
+            id_ranges(&devices),
+            vec![
+                (a, "phone", 3, 7),
+                (a, "phone", 200, 200),
+                (a, "phone", 1000, 1000),
+                (b, "office", 1, 1),
+                (b, "office", i64::MAX, i64::MAX),
+            ]
+        );
+        // Ids up to RANGE_GAP apart share a range.
+        let near = vec![(
+            a,
+            "phone".to_owned(),
+            vec![1, 1 + RANGE_GAP, 2 + 2 * RANGE_GAP],
+        )];
+        assert_eq!(
+            id_ranges(&near),
+            vec![
+                (a, "phone", 1, 1 + RANGE_GAP),
+                (a, "phone", 2 + 2 * RANGE_GAP, 2 + 2 * RANGE_GAP)
+            ]
+        );
     }
 }
