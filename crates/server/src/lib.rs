@@ -359,7 +359,7 @@ impl Application {
             ),
         };
         let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
-        let state = AppState {
+        let state = AppState::new(crate::state::Shared {
             store: store.clone(),
             keys,
             settings: settings.clone(),
@@ -374,7 +374,7 @@ impl Application {
             blob_locks: blob_locks.clone(),
             blob_transfers: Arc::new(tokio::sync::Semaphore::new(settings.max_blob_transfers)),
             stopping: stopping_rx,
-        };
+        });
         Ok(Self {
             listener,
             router: app(state),

@@ -8,9 +8,29 @@ use crate::error::{ApiError, ApiResult};
 use paicha_auth::Principal;
 use paicha_domain::api::ErrorCode;
 
-/// What every handler shares. Cheap to clone.
+/// What every handler shares: one reference to [`Shared`], so a clone (every extractor and
+/// middleware that takes the state makes one per request) costs a reference count. It held
+/// the fields by value before, and ten thousand woken long-polls spent a tenth of their time
+/// copying and freeing the token keys and validation rules (docs/benchmarks.md, session 6).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The state itself, behind [`AppState`].
+pub struct Shared {
     pub store: Store,
     pub keys: TokenKeys,
     pub settings: Arc<Settings>,
