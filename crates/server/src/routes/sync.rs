@@ -313,22 +313,33 @@ async fn coalesced_pull(
         let mut flights = state.pull_flights.lock().unwrap_or_else(|p| p.into_inner());
         flights.entry(key.clone()).or_default().clone()
     };
-    // Whatever happens to this caller (even cancellation), its map entry goes.
+    // The entry stays while any caller holds it, so the callers a wake-up sets going over the
+    // next moments join the same read even after the first have answered (the key's
+    // `announced` keeps a later commit out of it). It went with the first caller to finish
+    // before, and 20,000 woken long-polls made about a thousand reads instead of one
+    // (docs/benchmarks.md, session 6). The last caller to leave (even cancelled) removes it.
     struct Leave<'a> {
         flights: &'a PullFlights,
         key: &'a PullKey,
+        cell: &'a Arc<OnceCell<Option<PullResponse>>>,
     }
     impl Drop for Leave<'_> {
         fn drop(&mut self) {
-            self.flights
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(self.key);
+            let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
+            // Joining happens under this lock: the count cannot grow while it is held. The
+            // map's reference and this caller's are the last two.
+            if flights
+                .get(self.key)
+                .is_some_and(|c| Arc::ptr_eq(c, self.cell) && Arc::strong_count(c) <= 2)
+            {
+                flights.remove(self.key);
+            }
         }
     }
     let _leave = Leave {
         flights: &state.pull_flights,
         key: &key,
+        cell: &cell,
     };
     let shared = cell
         .get_or_init(|| async {
