@@ -1532,25 +1532,30 @@ impl SyncTxn {
     }
 
     /// Keeps mutation results with the fingerprints of their mutations, so a retry gets them
-    /// again and a reused id with other content is recognised.
+    /// again and a reused id with other content is recognised: per device (user, device id),
+    /// its results by mutation id. All devices' in one statement (a group of single-mutation
+    /// pushes made one statement per device before).
     pub async fn save_results(
         &self,
-        user_id: Uuid,
-        device_id: &str,
-        results: &[(i64, Value, String)],
+        devices: &[(Uuid, String, Vec<(i64, Value, String)>)],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let rows = results.iter().map(|(mutation_id, result, fingerprint)| {
-            [
-                user_id.into(),
-                device_id.into(),
-                (*mutation_id).into(),
-                self.tenant_id.into(),
-                json_text(result),
-                now.into(),
-                fingerprint.clone().into(),
-            ]
-        });
+        // Built here, not as a lazy iterator: one over nested closures would make this future's
+        // `Send` depend on a lifetime.
+        let mut rows: Vec<[SeaValue; 7]> = Vec::new();
+        for (user_id, device_id, results) in devices {
+            for (mutation_id, result, fingerprint) in results {
+                rows.push([
+                    (*user_id).into(),
+                    device_id.as_str().into(),
+                    (*mutation_id).into(),
+                    self.tenant_id.into(),
+                    json_text(result),
+                    now.into(),
+                    fingerprint.clone().into(),
+                ]);
+            }
+        }
         let columns = [
             "user_id",
             "device_id",

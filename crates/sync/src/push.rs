@@ -1046,11 +1046,7 @@ impl<'a> Batch<'a> {
         }
         self.txn.append_changes(&self.entries).await?;
         self.txn.insert_conflicts(&self.conflicts).await?;
-        for (user_id, device_id, results) in &self.results {
-            self.txn
-                .save_results(*user_id, device_id, results, self.now)
-                .await?;
-        }
+        self.txn.save_results(&self.results, self.now).await?;
         Ok(())
     }
 
