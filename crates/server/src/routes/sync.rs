@@ -325,15 +325,7 @@ async fn coalesced_pull(
     }
     impl Drop for Leave<'_> {
         fn drop(&mut self) {
-            let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
-            // Joining happens under this lock: the count cannot grow while it is held. The
-            // map's reference and this caller's are the last two.
-            if flights
-                .get(self.key)
-                .is_some_and(|c| Arc::ptr_eq(c, self.cell) && Arc::strong_count(c) <= 2)
-            {
-                flights.remove(self.key);
-            }
+            leave_flight(self.flights, self.key, self.cell);
         }
     }
     let _leave = Leave {
@@ -352,6 +344,19 @@ async fn coalesced_pull(
         Some(page) => Ok(page.clone()),
         // The shared read failed: read again alone, for this caller's own error.
         None => Ok(pull::pull(&state.store, scope(unit), collections, cursor, limit).await?),
+    }
+}
+
+/// A caller of a shared read leaves it: the read's entry goes when this is its last caller
+/// (joining happens under the map's lock, so the count cannot grow meanwhile; the map's
+/// reference and this caller's are then the last two).
+fn leave_flight(flights: &PullFlights, key: &PullKey, cell: &Arc<OnceCell<Option<PullResponse>>>) {
+    let mut flights = flights.lock().unwrap_or_else(|p| p.into_inner());
+    if flights
+        .get(key)
+        .is_some_and(|c| Arc::ptr_eq(c, cell) && Arc::strong_count(c) <= 2)
+    {
+        flights.remove(key);
     }
 }
 
@@ -636,4 +641,48 @@ pub async fn audit(
         })
         .collect();
     Ok(Json(AuditList { entries }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The woken long-polls of one commit keep joining one read until its last caller leaves:
+    /// a caller that answers first does not take the read away from those still coming.
+    #[test]
+    fn a_shared_read_stays_joinable_until_its_last_caller_leaves() {
+        let flights = PullFlights::default();
+        let key = PullKey {
+            tenant_id: Uuid::nil(),
+            path: "/a/".into(),
+            collections: vec![Collection::Members],
+            cursor: 7,
+            limit: 100,
+            announced: 8,
+        };
+        let join = || {
+            let mut map = flights.lock().unwrap();
+            map.entry(key.clone()).or_default().clone()
+        };
+        let first = join();
+        let second = join();
+        assert!(Arc::ptr_eq(&first, &second));
+        // The first answers and leaves; the second still waits.
+        leave_flight(&flights, &key, &first);
+        drop(first);
+        let third = join();
+        assert!(
+            Arc::ptr_eq(&second, &third),
+            "a caller arriving now must join the read still held"
+        );
+        leave_flight(&flights, &key, &second);
+        drop(second);
+        assert!(flights.lock().unwrap().contains_key(&key));
+        // The last leaves: the entry goes, and a later caller starts a read of its own.
+        leave_flight(&flights, &key, &third);
+        drop(third);
+        assert!(!flights.lock().unwrap().contains_key(&key));
+        let fourth = join();
+        assert_eq!(Arc::strong_count(&fourth), 2);
+    }
 }
