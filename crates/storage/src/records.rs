@@ -1231,7 +1231,7 @@ fn insert_sql(backend: DatabaseBackend, table: &str, columns: &[&str], rows: usi
 }
 
 /// The mutation ids asked of each device as ranges, `(user, device, first, last)`: sorted,
-/// with ids less than [`RANGE_GAP`] apart joined. A device numbers its mutations upwards, so a
+/// with ids at most [`RANGE_GAP`] apart joined. A device numbers its mutations upwards, so a
 /// batch is usually one range. PostgreSQL 15 reads `mutation_id BETWEEN a AND b` as a range of
 /// the primary key, but `mutation_id IN (…500 ids…)` as a filter on every result the device
 /// ever had, which made each batch's lookup grow with the device's history
@@ -1319,7 +1319,6 @@ impl SyncTxn {
             .flat_map(|(user, device, ids)| ids.iter().map(move |id| (*user, device.as_str(), *id)))
             .collect();
         out.retain(|(user, device, id), _| asked.contains(&(*user, device.as_str(), *id)));
-        drop(asked);
         Ok(out)
     }
 
