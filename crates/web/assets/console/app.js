@@ -32,6 +32,8 @@ function useRoute() {
   useEffect(() => {
     const on = () => setRoute(parseHash());
     addEventListener('hashchange', on);
+    // A change of the hash between the first render and this subscription fired no event here.
+    on();
     return () => removeEventListener('hashchange', on);
   }, []);
   return route;

@@ -37,6 +37,8 @@ function useHash() {
       window.scrollTo(0, 0);
     };
     addEventListener('hashchange', on);
+    // A change of the hash between the first render and this subscription fired no event here.
+    setRoute(parseHash());
     return () => removeEventListener('hashchange', on);
   }, []);
   return route;
