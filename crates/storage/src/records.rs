@@ -869,12 +869,7 @@ impl Store {
         scope: Scope<'_>,
         collection: Collection,
     ) -> StoreResult<Vec<RecordRow>> {
-        self.db
-            .query_all(&live_select(scope, collection, &RECORD_COLUMNS))
-            .await?
-            .iter()
-            .map(|row| decode_record(collection, row))
-            .collect()
+        load_live_rows(&self.db, scope, collection).await
     }
 
     /// The live records of `collection` in `scope`, oldest first: (id, owning unit, fields).
@@ -1137,6 +1132,20 @@ impl Store {
     }
 }
 
+/// The live records of `collection` in `scope`, whole, oldest first, read on `db` (the pool
+/// or a transaction).
+async fn load_live_rows(
+    db: &impl ConnectionTrait,
+    scope: Scope<'_>,
+    collection: Collection,
+) -> StoreResult<Vec<RecordRow>> {
+    db.query_all(&live_select(scope, collection, &RECORD_COLUMNS))
+        .await?
+        .iter()
+        .map(|row| decode_record(collection, row))
+        .collect()
+}
+
 async fn load_record(
     db: &impl ConnectionTrait,
     collection: Collection,
@@ -1391,12 +1400,7 @@ impl SyncTxn {
         scope: Scope<'_>,
         collection: Collection,
     ) -> StoreResult<Vec<RecordRow>> {
-        self.txn
-            .query_all(&live_select(scope, collection, &RECORD_COLUMNS))
-            .await?
-            .iter()
-            .map(|row| decode_record(collection, row))
-            .collect()
+        load_live_rows(&self.txn, scope, collection).await
     }
 
     /// The tenant's live records of `collection` whose reference field `field` (a record id)

@@ -283,9 +283,7 @@ async fn apply_jobs(
     jobs: &[Job],
     all_or_nothing: bool,
 ) -> Result<(Vec<Vec<MutationResult>>, u64, bool), SyncError> {
-    // Stored times are cut to microseconds, what PostgreSQL keeps, so the audit hash computed
-    // now is the one recomputed from the database later.
-    let now = Utc::now().trunc_subsecs(6);
+    let now = batch_time();
     let txn = store.begin_sync(tenant_id).await?;
     let Some(first_job) = jobs.first() else {
         let version = txn.version;
@@ -386,10 +384,14 @@ async fn apply_jobs(
         // Dropping the transaction rolls it back: nothing of it is written.
         return Ok((all_results, batch.version, false));
     }
-    batch.flush().await?;
-    let version = batch.version;
-    batch.txn.commit(version, &batch.last_hash).await?;
+    let version = batch.commit().await?;
     Ok((all_results, version, true))
+}
+
+/// The time a batch's writes carry: cut to microseconds, what PostgreSQL keeps, so the audit
+/// hash computed now is the one recomputed from the database later.
+fn batch_time() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
 }
 
 /// Why a baseline act is refused.
@@ -459,9 +461,7 @@ pub async fn freeze_baseline(
     writer: Writer<'_>,
     campaign_id: Uuid,
 ) -> Result<Result<Frozen, BaselineRefusal>, SyncError> {
-    let now = Utc::now().trunc_subsecs(6);
-    let txn = store.begin_sync(writer.tenant_id).await?;
-    let mut batch = Batch::new(txn, writer, now);
+    let mut batch = Batch::begin(store, writer).await?;
     let Some(campaign) = batch
         .record(Collection::Campaigns, campaign_id)
         .await?
@@ -475,7 +475,7 @@ pub async fn freeze_baseline(
     let Some(plan) = Plan::from_fields(&campaign.fields) else {
         return Ok(Err(BaselineRefusal::NoCampaign));
     };
-    let today = paicha_domain::calendar::china_date(now);
+    let today = paicha_domain::calendar::china_date(batch.now);
     let members = batch.live_under(Collection::Members, "").await?;
     let count = members.len() as u64;
     for member in members {
@@ -491,9 +491,7 @@ pub async fn freeze_baseline(
     batch
         .server_patch(campaign, fields, &act(Collection::Campaigns, campaign_id))
         .await?;
-    batch.flush().await?;
-    let version = batch.version;
-    batch.txn.commit(version, &batch.last_hash).await?;
+    let version = batch.commit().await?;
     Ok(Ok(Frozen {
         version,
         members: count,
@@ -509,9 +507,7 @@ pub async fn correct_baseline(
     member_id: Uuid,
     correction: &Correction,
 ) -> Result<Result<u64, BaselineRefusal>, SyncError> {
-    let now = Utc::now().trunc_subsecs(6);
-    let txn = store.begin_sync(writer.tenant_id).await?;
-    let mut batch = Batch::new(txn, writer, now);
+    let mut batch = Batch::begin(store, writer).await?;
     let Some(member) = batch
         .record(Collection::Members, member_id)
         .await?
@@ -522,7 +518,7 @@ pub async fn correct_baseline(
     if baseline::of_fields(&member.fields).is_none() {
         return Ok(Err(BaselineRefusal::NotTaken));
     }
-    let today = paicha_domain::calendar::china_date(now);
+    let today = paicha_domain::calendar::china_date(batch.now);
     let mut fields = Map::new();
     fields.insert("baseline_lost".into(), Value::Bool(correction.lost));
     fields.insert(
@@ -544,9 +540,7 @@ pub async fn correct_baseline(
     batch
         .server_patch(member, fields, &act(Collection::Members, member_id))
         .await?;
-    batch.flush().await?;
-    let version = batch.version;
-    batch.txn.commit(version, &batch.last_hash).await?;
+    let version = batch.commit().await?;
     Ok(Ok(version))
 }
 
@@ -815,6 +809,20 @@ impl Op {
 }
 
 impl<'a> Batch<'a> {
+    /// A batch in a transaction of its own, under the tenant's write lock.
+    async fn begin(store: &Store, writer: Writer<'a>) -> Result<Self, SyncError> {
+        let txn = store.begin_sync(writer.tenant_id).await?;
+        Ok(Self::new(txn, writer, batch_time()))
+    }
+
+    /// Writes everything the batch did and commits it; returns the tenant's version after it.
+    async fn commit(mut self) -> Result<u64, SyncError> {
+        self.flush().await?;
+        let version = self.version;
+        self.txn.commit(version, &self.last_hash).await?;
+        Ok(version)
+    }
+
     fn new(txn: SyncTxn, writer: Writer<'a>, now: DateTime<Utc>) -> Self {
         Batch {
             version: txn.version,
