@@ -10,6 +10,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use paicha_auth::{Principal, TokenError};
 use paicha_domain::api::ErrorCode;
+use paicha_storage::{OrgUnitRecord, SessionStatus};
 use serde::de::DeserializeOwned;
 
 use crate::config::IpBlock;
@@ -152,48 +153,91 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(AUTHORIZATION) else {
-            return Err(ApiError::unauthorized(ErrorCode::Unauthenticated));
-        };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .ok_or_else(|| ApiError::unauthorized(ErrorCode::InvalidToken))?;
-        match state.keys.verify(token) {
-            Ok(principal) => {
-                // Boxed: the query's state lives on the heap only while it runs, instead of in
-                // every request's future for its whole life (a long-poll's included).
-                Box::pin(check_session(state, &principal)).await?;
-                Ok(AuthUser(principal))
-            }
-            Err(TokenError::Expired) => {
-                tracing::debug!("expired access token");
-                Err(ApiError::unauthorized(ErrorCode::TokenExpired))
-            }
-            Err(err) => {
-                tracing::debug!(error = %err, "refused access token");
-                Err(ApiError::unauthorized(ErrorCode::InvalidToken))
-            }
+        let principal = verified_token(parts, state)?;
+        // Boxed: the query's state lives on the heap only while it runs, instead of in every
+        // request's future for its whole life (a long-poll's included).
+        let status = Box::pin(
+            state
+                .store
+                .session_status(principal.user_id, session_of(&principal)?),
+        )
+        .await?;
+        check_session(status.as_ref(), &principal)?;
+        Ok(AuthUser(principal))
+    }
+}
+
+/// The caller, as [`AuthUser`], with its unit (`None` for the platform administrator), both
+/// read by one query: for the busiest routes (push and pull), which need the unit at once.
+pub struct Caller {
+    pub principal: Principal,
+    pub unit: Option<OrgUnitRecord>,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let principal = verified_token(parts, state)?;
+        let read = Box::pin(
+            state
+                .store
+                .session_and_unit(principal.user_id, session_of(&principal)?),
+        )
+        .await?;
+        let (status, unit) = read.unzip();
+        check_session(status.as_ref(), &principal)?;
+        // The session check holds the user's unit to the token's, so this is the token's unit;
+        // as `AppState::caller_unit`, it must be of the token's tenant.
+        let unit = unit.flatten();
+        if unit
+            .as_ref()
+            .is_some_and(|u| Some(u.tenant_id) != principal.tenant_id)
+        {
+            return Err(ApiError::unauthorized(ErrorCode::InvalidToken));
+        }
+        Ok(Caller { principal, unit })
+    }
+}
+
+/// The principal of the request's bearer token, verified (signature, expiry, claims).
+fn verified_token(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    let Some(value) = parts.headers.get(AUTHORIZATION) else {
+        return Err(ApiError::unauthorized(ErrorCode::Unauthenticated));
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .ok_or_else(|| ApiError::unauthorized(ErrorCode::InvalidToken))?;
+    match state.keys.verify(token) {
+        Ok(principal) => Ok(principal),
+        Err(TokenError::Expired) => {
+            tracing::debug!("expired access token");
+            Err(ApiError::unauthorized(ErrorCode::TokenExpired))
+        }
+        Err(err) => {
+            tracing::debug!(error = %err, "refused access token");
+            Err(ApiError::unauthorized(ErrorCode::InvalidToken))
         }
     }
 }
 
+/// The sign-in a token belongs to; a token without one is refused.
+fn session_of(principal: &Principal) -> Result<uuid::Uuid, ApiError> {
+    principal.session_id.ok_or_else(|| {
+        tracing::debug!("access token without a session");
+        ApiError::unauthorized(ErrorCode::InvalidToken)
+    })
+}
+
 /// Whether a verified token still speaks for a live sign-in: its user exists, is not disabled,
 /// still has the role and unit the token names, and the token's sign-in (its refresh-token
-/// family) has not been revoked. One query per request, so a revocation made on any instance
-/// ends the token on the very next request everywhere, not when it expires.
-async fn check_session(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
-    let Some(session) = principal.session_id else {
-        tracing::debug!("access token without a session");
-        return Err(ApiError::unauthorized(ErrorCode::InvalidToken));
-    };
-    let status = state
-        .store
-        .session_status(principal.user_id, session)
-        .await?;
+/// family) has not been revoked. Read by one query per request, so a revocation made on any
+/// instance ends the token on the very next request everywhere, not when it expires.
+fn check_session(status: Option<&SessionStatus>, principal: &Principal) -> Result<(), ApiError> {
     let live = status.is_some_and(|s| {
         !s.disabled
             && s.session_alive

@@ -11,7 +11,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::auth_tables::NewRefreshToken;
-use crate::entities::{refresh_token, user};
+use crate::entities::{org_unit, refresh_token, user};
 use crate::{OrgUnitRecord, RefreshTokenRecord, Store, StoreError, StoreResult, UserRecord};
 
 /// What the bearer-token check needs to know about the caller, read in one query.
@@ -58,6 +58,18 @@ pub struct AccountLogEntry {
     pub at: DateTime<Utc>,
 }
 
+/// The columns of `org_units` (its model's fields).
+const UNIT_COLUMNS: [&str; 8] = [
+    "id",
+    "tenant_id",
+    "parent_id",
+    "kind",
+    "name",
+    "code",
+    "path",
+    "created_at",
+];
+
 const LOG: &str = "account_log";
 const LOG_COLUMNS: [&str; 9] = [
     "id",
@@ -79,6 +91,29 @@ impl Store {
         user_id: Uuid,
         session_id: Uuid,
     ) -> StoreResult<Option<SessionStatus>> {
+        Ok(self
+            .read_session(user_id, session_id, false)
+            .await?
+            .map(|(status, _)| status))
+    }
+
+    /// [`Store::session_status`] and the user's unit, in the same one query (the unit by its
+    /// primary key): what the busiest requests (push and pull) need of their caller, read in
+    /// one round trip instead of two (docs/benchmarks.md, session 7).
+    pub async fn session_and_unit(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+    ) -> StoreResult<Option<(SessionStatus, Option<OrgUnitRecord>)>> {
+        self.read_session(user_id, session_id, true).await
+    }
+
+    async fn read_session(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        with_unit: bool,
+    ) -> StoreResult<Option<(SessionStatus, Option<OrgUnitRecord>)>> {
         let alive = Query::select()
             .expr(Expr::val(1))
             .from("refresh_tokens")
@@ -86,15 +121,30 @@ impl Store {
             .and_where(Expr::col(("refresh_tokens", "user_id")).eq(user_id))
             .and_where(Expr::col(("refresh_tokens", "revoked_at")).is_null())
             .to_owned();
-        let select = Query::select()
-            .columns(["disabled", "role", "org_unit_id", "tenant_id"])
+        let mut select = Query::select()
+            .columns(
+                ["disabled", "role", "org_unit_id", "tenant_id"].map(|c| (Alias::new("users"), c)),
+            )
             .expr_as(
                 Expr::case(Expr::exists(alive), Expr::val(1)).finally(Expr::val(0)),
                 Alias::new("alive"),
             )
             .from("users")
-            .and_where(Expr::col("id").eq(user_id))
+            .and_where(Expr::col(("users", "id")).eq(user_id))
             .to_owned();
+        if with_unit {
+            // The unit's columns, prefixed `unit_`.
+            for column in UNIT_COLUMNS {
+                select.expr_as(
+                    Expr::col(("org_units", column)),
+                    Alias::new(format!("unit_{column}")),
+                );
+            }
+            select.left_join(
+                "org_units",
+                Expr::col(("org_units", "id")).equals(("users", "org_unit_id")),
+            );
+        }
         let Some(row) = self.db.query_one(&select).await? else {
             return Ok(None);
         };
@@ -102,13 +152,31 @@ impl Store {
         let role = Role::parse(&role)
             .ok_or_else(|| StoreError::Corrupt(format!("user {user_id} has role {role:?}")))?;
         let alive: i32 = row.try_get("", "alive")?;
-        Ok(Some(SessionStatus {
+        let status = SessionStatus {
             disabled: row.try_get("", "disabled")?,
             role,
             org_unit_id: row.try_get("", "org_unit_id")?,
             tenant_id: row.try_get("", "tenant_id")?,
             session_alive: alive == 1,
-        }))
+        };
+        let unit_id: Option<Uuid> = match with_unit {
+            true => row.try_get("", "unit_id")?,
+            false => None,
+        };
+        let unit = match unit_id {
+            Some(id) => Some(crate::org_units::to_record(org_unit::Model {
+                id,
+                tenant_id: row.try_get("", "unit_tenant_id")?,
+                parent_id: row.try_get("", "unit_parent_id")?,
+                kind: row.try_get("", "unit_kind")?,
+                name: row.try_get("", "unit_name")?,
+                code: row.try_get("", "unit_code")?,
+                path: row.try_get("", "unit_path")?,
+                created_at: row.try_get("", "unit_created_at")?,
+            })?),
+            None => None,
+        };
+        Ok(Some((status, unit)))
     }
 
     /// Applies `change` to a user and returns it as it is now. A unit deleted meanwhile is

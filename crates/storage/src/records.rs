@@ -16,6 +16,7 @@ use sea_orm::{
     QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
     Value as SeaValue,
 };
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -45,14 +46,16 @@ pub struct RecordRow {
 }
 
 /// One change as a pull returns it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ChangeRow {
     pub collection: Collection,
     pub id: Uuid,
     pub org_unit_id: Uuid,
     pub version: u64,
     pub deleted: bool,
-    pub fields: Map<String, Value>,
+    /// The record's fields as the database stores them: one JSON object's text, checked to be
+    /// JSON, never decoded into values (a pull writes it out as it is).
+    pub fields: Box<RawValue>,
 }
 
 /// A page of changes, read from one consistent snapshot.
@@ -267,30 +270,48 @@ const RECORD_COLUMNS: [&str; 15] = [
 /// The query of one pull page: over every collection asked for, each collection's first
 /// `limit + 1` changes after `after` (its `(tenant_id, version)` index), united, and the first
 /// `limit + 1` of those by version. `None` when no collection is asked for.
-fn page_select(
+/// The statements that read a pull page: the changes of each collection in `scope` after
+/// version `after`, in version order, `limit + 1` of them at most (the one past the limit says
+/// there are more).
+///
+/// On PostgreSQL one statement unites the collections: its plan merges their version-ordered
+/// index walks ("Merge Append") and stops at the limit. SQLite cannot merge them: it sorted
+/// the united rows through a temporary b-tree, copying each record's fields into it, and that
+/// was over a third of a large pull's time (docs/benchmarks.md, session 6). There each
+/// collection is read by a statement of its own, in index order, and the rows are merged
+/// after ([`merge_page`]); all are read in one transaction, so from one snapshot.
+fn page_statements(
+    engine: crate::Engine,
     scope: Scope<'_>,
     collections: &[Collection],
     after: u64,
     limit: u64,
-) -> Option<sea_orm::sea_query::SelectStatement> {
-    let mut united: Option<sea_orm::sea_query::SelectStatement> = None;
-    for (i, &collection) in collections.iter().enumerate() {
-        let of_collection = Query::select()
+) -> Vec<sea_orm::sea_query::SelectStatement> {
+    let of_collection = |collection: Collection| {
+        Query::select()
             // A name from `Collection`, never from the request: safe as a literal.
             .expr_as(
                 Expr::cust(format!("'{}'", collection.as_str())),
                 "collection",
             )
-            .columns(["id", "org_unit_id", "version", "deleted", "fields"])
+            .columns(["id", "org_unit_id", "version", "deleted"])
+            // As text: a pull writes it out as stored (JSONB on PostgreSQL prints its own way).
+            .expr_as(Expr::cust("CAST(fields AS TEXT)"), "fields")
             .from(collection.as_str())
             .cond_where(scope.condition_for(collection))
             .and_where(Expr::col("version").gt(to_i64(after)))
             .order_by("version", Order::Asc)
             .limit(limit.saturating_add(1))
-            .to_owned();
+            .to_owned()
+    };
+    if engine == crate::Engine::Sqlite {
+        return collections.iter().map(|&c| of_collection(c)).collect();
+    }
+    let mut united: Option<sea_orm::sea_query::SelectStatement> = None;
+    for (i, &collection) in collections.iter().enumerate() {
         let wrapped = Query::select()
             .column(sea_orm::sea_query::Asterisk)
-            .from_subquery(of_collection, format!("c{i}"))
+            .from_subquery(of_collection(collection), format!("c{i}"))
             .to_owned();
         match &mut united {
             None => united = Some(wrapped),
@@ -299,15 +320,27 @@ fn page_select(
             }
         }
     }
-    let united = united?;
-    Some(
-        Query::select()
-            .column(sea_orm::sea_query::Asterisk)
-            .from_subquery(united, "changes")
-            .order_by("version", Order::Asc)
-            .limit(limit.saturating_add(1))
-            .to_owned(),
-    )
+    united
+        .map(|united| {
+            Query::select()
+                .column(sea_orm::sea_query::Asterisk)
+                .from_subquery(united, "changes")
+                .order_by("version", Order::Asc)
+                .limit(limit.saturating_add(1))
+                .to_owned()
+        })
+        .into_iter()
+        .collect()
+}
+
+/// The rows of a page's statements in version order, `limit + 1` at most. A tenant's versions
+/// are unique across its collections, and each statement's rows come in version order.
+fn merge_page(mut changes: Vec<ChangeRow>, statements: usize, limit: u64) -> Vec<ChangeRow> {
+    if statements > 1 {
+        changes.sort_by_key(|c| c.version);
+    }
+    changes.truncate(usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX));
+    changes
 }
 
 fn to_i64(v: u64) -> i64 {
@@ -316,6 +349,17 @@ fn to_i64(v: u64) -> i64 {
 
 fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
+}
+
+/// A record's stored fields, the text of a JSON object: checked, kept as text.
+fn raw_object(text: String) -> StoreResult<Box<RawValue>> {
+    if !text.trim_start().starts_with('{') {
+        return Err(StoreError::Corrupt(format!(
+            "fields are not a JSON object: {}",
+            text.chars().take(64).collect::<String>()
+        )));
+    }
+    RawValue::from_string(text).map_err(|e| StoreError::Corrupt(format!("fields: {e}")))
 }
 
 fn object(value: Value) -> Map<String, Value> {
@@ -585,9 +629,12 @@ impl Store {
             .snapshot_noting_start(scope.tenant_id, on_start)
             .await?;
         let mut changes = Vec::new();
-        if let Some(select) = page_select(scope, collections, after, limit) {
+        let statements = page_statements(self.engine, scope, collections, after, limit);
+        if !statements.is_empty() {
             self.walk_version_index(&txn).await?;
-            for row in txn.query_all(&select).await? {
+        }
+        for select in &statements {
+            for row in txn.query_all(select).await? {
                 let name: String = row.try_get("", "collection")?;
                 changes.push(ChangeRow {
                     collection: Collection::parse(&name)
@@ -596,11 +643,12 @@ impl Store {
                     org_unit_id: row.try_get("", "org_unit_id")?,
                     version: to_u64(row.try_get("", "version")?),
                     deleted: row.try_get("", "deleted")?,
-                    fields: object(row.try_get("", "fields")?),
+                    fields: raw_object(row.try_get("", "fields")?)?,
                 });
             }
         }
         txn.commit().await?;
+        let mut changes = merge_page(changes, statements.len(), limit);
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         let has_more = changes.len() > limit;
         changes.truncate(limit);
@@ -644,25 +692,25 @@ impl Store {
         limit: u64,
     ) -> StoreResult<Vec<String>> {
         let (txn, _, _) = self.snapshot(scope.tenant_id).await?;
-        let Some(select) = page_select(scope, collections, after, limit) else {
-            return Ok(Vec::new());
-        };
+        let statements = page_statements(self.engine, scope, collections, after, limit);
         self.walk_version_index(&txn).await?;
         let backend = txn.get_database_backend();
-        let statement = backend.build(&select);
-        let explain = sea_orm::Statement {
-            sql: match self.engine {
-                crate::Engine::Postgres => format!("EXPLAIN {}", statement.sql),
-                crate::Engine::Sqlite => format!("EXPLAIN QUERY PLAN {}", statement.sql),
-            },
-            ..statement
-        };
         let mut lines = Vec::new();
-        for row in txn.query_all_raw(explain).await? {
-            lines.push(match self.engine {
-                crate::Engine::Postgres => row.try_get_by_index::<String>(0)?,
-                crate::Engine::Sqlite => row.try_get::<String>("", "detail")?,
-            });
+        for select in &statements {
+            let statement = backend.build(select);
+            let explain = sea_orm::Statement {
+                sql: match self.engine {
+                    crate::Engine::Postgres => format!("EXPLAIN {}", statement.sql),
+                    crate::Engine::Sqlite => format!("EXPLAIN QUERY PLAN {}", statement.sql),
+                },
+                ..statement
+            };
+            for row in txn.query_all_raw(explain).await? {
+                lines.push(match self.engine {
+                    crate::Engine::Postgres => row.try_get_by_index::<String>(0)?,
+                    crate::Engine::Sqlite => row.try_get::<String>("", "detail")?,
+                });
+            }
         }
         txn.commit().await?;
         Ok(lines)
@@ -1610,8 +1658,38 @@ impl SyncTxn {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// The rows of the collections' statements come out in version order, cut after the one
+    /// past the limit.
+    #[test]
+    fn a_page_merges_its_collections_by_version() {
+        let row = |collection, version| ChangeRow {
+            collection,
+            id: Uuid::from_u128(u128::from(version)),
+            org_unit_id: Uuid::nil(),
+            version,
+            deleted: false,
+            fields: RawValue::from_string("{}".to_owned()).unwrap(),
+        };
+        // As read: members, then information forms, then transfers, each in version order.
+        let read = vec![
+            row(Collection::Members, 2),
+            row(Collection::Members, 5),
+            row(Collection::Members, 9),
+            row(Collection::InfoForms, 1),
+            row(Collection::InfoForms, 6),
+            row(Collection::Transfers, 3),
+        ];
+        let versions = |rows: Vec<ChangeRow>| rows.iter().map(|r| r.version).collect::<Vec<_>>();
+        assert_eq!(
+            versions(merge_page(read.clone(), 3, 10)),
+            [1, 2, 3, 5, 6, 9]
+        );
+        assert_eq!(versions(merge_page(read, 3, 3)), [1, 2, 3, 5]);
+    }
 
     #[test]
     fn asked_ids_become_ranges_of_each_device() {

@@ -1,8 +1,12 @@
 //! Pull and checksums over the caller's scope.
 
-use paicha_domain::api::v1::{Change, ChecksumResponse, CollectionChecksum, PullResponse};
+use paicha_domain::api::v1::{ChecksumResponse, CollectionChecksum, PullResponse};
 use paicha_domain::collection::Collection;
-use paicha_storage::{Scope, Store};
+use paicha_storage::{ChangeRow, Scope, Store, StoreError};
+use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde_json::value::RawValue;
+use uuid::Uuid;
 
 use crate::SyncError;
 use crate::checksum::ReplicaChecksum;
@@ -21,8 +25,85 @@ pub async fn pull(
     collections: &[Collection],
     cursor: Cursor,
     limit: u64,
-) -> Result<PullResponse, SyncError> {
+) -> Result<PulledPage, SyncError> {
     pull_noting_start(store, scope, collections, cursor, limit, || {}).await
+}
+
+/// A page of a pull, ready to be sent: the JSON text of a [`PullResponse`], written once
+/// (the long-polls of one unit woken by one commit share it), with the records' fields as
+/// the database stores them, never decoded into values.
+#[derive(Debug, Clone)]
+pub struct PulledPage {
+    /// The page holds no change.
+    pub is_empty: bool,
+    /// The [`PullResponse`] as JSON.
+    pub body: Vec<u8>,
+}
+
+/// A [`PullResponse`] whose changes' fields are JSON text: it serializes to the same JSON.
+#[derive(Serialize)]
+struct RawPullResponse<'a> {
+    changes: Vec<RawChange<'a>>,
+    cursor: String,
+    has_more: bool,
+}
+
+/// A [`Change`](paicha_domain::api::v1::Change) whose fields are the stored JSON text.
+#[derive(Serialize)]
+struct RawChange<'a> {
+    collection: Collection,
+    id: Uuid,
+    org_unit_id: Uuid,
+    version: u64,
+    deleted: bool,
+    fields: Fields<'a>,
+}
+
+/// A change's fields: the stored text, or none (a tombstone's), written as `{}`.
+struct Fields<'a>(Option<&'a RawValue>);
+
+impl Serialize for Fields<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Some(text) => text.serialize(serializer),
+            None => serializer.serialize_map(Some(0))?.end(),
+        }
+    }
+}
+
+impl PulledPage {
+    fn write(changes: &[ChangeRow], cursor: Cursor, has_more: bool) -> Result<Self, SyncError> {
+        let response = RawPullResponse {
+            changes: changes
+                .iter()
+                .map(|c| RawChange {
+                    collection: c.collection,
+                    id: c.id,
+                    org_unit_id: c.org_unit_id,
+                    version: c.version,
+                    deleted: c.deleted,
+                    // A tombstone carries no fields.
+                    fields: Fields((!c.deleted).then_some(&*c.fields)),
+                })
+                .collect(),
+            cursor: cursor.encode(),
+            has_more,
+        };
+        // Room for the stored text and each change's own keys.
+        let size: usize = changes.iter().map(|c| c.fields.get().len() + 160).sum();
+        let mut body = Vec::with_capacity(size + 64);
+        serde_json::to_writer(&mut body, &response)
+            .map_err(|e| StoreError::Corrupt(format!("a pull page: {e}")))?;
+        Ok(Self {
+            is_empty: changes.is_empty(),
+            body,
+        })
+    }
+
+    /// The page decoded, as a client reads it.
+    pub fn response(&self) -> Result<PullResponse, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
 }
 
 /// [`pull`], calling `on_start` when the page's snapshot is about to be taken (after the wait
@@ -34,7 +115,7 @@ pub async fn pull_noting_start(
     cursor: Cursor,
     limit: u64,
     on_start: impl FnOnce() + Send,
-) -> Result<PullResponse, SyncError> {
+) -> Result<PulledPage, SyncError> {
     let page = store
         .pull_page_noting_start(
             scope,
@@ -56,28 +137,7 @@ pub async fn pull_noting_start(
     } else {
         last.max(page.snapshot_version).max(cursor.version)
     };
-    let changes = page
-        .changes
-        .into_iter()
-        .map(|c| Change {
-            collection: c.collection,
-            id: c.id,
-            org_unit_id: c.org_unit_id,
-            version: c.version,
-            deleted: c.deleted,
-            // A tombstone carries no fields.
-            fields: if c.deleted {
-                Default::default()
-            } else {
-                c.fields
-            },
-        })
-        .collect();
-    Ok(PullResponse {
-        changes,
-        cursor: Cursor { version: next }.encode(),
-        has_more: page.has_more,
-    })
+    PulledPage::write(&page.changes, Cursor { version: next }, page.has_more)
 }
 
 /// Count and hash of each collection's live records in scope.
@@ -107,4 +167,68 @@ pub async fn checksum(
         }
         .encode(),
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use paicha_domain::api::v1::Change;
+    use serde_json::json;
+
+    fn row(version: u64, deleted: bool, fields: &str) -> ChangeRow {
+        ChangeRow {
+            collection: Collection::Members,
+            id: Uuid::from_u128(u128::from(version)),
+            org_unit_id: Uuid::from_u128(7),
+            version,
+            deleted,
+            fields: RawValue::from_string(fields.to_owned()).unwrap(),
+        }
+    }
+
+    /// The page written from the stored text is the JSON of the API's `PullResponse` (the
+    /// shape every client reads), a tombstone's stored fields left out.
+    #[test]
+    fn a_page_is_the_pull_response_of_its_rows() {
+        let rows = [
+            row(3, false, r#"{"name": "张三", "tags": [1, {"a": null}]}"#),
+            row(5, true, r#"{"name":"gone"}"#),
+        ];
+        let page = PulledPage::write(&rows, Cursor { version: 9 }, true).unwrap();
+        let expected = PullResponse {
+            changes: vec![
+                Change {
+                    collection: Collection::Members,
+                    id: Uuid::from_u128(3),
+                    org_unit_id: Uuid::from_u128(7),
+                    version: 3,
+                    deleted: false,
+                    fields: json!({"name": "张三", "tags": [1, {"a": null}]})
+                        .as_object()
+                        .unwrap()
+                        .clone(),
+                },
+                Change {
+                    collection: Collection::Members,
+                    id: Uuid::from_u128(5),
+                    org_unit_id: Uuid::from_u128(7),
+                    version: 5,
+                    deleted: true,
+                    fields: Default::default(),
+                },
+            ],
+            cursor: Cursor { version: 9 }.encode(),
+            has_more: true,
+        };
+        let written: serde_json::Value = serde_json::from_slice(&page.body).unwrap();
+        assert_eq!(written, serde_json::to_value(&expected).unwrap());
+        assert_eq!(page.response().unwrap(), expected);
+        assert!(!page.is_empty);
+        assert!(
+            PulledPage::write(&[], Cursor { version: 9 }, false)
+                .unwrap()
+                .is_empty
+        );
+    }
 }

@@ -11,19 +11,48 @@ use crate::{error_code, raw};
 
 /// The status and error code of a request with `token` to an instance at `base`.
 async fn probe(base: &str, token: &str) -> (StatusCode, String) {
-    let (status, _, body) = raw(
-        Method::GET,
-        format!("{base}/v1/org-units"),
-        Some(token),
-        None,
-        "",
-    )
-    .await;
-    if status.is_success() {
-        (status, String::new())
-    } else {
-        (status, error_code(&body))
-    }
+    let outcome = |(status, _, body): (StatusCode, _, serde_json::Value)| {
+        if status.is_success() {
+            (status, String::new())
+        } else {
+            (status, error_code(&body))
+        }
+    };
+    let org_units = outcome(
+        raw(
+            Method::GET,
+            format!("{base}/v1/org-units"),
+            Some(token),
+            None,
+            "",
+        )
+        .await,
+    );
+    // Push and pull check the session in a query of their own (with the caller's unit): they
+    // must answer as every other route does.
+    let pull = outcome(
+        raw(
+            Method::GET,
+            format!("{base}/v1/sync/pull?limit=1"),
+            Some(token),
+            None,
+            "",
+        )
+        .await,
+    );
+    let push = outcome(
+        raw(
+            Method::POST,
+            format!("{base}/v1/sync/push"),
+            Some(token),
+            Some("application/json"),
+            r#"{"device_id":"probe","mutations":[]}"#,
+        )
+        .await,
+    );
+    assert_eq!(pull, org_units, "pull against GET /v1/org-units");
+    assert_eq!(push, org_units, "push against GET /v1/org-units");
+    org_units
 }
 
 #[tokio::test]

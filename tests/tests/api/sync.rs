@@ -1436,6 +1436,9 @@ async fn a_pull_page_walks_the_version_index_even_before_the_table_is_analysed()
                     plan.contains("SEARCH members USING INDEX idx_members_tenant_version"),
                     "{plan}"
                 );
+                // Each collection read in its index's order: nothing sorted through a
+                // temporary b-tree (docs/benchmarks.md, session 7).
+                assert!(!plan.contains("TEMP B-TREE"), "{plan}");
             }
         }
     }

@@ -7,8 +7,10 @@ use std::time::Duration;
 use tokio::sync::OnceCell;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use paicha_auth::Principal;
 use paicha_domain::api::v1::{
@@ -20,13 +22,14 @@ use paicha_domain::collection::Collection;
 use paicha_domain::role::Role;
 use paicha_storage::{OrgUnitRecord, Scope};
 use paicha_sync::cursor::Cursor;
+use paicha_sync::pull::PulledPage;
 use paicha_sync::push::{Job, MAX_MUTATIONS, Writer};
 use paicha_sync::{SyncError, pull};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, Caller};
 use crate::state::{AppState, actor};
 
 /// Longest long-poll, in seconds.
@@ -46,7 +49,11 @@ impl From<SyncError> for ApiError {
 
 /// The caller's unit, for a caller that may read member data (not `system_admin`).
 pub async fn data_unit(state: &AppState, principal: &Principal) -> ApiResult<OrgUnitRecord> {
-    let own = state.caller_unit(principal).await?;
+    data_unit_of(principal, state.caller_unit(principal).await?)
+}
+
+/// [`data_unit`] of a caller whose unit is read already (`None`: it has none).
+fn data_unit_of(principal: &Principal, own: Option<OrgUnitRecord>) -> ApiResult<OrgUnitRecord> {
     let Some(unit) = own else {
         return Err(ApiError::forbidden(ErrorCode::Forbidden)
             .with_message("平台管理员不能读取或修改党员数据"));
@@ -129,10 +136,10 @@ fn parse_collections(raw: Option<&str>) -> ApiResult<Vec<Collection>> {
 )]
 pub async fn push(
     State(state): State<AppState>,
-    AuthUser(principal): AuthUser,
+    Caller { principal, unit }: Caller,
     ApiJson(req): ApiJson<PushRequest>,
 ) -> ApiResult<Json<PushResponse>> {
-    let unit = data_unit(&state, &principal).await?;
+    let unit = data_unit_of(&principal, unit)?;
     let device_id = crate::routes::auth::check_device_id(&req.device_id)?;
     if req.mutations.len() > MAX_MUTATIONS {
         return Err(
@@ -199,13 +206,13 @@ pub struct PullQuery {
 )]
 pub async fn pull(
     State(state): State<AppState>,
-    AuthUser(principal): AuthUser,
+    Caller { principal, unit }: Caller,
     ApiQuery(query): ApiQuery<PullQuery>,
-) -> ApiResult<Json<PullResponse>> {
+) -> ApiResult<Response> {
     // Every database call below is boxed: a long-poll's future then holds, while it waits,
     // only its few locals, not room for the largest query state it might await (that state is
     // allocated while the query runs, and freed after).
-    let unit = Box::pin(data_unit(&state, &principal)).await?;
+    let unit = data_unit_of(&principal, unit)?;
     let collections = parse_collections(query.collections.as_deref())?;
     let limit = query.limit.unwrap_or(pull::DEFAULT_LIMIT);
     if !(1..=pull::MAX_LIMIT).contains(&limit) {
@@ -263,23 +270,56 @@ pub async fn pull(
         } else {
             Box::pin(queued_pull(&state, &unit, &collections, cursor, limit)).await?
         };
-        if !page.changes.is_empty() || wait.is_zero() || *stopping.borrow() {
-            return Ok(Json(page));
+        if !page.is_empty || wait.is_zero() || *stopping.borrow() {
+            return Ok(page.into_response());
         }
         tokio::select! {
             changed = tokio::time::timeout_at(deadline, changes.changed()) => match changed {
                 Ok(Ok(())) => woken = true,
-                _ => return Ok(Json(page)),
+                _ => return Ok(page.into_response()),
             },
             // The server is stopping: answer what there is, so the device reconnects.
-            _ = stopping.wait_for(|s| *s) => return Ok(Json(page)),
+            _ = stopping.wait_for(|s| *s) => return Ok(page.into_response()),
         }
     }
 }
 
+/// A page of a pull as it is sent: its JSON written once, shared by every caller of a shared
+/// read (copying it is counting a reference).
+#[derive(Debug, Clone)]
+pub struct Page {
+    is_empty: bool,
+    body: Bytes,
+}
+
+impl From<PulledPage> for Page {
+    fn from(page: PulledPage) -> Self {
+        Self {
+            is_empty: page.is_empty,
+            body: Bytes::from(page.body),
+        }
+    }
+}
+
+impl IntoResponse for Page {
+    fn into_response(self) -> Response {
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            self.body,
+        )
+            .into_response()
+    }
+}
+
+/// A read shared by identical pulls: its page, or `None` when it failed.
+type SharedRead = Arc<OnceCell<Option<Page>>>;
+
 /// Identical pulls at the same moment (the long-polls of many devices of one unit, woken by
-/// one commit) share one read of the database.
-pub type PullFlights = Arc<Mutex<HashMap<PullKey, Arc<OnceCell<Option<PullResponse>>>>>>;
+/// one commit) share one read of the database, and its answer's JSON.
+pub type PullFlights = Arc<Mutex<HashMap<PullKey, SharedRead>>>;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PullKey {
@@ -300,7 +340,7 @@ async fn coalesced_pull(
     cursor: Cursor,
     limit: u64,
     announced: u64,
-) -> ApiResult<PullResponse> {
+) -> ApiResult<Page> {
     let key = PullKey {
         announced,
         tenant_id: unit.tenant_id,
@@ -321,7 +361,7 @@ async fn coalesced_pull(
     struct Leave<'a> {
         flights: &'a PullFlights,
         key: &'a PullKey,
-        cell: &'a Arc<OnceCell<Option<PullResponse>>>,
+        cell: &'a SharedRead,
     }
     impl Drop for Leave<'_> {
         fn drop(&mut self) {
@@ -338,19 +378,24 @@ async fn coalesced_pull(
             pull::pull(&state.store, scope(unit), collections, cursor, limit)
                 .await
                 .ok()
+                .map(Page::from)
         })
         .await;
     match shared {
         Some(page) => Ok(page.clone()),
         // The shared read failed: read again alone, for this caller's own error.
-        None => Ok(pull::pull(&state.store, scope(unit), collections, cursor, limit).await?),
+        None => Ok(
+            pull::pull(&state.store, scope(unit), collections, cursor, limit)
+                .await?
+                .into(),
+        ),
     }
 }
 
 /// A caller of a shared read leaves it: the read's entry goes when this is its last caller
 /// (joining happens under the map's lock, so the count cannot grow meanwhile; the map's
 /// reference and this caller's are then the last two).
-fn leave_flight(flights: &PullFlights, key: &PullKey, cell: &Arc<OnceCell<Option<PullResponse>>>) {
+fn leave_flight(flights: &PullFlights, key: &PullKey, cell: &SharedRead) {
     let mut flights = flights.lock().unwrap_or_else(|p| p.into_inner());
     if flights
         .get(key)
@@ -369,7 +414,7 @@ fn leave_flight(flights: &PullFlights, key: &PullKey, cell: &Arc<OnceCell<Option
 /// Many devices reconnecting at once (ten thousand long-polls) otherwise queued one read each
 /// behind the pool's few connections, and those that waited longer than its acquire timeout
 /// failed with a 500 (docs/benchmarks.md, session 5).
-pub type QueuedPulls = Arc<Mutex<HashMap<PullKey, Arc<OnceCell<Option<PullResponse>>>>>>;
+pub type QueuedPulls = Arc<Mutex<HashMap<PullKey, SharedRead>>>;
 
 async fn queued_pull(
     state: &AppState,
@@ -377,7 +422,7 @@ async fn queued_pull(
     collections: &[Collection],
     cursor: Cursor,
     limit: u64,
-) -> ApiResult<PullResponse> {
+) -> ApiResult<Page> {
     let key = PullKey {
         announced: 0,
         tenant_id: unit.tenant_id,
@@ -423,12 +468,17 @@ async fn queued_pull(
             )
             .await
             .ok()
+            .map(Page::from)
         })
         .await;
     match shared {
         Some(page) => Ok(page.clone()),
         // The shared read failed: read again alone, for this caller's own error.
-        None => Ok(pull::pull(&state.store, scope(unit), collections, cursor, limit).await?),
+        None => Ok(
+            pull::pull(&state.store, scope(unit), collections, cursor, limit)
+                .await?
+                .into(),
+        ),
     }
 }
 
