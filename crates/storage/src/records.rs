@@ -13,8 +13,8 @@ use paicha_domain::collection::Collection;
 use sea_orm::sea_query::{Cond, Expr, ExprTrait, OnConflict, Order, Query};
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, IsolationLevel,
-    QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
-    Value as SeaValue,
+    QueryFilter, QueryResult, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait, Value as SeaValue,
 };
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -1391,6 +1391,24 @@ impl SyncTxn {
             .await?
             .map(crate::org_units::to_record)
             .transpose()
+    }
+
+    /// The units of these ids that exist (in any tenant), in one query per 500.
+    pub async fn org_units(&self, ids: &[Uuid]) -> StoreResult<Vec<OrgUnitRecord>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            for model in org_unit::Entity::find()
+                .filter(sea_orm::ColumnTrait::is_in(
+                    &org_unit::Column::Id,
+                    chunk.iter().copied(),
+                ))
+                .all(&self.txn)
+                .await?
+            {
+                out.push(crate::org_units::to_record(model)?);
+            }
+        }
+        Ok(out)
     }
 
     /// Records of one collection by id (those that exist, in any tenant).

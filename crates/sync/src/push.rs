@@ -242,16 +242,30 @@ async fn apply_group(
     Ok((results, version))
 }
 
-/// The records the jobs' mutations name, and the 公民身份号码 their new members' fields carry
-/// (read before the batch applies them, in one query each).
-fn named_in(jobs: &[Job]) -> (Vec<(Collection, Uuid)>, Vec<String>) {
+/// What a group's mutations name, read before the batch applies them, in one query each.
+struct Named {
+    /// The records.
+    records: Vec<(Collection, Uuid)>,
+    /// The 公民身份号码 their new members' fields carry.
+    numbers: Vec<String>,
+    /// The units they put records at (`org_unit_id`), each once.
+    units: Vec<Uuid>,
+}
+
+fn named_in(jobs: &[Job]) -> Named {
     let mut named = Vec::new();
     let mut numbers = Vec::new();
+    let mut units = Vec::new();
     for m in jobs.iter().flat_map(Job::parsed) {
         let Some(collection) = Collection::parse(&m.collection) else {
             continue;
         };
         named.push((collection, m.id));
+        if let Some(unit) = m.org_unit_id
+            && !units.contains(&unit)
+        {
+            units.push(unit);
+        }
         if collection == Collection::Members
             && let Some(number) = m
                 .fields
@@ -262,7 +276,11 @@ fn named_in(jobs: &[Job]) -> (Vec<(Collection, Uuid)>, Vec<String>) {
             numbers.push(number.as_str().to_owned());
         }
     }
-    (named, numbers)
+    Named {
+        records: named,
+        numbers,
+        units,
+    }
 }
 
 /// Per job: who, which device, and the ids of its mutations (to read their stored results).
@@ -292,9 +310,10 @@ async fn apply_jobs(
         return Ok((vec![], version, true));
     };
     let mut batch = Batch::new(txn, first_job.writer(), now);
-    let (named, numbers) = named_in(jobs);
-    batch.prefetch(named).await?;
-    batch.load_id_numbers(&numbers).await?;
+    let named = named_in(jobs);
+    batch.prefetch(named.records).await?;
+    batch.load_id_numbers(&named.numbers).await?;
+    batch.load_units(&named.units).await?;
     // Results already given in this group, by (user, device, mutation id): a retry racing its
     // original in the same group is a duplicate too.
     let mut in_group: HashMap<(Uuid, String, i64), (MutationResult, String)> = HashMap::new();
@@ -929,6 +948,27 @@ impl<'a> Batch<'a> {
             for row in self.txn.records(collection, &ids).await? {
                 self.records.insert((collection, row.id), Some(row));
             }
+        }
+        Ok(())
+    }
+
+    /// Reads these units (those not read yet) in one query. A group of single pushes from
+    /// many branches read each branch by a statement of its own, one after the other, while
+    /// it held the tenant's lock (docs/benchmarks.md, session 7).
+    async fn load_units(&mut self, ids: &[Uuid]) -> Result<(), SyncError> {
+        let unread: Vec<Uuid> = ids
+            .iter()
+            .filter(|id| !self.units.contains_key(*id))
+            .copied()
+            .collect();
+        if unread.is_empty() {
+            return Ok(());
+        }
+        for id in &unread {
+            self.units.insert(*id, None);
+        }
+        for unit in self.txn.org_units(&unread).await? {
+            self.units.insert(unit.id, Some(unit));
         }
         Ok(())
     }
