@@ -12,6 +12,7 @@ mod facts;
 pub mod import;
 pub mod import_cli;
 mod routes;
+mod serve;
 mod state;
 pub use state::{BLOB_LEASE, BlobLocks};
 pub mod telemetry;
@@ -409,12 +410,7 @@ impl Application {
             self.facts.clone(),
         ));
         let listener = tokio::spawn(relay_changes(self.store.clone(), self.notifier.clone()));
-        let result = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown({
+        let result = serve::serve(self.listener, self.router, {
             let stopping = self.stopping;
             async move {
                 shutdown.await;

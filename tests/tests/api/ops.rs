@@ -116,3 +116,72 @@ async fn openapi_covers_every_endpoint() {
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
+
+/// One port serves HTTP/1.1 and HTTP/2 with prior knowledge (as a proxy that multiplexes sends
+/// it), each a whole API: a signed-in pull over both, with the caller's address
+/// (`ConnectInfo`) reaching the login throttle and logs either way.
+#[tokio::test]
+async fn one_port_serves_http1_and_http2_with_prior_knowledge() {
+    use paicha_tests::PASSWORD;
+    let app = spawn_app().await;
+    let _tenant = app.tenant("v").await;
+    let (_, tokens) = app.sign_in("v-sec1").await;
+    for (client, version) in [
+        (reqwest::Client::new(), reqwest::Version::HTTP_11),
+        (
+            reqwest::Client::builder()
+                .http2_prior_knowledge()
+                .build()
+                .unwrap(),
+            reqwest::Version::HTTP_2,
+        ),
+    ] {
+        let resp = client
+            .get(format!("{}/v1/sync/pull?limit=10", app.base))
+            .bearer_auth(&tokens.access_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.version(), version);
+        assert_eq!(resp.status(), StatusCode::OK);
+        let page: serde_json::Value = resp.json().await.unwrap();
+        assert!(page["cursor"].is_string(), "{page}");
+        // A login answers too (it reads the peer's address for its throttle).
+        let resp = client
+            .post(format!("{}/v1/auth/login", app.base))
+            .json(&serde_json::json!({"username": "v-sec1", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!((resp.version(), resp.status()), (version, StatusCode::OK));
+    }
+}
+
+/// A client that sends HTTP/2's preface in pieces is still served HTTP/2: the server waits for
+/// the whole preface before it decides, and answers with HTTP/2's SETTINGS frame, not with an
+/// HTTP/1.1 error.
+#[tokio::test]
+async fn an_http2_preface_sent_in_pieces_is_recognised() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    stream.write_all(b"\r\nSM\r\n\r\n").await.unwrap();
+    // Our own (empty) SETTINGS frame, as a client must send after the preface.
+    stream
+        .write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0])
+        .await
+        .unwrap();
+    let mut header = [0u8; 9];
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_exact(&mut header),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_ne!(&header[..4], b"HTTP", "answered as HTTP/1.1");
+    assert_eq!(header[3], 4, "the first frame is SETTINGS: {header:?}");
+}
