@@ -1,6 +1,8 @@
 //! Account lifecycle: the session check of every request, changing a user, revoking its
 //! sessions, its devices, and the account log.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use paicha_domain::role::Role;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
@@ -145,7 +147,18 @@ impl Store {
                 Expr::col(("org_units", "id")).equals(("users", "org_unit_id")),
             );
         }
-        let Some(row) = self.db.query_one(&select).await? else {
+        // Every request reads its session first, so many requests arriving at once (ten
+        // thousand long-polls reconnecting) each made a query here and waited in it for one
+        // of the pool's few connections, holding the query's state (about 30 KiB) meanwhile:
+        // 59 MB at the peak for 2,000 long-polls, kept by the allocator long after (heap
+        // profile, docs/benchmarks.md, session 7). They now wait for a turn first, holding
+        // next to nothing; a request that waited 10 s goes on without one, to the pool's
+        // own queue and time-out as before.
+        let permit =
+            tokio::time::timeout(Duration::from_secs(10), self.session_reads.acquire()).await;
+        let row = self.db.query_one(&select).await?;
+        drop(permit);
+        let Some(row) = row else {
             return Ok(None);
         };
         let role: String = row.try_get("", "role")?;

@@ -66,6 +66,9 @@ impl Engine {
 pub struct Store {
     db: DatabaseConnection,
     engine: Engine,
+    /// Session reads running at once: as many as the pool has connections (see
+    /// `Store::read_session`).
+    session_reads: std::sync::Arc<tokio::sync::Semaphore>,
     /// Kept for the PostgreSQL change listener's own connection. Never printed.
     url: std::sync::Arc<str>,
 }
@@ -116,21 +119,25 @@ impl Store {
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(10))
             .sqlx_logging(false);
+        let connections = match engine {
+            Engine::Sqlite => 8,
+            Engine::Postgres => 20,
+        };
+        options.max_connections(connections);
         if engine == Engine::Sqlite {
-            options.max_connections(8).map_sqlx_sqlite_opts(|o| {
+            options.map_sqlx_sqlite_opts(|o| {
                 o.create_if_missing(true)
                     .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
             });
-        } else {
-            options.max_connections(20);
         }
         let db = Database::connect(options).await?;
         Ok(Self {
             db,
             engine,
+            session_reads: std::sync::Arc::new(tokio::sync::Semaphore::new(connections as usize)),
             url: url.into(),
         })
     }
