@@ -153,22 +153,15 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let principal = verified_token(parts, state)?;
-        // Boxed: the query's state lives on the heap only while it runs, instead of in every
-        // request's future for its whole life (a long-poll's included).
-        let status = Box::pin(
-            state
-                .store
-                .session_status(principal.user_id, session_of(&principal)?),
-        )
-        .await?;
-        check_session(status.as_ref(), &principal)?;
-        Ok(AuthUser(principal))
+        Caller::from_request_parts(parts, state)
+            .await
+            .map(|caller| AuthUser(caller.principal))
     }
 }
 
-/// The caller, as [`AuthUser`], with its unit (`None` for the platform administrator), both
-/// read by one query: for the busiest routes (push and pull), which need the unit at once.
+/// The caller, as [`AuthUser`], with its unit (`None` for the platform administrator), read
+/// by the same one query as the session check: for routes that need the unit at once (push and
+/// pull, the busiest).
 pub struct Caller {
     pub principal: Principal,
     pub unit: Option<OrgUnitRecord>,
@@ -179,12 +172,13 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let principal = verified_token(parts, state)?;
-        let read = Box::pin(
-            state
-                .store
-                .session_and_unit(principal.user_id, session_of(&principal)?),
-        )
-        .await?;
+        let session = principal.session_id.ok_or_else(|| {
+            tracing::debug!("access token without a session");
+            ApiError::unauthorized(ErrorCode::InvalidToken)
+        })?;
+        // Boxed: the query's state lives on the heap only while it runs, instead of in every
+        // request's future for its whole life (a long-poll's included).
+        let read = Box::pin(state.store.session_and_unit(principal.user_id, session)).await?;
         let (status, unit) = read.unzip();
         check_session(status.as_ref(), &principal)?;
         // The session check holds the user's unit to the token's, so this is the token's unit;
@@ -223,14 +217,6 @@ fn verified_token(parts: &Parts, state: &AppState) -> Result<Principal, ApiError
             Err(ApiError::unauthorized(ErrorCode::InvalidToken))
         }
     }
-}
-
-/// The sign-in a token belongs to; a token without one is refused.
-fn session_of(principal: &Principal) -> Result<uuid::Uuid, ApiError> {
-    principal.session_id.ok_or_else(|| {
-        tracing::debug!("access token without a session");
-        ApiError::unauthorized(ErrorCode::InvalidToken)
-    })
 }
 
 /// Whether a verified token still speaks for a live sign-in: its user exists, is not disabled,

@@ -86,35 +86,14 @@ const LOG_COLUMNS: [&str; 9] = [
 ];
 
 impl Store {
-    /// The caller's account and whether its sign-in `session_id` is still alive, in one query
-    /// (the user by primary key, the family by its index). `None`: no such user.
-    pub async fn session_status(
-        &self,
-        user_id: Uuid,
-        session_id: Uuid,
-    ) -> StoreResult<Option<SessionStatus>> {
-        Ok(self
-            .read_session(user_id, session_id, false)
-            .await?
-            .map(|(status, _)| status))
-    }
-
-    /// [`Store::session_status`] and the user's unit, in the same one query (the unit by its
-    /// primary key): what the busiest requests (push and pull) need of their caller, read in
-    /// one round trip instead of two (docs/benchmarks.md, session 7).
+    /// What the bearer-token check of a request needs, in one query: the caller's account,
+    /// whether its sign-in `session_id` is still alive (the user by primary key, the family by
+    /// its index), and the user's unit (by primary key; `None` for a platform administrator).
+    /// `None`: no such user.
     pub async fn session_and_unit(
         &self,
         user_id: Uuid,
         session_id: Uuid,
-    ) -> StoreResult<Option<(SessionStatus, Option<OrgUnitRecord>)>> {
-        self.read_session(user_id, session_id, true).await
-    }
-
-    async fn read_session(
-        &self,
-        user_id: Uuid,
-        session_id: Uuid,
-        with_unit: bool,
     ) -> StoreResult<Option<(SessionStatus, Option<OrgUnitRecord>)>> {
         let alive = Query::select()
             .expr(Expr::val(1))
@@ -134,19 +113,17 @@ impl Store {
             .from("users")
             .and_where(Expr::col(("users", "id")).eq(user_id))
             .to_owned();
-        if with_unit {
-            // The unit's columns, prefixed `unit_`.
-            for column in UNIT_COLUMNS {
-                select.expr_as(
-                    Expr::col(("org_units", column)),
-                    Alias::new(format!("unit_{column}")),
-                );
-            }
-            select.left_join(
-                "org_units",
-                Expr::col(("org_units", "id")).equals(("users", "org_unit_id")),
+        // The unit's columns, prefixed `unit_`.
+        for column in UNIT_COLUMNS {
+            select.expr_as(
+                Expr::col(("org_units", column)),
+                Alias::new(format!("unit_{column}")),
             );
         }
+        select.left_join(
+            "org_units",
+            Expr::col(("org_units", "id")).equals(("users", "org_unit_id")),
+        );
         // Every request reads its session first, so many requests arriving at once (ten
         // thousand long-polls reconnecting) each made a query here and waited in it for one
         // of the pool's few connections, holding the query's state (about 30 KiB) meanwhile:
@@ -172,10 +149,7 @@ impl Store {
             tenant_id: row.try_get("", "tenant_id")?,
             session_alive: alive == 1,
         };
-        let unit_id: Option<Uuid> = match with_unit {
-            true => row.try_get("", "unit_id")?,
-            false => None,
-        };
+        let unit_id: Option<Uuid> = row.try_get("", "unit_id")?;
         let unit = match unit_id {
             Some(id) => Some(crate::org_units::to_record(org_unit::Model {
                 id,

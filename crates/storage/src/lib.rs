@@ -67,7 +67,7 @@ pub struct Store {
     db: DatabaseConnection,
     engine: Engine,
     /// Session reads running at once: as many as the pool has connections (see
-    /// `Store::read_session`).
+    /// `Store::session_and_unit`).
     session_reads: std::sync::Arc<tokio::sync::Semaphore>,
     /// Kept for the PostgreSQL change listener's own connection. Never printed.
     url: std::sync::Arc<str>,

@@ -267,9 +267,6 @@ const RECORD_COLUMNS: [&str; 15] = [
     "device_id",
 ];
 
-/// The query of one pull page: over every collection asked for, each collection's first
-/// `limit + 1` changes after `after` (its `(tenant_id, version)` index), united, and the first
-/// `limit + 1` of those by version. `None` when no collection is asked for.
 /// The statements that read a pull page: the changes of each collection in `scope` after
 /// version `after`, in version order, `limit + 1` of them at most (the one past the limit says
 /// there are more).

@@ -1,6 +1,6 @@
 //! Pull and checksums over the caller's scope.
 
-use paicha_domain::api::v1::{ChecksumResponse, CollectionChecksum, PullResponse};
+use paicha_domain::api::v1::{ChecksumResponse, CollectionChecksum};
 use paicha_domain::collection::Collection;
 use paicha_storage::{ChangeRow, Scope, Store, StoreError};
 use serde::Serialize;
@@ -29,18 +29,20 @@ pub async fn pull(
     pull_noting_start(store, scope, collections, cursor, limit, || {}).await
 }
 
-/// A page of a pull, ready to be sent: the JSON text of a [`PullResponse`], written once
+/// A page of a pull, ready to be sent: the JSON text of a
+/// [`PullResponse`](paicha_domain::api::v1::PullResponse), written once
 /// (the long-polls of one unit woken by one commit share it), with the records' fields as
 /// the database stores them, never decoded into values.
 #[derive(Debug, Clone)]
 pub struct PulledPage {
     /// The page holds no change.
     pub is_empty: bool,
-    /// The [`PullResponse`] as JSON.
+    /// The response as JSON.
     pub body: Vec<u8>,
 }
 
-/// A [`PullResponse`] whose changes' fields are JSON text: it serializes to the same JSON.
+/// A [`PullResponse`](paicha_domain::api::v1::PullResponse) whose changes' fields are JSON
+/// text: it serializes to the same JSON.
 #[derive(Serialize)]
 struct RawPullResponse<'a> {
     changes: Vec<RawChange<'a>>,
@@ -98,11 +100,6 @@ impl PulledPage {
             is_empty: changes.is_empty(),
             body,
         })
-    }
-
-    /// The page decoded, as a client reads it.
-    pub fn response(&self) -> Result<PullResponse, serde_json::Error> {
-        serde_json::from_slice(&self.body)
     }
 }
 
@@ -173,7 +170,7 @@ pub async fn checksum(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use paicha_domain::api::v1::Change;
+    use paicha_domain::api::v1::{Change, PullResponse};
     use serde_json::json;
 
     fn row(version: u64, deleted: bool, fields: &str) -> ChangeRow {
@@ -223,7 +220,9 @@ mod tests {
         };
         let written: serde_json::Value = serde_json::from_slice(&page.body).unwrap();
         assert_eq!(written, serde_json::to_value(&expected).unwrap());
-        assert_eq!(page.response().unwrap(), expected);
+        // And a client reads it back as that response.
+        let read: PullResponse = serde_json::from_slice(&page.body).unwrap();
+        assert_eq!(read, expected);
         assert!(!page.is_empty);
         assert!(
             PulledPage::write(&[], Cursor { version: 9 }, false)

@@ -9,50 +9,46 @@ use reqwest::{Method, StatusCode};
 
 use crate::{error_code, raw};
 
-/// The status and error code of a request with `token` to an instance at `base`.
+/// The status and error code of a request with `token` to an instance at `base`: the same for
+/// a route that takes only the caller (`GET /v1/org-units`) and for the two that take its unit
+/// with it (pull and push), or the test fails.
 async fn probe(base: &str, token: &str) -> (StatusCode, String) {
-    let outcome = |(status, _, body): (StatusCode, _, serde_json::Value)| {
-        if status.is_success() {
-            (status, String::new())
-        } else {
-            (status, error_code(&body))
-        }
-    };
-    let org_units = outcome(
-        raw(
-            Method::GET,
-            format!("{base}/v1/org-units"),
-            Some(token),
-            None,
-            "",
-        )
-        .await,
-    );
-    // Push and pull check the session in a query of their own (with the caller's unit): they
-    // must answer as every other route does.
-    let pull = outcome(
-        raw(
-            Method::GET,
-            format!("{base}/v1/sync/pull?limit=1"),
-            Some(token),
-            None,
-            "",
-        )
-        .await,
-    );
-    let push = outcome(
-        raw(
+    let requests = [
+        (Method::GET, "/v1/org-units", None, ""),
+        (Method::GET, "/v1/sync/pull?limit=1", None, ""),
+        (
             Method::POST,
-            format!("{base}/v1/sync/push"),
-            Some(token),
+            "/v1/sync/push",
             Some("application/json"),
             r#"{"device_id":"probe","mutations":[]}"#,
+        ),
+    ];
+    let mut outcomes = Vec::new();
+    for (method, path, content_type, body) in requests {
+        let (status, _, body) = raw(
+            method,
+            format!("{base}{path}"),
+            Some(token),
+            content_type,
+            body,
         )
-        .await,
-    );
-    assert_eq!(pull, org_units, "pull against GET /v1/org-units");
-    assert_eq!(push, org_units, "push against GET /v1/org-units");
-    org_units
+        .await;
+        let code = if status.is_success() {
+            String::new()
+        } else {
+            error_code(&body)
+        };
+        outcomes.push((path, status, code));
+    }
+    let (_, status, code) = outcomes[0].clone();
+    for (path, other_status, other_code) in &outcomes[1..] {
+        assert_eq!(
+            (*other_status, other_code),
+            (status, &code),
+            "{path} against GET /v1/org-units"
+        );
+    }
+    (status, code)
 }
 
 #[tokio::test]
