@@ -162,6 +162,10 @@ pub struct Plan {
     /// then on the counts "at the start" come from the members' snapshots.
     #[serde(default)]
     pub baseline_on: Option<NaiveDate>,
+    /// The day the 组织办 signed the campaign's first report (报表, docs/domain.md §8.14): from
+    /// then on a member's snapshot changes only by the 组织办's correction.
+    #[serde(default)]
+    pub reported_on: Option<NaiveDate>,
 }
 
 /// Days from the start date to each default date of §3.2 (for a 7 March start).
@@ -218,6 +222,7 @@ impl Plan {
             lost_threshold_months: number("lost_threshold_months", LOST_CONTACT_MONTHS),
             suspension_window_years: number("suspension_window_years", SUSPENSION_WINDOW_YEARS),
             baseline_on: date("baseline_on"),
+            reported_on: date("reported_on"),
         })
     }
 

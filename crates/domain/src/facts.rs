@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::campaign::{Phase, PhaseState, Plan, SuspensionClock, Tally, suspension_clock};
 use crate::collection::{Collection, FieldType};
-use crate::lost_contact::{ContactFacts, MOBILE_MONTHS, assess_lost_contact_months, assess_mobile};
+use crate::lost_contact::{MOBILE_MONTHS, assess_mobile};
 use crate::status::{Counts, FormFacts, MemberFacts};
 
 type Word = Option<&'static str>;
@@ -33,9 +33,13 @@ pub struct Member {
     pub checked_on: Option<NaiveDate>,
     /// Where a mobile member went (流出去向), kept for mobile members only.
     pub flow_destination: Option<Box<str>>,
-    /// The member's snapshot in the campaign's frozen baseline (crate::baseline).
+    /// The member's snapshot in the campaign's fixed baseline (crate::baseline).
     pub baseline: Option<crate::baseline::Snapshot>,
     pub baseline_corrected: bool,
+    /// The member's facts as they stood before the start (crate::baseline::Kept).
+    pub start: crate::baseline::Kept,
+    /// Found after being lost (crate::baseline::is_found).
+    pub found: bool,
     /// Confirmed on an exception the branch recorded, not on a complete form.
     pub confirmation_exception: bool,
 }
@@ -195,6 +199,8 @@ impl Fact {
                     .map(|d| d.trim().into()),
                 baseline: crate::baseline::of_fields(f),
                 baseline_corrected: present(f, "baseline_corrected_on"),
+                start: crate::baseline::Kept::of_fields(f),
+                found: crate::baseline::is_found(f),
                 confirmation_exception: f
                     .get("confirmation_exception")
                     .and_then(Value::as_str)
@@ -270,39 +276,21 @@ impl Fact {
     }
 }
 
-/// Whether a member was lost at the start, with the months: the frozen snapshot once the
-/// baseline is taken (it does not change as members are found or leave); before, the rule on
-/// today's fields (`live`), for members on the roster (provisional).
-fn lost_of(
-    m: &Member,
-    frozen: bool,
-    on_roster: bool,
-    live: Option<Option<u32>>,
-) -> (bool, Option<u32>) {
-    match (frozen, m.baseline, live) {
-        (true, Some(b), _) => (b.lost, b.lost_months),
-        (true, None, _) => (false, None),
-        (false, _, Some(months)) if on_roster => (true, months),
-        (false, _, _) => (false, None),
-    }
-}
-
-/// Months without contact at the start if the lost-contact rule (§8.1) holds on the member's
-/// fields now (`Some(None)`: lost, no contact date known); `None` when not lost or without a
-/// campaign.
-fn live_lost(m: &Member, start: Option<NaiveDate>, months: u32) -> Option<Option<u32>> {
-    let facts = ContactFacts {
-        whereabouts_known: m.whereabouts_known,
-        last_activity_on: m.last_activity_on,
-        last_dues_paid_on: m.last_dues_paid_on,
-    };
-    match assess_lost_contact_months(&facts, start?, months) {
-        crate::lost_contact::LostContactAssessment::Lost {
-            months_without_contact,
-            ..
-        } => Some(months_without_contact),
-        crate::lost_contact::LostContactAssessment::NotLost(_) => None,
-    }
+/// A member's judgement at the start (docs/domain.md §8.9): once the baseline is fixed, the
+/// member's snapshot (the server keeps it following the start facts until a report is signed,
+/// then only the 组织办 corrects it); before, the rule on the member's start facts, whenever they
+/// were recorded. `None` without a campaign.
+fn at_start(m: &Member, plan: Option<&Plan>) -> Option<crate::baseline::Judgement> {
+    let plan = plan?;
+    let fixed = plan.baseline_on.is_some() || m.baseline_corrected;
+    Some(match m.baseline {
+        Some(b) if fixed => crate::baseline::Judgement {
+            lost: b.lost,
+            lost_months: b.lost_months,
+            mobile: b.mobile,
+        },
+        _ => crate::baseline::judge(&m.start.at(plan.start_date), plan),
+    })
 }
 
 impl Facts {
@@ -509,17 +497,13 @@ pub fn roll_up(
     let frozen = plan.is_some_and(|p| p.baseline_on.is_some());
 
     let start = plan.map(|p| p.start_date);
-    let months = plan.map_or(crate::lost_contact::LOST_CONTACT_MONTHS, |p| {
-        p.lost_threshold_months
-    });
     let deadline = |phase: Phase| plan.map(|p| p.window(phase).1);
 
     for ((_, record_id), entry) in facts.records.iter() {
         if let (true, Fact::Member(m)) = (under(&entry.path, target.path), &entry.fact) {
             let on_roster =
                 m.roster_status != Some("removed_from_roster") && !left.contains(record_id);
-            let live = live_lost(m, start, months);
-            if on_roster && lost_of(m, frozen, on_roster, live).0 {
+            if on_roster && at_start(m, plan).is_some_and(|j| j.lost) {
                 lost_items.insert(*record_id);
             }
         }
@@ -548,8 +532,14 @@ pub fn roll_up(
                 };
                 let has_left = left.contains(record_id);
                 let on_roster = m.roster_status != Some("removed_from_roster") && !has_left;
-                let live = live_lost(m, start, months);
-                let (lost, lost_months) = lost_of(m, frozen, on_roster, live);
+                let judged = at_start(m, plan).unwrap_or_default();
+                // Before the baseline is fixed, the roster at the start is the roster now
+                // (provisional); a member who left it is not counted lost.
+                let (lost, lost_months) = if frozen || on_roster {
+                    (judged.lost, judged.lost_months)
+                } else {
+                    (false, None)
+                };
                 let at_start = if frozen {
                     m.baseline
                         .is_some_and(|b| b.kind == crate::baseline::Kind::AtStart)
@@ -565,19 +555,13 @@ pub fn roll_up(
                     Some(_) => "over_2_years",
                     None => "unknown",
                 });
-                // Found since: a case found the member, the contact status says so, or the
-                // rule no longer holds on the member's fields.
-                let found = lost_at_start
-                    && (found_by_case.contains(record_id)
-                        || matches!(
-                            m.contact_status,
-                            Some("found" | "normal" | "mobile" | "managed_elsewhere")
-                        )
-                        || (frozen && live.is_none()));
+                // Found since: a case found the member, or the member was recorded found
+                // (never a member simply recorded normal or mobile: that is no search's result).
+                let found = lost_at_start && (found_by_case.contains(record_id) || m.found);
                 let added = m
                     .baseline
                     .is_some_and(|b| b.kind == crate::baseline::Kind::Added);
-                let mobile_at_start = frozen && m.baseline.is_some_and(|b| b.mobile);
+                let mobile_at_start = at_start && judged.mobile;
                 // A member lost at the start and still on the roster is an item of the search
                 // phase, searched once any of its cases has an attempt.
                 let search = (lost && on_roster).then(|| member_attempt.get(record_id).copied());

@@ -24,6 +24,23 @@ pub const HEADERS: &[(&str, &str)] = &[
     ("家庭住址", "residence"),
     ("户籍所在地", "household_registration"),
     ("联系电话", "phone"),
+    // The facts the judgement at the start rests on (docs/domain.md §8.9): dated before the
+    // start, they are the start's whenever they are imported.
+    ("最后参加组织生活日期", "last_activity_on"),
+    ("最后交纳党费日期", "last_dues_paid_on"),
+    ("最后缴纳党费日期", "last_dues_paid_on"),
+    ("去向是否明确", "whereabouts_known"),
+    ("流出时间", "flow_out_on"),
+    ("外出时间", "flow_out_on"),
+    ("流出原因", "flow_out_reason"),
+    ("外出原因", "flow_out_reason"),
+    ("外出地点/去向", "flow_destination"),
+    ("外出地点", "flow_destination"),
+    ("流出去向", "flow_destination"),
+    ("去向", "flow_destination"),
+    ("是否失联", "lost_at_start"),
+    ("认定失联的依据", "lost_at_start_reason"),
+    ("失联原因", "lost_at_start_reason"),
     ("备注", "remarks"),
 ];
 
@@ -100,6 +117,14 @@ pub fn convert(field: &str, text: &str) -> Value {
     if let Some(word) = word {
         return Value::String(word.to_owned());
     }
+    // Yes-or-no columns: 是/否 (and the usual variants) become true and false.
+    if BOOLEAN_FIELDS.contains(&field) {
+        match t {
+            "是" | "Y" | "y" | "√" | "有" | "明确" => return Value::Bool(true),
+            "否" | "N" | "n" | "×" | "无" | "不明确" => return Value::Bool(false),
+            _ => {}
+        }
+    }
     if let Some(date) = (field.ends_with("_date") || field.ends_with("_on"))
         .then(|| normalize_date(t))
         .flatten()
@@ -108,6 +133,9 @@ pub fn convert(field: &str, text: &str) -> Value {
     }
     Value::String(t.to_owned())
 }
+
+/// The yes-or-no member fields a roster column may fill.
+const BOOLEAN_FIELDS: [&str; 2] = ["whereabouts_known", "lost_at_start"];
 
 /// `2016/3/7`, `2016.03.07`, `2016年3月7日` or `2016-3-7` → `2016-03-07`.
 fn normalize_date(t: &str) -> Option<String> {
@@ -132,6 +160,8 @@ mod tests {
         assert_eq!(field_for_header(" 公民身份号码* "), Some("id_number"));
         assert_eq!(field_for_header("身份证号"), Some("id_number"));
         assert_eq!(field_for_header("爱好"), None);
+        assert_eq!(field_for_header("是否失联"), Some("lost_at_start"));
+        assert_eq!(field_for_header("外出地点/去向"), Some("flow_destination"));
         assert_eq!(
             TRANSFER_LIST.field_for_header("接收方基层党（工）委"),
             Some("receiving_committee")
@@ -154,6 +184,12 @@ mod tests {
             ("name", "  张三 ", json!("张三")),
             ("phone", "", Value::Null),
             ("transferred_on", "2016/3/1", json!("2016-03-01")),
+            ("last_activity_on", "2014年1月1日", json!("2014-01-01")),
+            ("lost_at_start", "是", json!(true)),
+            ("lost_at_start", "否", json!(false)),
+            ("whereabouts_known", "不明确", json!(false)),
+            // Not a yes or no: left as typed, for validation to refuse with the column.
+            ("lost_at_start", "不详", json!("不详")),
         ];
         for (field, text, expected) in table {
             assert_eq!(&convert(field, text), expected, "{field} {text}");

@@ -334,7 +334,7 @@ pub const COUNT_LABELS: &[(&str, &str)] = &[
     ),
     ("roster_at_start", "排查开始时在册党员（底数）"),
     ("mobile_at_start", "排查开始时流动党员（底数）"),
-    ("added_after_start", "底数冻结后新增登记"),
+    ("added_after_start", "底数确定后新增登记"),
     ("lost_at_start_found", "排查开始时失联、现已取得联系"),
     ("lost_searched", "失联党员已开展查找"),
     ("lost_not_searched", "失联党员尚未查找"),

@@ -287,6 +287,15 @@ static STAMPS: &[(Collection, &str, &str, &str)] = &[
         "flagged_surplus",
         "checked_on",
     ),
+    // The day a lost member was first found (docs/domain.md §8.9): "found since the start"
+    // counts a find, never a member who was simply recorded normal.
+    (Collection::Members, "contact_status", "found", "found_on"),
+    (
+        Collection::Members,
+        "contact_status",
+        "managed_elsewhere",
+        "found_on",
+    ),
     // The day a transfer was first followed up: checking transfers belongs to the
     // verification window (docs/domain.md §3.2), whatever the receipt then says.
     (
@@ -332,8 +341,13 @@ static COMPUTED: &[(Collection, &str)] = &[
     (Collection::Members, "baseline_mobile"),
     (Collection::Members, "baseline_corrected_on"),
     (Collection::Members, "baseline_correction"),
+    (Collection::Members, "start_last_activity_on"),
+    (Collection::Members, "start_last_dues_paid_on"),
+    (Collection::Members, "start_whereabouts_known"),
+    (Collection::Members, "start_flow_out_on"),
     (Collection::Campaigns, "baseline_on"),
     (Collection::Campaigns, "baseline_members"),
+    (Collection::Campaigns, "reported_on"),
     (Collection::ContactCases, "lost_months_at_start"),
     (Collection::RosterLedgerEntries, "submission_id"),
     (Collection::LedgerSubmissions, "submitted_entries"),
@@ -611,6 +625,67 @@ pub fn is_stamped(collection: Collection, field: &str) -> bool {
         .iter()
         .any(|(c, _, _, stamp)| *c == collection && *stamp == field)
         || COMPUTED.contains(&(collection, field))
+}
+
+/// What no longer changes silently once reported (docs/domain.md §8.12): a deletion of a
+/// record that the numbers reported upward rest on. `fields` are the record's as they stand.
+/// Refused with its own code; the procedure's own step (a disposition to leave the roster, a
+/// returned submission) keeps the history instead.
+pub fn check_delete(
+    collection: Collection,
+    fields: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), FieldError> {
+    let text = |name: &str| fields.get(name).and_then(serde_json::Value::as_str);
+    let refuse = |code: &'static str, message: &str| {
+        Err(FieldError {
+            field: "id".to_owned(),
+            code,
+            message: message.to_owned(),
+        })
+    };
+    match collection {
+        Collection::Members if fields.contains_key("baseline_kind") => refuse(
+            "member_in_baseline",
+            "该党员已计入排查底数，不能删除；离开花名册请按处置程序或多余人员（台帐B）程序办理，底数有误请组织办更正",
+        ),
+        Collection::Dispositions
+            if matches!(text("status"), Some("approved" | "filed" | "effective")) =>
+        {
+            refuse("disposition_decided", "党工委已审批的处置不能删除")
+        }
+        Collection::LedgerSubmissions if text("status") == Some("approved") => {
+            refuse("submission_approved", "组织办已审核通过的台帐报送不能删除")
+        }
+        Collection::Campaigns if fields.contains_key("baseline_on") => {
+            refuse("campaign_fixed", "排查底数已确定，排查工作不能删除")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The campaign settings the numbers at the start rest on (docs/domain.md §8.12): once the baseline is
+/// fixed, changing them would move every figure already reported, so they are refused.
+pub fn check_fixed_change(
+    collection: Collection,
+    existing: &serde_json::Map<String, serde_json::Value>,
+    changed: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), FieldError> {
+    if collection != Collection::Campaigns || !existing.contains_key("baseline_on") {
+        return Ok(());
+    }
+    for (name, label) in [
+        ("start_date", "开始日期"),
+        ("lost_threshold_months", "失联认定月数"),
+    ] {
+        if changed.contains_key(name) {
+            return Err(FieldError {
+                field: name.to_owned(),
+                code: "campaign_fixed",
+                message: format!("排查底数已确定，排查工作的{label}不能再更改"),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Where a move starts: a record being created, or an existing record's current value (none:

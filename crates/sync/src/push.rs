@@ -18,14 +18,14 @@ use paicha_domain::api::v1::{FieldConflict, Mutation, MutationResult, MutationSt
 use paicha_domain::baseline;
 use paicha_domain::campaign::Plan;
 use paicha_domain::collection::{
-    Collection, FieldError, FieldType, Mode, Schema, check_archive_review_member, check_record,
-    validate_fields,
+    Collection, FieldError, FieldType, Mode, Schema, check_archive_review_member, check_past_dates,
+    check_record, validate_fields,
 };
 use paicha_domain::id_number::IdNumber;
 use paicha_domain::role::Role;
 use paicha_domain::workflow::{
-    Start, check_confirmation, check_required_for_steps, check_role_rules, check_transition,
-    restamped, stamps,
+    Start, check_confirmation, check_delete, check_fixed_change, check_required_for_steps,
+    check_role_rules, check_transition, restamped, stamps,
 };
 use paicha_storage::{ChangeEntry, ConflictRow, OrgUnitRecord, RecordRow, Scope, Store, SyncTxn};
 use serde::Deserialize;
@@ -1261,12 +1261,26 @@ impl<'a> Batch<'a> {
                 None,
             )));
         }
+        // One campaign per tenant: the status reports it, and its baseline is the only one.
+        if schema.collection == Collection::Campaigns
+            && !self.live_under(Collection::Campaigns, "").await?.is_empty()
+        {
+            return Ok(Err(reject(
+                "campaign_exists",
+                "本党工委已有一项排查工作，不能再新建；请修改现有的排查工作",
+                None,
+            )));
+        }
         let given = m.fields.clone().unwrap_or_default();
         let mut fields = match validate_fields(schema, &given, Mode::Create, self.writer.role) {
             Ok(f) => f,
             Err(e) => return Ok(Err(e.into())),
         };
         fields.retain(|_, v| !v.is_null());
+        let today = paicha_domain::calendar::china_date(self.now);
+        if let Err(e) = check_past_dates(schema.collection, &fields, today) {
+            return Ok(Err(e.into()));
+        }
         for (name, value) in &fields {
             if let Err(e) = check_transition(
                 schema.collection,
@@ -1381,8 +1395,9 @@ impl<'a> Batch<'a> {
     }
 
     /// Adds what the server computes for a write (no role writes these fields):
-    /// - a member first recorded after the baseline was frozen gets its snapshot, of kind
-    ///   `added` (docs/domain.md §8.9);
+    /// - a member's start facts follow what the branch records (`baseline::track`), and once
+    ///   the baseline is fixed its snapshot follows them (`baseline::upkeep`; a member first
+    ///   recorded afterwards is `added`), docs/domain.md §8.9;
     /// - a contact case's `lost_months_at_start` comes from its member's snapshot, or else the
     ///   lost-contact rule on the member's fields (§8.1);
     /// - a ledger submission moving to `submitted` takes the work area's entries of its ledger
@@ -1400,14 +1415,18 @@ impl<'a> Batch<'a> {
         fields: &mut Map<String, Value>,
     ) -> Result<(), SyncError> {
         match schema.collection {
-            Collection::Members if existing.is_none() => {
-                if let Some(plan) = self.plan().await?.filter(|p| p.baseline_on.is_some()) {
+            Collection::Members => {
+                if let Some(plan) = self.plan().await? {
+                    let start = baseline::track(existing, fields, plan.start_date);
+                    fields.extend(start);
+                    let mut merged = existing.cloned().unwrap_or_default();
+                    merged.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    merged.retain(|_, v| !v.is_null());
                     let today = paicha_domain::calendar::china_date(self.now);
-                    let snapshot = baseline::assess(fields, &plan, baseline::Kind::Added);
-                    for (k, v) in baseline::to_fields(&snapshot, today) {
-                        if !v.is_null() {
-                            fields.insert(k, v);
-                        }
+                    let snapshot = baseline::upkeep(existing, &merged, &plan, today);
+                    fields.extend(snapshot);
+                    if existing.is_none() {
+                        fields.retain(|_, v| !v.is_null());
                     }
                 }
             }
@@ -1488,15 +1507,12 @@ impl<'a> Batch<'a> {
         Ok(())
     }
 
-    /// Months a member had been without contact at the campaign's start: its baseline
-    /// snapshot's, or the lost-contact rule on its fields now.
+    /// Months a member had been without contact at the campaign's start: its corrected
+    /// snapshot's, or the judgement of its start facts (docs/domain.md §8.9).
     async fn lost_months_of(&mut self, member: Uuid) -> Result<Option<u32>, SyncError> {
         let Some(row) = self.record(Collection::Members, member).await? else {
             return Ok(None);
         };
-        if let Some(snapshot) = baseline::of_fields(&row.fields) {
-            return Ok(snapshot.lost_months);
-        }
         Ok(match self.plan().await? {
             Some(plan) => baseline::lost_months(&row.fields, &plan),
             None => None,
@@ -1775,6 +1791,13 @@ impl<'a> Batch<'a> {
         {
             return Ok(Err(r));
         }
+        if let Err(e) = check_fixed_change(schema.collection, &row.fields, &changed) {
+            return Ok(Err(e.into()));
+        }
+        let today = paicha_domain::calendar::china_date(self.now);
+        if let Err(e) = check_past_dates(schema.collection, &changed, today) {
+            return Ok(Err(e.into()));
+        }
         let mut changed = changed;
         self.stamp(schema, Some(&row.fields), &mut changed);
         self.pending.clear();
@@ -1895,6 +1918,9 @@ impl<'a> Batch<'a> {
             && let Some(r) = self.frozen_entry(&row).await?
         {
             return Ok(Err(r));
+        }
+        if let Err(e) = check_delete(schema.collection, &row.fields) {
+            return Ok(Err(e.into()));
         }
         let version = self.next_version();
         row.deleted = true;

@@ -213,6 +213,25 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
     );
     let recon = b.text(".reconciliation").await;
     assert!(recon.contains("实际底数未填报"), "{recon}");
+    // Before it is fixed, the card names the units below that still have unverified members.
+    let unfinished = top
+        .children
+        .iter()
+        .filter(|c| c.counts.roster.get("unverified").copied().unwrap_or(0) > 0)
+        .count();
+    assert_eq!(
+        b.eval("return document.querySelector('.baseline [data-unfinished]')?.dataset.unfinished;")
+            .await,
+        json!(unfinished.to_string())
+    );
+    if let Some(child) = top
+        .children
+        .iter()
+        .find(|c| c.counts.roster.get("unverified").copied().unwrap_or(0) > 0)
+    {
+        let card = b.text(".baseline").await;
+        assert!(card.contains(&child.name), "{card}");
+    }
     b.eval("window.confirm = () => true; return true;").await;
     b.click("#freeze-baseline").await;
     b.wait_until(

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod auth;
+mod baseline;
 mod blobs;
 mod concurrency;
 mod console;

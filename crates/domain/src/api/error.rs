@@ -231,8 +231,10 @@ impl ErrorCode {
             Self::BlobQuotaExceeded => "本单位的文件存储空间已满，请联系管理员",
             Self::TooManyTransfers => "服务器正忙于传输其他文件，请稍后再试",
             Self::NoCampaign => "尚未建立排查工作（排查开始日期）",
-            Self::BaselineTaken => "排查底数已经冻结，不能重复冻结；个别党员的底数有误请逐人更正",
-            Self::BaselineNotTaken => "排查底数尚未冻结",
+            Self::BaselineTaken => {
+                "排查底数已经确定，不能重复确定；个别党员的底数有误请组织办逐人更正"
+            }
+            Self::BaselineNotTaken => "排查底数尚未确定",
             Self::InternalError => "服务器内部错误，请稍后再试",
             Self::ServiceUnavailable => "服务暂时不可用，请稍后再试",
         }

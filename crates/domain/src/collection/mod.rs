@@ -18,7 +18,10 @@ use crate::role::Role;
 
 pub use describe::describe;
 pub use labels::{enum_label, word_label};
-pub use validate::{FieldError, Mode, check_archive_review_member, check_record, validate_fields};
+pub use validate::{
+    FieldError, Mode, PAST_DATES, check_archive_review_member, check_past_dates, check_record,
+    validate_fields,
+};
 
 /// The sync collections (docs/protocol.md §9), one table each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -181,6 +181,10 @@ static MEMBERS: Schema = Schema {
         f("flow_out_on", "流出时间", Date, BRANCH),
         f("flow_out_reason", "流出原因", Text(200), BRANCH),
         f("flow_destination", "流出去向", Text(200), BRANCH),
+        // The branch's own decision that the member was already lost when the campaign began
+        // (是否失联), with what it rests on (crate::baseline, docs/domain.md §8.9).
+        f("lost_at_start", "排查开始时是否失联", Bool, BRANCH),
+        f("lost_at_start_reason", "认定失联的依据", Text(500), BRANCH),
         f("inflow_organization", "流入地党组织", SHORT, BRANCH),
         f("contact_while_away", "外出期间联系方式", SHORT, BRANCH),
         f("holds_mobile_card", "是否持流动党员活动证", Bool, BRANCH),
@@ -241,6 +245,29 @@ static MEMBERS: Schema = Schema {
         f("baseline_mobile", "排查开始时流动", Bool, &[]),
         f("baseline_corrected_on", "底数更正日期", Date, &[]),
         f("baseline_correction", "底数更正理由", Text(500), &[]),
+        // The member's facts as they stood before the start, kept by the server from what the
+        // branch records (crate::baseline::track): later facts never change them.
+        f(
+            "start_last_activity_on",
+            "排查开始前最后参加组织生活日期",
+            Date,
+            &[],
+        ),
+        f(
+            "start_last_dues_paid_on",
+            "排查开始前最后交纳党费日期",
+            Date,
+            &[],
+        ),
+        f(
+            "start_whereabouts_known",
+            "排查开始时去向是否明确",
+            Bool,
+            &[],
+        ),
+        f("start_flow_out_on", "排查开始前流出时间", Date, &[]),
+        // Stamped when a lost member is first found (workflow::stamps).
+        f("found_on", "找到日期", Date, &[]),
         f("remarks", "备注", LONG, BRANCH),
     ],
 };
@@ -838,11 +865,13 @@ static CAMPAIGNS: Schema = Schema {
             Int { min: 1, max: 10 },
             COMMITTEE,
         ),
+        // Stamped when the 组织办 signs the campaign's first report (docs/domain.md §8.14).
+        f("reported_on", "首次签发报表日期", Date, &[]),
         // Stamped when the 组织办 freezes the baseline (crate::baseline).
-        f("baseline_on", "底数冻结日期", Date, &[]),
+        f("baseline_on", "底数确定日期", Date, &[]),
         f(
             "baseline_members",
-            "冻结时党员人数",
+            "确定时党员人数",
             Int {
                 min: 0,
                 max: 10_000_000,
@@ -1022,8 +1051,9 @@ mod tests {
             let allowed: &[Role] = match spec.name {
                 "roster_status" => &[BranchSecretary, GroupMember, OrgOffice],
                 // Stamped by the server.
-                "checked_on" => &[],
+                "checked_on" | "found_on" => &[],
                 f if crate::baseline::MEMBER_FIELDS.contains(&f) => &[],
+                f if crate::baseline::START_FIELDS.contains(&f) => &[],
                 _ => &branch,
             };
             assert_eq!(only(spec.writers), only(allowed), "members.{}", spec.name);

@@ -293,6 +293,109 @@ pub(crate) fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
 
+/// Dates of things that have already happened when they are recorded (docs/domain.md §8.13): a
+/// birth, a joining, a last activity or dues payment, a confirmation, an attempt, a receipt, a
+/// decision taken. Such a date after today (China time) is refused; a date that may be planned
+/// (a disposition's effective date, a correction deadline, the campaign's dates) is not listed.
+pub const PAST_DATES: &[(Collection, &[&str])] = &[
+    (
+        Collection::Members,
+        &[
+            "birth_date",
+            "join_date",
+            "full_member_date",
+            "transferred_in_on",
+            "work_started_on",
+            "last_activity_on",
+            "last_dues_paid_on",
+            "flow_out_on",
+            "archive_checked_on",
+            "dues_checked_on",
+            "transfer_checked_on",
+            "performance_checked_on",
+        ],
+    ),
+    (Collection::InfoForms, &["confirmed_on"]),
+    (
+        Collection::RosterLedgerEntries,
+        &[
+            "birth_date",
+            "join_date",
+            "full_member_date",
+            "transfer_letter_date",
+            "event_date",
+            "audited_on",
+        ],
+    ),
+    (
+        Collection::LedgerSubmissions,
+        &["submitted_on", "audited_on"],
+    ),
+    (
+        Collection::ArchiveReviews,
+        &["requested_on", "county_review_on"],
+    ),
+    (
+        Collection::ContactCases,
+        &[
+            "last_activity_on",
+            "last_dues_paid_on",
+            "outflow_on",
+            "found_on",
+        ],
+    ),
+    (Collection::ContactAttempts, &["attempted_on"]),
+    (
+        Collection::DepartmentSearchRequests,
+        &["requested_on", "executed_on"],
+    ),
+    (Collection::Transfers, &["transferred_on", "receipt_on"]),
+    (Collection::PerformanceChecks, &["checked_on"]),
+    (
+        Collection::Dispositions,
+        &["branch_meeting_on", "approved_on", "filed_on"],
+    ),
+    (
+        Collection::WorkingGroups,
+        &["deployment_meeting_on", "actual_count_on"],
+    ),
+];
+
+/// Refuses a date of [`PAST_DATES`] after `today` among the fields a write sets.
+pub fn check_past_dates(
+    collection: Collection,
+    written: &Map<String, Value>,
+    today: chrono::NaiveDate,
+) -> Result<(), FieldError> {
+    let Some((_, names)) = PAST_DATES.iter().find(|(c, _)| *c == collection) else {
+        return Ok(());
+    };
+    for name in *names {
+        let Some(day) = written
+            .get(*name)
+            .and_then(Value::as_str)
+            .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        else {
+            continue;
+        };
+        if day > today {
+            let label = collection
+                .schema()
+                .field(name)
+                .map_or(*name, |f| f.label_zh);
+            return Err(FieldError::new(
+                name,
+                "date_in_future",
+                format!(
+                    "「{label}」记录的是已经发生的事，不能晚于今天（{}）",
+                    crate::calendar::format_date_zh(today)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The rules that span several fields of one record, checked on the record as it will be
 /// stored (its current fields with the write applied).
 pub fn check_record(collection: Collection, record: &Map<String, Value>) -> Result<(), FieldError> {
@@ -739,5 +842,60 @@ mod tests {
             .1,
             "invalid_field_value"
         );
+    }
+
+    #[test]
+    fn a_date_of_something_past_cannot_be_after_today() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let fields = |v: serde_json::Value| v.as_object().unwrap().clone();
+        let err = check_past_dates(
+            Collection::Members,
+            &fields(serde_json::json!({"birth_date": "2026-12-08"})),
+            today,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.code, err.field.as_str()),
+            ("date_in_future", "birth_date")
+        );
+        assert!(
+            err.message.contains("出生日期") && err.message.contains("2026年12月7日"),
+            "{}",
+            err.message
+        );
+        // Today is fine; a planned date (a disposition's effective date) may lie ahead.
+        assert!(
+            check_past_dates(
+                Collection::Members,
+                &fields(serde_json::json!({"birth_date": "2026-12-07"})),
+                today
+            )
+            .is_ok()
+        );
+        assert!(
+            check_past_dates(
+                Collection::Dispositions,
+                &fields(serde_json::json!({"effective_on": "2027-01-01"})),
+                today
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            check_past_dates(
+                Collection::InfoForms,
+                &fields(serde_json::json!({"confirmed_on": "2027-01-01"})),
+                today
+            )
+            .unwrap_err()
+            .code,
+            "date_in_future"
+        );
+        // Every listed field is a date field of its collection.
+        for (c, names) in PAST_DATES {
+            for name in *names {
+                let spec = c.schema().field(name).unwrap_or_else(|| panic!("{name}"));
+                assert!(matches!(spec.ty, FieldType::Date), "{name}");
+            }
+        }
     }
 }

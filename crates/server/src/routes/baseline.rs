@@ -36,7 +36,7 @@ fn refusal(r: BaselineRefusal) -> ApiError {
         BaselineRefusal::NoCampaign => ApiError::conflict(ErrorCode::NoCampaign),
         BaselineRefusal::Taken(on) => {
             ApiError::conflict(ErrorCode::BaselineTaken).with_message(format!(
-                "排查底数已于{}冻结，不能重复冻结；个别党员的底数有误请逐人更正",
+                "排查底数已于{}确定，不能重复确定；个别党员的底数有误请组织办逐人更正",
                 paicha_domain::calendar::format_date_zh(on)
             ))
         }
@@ -71,7 +71,7 @@ pub async fn freeze(
     let unit = crate::routes::sync::data_unit(&state, &principal).await?;
     if !matches!(principal.role, Role::OrgOffice | Role::CommitteeAdmin) {
         return Err(
-            ApiError::forbidden(ErrorCode::Forbidden).with_message("排查底数由组织办或党工委冻结")
+            ApiError::forbidden(ErrorCode::Forbidden).with_message("排查底数由组织办或党工委确定")
         );
     }
     let writer = writer(&principal, &unit);

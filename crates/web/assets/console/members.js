@@ -123,7 +123,7 @@ function Baseline({ member, role, onCorrected }) {
   const [mobile, setMobile] = useState(b?.mobile ?? false);
   const [reason, setReason] = useState('');
   const [error, setError] = useState('');
-  if (!b) return html`<p class="muted" data-baseline="none">排查底数尚未冻结。</p>`;
+  if (!b) return html`<p class="muted" data-baseline="none">排查底数尚未确定。</p>`;
   const text = `${b.kind === 'at_start' ? '排查开始时在册' : `排查开始后登记（${date(b.on)}）`}；${
     b.lost ? `排查开始时失联${b.lost_months == null ? '（月数不详）' : `${b.lost_months}个月`}` : '排查开始时未失联'
   }；${b.mobile ? '流动党员' : '非流动党员'}`;

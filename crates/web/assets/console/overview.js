@@ -30,16 +30,28 @@ export function progress(counts) {
 /** Who freezes the baseline (docs/protocol.md §12.9). */
 const FREEZERS = ['org_office', 'committee_admin'];
 
-/** The campaign's baseline (排查底数, docs/domain.md §8.9): frozen on a day, or provisional, with
- * the 组织办's button to freeze it. */
+/** The units below with members still unverified (status.children): what must be done before
+ * the numbers at the start are fixed. */
+function unfinished(status) {
+  return (status.children || [])
+    .map((c) => ({ name: c.name, left: (c.counts.roster || {}).unverified || 0 }))
+    .filter((c) => c.left > 0);
+}
+
+/** The campaign's baseline (排查底数, docs/domain.md §8.9): fixed on a day, or provisional, with
+ * the 组织办's button to fix it. The numbers at the start are judged from the facts dated before
+ * the start whenever they are recorded, so fixing early does not lose them; the card says which
+ * units below have not finished verifying. */
 function Baseline({ status, role, onDone }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
   const c = status.counts;
   const on = status.plan?.baseline_on;
   if (!status.plan) return null;
+  const open = unfinished(status);
   async function freeze() {
-    if (!confirm('冻结后，“排查开始时”的各项数字以今天的资料为准，不再随查找进展变化；个别党员的底数有误只能由组织办逐人更正。确定冻结排查底数？')) return;
+    const pending = open.length ? `仍有${number(open.length)}个下级单位有党员未核查。` : '';
+    if (!confirm(`${pending}确定后，“排查开始时在册”的党员名单即告确定，此后新登记的党员列为新增；各人排查开始时的失联、流动情况仍按核实的排查开始前情况计算。确定排查底数？`)) return;
     setBusy(true);
     setError('');
     try {
@@ -51,13 +63,17 @@ function Baseline({ status, role, onDone }) {
       setBusy(false);
     }
   }
+  const progress = open.length
+    ? html`<p class="warn-text" data-unfinished=${open.length}>尚未核查完毕：${open.map((u, i) => html`${i ? '、' : ''}${u.name}（未核查${number(u.left)}人）`)}。</p>`
+    : html`<p class="muted" data-unfinished="0">下级单位的党员均已核查。</p>`;
   return html`
     <section class="card baseline" data-baseline=${on ? 'frozen' : 'provisional'}>
       <h2>排查底数</h2>
       ${on
-        ? html`<p>已于${date(on)}冻结：排查开始时在册<strong>${number(c.roster_at_start)}</strong>人，其中失联<strong>${number(c.lost_contact_at_start)}</strong>人（现已取得联系${number(c.lost_at_start_found)}人）、流动<strong>${number(c.mobile_at_start)}</strong>人；冻结后新增登记${number(c.added_after_start)}人${c.baseline_corrections ? `，更正${number(c.baseline_corrections)}人` : ''}。</p>`
-        : html`<p class="warn-text">尚未冻结：“排查开始时”的数字按当前资料临时计算，会随查找进展变化。花名册录入完成后，请组织办冻结排查底数。</p>
-            ${FREEZERS.includes(role) && status.campaign_id && html`<button class="btn primary" id="freeze-baseline" disabled=${busy} onClick=${freeze}>冻结排查底数</button>`}`}
+        ? html`<p>已于${date(on)}确定：排查开始时在册<strong>${number(c.roster_at_start)}</strong>人，其中失联<strong>${number(c.lost_contact_at_start)}</strong>人（现已找到${number(c.lost_at_start_found)}人）、流动<strong>${number(c.mobile_at_start)}</strong>人；确定后新增登记${number(c.added_after_start)}人${c.baseline_corrections ? `，更正${number(c.baseline_corrections)}人` : ''}。</p>`
+        : html`<p class="warn-text">尚未确定：“排查开始时”的数字按现有花名册和已核实的排查开始前情况临时计算。各党支部核查完毕后，请组织办确定排查底数。</p>
+            ${progress}
+            ${FREEZERS.includes(role) && status.campaign_id && html`<button class="btn primary" id="freeze-baseline" disabled=${busy} onClick=${freeze}>确定排查底数</button>`}`}
       ${error && html`<p class="error-text" role="alert">${error}</p>`}
     </section>`;
 }
