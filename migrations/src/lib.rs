@@ -19,6 +19,7 @@ mod m20261129_000006_index_member_id_numbers;
 mod m20261129_000007_add_conflict_addressee;
 mod m20261130_000001_create_blob_uploads;
 mod m20261202_000001_index_info_form_members;
+mod m20261207_000001_create_reports;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000007_add_conflict_addressee::Migration),
             Box::new(m20261130_000001_create_blob_uploads::Migration),
             Box::new(m20261202_000001_index_info_form_members::Migration),
+            Box::new(m20261207_000001_create_reports::Migration),
         ]
     }
 }

@@ -104,8 +104,12 @@ pub struct RestoreArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute every tenant's hash chain; exit 1 if any is broken.
+    /// Recompute every tenant's hash chain and check every signed report against it; exit 1
+    /// if any is broken.
     Verify(DatabaseArgs),
+    /// Print each tenant's current audit chain head (version and hash), to record outside the
+    /// database.
+    Head(DatabaseArgs),
 }
 
 #[derive(Debug, Clone, Args)]

@@ -39,6 +39,17 @@ impl FactsCache {
         tenant_id: Uuid,
         read: impl FnOnce(&Facts) -> R,
     ) -> StoreResult<R> {
+        Ok(self.read_versioned(store, tenant_id, read).await?.0)
+    }
+
+    /// [`FactsCache::read`], with the tenant's version the model then holds every change up to
+    /// (a signed report names the audit entry of that version).
+    pub async fn read_versioned<R>(
+        &self,
+        store: &Store,
+        tenant_id: Uuid,
+        read: impl FnOnce(&Facts) -> R,
+    ) -> StoreResult<(R, u64)> {
         let slot = {
             let mut tenants = self
                 .tenants
@@ -61,9 +72,10 @@ impl FactsCache {
                 .facts
                 .apply(row.collection, row.id, &row.path, row.deleted, &row.fields);
         }
-        model.version = Some(changes.snapshot_version.max(after));
+        let version = changes.snapshot_version.max(after);
+        model.version = Some(version);
         model.last_used = Some(Instant::now());
-        Ok(read(&model.facts))
+        Ok((read(&model.facts), version))
     }
 
     /// Drops the models not used for `idle`.

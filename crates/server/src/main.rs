@@ -65,6 +65,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backup(args) => paicha_server::backup::backup(args).await,
         Command::Restore(args) => paicha_server::backup::restore(args).await,
         Command::Audit {
+            command: AuditCommand::Head(args),
+        } => {
+            let (url, _) = resolve_database(&args)?;
+            let db = describe_database(&url);
+            let store = Store::connect(&url)
+                .await
+                .map_err(|e| anyhow::Error::new(e).context(format!("无法连接数据库 {db}")))?;
+            store.migrate().await?;
+            for (tenant, version, hash) in store.sync_tenants().await? {
+                println!("{tenant} {version} {hash}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
             command: AuditCommand::Verify(args),
         } => {
             let (url, _) = resolve_database(&args)?;
@@ -84,7 +98,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            println!("paicha：已校验 {} 个租户的审计记录", reports.len());
+            let signed = paicha_sync::audit::verify_reports(&store).await?;
+            for r in &signed {
+                if let Some(problem) = &r.problem {
+                    broken = true;
+                    println!(
+                        "报表 {}（{}，截至{}，北京时间{}签发）：{problem}",
+                        r.report_id,
+                        r.unit_name,
+                        r.as_of,
+                        (r.signed_at + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M:%S")
+                    );
+                }
+            }
+            println!(
+                "paicha：已校验 {} 个租户的审计记录和 {} 份已签发报表",
+                reports.len(),
+                signed.len()
+            );
             Ok(if broken {
                 ExitCode::FAILURE
             } else {

@@ -11,6 +11,7 @@ mod error;
 mod imports;
 mod org_units;
 mod records;
+mod reports;
 mod users;
 
 use std::time::Duration;
@@ -30,6 +31,7 @@ pub use records::{
     ChangeEntry, ChangeRow, ConflictRow, FactRow, GENESIS_HASH, MemberSearch, Place, PullPage,
     RecordRow, Scope, SyncTxn, TenantChanges,
 };
+pub use reports::ReportRecord;
 pub use users::{NewUser, UserRecord};
 
 pub type StoreResult<T> = Result<T, StoreError>;

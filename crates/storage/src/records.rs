@@ -340,11 +340,11 @@ fn merge_page(mut changes: Vec<ChangeRow>, statements: usize, limit: u64) -> Vec
     changes
 }
 
-fn to_i64(v: u64) -> i64 {
+pub(crate) fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-fn to_u64(v: i64) -> u64 {
+pub(crate) fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
@@ -403,7 +403,7 @@ fn decode_record(collection: Collection, row: &QueryResult) -> StoreResult<Recor
     })
 }
 
-fn decode_change(row: &QueryResult) -> StoreResult<ChangeEntry> {
+pub(crate) fn decode_change(row: &QueryResult) -> StoreResult<ChangeEntry> {
     Ok(ChangeEntry {
         tenant_id: row.try_get("", "tenant_id")?,
         version: to_u64(row.try_get("", "version")?),
@@ -423,7 +423,7 @@ fn decode_change(row: &QueryResult) -> StoreResult<ChangeEntry> {
     })
 }
 
-const CHANGE_COLUMNS: [&str; 15] = [
+pub(crate) const CHANGE_COLUMNS: [&str; 15] = [
     "tenant_id",
     "version",
     "collection",

@@ -518,6 +518,38 @@ pub async fn freeze_baseline(
     }))
 }
 
+/// Notes that the 组织办 signs a report of the tenant's campaign (docs/domain.md §8.14): the
+/// campaign's baseline must be fixed; the first signature stamps the campaign's `reported_on`,
+/// from when a member's snapshot changes only by the 组织办's correction. Returns the version
+/// of that stamp, if this signature made it.
+pub async fn note_signed_report(
+    store: &Store,
+    writer: Writer<'_>,
+) -> Result<Result<Option<u64>, BaselineRefusal>, SyncError> {
+    let mut batch = Batch::begin(store, writer).await?;
+    let campaigns = batch.live_under(Collection::Campaigns, "").await?;
+    let Some((campaign_id, plan)) = Plan::latest(campaigns.iter().map(|r| (r.id, &r.fields)))
+    else {
+        return Ok(Err(BaselineRefusal::NoCampaign));
+    };
+    if plan.baseline_on.is_none() {
+        return Ok(Err(BaselineRefusal::NotTaken));
+    }
+    if plan.reported_on.is_none() {
+        let Some(campaign) = campaigns.into_iter().find(|r| r.id == campaign_id) else {
+            return Ok(Err(BaselineRefusal::NotFound));
+        };
+        let today = paicha_domain::calendar::china_date(batch.now);
+        let mut fields = Map::new();
+        fields.insert("reported_on".into(), Value::String(today.to_string()));
+        batch
+            .server_patch(campaign, fields, &act(Collection::Campaigns, campaign_id))
+            .await?;
+        return Ok(Ok(Some(batch.commit().await?)));
+    }
+    Ok(Ok(None))
+}
+
 /// Corrects one member's snapshot (docs/domain.md §8.9): the 组织办's explicit act, with its
 /// reason and the day, recorded in the change log under `writer` like every write.
 pub async fn correct_baseline(

@@ -20,6 +20,7 @@ mod ops;
 mod permissions;
 mod proposals;
 mod push_rules;
+mod reports;
 mod scenario;
 mod scope;
 mod scope_rule;

@@ -530,6 +530,101 @@ pub struct UnitStatus {
 
 // ---- The campaign's baseline ----------------------------------------------------------
 
+/// `POST /v1/reports`: the 组织办 signs the status of a unit as of a day (报表, docs/domain.md
+/// §8.14).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SignReport {
+    /// The unit reported on; default the signer's own (the committee).
+    #[serde(default)]
+    pub org_unit_id: Option<Uuid>,
+    /// The day the phases are judged on; default today in China. Not after today.
+    #[serde(default)]
+    pub as_of: Option<chrono::NaiveDate>,
+}
+
+/// A signed report, without its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportSummary {
+    pub id: Uuid,
+    pub org_unit_id: Uuid,
+    pub unit_name: String,
+    pub as_of: chrono::NaiveDate,
+    pub signed_by: Uuid,
+    pub signed_by_name: String,
+    pub signed_at: chrono::DateTime<chrono::Utc>,
+    /// SHA-256 (hex) of `status` exactly as answered by `GET /v1/reports/{id}`.
+    pub content_sha256: String,
+    /// The tenant's audit chain when signed: every change up to this version is counted.
+    pub chain_version: u64,
+    /// The hash of the audit entry at `chain_version`: record it outside paicha (the printout
+    /// carries it); `paicha audit verify` checks it is still in the chain.
+    pub chain_head: String,
+}
+
+/// `GET /v1/reports`: the reports on the caller's unit and below, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportList {
+    pub reports: Vec<ReportSummary>,
+}
+
+/// `GET /v1/reports/{id}`: a signed report, its content (`status`) as signed, byte for byte.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Report {
+    #[serde(flatten)]
+    pub summary: ReportSummary,
+    /// The status of the unit as it was signed (the shape of `GET /v1/status`).
+    #[cfg_attr(feature = "openapi", schema(value_type = UnitStatus))]
+    pub status: Box<serde_json::value::RawValue>,
+}
+
+/// A count that moved since a report was signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CountChange {
+    /// The unit whose count moved (the report's unit or one of its children).
+    pub org_unit_id: Uuid,
+    pub unit_name: String,
+    /// The count's key in `counts`, with the key inside it for counts by kind
+    /// (`roster.unverified`).
+    pub key: String,
+    pub label_zh: String,
+    pub signed: u64,
+    pub now: u64,
+}
+
+/// An audit entry made since a report was signed, on a record of its unit's subtree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangeSince {
+    pub version: u64,
+    pub collection: String,
+    pub collection_zh: String,
+    pub record_id: Uuid,
+    pub op: String,
+    pub user_id: Uuid,
+    pub server_time: chrono::DateTime<chrono::Utc>,
+    /// The fields the entry changed.
+    pub fields: Vec<String>,
+}
+
+/// `GET /v1/reports/{id}/changes`: what moved since the report was signed: each count of the
+/// report recomputed as of the report's day, and the audit entries made since on the unit's
+/// records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportChanges {
+    pub report_id: Uuid,
+    pub counts: Vec<CountChange>,
+    pub records: Vec<ChangeSince>,
+    /// More entries were made than listed (the first 1,000 are).
+    pub more_records: bool,
+}
+
 /// `POST /v1/campaigns/{id}/baseline`: the baseline as frozen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

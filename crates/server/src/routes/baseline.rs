@@ -20,7 +20,7 @@ use crate::state::AppState;
 const DEVICE: &str = "office-console";
 
 /// The caller as the writer of the server's acts, recorded under the console's device.
-fn writer<'a>(principal: &Principal, unit: &'a OrgUnitRecord) -> Writer<'a> {
+pub(crate) fn writer<'a>(principal: &Principal, unit: &'a OrgUnitRecord) -> Writer<'a> {
     Writer {
         user_id: principal.user_id,
         role: principal.role,

@@ -10,6 +10,7 @@ pub mod members;
 pub mod ops;
 pub mod org_units;
 pub mod proposals;
+pub mod reports;
 pub mod schema;
 pub mod status;
 pub mod sync;

@@ -47,7 +47,20 @@ pub async fn status(
 ) -> ApiResult<Json<UnitStatus>> {
     let (_, target) =
         crate::routes::sync::data_target(&state, &principal, query.org_unit_id).await?;
-    let subtree = state.store.org_subtree(&target).await?;
+    let as_of = query
+        .as_of
+        .unwrap_or_else(|| paicha_domain::calendar::china_date(chrono::Utc::now()));
+    Ok(Json(unit_status(&state, &target, as_of).await?.0))
+}
+
+/// The status of `target` and of each child as of `as_of`, with the tenant's version it counts
+/// every change up to. The caller has checked that the caller may read it.
+pub async fn unit_status(
+    state: &AppState,
+    target: &OrgUnitRecord,
+    as_of: NaiveDate,
+) -> ApiResult<(UnitStatus, u64)> {
+    let subtree = state.store.org_subtree(target).await?;
     let children: Vec<&OrgUnitRecord> = subtree
         .iter()
         .filter(|u| u.parent_id == Some(target.id))
@@ -56,10 +69,6 @@ pub async fn status(
         .iter()
         .filter(|u| u.kind == OrgUnitKind::WorkArea)
         .collect();
-    let as_of = query
-        .as_of
-        .unwrap_or_else(|| paicha_domain::calendar::china_date(chrono::Utc::now()));
-
     fn unit<'a>(u: &&'a OrgUnitRecord) -> UnitRef<'a> {
         UnitRef {
             id: u.id,
@@ -72,9 +81,9 @@ pub async fn status(
         id: target.id,
         path: &target.path,
     };
-    let (plan, campaign_id, total, per_child) = state
+    let ((plan, campaign_id, total, per_child), version) = state
         .facts
-        .read(&state.store, target.tenant_id, |facts| {
+        .read_versioned(&state.store, target.tenant_id, |facts| {
             let (campaign_id, plan) = facts.campaign().unzip();
             let (total, per_child) = roll_up(
                 facts,
@@ -125,7 +134,7 @@ pub async fn status(
         count_labels: None,
         children: vec![],
     };
-    let mut top = report(&target, total);
+    let mut top = report(target, total);
     top.children = children
         .iter()
         .zip(per_child)
@@ -141,7 +150,7 @@ pub async fn status(
             .map(|(k, zh)| ((*k).to_owned(), (*zh).to_owned()))
             .collect(),
     );
-    Ok(Json(top))
+    Ok((top, version))
 }
 
 fn phases(plan: &Plan, rollup: &Rollup, as_of: NaiveDate) -> Vec<PhaseStatus> {
