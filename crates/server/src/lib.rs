@@ -364,7 +364,9 @@ impl Application {
             store: store.clone(),
             keys,
             settings: settings.clone(),
-            password_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
+            // A core each at once, and a few per core in line: beyond that a sign-in is
+            // answered 503 at once rather than left waiting behind seconds of hashing.
+            passwords: crate::state::PasswordQueue::new(slots, 4 * slots),
             import_slots: Arc::new(tokio::sync::Semaphore::new(settings.import_concurrency)),
             notifier: notifier.clone(),
             blobs: blobs.clone(),
