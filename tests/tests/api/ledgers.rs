@@ -427,3 +427,51 @@ async fn registering_a_transfer_lost_opens_one_case_unless_one_is_open() {
     assert_eq!(cases_of(with_case), 1, "the open case serves");
     assert_eq!(cases_of(without), 1, "one case opened");
 }
+
+#[tokio::test]
+async fn api_answers_and_exports_are_not_to_be_stored() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let token = t.admin.access_token().unwrap();
+    for path in [
+        "/v1/org-units".to_owned(),
+        "/v1/users".to_owned(),
+        format!("/v1/members?org_unit_id={}", t.committee.id),
+        format!(
+            "/v1/ledgers/roster?org_unit_id={}&format=json",
+            t.committee.id
+        ),
+        format!(
+            "/v1/ledgers/roster?org_unit_id={}&format=csv",
+            t.committee.id
+        ),
+        "/v1/sync/pull".to_owned(),
+        // Errors too: a bad query, an unknown route under /v1.
+        "/v1/ledgers/roster?format=pdf".to_owned(),
+        "/v1/no-such-route".to_owned(),
+    ] {
+        let (status, headers, _) = get(format!("{}{path}", app.base), token).await;
+        assert_eq!(
+            headers.get("cache-control").map(|v| v.to_str().unwrap()),
+            Some("no-store"),
+            "{path} ({status})"
+        );
+    }
+    // Signing in (its answer holds the tokens) and a refused sign-in.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/auth/login", app.base))
+        .json(&json!({"username": paicha_tests::ADMIN_USER, "password": paicha_tests::ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    // The schema keeps its own (it is revalidated by ETag), and so do the web pages.
+    let (_, headers, _) = get(format!("{}/v1/schema", app.base), token).await;
+    assert_eq!(headers["cache-control"], "private, no-cache");
+    let (_, headers, _) = get(format!("{}/", app.base), token).await;
+    assert_ne!(
+        headers.get("cache-control").map(|v| v.to_str().unwrap()),
+        Some("no-store")
+    );
+}
