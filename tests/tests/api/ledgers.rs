@@ -429,6 +429,67 @@ async fn registering_a_transfer_lost_opens_one_case_unless_one_is_open() {
 }
 
 #[tokio::test]
+async fn csv_cells_never_become_formulas_and_the_workbook_keeps_the_text() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let name = r#"=HYPERLINK("http://x","y")"#;
+    let r = t
+        .secretary1
+        .push(
+            "p",
+            vec![put(
+                1,
+                "members",
+                Uuid::now_v7(),
+                t.branch1.id,
+                json!({"name": name, "gender": "male"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert!(r.results[0].error.is_none(), "{:?}", r.results);
+    let token = t.admin.access_token().unwrap();
+    let base = format!(
+        "{}/v1/ledgers/roster?org_unit_id={}",
+        app.base, t.branch1.id
+    );
+
+    let (status, headers, bytes) = get(format!("{base}&format=csv"), token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["cache-control"], "no-store");
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    // A leading apostrophe, inside the quotes its commas need.
+    assert!(
+        text.contains(r#""'=HYPERLINK(""http://x"",""y"")""#),
+        "{text}"
+    );
+    for line in text.lines() {
+        for start in [",=", ",\"=", ",+", ",@"] {
+            assert!(!line.contains(start), "a formula cell: {line}");
+        }
+    }
+
+    // The workbook holds the name as typed text, unchanged.
+    let (status, headers, bytes) = get(base.clone(), token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["cache-control"], "no-store");
+    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).unwrap();
+    let sheet = workbook.sheet_names()[0].clone();
+    let range = workbook.worksheet_range(&sheet).unwrap();
+    assert!(
+        range
+            .rows()
+            .any(|row| row.iter().any(|c| *c == Data::String(name.to_owned()))),
+        "the name is not a text cell"
+    );
+    let formulas = workbook.worksheet_formula(&sheet).unwrap();
+    assert!(
+        formulas.used_cells().all(|(_, _, f)| f.is_empty()),
+        "the workbook holds a formula"
+    );
+}
+
+#[tokio::test]
 async fn api_answers_and_exports_are_not_to_be_stored() {
     let app = spawn_app().await;
     let t = app.tenant("a").await;
