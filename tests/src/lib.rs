@@ -143,7 +143,8 @@ pub async fn spawn_app() -> TestApp {
 /// Starts a server; `configure` may change the settings first.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let db = TestDb::create().await;
-    let jwt_secret = Uuid::new_v4().simple().to_string().repeat(2).into_bytes();
+    // 244 random bits, as hex: a secret `paicha serve` accepts (config::check_jwt_secret).
+    let jwt_secret = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple()).into_bytes();
     let mut settings = Settings::new(
         db.url.clone(),
         db.dir.path().to_path_buf(),

@@ -196,13 +196,12 @@ impl<'a> Actor<'a> {
         Ok(())
     }
 
-    /// Managing an existing user with `role` at `unit` (reading it, its devices and its account
-    /// log; disabling or enabling it, resetting its password, ending its sessions): the reach of
-    /// creating one (docs/domain.md §9). Only those who create users manage them, only users of
-    /// their own subtree, never one whose role is above their own. The platform administrator
-    /// manages the system admins and the committee admins at tenant roots; a tenant user never
-    /// sees a system admin (`NotFound`).
-    pub fn may_manage_user(&self, role: Role, unit: Option<&UnitRef<'_>>) -> Result<(), Denied> {
+    /// Seeing an existing user with `role` at `unit` (reading it, its devices and its account
+    /// log): the reach of creating one (docs/domain.md §9). Only those who create users see
+    /// them, only users of their own subtree, never one whose role is above their own. The
+    /// platform administrator sees the system admins and the committee admins at tenant roots;
+    /// a tenant user never sees a system admin (`NotFound`).
+    pub fn may_view_user(&self, role: Role, unit: Option<&UnitRef<'_>>) -> Result<(), Denied> {
         if self.is_system_admin() {
             return match (role, unit) {
                 (Role::SystemAdmin, None) => Ok(()),
@@ -223,6 +222,18 @@ impl<'a> Actor<'a> {
         Ok(())
     }
 
+    /// Managing another user with `role` at `unit` (changing or disabling it, resetting its
+    /// password, ending its sessions or a device's): seeing it, and a role strictly above the
+    /// user's, so two accounts of one rank (two branch secretaries, two committee admins) never
+    /// take over each other (`Forbidden`). The platform administrator manages whom it sees.
+    pub fn may_manage_user(&self, role: Role, unit: Option<&UnitRef<'_>>) -> Result<(), Denied> {
+        self.may_view_user(role, unit)?;
+        if !self.is_system_admin() && role.rank() >= self.role().rank() {
+            return Err(Denied::Forbidden);
+        }
+        Ok(())
+    }
+
     /// Changing user `target` (now `role` at `unit`) to `new_role` at `new_unit`, or disabling
     /// it: the caller must manage the user as it is and be allowed to create it as it will be.
     /// Nobody disables, demotes or moves itself (so an administrator cannot lock itself out).
@@ -233,7 +244,12 @@ impl<'a> Actor<'a> {
         (new_role, new_unit): (Role, Option<&UnitRef<'_>>),
         disables: bool,
     ) -> Result<(), Denied> {
-        self.may_manage_user(role, unit)?;
+        if target == self.principal.user_id {
+            // Oneself: seen, and changed only where it neither disables, demotes nor moves.
+            self.may_view_user(role, unit)?;
+        } else {
+            self.may_manage_user(role, unit)?;
+        }
         let moves = role != new_role || unit.map(|u| u.id) != new_unit.map(|u| u.id);
         if target == self.principal.user_id && (moves || disables) {
             return Err(Denied::Forbidden);
@@ -631,7 +647,15 @@ mod tests {
                 None,
                 Err(Denied::NotFound),
             ),
-            (CommitteeAdmin, Some(A), CommitteeAdmin, Some(A), Ok(())),
+            // One rank does not manage its own rank.
+            (
+                CommitteeAdmin,
+                Some(A),
+                CommitteeAdmin,
+                Some(A),
+                Err(Denied::Forbidden),
+            ),
+            (CommitteeAdmin, Some(A), OrgOffice, Some(A), Ok(())),
             (CommitteeAdmin, Some(A), StreetStaff, Some(S), Ok(())),
             (CommitteeAdmin, Some(A), GroupMember, Some(B2), Ok(())),
             (
@@ -649,7 +673,14 @@ mod tests {
                 Err(Denied::NotFound),
             ),
             (BranchSecretary, Some(B1), GroupMember, Some(B1), Ok(())),
-            (BranchSecretary, Some(B1), BranchSecretary, Some(B1), Ok(())),
+            (
+                BranchSecretary,
+                Some(B1),
+                BranchSecretary,
+                Some(B1),
+                Err(Denied::Forbidden),
+            ),
+            (BranchSecretary, Some(B1), Viewer, Some(B1), Ok(())),
             (
                 BranchSecretary,
                 Some(B1),
@@ -709,6 +740,19 @@ mod tests {
                 a.may_manage_user(*target_role, target.as_ref()),
                 *expected,
                 "{role:?} at {at:?} manages {target_role:?} at {target_at:?}"
+            );
+            // Seeing differs from managing only for one's own rank.
+            let same_rank =
+                *role == *target_role && matches!(role, CommitteeAdmin | BranchSecretary);
+            let view = if same_rank && *expected == Err(Denied::Forbidden) {
+                Ok(())
+            } else {
+                *expected
+            };
+            assert_eq!(
+                a.may_view_user(*target_role, target.as_ref()),
+                view,
+                "{role:?} at {at:?} sees {target_role:?} at {target_at:?}"
             );
         }
     }
@@ -816,6 +860,35 @@ mod tests {
         );
         assert_eq!(
             b.may_change_user(other, (GroupMember, Some(&b1)), (Viewer, Some(&b1)), true),
+            Ok(())
+        );
+        // Nor changes or disables another secretary; a committee admin another committee
+        // admin likewise. Itself it still renames.
+        assert_eq!(
+            b.may_change_user(
+                other,
+                (BranchSecretary, Some(&b1)),
+                (BranchSecretary, Some(&b1)),
+                true
+            ),
+            Err(Denied::Forbidden)
+        );
+        assert_eq!(
+            a.may_change_user(
+                other,
+                (CommitteeAdmin, Some(&w.unit(A))),
+                (CommitteeAdmin, Some(&w.unit(A))),
+                false
+            ),
+            Err(Denied::Forbidden)
+        );
+        assert_eq!(
+            b.may_change_user(
+                bs.user_id,
+                (BranchSecretary, Some(&b1)),
+                (BranchSecretary, Some(&b1)),
+                false
+            ),
             Ok(())
         );
     }

@@ -84,16 +84,25 @@ pub struct Keys {
 
 impl Keys {
     pub fn new(username: &str, source: IpAddr) -> Self {
+        let source_key = Self::source_only(source);
         let source = source_prefix(source);
         let digest = |label: &str, value: &str| -> String {
             let h = hex(&Sha256::digest(format!("{label}\n{value}").as_bytes()));
             format!("{}:{}", &label[..1], &h[..62])
         };
         Self {
-            source: format!("a:{source}"),
+            source: source_key,
             user_at_source: digest("user-at-source", &format!("{username}\n{source}")),
             user: digest("name", username),
         }
+    }
+}
+
+impl Keys {
+    /// The key of the source address alone: what an attempt with a username no account can
+    /// have counts under (there is no username to count it for).
+    pub fn source_only(source: IpAddr) -> String {
+        format!("a:{}", source_prefix(source))
     }
 }
 
@@ -286,6 +295,8 @@ mod tests {
         assert_ne!(ka.user_at_source, kb.user_at_source);
         assert_ne!(ka.source, kb.source);
         assert_eq!(ka.user, kb.user);
+        // A malformed username counts under the same source key as a real one.
+        assert_eq!(Keys::source_only(a), ka.source);
         for k in [&ka.source, &ka.user_at_source, &ka.user] {
             assert!(k.len() <= 64, "{k}");
         }

@@ -313,13 +313,12 @@ impl Settings {
         })?;
         let (database_url, data_dir) = resolve_database(&args.database)?;
         let jwt_secret = match &args.jwt_secret {
-            Some(s) if s.len() < MIN_JWT_SECRET_BYTES => {
-                return Err(ConfigError(format!(
-                    "PAICHA_JWT_SECRET 至少需要 {MIN_JWT_SECRET_BYTES} 个字节，实际为 {} 个字节",
-                    s.len()
-                )));
+            Some(s) => {
+                check_jwt_secret(s.as_bytes()).map_err(|why| {
+                    ConfigError(format!("PAICHA_JWT_SECRET {why}，请换成随机生成的密钥（例如 openssl rand -base64 48）"))
+                })?;
+                Secret::new(s.as_bytes())
             }
-            Some(s) => Secret::new(s.as_bytes()),
             None => load_or_generate_secret(&data_dir)?,
         };
         let bootstrap_admin = args
@@ -465,11 +464,24 @@ pub fn resolve_database(args: &DatabaseArgs) -> Result<(String, PathBuf), Config
                     redact_url(url)
                 )));
             }
+            if url_password(url).is_some_and(|p| is_placeholder(p.as_bytes())) {
+                return Err(ConfigError(format!(
+                    "PAICHA_DATABASE_URL 的密码仍是示例中的占位值，请换成数据库的真实密码：{}",
+                    redact_url(url)
+                )));
+            }
             url.clone()
         }
         None => sqlite_url(&data_dir.join("paicha.db")),
     };
     Ok((url, data_dir))
+}
+
+/// The password in a URL's user info, if any.
+fn url_password(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let (userinfo, _) = rest.rsplit_once('@')?;
+    userinfo.split_once(':').map(|(_, password)| password)
 }
 
 /// The URL of a SQLite file, created if missing.
@@ -527,16 +539,97 @@ fn parse_bootstrap_admin(raw: &str) -> Result<BootstrapAdmin, ConfigError> {
     })
 }
 
+/// Words of the samples' and tutorials' stand-ins for a secret. A secret holding one (compared
+/// in lower case, without `-`, `_`, `.` and spaces) is a placeholder nobody replaced.
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "changeme",
+    "changethis",
+    "replaceme",
+    "placeholder",
+    "example",
+    "yoursecret",
+    "secretsecret",
+    "randombytes",
+];
+
+/// Fewest different bytes a JWT secret must hold (a random hex secret of 32 characters holds
+/// about 14).
+pub const MIN_JWT_SECRET_DISTINCT_BYTES: usize = 10;
+/// Least Shannon entropy of a JWT secret's bytes, in bits per byte (random hex has about 3.7,
+/// random base64 about 5.5; `aaaa…b` or `abab…` far less).
+pub const MIN_JWT_SECRET_BITS_PER_BYTE: f64 = 3.0;
+
+/// Whether `value` holds one of the [`PLACEHOLDER_WORDS`].
+pub fn is_placeholder(value: &[u8]) -> bool {
+    let plain: String = String::from_utf8_lossy(value)
+        .chars()
+        .filter(|c| !matches!(c, '-' | '_' | '.' | ' '))
+        .flat_map(char::to_lowercase)
+        .collect();
+    PLACEHOLDER_WORDS.iter().any(|w| plain.contains(w))
+}
+
+/// The rule for a JWT secret (README.md, "Configuration"): at least [`MIN_JWT_SECRET_BYTES`]
+/// bytes; no placeholder word ([`is_placeholder`]); not one piece repeated (`abcabc…`); at
+/// least [`MIN_JWT_SECRET_DISTINCT_BYTES`] different bytes; and at least
+/// [`MIN_JWT_SECRET_BITS_PER_BYTE`] bits of Shannon entropy per byte. A secret of
+/// `openssl rand -base64 48` or `-hex 32`, or the generated one, passes; what a person types does
+/// not. Returns why it is refused, in Chinese, to follow the setting's name.
+pub fn check_jwt_secret(secret: &[u8]) -> Result<(), String> {
+    if secret.len() < MIN_JWT_SECRET_BYTES {
+        return Err(format!(
+            "至少需要 {MIN_JWT_SECRET_BYTES} 个字节，实际为 {} 个字节",
+            secret.len()
+        ));
+    }
+    if is_placeholder(secret) {
+        return Err("仍是示例中的占位值".to_owned());
+    }
+    let repeated = (1..=secret.len() / 2).any(|period| {
+        secret.len().is_multiple_of(period) && secret.chunks(period).all(|c| c == &secret[..period])
+    });
+    if repeated {
+        return Err("是同一段内容的重复".to_owned());
+    }
+    let mut counts = [0usize; 256];
+    for b in secret {
+        counts[usize::from(*b)] += 1;
+    }
+    let distinct = counts.iter().filter(|n| **n > 0).count();
+    if distinct < MIN_JWT_SECRET_DISTINCT_BYTES {
+        return Err(format!(
+            "只含 {distinct} 种不同的字符（至少需要 {MIN_JWT_SECRET_DISTINCT_BYTES} 种）"
+        ));
+    }
+    let len = secret.len() as f64;
+    let bits: f64 = counts
+        .iter()
+        .filter(|n| **n > 0)
+        .map(|n| {
+            let p = *n as f64 / len;
+            -p * p.log2()
+        })
+        .sum();
+    if bits < MIN_JWT_SECRET_BITS_PER_BYTE {
+        return Err(format!(
+            "过于简单（每个字节的熵为 {bits:.1} 位，至少需要 {MIN_JWT_SECRET_BITS_PER_BYTE:.1} 位）"
+        ));
+    }
+    Ok(())
+}
+
 /// Reads the JWT secret kept in the data dir, or generates and keeps one (mode 0600).
 fn load_or_generate_secret(data_dir: &Path) -> Result<Secret, ConfigError> {
     let path = data_dir.join(JWT_SECRET_FILE);
     match std::fs::read(&path) {
-        Ok(bytes) if bytes.len() >= MIN_JWT_SECRET_BYTES => return Ok(Secret::new(bytes)),
-        Ok(_) => {
-            return Err(ConfigError(format!(
-                "{} 中的密钥过短（至少 {MIN_JWT_SECRET_BYTES} 个字节），请删除该文件或设置 PAICHA_JWT_SECRET",
-                path.display()
-            )));
+        Ok(bytes) => {
+            return match check_jwt_secret(&bytes) {
+                Ok(()) => Ok(Secret::new(bytes)),
+                Err(why) => Err(ConfigError(format!(
+                    "{} 中的密钥{why}，请删除该文件（将重新生成）或设置 PAICHA_JWT_SECRET",
+                    path.display()
+                ))),
+            };
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => {
@@ -546,6 +639,10 @@ fn load_or_generate_secret(data_dir: &Path) -> Result<Secret, ConfigError> {
     let mut raw = [0u8; 48];
     getrandom::fill(&mut raw).map_err(|e| ConfigError(format!("无法生成随机密钥：{e}")))?;
     let secret = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
+    // 384 random bits pass the rule but for a one-in-many-billions draw; draw again then.
+    if check_jwt_secret(secret.as_bytes()).is_err() {
+        return load_or_generate_secret(data_dir);
+    }
     write_private(&path, secret.as_bytes())
         .map_err(|e| ConfigError(format!("无法写入 {}：{e}", path.display())))?;
     Ok(Secret::new(secret.into_bytes()))
@@ -617,12 +714,78 @@ mod tests {
     }
 
     #[test]
+    fn jwt_secrets_of_samples_and_people_are_refused() {
+        let refused: &[&str] = &[
+            // deploy/k8s/paicha.yaml's placeholder.
+            "CHANGE-ME-TO-AT-LEAST-32-RANDOM-BYTES",
+            "change-this-secret-to-something-random",
+            "please-replace_me-with-32-random-bytes-x",
+            "my-super-secret-example-key-for-paicha-1",
+            "secretsecretsecretsecretsecretsecret",
+            "0123456789abcdef0123456789abcdef",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+            "abcabcabcabcabcabcabcabcabcabcabcabcabcd",
+            "11111111112222222222333333333344",
+            "short",
+        ];
+        for secret in refused {
+            assert!(
+                check_jwt_secret(secret.as_bytes()).is_err(),
+                "{secret} was accepted"
+            );
+        }
+        let accepted: &[&str] = &[
+            // openssl rand -base64 48
+            "q3V0Zr8Xb1mJkLw2Yp9sT4uH6nCeRfGaDi5oNxQy7vBzKtEhWcMjUlSgPdIbAo+/",
+            // openssl rand -hex 32
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            // openssl rand -hex 16: 128 bits, the shortest allowed
+            "5d41402abc4b2a76b9719d911017c592",
+        ];
+        for secret in accepted {
+            assert_eq!(check_jwt_secret(secret.as_bytes()), Ok(()), "{secret}");
+        }
+        // The message names the setting and says why.
+        let dir = tempfile::tempdir().unwrap();
+        let err = Settings::from_serve_args(&ServeArgs {
+            jwt_secret: Some("CHANGE-ME-TO-AT-LEAST-32-RANDOM-BYTES".into()),
+            ..serve_args(dir.path())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("PAICHA_JWT_SECRET"), "{err}");
+        assert!(err.contains("占位值"), "{err}");
+        // So does a placeholder password in the database URL.
+        let err = Settings::from_serve_args(&ServeArgs {
+            database: DatabaseArgs {
+                database_url: Some("postgres://paicha:CHANGE-ME@postgres:5432/paicha".into()),
+                data_dir: dir.path().to_path_buf(),
+            },
+            ..serve_args(dir.path())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("PAICHA_DATABASE_URL"), "{err}");
+        assert!(!err.contains("CHANGE-ME"), "{err}");
+    }
+
+    #[test]
+    fn a_weak_kept_secret_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(JWT_SECRET_FILE), "a".repeat(40)).unwrap();
+        let err = Settings::from_serve_args(&serve_args(dir.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("PAICHA_JWT_SECRET"), "{err}");
+    }
+
+    #[test]
     fn generated_secret_is_kept() {
         let dir = tempfile::tempdir().unwrap();
         let a = Settings::from_serve_args(&serve_args(dir.path())).unwrap();
         let b = Settings::from_serve_args(&serve_args(dir.path())).unwrap();
         assert_eq!(a.jwt_secret.expose(), b.jwt_secret.expose());
-        assert!(a.jwt_secret.expose().len() >= MIN_JWT_SECRET_BYTES);
+        assert_eq!(check_jwt_secret(a.jwt_secret.expose()), Ok(()));
         assert!(a.database_url.starts_with("sqlite://"));
         assert!(a.database_url.ends_with("paicha.db?mode=rwc"));
     }

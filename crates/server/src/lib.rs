@@ -297,6 +297,7 @@ pub fn app(state: AppState) -> Router {
         }))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(axum::middleware::map_response(json_error_for_bare_status))
+        .layer(axum::middleware::from_fn(no_store_for_api))
         .layer(axum::middleware::from_fn(telemetry::track_metrics))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
@@ -308,6 +309,21 @@ pub fn app(state: AppState) -> Router {
             tracing::info_span!("request", request_id, method = %req.method(), path = req.uri().path())
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// `Cache-Control: no-store` on every `/v1` answer whose handler set no `Cache-Control` of its
+/// own (blobs and the schema do): the answers hold personal data and tokens, and no browser
+/// cache, service worker cache or shared proxy may keep them.
+async fn no_store_for_api(req: Request, next: axum::middleware::Next) -> Response {
+    let path = req.uri().path();
+    let api = path == "/v1" || path.starts_with("/v1/");
+    let mut response = next.run(req).await;
+    if api && !response.headers().contains_key(header::CACHE_CONTROL) {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 /// Gives an error body to error responses made without one (by a layer or by axum itself), so
@@ -367,7 +383,9 @@ impl Application {
             store: store.clone(),
             keys,
             settings: settings.clone(),
-            password_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
+            // A core each at once, and a few per core in line: beyond that a sign-in is
+            // answered 503 at once rather than left waiting behind seconds of hashing.
+            passwords: crate::state::PasswordQueue::new(slots, 4 * slots),
             import_slots: Arc::new(tokio::sync::Semaphore::new(settings.import_concurrency)),
             notifier: notifier.clone(),
             blobs: blobs.clone(),

@@ -35,8 +35,9 @@ pub struct Shared {
     pub keys: TokenKeys,
     pub settings: Arc<Settings>,
     /// Bounds the argon2 work running at once (each takes ~19 MiB and a core for tens of
-    /// milliseconds), so a flood of logins queues instead of exhausting memory.
-    pub password_slots: Arc<tokio::sync::Semaphore>,
+    /// milliseconds), so a flood of logins queues instead of exhausting memory, and bounds how
+    /// many sign-ins may wait in that queue.
+    pub passwords: PasswordQueue,
     /// Bounds the spreadsheet imports parsing at once (`PAICHA_IMPORT_CONCURRENCY`).
     pub import_slots: Arc<tokio::sync::Semaphore>,
     /// Wakes long-polling pulls when a tenant's data changes.
@@ -65,6 +66,73 @@ pub struct Shared {
 pub const TRANSFER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// The `Retry-After` of a refused transfer, in seconds.
 pub const TRANSFER_RETRY_AFTER: u64 = 5;
+
+/// The `Retry-After` of a sign-in refused because the password queue is full, in seconds.
+pub const SIGN_IN_RETRY_AFTER: u64 = 2;
+
+/// The instance's password work (argon2): `slots` run at once on the blocking pool, and at most
+/// `capacity` (running and waiting together) are let into the line by
+/// [`PasswordQueue::try_join`]; [`PasswordQueue::join`] always gets in.
+pub struct PasswordQueue {
+    slots: tokio::sync::Semaphore,
+    /// Holders of a place: running or waiting for a slot.
+    queued: std::sync::atomic::AtomicUsize,
+    capacity: usize,
+}
+
+/// A place in the [`PasswordQueue`], given back when dropped.
+pub struct QueuePlace<'a> {
+    queued: &'a std::sync::atomic::AtomicUsize,
+}
+
+impl Drop for QueuePlace<'_> {
+    fn drop(&mut self) {
+        self.queued
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+impl PasswordQueue {
+    /// `slots` at once (at least one), with room for `waiting` more in line.
+    pub fn new(slots: usize, waiting: usize) -> Self {
+        let slots = slots.max(1);
+        Self {
+            slots: tokio::sync::Semaphore::new(slots),
+            queued: std::sync::atomic::AtomicUsize::new(0),
+            capacity: slots + waiting,
+        }
+    }
+
+    /// A place in line, whatever its length.
+    pub fn join(&self) -> QueuePlace<'_> {
+        self.queued
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        QueuePlace {
+            queued: &self.queued,
+        }
+    }
+
+    /// A place in line, or `None` when the line is full.
+    pub fn try_join(&self) -> Option<QueuePlace<'_>> {
+        let place = self.join();
+        let holders = self.queued.load(std::sync::atomic::Ordering::Acquire);
+        (holders <= self.capacity).then_some(place)
+    }
+
+    /// Waits for a slot while holding `place`, then runs `work` on the blocking pool.
+    async fn run<T: Send + 'static>(
+        &self,
+        place: QueuePlace<'_>,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> ApiResult<T> {
+        let _permit = self.slots.acquire().await.map_err(ApiError::internal)?;
+        let result = tokio::task::spawn_blocking(work)
+            .await
+            .map_err(ApiError::internal);
+        drop(place);
+        result
+    }
+}
 
 /// How long a blob's lease lasts: longer than any request may take (`request_timeout`, 90 s),
 /// so a lease runs out only when its holder died.
@@ -162,19 +230,33 @@ impl AppState {
         }
     }
 
-    /// Runs password hashing or verification on the blocking pool, a bounded number at once.
+    /// Runs password hashing or verification on the blocking pool, a bounded number at once,
+    /// waiting for its turn however long the queue is (an administrator's or a signed-in
+    /// user's own password work: rare, and behind a token).
     pub async fn run_password_work<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> ApiResult<T> {
-        let _permit = self
-            .password_slots
-            .acquire()
-            .await
-            .map_err(ApiError::internal)?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(ApiError::internal)
+        let place = self.passwords.join();
+        self.passwords.run(place, work).await
+    }
+
+    /// Runs a sign-in's password check like [`Self::run_password_work`], but refuses it with
+    /// 503 `too_many_sign_ins` and `Retry-After` when the queue is full, instead of letting a
+    /// flood of sign-ins wait without bound.
+    pub async fn run_sign_in_work<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> ApiResult<T> {
+        let Some(place) = self.passwords.try_join() else {
+            let mut err = ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::TooManySignIns,
+            );
+            err.retry_after = Some(SIGN_IN_RETRY_AFTER);
+            return Err(err);
+        };
+        self.passwords.run(place, work).await
     }
 
     /// The caller's own unit, loaded fresh: a token whose unit has since been deleted is no
@@ -205,5 +287,30 @@ pub fn actor<'a>(principal: &'a Principal, unit: Option<&'a OrgUnitRecord>) -> A
     Actor {
         principal,
         unit: unit.map(unit_ref),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_full_password_queue_refuses_sign_ins_but_not_account_work() {
+        let queue = PasswordQueue::new(1, 2);
+        let held: Vec<_> = (0..3).map(|_| queue.try_join().unwrap()).collect();
+        assert!(
+            queue.try_join().is_none(),
+            "a fourth place in a line of three"
+        );
+        // Account work still gets in, and counts.
+        let admin = queue.join();
+        assert!(queue.try_join().is_none());
+        drop(admin);
+        drop(held);
+        // Given back: the line is empty again, and work runs.
+        let place = queue.try_join().unwrap();
+        assert_eq!(queue.run(place, || 6 * 7).await.unwrap(), 42);
+        assert_eq!(queue.queued.load(std::sync::atomic::Ordering::Acquire), 0);
     }
 }

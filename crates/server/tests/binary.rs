@@ -156,6 +156,12 @@ fn configuration_mistakes_stop_start_up_with_one_line() {
     let cases: &[(&str, &str, &str)] = &[
         ("PAICHA_LISTEN", "not-an-address", "PAICHA_LISTEN"),
         ("PAICHA_JWT_SECRET", "short", "PAICHA_JWT_SECRET"),
+        // deploy/k8s/paicha.yaml's placeholder: long enough, but no secret.
+        (
+            "PAICHA_JWT_SECRET",
+            "CHANGE-ME-TO-AT-LEAST-32-RANDOM-BYTES",
+            "PAICHA_JWT_SECRET",
+        ),
         (
             "PAICHA_DATABASE_URL",
             "mysql://root:hunter2@localhost/x",

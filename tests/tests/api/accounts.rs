@@ -384,3 +384,143 @@ async fn passwords_are_reset_by_an_admin_and_changed_by_their_owner() {
         .collect();
     assert_eq!(actions, ["password_changed", "password_reset", "created"]);
 }
+
+#[tokio::test]
+async fn only_a_higher_rank_manages_an_account() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    // A second committee admin, and a second secretary in branch 1.
+    let admin2 = t
+        .admin
+        .create_user(&paicha_tests::new_user(
+            "a-admin2",
+            Role::CommitteeAdmin,
+            Some(t.committee.id),
+        ))
+        .await
+        .unwrap();
+    let sec1b = t
+        .admin
+        .create_user(&paicha_tests::new_user(
+            "a-sec1b",
+            Role::BranchSecretary,
+            Some(t.branch1.id),
+        ))
+        .await
+        .unwrap();
+    let forbidden = |err: paicha_client::ClientError| {
+        assert_eq!(
+            (err.status(), err.code()),
+            (Some(StatusCode::FORBIDDEN), Some("forbidden")),
+            "{err}"
+        );
+    };
+
+    // A branch secretary does not reset, disable or sign out another branch secretary.
+    forbidden(
+        t.secretary1
+            .reset_password(sec1b.id, "taken-over-password")
+            .await
+            .unwrap_err(),
+    );
+    forbidden(
+        t.secretary1
+            .update_user(
+                sec1b.id,
+                &UpdateUser {
+                    disabled: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err(),
+    );
+    forbidden(t.secretary1.revoke_sessions(sec1b.id).await.unwrap_err());
+    forbidden(
+        t.secretary1
+            .revoke_device(sec1b.id, "phone-1")
+            .await
+            .unwrap_err(),
+    );
+    // A committee admin does not manage another committee admin.
+    forbidden(
+        t.admin
+            .reset_password(admin2.id, "taken-over-password")
+            .await
+            .unwrap_err(),
+    );
+    forbidden(
+        t.admin
+            .update_user(
+                admin2.id,
+                &UpdateUser {
+                    display_name: Some("改名".to_owned()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err(),
+    );
+    forbidden(t.admin.revoke_sessions(admin2.id).await.unwrap_err());
+    // Neither password changed.
+    assert!(app.client.login("a-sec1b", PASSWORD, None).await.is_ok());
+    assert!(app.client.login("a-admin2", PASSWORD, None).await.is_ok());
+    // Seeing them is still allowed (the accounts page lists them).
+    assert_eq!(t.admin.get_user(admin2.id).await.unwrap().id, admin2.id);
+    assert_eq!(t.secretary1.get_user(sec1b.id).await.unwrap().id, sec1b.id);
+
+    // A strictly higher rank manages: the secretary its group member, the committee admin the
+    // secretary, the platform administrator the committee admin.
+    let member = t
+        .secretary1
+        .create_user(&paicha_tests::new_user(
+            "a-member1",
+            Role::GroupMember,
+            Some(t.branch1.id),
+        ))
+        .await
+        .unwrap();
+    t.secretary1
+        .reset_password(member.id, "member-password-2")
+        .await
+        .unwrap();
+    t.secretary1
+        .update_user(
+            member.id,
+            &UpdateUser {
+                disabled: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    t.secretary1.revoke_sessions(member.id).await.unwrap();
+    t.admin
+        .reset_password(sec1b.id, "secretary-password-2")
+        .await
+        .unwrap();
+    app.admin
+        .reset_password(admin2.id, "committee-password-2")
+        .await
+        .unwrap();
+    assert!(
+        app.client
+            .login("a-admin2", "committee-password-2", None)
+            .await
+            .is_ok()
+    );
+    // Oneself: still renamed by oneself.
+    let me = app.sign_in("a-sec1").await.1.user.id;
+    let renamed = t
+        .secretary1
+        .update_user(
+            me,
+            &UpdateUser {
+                display_name: Some("李书记".to_owned()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.display_name.as_deref(), Some("李书记"));
+}

@@ -641,3 +641,77 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_the_source() {
     // Another client behind the same proxy signs in.
     assert_eq!(login("203.0.113.8", ADMIN_PASSWORD).await, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn junk_sign_ins_are_throttled_and_a_real_one_goes_through() {
+    let app = spawn_app().await;
+    let http = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 6]))
+        .build()
+        .unwrap();
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // 300 sign-ins with a username no account can have, ten at a time, from one address.
+    let workers: Vec<_> = (0..10)
+        .map(|_| {
+            let (http, base, answered) = (http.clone(), app.base.clone(), answered.clone());
+            tokio::spawn(async move {
+                let mut codes = vec![];
+                for _ in 0..30 {
+                    let resp = http
+                        .post(format!("{base}/v1/auth/login"))
+                        .json(&serde_json::json!({"username": "!!", "password": "wrong-password!"}))
+                        .send()
+                        .await
+                        .unwrap();
+                    let status = resp.status();
+                    let body: serde_json::Value = resp.json().await.unwrap();
+                    let code = error_code(&body);
+                    match (status, code.as_str()) {
+                        (StatusCode::UNAUTHORIZED, "invalid_credentials")
+                        | (StatusCode::TOO_MANY_REQUESTS, "login_throttled") => {}
+                        other => panic!("unexpected {other:?}: {body}"),
+                    }
+                    codes.push(code);
+                    answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                codes
+            })
+        })
+        .collect();
+    // Meanwhile, once the flood is under way, a real user signs in from another address.
+    while answered.load(std::sync::atomic::Ordering::Relaxed) < 20 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let started = std::time::Instant::now();
+    let (status, body) = login_from(&app, [127, 0, 0, 7], ADMIN_USER, ADMIN_PASSWORD).await;
+    let took = started.elapsed();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        took < Duration::from_secs(2),
+        "the real sign-in took {took:?}"
+    );
+    let mut codes = vec![];
+    for worker in workers {
+        codes.extend(worker.await.unwrap());
+    }
+    let refused = codes.iter().filter(|c| *c == "login_throttled").count();
+    // The source is refused from its 31st failed attempt on.
+    assert!(
+        refused >= 250,
+        "only {refused} of 300 junk sign-ins refused"
+    );
+}
+
+#[tokio::test]
+async fn over_long_passwords_count_as_failed_sign_ins() {
+    let app = spawn_app().await;
+    let long_password = "p".repeat(257);
+    let mut statuses = vec![];
+    for _ in 0..6 {
+        let (status, _) = login_from(&app, [127, 0, 0, 8], ADMIN_USER, &long_password).await;
+        statuses.push(status);
+    }
+    // Five failures of one username from one source, then it is refused.
+    assert_eq!(statuses[..5], [StatusCode::UNAUTHORIZED; 5]);
+    assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS);
+}

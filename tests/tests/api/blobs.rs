@@ -781,3 +781,47 @@ async fn a_chunk_cut_off_midway_keeps_nothing_of_itself() {
     push_form_naming(&t.secretary1, t.branch1.id, 1, &[&hash]).await;
     assert_eq!(t.secretary1.get_blob(&hash).await.unwrap(), bytes);
 }
+
+#[tokio::test]
+async fn a_blob_is_private_no_cache_with_its_etag_and_304_when_unchanged() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let (photo, bytes) = jpeg(9, 2000);
+    push_form_naming(&t.secretary1, t.branch1.id, 1, &[&photo]).await;
+    t.secretary1.put_blob(&photo, bytes.clone()).await.unwrap();
+    let url = format!("{}/v1/blobs/{photo}", app.base);
+    let get = |token: String, if_none_match: Option<String>| {
+        let url = url.clone();
+        async move {
+            let mut req = reqwest::Client::new().get(url).bearer_auth(token);
+            if let Some(tag) = if_none_match {
+                req = req.header("if-none-match", tag);
+            }
+            let resp = req.send().await.unwrap();
+            let (status, headers) = (resp.status(), resp.headers().clone());
+            (status, headers, resp.bytes().await.unwrap().to_vec())
+        }
+    };
+    let token = t.secretary1.access_token().unwrap().to_owned();
+    let (status, headers, body) = get(token.clone(), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, bytes);
+    let etag = format!("\"{photo}\"");
+    assert_eq!(headers["etag"], etag.as_str());
+    assert_eq!(headers["cache-control"], "private, no-cache");
+
+    // Asked again with its ETag: 304, no body, the same headers.
+    let (status, headers, body) = get(token.clone(), Some(etag.clone())).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert!(body.is_empty());
+    assert_eq!(headers["etag"], etag.as_str());
+    assert_eq!(headers["cache-control"], "private, no-cache");
+    // Another ETag gets the content.
+    let (status, _, body) = get(token, Some(format!("\"{}\"", "0".repeat(64)))).await;
+    assert_eq!((status, body), (StatusCode::OK, bytes));
+    // The ETag opens nothing: out of scope it is the same 404 as without it.
+    let other = t.secretary2.access_token().unwrap().to_owned();
+    let (status, headers, _) = get(other, Some(etag)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(headers["cache-control"], "no-store");
+}

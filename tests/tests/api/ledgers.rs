@@ -427,3 +427,112 @@ async fn registering_a_transfer_lost_opens_one_case_unless_one_is_open() {
     assert_eq!(cases_of(with_case), 1, "the open case serves");
     assert_eq!(cases_of(without), 1, "one case opened");
 }
+
+#[tokio::test]
+async fn csv_cells_never_become_formulas_and_the_workbook_keeps_the_text() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let name = r#"=HYPERLINK("http://x","y")"#;
+    let r = t
+        .secretary1
+        .push(
+            "p",
+            vec![put(
+                1,
+                "members",
+                Uuid::now_v7(),
+                t.branch1.id,
+                json!({"name": name, "gender": "male"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert!(r.results[0].error.is_none(), "{:?}", r.results);
+    let token = t.admin.access_token().unwrap();
+    let base = format!(
+        "{}/v1/ledgers/roster?org_unit_id={}",
+        app.base, t.branch1.id
+    );
+
+    let (status, headers, bytes) = get(format!("{base}&format=csv"), token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["cache-control"], "no-store");
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    // A leading apostrophe, inside the quotes its commas need.
+    assert!(
+        text.contains(r#""'=HYPERLINK(""http://x"",""y"")""#),
+        "{text}"
+    );
+    for line in text.lines() {
+        for start in [",=", ",\"=", ",+", ",@"] {
+            assert!(!line.contains(start), "a formula cell: {line}");
+        }
+    }
+
+    // The workbook holds the name as typed text, unchanged.
+    let (status, headers, bytes) = get(base.clone(), token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["cache-control"], "no-store");
+    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).unwrap();
+    let sheet = workbook.sheet_names()[0].clone();
+    let range = workbook.worksheet_range(&sheet).unwrap();
+    assert!(
+        range
+            .rows()
+            .any(|row| row.iter().any(|c| *c == Data::String(name.to_owned()))),
+        "the name is not a text cell"
+    );
+    let formulas = workbook.worksheet_formula(&sheet).unwrap();
+    assert!(
+        formulas.used_cells().all(|(_, _, f)| f.is_empty()),
+        "the workbook holds a formula"
+    );
+}
+
+#[tokio::test]
+async fn api_answers_and_exports_are_not_to_be_stored() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let token = t.admin.access_token().unwrap();
+    for path in [
+        "/v1/org-units".to_owned(),
+        "/v1/users".to_owned(),
+        format!("/v1/members?org_unit_id={}", t.committee.id),
+        format!(
+            "/v1/ledgers/roster?org_unit_id={}&format=json",
+            t.committee.id
+        ),
+        format!(
+            "/v1/ledgers/roster?org_unit_id={}&format=csv",
+            t.committee.id
+        ),
+        "/v1/sync/pull".to_owned(),
+        // Errors too: a bad query, an unknown route under /v1.
+        "/v1/ledgers/roster?format=pdf".to_owned(),
+        "/v1/no-such-route".to_owned(),
+    ] {
+        let (status, headers, _) = get(format!("{}{path}", app.base), token).await;
+        assert_eq!(
+            headers.get("cache-control").map(|v| v.to_str().unwrap()),
+            Some("no-store"),
+            "{path} ({status})"
+        );
+    }
+    // Signing in (its answer holds the tokens) and a refused sign-in.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/auth/login", app.base))
+        .json(&json!({"username": paicha_tests::ADMIN_USER, "password": paicha_tests::ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    // The schema keeps its own (it is revalidated by ETag), and so do the web pages.
+    let (_, headers, _) = get(format!("{}/v1/schema", app.base), token).await;
+    assert_eq!(headers["cache-control"], "private, no-cache");
+    let (_, headers, _) = get(format!("{}/", app.base), token).await;
+    assert_ne!(
+        headers.get("cache-control").map(|v| v.to_str().unwrap()),
+        Some("no-store")
+    );
+}

@@ -25,6 +25,8 @@ pub enum ErrorCode {
     TokenExpired,
     InvalidCredentials,
     LoginThrottled,
+    /// Too many sign-ins wait for their password to be checked (503, `Retry-After`).
+    TooManySignIns,
     InvalidRefreshToken,
     RefreshTokenReused,
     RefreshTokenExpired,
@@ -69,7 +71,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 49] = [
+    pub const ALL: [ErrorCode; 50] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::UnsupportedMediaType,
@@ -84,6 +86,7 @@ impl ErrorCode {
         Self::TokenExpired,
         Self::InvalidCredentials,
         Self::LoginThrottled,
+        Self::TooManySignIns,
         Self::InvalidRefreshToken,
         Self::RefreshTokenReused,
         Self::RefreshTokenExpired,
@@ -137,6 +140,7 @@ impl ErrorCode {
             Self::TokenExpired => "token_expired",
             Self::InvalidCredentials => "invalid_credentials",
             Self::LoginThrottled => "login_throttled",
+            Self::TooManySignIns => "too_many_sign_ins",
             Self::InvalidRefreshToken => "invalid_refresh_token",
             Self::RefreshTokenReused => "refresh_token_reused",
             Self::RefreshTokenExpired => "refresh_token_expired",
@@ -196,6 +200,7 @@ impl ErrorCode {
             Self::TokenExpired => "登录凭证已过期，请刷新或重新登录",
             Self::InvalidCredentials => "用户名或密码错误",
             Self::LoginThrottled => "登录失败次数过多，请稍后再试",
+            Self::TooManySignIns => "登录的人太多，请稍后再试",
             Self::InvalidRefreshToken => "刷新凭证无效，请重新登录",
             Self::RefreshTokenReused => {
                 "刷新凭证已被使用，为安全起见已注销该设备的登录，请重新登录"

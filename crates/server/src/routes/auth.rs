@@ -29,6 +29,11 @@ const MAX_DEVICE_ID_BYTES: usize = 200;
 /// username from anywhere. The first two slow, then refuse the source for a while with 429
 /// `login_throttled` and `retry_after`; the last only adds a small bounded delay, so a stranger
 /// cannot lock the real user out.
+///
+/// A username no account can have is refused before any password work, and counts against its
+/// source; so does a password longer than any account's. Password checks wait in a bounded
+/// queue: when it is full the sign-in is refused with 503 `too_many_sign_ins` and
+/// `Retry-After`, and not counted.
 #[utoipa::path(
     post, path = "/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
@@ -37,6 +42,7 @@ const MAX_DEVICE_ID_BYTES: usize = 200;
         (status = 401, description = "Wrong username or password", body = ErrorBody),
         (status = 422, description = "Invalid body", body = ErrorBody),
         (status = 429, description = "Too many failed logins from this address", body = ErrorBody),
+        (status = 503, description = "Too many sign-ins waiting for their password check (`too_many_sign_ins`); see Retry-After", body = ErrorBody),
     )
 )]
 pub async fn login(
@@ -45,21 +51,21 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     let device_id = req.device_id.as_deref().map(check_device_id).transpose()?;
-    // A username or password no account can have is refused without touching the database
-    // (but after the same work as a real check, so the answer time tells nothing).
-    let username = match normalize_username(&req.username) {
-        Some(name) if req.password.len() <= MAX_PASSWORD_BYTES => name,
-        _ => {
-            let password = req.password.chars().take(64).collect::<String>();
-            state
-                .run_password_work(move || burn_verification_time(&password))
-                .await?;
-            tracing::warn!(source = %source, "failed login: malformed username or password");
-            return Err(ApiError::unauthorized(ErrorCode::InvalidCredentials));
+    let now = Utc::now();
+    // A username no account can have is refused before anything else, with no password work
+    // (the rule is public, so answering at once tells nothing), but it counts against its
+    // source like any failed login: a flood of junk gets 429 like a flood of guesses.
+    let Some(username) = normalize_username(&req.username) else {
+        let key = Keys::source_only(source);
+        let gate = count_attempt(&state, &key, state.settings.source_throttle, now).await?;
+        if let Gate::Locked { retry_after_secs } = gate {
+            tracing::warn!(source = %source, "login refused: too many failed attempts from this source");
+            return Err(ApiError::throttled(retry_after_secs));
         }
+        tracing::warn!(source = %source, "failed login: malformed username");
+        return Err(ApiError::unauthorized(ErrorCode::InvalidCredentials));
     };
     let keys = Keys::new(&username, source);
-    let now = Utc::now();
     // The source first: a refused source touches nothing else, so a guesser's made-up
     // usernames add no rows once its address is refused.
     let source_gate =
@@ -86,11 +92,17 @@ pub async fn login(
         Gate::Open { delay } if !delay.is_zero() => tokio::time::sleep(delay).await,
         Gate::Open { .. } => {}
     }
+    // A password no account can have (longer than any new password may be) is a failed login,
+    // counted above, and never hashed.
+    if req.password.len() > MAX_PASSWORD_BYTES {
+        tracing::warn!(username = %username, source = %source, "failed login: over-long password");
+        return Err(ApiError::unauthorized(ErrorCode::InvalidCredentials));
+    }
 
     let user = state.store.user_by_username(&username).await?;
     let password = req.password;
     let verified = state
-        .run_password_work(move || match user {
+        .run_sign_in_work(move || match user {
             Some(user) if !user.disabled && verify_password(&password, &user.password_hash) => {
                 Ok(user)
             }
@@ -101,7 +113,21 @@ pub async fn login(
                 Err("no such user")
             }
         })
-        .await?;
+        .await;
+    let verified = match verified {
+        Ok(verified) => verified,
+        Err(err) => {
+            // Refused for a full queue: no password was checked, so the attempt is not held
+            // against anyone.
+            if err.code == ErrorCode::TooManySignIns {
+                for key in [&keys.source, &keys.user_at_source, &keys.user] {
+                    state.store.throttle_refund(key).await?;
+                }
+                tracing::warn!(source = %source, "login refused: too many sign-ins waiting");
+            }
+            return Err(err);
+        }
+    };
     let user = match verified {
         Ok(user) => user,
         Err(reason) => {

@@ -357,12 +357,14 @@ pub async fn upload_status(
     }))
 }
 
-/// Download a blob: only for callers whose scope holds a record that references it.
+/// Download a blob: only for callers whose scope holds a record that references it. Answered
+/// `private, no-cache` with its `ETag`; `If-None-Match` with that ETag gets 304.
 #[utoipa::path(
     get, path = "/v1/blobs/{sha256}", tag = "blobs",
     params(("sha256" = String, Path, description = "SHA-256 of the content, 64 lower-case hex digits", pattern = r"^[0-9a-f]{64}$")),
     responses(
         (status = 200, description = "The content", content_type = "application/octet-stream"),
+        (status = 304, description = "Unchanged: If-None-Match names the blob's ETag"),
         (status = 403, description = "The caller may not read or write member data (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No record in scope references it, or it has not been uploaded", body = ErrorBody),
         (status = 503, description = "Too many transfers in progress (too_many_transfers); see Retry-After", body = ErrorBody),
@@ -373,6 +375,7 @@ pub async fn get_blob(
     State(state): State<AppState>,
     AuthUser(principal): AuthUser,
     ApiPath(sha256): ApiPath<String>,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let unit = data_unit(&state, &principal).await?;
     check_hash(&sha256)?;
@@ -383,6 +386,27 @@ pub async fn get_blob(
     let Some(blob) = state.store.blob(unit.tenant_id, &sha256).await? else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, ErrorCode::BlobMissing));
     };
+    let etag = format!("\"{sha256}\"");
+    let cache_headers = |h: &mut HeaderMap| {
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            h.insert(header::ETAG, v);
+        }
+        // Kept by the browser, but asked again each time: the answer depends on the caller's
+        // scope, which may have changed since.
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache"),
+        );
+    };
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').map(str::trim).any(|t| t == "*" || t == etag));
+    if unchanged {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        cache_headers(response.headers_mut());
+        return Ok(response);
+    }
     let slot = state.transfer_slot().await?;
     let mut reader = state
         .blobs
@@ -415,14 +439,8 @@ pub async fn get_blob(
     if let Ok(v) = HeaderValue::from_str(&blob.content_type) {
         h.insert(header::CONTENT_TYPE, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&format!("\"{sha256}\"")) {
-        h.insert(header::ETAG, v);
-    }
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(blob.size));
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=31536000, immutable"),
-    );
+    cache_headers(h);
     Ok(response)
 }
 

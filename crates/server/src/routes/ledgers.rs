@@ -357,13 +357,15 @@ fn download(
     response
 }
 
-/// CSV in UTF-8 with a byte-order mark, which Excel needs to read Chinese correctly.
+/// CSV in UTF-8 with a byte-order mark, which Excel needs to read Chinese correctly. Every
+/// cell goes through [`neutralise`], so no value becomes a formula when the file is opened.
 fn csv(table: &LedgerTable) -> String {
     fn cell(s: &str) -> String {
+        let s = neutralise(s);
         if s.contains([',', '"', '\n', '\r']) {
             format!("\"{}\"", s.replace('"', "\"\""))
         } else {
-            s.to_owned()
+            s.into_owned()
         }
     }
     let mut out = String::from("\u{FEFF}");
@@ -372,6 +374,31 @@ fn csv(table: &LedgerTable) -> String {
         out.push_str("\r\n");
     }
     out
+}
+
+/// A CSV cell that a spreadsheet would read as a formula (CSV injection) — text beginning with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return — gets a leading apostrophe, so Excel and
+/// WPS show it as text. The register's cells are all text to the writer; a plain decimal number
+/// (`-3`, `+86`, `1.5`: digits with at most a sign and one decimal point) cannot be a formula and
+/// is left as it is, so numbers stay numbers. The workbook needs none of this: its cells are
+/// written as typed text, never as formulas.
+fn neutralise(value: &str) -> std::borrow::Cow<'_, str> {
+    let risky = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && !is_plain_number(value) {
+        std::borrow::Cow::Owned(format!("'{value}"))
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    }
+}
+
+/// Digits with an optional leading sign and at most one decimal point between digits.
+fn is_plain_number(value: &str) -> bool {
+    let digits = value.strip_prefix(['+', '-']).unwrap_or(value);
+    let mut parts = digits.splitn(2, '.');
+    let whole = parts.next().unwrap_or_default();
+    let fraction = parts.next();
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    all_digits(whole) && fraction.is_none_or(all_digits)
 }
 
 /// The workbook: title, unit and date on top, then the headers and the rows.
@@ -426,4 +453,39 @@ fn xlsx(table: &LedgerTable) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         }
     }
     workbook.save_to_buffer()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_like_cells_are_neutralised_and_numbers_kept() {
+        let table: &[(&str, &str)] = &[
+            (
+                "=HYPERLINK(\"http://x\",\"y\")",
+                "'=HYPERLINK(\"http://x\",\"y\")",
+            ),
+            ("+cmd", "'+cmd"),
+            ("-1+1", "'-1+1"),
+            ("-2-3", "'-2-3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("-", "'-"),
+            ("+", "'+"),
+            ("-.5", "'-.5"),
+            ("1.", "1."),
+            ("-12", "-12"),
+            ("+8613800000000", "+8613800000000"),
+            ("-3.25", "-3.25"),
+            ("张三", "张三"),
+            ("2016年3月11日", "2016年3月11日"),
+            ("a=b", "a=b"),
+            ("", ""),
+        ];
+        for (raw, expected) in table {
+            assert_eq!(neutralise(raw), *expected, "{raw:?}");
+        }
+    }
 }

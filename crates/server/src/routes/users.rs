@@ -229,26 +229,51 @@ async fn managed_user(
         // of each action.
         Ok(())
     } else {
-        actor(principal, own.as_ref())
-            .may_manage_user(user.role, unit.as_ref().map(unit_ref).as_ref())
+        let a = actor(principal, own.as_ref());
+        let target = unit.as_ref().map(unit_ref);
+        if read {
+            a.may_view_user(user.role, target.as_ref())
+        } else {
+            a.may_manage_user(user.role, target.as_ref())
+        }
     };
     match allowed {
         Ok(()) => Ok((user, unit)),
         Err(Denied::OutsideScope) if read => Err(ApiError::not_found()),
-        Err(d) => Err(d.into()),
+        Err(d) => Err(refusal(d, &user, principal)),
     }
 }
 
-/// Whether the caller may act on `user` (not merely read it): managing it, or it is the caller.
+/// Whether the caller may act on `user` (not merely read it): managing it (a rank strictly
+/// above the user's), or, for itself, the reach of seeing it.
 fn may_act(
     state_own: Option<&OrgUnitRecord>,
     principal: &Principal,
     user: &UserRecord,
     unit: Option<&OrgUnitRecord>,
 ) -> ApiResult<()> {
-    actor(principal, state_own)
-        .may_manage_user(user.role, unit.map(unit_ref).as_ref())
-        .map_err(ApiError::from)
+    let a = actor(principal, state_own);
+    let target = unit.map(unit_ref);
+    if user.id == principal.user_id {
+        a.may_view_user(user.role, target.as_ref())
+    } else {
+        a.may_manage_user(user.role, target.as_ref())
+    }
+    .map_err(|d| refusal(d, user, principal))
+}
+
+/// The answer to a refused action on `user`: one of its own rank is `403 forbidden` with a
+/// message that says why.
+fn refusal(denied: Denied, user: &UserRecord, principal: &Principal) -> ApiError {
+    let err = ApiError::from(denied);
+    if denied == Denied::Forbidden
+        && user.id != principal.user_id
+        && user.role.rank() == principal.role.rank()
+    {
+        err.with_message("同级账号不能互相管理，只有级别更高的角色才能管理该账号")
+    } else {
+        err
+    }
 }
 
 /// One user the caller manages (or the caller itself).

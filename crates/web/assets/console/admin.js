@@ -370,7 +370,7 @@ function Users({ own, selfId, users, units, reload }) {
                 <th scope="row">${u.username}</th><td>${u.display_name || ''}</td><td>${ROLE[u.role] || ''}</td>
                 <td>${unitName(units, u.org_unit_id)}</td>
                 <td data-state>${u.disabled ? html`<span class="chip missing">已停用</span>` : html`<span class="chip on_time">正常</span>`}</td>
-                <td>${u.id !== selfId &&
+                <td>${u.id !== selfId && RANK[u.role] < RANK[own] &&
                 html`<button class="btn small" type="button" data-manage onClick=${() => setOpen(u.id)}>管理</button>`}</td>
               </tr>`,
             )}
