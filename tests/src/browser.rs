@@ -244,6 +244,24 @@ impl Browser {
         path
     }
 
+    /// Prints the page as the browser would on paper (A4, `landscape` or portrait, the page's
+    /// print stylesheet applied) to `target/screenshots/NAME.pdf`.
+    pub async fn print_pdf(&self, name: &str, landscape: bool) -> PathBuf {
+        use fantoccini::wd::{PrintConfiguration, PrintOrientation};
+        let config = PrintConfiguration::builder()
+            .orientation(if landscape {
+                PrintOrientation::Landscape
+            } else {
+                PrintOrientation::Portrait
+            })
+            .build()
+            .expect("print configuration");
+        let pdf = self.client.print(config).await.expect("print");
+        let path = screenshot_dir().join(format!("{name}.pdf"));
+        std::fs::write(&path, pdf).expect("write printout");
+        path
+    }
+
     /// Every URL the page has requested so far (documents, scripts, styles, images, fetches),
     /// from the browser's own resource timing.
     pub async fn requested_urls(&self) -> Vec<String> {

@@ -5,7 +5,7 @@
 
 use paicha_domain::api::v1::{MutationStatus, UnitStatus};
 use paicha_tests::browser::{Browser, DESKTOP, PHONE};
-use paicha_tests::{PASSWORD, id_number, put, spawn_app};
+use paicha_tests::{PASSWORD, id_number, patch, put, spawn_app};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -1389,4 +1389,129 @@ async fn the_org_office_corrects_a_baseline_snapshot_with_a_reason() {
         .await
         .unwrap_err();
     assert_eq!(refused.status(), Some(reqwest::StatusCode::FORBIDDEN));
+}
+
+/// Issue #20's signed reports in the console: the 组织办 signs the committee's status, reads it
+/// as signed, prints it (A4 landscape, the SHA-256 and the audit chain's head on the paper), and
+/// sees beside it what has moved since.
+#[tokio::test]
+async fn the_org_office_signs_a_report_prints_it_and_sees_what_moved_since() {
+    use paicha_domain::role::Role;
+    let app = spawn_app().await;
+    let t = app.tenant("rp").await;
+    let campaign = Uuid::now_v7();
+    let today = paicha_domain::calendar::china_date(chrono::Utc::now());
+    let start = today - chrono::Days::new(3);
+    ok(t.admin
+        .push(
+            "d",
+            vec![put(
+                1,
+                "campaigns",
+                campaign,
+                t.committee.id,
+                json!({"name": "集中排查", "start_date": start.to_string()}),
+            )],
+        )
+        .await
+        .unwrap());
+    let (lost, other) = (Uuid::now_v7(), Uuid::now_v7());
+    ok(t.secretary1
+        .push(
+            "p",
+            vec![
+                put(1, "members", lost, t.branch1.id, json!({"name": "失联党员", "whereabouts_known": false, "last_activity_on": "2023-05-01", "contact_status": "lost"})),
+                put(2, "members", other, t.branch1.id, json!({"name": "在册党员"})),
+            ],
+        )
+        .await
+        .unwrap());
+    let office = app
+        .user_at(&t.admin, "rp-office", Role::OrgOffice, &t.committee)
+        .await;
+    office.freeze_baseline(campaign).await.unwrap();
+
+    let b = Browser::start(DESKTOP).await;
+    b.goto(&format!("{}/", app.base)).await;
+    b.type_into("#username", "rp-office").await;
+    b.type_into("#password", PASSWORD).await;
+    b.click("button[type=submit]").await;
+    b.click("a[data-tab=reports]").await;
+    b.wait_for("[data-reports='0']").await;
+    b.eval("window.confirm = () => true; return true;").await;
+    b.click("#sign-report").await;
+    b.wait_for(".report[data-report]").await;
+    let reports = {
+        let resp = reqwest::Client::new()
+            .get(format!("{}/v1/reports", app.base))
+            .bearer_auth(office.access_token().unwrap())
+            .send()
+            .await
+            .unwrap();
+        resp.json::<paicha_domain::api::v1::ReportList>()
+            .await
+            .unwrap()
+    };
+    assert_eq!(reports.reports.len(), 1);
+    let signed = &reports.reports[0];
+    assert_eq!(signed.as_of, today);
+    let page = b.text(".report").await;
+    assert!(page.contains("党员组织关系集中排查情况报表"), "{page}");
+    assert!(page.contains(&signed.content_sha256), "{page}");
+    assert!(page.contains(&signed.chain_head), "{page}");
+    assert_eq!(
+        b.eval("return document.querySelector(\"tr[data-count=lost_contact_at_start] td\").textContent;")
+            .await,
+        json!("1")
+    );
+    assert_eq!(
+        b.eval("return document.querySelector(\"tr[data-count=roster_at_start] td\").textContent;")
+            .await,
+        json!("2")
+    );
+    b.wait_for("[data-changes='0']").await;
+    b.screenshot("console-report").await;
+    let pdf = b.print_pdf("console-report-print", true).await;
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(
+        bytes.starts_with(b"%PDF") && bytes.len() > 10_000,
+        "{} bytes",
+        bytes.len()
+    );
+    b.resize(PHONE).await;
+    b.screenshot("console-report-phone").await;
+    b.resize(DESKTOP).await;
+
+    // The member is found: the report stays as signed, and what moved is shown beside it.
+    ok(t.secretary1
+        .push(
+            "p",
+            vec![patch(
+                3,
+                "members",
+                lost,
+                None,
+                json!({"contact_status": "found", "whereabouts_known": true}),
+            )],
+        )
+        .await
+        .unwrap());
+    b.goto_hash(&format!("#/reports/{}", t.committee.id)).await;
+    b.wait_for(&format!("tr[data-report-id='{}']", signed.id))
+        .await;
+    b.click(&format!("tr[data-report-id='{}'] a", signed.id))
+        .await;
+    b.wait_for("tr[data-moved=lost_at_start_found]").await;
+    assert_eq!(
+        b.eval("return document.querySelector(\"tr[data-count=lost_contact_at_start] td\").textContent;")
+            .await,
+        json!("1")
+    );
+    let moved = b.text(".report-since").await;
+    assert!(moved.contains("排查开始时失联、现已取得联系"), "{moved}");
+    assert!(moved.contains("党员"), "{moved}");
+    b.eval("document.querySelector('.report-since').scrollIntoView(); return true;")
+        .await;
+    b.screenshot("console-report-changes").await;
+    b.close().await;
 }

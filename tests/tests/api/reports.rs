@@ -285,6 +285,47 @@ async fn a_signed_report_never_changes_and_a_rebuilt_chain_is_caught() {
         list.reports.iter().map(|r| r.id).collect::<Vec<_>>(),
         vec![id]
     );
+    // As a workbook to print and file: the title, the chain head, the counts as numbers.
+    let (status, xlsx) = call(
+        &app,
+        &office,
+        reqwest::Method::GET,
+        &format!("/v1/reports/{id}?format=xlsx"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    {
+        use calamine::{Data, Reader, Xlsx};
+        let mut book: Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx)).unwrap();
+        let sheet = book.worksheet_range("报表").unwrap();
+        let text = |r: u32, c: u32| {
+            sheet
+                .get_value((r, c))
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+        };
+        assert!(
+            text(0, 0).contains("党员组织关系集中排查情况报表"),
+            "{}",
+            text(0, 0)
+        );
+        assert!(text(3, 0).contains(&signed.summary.chain_head));
+        let row = (0..sheet.height() as u32)
+            .find(|r| text(*r, 0) == "排查开始时在册党员（底数）")
+            .unwrap();
+        assert_eq!(sheet.get_value((row, 1)), Some(&Data::Float(3.0)));
+    }
+    let (status, _) = call(
+        &app,
+        &office,
+        reqwest::Method::GET,
+        &format!("/v1/reports/{id}?format=pdf"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     // A branch reads no report of the committee.
     let (status, _) = call(
         &app,
@@ -477,4 +518,133 @@ async fn a_signed_report_never_changes_and_a_rebuilt_chain_is_caught() {
     assert_eq!(checks[0].report_id, id);
     let problem = checks[0].problem.clone().unwrap_or_default();
     assert!(problem.contains("审计链头"), "{problem}");
+}
+
+/// Who signs and who reads a report, role by role: only the 组织办 signs; the committee's own
+/// roles read the committee's reports; units below see none of them (404, as for a report that
+/// does not exist); the platform administrator reads no tenant data.
+#[tokio::test]
+async fn reports_role_by_role() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let campaign = Uuid::now_v7();
+    applied(
+        &t.admin,
+        vec![put(
+            1,
+            "campaigns",
+            campaign,
+            t.committee.id,
+            json!({"name": "集中排查", "start_date": today().to_string()}),
+        )],
+    )
+    .await;
+    applied(
+        &t.secretary1,
+        vec![put(
+            1,
+            "members",
+            Uuid::now_v7(),
+            t.branch1.id,
+            json!({"name": "甲"}),
+        )],
+    )
+    .await;
+    let office = app
+        .user_at(&t.admin, "org-office", Role::OrgOffice, &t.committee)
+        .await;
+    office.freeze_baseline(campaign).await.unwrap();
+    let (status, body) = call(
+        &app,
+        &office,
+        reqwest::Method::POST,
+        "/v1/reports",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = serde_json::from_slice::<Report>(&body).unwrap().summary.id;
+
+    let viewer = app
+        .user_at(&t.admin, "viewer", Role::Viewer, &t.committee)
+        .await;
+    let area = app
+        .user_at(&t.admin, "area", Role::WorkAreaStaff, &t.work_area)
+        .await;
+    let member = app
+        .user_at(&t.admin, "member", Role::GroupMember, &t.branch1)
+        .await;
+    let roles: Vec<(&str, &paicha_client::Client, StatusCode, StatusCode)> = vec![
+        // (who, client, signing, reading the committee's report)
+        ("org_office", &office, StatusCode::CREATED, StatusCode::OK),
+        (
+            "committee_admin",
+            &t.admin,
+            StatusCode::FORBIDDEN,
+            StatusCode::OK,
+        ),
+        ("viewer", &viewer, StatusCode::FORBIDDEN, StatusCode::OK),
+        (
+            "street_staff",
+            &t.street_staff,
+            StatusCode::NOT_FOUND,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "work_area_staff",
+            &area,
+            StatusCode::NOT_FOUND,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "branch_secretary",
+            &t.secretary1,
+            StatusCode::NOT_FOUND,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "group_member",
+            &member,
+            StatusCode::NOT_FOUND,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "system_admin",
+            &app.admin,
+            StatusCode::FORBIDDEN,
+            StatusCode::FORBIDDEN,
+        ),
+    ];
+    let committee = t.committee.id;
+    for (who, client, sign, read) in roles {
+        let (got, _) = call(
+            &app,
+            client,
+            reqwest::Method::POST,
+            "/v1/reports",
+            Some(json!({"org_unit_id": committee})),
+        )
+        .await;
+        assert_eq!(got, sign, "{who} signs");
+        for path in [
+            format!("/v1/reports/{id}"),
+            format!("/v1/reports/{id}/changes"),
+        ] {
+            let (got, _) = call(&app, client, reqwest::Method::GET, &path, None).await;
+            assert_eq!(got, read, "{who} reads {path}");
+        }
+        let (got, body) = call(&app, client, reqwest::Method::GET, "/v1/reports", None).await;
+        if who == "system_admin" {
+            assert_eq!(got, StatusCode::FORBIDDEN);
+        } else {
+            assert_eq!(got, StatusCode::OK, "{who} lists");
+            let list: ReportList = serde_json::from_slice(&body).unwrap();
+            let sees = list.reports.iter().any(|r| r.id == id);
+            assert_eq!(
+                sees,
+                read == StatusCode::OK,
+                "{who} lists the committee's report"
+            );
+        }
+    }
 }

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use chrono::SubsecRound;
 use paicha_domain::api::v1::{
     ChangeSince, CountChange, Report, ReportChanges, ReportList, ReportSummary, SignReport,
@@ -183,15 +184,24 @@ async fn readable(
     Ok(record)
 }
 
-/// One signed report, as it was signed: its content (`status`) byte for byte.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// `json` (default) or `xlsx` (the report as a workbook ready to print and file).
+    format: Option<String>,
+}
+
+/// One signed report, as it was signed: its content (`status`) byte for byte, or as a
+/// workbook.
 #[utoipa::path(
     get, path = "/v1/reports/{id}", tag = "status",
-    params(("id" = Uuid, Path, description = "The report's id")),
+    params(("id" = Uuid, Path, description = "The report's id"), ReportQuery),
     responses(
-        (status = 200, description = "The report", body = Report),
+        (status = 200, description = "The report as json, or as an xlsx workbook", body = Report),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "The caller may not read member data", body = ErrorBody),
         (status = 404, description = "No such report in the caller's scope", body = ErrorBody),
+        (status = 400, description = "An unknown format (`invalid_query`)", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -199,8 +209,167 @@ pub async fn get(
     State(state): State<AppState>,
     AuthUser(principal): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Json<Report>> {
-    Ok(Json(report(readable(&state, &principal, id).await?)?))
+    ApiQuery(query): ApiQuery<ReportQuery>,
+) -> ApiResult<Response> {
+    let record = readable(&state, &principal, id).await?;
+    match query.format.as_deref() {
+        None | Some("json") => Ok(Json(report(record)?).into_response()),
+        Some("xlsx") => {
+            let status: UnitStatus = serde_json::from_str(&record.content)
+                .map_err(|e| ApiError::internal(format!("report {}: {e}", record.id)))?;
+            let bytes = workbook(&record, &status).map_err(ApiError::internal)?;
+            let mut response = axum::body::Body::from(bytes).into_response();
+            let h = response.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                ),
+            );
+            let name: String = format!("报表-{}-{}.xlsx", record.unit_name, record.as_of)
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "attachment; filename=\"report-{}.xlsx\"; filename*=UTF-8''{name}",
+                record.as_of
+            )) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            Ok(response)
+        }
+        Some(_) => Err(ApiError::bad_request(ErrorCode::InvalidQuery)
+            .with_message("格式应为 json 或 xlsx")
+            .with_field("format")),
+    }
+}
+
+/// The report as a workbook: title, who signed and when, the content's SHA-256 and the audit
+/// chain's head (to file with the printout), the counts of the unit and of each child, and the
+/// phases. A4 landscape, fitted to the page width, header rows repeated on every page.
+fn workbook(r: &ReportRecord, status: &UnitStatus) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::{Format, FormatBorder, Workbook};
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("报表")?;
+    let title = Format::new().set_bold().set_font_size(16);
+    let bold = Format::new().set_bold().set_border(FormatBorder::Thin);
+    let cell = Format::new().set_border(FormatBorder::Thin);
+    let units: Vec<&UnitStatus> = std::iter::once(status)
+        .chain(status.children.iter())
+        .collect();
+    let last_col = u16::try_from(units.len()).unwrap_or(u16::MAX);
+    sheet.merge_range(
+        0,
+        0,
+        0,
+        last_col,
+        &format!("{}党员组织关系集中排查情况报表", r.unit_name),
+        &title,
+    )?;
+    let signed_at = (r.signed_at + chrono::Duration::hours(8)).format("%Y年%m月%d日 %H:%M");
+    sheet.write_string(
+        1,
+        0,
+        format!(
+            "截至{}　签发：{}　签发时间：{signed_at}（北京时间）",
+            paicha_domain::calendar::format_date_zh(r.as_of),
+            r.signed_by_name
+        ),
+    )?;
+    sheet.write_string(2, 0, format!("内容SHA-256：{}", r.content_sha256))?;
+    sheet.write_string(
+        3,
+        0,
+        format!("审计链头：版本 {}，{}", r.chain_version, r.chain_head),
+    )?;
+    let header_row = 5;
+    sheet.write_string_with_format(header_row, 0, "项目", &bold)?;
+    sheet.set_column_width(0, 28)?;
+    for (i, u) in units.iter().enumerate() {
+        let col = u16::try_from(i + 1).unwrap_or(u16::MAX);
+        let name = if i == 0 {
+            format!("{}（合计）", u.name)
+        } else {
+            u.name.clone()
+        };
+        sheet.write_string_with_format(header_row, col, &name, &bold)?;
+        sheet.set_column_width(col, 14)?;
+    }
+    let counts: Vec<Option<serde_json::Map<String, Value>>> = units
+        .iter()
+        .map(|u| match serde_json::to_value(&u.counts) {
+            Ok(Value::Object(m)) => Some(m),
+            _ => None,
+        })
+        .collect();
+    let mut row = header_row + 1;
+    for (key, label) in paicha_domain::status::COUNT_LABELS {
+        let values: Vec<Option<u64>> = counts
+            .iter()
+            .map(|c| c.as_ref().and_then(|m| m.get(*key)).and_then(Value::as_u64))
+            .collect();
+        if values.iter().all(Option::is_none) {
+            continue;
+        }
+        sheet.write_string_with_format(row, 0, *label, &cell)?;
+        for (i, v) in values.iter().enumerate() {
+            let col = u16::try_from(i + 1).unwrap_or(u16::MAX);
+            #[allow(clippy::cast_precision_loss)]
+            sheet.write_number_with_format(row, col, v.unwrap_or(0) as f64, &cell)?;
+        }
+        row += 1;
+    }
+    row += 1;
+    for (c, h) in [
+        "阶段",
+        "开始",
+        "截止",
+        "状态",
+        "事项",
+        "按期",
+        "逾期",
+        "未完成",
+    ]
+    .iter()
+    .enumerate()
+    {
+        sheet.write_string_with_format(row, u16::try_from(c).unwrap_or(0), *h, &bold)?;
+    }
+    for p in &status.phases {
+        row += 1;
+        let texts = [
+            p.label_zh.clone(),
+            p.starts_on.to_string(),
+            p.deadline.to_string(),
+            p.state_zh.clone(),
+        ];
+        for (c, t) in texts.iter().enumerate() {
+            sheet.write_string_with_format(row, u16::try_from(c).unwrap_or(0), t, &cell)?;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        for (c, n) in [p.items, p.on_time, p.late, p.not_done].iter().enumerate() {
+            sheet.write_number_with_format(
+                row,
+                u16::try_from(c + 4).unwrap_or(0),
+                *n as f64,
+                &cell,
+            )?;
+        }
+    }
+    sheet.write_string(row + 2, 0, "组织办负责人（签字）：　　　　　　　　日期：")?;
+    sheet.set_landscape();
+    sheet.set_paper_size(9);
+    sheet.set_print_fit_to_pages(1, 0);
+    sheet.set_repeat_rows(header_row, header_row)?;
+    sheet.set_freeze_panes(header_row + 1, 1)?;
+    book.save_to_buffer()
 }
 
 /// Every count of a status, by unit: (unit id, unit name) → key → value; counts by kind are

@@ -12,6 +12,7 @@ import { Imports } from './imports.js';
 import { Members } from './members.js';
 import { Queues, countOf, loadQueue, queuesOf } from './queues.js';
 import { Admin } from './admin.js';
+import { Reports, ReportPage } from './reports.js';
 import { onChange } from '../core/live.js';
 
 /** The current route: `{view, arg, next}` from `location.hash`. */
@@ -51,14 +52,20 @@ const TABS = [
   ['members', '党员'],
   ['imports', '导入'],
   ['registers', '台帐'],
+  ['reports', '报表'],
   ['admin', '管理'],
 ];
 
 // Who sees 管理: the committee admin, and a branch secretary for its working group's accounts.
 const ADMIN_ROLES = ['committee_admin', 'branch_secretary'];
+// Who sees 报表: the committee's own roles, who report upward and read what was reported.
+const REPORT_ROLES = ['committee_admin', 'org_office', 'viewer'];
 
 function tabsFor(role) {
-  return TABS.filter(([key]) => key !== 'admin' || ADMIN_ROLES.includes(role));
+  return TABS.filter(
+    ([key]) =>
+      (key !== 'admin' || ADMIN_ROLES.includes(role)) && (key !== 'reports' || REPORT_ROLES.includes(role)),
+  );
 }
 
 /** How many items wait in the queues, kept current by the change feed. */
@@ -157,6 +164,12 @@ function App() {
       break;
     case 'registers':
       view = html`<${RegistersPage} unitId=${unitId} />`;
+      break;
+    case 'reports':
+      view = html`<${Reports} unitId=${unitId} role=${session.user.role} />`;
+      break;
+    case 'report':
+      view = html`<${ReportPage} id=${route.arg} />`;
       break;
     case 'overview':
     default:
