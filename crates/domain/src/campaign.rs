@@ -166,6 +166,14 @@ pub struct Plan {
     /// then on a member's snapshot changes only by the 组织办's correction.
     #[serde(default)]
     pub reported_on: Option<NaiveDate>,
+    /// Days a typed date may lie before the day it reached the server before it is marked 补录
+    /// (crate::entry: 3).
+    #[serde(default = "default_late_entry_days")]
+    pub late_entry_days: u32,
+}
+
+fn default_late_entry_days() -> u32 {
+    crate::entry::LATE_ENTRY_DAYS
 }
 
 /// Days from the start date to each default date of §3.2 (for a 7 March start).
@@ -223,6 +231,11 @@ impl Plan {
             suspension_window_years: number("suspension_window_years", SUSPENSION_WINDOW_YEARS),
             baseline_on: date("baseline_on"),
             reported_on: date("reported_on"),
+            late_entry_days: fields
+                .get("late_entry_days")
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(crate::entry::LATE_ENTRY_DAYS),
         })
     }
 

@@ -48,7 +48,9 @@ pub struct Member {
 pub struct Form {
     pub member_id: Option<Uuid>,
     pub confirmation_mode: Word,
+    /// The day the confirmation is judged by (crate::entry::Entry::judged).
     pub confirmed_on: Option<NaiveDate>,
+    pub entry: Option<crate::entry::Entry>,
     pub copies: Option<i64>,
     pub photos: usize,
     pub signature: bool,
@@ -82,7 +84,9 @@ pub struct Case {
 #[derive(Debug, Clone, Default)]
 pub struct Attempt {
     pub case_id: Option<Uuid>,
+    /// The day the attempt is judged by (crate::entry::Entry::judged).
     pub attempted_on: Option<NaiveDate>,
+    pub entry: Option<crate::entry::Entry>,
     pub method: Word,
 }
 
@@ -91,7 +95,9 @@ pub struct Transfer {
     /// The day the transfer was first followed up (stamped).
     pub checked_on: Option<NaiveDate>,
     pub receipt_status: Word,
+    /// The day the receipt is judged by (crate::entry::Entry::judged).
     pub receipt_on: Option<NaiveDate>,
+    pub entry: Option<crate::entry::Entry>,
     pub registered_lost: bool,
 }
 
@@ -165,6 +171,11 @@ fn date(fields: &Map<String, Value>, name: &str) -> Option<NaiveDate> {
         .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
 }
 
+/// A record's typed date as the server keeps it (crate::entry), for the collections that have one.
+fn entry(c: Collection, fields: &Map<String, Value>) -> Option<crate::entry::Entry> {
+    crate::entry::typed(c).map(|t| crate::entry::Entry::of(t, fields))
+}
+
 fn boolean(fields: &Map<String, Value>, name: &str) -> Option<bool> {
     fields.get(name)?.as_bool()
 }
@@ -209,7 +220,8 @@ impl Fact {
             Collection::InfoForms => Fact::Form(Box::new(Form {
                 member_id: id(f, "member_id"),
                 confirmation_mode: word(c, f, "confirmation_mode"),
-                confirmed_on: date(f, "confirmed_on"),
+                confirmed_on: entry(c, f).and_then(|e| e.judged()),
+                entry: entry(c, f).filter(crate::entry::Entry::backdated),
                 copies: f.get("copies").and_then(Value::as_i64),
                 photos: f
                     .get("photos")
@@ -241,7 +253,8 @@ impl Fact {
             }),
             Collection::ContactAttempts => Fact::Attempt(Attempt {
                 case_id: id(f, "case_id"),
-                attempted_on: date(f, "attempted_on"),
+                attempted_on: entry(c, f).and_then(|e| e.judged()),
+                entry: entry(c, f).filter(crate::entry::Entry::backdated),
                 method: word(c, f, "method"),
             }),
             Collection::DepartmentSearchRequests => Fact::DepartmentRequest {
@@ -252,7 +265,8 @@ impl Fact {
             Collection::Transfers => Fact::Transfer(Transfer {
                 checked_on: date(f, "checked_on"),
                 receipt_status: word(c, f, "receipt_status"),
-                receipt_on: date(f, "receipt_on"),
+                receipt_on: entry(c, f).and_then(|e| e.judged()),
+                entry: entry(c, f).filter(crate::entry::Entry::backdated),
                 registered_lost: boolean(f, "registered_lost") == Some(true),
             }),
             Collection::PerformanceChecks => Fact::Performance {
@@ -337,6 +351,34 @@ impl Facts {
                     _ => None,
                 }),
         )
+    }
+
+    /// The typed dates under `path` that wait for the 组织办's acceptance (crate::entry): each
+    /// record's collection, id and entry, oldest typed date first.
+    pub fn awaiting_acceptance(
+        &self,
+        path: &str,
+        plan: &Plan,
+    ) -> Vec<(Collection, Uuid, crate::entry::Entry)> {
+        let mut out: Vec<(Collection, Uuid, crate::entry::Entry)> = self
+            .records
+            .iter()
+            .filter(|(_, e)| e.path.starts_with(path))
+            .filter_map(|((c, id), e)| {
+                let entry = match &e.fact {
+                    Fact::Form(f) => f.entry,
+                    Fact::Attempt(a) => a.entry,
+                    Fact::Transfer(t) => t.entry,
+                    _ => None,
+                }?;
+                let phase = crate::entry::typed(*c)?.phase;
+                entry
+                    .awaits_acceptance(plan.window(phase).1)
+                    .then_some((*c, *id, entry))
+            })
+            .collect();
+        out.sort_by_key(|(c, id, e)| (e.typed, c.as_str(), *id));
+        out
     }
 
     /// The plan of the tenant's campaign ([`Facts::campaign`]).

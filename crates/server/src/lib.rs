@@ -137,6 +137,7 @@ fn api_router(max_blob_bytes: u64) -> (Router<AppState>, utoipa::openapi::OpenAp
         .routes(routes!(routes::reports::sign, routes::reports::list))
         .routes(routes!(routes::reports::get))
         .routes(routes!(routes::reports::changes))
+        .routes(routes!(routes::late_entries::late_entries))
         .routes(routes!(routes::proposals::proposals))
         .routes(routes!(routes::members::members))
         .routes(routes!(routes::members::member_checks))

@@ -1427,6 +1427,9 @@ impl<'a> Batch<'a> {
     }
 
     /// Adds what the server computes for a write (no role writes these fields):
+    /// - a typed date a deadline judges gets the day it reached the server, and 补录 when it
+    ///   lies more than the campaign's days before it (`paicha_domain::entry`, docs/domain.md
+    ///   §8.15);
     /// - a member's start facts follow what the branch records (`baseline::track`), and once
     ///   the baseline is fixed its snapshot follows them (`baseline::upkeep`; a member first
     ///   recorded afterwards is `added`), docs/domain.md §8.9;
@@ -1446,6 +1449,20 @@ impl<'a> Batch<'a> {
         existing: Option<&Map<String, Value>>,
         fields: &mut Map<String, Value>,
     ) -> Result<(), SyncError> {
+        if let Some(typed) = paicha_domain::entry::typed(schema.collection) {
+            let days = self
+                .plan()
+                .await?
+                .map_or(paicha_domain::entry::LATE_ENTRY_DAYS, |p| p.late_entry_days);
+            let today = paicha_domain::calendar::china_date(self.now);
+            let stamped = paicha_domain::entry::stamp(typed, existing, fields, today, days);
+            for (k, v) in stamped {
+                let was = existing.and_then(|e| e.get(&k)).unwrap_or(&Value::Null);
+                if *was != v {
+                    fields.insert(k, v);
+                }
+            }
+        }
         match schema.collection {
             Collection::Members => {
                 if let Some(plan) = self.plan().await? {

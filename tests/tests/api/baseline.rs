@@ -523,3 +523,165 @@ async fn a_birth_or_a_confirmation_after_today_is_refused_in_chinese() {
     )
     .await;
 }
+
+/// A complete form by post, confirmed on `day` (blobs are named, not uploaded: the form's
+/// completeness counts what it names).
+fn post_form(member: Uuid, day: chrono::NaiveDate) -> Value {
+    let hash = "ab".repeat(32);
+    json!({"member_id": member, "confirmation_mode": "post", "confirmed_on": day.to_string(), "copies": 3, "photos": [hash, hash, hash], "signature": hash, "fingerprint": hash})
+}
+
+async fn late_entries(app: &TestApp, client: &paicha_client::Client) -> (StatusCode, Value) {
+    let resp = reqwest::Client::new()
+        .get(format!("{}/v1/late-entries", app.base))
+        .bearer_auth(client.access_token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Measurement 4 of issue #20: a complete form entered today and dated before a verification
+/// deadline that has passed counts as late, and a second, earlier-dated form does not change
+/// that, until the 组织办 accepts the typed date; then it counts on time. Who sees the entries
+/// waiting, role by role.
+#[tokio::test]
+async fn a_back_dated_form_counts_as_late_until_the_office_accepts_it() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let office = app
+        .user_at(&t.admin, "org-office", Role::OrgOffice, &t.committee)
+        .await;
+    // Verification ended yesterday (start + 8 days).
+    let start = today() - chrono::Days::new(9);
+    applied(
+        &t.admin,
+        vec![put(
+            1,
+            "campaigns",
+            Uuid::now_v7(),
+            t.committee.id,
+            json!({"name": "集中排查", "start_date": start.to_string()}),
+        )],
+    )
+    .await;
+    let member = Uuid::now_v7();
+    let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
+    applied(
+        &t.secretary1,
+        vec![
+            put(
+                1,
+                "members",
+                member,
+                t.branch1.id,
+                json!({"name": "补录党员", "member_type": "full"}),
+            ),
+            put(
+                2,
+                "info_forms",
+                first,
+                t.branch1.id,
+                post_form(member, today() - chrono::Days::new(2)),
+            ),
+            patch(
+                3,
+                "members",
+                member,
+                None,
+                json!({"roster_status": "confirmed_remote", "remote_reason": "在外地务工"}),
+            ),
+        ],
+    )
+    .await;
+    let verified = |s: &UnitStatus| {
+        let phase = s
+            .phases
+            .iter()
+            .find(|p| p.phase == paicha_domain::campaign::Phase::Verification)
+            .unwrap();
+        (s.counts.verified_by_deadline, phase.on_time, phase.late)
+    };
+    assert_eq!(verified(&status(&office).await), (0, 0, 1));
+    // A second form, dated earlier still (补录: more than 3 days before it reached the server).
+    applied(
+        &t.secretary1,
+        vec![put(
+            4,
+            "info_forms",
+            second,
+            t.branch1.id,
+            post_form(member, today() - chrono::Days::new(6)),
+        )],
+    )
+    .await;
+    assert_eq!(verified(&status(&office).await), (0, 0, 1));
+
+    let (code, list) = late_entries(&app, &office).await;
+    assert_eq!(code, StatusCode::OK);
+    let entries = list["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{list}");
+    let by_id = |id: Uuid| {
+        entries
+            .iter()
+            .find(|e| e["record_id"] == json!(id))
+            .unwrap()
+    };
+    assert_eq!(by_id(first)["late_entry"], false);
+    assert_eq!(by_id(second)["late_entry"], true);
+    assert_eq!(by_id(first)["entered_on"], json!(today().to_string()));
+    assert_eq!(by_id(first)["member_name"], "补录党员");
+    assert_eq!(by_id(first)["field_zh"], "确认日期");
+
+    // The branch cannot accept its own dates; the 组织办 accepts the first form's.
+    let (code, _) = refused(
+        &t.secretary1,
+        patch(
+            5,
+            "info_forms",
+            first,
+            None,
+            json!({"late_entry_accepted": true}),
+        ),
+    )
+    .await;
+    assert_eq!(code, "field_not_writable");
+    applied(
+        &office,
+        vec![patch(
+            1,
+            "info_forms",
+            first,
+            None,
+            json!({"late_entry_accepted": true}),
+        )],
+    )
+    .await;
+    assert_eq!(verified(&status(&office).await), (1, 1, 0));
+    let (_, list) = late_entries(&app, &office).await;
+    assert_eq!(list["entries"].as_array().map(Vec::len), Some(1));
+
+    // Who sees the entries waiting: the committee's roles and the units above the branch;
+    // not the sibling branch; not the platform administrator.
+    let viewer = app
+        .user_at(&t.admin, "viewer", Role::Viewer, &t.committee)
+        .await;
+    for (who, client, expected) in [
+        ("committee_admin", &t.admin, Some(1)),
+        ("viewer", &viewer, Some(1)),
+        ("street_staff", &t.street_staff, Some(1)),
+        ("branch_secretary", &t.secretary1, Some(1)),
+        ("other branch", &t.secretary2, Some(0)),
+        ("system_admin", &app.admin, None),
+    ] {
+        let (code, list) = late_entries(&app, client).await;
+        match expected {
+            Some(n) => {
+                assert_eq!(code, StatusCode::OK, "{who}");
+                assert_eq!(list["entries"].as_array().map(Vec::len), Some(n), "{who}");
+            }
+            None => assert_eq!(code, StatusCode::FORBIDDEN, "{who}"),
+        }
+    }
+}

@@ -1515,3 +1515,95 @@ async fn the_org_office_signs_a_report_prints_it_and_sees_what_moved_since() {
     b.screenshot("console-report-changes").await;
     b.close().await;
 }
+
+/// Issue #20, item 4: a form entered after the verification deadline but dated before it counts
+/// as late until the 组织办 accepts its date, with one click in 待办; the member's checks say
+/// so.
+#[tokio::test]
+async fn the_org_office_accepts_a_back_dated_form_in_its_queue() {
+    use paicha_domain::role::Role;
+    let app = spawn_app().await;
+    let t = app.tenant("le").await;
+    let today = paicha_domain::calendar::china_date(chrono::Utc::now());
+    // Verification ended yesterday (start + 8 days).
+    let start = today - chrono::Days::new(9);
+    ok(t.admin
+        .push(
+            "d",
+            vec![put(
+                1,
+                "campaigns",
+                Uuid::now_v7(),
+                t.committee.id,
+                json!({"name": "集中排查", "start_date": start.to_string()}),
+            )],
+        )
+        .await
+        .unwrap());
+    let (member, form) = (Uuid::now_v7(), Uuid::now_v7());
+    let hash = "ab".repeat(32);
+    ok(t.secretary1
+        .push(
+            "p",
+            vec![
+                put(1, "members", member, t.branch1.id, json!({"name": "补录党员", "member_type": "full"})),
+                put(2, "info_forms", form, t.branch1.id, json!({"member_id": member, "confirmation_mode": "post", "confirmed_on": (today - chrono::Days::new(2)).to_string(), "copies": 3, "photos": [hash, hash, hash], "signature": hash, "fingerprint": hash})),
+                patch(3, "members", member, None, json!({"roster_status": "confirmed_remote", "remote_reason": "在外地务工"})),
+            ],
+        )
+        .await
+        .unwrap());
+    let office = app
+        .user_at(&t.admin, "le-office", Role::OrgOffice, &t.committee)
+        .await;
+    assert_eq!(
+        office
+            .status(None)
+            .await
+            .unwrap()
+            .counts
+            .verified_by_deadline,
+        0
+    );
+    let checks = office.member_checks(member).await.unwrap();
+    let roster = &checks.checks[0].detail_zh;
+    assert!(roster.contains("未经组织办认可"), "{roster}");
+
+    let b = Browser::start(DESKTOP).await;
+    b.goto(&format!("{}/", app.base)).await;
+    b.type_into("#username", "le-office").await;
+    b.type_into("#password", PASSWORD).await;
+    b.click("button[type=submit]").await;
+    b.click("a[data-tab=queues]").await;
+    let item = format!("[data-queue=entries] li[data-record='{form}']");
+    b.wait_for(&item).await;
+    let text = b.text(&item).await;
+    assert!(
+        text.contains("补录党员") && text.contains("确认日期"),
+        "{text}"
+    );
+    b.eval(&format!(
+        "document.querySelector(\"{item}\").scrollIntoView(); return true;"
+    ))
+    .await;
+    b.screenshot("console-queues-late-entry").await;
+    b.click(&format!("{item} [data-action=accept]")).await;
+    b.wait_until(20, &format!("return !document.querySelector(\"{item}\");"))
+        .await;
+    assert_eq!(
+        office
+            .status(None)
+            .await
+            .unwrap()
+            .counts
+            .verified_by_deadline,
+        1
+    );
+    // On record: the 组织办 accepted it.
+    let audit = office.audit("info_forms", form).await.unwrap();
+    let last = audit.entries.last().unwrap();
+    assert_eq!(last.changes, json!({"late_entry_accepted": [null, true]}));
+    let checks = office.member_checks(member).await.unwrap();
+    assert!(checks.checks[0].detail_zh.contains("组织办已认可该日期"));
+    b.close().await;
+}

@@ -625,6 +625,41 @@ pub struct ReportChanges {
     pub more_records: bool,
 }
 
+/// A typed date waiting for the 组织办's acceptance (docs/domain.md §8.15): typed earlier than
+/// the day it reached the server, so the server's day judges it unless the 组织办 accepts it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LateEntry {
+    pub collection: String,
+    pub collection_zh: String,
+    pub record_id: Uuid,
+    pub org_unit_id: Uuid,
+    pub unit_name: String,
+    /// The record's version (the acceptance's `base_version`).
+    pub version: u64,
+    /// The member the record is about, if one is named.
+    pub member_id: Option<Uuid>,
+    pub member_name: Option<String>,
+    /// The typed field, and its label.
+    pub field: String,
+    pub field_zh: String,
+    /// The field that records the acceptance (`late_entry_accepted`, …).
+    pub accept_field: String,
+    pub typed_on: chrono::NaiveDate,
+    pub entered_on: chrono::NaiveDate,
+    /// More than the campaign's `late_entry_days` before `entered_on`: 补录.
+    pub late_entry: bool,
+    /// The deadline of the phase that judges it.
+    pub deadline: chrono::NaiveDate,
+}
+
+/// `GET /v1/late-entries`: the typed dates under a unit waiting for the 组织办's acceptance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LateEntryList {
+    pub entries: Vec<LateEntry>,
+}
+
 /// `POST /v1/campaigns/{id}/baseline`: the baseline as frozen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -295,6 +295,16 @@ static INFO_FORMS: Schema = Schema {
             BRANCH,
         ),
         f("confirmed_on", "确认日期", Date, BRANCH),
+        // The day the typed date reached the server, 补录, and the 组织办's acceptance of the
+        // typed date (crate::entry, docs/domain.md §8.15).
+        f("entered_on", "确认日期录入日期", Date, &[]),
+        f("late_entry", "补录", Bool, &[]),
+        f(
+            "late_entry_accepted",
+            "组织办认可补录日期",
+            Bool,
+            ORG_OFFICE,
+        ),
         f("photos", "二寸照片", BlobList, BRANCH),
         f("signature", "本人签字", Blob, BRANCH),
         f("fingerprint", "手印", Blob, BRANCH),
@@ -593,6 +603,15 @@ static CONTACT_ATTEMPTS: Schema = Schema {
             Date,
             &[BranchSecretary, GroupMember, CommitteeAdmin],
         ),
+        // crate::entry, docs/domain.md §8.15.
+        f("entered_on", "查找日期录入日期", Date, &[]),
+        f("late_entry", "补录", Bool, &[]),
+        f(
+            "late_entry_accepted",
+            "组织办认可补录日期",
+            Bool,
+            ORG_OFFICE,
+        ),
         f(
             "operator",
             "查找人",
@@ -715,6 +734,15 @@ static TRANSFERS: Schema = Schema {
             "回执日期",
             Date,
             &[BranchSecretary, GroupMember, CommitteeAdmin],
+        ),
+        // crate::entry, docs/domain.md §8.15.
+        f("receipt_entered_on", "回执日期录入日期", Date, &[]),
+        f("receipt_late_entry", "回执补录", Bool, &[]),
+        f(
+            "receipt_late_entry_accepted",
+            "组织办认可回执补录日期",
+            Bool,
+            ORG_OFFICE,
         ),
         f("follow_up_note", "跟进情况", Text(1000), BRANCH),
         // Stamped the first time the receipt status moves on from `issued`: the day the
@@ -863,6 +891,14 @@ static CAMPAIGNS: Schema = Schema {
             "suspension_window_years",
             "停止党籍期限（年）",
             Int { min: 1, max: 10 },
+            COMMITTEE,
+        ),
+        // How many days a typed date may lie before the day it reached the server before it
+        // is marked 补录 (crate::entry; default 3).
+        f(
+            "late_entry_days",
+            "补录认定天数",
+            Int { min: 0, max: 60 },
             COMMITTEE,
         ),
         // Stamped when the 组织办 signs the campaign's first report (docs/domain.md §8.14).

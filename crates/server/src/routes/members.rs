@@ -275,6 +275,28 @@ pub async fn member_checks(
     if !forms.is_empty() {
         detail.push_str(&format!("；采集表{}份（齐全{}份）", forms.len(), complete));
     }
+    // A confirmation date typed earlier than the day it reached the server (docs/domain.md
+    // §8.15): the day it was entered, 补录, and whether the 组织办 accepted it.
+    if let Some(typed) = paicha_domain::entry::typed(Collection::InfoForms) {
+        for form in &forms {
+            let e = paicha_domain::entry::Entry::of(typed, &form.fields);
+            if let (Some(on), Some(entered)) = (e.typed, e.entered)
+                && on < entered
+            {
+                detail.push_str(&format!(
+                    "；采集表确认日期{}，{}录入系统{}{}",
+                    paicha_domain::calendar::format_date_zh(on),
+                    paicha_domain::calendar::format_date_zh(entered),
+                    if e.late { "（补录）" } else { "" },
+                    if e.accepted {
+                        "，组织办已认可该日期"
+                    } else {
+                        "，未经组织办认可，按录入日期计算是否按期"
+                    },
+                ));
+            }
+        }
+    }
     if let Some(reason) = f.get("confirmation_exception").and_then(Value::as_str) {
         detail.push_str(&format!("；无完整采集表确认的理由：{reason}"));
     }

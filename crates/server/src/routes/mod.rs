@@ -5,6 +5,7 @@ pub mod auth;
 pub mod baseline;
 pub mod blobs;
 pub mod import;
+pub mod late_entries;
 pub mod ledgers;
 pub mod members;
 pub mod ops;

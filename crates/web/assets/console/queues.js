@@ -1,7 +1,8 @@
 // 待办: what waits for this user's decision, each item acted on in place through the push (so
 // it is validated, audited and synced like any write), or, for conflicts, through the
 // conflict log. What the user's role decides:
-// - the 组织办: ledger submissions to audit (approve, or return with an opinion);
+// - the 组织办: ledger submissions to audit (approve, or return with an opinion), and dates typed
+//   earlier than the day they reached the server, to accept (docs/domain.md §8.15);
 // - the committee: department searches to carry out and record, dispositions to approve,
 //   return or reject, archive reviews to take up and conclude;
 // - every reviewer: values overwritten by concurrent edits (sync conflicts) to mark reviewed.
@@ -50,7 +51,7 @@ const EXEMPTION = {
 };
 
 const ROLE_QUEUES = {
-  org_office: ['ledgers', 'conflicts'],
+  org_office: ['ledgers', 'entries', 'conflicts'],
   committee_admin: ['searches', 'dispositions', 'archives', 'conflicts'],
 };
 
@@ -62,18 +63,20 @@ export function queuesOf(role) {
 /** Everything waiting for `role`: {ledgers, searches, dispositions, archives, conflicts}. */
 export async function loadQueue(role) {
   const wanted = queuesOf(role);
-  const out = { ledgers: [], searches: [], dispositions: [], archives: [], conflicts: [] };
+  const out = { ledgers: [], entries: [], searches: [], dispositions: [], archives: [], conflicts: [] };
   if (wanted.length === 0) return out;
   const collections = [];
   if (wanted.includes('ledgers')) collections.push('ledger_submissions');
   if (wanted.includes('searches')) collections.push('department_search_requests', 'contact_cases');
   if (wanted.includes('dispositions')) collections.push('dispositions');
   if (wanted.includes('archives')) collections.push('archive_reviews');
-  const [records, units, conflicts] = await Promise.all([
+  const [records, units, conflicts, entries] = await Promise.all([
     collections.length ? pullAll(collections) : new Map(),
     api.get('/v1/org-units'),
     wanted.includes('conflicts') ? api.get('/v1/conflicts', { unresolved: true }) : { conflicts: [] },
+    wanted.includes('entries') ? api.get('/v1/late-entries') : { entries: [] },
   ]);
+  out.entries = entries.entries.map((e) => ({ ...e, id: e.record_id }));
   const unitName = new Map(units.org_units.map((u) => [u.id, u.name]));
   const all = [...records.values()].map((r) => ({ ...r, unitName: unitName.get(r.org_unit_id) || '' }));
   const of = (c, ...states) => all.filter((r) => r.collection === c && states.includes(r.fields.status || ''));
@@ -283,8 +286,29 @@ function Conflict({ item, onDone }) {
     <//>`;
 }
 
+/** A date typed earlier than the day it reached the server: the server's day judges it until
+ * the 组织办 accepts the typed one (docs/domain.md §8.15). */
+function Entry({ item, onDone }) {
+  const { busy, error, run } = useAction(onDone);
+  const accept = () =>
+    run(() =>
+      patch({ collection: item.collection, id: item.record_id, version: item.version }, { [item.accept_field]: true }),
+    );
+  return html`
+    <${Item} id=${item.id} title="${item.unit_name} · ${item.member_name || ''} · ${item.collection_zh}${item.late_entry ? '（补录）' : ''}" error=${error}
+      lines=${[
+        `${item.field_zh}：${date(item.typed_on)}　录入系统：${date(item.entered_on)}　期限：${date(item.deadline)}`,
+        `未认可前按录入系统的日期计算是否按期；认可后按${item.field_zh}计算。`,
+      ]}>
+      <div class="queue-actions">
+        <button class="btn primary" data-action="accept" disabled=${busy} onClick=${accept}>认可${item.field_zh}</button>
+      </div>
+    <//>`;
+}
+
 const SECTIONS = [
   ['ledgers', '待审核的台帐报送', Ledger, '没有待审核的台帐报送。'],
+  ['entries', '待认可的补录日期', Entry, '没有待认可的补录日期。'],
   ['searches', '部门查找申请', Search, '没有待办理的部门查找申请。'],
   ['dispositions', '待审批的处置', Disposition, '没有待审批的处置。'],
   ['archives', '档案审核', Archive, '没有待审核的档案。'],
