@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod lost_contact;
 pub mod member;
 pub mod org;
+pub mod privacy;
 pub mod role;
 pub mod roster;
 pub mod status;

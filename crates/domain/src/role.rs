@@ -28,13 +28,6 @@ pub enum Role {
 }
 
 impl Role {
-    /// Whether a list of members shows this role 公民身份号码 in full. Those who verify members
-    /// (the branch and its working group), compile and audit the ledgers (work areas, the 组织办)
-    /// and the committee read them whole; streets and viewers see them masked (`1101**********21`).
-    pub fn reads_full_id_numbers(self) -> bool {
-        !matches!(self, Self::StreetStaff | Self::Viewer | Self::SystemAdmin)
-    }
-
     pub const ALL: [Role; 8] = [
         Self::SystemAdmin,
         Self::CommitteeAdmin,

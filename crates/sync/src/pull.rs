@@ -2,6 +2,7 @@
 
 use paicha_domain::api::v1::{ChecksumResponse, CollectionChecksum};
 use paicha_domain::collection::Collection;
+use paicha_domain::privacy::{self, View};
 use paicha_storage::{ChangeRow, Scope, Store, StoreError};
 use serde::Serialize;
 use serde::ser::SerializeMap;
@@ -17,7 +18,8 @@ pub const DEFAULT_LIMIT: u64 = 500;
 /// Most changes per page.
 pub const MAX_LIMIT: u64 = 5000;
 
-/// One page of changes after `cursor`. When the page is the last one, the cursor moves to the
+/// One page of changes after `cursor`, its records' fields as `view` reads them
+/// ([`paicha_domain::privacy`]). When the page is the last one, the cursor moves to the
 /// snapshot's version even past changes outside the scope, so the next pull starts there.
 pub async fn pull(
     store: &Store,
@@ -25,14 +27,17 @@ pub async fn pull(
     collections: &[Collection],
     cursor: Cursor,
     limit: u64,
+    view: View,
 ) -> Result<PulledPage, SyncError> {
-    pull_noting_start(store, scope, collections, cursor, limit, || {}).await
+    pull_noting_start(store, scope, collections, cursor, limit, view, || {}).await
 }
 
 /// A page of a pull, ready to be sent: the JSON text of a
 /// [`PullResponse`](paicha_domain::api::v1::PullResponse), written once
 /// (the long-polls of one unit woken by one commit share it), with the records' fields as
-/// the database stores them, never decoded into values.
+/// the database stores them, never decoded into values — except, for a masked
+/// [`View`], the fields of records that hold ID numbers, which are decoded, masked and
+/// written again.
 #[derive(Debug, Clone)]
 pub struct PulledPage {
     /// The page holds no change.
@@ -74,18 +79,39 @@ impl Serialize for Fields<'_> {
 }
 
 impl PulledPage {
-    fn write(changes: &[ChangeRow], cursor: Cursor, has_more: bool) -> Result<Self, SyncError> {
+    fn write(
+        changes: &[ChangeRow],
+        cursor: Cursor,
+        has_more: bool,
+        view: View,
+    ) -> Result<Self, SyncError> {
+        // A masked view's records that hold ID numbers, projected (the stored text of all
+        // others is sent as it is, and a full view's always).
+        let projected: Vec<Option<Box<RawValue>>> = if view.is_masked() {
+            changes
+                .iter()
+                .map(|c| project(c, view))
+                .collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
         let response = RawPullResponse {
             changes: changes
                 .iter()
-                .map(|c| RawChange {
+                .enumerate()
+                .map(|(i, c)| RawChange {
                     collection: c.collection,
                     id: c.id,
                     org_unit_id: c.org_unit_id,
                     version: c.version,
                     deleted: c.deleted,
                     // A tombstone carries no fields.
-                    fields: Fields((!c.deleted).then_some(&*c.fields)),
+                    fields: Fields((!c.deleted).then(|| {
+                        projected
+                            .get(i)
+                            .and_then(Option::as_deref)
+                            .unwrap_or(&*c.fields)
+                    })),
                 })
                 .collect(),
             cursor: cursor.encode(),
@@ -103,6 +129,22 @@ impl PulledPage {
     }
 }
 
+/// A change's fields as a masked `view` reads them, when they differ from the stored text.
+fn project(change: &ChangeRow, view: View) -> Result<Option<Box<RawValue>>, SyncError> {
+    if change.deleted || !privacy::has_id_number_fields(change.collection) {
+        return Ok(None);
+    }
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("a record's fields: {e}"));
+    let mut fields: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(change.fields.get()).map_err(corrupt)?;
+    if !privacy::project_fields(change.collection, &mut fields, view) {
+        return Ok(None);
+    }
+    Ok(Some(
+        serde_json::value::to_raw_value(&fields).map_err(corrupt)?,
+    ))
+}
+
 /// [`pull`], calling `on_start` when the page's snapshot is about to be taken (after the wait
 /// for a database connection): every commit made before that is in the page.
 pub async fn pull_noting_start(
@@ -111,6 +153,7 @@ pub async fn pull_noting_start(
     collections: &[Collection],
     cursor: Cursor,
     limit: u64,
+    view: View,
     on_start: impl FnOnce() + Send,
 ) -> Result<PulledPage, SyncError> {
     let page = store
@@ -134,7 +177,7 @@ pub async fn pull_noting_start(
     } else {
         last.max(page.snapshot_version).max(cursor.version)
     };
-    PulledPage::write(&page.changes, Cursor { version: next }, page.has_more)
+    PulledPage::write(&page.changes, Cursor { version: next }, page.has_more, view)
 }
 
 /// Count and hash of each collection's live records in scope.
@@ -192,7 +235,7 @@ mod tests {
             row(3, false, r#"{"name": "张三", "tags": [1, {"a": null}]}"#),
             row(5, true, r#"{"name":"gone"}"#),
         ];
-        let page = PulledPage::write(&rows, Cursor { version: 9 }, true).unwrap();
+        let page = PulledPage::write(&rows, Cursor { version: 9 }, true, View::Full).unwrap();
         let expected = PullResponse {
             changes: vec![
                 Change {
@@ -225,9 +268,31 @@ mod tests {
         assert_eq!(read, expected);
         assert!(!page.is_empty);
         assert!(
-            PulledPage::write(&[], Cursor { version: 9 }, false)
+            PulledPage::write(&[], Cursor { version: 9 }, false, View::Masked)
                 .unwrap()
                 .is_empty
+        );
+    }
+
+    /// A masked view's page masks every ID-number field and leaves the rest as stored; a full
+    /// view's is the stored text.
+    #[test]
+    fn a_masked_page_holds_no_full_number() {
+        let stored = r#"{"name":"张三","id_number":"11010519491231002X","phone":"13800000000"}"#;
+        let rows = [row(3, false, stored), row(4, true, stored)];
+        let full = PulledPage::write(&rows, Cursor { version: 9 }, false, View::Full).unwrap();
+        assert!(String::from_utf8(full.body).unwrap().contains(stored));
+        let masked = PulledPage::write(&rows, Cursor { version: 9 }, false, View::Masked).unwrap();
+        let read: PullResponse = serde_json::from_slice(&masked.body).unwrap();
+        assert_eq!(
+            serde_json::Value::Object(read.changes[0].fields.clone()),
+            json!({"name": "张三", "id_number": "1101************2X", "phone": "13800000000"})
+        );
+        assert!(read.changes[1].fields.is_empty());
+        assert!(
+            !String::from_utf8(masked.body)
+                .unwrap()
+                .contains("11010519491231002X")
         );
     }
 }

@@ -18,6 +18,7 @@ mod members;
 mod openapi_conformance;
 mod ops;
 mod permissions;
+mod privacy;
 mod proposals;
 mod push_rules;
 mod reports;

@@ -46,7 +46,7 @@ const MAX_BLOBS: usize = 20;
 /// Refused: a field the collection does not have (`unknown_field`), a field the role may not
 /// write (`field_not_writable`), a value of the wrong type or out of range
 /// (`invalid_field_value`), an unknown enum word (`invalid_enum_value`), an invalid ID number
-/// (its own codes), and on create a missing required field (`required_field`); a required field
+/// (its own codes; a masked one, holding `*`, `id_number_masked`), and on create a missing required field (`required_field`); a required field
 /// can never be cleared.
 pub fn validate_fields(
     schema: &Schema,
@@ -71,6 +71,21 @@ pub fn validate_fields(
                 name,
                 "field_not_writable",
                 format!("{}不能填写「{}」", role.label_zh(), spec.label_zh),
+            ));
+        }
+        // A number some role read masked, sent back as it was shown (a device resending a
+        // whole record): never written over the number kept (crate::privacy).
+        if let Some(text) = value.as_str()
+            && crate::privacy::is_masked(text)
+            && crate::privacy::is_id_number_field(schema.collection, spec.name)
+        {
+            return Err(FieldError::new(
+                spec.name,
+                "id_number_masked",
+                format!(
+                    "「{}」是打码显示的号码（含*），不能写回；请填写完整号码，或不提交该字段",
+                    spec.label_zh
+                ),
             ));
         }
         let value = match value.as_str() {
@@ -519,6 +534,51 @@ mod tests {
         .unwrap();
         assert_eq!(out["id_number"], "11010519491231002X");
         assert!(out.get(TO_CONFIRM).is_none());
+    }
+
+    /// A number read masked and sent back (a device resending a whole record) is refused in
+    /// every ID-number field, for every writer, with its own code.
+    #[test]
+    fn a_masked_number_is_never_written() {
+        let table = [
+            (
+                Collection::Members,
+                "id_number",
+                "1101************2X",
+                Role::BranchSecretary,
+            ),
+            (
+                Collection::Members,
+                LEGACY_ENTERED,
+                "1101*********02",
+                Role::GroupMember,
+            ),
+            (
+                Collection::RosterLedgerEntries,
+                "id_number",
+                "1101************2X",
+                Role::BranchSecretary,
+            ),
+            (
+                Collection::Transfers,
+                "id_number",
+                "1101************2X",
+                Role::StreetStaff,
+            ),
+        ];
+        for (collection, field, value, role) in table {
+            for mode in [Mode::Create, Mode::Update] {
+                let err = validate_fields(
+                    collection.schema(),
+                    &map(json!({ field: value })),
+                    mode,
+                    role,
+                )
+                .unwrap_err();
+                assert_eq!((err.field.as_str(), err.code), (field, "id_number_masked"));
+                assert!(err.message.contains('*'), "{}", err.message);
+            }
+        }
     }
 
     use serde_json::json;

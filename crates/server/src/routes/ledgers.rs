@@ -20,6 +20,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, AuthUser};
 use crate::state::AppState;
 
+/// A record's fields.
+type Fields = serde_json::Map<String, serde_json::Value>;
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LedgerQuery {
@@ -128,7 +131,19 @@ pub async fn ledger(
         ),
         Selection::All(c) => (c, Box::new(|_| true)),
     };
-    let mut records = state.store.live_records(scope, collection).await?;
+    // Every record read as the caller reads personal data (docs/protocol.md §3.7): the
+    // 公民身份号码 column is masked for a masked role, in every format.
+    let view = paicha_domain::privacy::View::of(principal.role);
+    let project = |collection: Collection, mut rows: Vec<(Uuid, Uuid, Fields)>| {
+        for (_, _, fields) in &mut rows {
+            paicha_domain::privacy::project_fields(collection, fields, view);
+        }
+        rows
+    };
+    let mut records = project(
+        collection,
+        state.store.live_records(scope, collection).await?,
+    );
     let mut members_with_rows: Vec<(Uuid, serde_json::Map<String, serde_json::Value>)> = Vec::new();
     let needs_members = kind
         .columns()
@@ -136,16 +151,16 @@ pub async fn ledger(
         .any(|(_, s)| matches!(s, Source::Member(_)));
     let mut member_unit: HashMap<String, Uuid> = HashMap::new();
     let members: HashMap<String, serde_json::Map<String, serde_json::Value>> = if needs_members {
-        state
-            .store
-            .live_records(scope, Collection::Members)
-            .await?
-            .into_iter()
-            .map(|(id, unit, fields)| {
-                member_unit.insert(id.to_string(), unit);
-                (id.to_string(), fields)
-            })
-            .collect()
+        project(
+            Collection::Members,
+            state.store.live_records(scope, Collection::Members).await?,
+        )
+        .into_iter()
+        .map(|(id, unit, fields)| {
+            member_unit.insert(id.to_string(), unit);
+            (id.to_string(), fields)
+        })
+        .collect()
     } else {
         HashMap::new()
     };
@@ -186,11 +201,13 @@ pub async fn ledger(
                 }
             }
         }
-        for (id, owner, fields) in state
-            .store
-            .live_records(scope, Collection::Transfers)
-            .await?
-        {
+        for (id, owner, fields) in project(
+            Collection::Transfers,
+            state
+                .store
+                .live_records(scope, Collection::Transfers)
+                .await?,
+        ) {
             if fields.get("registered_lost").and_then(|v| v.as_bool()) != Some(true) {
                 continue;
             }

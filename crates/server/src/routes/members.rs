@@ -1,6 +1,6 @@
 //! `GET /v1/members`: the members of a unit, searched by name or 公民身份号码 and filtered by
 //! verification state, a page at a time, for the office console. 公民身份号码 are shown whole
-//! only to the roles that need them (`Role::reads_full_id_numbers`).
+//! only to the roles that need them (`paicha_domain::privacy`).
 
 use std::collections::HashMap;
 
@@ -12,7 +12,6 @@ use paicha_domain::api::v1::{
 };
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use paicha_domain::collection::Collection;
-use paicha_domain::id_number::IdNumber;
 use paicha_storage::{RecordRow, Scope};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -120,7 +119,8 @@ pub async fn members(
         crate::routes::sync::data_target(&state, &principal, query.org_unit_id).await?;
     // Who sees numbers masked finds a member by the whole number only: a prefix search would
     // let them read a number digit by digit.
-    let full = principal.role.reads_full_id_numbers();
+    let view = paicha_domain::privacy::View::of(principal.role);
+    let full = !view.is_masked();
     let (total, rows) = state
         .store
         .search_members(
@@ -140,14 +140,7 @@ pub async fn members(
         .map(|(id, org_unit_id, version, fields)| {
             let number = text(&fields, "id_number");
             let (id_number, masked) = match number {
-                Some(n) if !full => (
-                    Some(
-                        IdNumber::parse(&n)
-                            .map(|i| i.masked())
-                            .unwrap_or_else(|_| "*".repeat(n.chars().count())),
-                    ),
-                    true,
-                ),
+                Some(n) if !full => (Some(paicha_domain::privacy::mask_id_number(&n)), true),
                 other => (other, false),
             };
             MemberSummary {

@@ -19,6 +19,7 @@ use paicha_domain::api::v1::{
 };
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use paicha_domain::collection::Collection;
+use paicha_domain::privacy::{self, View};
 use paicha_domain::role::Role;
 use paicha_storage::{OrgUnitRecord, Scope};
 use paicha_sync::cursor::Cursor;
@@ -158,8 +159,21 @@ pub async fn push(
         },
         &req.mutations,
     );
-    let outcome = state.committer.push(&state.store, job).await?;
+    let mut outcome = state.committer.push(&state.store, job).await?;
     state.notifier.notify(unit.tenant_id, outcome.version);
+    // The values a push overwrote, as the caller reads personal data (one result per
+    // mutation, in order).
+    let view = View::of(principal.role);
+    for (mutation, result) in req.mutations.iter().zip(outcome.results.iter_mut()) {
+        for conflict in result.conflicts.iter_mut().flatten() {
+            let collection = mutation
+                .get("collection")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default();
+            let is_id = privacy::is_id_number_field_named(collection, &conflict.field);
+            privacy::project_value(view, is_id, &mut conflict.overwritten_value);
+        }
+    }
     Ok(Json(PushResponse {
         results: outcome.results,
         cursor: Cursor {
@@ -227,6 +241,9 @@ pub async fn pull(
             .with_field("wait"));
     }
     let wait = Duration::from_secs(wait);
+    // A masked role's page masks ID numbers (docs/protocol.md §3.7), so its devices never
+    // hold a full number; its reads are shared only with callers of the same view.
+    let view = View::of(principal.role);
     let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(text) => Cursor::decode(text).map_err(|e| {
             ApiError::bad_request(ErrorCode::InvalidCursor)
@@ -264,11 +281,20 @@ pub async fn pull(
                 &collections,
                 cursor,
                 limit,
+                view,
                 announced,
             ))
             .await?
         } else {
-            Box::pin(queued_pull(&state, &unit, &collections, cursor, limit)).await?
+            Box::pin(queued_pull(
+                &state,
+                &unit,
+                &collections,
+                cursor,
+                limit,
+                view,
+            ))
+            .await?
         };
         if !page.is_empty || wait.is_zero() || *stopping.borrow() {
             return Ok(page.into_response());
@@ -328,6 +354,8 @@ pub struct PullKey {
     collections: Vec<Collection>,
     cursor: u64,
     limit: u64,
+    /// How the callers read personal data: a page is shared only by callers of one view.
+    view: View,
     /// The tenant's last announced commit when the callers joined: callers woken by a later
     /// commit never share a read that may have started before it.
     announced: u64,
@@ -339,6 +367,7 @@ async fn coalesced_pull(
     collections: &[Collection],
     cursor: Cursor,
     limit: u64,
+    view: View,
     announced: u64,
 ) -> ApiResult<Page> {
     let key = PullKey {
@@ -348,6 +377,7 @@ async fn coalesced_pull(
         collections: collections.to_vec(),
         cursor: cursor.version,
         limit,
+        view,
     };
     let cell = {
         let mut flights = state.pull_flights.lock().unwrap_or_else(|p| p.into_inner());
@@ -375,7 +405,7 @@ async fn coalesced_pull(
     };
     let shared = cell
         .get_or_init(|| async {
-            pull::pull(&state.store, scope(unit), collections, cursor, limit)
+            pull::pull(&state.store, scope(unit), collections, cursor, limit, view)
                 .await
                 .ok()
                 .map(Page::from)
@@ -385,7 +415,7 @@ async fn coalesced_pull(
         Some(page) => Ok(page.clone()),
         // The shared read failed: read again alone, for this caller's own error.
         None => Ok(
-            pull::pull(&state.store, scope(unit), collections, cursor, limit)
+            pull::pull(&state.store, scope(unit), collections, cursor, limit, view)
                 .await?
                 .into(),
         ),
@@ -422,6 +452,7 @@ async fn queued_pull(
     collections: &[Collection],
     cursor: Cursor,
     limit: u64,
+    view: View,
 ) -> ApiResult<Page> {
     let key = PullKey {
         announced: 0,
@@ -430,6 +461,7 @@ async fn queued_pull(
         collections: collections.to_vec(),
         cursor: cursor.version,
         limit,
+        view,
     };
     let cell = {
         let mut queued = state.queued_pulls.lock().unwrap_or_else(|p| p.into_inner());
@@ -464,6 +496,7 @@ async fn queued_pull(
                 collections,
                 cursor,
                 limit,
+                view,
                 || leave(&state.queued_pulls),
             )
             .await
@@ -475,7 +508,7 @@ async fn queued_pull(
         Some(page) => Ok(page.clone()),
         // The shared read failed: read again alone, for this caller's own error.
         None => Ok(
-            pull::pull(&state.store, scope(unit), collections, cursor, limit)
+            pull::pull(&state.store, scope(unit), collections, cursor, limit, view)
                 .await?
                 .into(),
         ),
@@ -575,8 +608,16 @@ pub async fn list_conflicts(
             1000,
         )
         .await?;
+    // Both values as the caller reads personal data.
+    let view = View::of(principal.role);
     let conflicts = rows
         .into_iter()
+        .map(|mut c| {
+            let is_id = privacy::is_id_number_field_named(&c.collection, &c.field);
+            privacy::project_value(view, is_id, &mut c.overwritten_value);
+            privacy::project_value(view, is_id, &mut c.winning_value);
+            c
+        })
         .map(|c| Conflict {
             id: c.id,
             collection: c.collection,
@@ -669,11 +710,19 @@ pub async fn audit(
     if !visible {
         return Err(ApiError::not_found());
     }
+    // Old and new values as the caller reads personal data. The hashes stay those of the
+    // stored values: a masked entry is not for recomputing the chain (`paicha audit verify`
+    // does that on the server).
+    let view = View::of(principal.role);
     let entries = state
         .store
         .record_history(unit.tenant_id, collection, query.id)
         .await?
         .into_iter()
+        .map(|mut e| {
+            privacy::project_changes(&e.collection, &mut e.changes, view);
+            e
+        })
         .map(|e| AuditEntry {
             version: e.version,
             collection: e.collection,
@@ -708,6 +757,7 @@ mod tests {
             collections: vec![Collection::Members],
             cursor: 7,
             limit: 100,
+            view: View::Full,
             announced: 8,
         };
         let join = || {
