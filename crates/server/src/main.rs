@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use paicha_server::Application;
-use paicha_server::config::{AuditCommand, Cli, Command, Settings, redact_url, resolve_database};
+use paicha_server::config::{
+    AuditCommand, Cli, Command, DatabaseArgs, Settings, redact_url, resolve_database,
+};
 use paicha_storage::{Engine, Store};
 
 #[global_allocator]
@@ -67,12 +69,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit {
             command: AuditCommand::Head(args),
         } => {
-            let (url, _) = resolve_database(&args)?;
-            let db = describe_database(&url);
-            let store = Store::connect(&url)
-                .await
-                .map_err(|e| anyhow::Error::new(e).context(format!("无法连接数据库 {db}")))?;
-            store.migrate().await?;
+            let store = migrated_store(&args).await?;
             for (tenant, version, hash) in store.sync_tenants().await? {
                 println!("{tenant} {version} {hash}");
             }
@@ -81,12 +78,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit {
             command: AuditCommand::Verify(args),
         } => {
-            let (url, _) = resolve_database(&args)?;
-            let db = describe_database(&url);
-            let store = Store::connect(&url)
-                .await
-                .map_err(|e| anyhow::Error::new(e).context(format!("无法连接数据库 {db}")))?;
-            store.migrate().await?;
+            let store = migrated_store(&args).await?;
             let reports = paicha_sync::audit::verify_all(&store).await?;
             let mut broken = false;
             for r in &reports {
@@ -123,6 +115,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// The store of the database `args` name, connected and migrated: what the audit commands read.
+async fn migrated_store(args: &DatabaseArgs) -> anyhow::Result<Store> {
+    let (url, _) = resolve_database(args)?;
+    let db = describe_database(&url);
+    let store = Store::connect(&url)
+        .await
+        .map_err(|e| anyhow::Error::new(e).context(format!("无法连接数据库 {db}")))?;
+    store.migrate().await?;
+    Ok(store)
 }
 
 fn describe_database(url: &str) -> String {

@@ -861,3 +861,127 @@ async fn a_backup_taken_while_four_devices_push_restores_whole() {
             .is_file()
     );
 }
+
+/// `paicha audit head` prints each tenant's head; `paicha audit verify` checks every signed
+/// report (docs/domain.md §8.14): after a change-log row is edited and the chain after it
+/// recomputed — a chain consistent in itself — it exits 1 and names the report whose recorded
+/// head no longer matches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_names_a_report_whose_chain_was_rebuilt() {
+    use paicha_client::Client;
+    use paicha_domain::api::v1::{CreateUser, MutationStatus, Report};
+    use paicha_domain::role::Role;
+    use sqlx::Connection as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let admin_env = [("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")];
+    let (server, url) = start(dir.path(), &admin_env);
+    let client = Client::new(url.clone());
+    let (ca, committee, branch) = committee_and_branch(&client, "支部").await;
+    ca.create_user(&CreateUser {
+        username: "office".to_owned(),
+        password: PASSWORD.to_owned(),
+        org_unit_id: Some(committee.id),
+        role: Role::OrgOffice,
+        display_name: Some("组织办".to_owned()),
+    })
+    .await
+    .unwrap();
+    let (office, _) = client.signed_in("office", PASSWORD).await.unwrap();
+    let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
+    let campaign = uuid::Uuid::now_v7();
+    let pushed = ca
+        .push("d", vec![serde_json::json!({"mutation_id": 1, "collection": "campaigns", "id": campaign, "org_unit_id": committee.id, "op": "put", "fields": {"name": "集中排查", "start_date": "2026-03-07"}})])
+        .await
+        .unwrap();
+    assert_eq!(pushed.results[0].status, MutationStatus::Applied);
+    for n in 0..3 {
+        let pushed = sec
+            .push("p", vec![serde_json::json!({"mutation_id": n + 1, "collection": "members", "id": uuid::Uuid::now_v7(), "org_unit_id": branch.id, "op": "put", "fields": {"name": format!("党员{n}")}})])
+            .await
+            .unwrap();
+        assert_eq!(pushed.results[0].status, MutationStatus::Applied);
+    }
+    office.freeze_baseline(campaign).await.unwrap();
+    let signed: Report = reqwest::Client::new()
+        .post(format!("{url}/v1/reports"))
+        .bearer_auth(office.access_token().unwrap())
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    drop(server);
+
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_paicha"))
+            .args(args)
+            .current_dir(dir.path())
+            .env_clear()
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (ok, head) = run(&["audit", "head"]);
+    assert!(ok, "{head}");
+    assert!(head.contains(&committee.id.to_string()), "{head}");
+    let (ok, out) = run(&["audit", "verify"]);
+    assert!(ok && out.contains("1 份已签发报表"), "{out}");
+
+    // Edit the second entry and recompute every hash after it, as a writer with database
+    // access would.
+    let db = dir.path().join("data").join("paicha.db");
+    let store = paicha_storage::Store::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let mut entries = store
+        .change_log_page(committee.id, 0, 1_000_000)
+        .await
+        .unwrap();
+    drop(store);
+    let mut prev = paicha_storage::GENESIS_HASH.to_owned();
+    let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    for e in entries.iter_mut() {
+        if e.version == 2 {
+            e.changes = serde_json::json!({"name": [null, "改过的名字"]});
+        }
+        if e.version >= 2 {
+            e.prev_hash = prev.clone();
+            e.hash = paicha_sync::audit::entry_hash(e);
+            sqlx::query(
+                "UPDATE change_log SET changes = ?1, prev_hash = ?2, hash = ?3 WHERE version = ?4",
+            )
+            .bind(e.changes.to_string())
+            .bind(&e.prev_hash)
+            .bind(&e.hash)
+            .bind(i64::try_from(e.version).unwrap())
+            .execute(&mut c)
+            .await
+            .unwrap();
+        }
+        prev = e.hash.clone();
+    }
+    sqlx::query("UPDATE sync_tenants SET last_hash = ?1")
+        .bind(&prev)
+        .execute(&mut c)
+        .await
+        .unwrap();
+    drop(c);
+    let (ok, out) = run(&["audit", "verify"]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("哈希链完整"),
+        "the rebuilt chain verifies by itself: {out}"
+    );
+    assert!(
+        out.contains(&signed.summary.id.to_string()) && out.contains("审计链头"),
+        "{out}"
+    );
+}

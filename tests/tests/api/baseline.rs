@@ -10,11 +10,11 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 /// Today in China, as the server counts days.
-fn today() -> chrono::NaiveDate {
+pub(crate) fn today() -> chrono::NaiveDate {
     paicha_domain::calendar::china_date(chrono::Utc::now())
 }
 
-async fn applied(client: &paicha_client::Client, mutations: Vec<Value>) {
+pub(crate) async fn applied(client: &paicha_client::Client, mutations: Vec<Value>) {
     let r = client.push("phone", mutations).await.unwrap();
     for result in &r.results {
         assert_eq!(result.status, MutationStatus::Applied, "{result:?}");
@@ -28,6 +28,99 @@ async fn refused(client: &paicha_client::Client, mutation: Value) -> (String, St
     assert_eq!(result.status, MutationStatus::Rejected, "{result:?}");
     let e = result.error.as_ref().unwrap();
     (e.code.clone(), e.message.clone())
+}
+
+/// What the numbers rest on, decided: a disposition removing `member` that the committee made
+/// effective today, and a ledger A submission of the work area that the 组织办 approved. The
+/// branch's mutations take ids from `branch_id` (three), the committee's from `admin_id`
+/// (three), the work area's and the 组织办's id 1. Returns (disposition, submission).
+pub(crate) async fn decided_records(
+    t: &Tenant,
+    office: &paicha_client::Client,
+    area: &paicha_client::Client,
+    member: Uuid,
+    branch_id: i64,
+    admin_id: i64,
+) -> (Uuid, Uuid) {
+    let (disposition, submission) = (Uuid::now_v7(), Uuid::now_v7());
+    let day = today().to_string();
+    applied(
+        &t.secretary1,
+        vec![
+            put(
+                branch_id,
+                "dispositions",
+                disposition,
+                t.branch1.id,
+                json!({"member_id": member, "disposition_type": "remove", "status": "proposed"}),
+            ),
+            patch(
+                branch_id + 1,
+                "dispositions",
+                disposition,
+                None,
+                json!({"status": "branch_meeting_decided", "branch_meeting_on": day}),
+            ),
+            patch(
+                branch_id + 2,
+                "dispositions",
+                disposition,
+                None,
+                json!({"status": "submitted"}),
+            ),
+        ],
+    )
+    .await;
+    applied(
+        &t.admin,
+        vec![
+            patch(
+                admin_id,
+                "dispositions",
+                disposition,
+                None,
+                json!({"status": "approved", "approved_on": day}),
+            ),
+            patch(
+                admin_id + 1,
+                "dispositions",
+                disposition,
+                None,
+                json!({"status": "filed", "filed_on": day}),
+            ),
+            patch(
+                admin_id + 2,
+                "dispositions",
+                disposition,
+                None,
+                json!({"status": "effective", "effective_on": day}),
+            ),
+        ],
+    )
+    .await;
+    applied(
+        area,
+        vec![put(
+            1,
+            "ledger_submissions",
+            submission,
+            t.work_area.id,
+            json!({"ledger": "ledger_a", "status": "submitted"}),
+        )],
+    )
+    .await;
+    applied(
+        office,
+        vec![patch(
+            1,
+            "ledger_submissions",
+            submission,
+            None,
+            json!({"status": "approved"}),
+        )],
+    )
+    .await;
+    (disposition, submission)
 }
 
 /// A campaign that started three days ago, and a branch's three-member 花名册 imported as CSV
@@ -323,66 +416,7 @@ async fn what_the_fixed_numbers_rest_on_cannot_be_deleted_or_moved() {
     );
 
     // A disposition made effective by the committee, and an approved ledger submission.
-    let disposition = Uuid::now_v7();
-    applied(
-        &t.secretary1,
-        vec![
-            put(13, "dispositions", disposition, t.branch1.id, json!({"member_id": m["李四"], "disposition_type": "remove", "status": "proposed"})),
-            patch(14, "dispositions", disposition, None, json!({"status": "branch_meeting_decided", "branch_meeting_on": today().to_string()})),
-            patch(15, "dispositions", disposition, None, json!({"status": "submitted"})),
-        ],
-    )
-    .await;
-    applied(
-        &t.admin,
-        vec![
-            patch(
-                3,
-                "dispositions",
-                disposition,
-                None,
-                json!({"status": "approved", "approved_on": today().to_string()}),
-            ),
-            patch(
-                4,
-                "dispositions",
-                disposition,
-                None,
-                json!({"status": "filed", "filed_on": today().to_string()}),
-            ),
-            patch(
-                5,
-                "dispositions",
-                disposition,
-                None,
-                json!({"status": "effective", "effective_on": today().to_string()}),
-            ),
-        ],
-    )
-    .await;
-    let submission = Uuid::now_v7();
-    applied(
-        &area,
-        vec![put(
-            1,
-            "ledger_submissions",
-            submission,
-            t.work_area.id,
-            json!({"ledger": "ledger_a", "status": "submitted"}),
-        )],
-    )
-    .await;
-    applied(
-        &office,
-        vec![patch(
-            1,
-            "ledger_submissions",
-            submission,
-            None,
-            json!({"status": "approved"}),
-        )],
-    )
-    .await;
+    let (disposition, submission) = decided_records(&t, &office, &area, m["李四"], 13, 3).await;
     let after_dispositions = status(&office).await.counts;
 
     let cases: Vec<(&paicha_client::Client, Value, &str)> = vec![

@@ -8,16 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-fn today() -> chrono::NaiveDate {
-    paicha_domain::calendar::china_date(chrono::Utc::now())
-}
-
-async fn applied(client: &paicha_client::Client, mutations: Vec<Value>) {
-    let r = client.push("phone", mutations).await.unwrap();
-    for result in &r.results {
-        assert_eq!(result.status, MutationStatus::Applied, "{result:?}");
-    }
-}
+use crate::baseline::{applied, today};
 
 async fn refused(client: &paicha_client::Client, mutation: Value) -> String {
     let r = client.push("phone", vec![mutation]).await.unwrap();
@@ -128,7 +119,6 @@ async fn a_signed_report_never_changes_and_a_rebuilt_chain_is_caught() {
     )
     .await;
     let (wang, li, zhang) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
-    let disposition = Uuid::now_v7();
     applied(
         &t.secretary1,
         vec![
@@ -176,65 +166,8 @@ async fn a_signed_report_never_changes_and_a_rebuilt_chain_is_caught() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // A disposition made effective and an approved submission, before the report.
-    applied(
-        &t.secretary1,
-        vec![
-            put(4, "dispositions", disposition, t.branch1.id, json!({"member_id": li, "disposition_type": "remove", "status": "proposed"})),
-            patch(5, "dispositions", disposition, None, json!({"status": "branch_meeting_decided", "branch_meeting_on": today().to_string()})),
-            patch(6, "dispositions", disposition, None, json!({"status": "submitted"})),
-        ],
-    )
-    .await;
-    applied(
-        &t.admin,
-        vec![
-            patch(
-                2,
-                "dispositions",
-                disposition,
-                None,
-                json!({"status": "approved", "approved_on": today().to_string()}),
-            ),
-            patch(
-                3,
-                "dispositions",
-                disposition,
-                None,
-                json!({"status": "filed", "filed_on": today().to_string()}),
-            ),
-            patch(
-                4,
-                "dispositions",
-                disposition,
-                None,
-                json!({"status": "effective", "effective_on": today().to_string()}),
-            ),
-        ],
-    )
-    .await;
-    let submission = Uuid::now_v7();
-    applied(
-        &area,
-        vec![put(
-            1,
-            "ledger_submissions",
-            submission,
-            t.work_area.id,
-            json!({"ledger": "ledger_a", "status": "submitted"}),
-        )],
-    )
-    .await;
-    applied(
-        &office,
-        vec![patch(
-            1,
-            "ledger_submissions",
-            submission,
-            None,
-            json!({"status": "approved"}),
-        )],
-    )
-    .await;
+    let (disposition, submission) =
+        crate::baseline::decided_records(&t, &office, &area, li, 4, 2).await;
 
     // The 组织办 signs the committee's status.
     let (status, body) = call(

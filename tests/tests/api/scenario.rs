@@ -1059,6 +1059,35 @@ async fn a_small_campaign_end_to_end() {
     )
     .await;
 
+    // ---- This campaign is replayed long after its days: every date the branches typed
+    // reached the server later than it says. Until the 组织办 accepts them, deadlines judge the
+    // day each reached the server (docs/domain.md §8.15); it accepts them all. ----
+    let waiting: paicha_domain::api::v1::LateEntryList = reqwest::Client::new()
+        .get(format!("{}/v1/late-entries", c.app.base))
+        .bearer_auth(c.office.access_token().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!waiting.entries.is_empty());
+    assert!(waiting.entries.iter().all(|e| e.late_entry));
+    let accept: Vec<Value> = waiting
+        .entries
+        .iter()
+        .map(|e| {
+            patch(
+                next(),
+                &e.collection,
+                e.record_id,
+                Some(e.version),
+                json!({ e.accept_field.clone(): true }),
+            )
+        })
+        .collect();
+    ok(&c.office, accept).await;
+
     // ---- The status, number by number. ----
     // Judged on 1 December 2026: every deadline of the default plan has passed.
     let as_of = d("2026-12-01");

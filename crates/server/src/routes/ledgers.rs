@@ -354,21 +354,10 @@ fn download(
     let mut response = Body::from(bytes).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    let title: String = format!("{}-{}.{ext}", table.title, table.generated_on)
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    let disposition = format!(
-        "attachment; filename=\"{}.{ext}\"; filename*=UTF-8''{title}",
-        table.kind.as_str()
-    );
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
+    if let Some(v) = crate::routes::attachment(
+        &format!("{}.{ext}", table.kind.as_str()),
+        &format!("{}-{}.{ext}", table.title, table.generated_on),
+    ) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     response

@@ -45,3 +45,22 @@ pub fn user_dto(user: UserRecord) -> v1::User {
         created_at: user.created_at,
     }
 }
+
+/// A download's `Content-Disposition`: `fallback` (ASCII) for old clients, `name` (Chinese,
+/// percent-encoded UTF-8) for the others.
+pub(crate) fn attachment(fallback: &str, name: &str) -> Option<axum::http::HeaderValue> {
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    axum::http::HeaderValue::from_str(&format!(
+        "attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+    ))
+    .ok()
+}

@@ -226,20 +226,10 @@ pub async fn get(
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 ),
             );
-            let name: String = format!("报表-{}-{}.xlsx", record.unit_name, record.as_of)
-                .bytes()
-                .map(|b| {
-                    if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' {
-                        (b as char).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    }
-                })
-                .collect();
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "attachment; filename=\"report-{}.xlsx\"; filename*=UTF-8''{name}",
-                record.as_of
-            )) {
+            if let Some(v) = crate::routes::attachment(
+                &format!("report-{}.xlsx", record.as_of),
+                &format!("报表-{}-{}.xlsx", record.unit_name, record.as_of),
+            ) {
                 h.insert(header::CONTENT_DISPOSITION, v);
             }
             Ok(response)

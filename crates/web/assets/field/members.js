@@ -296,7 +296,7 @@ const MEMBER_FIELDS = [
   'name', 'gender', 'id_number', 'id_number_to_confirm', 'birth_date', 'ethnicity', 'native_place', 'phone',
   'education', 'member_type', 'join_date', 'full_member_date', 'work_unit', 'job', 'residence',
   'household_registration', 'last_activity_on', 'last_dues_paid_on', 'whereabouts_known', 'flow_out_on',
-  'flow_destination', 'contact_while_away', 'retired', 'relationship_uninterrupted', 'org_category', 'cadre_file',
+  'flow_out_reason', 'flow_destination', 'lost_at_start', 'lost_at_start_reason', 'contact_while_away', 'retired', 'relationship_uninterrupted', 'org_category', 'cadre_file',
   'on_roster', 'archive_checked_on', 'dues_checked_on', 'transfer_checked_on', 'performance_checked_on',
   'remote_reason', 'confirmation_exception', 'remarks',
 ];
