@@ -1607,3 +1607,63 @@ async fn the_org_office_accepts_a_back_dated_form_in_its_queue() {
     assert!(checks.checks[0].detail_zh.contains("组织办已认可该日期"));
     b.close().await;
 }
+
+/// Issue #21, item 2: signing out of the console ends the sign-in on the server: the refresh
+/// token the console kept is refused afterwards, and so is its access token.
+#[tokio::test]
+async fn signing_out_of_the_console_ends_the_session_on_the_server() {
+    let app = spawn_app().await;
+    // The tenant's users: "lo-admin" is its committee admin.
+    let _tenant = app.tenant("lo").await;
+    let b = Browser::start(DESKTOP).await;
+    b.goto(&format!("{}/", app.base)).await;
+    b.type_into("#username", "lo-admin").await;
+    b.type_into("#password", PASSWORD).await;
+    b.click("button[type=submit]").await;
+    b.wait_for("a[data-tab=overview]").await;
+    let session = b
+        .eval("return JSON.parse(localStorage.getItem('paicha.session'));")
+        .await;
+    let (access, refresh) = (
+        session["access_token"].as_str().unwrap().to_owned(),
+        session["refresh_token"].as_str().unwrap().to_owned(),
+    );
+    let http = reqwest::Client::new();
+    let units = |token: String| {
+        let (http, base) = (http.clone(), app.base.clone());
+        async move {
+            http.get(format!("{base}/v1/org-units"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(units(access.clone()).await, reqwest::StatusCode::OK);
+    b.click(".topbar .who button").await;
+    b.wait_for("#username").await;
+    let mut refreshed = reqwest::StatusCode::OK;
+    for _ in 0..50 {
+        refreshed = http
+            .post(format!("{}/v1/auth/refresh", app.base))
+            .json(&json!({"refresh_token": refresh}))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if refreshed == reqwest::StatusCode::UNAUTHORIZED {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(refreshed, reqwest::StatusCode::UNAUTHORIZED);
+    assert_eq!(units(access).await, reqwest::StatusCode::UNAUTHORIZED);
+    // Nothing is left waiting to be sent.
+    assert_eq!(
+        b.eval("return localStorage.getItem('paicha.pending_logouts');")
+            .await,
+        json!(null)
+    );
+    b.close().await;
+}

@@ -836,15 +836,120 @@ async fn transfers_ledger_checksum_repair_and_sign_out() {
     b.goto_hash("#/").await;
     wait_members(&b, 3).await;
 
-    // Signing out with 清除: the replica is empty, the sign-in page is shown.
+    // Signing out clears the phone by default: the replica and the app's caches are empty,
+    // the sign-in page is shown, and the server ended the sign-in (its refresh token is
+    // refused).
     b.goto_hash("#/sync").await;
-    b.click("#wipe").await;
+    let refresh = saved_refresh_token(&b).await;
     b.click("#sign-out").await;
     b.wait_for("#username").await;
     let left = b
         .eval_async(&format!("{} return rows.length;", read_store("records")))
         .await;
     assert_eq!(left, json!(0));
+    let cached = b
+        .eval_async("return ('caches' in globalThis) ? (await caches.keys()).length : 0;")
+        .await;
+    assert_eq!(cached, json!(0));
+    assert_eq!(refresh_status(&app, &refresh).await, 401);
+}
+
+/// The refresh token the field app keeps for its sign-in.
+async fn saved_refresh_token(b: &Browser) -> String {
+    b.eval("return JSON.parse(localStorage.getItem('paicha.field.session')).refresh_token;")
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// What the server answers a refresh with `token`.
+async fn refresh_status(app: &TestApp, token: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{}/v1/auth/refresh", app.base))
+        .json(&json!({"refresh_token": token}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Issue #21, item 2: signing out offline with an edit waiting keeps the edit (the phone says
+/// so; clearing would lose it), queues the sign-out for the server, which ends the sign-in as
+/// soon as the network is back; the edit reaches the server after the next sign-in.
+#[tokio::test]
+async fn signing_out_offline_keeps_a_waiting_edit_and_ends_the_session_when_back_online() {
+    let app = spawn_app().await;
+    let t = app.tenant("so").await;
+    let ids = members(&t.secretary1, t.branch1.id, 3, 1).await;
+    let b = Browser::start(PHONE).await;
+    sign_in(&b, &app, "so-sec1", 3).await;
+    let refresh = saved_refresh_token(&b).await;
+    b.set_offline(true).await;
+    open_member(&b, "党员00002").await;
+    confirm_without_form(&b, "confirmed_assisted", "卧床，由家属代为签字").await;
+    b.goto_hash("#/sync").await;
+    b.click("#sign-out").await;
+    // Something waits: clearing would lose it, so the phone asks.
+    let warning = b.text("#unsent-warning").await;
+    assert!(warning.contains("1条修改"), "{warning}");
+    b.screenshot("field-sign-out-unsent").await;
+    b.click("#keep-and-sign-out").await;
+    b.wait_for("#username").await;
+    // Still offline: the sign-out waits (the sign-in still works on the server), the edit is
+    // still on the phone.
+    let access = b
+        .eval("return JSON.parse(localStorage.getItem('paicha.pending_logouts'))[0].access_token;")
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let units = |token: String| {
+        let base = app.base.clone();
+        async move {
+            reqwest::Client::new()
+                .get(format!("{base}/v1/org-units"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(units(access.clone()).await, 200);
+    let waiting = b
+        .eval_async(&format!("{} return rows.length;", read_store("outbox")))
+        .await;
+    assert_eq!(waiting, json!(1));
+    // Back online: the kept sign-out is sent, and the server ends the sign-in.
+    b.set_offline(false).await;
+    b.eval("dispatchEvent(new Event('online')); return true;")
+        .await;
+    let mut status = 0;
+    for _ in 0..100 {
+        status = refresh_status(&app, &refresh).await;
+        if status == 401 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 401, "the sign-in was not ended");
+    assert_eq!(units(access).await, 401);
+    // The next sign-in sends the kept edit.
+    sign_in(&b, &app, "so-sec1", 3).await;
+    b.wait_until(
+        30,
+        "return document.querySelector('#sync-badge')?.dataset.waiting === '0';",
+    )
+    .await;
+    let mut server = paicha_tests::Replica::default();
+    server.sync(&t.secretary1).await.unwrap();
+    assert_eq!(
+        server.records[&("members".to_owned(), ids[1])].1["roster_status"],
+        "confirmed_assisted"
+    );
 }
 
 /// A replica the server can no longer bring up to date (`410 resync_required`) is rebuilt from

@@ -64,14 +64,38 @@ export function saveBlob(blob, filename) {
   setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 
+/** Where sign-outs wait for the server while it cannot be reached. */
+const PENDING_LOGOUTS = 'paicha.pending_logouts';
+
+function pendingLogouts() {
+  try {
+    const list = JSON.parse(localStorage.getItem(PENDING_LOGOUTS) || '[]');
+    return Array.isArray(list) ? list : [];
+  } catch {
+    return [];
+  }
+}
+
+function savePendingLogouts(list) {
+  if (list.length) localStorage.setItem(PENDING_LOGOUTS, JSON.stringify(list));
+  else localStorage.removeItem(PENDING_LOGOUTS);
+}
+
 class Api {
   constructor() {
     this.storeKey = STORE_KEY;
     this.session = loadSession();
     this.refreshing = null;
+    this.flushing = null;
     this.online = true;
     this.expired = false;
     this.listeners = new Set();
+    // Sign-outs made while the server could not be reached are sent now, or when the network
+    // is back.
+    if (typeof addEventListener === 'function') {
+      addEventListener('online', () => this.flushLogouts());
+    }
+    if (pendingLogouts().length) setTimeout(() => this.flushLogouts(), 0);
   }
 
   /**
@@ -97,6 +121,7 @@ class Api {
     if (this.online !== online) {
       this.online = online;
       this.emit();
+      if (online && pendingLogouts().length) this.flushLogouts();
     }
   }
 
@@ -141,15 +166,66 @@ class Api {
     return tokens.user;
   }
 
+  /**
+   * Signs out: at once here, and on the server, which ends the sign-in (its refresh token
+   * and access tokens stop working). When the server cannot be reached the sign-out is kept
+   * and sent when it can (at the next start, or when the network is back), so a phone signed
+   * out offline never leaves a working session behind.
+   */
   async logout() {
-    const refresh = this.session?.refresh_token;
+    const session = this.session;
     await this.saveSession(null);
-    if (refresh) {
+    if (!session?.refresh_token) return;
+    const pending = pendingLogouts().filter((p) => p.refresh_token !== session.refresh_token);
+    pending.push({ access_token: session.access_token, refresh_token: session.refresh_token });
+    savePendingLogouts(pending);
+    await this.flushLogouts();
+  }
+
+  /** Sends the sign-outs kept for the server; those it cannot be told yet stay kept. */
+  flushLogouts() {
+    if (!this.flushing) {
+      this.flushing = (async () => {
+        for (const p of pendingLogouts()) {
+          try {
+            await this.endSignIn(p);
+          } catch (e) {
+            // Unreachable or failing: try again later. Any other answer will not change.
+            if (e.status === 0 || e.status >= 500) return;
+          }
+          savePendingLogouts(pendingLogouts().filter((x) => x.refresh_token !== p.refresh_token));
+        }
+      })().finally(() => {
+        this.flushing = null;
+      });
+    }
+    return this.flushing;
+  }
+
+  /**
+   * Ends one sign-in on the server (docs/protocol.md §2.4): the logout with its access token;
+   * an access token expired meanwhile is renewed once with the refresh token first. A refresh
+   * token the server no longer accepts means the sign-in is over already.
+   */
+  async endSignIn({ access_token: access, refresh_token: refresh }) {
+    const send = (token, refreshToken) =>
+      this.raw('POST', '/v1/auth/logout', {
+        body: { refresh_token: refreshToken },
+        auth: false,
+        headers: { authorization: `Bearer ${token}` },
+      });
+    try {
+      await send(access, refresh);
+    } catch (e) {
+      if (e.status !== 401) throw e;
+      let tokens;
       try {
-        await this.raw('POST', '/v1/auth/logout', { body: { refresh_token: refresh }, auth: false });
-      } catch {
-        // Signed out here whatever the server says.
+        tokens = await this.raw('POST', '/v1/auth/refresh', { body: { refresh_token: refresh }, auth: false });
+      } catch (r) {
+        if (r.status === 401 || r.status === 403) return;
+        throw r;
       }
+      await send(tokens.access_token, tokens.refresh_token);
     }
   }
 

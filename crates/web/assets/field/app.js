@@ -162,12 +162,27 @@ function Shell({ route, user }) {
     </nav>`;
 }
 
+/** Signs out (the server ends the sign-in, at once or when it can be reached) and, unless the
+ * user keeps them, clears the phone: the replica and the browser's caches of this app. */
 async function signOut(wipe) {
   ctx.sync.stop();
   await api.logout();
-  if (wipe) await ctx.replica.wipe();
+  if (wipe) {
+    await ctx.replica.wipe();
+    await clearCaches();
+  }
   location.hash = '#/';
   start();
+}
+
+/** Empties the Cache Storage of this origin (the service worker's copies of the app). */
+async function clearCaches() {
+  if (!('caches' in globalThis)) return;
+  try {
+    for (const key of await caches.keys()) await caches.delete(key);
+  } catch {
+    // Not available (an insecure origin): nothing is cached there.
+  }
 }
 
 function App() {

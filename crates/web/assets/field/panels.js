@@ -91,11 +91,42 @@ function linkTo(m) {
   return '#/sync';
 }
 
+/** Edits, photos and signatures this phone has not yet sent (a photo counts until the server
+ * has it and its record names it). */
+function unsent() {
+  const r = ctx.replica;
+  const blobs = new Set([...r.pendingBlobs().map((b) => b.sha256), ...r.links.filter((l) => l.sha256).map((l) => l.sha256)]);
+  return r.outbox.length + blobs.size;
+}
+
+/** Sends what waits, then signs out and clears the phone; if it cannot all be sent within a
+ * minute, says so and signs out of nothing. */
+async function sendThenSignOut(setLeaving, onSignOut) {
+  setLeaving('正在上传……');
+  const until = Date.now() + 60000;
+  while (unsent() > 0 && Date.now() < until) {
+    ctx.sync.kick();
+    await new Promise((ok) => setTimeout(ok, 500));
+  }
+  if (unsent() > 0) {
+    setLeaving('未能全部上传（请检查网络）。可稍后再试，或选择保留在本机后退出。');
+    return;
+  }
+  setLeaving('');
+  await onSignOut(true);
+}
+
 export function SyncPanel({ onSignOut }) {
   const replica = useReplica();
   const s = useSyncState();
   const [online, setOnline] = useState(api.online);
-  const [wipe, setWipe] = useState(false);
+  // Signing out clears this phone's data unless the user keeps it; never unsent edits.
+  const [keep, setKeep] = useState(false);
+  const [asking, setAsking] = useState(false);
+  const [leaving, setLeaving] = useState('');
+  useEffect(() => {
+    if (asking) document.getElementById('unsent-warning')?.scrollIntoView({ block: 'center' });
+  }, [asking]);
   const [checking, setChecking] = useState('');
   const [edge, setEdge] = useState(maxEdge());
   useEffect(() => api.subscribe((x) => setOnline(x.online)), []);
@@ -155,11 +186,21 @@ export function SyncPanel({ onSignOut }) {
       </div>
       <p class="muted small">本机编号：${replica.deviceId}</p>
     </div>
-    <div class="card">
+    <div class="card" id="sign-out-card">
       <h2>退出登录</h2>
-      <label class="check"><input type="checkbox" id="wipe" checked=${wipe} onChange=${(e) => setWipe(e.target.checked)} />同时清除本机的全部数据</label>
-      ${wipe && replica.outbox.length > 0 && html`<p class="error-text">还有${replica.outbox.length}条修改未上传，清除后将丢失。</p>`}
-      <button class="btn wide" type="button" id="sign-out" onClick=${() => onSignOut(wipe)}>退出登录</button>
+      <p class="muted small">退出时默认清除本机保存的党员资料、照片和缓存。</p>
+      <label class="check"><input type="checkbox" id="keep-data" checked=${keep} onChange=${(e) => setKeep(e.target.checked)} />保留本机数据（下次登录可继续使用）</label>
+      <button class="btn wide" type="button" id="sign-out" disabled=${Boolean(leaving)}
+        onClick=${() => (!keep && unsent() > 0 ? setAsking(true) : onSignOut(!keep))}>退出登录</button>
+      ${asking && html`
+        <div class="notice" id="unsent-warning" role="alert">
+          <p>还有${[replica.outbox.length && `${replica.outbox.length}条修改`, pendingBlobs.length && `${pendingBlobs.length}个照片和签名`].filter(Boolean).join('、')}未上传，清除本机数据会丢失。</p>
+          <button class="btn primary wide" type="button" id="send-then-sign-out" disabled=${Boolean(leaving)}
+            onClick=${() => sendThenSignOut(setLeaving, onSignOut)}>先上传，再退出并清除</button>
+          <button class="btn wide" type="button" id="keep-and-sign-out" disabled=${Boolean(leaving)}
+            onClick=${() => onSignOut(false)}>保留在本机，退出登录（下次登录后自动上传）</button>
+        </div>`}
+      ${leaving && html`<p role="status" id="leaving">${leaving}</p>`}
     </div>
   </section>`;
 }
