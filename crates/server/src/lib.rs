@@ -580,6 +580,8 @@ async fn bootstrap_admin(store: &Store, settings: &Settings) -> anyhow::Result<(
             unit: None,
             display_name: None,
             now: Utc::now(),
+            // Its password was on a command line or in a sample: the first sign-in sets a new one.
+            must_change_password: true,
         })
         .await;
     match inserted {

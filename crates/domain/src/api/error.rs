@@ -32,6 +32,9 @@ pub enum ErrorCode {
     RefreshTokenExpired,
     SessionRevoked,
     WrongPassword,
+    /// The account must set a new password first (the bootstrap administrator's first
+    /// sign-in): only changing the password, refresh and logout are served (403).
+    PasswordChangeRequired,
     // Authorization.
     Forbidden,
     RoleAboveOwn,
@@ -71,7 +74,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 50] = [
+    pub const ALL: [ErrorCode; 51] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::UnsupportedMediaType,
@@ -92,6 +95,7 @@ impl ErrorCode {
         Self::RefreshTokenExpired,
         Self::SessionRevoked,
         Self::WrongPassword,
+        Self::PasswordChangeRequired,
         Self::Forbidden,
         Self::RoleAboveOwn,
         Self::OutsideScope,
@@ -146,6 +150,7 @@ impl ErrorCode {
             Self::RefreshTokenExpired => "refresh_token_expired",
             Self::SessionRevoked => "session_revoked",
             Self::WrongPassword => "wrong_password",
+            Self::PasswordChangeRequired => "password_change_required",
             Self::Forbidden => "forbidden",
             Self::RoleAboveOwn => "role_above_own",
             Self::OutsideScope => "outside_scope",
@@ -210,6 +215,7 @@ impl ErrorCode {
                 "登录已失效（账号已停用、权限已变更或登录已被撤销），请刷新凭证或重新登录"
             }
             Self::WrongPassword => "原密码不正确",
+            Self::PasswordChangeRequired => "首次登录须先修改密码，修改后才能继续使用",
             Self::Forbidden => "没有权限执行此操作",
             Self::RoleAboveOwn => "不能创建权限高于自己的用户",
             Self::OutsideScope => "该组织不在您的管辖范围内",
