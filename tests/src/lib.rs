@@ -23,7 +23,11 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 pub const ADMIN_USER: &str = "platform-admin";
+/// The bootstrap administrator's password once the kit has changed it at the first sign-in.
 pub const ADMIN_PASSWORD: &str = "platform-admin-password";
+/// The password `PAICHA_BOOTSTRAP_ADMIN` gives it: good for the first sign-in only, which must
+/// set a new one.
+pub const ADMIN_BOOTSTRAP_PASSWORD: &str = "platform-admin-bootstrap";
 /// The password of every user the fixtures create.
 pub const PASSWORD: &str = "correct-horse-battery";
 
@@ -140,8 +144,21 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// Starts a server; `configure` may change the settings first.
+/// Starts a server; `configure` may change the settings first. The bootstrap administrator
+/// signs in and, as an operator must at the first sign-in, sets a new password
+/// ([`ADMIN_PASSWORD`]).
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn(configure, true).await
+}
+
+/// Starts a server whose bootstrap administrator has never signed in: its password is still
+/// [`ADMIN_BOOTSTRAP_PASSWORD`] and must be changed at the first sign-in (`admin` is not
+/// signed in).
+pub async fn spawn_app_first_run() -> TestApp {
+    spawn(|_| {}, false).await
+}
+
+async fn spawn(configure: impl FnOnce(&mut Settings), first_sign_in: bool) -> TestApp {
     let db = TestDb::create().await;
     // 244 random bits, as hex: a secret `paicha serve` accepts (config::check_jwt_secret).
     let jwt_secret = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple()).into_bytes();
@@ -153,7 +170,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     settings.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     settings.bootstrap_admin = Some(BootstrapAdmin {
         username: ADMIN_USER.to_owned(),
-        password: Secret::new(ADMIN_PASSWORD),
+        password: Secret::new(ADMIN_BOOTSTRAP_PASSWORD),
     });
     // Keep the throttle's shape but not its wall-clock cost.
     settings.login_throttle.step = std::time::Duration::from_millis(10);
@@ -176,9 +193,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let client = Client::new(base.clone());
     // With a deliberately tiny request timeout the admin cannot sign in; tests that set one
     // use only `client`.
-    let admin = match client.signed_in(ADMIN_USER, ADMIN_PASSWORD).await {
-        Ok((admin, _)) => admin,
-        Err(_) => client.clone(),
+    let admin = if first_sign_in {
+        admin_first_sign_in(&client).await
+    } else {
+        client.clone()
     };
     TestApp {
         addr,
@@ -189,6 +207,26 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         jwt_secret,
         shutdown: Some(tx),
         db,
+    }
+}
+
+/// The bootstrap administrator's first sign-in: told to change the password, it does, and its
+/// session goes on. With a deliberately tiny request timeout this cannot be done: then the
+/// client is returned as it was.
+async fn admin_first_sign_in(client: &Client) -> Client {
+    let Ok((admin, tokens)) = client.signed_in(ADMIN_USER, ADMIN_BOOTSTRAP_PASSWORD).await else {
+        return client.clone();
+    };
+    assert!(
+        tokens.password_change_required,
+        "the bootstrap administrator was not asked to change its password"
+    );
+    match admin
+        .change_password(ADMIN_BOOTSTRAP_PASSWORD, ADMIN_PASSWORD)
+        .await
+    {
+        Ok(()) => admin,
+        Err(_) => client.clone(),
     }
 }
 

@@ -32,6 +32,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 const ADMIN: &str = "bench-admin";
+/// The bootstrap administrator's password once changed at its first sign-in.
+const ADMIN_NEW_PASSWORD: &str = "bench-admin-new-password";
 const PASSWORD: &str = "bench-password-123";
 
 #[derive(Debug, Parser)]
@@ -205,7 +207,11 @@ struct Tenant {
 }
 
 async fn setup(base: &Client) -> anyhow::Result<Tenant> {
-    let (admin, _) = base.signed_in(ADMIN, PASSWORD).await?;
+    let (admin, tokens) = base.signed_in(ADMIN, PASSWORD).await?;
+    if tokens.password_change_required {
+        // The bootstrap administrator's first sign-in: a new password before anything else.
+        admin.change_password(PASSWORD, ADMIN_NEW_PASSWORD).await?;
+    }
     let unit = |parent: Option<Uuid>, kind, name: String| CreateOrgUnit {
         id: None,
         parent_id: parent,

@@ -143,6 +143,14 @@ pub struct ServeArgs {
     /// Blob bytes one tenant may store (its recorded blobs plus its unfinished uploads).
     #[arg(long, env = "PAICHA_BLOB_QUOTA_BYTES", default_value_t = 10 * 1024 * 1024 * 1024)]
     pub blob_quota_bytes: u64,
+    /// Blob bytes one user may hold that no record names yet: the blobs it uploaded that no
+    /// live record names, plus the announced size of its unfinished uploads.
+    #[arg(long, env = "PAICHA_USER_BLOB_QUOTA_BYTES", default_value_t = 512 * 1024 * 1024)]
+    pub user_blob_quota_bytes: u64,
+    /// Chunked uploads one user may have started and not finished; one device, half as many
+    /// (at least one).
+    #[arg(long, env = "PAICHA_MAX_UNFINISHED_UPLOADS", default_value_t = 16)]
+    pub max_unfinished_uploads: u64,
     /// Blob uploads and downloads in progress at once on this instance; more wait a moment,
     /// then get 503 too_many_transfers.
     #[arg(long, env = "PAICHA_MAX_BLOB_TRANSFERS", default_value_t = 16)]
@@ -238,6 +246,10 @@ pub struct Settings {
     pub max_blob_bytes: u64,
     /// Blob bytes one tenant may store.
     pub blob_quota_bytes: u64,
+    /// Blob bytes one user may hold that no record names yet.
+    pub user_blob_quota_bytes: u64,
+    /// Unfinished chunked uploads per user (per device: half, at least one).
+    pub max_unfinished_uploads: u64,
     /// Blob transfers in progress at once.
     pub max_blob_transfers: usize,
     /// How long a tenant's blob stays unreferenced before the housekeeping deletes it.
@@ -284,6 +296,8 @@ impl Settings {
             max_body_bytes: 4 * 1024 * 1024,
             max_blob_bytes: 20 * 1024 * 1024,
             blob_quota_bytes: 10 * 1024 * 1024 * 1024,
+            user_blob_quota_bytes: 512 * 1024 * 1024,
+            max_unfinished_uploads: 16,
             max_blob_transfers: 16,
             blob_gc_grace: Duration::from_secs(7 * 24 * 3600),
             blob_store: None,
@@ -337,6 +351,13 @@ impl Settings {
         settings.max_body_bytes = args.max_body_bytes;
         settings.max_blob_bytes = args.max_blob_bytes;
         settings.blob_quota_bytes = args.blob_quota_bytes;
+        settings.user_blob_quota_bytes = args.user_blob_quota_bytes;
+        if args.max_unfinished_uploads == 0 {
+            return Err(ConfigError(
+                "PAICHA_MAX_UNFINISHED_UPLOADS 至少为 1".to_owned(),
+            ));
+        }
+        settings.max_unfinished_uploads = args.max_unfinished_uploads;
         if args.max_blob_transfers == 0 {
             return Err(ConfigError("PAICHA_MAX_BLOB_TRANSFERS 至少为 1".to_owned()));
         }
@@ -679,6 +700,8 @@ mod tests {
             max_body_bytes: 4096,
             max_blob_bytes: 1 << 20,
             blob_quota_bytes: 1 << 30,
+            user_blob_quota_bytes: 1 << 29,
+            max_unfinished_uploads: 16,
             max_blob_transfers: 16,
             blob_gc_days: 7,
             blob_store: String::new(),

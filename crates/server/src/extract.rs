@@ -181,6 +181,12 @@ impl FromRequestParts<AppState> for Caller {
         let read = Box::pin(state.store.session_and_unit(principal.user_id, session)).await?;
         let (status, unit) = read.unzip();
         check_session(status.as_ref(), &principal)?;
+        if status.as_ref().is_some_and(|s| s.must_change_password)
+            && !serves_before_password_change(parts)
+        {
+            tracing::debug!(user.id = %principal.user_id, "request before the required password change");
+            return Err(ApiError::forbidden(ErrorCode::PasswordChangeRequired));
+        }
         // The session check holds the user's unit to the token's, so this is the token's unit;
         // as `AppState::caller_unit`, it must be of the token's tenant.
         let unit = unit.flatten();
@@ -217,6 +223,13 @@ fn verified_token(parts: &Parts, state: &AppState) -> Result<Principal, ApiError
             Err(ApiError::unauthorized(ErrorCode::InvalidToken))
         }
     }
+}
+
+/// What an account that must set a new password may do before it has: change it, and sign
+/// out (refresh needs no bearer token and is served as ever).
+fn serves_before_password_change(parts: &Parts) -> bool {
+    parts.method == axum::http::Method::POST
+        && matches!(parts.uri.path(), "/v1/auth/password" | "/v1/auth/logout")
 }
 
 /// Whether a verified token still speaks for a live sign-in: its user exists, is not disabled,

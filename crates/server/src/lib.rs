@@ -528,6 +528,14 @@ async fn housekeeping(
             Ok(purged) => tracing::info!(purged, "abandoned blob uploads removed"),
             Err(err) => tracing::warn!(error = %err, "blob upload clean-up failed"),
         }
+        let stale =
+            chrono::Duration::from_std(UNFINISHED_UPLOAD_AGE).unwrap_or(chrono::Duration::MAX);
+        if let Err(err) = store
+            .forget_stale_upload_owners(now.checked_sub_signed(stale).unwrap_or(now))
+            .await
+        {
+            tracing::warn!(error = %err, "blob upload owner clean-up failed");
+        }
         match store.prune_blob_leases(now).await {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "run-out blob leases removed"),
@@ -580,6 +588,8 @@ async fn bootstrap_admin(store: &Store, settings: &Settings) -> anyhow::Result<(
             unit: None,
             display_name: None,
             now: Utc::now(),
+            // Its password was on a command line or in a sample: the first sign-in sets a new one.
+            must_change_password: true,
         })
         .await;
     match inserted {

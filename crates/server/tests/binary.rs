@@ -63,8 +63,14 @@ async fn committee_and_branch(
     use paicha_domain::org::OrgUnitKind;
     use paicha_domain::role::Role;
 
-    let (admin, _) = client
+    // The first sign-in of the bootstrap administrator sets a new password first.
+    let (admin, tokens) = client
         .signed_in("admin", "change-this-password")
+        .await
+        .unwrap();
+    assert!(tokens.password_change_required);
+    admin
+        .change_password("change-this-password", "binary-admin-password")
         .await
         .unwrap();
     let unit = |parent, kind, name: &str, code: &str| CreateOrgUnit {

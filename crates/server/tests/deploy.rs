@@ -731,8 +731,13 @@ async fn two_instances_behind_nginx_with_blobs_in_s3_survive_sigterm() {
     let proxy = Client::new(nginx.url());
 
     // A committee with a branch; its secretary's phone and the committee admin.
+    // The bootstrap administrator's first sign-in sets a new password first.
     let (admin, _) = proxy
         .signed_in("admin", "change-this-password")
+        .await
+        .unwrap();
+    admin
+        .change_password("change-this-password", "deploy-admin-password")
         .await
         .unwrap();
     let unit = |parent, kind, name: &str| CreateOrgUnit {

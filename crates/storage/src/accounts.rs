@@ -25,6 +25,8 @@ pub struct SessionStatus {
     pub tenant_id: Option<Uuid>,
     /// Whether the sign-in (refresh-token family) still has a token that is not revoked.
     pub session_alive: bool,
+    /// The user must set a new password before anything else.
+    pub must_change_password: bool,
 }
 
 /// A change to a user; `None` leaves a value as it is.
@@ -104,7 +106,14 @@ impl Store {
             .to_owned();
         let mut select = Query::select()
             .columns(
-                ["disabled", "role", "org_unit_id", "tenant_id"].map(|c| (Alias::new("users"), c)),
+                [
+                    "disabled",
+                    "role",
+                    "org_unit_id",
+                    "tenant_id",
+                    "must_change_password",
+                ]
+                .map(|c| (Alias::new("users"), c)),
             )
             .expr_as(
                 Expr::case(Expr::exists(alive), Expr::val(1)).finally(Expr::val(0)),
@@ -148,6 +157,7 @@ impl Store {
             org_unit_id: row.try_get("", "org_unit_id")?,
             tenant_id: row.try_get("", "tenant_id")?,
             session_alive: alive == 1,
+            must_change_password: row.try_get("", "must_change_password")?,
         };
         let unit_id: Option<Uuid> = row.try_get("", "unit_id")?;
         let unit = match unit_id {
@@ -192,9 +202,11 @@ impl Store {
         self.user(id).await?.ok_or(StoreError::NotFound)
     }
 
+    /// Sets a user's password hash; a password set anew also satisfies a required change.
     pub async fn set_password_hash(&self, id: Uuid, password_hash: String) -> StoreResult<()> {
         let result = user::Entity::update_many()
             .col_expr(user::Column::PasswordHash, Expr::value(password_hash))
+            .col_expr(user::Column::MustChangePassword, Expr::value(false))
             .filter(user::Column::Id.eq(id))
             .exec(&self.db)
             .await?;

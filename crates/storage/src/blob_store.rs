@@ -768,6 +768,148 @@ impl Store {
     }
 }
 
+/// What one user holds of its tenant's blob storage that no record uses yet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserBlobUse {
+    /// Bytes of the blobs it uploaded that no live record names, plus the announced size of
+    /// its unfinished uploads.
+    pub bytes: u64,
+    /// Its unfinished uploads.
+    pub unfinished: u64,
+    /// Its unfinished uploads started from the given device.
+    pub unfinished_on_device: u64,
+}
+
+impl Store {
+    /// What `user_id` holds (see [`UserBlobUse`]), leaving out the upload of `except` (the one
+    /// being continued).
+    pub async fn user_blob_use(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        device_id: Option<&str>,
+        except: &str,
+    ) -> StoreResult<UserBlobUse> {
+        let named = Query::select()
+            .expr(Expr::val(1))
+            .from("blob_refs")
+            .and_where(Expr::col(("blob_refs", "tenant_id")).equals(("blobs", "tenant_id")))
+            .and_where(Expr::col(("blob_refs", "sha256")).equals(("blobs", "sha256")))
+            .to_owned();
+        let stored = Query::select()
+            .expr_as(Expr::cust("CAST(COALESCE(SUM(size), 0) AS BIGINT)"), "used")
+            .from("blobs")
+            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("uploaded_by").eq(user_id))
+            .and_where(Expr::exists(named).not())
+            .to_owned();
+        let stored = match self.db.query_one(&stored).await? {
+            Some(row) => row.try_get::<i64>("", "used")?,
+            None => 0,
+        };
+        let unfinished = Query::select()
+            .columns(["device_id", "total"])
+            .from("blob_upload_owners")
+            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("user_id").eq(user_id))
+            .and_where(Expr::col("sha256").ne(except))
+            .to_owned();
+        let mut held = UserBlobUse {
+            bytes: u64::try_from(stored).unwrap_or(0),
+            ..UserBlobUse::default()
+        };
+        for row in self.db.query_all(&unfinished).await? {
+            let device: Option<String> = row.try_get("", "device_id")?;
+            let total: i64 = row.try_get("", "total")?;
+            held.bytes = held.bytes.saturating_add(u64::try_from(total).unwrap_or(0));
+            held.unfinished += 1;
+            if device.is_some() && device.as_deref() == device_id {
+                held.unfinished_on_device += 1;
+            }
+        }
+        Ok(held)
+    }
+
+    /// Notes who continues an unfinished upload of `total` bytes, and from which device.
+    pub async fn note_unfinished_upload(
+        &self,
+        tenant_id: Uuid,
+        sha256: &str,
+        user_id: Uuid,
+        device_id: Option<&str>,
+        total: u64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let total = i64::try_from(total).unwrap_or(i64::MAX);
+        let upsert = Query::insert()
+            .into_table("blob_upload_owners")
+            .columns([
+                "tenant_id",
+                "sha256",
+                "user_id",
+                "device_id",
+                "total",
+                "updated_at",
+            ])
+            .values([
+                tenant_id.into(),
+                sha256.into(),
+                user_id.into(),
+                device_id.map(str::to_owned).into(),
+                total.into(),
+                now.into(),
+            ])
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            .on_conflict(
+                OnConflict::columns(["tenant_id", "sha256"])
+                    .update_columns(["user_id", "device_id", "total", "updated_at"])
+                    .to_owned(),
+            )
+            .to_owned();
+        self.db.execute(&upsert).await?;
+        Ok(())
+    }
+
+    /// Forgets who started an upload (it completed, was discarded or replaced).
+    pub async fn forget_unfinished_upload(&self, tenant_id: Uuid, sha256: &str) -> StoreResult<()> {
+        let delete = Query::delete()
+            .from_table("blob_upload_owners")
+            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("sha256").eq(sha256))
+            .to_owned();
+        self.db.execute(&delete).await?;
+        Ok(())
+    }
+
+    /// Forgets the owners of uploads not continued since `before` (purged as abandoned).
+    pub async fn forget_stale_upload_owners(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let delete = Query::delete()
+            .from_table("blob_upload_owners")
+            .and_where(Expr::col("updated_at").lt(before))
+            .to_owned();
+        Ok(self.db.execute(&delete).await?.rows_affected())
+    }
+
+    /// The device a sign-in (refresh-token family) was made with, if it named one.
+    pub async fn session_device(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+    ) -> StoreResult<Option<String>> {
+        let select = Query::select()
+            .column("device_id")
+            .from("refresh_tokens")
+            .and_where(Expr::col("family_id").eq(session_id))
+            .and_where(Expr::col("user_id").eq(user_id))
+            .limit(1)
+            .to_owned();
+        match self.db.query_one(&select).await? {
+            Some(row) => Ok(row.try_get("", "device_id")?),
+            None => Ok(None),
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

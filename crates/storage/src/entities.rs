@@ -40,6 +40,7 @@ pub(crate) mod user {
         pub display_name: Option<String>,
         pub disabled: bool,
         pub created_at: DateTimeUtc,
+        pub must_change_password: bool,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -21,7 +21,9 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Ent
 
 pub use accounts::{AccountLogEntry, SessionStatus, SyncDeviceRecord, UserChange};
 pub use auth_tables::{NewRefreshToken, RefreshTokenRecord, ThrottleRecord};
-pub use blob_store::{BlobReader, BlobStore, BlobWriter, ObjectBlobs, ObjectStoreSettings};
+pub use blob_store::{
+    BlobReader, BlobStore, BlobWriter, ObjectBlobs, ObjectStoreSettings, UserBlobUse,
+};
 pub use blobs::{BlobError, BlobFiles, BlobRow, PartialWriter};
 pub use error::StoreError;
 /// The names of the object store's options (`aws_endpoint`, `aws_region`, …).

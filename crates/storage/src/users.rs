@@ -22,6 +22,8 @@ pub struct UserRecord {
     pub display_name: Option<String>,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
+    /// Must set a new password before anything else (the bootstrap administrator).
+    pub must_change_password: bool,
 }
 
 /// Debug without the password hash, so a record can be logged.
@@ -44,6 +46,8 @@ pub struct NewUser {
     pub unit: Option<OrgUnitRecord>,
     pub display_name: Option<String>,
     pub now: DateTime<Utc>,
+    /// Asked to set a new password at the first sign-in.
+    pub must_change_password: bool,
 }
 
 fn to_record(m: user::Model) -> StoreResult<UserRecord> {
@@ -59,6 +63,7 @@ fn to_record(m: user::Model) -> StoreResult<UserRecord> {
         display_name: m.display_name,
         disabled: m.disabled,
         created_at: m.created_at,
+        must_change_password: m.must_change_password,
     })
 }
 
@@ -76,6 +81,7 @@ impl Store {
             display_name: Set(new.display_name),
             disabled: Set(false),
             created_at: Set(new.now),
+            must_change_password: Set(new.must_change_password),
         };
         let inserted = user::Entity::insert(model)
             .exec_with_returning(&self.db)

@@ -5,7 +5,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use paicha_auth::{Principal, TokenKeys};
 use paicha_domain::role::Role;
-use paicha_tests::{ADMIN_PASSWORD, ADMIN_USER, PASSWORD, spawn_app, spawn_app_with};
+use paicha_tests::{
+    ADMIN_BOOTSTRAP_PASSWORD, ADMIN_PASSWORD, ADMIN_USER, PASSWORD, spawn_app, spawn_app_first_run,
+    spawn_app_with,
+};
 use reqwest::{Method, StatusCode};
 use std::time::Duration;
 
@@ -35,6 +38,122 @@ async fn login_returns_tokens_and_the_user() {
         .unwrap();
     assert_eq!(admin.user.role, Role::SystemAdmin);
     assert_eq!(admin.user.org_unit_id, None);
+}
+
+#[tokio::test]
+async fn the_bootstrap_admin_must_set_a_new_password_before_anything_else() {
+    let app = spawn_app_first_run().await;
+    let first = app
+        .client
+        .login(ADMIN_USER, ADMIN_BOOTSTRAP_PASSWORD, Some("laptop"))
+        .await
+        .unwrap();
+    assert!(first.password_change_required);
+    let url = |path: &str| format!("{}{path}", app.base);
+    let token = first.access_token.clone();
+    // Everything else is refused, with the reason in Chinese.
+    for (method, path, body) in [
+        (Method::GET, "/v1/org-units", ""),
+        (Method::GET, "/v1/users", ""),
+        (
+            Method::POST,
+            "/v1/org-units",
+            r#"{"kind":"committee","name":"城关街道党工委"}"#,
+        ),
+    ] {
+        let (status, _, body) = raw(
+            method,
+            url(path),
+            Some(&token),
+            Some("application/json"),
+            body.to_owned(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+        assert_eq!(error_code(&body), "password_change_required", "{path}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("修改密码")),
+            "{body}"
+        );
+    }
+    // Refresh is served, and still says so.
+    let refreshed = app.client.refresh(&first.refresh_token).await.unwrap();
+    assert!(refreshed.password_change_required);
+    // A second sign-in can be signed out while the change is pending.
+    let other = app
+        .client
+        .login(ADMIN_USER, ADMIN_BOOTSTRAP_PASSWORD, Some("phone"))
+        .await
+        .unwrap();
+    let (status, _, _) = raw(
+        Method::POST,
+        url("/v1/auth/logout"),
+        Some(&other.access_token),
+        Some("application/json"),
+        serde_json::json!({"refresh_token": other.refresh_token}).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // The change itself: the current password is still checked.
+    let admin = app.client.with_token(refreshed.access_token.clone());
+    let wrong = admin
+        .change_password("not-the-password", ADMIN_PASSWORD)
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.code(), Some("wrong_password"));
+    admin
+        .change_password(ADMIN_BOOTSTRAP_PASSWORD, ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    // The same session goes on, now served everything.
+    assert!(admin.list_org_units().await.unwrap().is_empty());
+    // The bootstrap password is gone; the new one signs in without being asked again.
+    assert_eq!(
+        app.client
+            .login(ADMIN_USER, ADMIN_BOOTSTRAP_PASSWORD, None)
+            .await
+            .unwrap_err()
+            .code(),
+        Some("invalid_credentials")
+    );
+    let again = app
+        .client
+        .login(ADMIN_USER, ADMIN_PASSWORD, None)
+        .await
+        .unwrap();
+    assert!(!again.password_change_required);
+    // Accounts made by an administrator (and passwords an administrator resets) are not asked
+    // to change: only the bootstrap administrator's password came from a command line.
+    let committee = admin
+        .create_org_unit(&paicha_tests::unit(
+            None,
+            paicha_domain::org::OrgUnitKind::Committee,
+            "首次党工委",
+        ))
+        .await
+        .unwrap();
+    admin
+        .create_user(&paicha_tests::new_user(
+            "fr-admin",
+            Role::CommitteeAdmin,
+            Some(committee.id),
+        ))
+        .await
+        .unwrap();
+    let (_, made) = app.sign_in("fr-admin").await;
+    assert!(!made.password_change_required);
+    admin
+        .reset_password(made.user.id, "a-reset-password-1")
+        .await
+        .unwrap();
+    let reset = app
+        .client
+        .login("fr-admin", "a-reset-password-1", None)
+        .await
+        .unwrap();
+    assert!(!reset.password_change_required);
 }
 
 #[tokio::test]

@@ -610,6 +610,155 @@ async fn an_upload_over_the_tenants_quota_is_refused_and_nothing_is_lost() {
 }
 
 #[tokio::test]
+async fn one_account_cannot_fill_the_tenants_quota_nor_leave_uploads_unfinished_without_end() {
+    let app = paicha_tests::spawn_app_with(|s| {
+        s.blob_quota_bytes = 20_000;
+        s.user_blob_quota_bytes = 8000;
+        s.max_unfinished_uploads = 2; // one per device
+    })
+    .await;
+    let t = app.tenant("u").await;
+    let blob = |seed| jpeg(seed, 2996); // 3000 bytes
+    let (a, a_bytes) = blob(40);
+    let (b, b_bytes) = blob(41);
+    let (c, c_bytes) = blob(42);
+    t.secretary1.put_blob(&a, a_bytes).await.unwrap();
+    t.secretary1.put_blob(&b, b_bytes).await.unwrap();
+    // 6000 bytes no record names: 3000 more is past the account's 8000, though the tenant has
+    // room (6000 of 20000).
+    let err = t
+        .secretary1
+        .put_blob(&c, c_bytes.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (
+            Some(StatusCode::INSUFFICIENT_STORAGE),
+            Some("user_blob_quota_exceeded")
+        )
+    );
+    // Chunked, by its announced total, before anything is kept.
+    let err = t
+        .secretary1
+        .put_blob_range(&c, c_bytes[..1000].to_vec(), Some((0, 3000)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("user_blob_quota_exceeded"));
+    assert_eq!(
+        t.secretary1.blob_upload_status(&c).await.unwrap().received,
+        0
+    );
+    // Another account of the tenant still uploads.
+    assert!(t.secretary2.put_blob(&c, c_bytes).await.unwrap().complete);
+    // A record naming a blob frees the uploader's allowance (the tenant's quota still counts it).
+    let member = Uuid::now_v7();
+    let pushed = t
+        .secretary1
+        .push(
+            "phone",
+            vec![
+                put(
+                    1,
+                    "members",
+                    member,
+                    t.branch1.id,
+                    json!({"name": "褚十三"}),
+                ),
+                put(
+                    2,
+                    "info_forms",
+                    Uuid::now_v7(),
+                    t.branch1.id,
+                    json!({"member_id": member, "confirmation_mode": "on_site", "photos": [a]}),
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(
+        pushed
+            .results
+            .iter()
+            .all(|r| r.status == MutationStatus::Applied)
+    );
+    let (d, d_bytes) = blob(43);
+    assert!(t.secretary1.put_blob(&d, d_bytes).await.unwrap().complete);
+
+    // Unfinished uploads: one per device, two per user. (6000 bytes held; 500 each announced.)
+    let phone = app
+        .client
+        .login("u-sec1", paicha_tests::PASSWORD, Some("phone-1"))
+        .await
+        .unwrap();
+    let phone = app.client.with_token(phone.access_token);
+    let small = |seed| jpeg(seed, 496); // 500 bytes
+    let (e, e_bytes) = small(44);
+    let (f, f_bytes) = small(45);
+    let (g, g_bytes) = small(46);
+    let started = phone
+        .put_blob_range(&e, e_bytes[..200].to_vec(), Some((0, 500)))
+        .await
+        .unwrap();
+    assert!(!started.complete);
+    let err = phone
+        .put_blob_range(&f, f_bytes[..200].to_vec(), Some((0, 500)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (
+            Some(StatusCode::TOO_MANY_REQUESTS),
+            Some("too_many_unfinished_uploads")
+        )
+    );
+    // The same account from elsewhere has one more.
+    t.secretary1
+        .put_blob_range(&f, f_bytes[..200].to_vec(), Some((0, 500)))
+        .await
+        .unwrap();
+    let err = t
+        .secretary1
+        .put_blob_range(&g, g_bytes[..200].to_vec(), Some((0, 500)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("too_many_unfinished_uploads"));
+    // A whole upload, or a single chunk that completes its blob, leaves nothing unfinished.
+    assert!(
+        t.secretary1
+            .put_blob_range(&g, g_bytes.clone(), Some((0, 500)))
+            .await
+            .unwrap()
+            .complete
+    );
+    // Continuing an upload is never refused; finishing it frees its place.
+    assert!(
+        phone
+            .put_blob_range(&e, e_bytes[200..].to_vec(), Some((200, 500)))
+            .await
+            .unwrap()
+            .complete
+    );
+    let (h, h_bytes) = small(47);
+    assert!(
+        !phone
+            .put_blob_range(&h, h_bytes[..200].to_vec(), Some((0, 500)))
+            .await
+            .unwrap()
+            .complete
+    );
+    // Another user of the tenant is not held by this one's unfinished uploads.
+    let (k, k_bytes) = small(48);
+    assert!(
+        !t.secretary2
+            .put_blob_range(&k, k_bytes[..200].to_vec(), Some((0, 500)))
+            .await
+            .unwrap()
+            .complete
+    );
+}
+
+#[tokio::test]
 async fn blobs_unreferenced_for_the_grace_period_are_collected() {
     let app = spawn_app().await;
     let a = app.tenant("a").await;

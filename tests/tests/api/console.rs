@@ -5,7 +5,10 @@
 
 use paicha_domain::api::v1::{MutationStatus, UnitStatus};
 use paicha_tests::browser::{Browser, DESKTOP, PHONE};
-use paicha_tests::{PASSWORD, id_number, patch, put, spawn_app};
+use paicha_tests::{
+    ADMIN_BOOTSTRAP_PASSWORD, ADMIN_USER, PASSWORD, id_number, patch, put, spawn_app,
+    spawn_app_first_run,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -1190,6 +1193,89 @@ async fn the_committee_admin_manages_accounts_units_and_the_campaign() {
     b.resize(PHONE).await;
     b.screenshot("console-admin-campaign-phone").await;
     b.close().await;
+}
+
+#[tokio::test]
+async fn the_bootstrap_admin_sets_a_new_password_before_the_console_opens() {
+    let app = spawn_app_first_run().await;
+    let b = Browser::start(DESKTOP).await;
+    b.goto(&format!("{}/", app.base)).await;
+    b.type_into("#username", ADMIN_USER).await;
+    b.type_into("#password", ADMIN_BOOTSTRAP_PASSWORD).await;
+    b.click("button[type=submit]").await;
+    // Nothing of the console yet: the change-password form, in Chinese.
+    b.wait_for("form.change-password").await;
+    assert!(b.text("#change-title").await.contains("修改密码"));
+    assert!(
+        b.eval("return !document.querySelector('.tabs');")
+            .await
+            .as_bool()
+            .unwrap()
+    );
+    // Two different new passwords are caught on the page.
+    b.type_into("#current-password", ADMIN_BOOTSTRAP_PASSWORD)
+        .await;
+    b.type_into("#new-password", "a-brand-new-password").await;
+    b.type_into("#confirm-password", "another-new-password")
+        .await;
+    b.click("form.change-password button[type=submit]").await;
+    b.wait_for("#change-error").await;
+    assert_eq!(b.text("#change-error").await, "两次输入的新密码不一致");
+    // A wrong current password is the server's Chinese message.
+    b.eval(
+        "for (const id of ['current-password', 'confirm-password']) { \
+           const el = document.getElementById(id); \
+           el.value = ''; el.dispatchEvent(new Event('input', {bubbles: true})); }",
+    )
+    .await;
+    b.type_into("#current-password", "not-the-password").await;
+    b.type_into("#confirm-password", "a-brand-new-password")
+        .await;
+    b.click("form.change-password button[type=submit]").await;
+    b.wait_until(
+        10,
+        "return document.getElementById('change-error')?.textContent === '原密码不正确';",
+    )
+    .await;
+    b.eval(
+        "const el = document.getElementById('current-password'); \
+         el.value = ''; el.dispatchEvent(new Event('input', {bubbles: true}));",
+    )
+    .await;
+    b.type_into("#current-password", ADMIN_BOOTSTRAP_PASSWORD)
+        .await;
+    b.click("form.change-password button[type=submit]").await;
+    // The console opens, in the same session.
+    b.wait_for("[data-tab=overview]").await;
+    assert!(
+        b.eval("return !document.querySelector('form.change-password');")
+            .await
+            .as_bool()
+            .unwrap()
+    );
+    assert_eq!(
+        b.eval(
+            "return JSON.parse(localStorage.getItem('paicha.session')).password_change_required;"
+        )
+        .await,
+        json!(false)
+    );
+    b.close().await;
+    // The new password is the one now, and nothing more is asked.
+    let tokens = app
+        .client
+        .login(ADMIN_USER, "a-brand-new-password", None)
+        .await
+        .unwrap();
+    assert!(!tokens.password_change_required);
+    assert_eq!(
+        app.client
+            .login(ADMIN_USER, ADMIN_BOOTSTRAP_PASSWORD, None)
+            .await
+            .unwrap_err()
+            .code(),
+        Some("invalid_credentials")
+    );
 }
 
 #[tokio::test]

@@ -32,6 +32,9 @@ pub enum ErrorCode {
     RefreshTokenExpired,
     SessionRevoked,
     WrongPassword,
+    /// The account must set a new password first (the bootstrap administrator's first
+    /// sign-in): only changing the password, refresh and logout are served (403).
+    PasswordChangeRequired,
     // Authorization.
     Forbidden,
     RoleAboveOwn,
@@ -64,6 +67,10 @@ pub enum ErrorCode {
     InvalidContentRange,
     BlobMissing,
     BlobQuotaExceeded,
+    /// The caller's own allowance of blob bytes no record names yet is used up (507).
+    UserBlobQuotaExceeded,
+    /// The caller (or its device) has too many chunked uploads started and not finished (429).
+    TooManyUnfinishedUploads,
     TooManyTransfers,
     // The server.
     InternalError,
@@ -71,7 +78,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 50] = [
+    pub const ALL: [ErrorCode; 53] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::UnsupportedMediaType,
@@ -92,6 +99,7 @@ impl ErrorCode {
         Self::RefreshTokenExpired,
         Self::SessionRevoked,
         Self::WrongPassword,
+        Self::PasswordChangeRequired,
         Self::Forbidden,
         Self::RoleAboveOwn,
         Self::OutsideScope,
@@ -119,6 +127,8 @@ impl ErrorCode {
         Self::InvalidContentRange,
         Self::BlobMissing,
         Self::BlobQuotaExceeded,
+        Self::UserBlobQuotaExceeded,
+        Self::TooManyUnfinishedUploads,
         Self::TooManyTransfers,
         Self::InternalError,
         Self::ServiceUnavailable,
@@ -146,6 +156,7 @@ impl ErrorCode {
             Self::RefreshTokenExpired => "refresh_token_expired",
             Self::SessionRevoked => "session_revoked",
             Self::WrongPassword => "wrong_password",
+            Self::PasswordChangeRequired => "password_change_required",
             Self::Forbidden => "forbidden",
             Self::RoleAboveOwn => "role_above_own",
             Self::OutsideScope => "outside_scope",
@@ -170,6 +181,8 @@ impl ErrorCode {
             Self::InvalidContentRange => "invalid_content_range",
             Self::BlobMissing => "blob_missing",
             Self::BlobQuotaExceeded => "blob_quota_exceeded",
+            Self::UserBlobQuotaExceeded => "user_blob_quota_exceeded",
+            Self::TooManyUnfinishedUploads => "too_many_unfinished_uploads",
             Self::TooManyTransfers => "too_many_transfers",
             Self::NoCampaign => "no_campaign",
             Self::BaselineTaken => "baseline_taken",
@@ -210,6 +223,7 @@ impl ErrorCode {
                 "登录已失效（账号已停用、权限已变更或登录已被撤销），请刷新凭证或重新登录"
             }
             Self::WrongPassword => "原密码不正确",
+            Self::PasswordChangeRequired => "首次登录须先修改密码，修改后才能继续使用",
             Self::Forbidden => "没有权限执行此操作",
             Self::RoleAboveOwn => "不能创建权限高于自己的用户",
             Self::OutsideScope => "该组织不在您的管辖范围内",
@@ -234,6 +248,12 @@ impl ErrorCode {
             Self::InvalidContentRange => "Content-Range 请求头无效",
             Self::BlobMissing => "该文件尚未上传",
             Self::BlobQuotaExceeded => "本单位的文件存储空间已满，请联系管理员",
+            Self::UserBlobQuotaExceeded => {
+                "您上传但尚未被任何记录使用的文件已达上限，请先同步使用这些文件的记录"
+            }
+            Self::TooManyUnfinishedUploads => {
+                "未完成的分块上传过多，请先完成已开始的上传再上传新文件"
+            }
             Self::TooManyTransfers => "服务器正忙于传输其他文件，请稍后再试",
             Self::NoCampaign => "尚未建立排查工作（排查开始日期）",
             Self::BaselineTaken => {

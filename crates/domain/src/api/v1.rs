@@ -54,6 +54,11 @@ pub struct TokenResponse {
     pub expires_in: u64,
     pub token_type: String,
     pub user: UserSummary,
+    /// The account must set a new password (`POST /v1/auth/password`) before anything else;
+    /// until then every other request but refresh and logout is `403
+    /// password_change_required`. Absent from older servers (read as `false`).
+    #[serde(default)]
+    pub password_change_required: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

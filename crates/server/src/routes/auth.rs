@@ -476,5 +476,6 @@ fn token_response(
             username: user.username.clone(),
             display_name: user.display_name.clone(),
         },
+        password_change_required: user.must_change_password,
     })
 }

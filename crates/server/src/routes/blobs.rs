@@ -93,6 +93,33 @@ fn quota_exceeded(quota: u64) -> ApiError {
     ))
 }
 
+fn user_quota_exceeded(quota: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::INSUFFICIENT_STORAGE,
+        ErrorCode::UserBlobQuotaExceeded,
+    )
+    .with_message(format!(
+        "您上传但尚未被任何记录使用的文件已达上限（{} MiB），请先同步使用这些文件的记录，或完成、放弃未完成的上传",
+        quota / (1024 * 1024)
+    ))
+}
+
+fn too_many_unfinished(cap: u64, on_device: bool) -> ApiError {
+    let whose = if on_device { "本设备" } else { "您" };
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::TooManyUnfinishedUploads,
+    )
+    .with_message(format!(
+        "{whose}已有{cap}个未完成的分块上传，请先把它们传完再上传新文件"
+    ))
+}
+
+/// Unfinished uploads one device may have: half the user's cap, at least one.
+fn device_cap(user_cap: u64) -> u64 {
+    user_cap.div_ceil(2).max(1)
+}
+
 fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(header::CONTENT_LENGTH)
@@ -103,8 +130,8 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
 /// What one upload request carries.
 #[derive(Debug, Clone, Copy)]
 enum Upload {
-    /// The whole blob; `room` bounds it by the tenant's quota.
-    Whole { room: u64 },
+    /// The whole blob; `room` bounds it by the tenant's quota, `user_room` by the caller's.
+    Whole { room: u64, user_room: u64 },
     /// Bytes `first..=last` of a blob of `total` bytes.
     Chunk { first: u64, last: u64, total: u64 },
 }
@@ -125,8 +152,9 @@ enum Upload {
         (status = 413, description = "Larger than the limit", body = ErrorBody),
         (status = 415, description = "Not a JPEG, PNG or PDF", body = ErrorBody),
         (status = 422, description = "The content's hash is not the one named", body = ErrorBody),
+        (status = 429, description = "A chunk that would start one more unfinished upload than the caller (or its device) may have (too_many_unfinished_uploads)", body = ErrorBody),
         (status = 503, description = "Too many transfers in progress (too_many_transfers); see Retry-After", body = ErrorBody),
-        (status = 507, description = "The tenant's blob storage quota would be exceeded (blob_quota_exceeded)", body = ErrorBody),
+        (status = 507, description = "The tenant's blob storage quota (blob_quota_exceeded), or the caller's own allowance of blob bytes no record names yet (user_blob_quota_exceeded), would be exceeded", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -185,16 +213,49 @@ pub async fn put_blob(
         .saturating_add(unfinished)
         .saturating_sub(this_upload);
     let room = quota.saturating_sub(used);
+    // The caller's own allowance: what it uploaded that no record names yet, and its other
+    // unfinished uploads (docs/protocol.md §11.8).
+    let device = match principal.session_id {
+        Some(session) => {
+            state
+                .store
+                .session_device(principal.user_id, session)
+                .await?
+        }
+        None => None,
+    };
+    let held = state
+        .store
+        .user_blob_use(tenant_id, principal.user_id, device.as_deref(), &sha256)
+        .await?;
+    let user_quota = state.settings.user_blob_quota_bytes;
+    let user_room = user_quota.saturating_sub(held.bytes);
     let upload = match range {
         None => {
             if declared.is_some_and(|n| n > room) {
                 return Err(quota_exceeded(quota));
             }
-            Upload::Whole { room }
+            if declared.is_some_and(|n| n > user_room) {
+                return Err(user_quota_exceeded(user_quota));
+            }
+            Upload::Whole { room, user_room }
         }
         Some((first, last, total)) => {
             if total > room {
                 return Err(quota_exceeded(quota));
+            }
+            if total > user_room {
+                return Err(user_quota_exceeded(user_quota));
+            }
+            // A chunk that starts an upload it does not finish makes one more unfinished.
+            if this_upload == 0 && last + 1 < total {
+                let cap = state.settings.max_unfinished_uploads;
+                if held.unfinished >= cap {
+                    return Err(too_many_unfinished(cap, false));
+                }
+                if device.is_some() && held.unfinished_on_device >= device_cap(cap) {
+                    return Err(too_many_unfinished(device_cap(cap), true));
+                }
             }
             Upload::Chunk { first, last, total }
         }
@@ -206,21 +267,79 @@ pub async fn put_blob(
         let state = state.clone();
         async move {
             let result = receive(
-                state,
+                state.clone(),
                 tenant_id,
                 principal.user_id,
-                sha256,
+                sha256.clone(),
                 upload,
                 body,
                 deadline,
             )
             .await;
+            let owner = note_owner(
+                &state,
+                tenant_id,
+                &sha256,
+                principal.user_id,
+                device,
+                upload,
+                &result,
+            )
+            .await;
             guard.release().await;
+            owner?;
             drop(slot);
             result
         }
     });
     task.await.map_err(ApiError::internal)?
+}
+
+/// Keeps who holds an unfinished upload: noted while chunks come, forgotten once the upload
+/// completed, was discarded, or was replaced by a whole one.
+async fn note_owner(
+    state: &AppState,
+    tenant_id: uuid::Uuid,
+    sha256: &str,
+    user_id: uuid::Uuid,
+    device: Option<String>,
+    upload: Upload,
+    result: &ApiResult<(StatusCode, Json<BlobStatus>)>,
+) -> ApiResult<()> {
+    let unfinished = match (upload, result) {
+        (Upload::Chunk { total, .. }, Ok((StatusCode::ACCEPTED, _))) => Some(total),
+        (Upload::Chunk { total, .. }, Err(_)) => {
+            let received = state
+                .blobs
+                .received(tenant_id, sha256)
+                .await
+                .map_err(ApiError::internal)?;
+            (received > 0).then_some(total)
+        }
+        _ => None,
+    };
+    match unfinished {
+        Some(total) => {
+            state
+                .store
+                .note_unfinished_upload(
+                    tenant_id,
+                    sha256,
+                    user_id,
+                    device.as_deref(),
+                    total,
+                    Utc::now(),
+                )
+                .await?
+        }
+        None => {
+            state
+                .store
+                .forget_unfinished_upload(tenant_id, sha256)
+                .await?
+        }
+    }
+    Ok(())
 }
 
 /// Receives one upload request into the blob's unfinished file, chunk by chunk, and completes
@@ -244,7 +363,13 @@ async fn receive(
     }
     .map_err(blob_error)?;
     let (cap, over): (u64, Box<dyn Fn() -> ApiError + Send + Sync>) = match upload {
-        Upload::Whole { room } if room < limit => (room, Box::new(move || quota_exceeded(quota))),
+        Upload::Whole { room, user_room } if room < limit && room <= user_room => {
+            (room, Box::new(move || quota_exceeded(quota)))
+        }
+        Upload::Whole { user_room, .. } if user_room < limit => {
+            let user_quota = state.settings.user_blob_quota_bytes;
+            (user_room, Box::new(move || user_quota_exceeded(user_quota)))
+        }
         Upload::Whole { .. } => (limit, Box::new(|| blob_error(BlobError::TooLarge))),
         Upload::Chunk { first, last, .. } => (
             last - first + 1,

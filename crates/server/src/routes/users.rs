@@ -97,6 +97,7 @@ pub async fn create_user(
             unit,
             display_name,
             now: Utc::now(),
+            must_change_password: false,
         })
         .await
         .map_err(|e| match e {

@@ -5,7 +5,7 @@
 import { html, render, useState, useEffect } from '../core/ui.js';
 import { api } from '../core/api.js';
 import { MSG, ROLE } from '../core/messages.js';
-import { Login } from './login.js';
+import { ChangePassword, Login } from './login.js';
 import { Overview } from './overview.js';
 import { Registers } from './registers.js';
 import { Imports } from './imports.js';
@@ -144,6 +144,10 @@ function App() {
 
   if (!session || route.view === 'login') {
     return html`<${Login} next=${route.next} expired=${api.expired} />`;
+  }
+  // Nothing else until a required new password is set.
+  if (session.password_change_required) {
+    return html`<${ChangePassword} />`;
   }
   const unitId = route.arg || session.user.org_unit_id;
   let view;

@@ -144,6 +144,8 @@ class Api {
       access_token: tokens.access_token,
       refresh_token: tokens.refresh_token,
       user: tokens.user,
+      // The account must set a new password before anything else (§2.1 of the protocol).
+      password_change_required: Boolean(tokens.password_change_required),
     };
     if (this.session) localStorage.setItem(this.storeKey, JSON.stringify(this.session));
     else localStorage.removeItem(this.storeKey);
@@ -226,6 +228,20 @@ class Api {
         throw r;
       }
       await send(tokens.access_token, tokens.refresh_token);
+    }
+  }
+
+  /**
+   * Changes the signed-in user's own password; the session goes on, and no longer has to
+   * change it.
+   */
+  async changePassword(current, next) {
+    await this.post('/v1/auth/password', { current_password: current, new_password: next });
+    if (this.session) {
+      this.session = { ...this.session, password_change_required: false };
+      localStorage.setItem(this.storeKey, JSON.stringify(this.session));
+      if (this.persist) await this.persist(this.session);
+      this.emit();
     }
   }
 

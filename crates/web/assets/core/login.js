@@ -52,3 +52,59 @@ export function LoginForm({ title, hint, notice, onSubmit }) {
       </form>
     </main>`;
 }
+
+/**
+ * The form an account that must set a new password sees before anything else (the platform
+ * administrator's first sign-in): the current password, the new one twice.
+ * `onSubmit(current, next)` changes it and resolves, or rejects with the error to show.
+ */
+export function ChangePasswordForm({ onSubmit, onCancel }) {
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [again, setAgain] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+
+  async function submit(event) {
+    event.preventDefault();
+    if (next !== again) {
+      setError(MSG.passwords_differ);
+      return;
+    }
+    if (next === current) {
+      setError(MSG.password_same);
+      return;
+    }
+    setBusy(true);
+    setError('');
+    try {
+      await onSubmit(current, next);
+    } catch (e) {
+      setError(e.message);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const field = (id, label, value, set, autocomplete) => html`
+    <div class="field">
+      <label for=${id}>${label}</label>
+      <input id=${id} name=${id} type="password" autocomplete=${autocomplete} required
+        value=${value} onInput=${(e) => set(e.target.value)} />
+    </div>`;
+  return html`
+    <main class="login">
+      <form class="card change-password" onSubmit=${submit} aria-labelledby="change-title">
+        <h1 id="change-title">${MSG.change_password_title}</h1>
+        <p class="muted">${MSG.change_password_hint}</p>
+        ${field('current-password', MSG.current_password, current, setCurrent, 'current-password')}
+        ${field('new-password', MSG.new_password, next, setNext, 'new-password')}
+        ${field('confirm-password', MSG.confirm_password, again, setAgain, 'new-password')}
+        ${error && html`<p class="error-text" role="alert" id="change-error">${error}</p>`}
+        <button class="btn primary wide" type="submit" disabled=${busy}>
+          ${busy ? MSG.changing_password : MSG.change_password}
+        </button>
+        ${onCancel && html`<button class="btn wide" type="button" onClick=${onCancel}>${MSG.sign_out}</button>`}
+      </form>
+    </main>`;
+}
