@@ -20,8 +20,8 @@ mod m20261129_000007_add_conflict_addressee;
 mod m20261130_000001_create_blob_uploads;
 mod m20261202_000001_index_info_form_members;
 mod m20261207_000001_create_reports;
-mod m20261210_000001_add_user_must_change_password;
-mod m20261210_000002_create_blob_upload_owners;
+mod m20261207_000002_add_user_must_change_password;
+mod m20261207_000003_create_blob_upload_owners;
 
 pub struct Migrator;
 
@@ -42,8 +42,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_create_blob_uploads::Migration),
             Box::new(m20261202_000001_index_info_form_members::Migration),
             Box::new(m20261207_000001_create_reports::Migration),
-            Box::new(m20261210_000001_add_user_must_change_password::Migration),
-            Box::new(m20261210_000002_create_blob_upload_owners::Migration),
+            Box::new(m20261207_000002_add_user_must_change_password::Migration),
+            Box::new(m20261207_000003_create_blob_upload_owners::Migration),
         ]
     }
 }
