@@ -166,11 +166,12 @@ function Shell({ route, user }) {
  * user keeps them, clears the phone: the replica and the browser's caches of this app. */
 async function signOut(wipe) {
   ctx.sync.stop();
-  await api.logout();
+  // Cleared before the sign-in page shows: the next person at this phone sees nothing of it.
   if (wipe) {
     await ctx.replica.wipe();
     await clearCaches();
   }
+  await api.logout();
   location.hash = '#/';
   start();
 }
