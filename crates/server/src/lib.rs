@@ -140,6 +140,7 @@ fn api_router(max_blob_bytes: u64) -> (Router<AppState>, utoipa::openapi::OpenAp
         .routes(routes!(routes::late_entries::late_entries))
         .routes(routes!(routes::proposals::proposals))
         .routes(routes!(routes::members::members))
+        .routes(routes!(routes::members::search))
         .routes(routes!(routes::members::member_checks))
         .routes(routes!(routes::schema::schema))
         .routes(routes!(routes::transfers::transfer_lists))
