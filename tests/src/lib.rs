@@ -116,6 +116,8 @@ impl Drop for TestDb {
 /// A running server of one test. Stops when dropped.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The address serving `/metrics` alone, when `metrics_listen` was set.
+    pub metrics_addr: Option<SocketAddr>,
     settings: Settings,
     pub base: String,
     /// Not signed in.
@@ -164,6 +166,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .expect("application builds");
     let addr = app.local_addr().expect("bound address");
+    let metrics_addr = app.metrics_addr();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(async move {
         let _ = app
@@ -182,6 +185,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     };
     TestApp {
         addr,
+        metrics_addr,
         settings,
         base,
         client,
