@@ -120,6 +120,8 @@ impl Drop for TestDb {
 /// A running server of one test. Stops when dropped.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The address serving `/metrics` alone, when `metrics_listen` was set.
+    pub metrics_addr: Option<SocketAddr>,
     settings: Settings,
     pub base: String,
     /// Not signed in.
@@ -181,6 +183,7 @@ async fn spawn(configure: impl FnOnce(&mut Settings), first_sign_in: bool) -> Te
         .await
         .expect("application builds");
     let addr = app.local_addr().expect("bound address");
+    let metrics_addr = app.metrics_addr();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(async move {
         let _ = app
@@ -200,6 +203,7 @@ async fn spawn(configure: impl FnOnce(&mut Settings), first_sign_in: bool) -> Te
     };
     TestApp {
         addr,
+        metrics_addr,
         settings,
         base,
         client,

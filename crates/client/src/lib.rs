@@ -6,9 +6,9 @@
 use paicha_domain::api::v1::{
     AccountEvent, AccountEventList, AuditList, BlobStatus, ChangePassword, ChecksumResponse,
     ConflictList, CreateOrgUnit, CreateUser, Device, DeviceList, LoginRequest, LogoutRequest,
-    MemberList, MissingBlobs, OrgUnit, OrgUnitList, ProposalList, PullResponse, PushRequest,
-    PushResponse, RefreshRequest, ResetPassword, TokenResponse, TransferLists, UnitStatus,
-    UpdateOrgUnit, UpdateUser, User, UserList,
+    MemberList, MemberSearchRequest, MissingBlobs, OrgUnit, OrgUnitList, ProposalList,
+    PullResponse, PushRequest, PushResponse, RefreshRequest, ResetPassword, TokenResponse,
+    TransferLists, UnitStatus, UpdateOrgUnit, UpdateUser, User, UserList,
 };
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use reqwest::{Method, StatusCode};
@@ -553,6 +553,13 @@ impl Client {
             None::<&()>,
         )
         .await
+    }
+
+    /// `POST /v1/members/search`: the search of [`Client::members`] with its parameters in the
+    /// body, so an ID number searched for never appears in a URL.
+    pub async fn search_members(&self, search: &MemberSearchRequest) -> ClientResult<MemberList> {
+        self.send(Method::POST, "/v1/members/search", Some(search))
+            .await
     }
 
     pub async fn audit(&self, collection: &str, id: Uuid) -> ClientResult<AuditList> {

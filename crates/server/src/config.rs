@@ -184,6 +184,16 @@ pub struct ServeArgs {
     /// successor back (a response lost on a field network), in seconds; 0 turns this off.
     #[arg(long, env = "PAICHA_REFRESH_GRACE_SECS", default_value_t = 30)]
     pub refresh_grace_secs: u64,
+    /// Bearer token `/metrics` requires (`Authorization: Bearer <token>`), at least 32
+    /// characters. Default: none; then `/metrics` answers only where `PAICHA_METRICS_LISTEN`
+    /// serves it, or, without that, only to this machine (a loopback peer not forwarded by a
+    /// proxy).
+    #[arg(long, env = "PAICHA_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// A separate address serving `/metrics` alone (e.g. `10.0.0.5:9090`, reached by the
+    /// Prometheus network only); with it, the main address answers `/metrics` with 404.
+    #[arg(long, env = "PAICHA_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
     /// Log format.
     #[arg(long, env = "PAICHA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -278,7 +288,15 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// How many spreadsheet imports parse at once.
     pub import_concurrency: usize,
+    /// The bearer token `/metrics` requires; `None`: see `metrics_listen`.
+    pub metrics_token: Option<Secret>,
+    /// Where `/metrics` is served alone; `None`: on `listen`, to this machine only unless
+    /// `metrics_token` is set.
+    pub metrics_listen: Option<SocketAddr>,
 }
+
+/// Shortest accepted metrics token, in bytes.
+pub const MIN_METRICS_TOKEN_BYTES: usize = 32;
 
 /// Shortest accepted JWT secret, in bytes.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
@@ -313,6 +331,8 @@ impl Settings {
             // Above the longest long-poll (60 s).
             request_timeout: Duration::from_secs(90),
             import_concurrency: 2,
+            metrics_token: None,
+            metrics_listen: None,
         }
     }
 
@@ -383,6 +403,27 @@ impl Settings {
             ));
         }
         settings.refresh_grace = Duration::from_secs(args.refresh_grace_secs);
+        if let Some(token) = args.metrics_token.as_deref().filter(|t| !t.is_empty()) {
+            if token.len() < MIN_METRICS_TOKEN_BYTES || is_placeholder(token.as_bytes()) {
+                return Err(ConfigError(format!(
+                    "PAICHA_METRICS_TOKEN 应为至少 {MIN_METRICS_TOKEN_BYTES} 个字符的随机值（例如 openssl rand -hex 32），不能是示例中的占位值"
+                )));
+            }
+            settings.metrics_token = Some(Secret::new(token.as_bytes()));
+        }
+        if let Some(raw) = args.metrics_listen.as_deref().filter(|t| !t.is_empty()) {
+            let addr: SocketAddr = raw.parse().map_err(|_| {
+                ConfigError(format!(
+                    "PAICHA_METRICS_LISTEN 应为 主机:端口（例如 127.0.0.1:9090），实际为 {raw:?}"
+                ))
+            })?;
+            if addr == settings.listen && addr.port() != 0 {
+                return Err(ConfigError(
+                    "PAICHA_METRICS_LISTEN 不能与 PAICHA_LISTEN 相同".to_owned(),
+                ));
+            }
+            settings.metrics_listen = Some(addr);
+        }
         Ok(settings)
     }
 }
@@ -709,8 +750,34 @@ mod tests {
             trusted_proxies: String::new(),
             refresh_grace_secs: 30,
             import_concurrency: 2,
+            metrics_token: None,
+            metrics_listen: None,
             log_format: LogFormat::Text,
         }
+    }
+
+    #[test]
+    fn the_metrics_token_and_listen_address_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = serve_args(dir.path());
+        let settings = Settings::from_serve_args(&args).unwrap();
+        assert!(settings.metrics_token.is_none() && settings.metrics_listen.is_none());
+        for bad in ["short", "CHANGE-ME-TO-A-LONG-RANDOM-METRICS-TOKEN-PLEASE"] {
+            args.metrics_token = Some(bad.into());
+            let err = Settings::from_serve_args(&args).unwrap_err().to_string();
+            assert!(err.contains("PAICHA_METRICS_TOKEN"), "{bad}: {err}");
+        }
+        args.metrics_token = Some("9f2c4e1ab77d4c0e8a51d3b6f0e2c9a4b8d1e7f3".into());
+        args.metrics_listen = Some("not an address".into());
+        let err = Settings::from_serve_args(&args).unwrap_err().to_string();
+        assert!(err.contains("PAICHA_METRICS_LISTEN"), "{err}");
+        args.metrics_listen = Some("127.0.0.1:9090".into());
+        let settings = Settings::from_serve_args(&args).unwrap();
+        assert_eq!(
+            settings.metrics_listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9090)))
+        );
+        assert!(settings.metrics_token.is_some());
     }
 
     #[test]

@@ -64,8 +64,21 @@ pub fn is_json(headers: &HeaderMap) -> bool {
         })
 }
 
-/// Parses a JSON body into `T`, naming the offending field on failure.
+/// Parses a JSON body into `T`, naming the offending field on failure. Every request body of
+/// the API is a JSON object: any other JSON value (an array, which serde would otherwise read
+/// as a struct's fields in order, a string, a number, `null`) is 422 `invalid_body`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        // Well-formed JSON of the wrong type, or not JSON at all.
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                Ok(_) => ApiError::unprocessable(ErrorCode::InvalidBody)
+                    .with_message("请求内容应为 JSON 对象"),
+                Err(_) => ApiError::bad_request(ErrorCode::MalformedJson),
+            },
+        );
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
@@ -134,15 +147,25 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Query(v)| ApiQuery(v))
-            .map_err(|e| {
-                ApiError::bad_request(ErrorCode::InvalidQuery)
-                    .with_message(format!("查询参数无效：{}", e.body_text()))
-            })
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        parse_query(parts.uri.query().unwrap_or_default()).map(ApiQuery)
     }
+}
+
+/// Parses a query string into `T`, naming the offending parameter (`field`) on failure.
+pub fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner().to_string();
+        let field = data_error_field(&path, &inner);
+        let mut e = ApiError::bad_request(ErrorCode::InvalidQuery).with_message(match &field {
+            Some(f) => format!("查询参数 {f} 缺失或取值无效"),
+            None => "查询参数无效".to_owned(),
+        });
+        e.field = field;
+        e
+    })
 }
 
 /// The caller, from `Authorization: Bearer <access token>`. Every failure is a 401; the reason
@@ -398,7 +421,13 @@ mod tests {
                 r#"{"name":"a","count":1,"inner":{"flag":1}}"#,
                 (422, "invalid_body", Some("inner.flag")),
             ),
-            (r#"[1,2]"#, (422, "invalid_body", Some("[0]"))),
+            (r#"[1,2]"#, (422, "invalid_body", None)),
+            // A struct whose fields are all optional would read `[null]` as an empty one.
+            (r#"[null, null]"#, (422, "invalid_body", None)),
+            (r#" "name""#, (422, "invalid_body", None)),
+            (r#"null"#, (422, "invalid_body", None)),
+            (r#"42"#, (422, "invalid_body", None)),
+            (r#"[1,"#, (400, "malformed_json", None)),
         ];
         for (input, (status, code, field)) in table {
             let (s, c, f) = check(input);

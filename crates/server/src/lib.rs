@@ -140,6 +140,7 @@ fn api_router(max_blob_bytes: u64) -> (Router<AppState>, utoipa::openapi::OpenAp
         .routes(routes!(routes::late_entries::late_entries))
         .routes(routes!(routes::proposals::proposals))
         .routes(routes!(routes::members::members))
+        .routes(routes!(routes::members::search))
         .routes(routes!(routes::members::member_checks))
         .routes(routes!(routes::schema::schema))
         .routes(routes!(routes::transfers::transfer_lists))
@@ -345,6 +346,8 @@ async fn json_error_for_bare_status(response: Response) -> Response {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// `PAICHA_METRICS_LISTEN`: a listener serving `/metrics` alone, and its router.
+    metrics: Option<(TcpListener, Router)>,
     store: Store,
     settings: Arc<Settings>,
     notifier: paicha_sync::notify::Notifier,
@@ -363,6 +366,14 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|e| anyhow::anyhow!("无法监听 {}：{e}", settings.listen))?;
+        let metrics_listener = match settings.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("无法监听 PAICHA_METRICS_LISTEN {addr}：{e}"))?,
+            ),
+            None => None,
+        };
         let keys = TokenKeys::new(settings.jwt_secret.expose(), settings.access_token_ttl);
 
         let slots = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
@@ -398,8 +409,17 @@ impl Application {
             blob_transfers: Arc::new(tokio::sync::Semaphore::new(settings.max_blob_transfers)),
             stopping: stopping_rx,
         });
+        let metrics = metrics_listener.map(|listener| {
+            let router = Router::new()
+                .route("/metrics", axum::routing::get(routes::ops::metrics))
+                .fallback(|| async { error::ApiError::not_found() })
+                .layer(axum::Extension(routes::ops::MetricsListener))
+                .with_state(state.clone());
+            (listener, router)
+        });
         Ok(Self {
             listener,
+            metrics,
             router: app(state),
             store,
             settings,
@@ -413,6 +433,13 @@ impl Application {
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The address serving `/metrics` alone (`PAICHA_METRICS_LISTEN`), if any.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     pub fn store(&self) -> &Store {
@@ -432,6 +459,12 @@ impl Application {
             self.facts.clone(),
         ));
         let listener = tokio::spawn(relay_changes(self.store.clone(), self.notifier.clone()));
+        let metrics = self.metrics.map(|(listener, router)| {
+            let mut stopped = self.stopping.subscribe();
+            tokio::spawn(serve::serve(listener, router, async move {
+                let _ = stopped.wait_for(|stopping| *stopping).await;
+            }))
+        });
         let result = serve::serve(self.listener, self.router, {
             let stopping = self.stopping;
             async move {
@@ -442,6 +475,9 @@ impl Application {
             }
         })
         .await;
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
+        }
         housekeeping.abort();
         listener.abort();
         result

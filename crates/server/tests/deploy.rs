@@ -181,6 +181,123 @@ fn compose_and_kubernetes_name_only_settings_paicha_has() {
         1,
         "the instances must share one PAICHA_BLOB_STORE"
     );
+    // Every variable compose.yaml requires is one the example .env names.
+    let example = read(&deploy("compose.env.example"));
+    let raw_compose = read(&deploy("compose.yaml"));
+    for part in raw_compose.split("${").skip(1) {
+        let name = part.split([':', '}']).next().unwrap();
+        assert!(
+            example.lines().any(|l| l == format!("{name}=")),
+            "compose.yaml requires {name}, which compose.env.example does not name"
+        );
+    }
+    // paicha reaches the object store with an account of its own, never MinIO's root.
+    let minio = services["minio"]["environment"].as_object().unwrap();
+    let root_user = minio["MINIO_ROOT_USER"].as_str().unwrap();
+    let root_password = minio["MINIO_ROOT_PASSWORD"].as_str().unwrap();
+    let init = services["minio-bucket"]["entrypoint"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for name in ["paicha1", "paicha2"] {
+        let env = services[name]["environment"].as_object().unwrap();
+        let key_id = env["AWS_ACCESS_KEY_ID"].as_str().unwrap();
+        let secret = env["AWS_SECRET_ACCESS_KEY"].as_str().unwrap();
+        assert_ne!(key_id, root_user, "{name} uses MinIO's root user");
+        let var = |v: &str| {
+            v.split([':', '}'])
+                .next()
+                .unwrap()
+                .trim_start_matches("${")
+                .to_owned()
+        };
+        assert_ne!(
+            var(secret),
+            var(root_password),
+            "{name} uses MinIO's root password"
+        );
+        assert!(
+            init.contains(&format!("mc admin user add local {key_id} ")),
+            "minio-bucket creates {key_id}: {init}"
+        );
+        assert!(init.contains(&format!(
+            "mc admin policy attach local {key_id} --user {key_id}"
+        )));
+        // /metrics is not open: a token, or an address of its own.
+        assert!(
+            env.contains_key("PAICHA_METRICS_TOKEN") || env.contains_key("PAICHA_METRICS_LISTEN"),
+            "{name}: /metrics open"
+        );
+        if let Some(token) = env.get("PAICHA_METRICS_TOKEN") {
+            assert!(
+                token.as_str().unwrap().contains(":?"),
+                "a default metrics token"
+            );
+        }
+        // The one proxy, nginx, at its fixed address.
+        let trusted = env["PAICHA_TRUSTED_PROXIES"].as_str().unwrap();
+        assert_eq!(
+            services["nginx"]["networks"]["default"]["ipv4_address"].as_str(),
+            Some(trusted),
+            "PAICHA_TRUSTED_PROXIES is nginx's address"
+        );
+    }
+    let policy = init
+        .split("<<'POLICY'")
+        .nth(1)
+        .and_then(|p| p.split("POLICY").next())
+        .expect("the bucket policy");
+    let policy: serde_json::Value = serde_json::from_str(policy.trim()).unwrap();
+    for statement in policy["Statement"].as_array().unwrap() {
+        for resource in statement["Resource"].as_array().unwrap() {
+            let r = resource.as_str().unwrap();
+            assert!(
+                r == "arn:aws:s3:::paicha" || r == "arn:aws:s3:::paicha/*",
+                "the policy reaches beyond paicha's bucket: {r}"
+            );
+        }
+        for action in statement["Action"].as_array().unwrap() {
+            assert!(!action.as_str().unwrap().contains('*'), "{action}");
+        }
+    }
+    // The build context leaves data dirs, build output, version control and secrets out.
+    let ignore = read(&repo().join(".dockerignore"));
+    let patterns: Vec<&str> = ignore
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    for needed in [
+        "**/data",
+        "target",
+        ".git",
+        "**/jwt-secret",
+        "**/.env",
+        "**/*.db",
+    ] {
+        assert!(patterns.contains(&needed), ".dockerignore lacks {needed}");
+    }
+    for kept in [
+        "crates",
+        "vendor",
+        "migrations",
+        "Cargo.toml",
+        "Cargo.lock",
+        "deploy",
+    ] {
+        assert!(
+            !patterns.iter().any(|p| p.trim_start_matches("**/") == kept),
+            ".dockerignore leaves out {kept}, which the build needs"
+        );
+    }
+    let dockerfile = read(&deploy("Dockerfile"));
+    assert!(
+        dockerfile.contains("COPY . ."),
+        "the Dockerfile copies the context"
+    );
     for mount in services["nginx"]["volumes"].as_array().unwrap() {
         let file = mount.as_str().unwrap().split(':').next().unwrap();
         assert!(
@@ -233,6 +350,59 @@ fn compose_and_kubernetes_name_only_settings_paicha_has() {
     assert!(pod["terminationGracePeriodSeconds"].as_u64().unwrap() > 90 + pre_stop);
     let labels = &deployment["spec"]["template"]["metadata"]["labels"];
     assert_eq!(kind("Service")["spec"]["selector"], *labels);
+    // A narrow trusted-proxy range (the ingress controller's pods, not the pod network)...
+    let trusted = config["PAICHA_TRUSTED_PROXIES"].as_str().unwrap();
+    let blocks = paicha_server::config::parse_trusted_proxies(trusted).unwrap();
+    assert!(!blocks.is_empty());
+    for block in &blocks {
+        let narrow = match block.addr {
+            std::net::IpAddr::V4(_) => block.prefix >= 24,
+            std::net::IpAddr::V6(_) => block.prefix >= 64,
+        };
+        assert!(narrow, "PAICHA_TRUSTED_PROXIES is wide: {trusted}");
+    }
+    // ...and a NetworkPolicy: only named peers reach the pods, each on its port.
+    let policy = &kind("NetworkPolicy")["spec"];
+    assert_eq!(policy["podSelector"]["matchLabels"], *labels);
+    assert!(
+        policy["policyTypes"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("Ingress"))
+    );
+    let rules = policy["ingress"].as_array().unwrap();
+    assert!(!rules.is_empty());
+    let ports: Vec<&str> = container["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    let mut allowed = vec![];
+    for rule in rules {
+        let from = rule["from"].as_array().expect("a rule names its peers");
+        assert!(!from.is_empty(), "a rule open to every pod: {rule}");
+        for peer in from {
+            assert!(
+                peer["podSelector"]["matchLabels"].is_object()
+                    && peer["namespaceSelector"]["matchLabels"].is_object(),
+                "a peer not narrowed to pods of a namespace: {peer}"
+            );
+        }
+        for port in rule["ports"].as_array().expect("a rule names its ports") {
+            let port = port["port"].as_str().unwrap();
+            assert!(
+                ports.contains(&port),
+                "the policy names a port the pod lacks: {port}"
+            );
+            allowed.push(port);
+        }
+    }
+    assert!(allowed.contains(&"http"));
+    // /metrics on a port of its own, which the policy opens to Prometheus alone.
+    let metrics = config["PAICHA_METRICS_LISTEN"].as_str().unwrap();
+    assert!(metrics.ends_with(":9090"), "{metrics}");
+    assert!(allowed.contains(&"metrics"));
     assert_eq!(
         kind("PodDisruptionBudget")["spec"]["selector"]["matchLabels"],
         *labels
@@ -327,6 +497,12 @@ impl Nginx {
             );
         std::fs::write(dir.path().join("upstream.conf"), upstream).unwrap();
         std::fs::write(dir.path().join("paicha.conf"), site).unwrap();
+        // Included by the server blocks, beside nginx.conf.
+        std::fs::write(
+            dir.path().join("paicha-proxy.conf"),
+            read(&deploy("nginx/paicha-proxy.conf")),
+        )
+        .unwrap();
         let d = dir.path().display();
         // As root, nginx's workers would otherwise run as `nobody`, who may not write here.
         let user = if is_root() { "user root;" } else { "" };
@@ -442,6 +618,246 @@ fn nginx_accepts_the_proxy_configuration() {
         out.status.success(),
         "nginx -t: {}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The HTTPS sample: its http-level lines are paicha.conf's; with a self-signed certificate
+/// (made here with openssl) in place of the operator's, `nginx -t` accepts it, and run for real
+/// it redirects port 80 to HTTPS and answers over TLS with HSTS, nginx's own answers included
+/// (no instance behind it: 503 in paicha's error shape), while the plain sample sends none.
+#[tokio::test]
+async fn nginx_accepts_the_tls_configuration_and_sends_hsts() {
+    require("openssl", "apt-get install openssl");
+    let plain = read(&deploy("nginx/paicha.conf"));
+    let tls = read(&deploy("nginx/paicha-tls.conf"));
+    let http_level = |text: &str| -> String {
+        let start = text.find("# A request id:").expect("the request-id map");
+        let end = text.find("server {").expect("a server block");
+        text[start..end].to_owned()
+    };
+    assert_eq!(
+        http_level(&tls),
+        http_level(&plain),
+        "paicha-tls.conf's maps and log format must be paicha.conf's"
+    );
+    for line in [
+        "ssl_certificate     /etc/nginx/tls/fullchain.pem;",
+        "ssl_certificate_key /etc/nginx/tls/privkey.pem;",
+        "return 301 https://$host$request_uri;",
+        "include paicha-proxy.conf;",
+        "    listen 443 ssl http2;",
+        "    listen [::]:443 ssl http2;",
+        "    listen 80;",
+        "    listen [::]:80;",
+    ] {
+        assert!(tls.contains(line), "paicha-tls.conf has {line:?}");
+    }
+    let proxy = read(&deploy("nginx/paicha-proxy.conf"));
+    assert!(proxy.contains("add_header Strict-Transport-Security $paicha_hsts always;"));
+    // A location with an add_header of its own must repeat HSTS (nginx does not inherit it).
+    for block in proxy.split("location ").skip(1) {
+        let block = block.split("\n}").next().unwrap_or_default();
+        if block.contains("add_header") {
+            assert!(
+                block.contains("Strict-Transport-Security"),
+                "a location without HSTS: {block}"
+            );
+        }
+    }
+
+    let mut nginx = Nginx::configure([free_port(), free_port()]);
+    let dir = nginx.dir.path().to_path_buf();
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=localhost"])
+        .arg("-keyout")
+        .arg(dir.join("privkey.pem"))
+        .arg("-out")
+        .arg(dir.join("fullchain.pem"))
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let https_port = free_port();
+    let site = tls
+        .replace(
+            "    listen 80;",
+            &format!("    listen 127.0.0.1:{};", nginx.port),
+        )
+        .replace("    listen [::]:80;", "")
+        .replace(
+            "    listen 443 ssl http2;",
+            &format!("    listen 127.0.0.1:{https_port} ssl http2;"),
+        )
+        .replace("    listen [::]:443 ssl http2;", "")
+        .replace("/etc/nginx/tls/", &format!("{}/", dir.display()))
+        .replace(
+            "/var/log/nginx/paicha.access.log",
+            &dir.join("access.log").display().to_string(),
+        );
+    std::fs::write(dir.join("paicha.conf"), site).unwrap();
+    let out = nginx.test_config();
+    assert!(
+        out.status.success(),
+        "nginx -t of paicha-tls.conf: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    nginx.start();
+    wait_for_port(https_port, "nginx over TLS");
+    let http = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let redirect = http
+        .get(format!("{}/v1/members?limit=1", nginx.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(redirect.status(), 301);
+    assert!(
+        redirect.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("https://"),
+        "{:?}",
+        redirect.headers()
+    );
+    assert!(!redirect.headers().contains_key("strict-transport-security"));
+    for path in ["/readyz", "/metrics"] {
+        let answer = http
+            .get(format!("https://127.0.0.1:{https_port}{path}"))
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status();
+        let hsts = answer
+            .headers()
+            .get("strict-transport-security")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body: serde_json::Value = answer.json().await.unwrap();
+        // No instance behind: nginx answers 503 itself; /metrics is never passed on (404).
+        assert_eq!(
+            status,
+            if path == "/metrics" { 404 } else { 503 },
+            "{path}: {body}"
+        );
+        assert!(body["error"]["code"].is_string(), "{body}");
+        assert_eq!(
+            hsts.as_deref(),
+            Some("max-age=63072000; includeSubDomains"),
+            "{path}"
+        );
+    }
+}
+
+/// The plain sample sends no HSTS (a browser ignores it over HTTP anyway) and never passes
+/// `/metrics` on.
+#[tokio::test]
+async fn the_plain_sample_sends_no_hsts_and_keeps_metrics_in() {
+    let mut nginx = Nginx::configure([free_port(), free_port()]);
+    nginx.start();
+    for (path, status) in [("/readyz", 503), ("/metrics", 404)] {
+        let answer = reqwest::get(format!("{}{path}", nginx.url()))
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status, "{path}");
+        assert!(!answer.headers().contains_key("strict-transport-security"));
+    }
+}
+
+/// A run of 18 characters that could be a 公民身份号码 (17 digits, then a digit or `X`).
+fn eighteen_digit_numbers(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = vec![];
+    for start in 0..chars.len().saturating_sub(17) {
+        let run = &chars[start..start + 18];
+        if run[..17].iter().all(char::is_ascii_digit)
+            && (run[17].is_ascii_digit() || run[17] == 'X' || run[17] == 'x')
+        {
+            out.push(run.iter().collect());
+        }
+    }
+    out
+}
+
+/// The access log of the sample holds no query string: a request with an ID number in its URL
+/// (an old client's `GET /v1/members?q=…`) leaves its path in the log, not the number. Run for
+/// real, with no instance behind nginx (it answers 503 itself and still logs the request).
+#[tokio::test]
+async fn nginx_access_log_holds_no_query_string() {
+    let site = read(&deploy("nginx/paicha.conf"));
+    let format: String = site
+        .split("log_format paicha")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .expect("paicha.conf defines log_format paicha")
+        .to_owned();
+    for variable in [
+        "$request ",
+        "$request\"",
+        "$request_uri",
+        "$args",
+        "$query_string",
+        "$arg_",
+    ] {
+        assert!(
+            !format.contains(variable),
+            "the access log format logs {variable}: {format}"
+        );
+    }
+    assert!(format.contains("$uri"), "{format}");
+
+    let mut nginx = Nginx::configure([free_port(), free_port()]);
+    let out = nginx.test_config();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    nginx.start();
+    let number = "11010519491231002X";
+    let http = reqwest::Client::new();
+    for (i, path) in [
+        format!("/v1/members?q={number}&limit=5"),
+        format!("/v1/ledgers/roster?org_unit_id={number}"),
+        "/v1/members?q=110105194912310021".to_owned(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let response = http
+            .get(format!("{}{path}", nginx.url()))
+            .header("x-request-id", format!("no-number-{i}"))
+            .send()
+            .await
+            .unwrap();
+        // No instance: nginx's own answer, in paicha's error shape.
+        assert_eq!(response.status(), 503, "{path}");
+    }
+    let started = Instant::now();
+    while !nginx.access_log().contains("rid=no-number-2") {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{}",
+            nginx.access_log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let log = nginx.access_log();
+    assert!(log.contains("GET /v1/members HTTP/1.1"), "{log}");
+    assert!(log.contains("GET /v1/ledgers/roster HTTP/1.1"), "{log}");
+    let found = eighteen_digit_numbers(&log);
+    assert!(found.is_empty(), "the access log holds {found:?}:\n{log}");
+    // The check finds what it looks for.
+    assert_eq!(
+        eighteen_digit_numbers(&format!("GET /v1/members?q={number}")),
+        [number]
     );
 }
 
@@ -895,7 +1311,39 @@ async fn two_instances_behind_nginx_with_blobs_in_s3_survive_sigterm() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // A search by ID number, the old way (in the URL) and the new (in the body): both answered
+    // by the instances, and the access log holds neither number.
+    let number = "11010519491231002X";
+    let old_way = http
+        .get(format!("{}/v1/members?q={number}&limit=5", nginx.url()))
+        .bearer_auth(&tokens.access_token)
+        .header("x-request-id", "e2e-number-get")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old_way.status(), 200);
+    let new_way = http
+        .post(format!("{}/v1/members/search", nginx.url()))
+        .bearer_auth(&tokens.access_token)
+        .header("x-request-id", "e2e-number-post")
+        .json(&serde_json::json!({"q": number, "limit": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(new_way.status(), 200);
+    let started = Instant::now();
+    while !nginx.access_log().contains("rid=e2e-number-post") {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{}",
+            nginx.access_log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let log = nginx.access_log();
+    assert!(log.contains("GET /v1/members HTTP/1.1"), "{log}");
+    let found = eighteen_digit_numbers(&log);
+    assert!(found.is_empty(), "the access log holds {found:?}");
     let used: HashSet<&str> = log
         .lines()
         .filter(|l| l.contains("/v1/blobs/"))

@@ -236,3 +236,132 @@ async fn a_request_over_the_time_limit_gets_408_with_a_code() {
     assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
     assert_eq!(error_code(&body), "request_timeout");
 }
+
+/// The contract, exact (issue #21, item 11): a body that is JSON but not an object is refused
+/// (an array of nulls once passed as an empty patch); an empty query value is refused, not read
+/// as absent; the registers answer the default format the document names; a refused import
+/// always carries its `problems`.
+#[tokio::test]
+async fn the_contract_is_kept_exactly() {
+    let app = spawn_app().await;
+    let t = app.tenant("ce").await;
+    let token = t.admin.access_token().unwrap().to_owned();
+    let json = Some("application/json");
+
+    // Bodies of the wrong JSON type.
+    let user = app.sign_in("ce-sec1").await.1.user.id;
+    for url in [
+        format!("{}/v1/org-units/{}", app.base, t.branch1.id),
+        format!("{}/v1/users/{user}", app.base),
+    ] {
+        for body in ["[null, null]", "[null]", "[]", "null", "\"name\"", "7"] {
+            let (status, _, answer) =
+                raw(Method::PATCH, url.clone(), Some(&token), json, body).await;
+            assert_eq!(
+                status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "PATCH {url} {body}: {answer}"
+            );
+            assert_eq!(error_code(&answer), "invalid_body", "{body}");
+        }
+    }
+    // An empty query value, named.
+    for (path, field) in [
+        ("/v1/members?ids=", "ids"),
+        ("/v1/members?ids=,", "ids"),
+        ("/v1/sync/checksum?collections=", "collections"),
+        ("/v1/sync/checksum?collections=members,", "collections"),
+        ("/v1/sync/pull?collections=", "collections"),
+        ("/v1/members?limit=", "limit"),
+        ("/v1/members?org_unit_id=", "org_unit_id"),
+        ("/v1/ledgers/roster?format=", "format"),
+        ("/v1/proposals?as_of=", "as_of"),
+    ] {
+        let (status, _, answer) = raw(
+            Method::GET,
+            format!("{}{path}", app.base),
+            Some(&token),
+            None,
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {answer}");
+        assert_eq!(error_code(&answer), "invalid_query", "{path}");
+        assert_eq!(answer["error"]["field"], field, "{path}: {answer}");
+    }
+    // Leaving the parameter out still means "all".
+    let (status, _, answer) = raw(
+        Method::GET,
+        format!("{}/v1/sync/checksum", app.base),
+        Some(&token),
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+
+    // The registers: the default format is the one the document names as the default.
+    let doc: serde_json::Value = reqwest::get(format!("{}/openapi.json", app.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let op = &doc["paths"]["/v1/ledgers/{kind}"]["get"];
+    let format = op["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "format")
+        .unwrap();
+    assert_eq!(format["schema"]["default"], "xlsx", "{format}");
+    let contents = op["responses"]["200"]["content"].as_object().unwrap();
+    let answer = reqwest::Client::new()
+        .get(format!("{}/v1/ledgers/roster", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let content_type = answer.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        content_type,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert!(contents.contains_key(&content_type), "{contents:?}");
+    for format in ["csv", "json"] {
+        let answer = reqwest::Client::new()
+            .get(format!("{}/v1/ledgers/roster?format={format}", app.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let ct = answer.headers()["content-type"].to_str().unwrap();
+        let mime = ct.split(';').next().unwrap();
+        assert!(
+            contents.contains_key(mime),
+            "{format}: {ct} not in {contents:?}"
+        );
+    }
+
+    // A transfer list sent to a branch (a unit of the wrong kind): 422 with its problem.
+    let (status, _, answer) = raw(
+        Method::POST,
+        format!(
+            "{}/v1/import/transfers?org_unit_id={}&list_name=%E4%B8%80",
+            app.base, t.branch1.id
+        ),
+        Some(&token),
+        Some("application/octet-stream"),
+        "姓名,公民身份号码\n",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(error_code(&answer), "invalid_parent");
+    assert_eq!(answer["error"]["field"], "org_unit_id");
+    assert_eq!(answer["problems"][0]["code"], "invalid_parent", "{answer}");
+    assert_eq!(answer["problems"][0]["row"], 0);
+}

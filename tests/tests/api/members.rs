@@ -207,3 +207,119 @@ async fn members_are_searched_filtered_paged_and_masked_by_role() {
     let seen = viewer.members(None, None, None, None, None).await.unwrap();
     assert!(seen.members.iter().all(|m| m.id_number_masked));
 }
+
+/// `POST /v1/members/search` (the search with its parameters in the body, so an ID number is
+/// never in a URL), role by role: `system_admin` is refused; every other role finds the member
+/// by its whole number and reads the number as `domain::privacy` says, the same answer as the
+/// `GET`; a prefix finds it only for the roles that read numbers whole.
+#[tokio::test]
+async fn the_search_in_a_body_answers_as_the_get_for_every_role() {
+    use paicha_domain::api::v1::MemberSearchRequest;
+    use paicha_domain::privacy;
+
+    let app = spawn_app().await;
+    let t = app.tenant("ms").await;
+    let number = id_number("19620304", 17);
+    let member = Uuid::now_v7();
+    let pushed = t
+        .secretary1
+        .push(
+            "p",
+            vec![put(
+                1,
+                "members",
+                member,
+                t.branch1.id,
+                json!({"name": "钱七", "id_number": number}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(pushed.results[0].status, MutationStatus::Applied);
+
+    let mut callers = vec![
+        (Role::SystemAdmin, app.admin.clone()),
+        (Role::CommitteeAdmin, t.admin.clone()),
+        (Role::StreetStaff, t.street_staff.clone()),
+        (Role::BranchSecretary, t.secretary1.clone()),
+    ];
+    for (name, role, unit) in [
+        ("ms-office", Role::OrgOffice, &t.committee),
+        ("ms-area", Role::WorkAreaStaff, &t.work_area),
+        ("ms-member", Role::GroupMember, &t.branch1),
+        ("ms-viewer", Role::Viewer, &t.committee),
+    ] {
+        callers.push((role, app.user_at(&t.admin, name, role, unit).await));
+    }
+    let mut roles: Vec<Role> = callers.iter().map(|(r, _)| *r).collect();
+    roles.sort_by_key(|r| r.as_str());
+    let mut all = Role::ALL.to_vec();
+    all.sort_by_key(|r| r.as_str());
+    assert_eq!(roles, all, "every role of domain::role");
+
+    let whole = MemberSearchRequest {
+        q: Some(number.clone()),
+        ..Default::default()
+    };
+    let prefix = MemberSearchRequest {
+        q: Some(number[..10].to_owned()),
+        ..Default::default()
+    };
+    for (role, client) in &callers {
+        let answer = client.search_members(&whole).await;
+        if *role == Role::SystemAdmin {
+            let err = answer.unwrap_err();
+            assert_eq!(err.status(), Some(StatusCode::FORBIDDEN), "{role:?}: {err}");
+            continue;
+        }
+        let found = answer.unwrap_or_else(|e| panic!("{role:?}: {e}"));
+        assert_eq!(
+            found.total, 1,
+            "{role:?} finds the member by its whole number"
+        );
+        let m = &found.members[0];
+        assert_eq!(m.id, member);
+        let masked = !privacy::sees_full_id_numbers(*role);
+        assert_eq!(
+            matches!(role, Role::StreetStaff | Role::Viewer),
+            masked,
+            "{role:?}: the table of docs/protocol.md §3.7"
+        );
+        assert_eq!(m.id_number_masked, masked, "{role:?}");
+        let expected = if masked {
+            privacy::mask_id_number(&number)
+        } else {
+            number.clone()
+        };
+        assert_eq!(m.id_number.as_deref(), Some(expected.as_str()), "{role:?}");
+        // The same answer as the GET of the same search.
+        let got = client
+            .members(None, Some(&number), None, None, None)
+            .await
+            .unwrap();
+        assert_eq!(got, found, "{role:?}: GET and POST agree");
+        // A prefix reveals a number digit by digit: only for those who read it whole.
+        let by_prefix = client.search_members(&prefix).await.unwrap();
+        assert_eq!(by_prefix.total, u64::from(!masked), "{role:?} by prefix");
+    }
+
+    // Bad values are the body's: 422 with the field.
+    for (body, field) in [
+        (json!({"limit": 0}), "limit"),
+        (json!({"roster_status": ""}), "roster_status"),
+        (json!({"q": "x".repeat(51)}), "q"),
+        (json!({"ids": ["not-a-uuid"]}), "ids[0]"),
+        (json!({"unknown": 1}), "unknown"),
+    ] {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/v1/members/search", app.base))
+            .bearer_auth(t.admin.access_token().unwrap())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let error: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(error["error"]["field"], json!(field), "{body}: {error}");
+    }
+}

@@ -3,7 +3,12 @@
 //! real ids, and invalid ones: no token, a bad token, a wrong content type, malformed JSON,
 //! missing fields, wrong types, out-of-bound and malformed parameters, an oversized body) may
 //! only get a status the document lists for that operation, never a 5xx, and every error has
-//! the API's error shape.
+//! the API's error shape with every property the document requires of it (a refused import's
+//! `problems`); a body comes in a content type the document lists for its status. Some
+//! invalid requests must get one exact answer: a JSON body that is not an object (an array,
+//! even of nulls, `null`, a number, a string) is `422 invalid_body`; an empty query value
+//! (`name=`) where the parameter's schema refuses an empty string is `400 invalid_query` with
+//! the parameter as `field`.
 //!
 //! The generator is a small walker over `serde_json::Value` resolving `$ref`s; it is seeded, so
 //! a run is reproducible. Operations added later are covered without changing this file.
@@ -244,6 +249,24 @@ fn bad_param_values(doc: &Value, schema: &Value) -> Vec<String> {
     out
 }
 
+/// Whether an empty value breaks the parameter's schema.
+fn refuses_empty(doc: &Value, schema: &Value) -> bool {
+    let schema = non_null(doc, schema);
+    match type_of(schema) {
+        "integer" | "number" | "boolean" => true,
+        "string" => {
+            schema.get("enum").is_some()
+                || schema.get("pattern").is_some()
+                || schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) > 0
+                || matches!(
+                    schema.get("format").and_then(Value::as_str),
+                    Some("uuid" | "date" | "date-time")
+                )
+        }
+        _ => false,
+    }
+}
+
 fn as_param(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
@@ -260,6 +283,9 @@ struct Req {
     token: Option<String>,
     content_type: Option<String>,
     body: Option<Vec<u8>>,
+    /// What the request must get exactly, beyond a documented status: (status, error code,
+    /// error field).
+    expect: Option<(u16, &'static str, Option<String>)>,
 }
 
 /// One operation of the document.
@@ -297,6 +323,34 @@ impl Op {
             ct.clone(),
             media.get("schema").cloned().unwrap_or(json!({})),
         ))
+    }
+
+    /// The content types the document lists for a status (`None` if it does not list it).
+    fn contents(&self, status: u16) -> Option<Vec<String>> {
+        let content = self.op["responses"].get(status.to_string())?.get("content");
+        Some(
+            content
+                .and_then(Value::as_object)
+                .map(|c| c.keys().map(|k| k.to_ascii_lowercase()).collect())
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The top-level properties the documented JSON body of an error status requires.
+    fn required_error_properties(&self, doc: &Value, status: u16) -> Vec<String> {
+        self.op["responses"]
+            .get(status.to_string())
+            .and_then(|r| r.pointer("/content/application~1json/schema"))
+            .map(|s| non_null(doc, s))
+            .and_then(|s| s.get("required"))
+            .and_then(Value::as_array)
+            .map(|r| {
+                r.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn documents(&self, status: u16) -> bool {
@@ -364,6 +418,7 @@ fn valid_request(
             token: token.map(str::to_owned),
             content_type,
             body,
+            expect: None,
         },
         json_body,
     )
@@ -388,6 +443,7 @@ fn invalid_requests(
             token: base.token.clone(),
             content_type: base.content_type.clone(),
             body: base.body.clone(),
+            expect: None,
         };
         f(&mut r);
         r
@@ -436,6 +492,25 @@ fn invalid_requests(
                 _ => {}
             }
         }
+        // An empty value (`name=`) is refused where the schema refuses an empty string (a
+        // number, a boolean, a uuid or date, an enum, a pattern, a minimum length): never read
+        // as if the parameter were absent.
+        if p["in"] == "query" && refuses_empty(doc, &schema) {
+            // Beside the required parameters only (the generator does not honour patterns, so
+            // an optional one could be refused first).
+            let required: Vec<String> = op
+                .params()
+                .iter()
+                .map(|q| resolve(doc, q))
+                .filter(|q| q["in"] == "query" && q["required"].as_bool() == Some(true))
+                .filter_map(|q| q["name"].as_str().map(str::to_owned))
+                .collect();
+            out.push(clone(format!("query {name}= (empty)"), &|r| {
+                r.query.retain(|(n, _)| *n != name && required.contains(n));
+                r.query.push((name.clone(), String::new()));
+                r.expect = Some((400, "invalid_query", Some(name.clone())));
+            }));
+        }
         if p["in"] == "header" {
             out.push(clone(format!("header {name}=garbage"), &|r| {
                 r.headers.push((name.clone(), "garbage".into()))
@@ -457,18 +532,32 @@ fn invalid_requests(
         }));
         out.push(clone("no content type".into(), &|r| r.content_type = None));
         if ct.contains("json") {
-            for (label, raw) in [
-                ("malformed json", "{\"a\":"),
-                ("empty body", ""),
-                ("json array", "[]"),
-                ("json null", "null"),
-                ("json number", "42"),
-            ] {
+            for (label, raw) in [("malformed json", "{\"a\":"), ("empty body", "")] {
                 out.push(clone(label.into(), &|r| {
                     r.body = Some(raw.as_bytes().to_vec())
                 }));
             }
             let schema = non_null(doc, &schema);
+            // Every request body is a JSON object: any other JSON value is 422 `invalid_body`.
+            // An array of as many nulls as the object has fields is what serde would read as a
+            // struct of optional fields, all absent (an empty patch).
+            let fields = schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .map_or(1, |p| p.len().max(1));
+            let nulls = serde_json::to_string(&vec![Value::Null; fields]).unwrap();
+            for (label, raw) in [
+                ("json array", "[]".to_owned()),
+                ("json array of nulls", nulls),
+                ("json null", "null".to_owned()),
+                ("json number", "42".to_owned()),
+                ("json string", "\"text\"".to_owned()),
+            ] {
+                out.push(clone(label.into(), &|r| {
+                    r.body = Some(raw.as_bytes().to_vec());
+                    r.expect = Some((422, "invalid_body", None));
+                }));
+            }
             if let Some(Value::Object(body)) = &json_body {
                 let required: Vec<String> = schema
                     .get("required")
@@ -536,6 +625,7 @@ fn invalid_requests(
 /// an error without the API's error shape.
 async fn check(
     http: &reqwest::Client,
+    doc: &Value,
     base: &str,
     op: &Op,
     req: &Req,
@@ -567,6 +657,17 @@ async fn check(
         }
     };
     let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
     let bytes = response.bytes().await.unwrap_or_default();
     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
     if status >= 500 {
@@ -574,10 +675,40 @@ async fn check(
     } else if !op.documents(status) {
         failures.push(format!("{what}: undocumented status {status}: {text}"));
     }
+    // The body is of a content type the document lists for the status.
+    if let Some(documented) = op.contents(status)
+        && !documented.is_empty()
+        && !documented
+            .iter()
+            .any(|d| d == "*/*" || d == "application/octet-stream")
+    {
+        match &content_type {
+            Some(ct) if documented.contains(ct) => {}
+            other => failures.push(format!(
+                "{what}: {status} answered as {other:?}, documented {documented:?}"
+            )),
+        }
+    }
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     if status >= 400 {
-        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         if !body["error"]["code"].is_string() || !body["error"]["message"].is_string() {
             failures.push(format!("{what}: {status} without the error shape: {text}"));
+        }
+        // Every property the documented error body requires is there (a refused import's
+        // `problems`).
+        for field in op.required_error_properties(doc, status) {
+            if body.get(&field).is_none() {
+                failures.push(format!("{what}: {status} without `{field}`: {text}"));
+            }
+        }
+    }
+    if let Some((want, code, field)) = &req.expect {
+        let got_field = body["error"]["field"].as_str().map(str::to_owned);
+        let field_ok = field.is_none() || *field == got_field;
+        if status != *want || body["error"]["code"] != *code || !field_ok {
+            failures.push(format!(
+                "{what}: wanted {want} {code} (field {field:?}), got {status}: {text}"
+            ));
         }
     }
     status
@@ -822,15 +953,35 @@ async fn every_operation_answers_only_documented_statuses() {
                 let token = op.secured().then_some(caller.token.as_str());
                 let label = format!("valid #{variant} as {}", caller.username);
                 let (req, _) = valid_request(&doc, op, &fx, &mut rng, token, &label);
-                let status = check(&http, &app.base, op, &req, &mut failures).await;
+                let status = check(&http, &doc, &app.base, op, &req, &mut failures).await;
                 *statuses.entry(status).or_default() += 1;
                 sent += 1;
             }
         }
         // Invalid requests as the committee admin (no token where the route has none).
         let token = op.secured().then_some(callers[1].token.clone());
-        for req in invalid_requests(&doc, op, &fx, &mut rng, token.as_deref()) {
-            let status = check(&http, &app.base, op, &req, &mut failures).await;
+        for mut req in invalid_requests(&doc, op, &fx, &mut rng, token.as_deref()) {
+            // A request that must get one exact answer is sent with a live session (an
+            // earlier one may have been a logout).
+            if req.expect.is_some() && req.token.is_some() {
+                let alive = http
+                    .get(format!("{}{probe}", app.base))
+                    .bearer_auth(&callers[1].token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                if alive == reqwest::StatusCode::UNAUTHORIZED
+                    && let Ok((_, tokens)) = app
+                        .client
+                        .signed_in(&callers[1].username, &callers[1].password)
+                        .await
+                {
+                    callers[1].token = tokens.access_token;
+                }
+                req.token = Some(callers[1].token.clone());
+            }
+            let status = check(&http, &doc, &app.base, op, &req, &mut failures).await;
             *statuses.entry(status).or_default() += 1;
             sent += 1;
         }

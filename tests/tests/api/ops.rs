@@ -1,6 +1,6 @@
 //! Health, readiness, metrics, the OpenAPI document, request ids.
 
-use paicha_tests::spawn_app;
+use paicha_tests::{spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 
 #[tokio::test]
@@ -188,4 +188,78 @@ async fn an_http2_preface_sent_in_pieces_is_recognised() {
     .unwrap();
     assert_ne!(&header[..4], b"HTTP", "answered as HTTP/1.1");
     assert_eq!(header[3], 4, "the first frame is SETTINGS: {header:?}");
+}
+
+/// `/metrics` is not open to the world (issue #21, item 10): with `PAICHA_METRICS_TOKEN` it
+/// needs the token; with `PAICHA_METRICS_LISTEN` it is served there alone; with neither, to
+/// this machine only, and not through a proxy.
+#[tokio::test]
+async fn metrics_need_the_token_the_metrics_address_or_this_machine() {
+    let http = reqwest::Client::new();
+    let get = |url: String, auth: Option<&'static str>, forwarded: bool| {
+        let mut req = http.get(url);
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        if forwarded {
+            req = req.header("x-forwarded-for", "203.0.113.9");
+        }
+        async move {
+            let resp = req.send().await.unwrap();
+            let status = resp.status();
+            (status, resp.text().await.unwrap())
+        }
+    };
+
+    // Neither set: this machine, directly.
+    let app = spawn_app().await;
+    let url = format!("{}/metrics", app.base);
+    let (status, text) = get(url.clone(), None, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(text.contains("paicha_http_requests_total"), "{text}");
+    let (status, text) = get(url.clone(), None, true).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "through a proxy: {text}");
+    assert!(text.contains("PAICHA_METRICS_TOKEN"), "{text}");
+    drop(app);
+
+    // A token: required, from anywhere.
+    const TOKEN: &str = "Bearer 3b9f6c2d8e1a4f7b9c0d2e4f6a8b1c3d5e7f9a0b";
+    let app = spawn_app_with(|s| {
+        s.metrics_token = Some(paicha_server::config::Secret::new(
+            TOKEN.trim_start_matches("Bearer "),
+        ))
+    })
+    .await;
+    let url = format!("{}/metrics", app.base);
+    for (auth, code) in [
+        (None, "unauthenticated"),
+        (Some("Bearer not-the-token"), "invalid_token"),
+        (Some("Basic M2I5ZjZjMmQ="), "invalid_token"),
+    ] {
+        let (status, text) = get(url.clone(), auth, false).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{auth:?}: {text}");
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(body["error"]["code"], code, "{auth:?}");
+    }
+    for forwarded in [false, true] {
+        let (status, text) = get(url.clone(), Some(TOKEN), forwarded).await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        assert!(text.contains("paicha_http_requests_total"));
+    }
+    drop(app);
+
+    // A separate address: /metrics there alone, not on the main one.
+    let app = spawn_app_with(|s| {
+        s.metrics_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+    })
+    .await;
+    let metrics = app.metrics_addr.expect("a metrics address");
+    assert_ne!(metrics, app.addr);
+    let (status, _) = get(format!("{}/metrics", app.base), None, false).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not on the main address");
+    let (status, text) = get(format!("http://{metrics}/metrics"), None, false).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(text.contains("paicha_http_requests_total"), "{text}");
+    let (status, _) = get(format!("http://{metrics}/v1/org-units"), None, false).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing but /metrics there");
 }

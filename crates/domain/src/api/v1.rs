@@ -899,7 +899,45 @@ pub struct LedgerSummary {
 
 // ---- Roster import ----------------------------------------------------------------------
 
-/// `GET /v1/members`: one page of the members of a unit that match a search.
+/// `POST /v1/members/search`: the parameters of `GET /v1/members` in a request body, so a
+/// search by 公民身份号码 never travels in a URL (proxies and browsers log URLs).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MemberSearchRequest {
+    /// The unit; default the caller's own.
+    #[serde(default)]
+    pub org_unit_id: Option<Uuid>,
+    /// Part of a name, or the beginning of a 公民身份号码 (at most 50 characters; masked roles
+    /// match a number only when it is whole).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 50))]
+    pub q: Option<String>,
+    /// Only members in this verification state (`unverified` includes members with none).
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = "^(unverified|confirmed_on_site|confirmed_remote|confirmed_assisted|pending_lost|flagged_surplus|removed_from_roster)$"
+        )
+    )]
+    pub roster_status: Option<String>,
+    /// Only these members (at most 100).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 100))]
+    pub ids: Option<Vec<Uuid>>,
+    /// Members per page: default 50, 1 to 200.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 200))]
+    pub limit: Option<u64>,
+    /// How many matching members to skip (ordered by name), at most 1,000,000.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1000000))]
+    pub offset: Option<u64>,
+}
+
+/// `GET /v1/members` and `POST /v1/members/search`: one page of the members of a unit that
+/// match a search.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberList {

@@ -55,13 +55,30 @@ fn refused(sheet: &Sheet, problems: Vec<ImportProblem>) -> Response {
     (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
 }
 
-fn not_allowed((code, message): NotAllowed) -> ApiError {
-    let err = if code == ErrorCode::Forbidden {
-        ApiError::forbidden(code)
-    } else {
-        ApiError::unprocessable(code).with_field("org_unit_id")
+/// An import the caller may not make: 403, or a unit of the wrong kind, which is a 422 like
+/// every other refusal of an import, in the same shape: the error (`field` `org_unit_id`) and
+/// its one problem, at row 0 (the whole file).
+fn not_allowed((code, message): NotAllowed) -> Response {
+    if code == ErrorCode::Forbidden {
+        return ApiError::forbidden(code)
+            .with_message(message)
+            .into_response();
+    }
+    let body = ImportRefused {
+        error: ErrorDetail {
+            code: code.as_str().to_owned(),
+            message: message.to_owned(),
+            field: Some("org_unit_id".to_owned()),
+            retry_after: None,
+        },
+        problems: vec![ImportProblem {
+            row: 0,
+            column: None,
+            code: code.as_str().to_owned(),
+            message: message.to_owned(),
+        }],
     };
-    err.with_message(message)
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
 }
 
 fn importer<'a>(
@@ -128,7 +145,9 @@ pub async fn import_roster(
 ) -> ApiResult<Response> {
     let (own, branch) =
         crate::routes::sync::data_target(&state, &principal, Some(query.org_unit_id)).await?;
-    crate::import::roster_allowed(principal.role, &branch).map_err(not_allowed)?;
+    if let Err(refused) = crate::import::roster_allowed(principal.role, &branch) {
+        return Ok(not_allowed(refused));
+    }
     let importer = importer(&state, &principal, &own.path);
     let outcome = crate::import::roster(&importer, &branch, body, Arc::new(|_| {})).await?;
     Ok(respond(&state, branch.tenant_id, &ROSTER, outcome))
@@ -156,14 +175,17 @@ pub async fn import_transfers(
     ApiQuery(query): ApiQuery<TransferImportQuery>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let (own, unit) =
-        crate::routes::sync::data_target(&state, &principal, Some(query.org_unit_id)).await?;
-    crate::import::transfers_allowed(principal.role, &unit).map_err(not_allowed)?;
+    // The query first: a bad parameter is 400 whatever the unit.
     let list_name = crate::import::list_name(&query.list_name).map_err(|message| {
         ApiError::bad_request(ErrorCode::InvalidQuery)
             .with_message(message)
             .with_field("list_name")
     })?;
+    let (own, unit) =
+        crate::routes::sync::data_target(&state, &principal, Some(query.org_unit_id)).await?;
+    if let Err(refused) = crate::import::transfers_allowed(principal.role, &unit) {
+        return Ok(not_allowed(refused));
+    }
     let importer = importer(&state, &principal, &own.path);
     let outcome =
         crate::import::transfers(&importer, &unit, &list_name, body, Arc::new(|_| {})).await?;

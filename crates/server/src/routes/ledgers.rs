@@ -28,19 +28,18 @@ type Fields = serde_json::Map<String, serde_json::Value>;
 pub struct LedgerQuery {
     /// The unit; default the caller's own.
     org_unit_id: Option<Uuid>,
-    /// `xlsx` (default), `csv` or `json`.
-    #[param(value_type = Option<LedgerFormat>, inline)]
+    /// `xlsx` (default), `csv` or `json` (docs/protocol.md §12.2).
+    #[param(schema_with = ledger_format)]
     format: Option<String>,
 }
 
-/// The formats of a register (the schema of the `format` parameter).
-#[derive(utoipa::ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum LedgerFormat {
-    Xlsx,
-    Csv,
-    Json,
+/// The schema of the `format` parameter: one of the three formats, `xlsx` by default.
+fn ledger_format() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["xlsx", "csv", "json"]))
+        .default(Some(serde_json::json!("xlsx")))
+        .build()
 }
 
 /// A register of the unit's subtree.
@@ -52,7 +51,12 @@ pub enum LedgerFormat {
     get, path = "/v1/ledgers/{kind}", tag = "status",
     params(("kind" = paicha_domain::ledger::LedgerKind, Path, description = "The register"), LedgerQuery),
     responses(
-        (status = 200, description = "The register: xlsx, csv (UTF-8 with BOM) or json", body = LedgerTable),
+        (status = 200, description = "The register, as `format` asks: an xlsx workbook (the default), CSV (UTF-8 with a BOM) or JSON",
+            content(
+                (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                (String = "text/csv"),
+                (LedgerTable = "application/json"),
+            )),
         (status = 400, description = "Unknown kind or format", body = ErrorBody),
         (status = 403, description = "The caller may not read member data", body = ErrorBody),
         (status = 404, description = "No such unit in the caller's scope", body = ErrorBody),

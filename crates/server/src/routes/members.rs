@@ -1,5 +1,6 @@
-//! `GET /v1/members`: the members of a unit, searched by name or 公民身份号码 and filtered by
-//! verification state, a page at a time, for the office console. 公民身份号码 are shown whole
+//! `GET /v1/members` and `POST /v1/members/search`: the members of a unit, searched by name or
+//! 公民身份号码 and filtered by verification state, a page at a time, for the office console.
+//! A search by number goes in the POST's body, never in a URL. 公民身份号码 are shown whole
 //! only to the roles that need them (`paicha_domain::privacy`).
 
 use std::collections::HashMap;
@@ -8,7 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use chrono::NaiveDate;
 use paicha_domain::api::v1::{
-    MemberBaseline, MemberCheck, MemberChecks, MemberList, MemberSummary,
+    MemberBaseline, MemberCheck, MemberChecks, MemberList, MemberSearchRequest, MemberSummary,
 };
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use paicha_domain::collection::Collection;
@@ -18,7 +19,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiPath, ApiQuery, AuthUser};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 use crate::state::AppState;
 
 /// Most members on one page.
@@ -62,7 +63,38 @@ fn text(fields: &serde_json::Map<String, Value>, name: &str) -> Option<String> {
     fields.get(name).and_then(Value::as_str).map(str::to_owned)
 }
 
+/// The search of `GET /v1/members` and `POST /v1/members/search`, as either carries it.
+struct Search {
+    org_unit_id: Option<Uuid>,
+    q: Option<String>,
+    roster_status: Option<String>,
+    ids: Vec<Uuid>,
+    limit: Option<u64>,
+    offset: Option<u64>,
+}
+
+/// How a bad parameter is refused: `400 invalid_query` in a URL, `422 invalid_body` in a body.
+#[derive(Clone, Copy)]
+enum Carrier {
+    Query,
+    Body,
+}
+
+impl Carrier {
+    fn invalid(self, field: &'static str, message: &str) -> ApiError {
+        match self {
+            Carrier::Query => ApiError::bad_request(ErrorCode::InvalidQuery),
+            Carrier::Body => ApiError::unprocessable(ErrorCode::InvalidBody),
+        }
+        .with_message(message.to_owned())
+        .with_field(field)
+    }
+}
+
 /// A page of the unit's members matching a search, ordered by name.
+///
+/// The search text travels in the URL here, where proxies and browsers log it: clients search
+/// by 公民身份号码 with `POST /v1/members/search` (the same parameters in the body) instead.
 #[utoipa::path(
     get, path = "/v1/members", tag = "status",
     params(MemberQuery),
@@ -78,11 +110,66 @@ pub async fn members(
     AuthUser(principal): AuthUser,
     ApiQuery(query): ApiQuery<MemberQuery>,
 ) -> ApiResult<Json<MemberList>> {
-    let invalid = |field: &'static str, message: &str| {
-        ApiError::bad_request(ErrorCode::InvalidQuery)
-            .with_message(message.to_owned())
-            .with_field(field)
+    let mut ids = Vec::new();
+    if let Some(raw) = query.ids.as_deref() {
+        // An empty value (`ids=`) is refused rather than read as "no filter".
+        for part in raw.split(',') {
+            ids.push(Uuid::parse_str(part.trim()).map_err(|_| {
+                Carrier::Query.invalid("ids", "ids 应为以逗号分隔的记录标识，不能为空")
+            })?);
+        }
+    }
+    let search = Search {
+        org_unit_id: query.org_unit_id,
+        q: query.q,
+        roster_status: query.roster_status,
+        ids,
+        limit: query.limit,
+        offset: query.offset,
     };
+    search_members(&state, &principal, search, Carrier::Query).await
+}
+
+/// The same search as `GET /v1/members`, its parameters in the body: what a client uses to
+/// search by 公民身份号码, which must not appear in a URL (access logs keep URLs).
+#[utoipa::path(
+    post, path = "/v1/members/search", tag = "status",
+    request_body = MemberSearchRequest,
+    responses(
+        (status = 200, description = "A page of matching members, and how many match", body = MemberList),
+        (status = 403, description = "The caller may not read member data", body = ErrorBody),
+        (status = 404, description = "No such unit in the caller's scope", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn search(
+    State(state): State<AppState>,
+    AuthUser(principal): AuthUser,
+    ApiJson(body): ApiJson<MemberSearchRequest>,
+) -> ApiResult<Json<MemberList>> {
+    // An empty list is refused, as `ids=` is: to search without it, leave it out.
+    if body.ids.as_ref().is_some_and(Vec::is_empty) {
+        return Err(Carrier::Body.invalid("ids", "ids 不能为空；不按 ids 筛选请省略该字段"));
+    }
+    let ids = body.ids.unwrap_or_default();
+    let search = Search {
+        org_unit_id: body.org_unit_id,
+        q: body.q,
+        roster_status: body.roster_status,
+        ids,
+        limit: body.limit,
+        offset: body.offset,
+    };
+    search_members(&state, &principal, search, Carrier::Body).await
+}
+
+async fn search_members(
+    state: &AppState,
+    principal: &paicha_auth::Principal,
+    query: Search,
+    carrier: Carrier,
+) -> ApiResult<Json<MemberList>> {
+    let invalid = |field: &'static str, message: &str| carrier.invalid(field, message);
     let limit = query.limit.unwrap_or(50);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(invalid("limit", "limit 应在1至200之间"));
@@ -99,24 +186,11 @@ pub async fn members(
     if status.is_some_and(|s| !ROSTER_STATUSES.contains(&s)) {
         return Err(invalid("roster_status", "未知的核查状态"));
     }
-    let mut ids = Vec::new();
-    for raw in query
-        .ids
-        .as_deref()
-        .unwrap_or_default()
-        .split(',')
-        .filter(|s| !s.is_empty())
-    {
-        ids.push(
-            Uuid::parse_str(raw.trim())
-                .map_err(|_| invalid("ids", "ids 应为以逗号分隔的记录标识"))?,
-        );
-    }
+    let ids = query.ids;
     if ids.len() > 100 {
         return Err(invalid("ids", "ids 最多100个"));
     }
-    let (_, target) =
-        crate::routes::sync::data_target(&state, &principal, query.org_unit_id).await?;
+    let (_, target) = crate::routes::sync::data_target(state, principal, query.org_unit_id).await?;
     // Who sees numbers masked finds a member by the whole number only: a prefix search would
     // let them read a number digit by digit.
     let view = paicha_domain::privacy::View::of(principal.role);

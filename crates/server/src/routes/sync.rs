@@ -96,13 +96,19 @@ pub fn scope(unit: &OrgUnitRecord) -> Scope<'_> {
     }
 }
 
-/// `collections=a,b` → the collections; absent or empty → all of them.
+/// `collections=a,b` → the collections; absent → all of them. An empty value, or an empty
+/// name between commas, is refused: a client that means "all" leaves the parameter out.
 fn parse_collections(raw: Option<&str>) -> ApiResult<Vec<Collection>> {
-    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+    let Some(raw) = raw else {
         return Ok(Collection::ALL.to_vec());
     };
+    if raw.split(',').any(|n| n.trim().is_empty()) {
+        return Err(ApiError::bad_request(ErrorCode::InvalidQuery)
+            .with_message("collections 不能为空，也不能含空的集合名；要全部集合请省略该参数")
+            .with_field("collections"));
+    }
     let mut out = Vec::new();
-    for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+    for name in raw.split(',').map(str::trim) {
         let collection = Collection::parse(name).ok_or_else(|| {
             ApiError::bad_request(ErrorCode::InvalidQuery)
                 .with_message(format!(
@@ -244,6 +250,15 @@ pub async fn pull(
     // A masked role's page masks ID numbers (docs/protocol.md §3.7), so its devices never
     // hold a full number; its reads are shared only with callers of the same view.
     let view = View::of(principal.role);
+    // A bad device id is a bad query parameter (400 `invalid_query`), whatever the cursor.
+    let device_id = match query.device_id.as_deref() {
+        Some(device) => Some(crate::routes::auth::check_device_id(device).map_err(|_| {
+            ApiError::bad_request(ErrorCode::InvalidQuery)
+                .with_message("device_id 应为1至200个字节，且不含控制字符")
+                .with_field("device_id")
+        })?),
+        None => None,
+    };
     let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(text) => Cursor::decode(text).map_err(|e| {
             ApiError::bad_request(ErrorCode::InvalidCursor)
@@ -252,8 +267,7 @@ pub async fn pull(
         })?,
         None => Cursor::START,
     };
-    if let Some(device) = query.device_id.as_deref() {
-        let device = crate::routes::auth::check_device_id(device)?;
+    if let Some(device) = device_id {
         Box::pin(state.store.record_device_cursor(
             principal.user_id,
             &device,
@@ -558,16 +572,21 @@ pub struct RecordQuery {
 }
 
 fn record_filter(query: &RecordQuery) -> ApiResult<Option<(Collection, Uuid)>> {
-    match (&query.collection, query.id) {
-        (None, None) => Ok(None),
-        (Some(name), Some(id)) => {
-            let collection = Collection::parse(name).ok_or_else(|| {
+    // The value first (an empty or unknown `collection=` is named as such), then the pair.
+    let collection = query
+        .collection
+        .as_deref()
+        .map(|name| {
+            Collection::parse(name).ok_or_else(|| {
                 ApiError::bad_request(ErrorCode::InvalidQuery)
                     .with_message("未知的数据集合")
                     .with_field("collection")
-            })?;
-            Ok(Some((collection, id)))
-        }
+            })
+        })
+        .transpose()?;
+    match (collection, query.id) {
+        (None, None) => Ok(None),
+        (Some(collection), Some(id)) => Ok(Some((collection, id))),
         _ => Err(ApiError::bad_request(ErrorCode::InvalidQuery)
             .with_message("collection 与 id 须同时给出")
             .with_field("id")),

@@ -200,13 +200,11 @@ export function Members({ unitId, role }) {
 
   async function load(offset) {
     try {
-      const page = await api.get('/v1/members', {
-        org_unit_id: unitId,
-        q: q.trim(),
-        roster_status: status,
-        limit: PAGE,
-        offset,
-      });
+      // In the body, never the URL: the text may be an ID number, and proxies log URLs.
+      const search = { org_unit_id: unitId, limit: PAGE, offset };
+      if (q.trim()) search.q = q.trim();
+      if (status) search.roster_status = status;
+      const page = await api.post('/v1/members/search', search);
       setError('');
       setList((prev) => (offset > 0 && prev ? { ...page, members: [...prev.members, ...page.members] } : page));
     } catch (e) {
