@@ -93,6 +93,7 @@ async fn openapi_covers_every_endpoint() {
         ("/v1/reports/{id}", &["get"]),
         ("/v1/reports/{id}/changes", &["get"]),
         ("/v1/late-entries", &["get"]),
+        ("/v1/members/search", &["post"]),
         ("/v1/proposals", &["get"]),
         ("/v1/members", &["get"]),
         ("/v1/schema", &["get"]),
