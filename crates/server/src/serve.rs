@@ -5,7 +5,7 @@
 //! of every connection to tell the versions apart and then hands them to HTTP/1.1 ahead of the
 //! socket. HTTP/1.1's first read then got only those few bytes, the request came with its
 //! second read, and hyper grew the connection's read buffer from 8 KiB to 16 KiB for it: half
-//! of what an idle HTTP/1.1 long-poll held (heap profile, docs/benchmarks.md, session 7). Here
+//! of what an idle HTTP/1.1 long-poll held (heap profile, docs/benchmarks.md, results of 2026-11-29, commit d2dc046). Here
 //! the version is told by peeking at the socket, which consumes nothing, so hyper's first read
 //! gets the request itself.
 

@@ -137,7 +137,7 @@ impl Store {
         // thousand long-polls reconnecting) each made a query here and waited in it for one
         // of the pool's few connections, holding the query's state (about 30 KiB) meanwhile:
         // 59 MB at the peak for 2,000 long-polls, kept by the allocator long after (heap
-        // profile, docs/benchmarks.md, session 7). They now wait for a turn first, holding
+        // profile, docs/benchmarks.md, results of 2026-11-29, commit 206aacc). They now wait for a turn first, holding
         // next to nothing; a request that waited 10 s goes on without one, to the pool's
         // own queue and time-out as before.
         let permit =

@@ -274,7 +274,7 @@ const RECORD_COLUMNS: [&str; 15] = [
 /// On PostgreSQL one statement unites the collections: its plan merges their version-ordered
 /// index walks ("Merge Append") and stops at the limit. SQLite cannot merge them: it sorted
 /// the united rows through a temporary b-tree, copying each record's fields into it, and that
-/// was over a third of a large pull's time (docs/benchmarks.md, session 6). There each
+/// was over a third of a large pull's time (docs/benchmarks.md, results of 2026-11-29, commit fe26c95). There each
 /// collection is read by a statement of its own, in index order, and the rows are merged
 /// after ([`merge_page`]); all are read in one transaction, so from one snapshot.
 fn page_statements(
@@ -523,7 +523,7 @@ impl Store {
             // The tenant's first write: its row is made here (or by a write racing this one,
             // which this waits for), then locked. Only then: an insert that finds the row
             // waits for the lock of whoever holds it, so one made before every write waited
-            // for the other instance's transaction twice (docs/benchmarks.md, session 6).
+            // for the other instance's transaction twice (docs/benchmarks.md, results of 2026-11-29, commit 0010edb).
             let insert = Query::insert()
                 .into_table("sync_tenants")
                 .columns(["tenant_id", "version", "last_hash"])
@@ -664,7 +664,7 @@ impl Store {
     /// Without this, a table nobody has analysed yet (a roster imported a minute ago:
     /// `reltuples = -1`) is estimated at one row, and the planner reads every row after the
     /// cursor through a bitmap scan and sorts them for each page: a pull of 100,000 members
-    /// became quadratic until autovacuum got to the table (docs/benchmarks.md, session 5).
+    /// became quadratic until autovacuum got to the table (docs/benchmarks.md, results of 2026-11-29, commit bdbb682).
     /// The index walk reads at most what the page returns plus the rows of the tenant that
     /// the scope filters out, so a whole pull reads each row about once.
     async fn walk_version_index(&self, txn: &DatabaseTransaction) -> StoreResult<()> {
@@ -1240,7 +1240,7 @@ const JSON_COLUMNS: [&str; 6] = [
 ];
 
 /// A JSON value for a bulk insert, as its text. Binding `serde_json` values made sea-orm copy
-/// every one deeply before binding it (docs/benchmarks.md, session 6); text is copied flat.
+/// every one deeply before binding it (docs/benchmarks.md, results of 2026-11-29, commit ffafcdb); text is copied flat.
 fn json_text(value: &Value) -> SeaValue {
     SeaValue::String(serde_json::to_string(value).ok())
 }
@@ -1289,7 +1289,7 @@ fn insert_sql(backend: DatabaseBackend, table: &str, columns: &[&str], rows: usi
 /// batch is usually one range. PostgreSQL 15 reads `mutation_id BETWEEN a AND b` as a range of
 /// the primary key, but `mutation_id IN (…500 ids…)` as a filter on every result the device
 /// ever had, which made each batch's lookup grow with the device's history
-/// (docs/benchmarks.md, session 6).
+/// (docs/benchmarks.md, results of 2026-11-29, commit ffafcdb).
 fn id_ranges(devices: &[(Uuid, String, Vec<i64>)]) -> Vec<(Uuid, &str, i64, i64)> {
     let mut ranges = Vec::new();
     for (user, device, ids) in devices {
@@ -1500,7 +1500,7 @@ impl SyncTxn {
     /// expression tree for each of those values was a fifth of the push's time under the
     /// tenant's lock. (On PostgreSQL, one array parameter a column with `UNNEST`, and one JSON
     /// parameter with `json_populate_recordset`, were both measured slower than this:
-    /// docs/benchmarks.md, session 6.)
+    /// docs/benchmarks.md, results of 2026-11-29, commit 7f9a4e5.)
     async fn insert_rows<const N: usize>(
         &self,
         table: &'static str,

@@ -986,7 +986,7 @@ impl<'a> Batch<'a> {
 
     /// Reads these units (those not read yet) in one query. A group of single pushes from
     /// many branches read each branch by a statement of its own, one after the other, while
-    /// it held the tenant's lock (docs/benchmarks.md, session 7).
+    /// it held the tenant's lock (docs/benchmarks.md, results of 2026-11-29, commit e974225).
     async fn load_units(&mut self, ids: &[Uuid]) -> Result<(), SyncError> {
         let unread: Vec<Uuid> = ids
             .iter()

@@ -401,7 +401,7 @@ async fn coalesced_pull(
     // next moments join the same read even after the first have answered (the key's
     // `announced` keeps a later commit out of it). It went with the first caller to finish
     // before, and 20,000 woken long-polls made about a thousand reads instead of one
-    // (docs/benchmarks.md, session 6). The last caller to leave (even cancelled) removes it.
+    // (docs/benchmarks.md, results of 2026-11-29, commit c36a522). The last caller to leave (even cancelled) removes it.
     struct Leave<'a> {
         flights: &'a PullFlights,
         key: &'a PullKey,
@@ -457,7 +457,7 @@ fn leave_flight(flights: &PullFlights, key: &PullKey, cell: &SharedRead) {
 ///
 /// Many devices reconnecting at once (ten thousand long-polls) otherwise queued one read each
 /// behind the pool's few connections, and those that waited longer than its acquire timeout
-/// failed with a 500 (docs/benchmarks.md, session 5).
+/// failed with a 500 (docs/benchmarks.md, results of 2026-11-29, commit 3bf7354).
 pub type QueuedPulls = Arc<Mutex<HashMap<PullKey, SharedRead>>>;
 
 async fn queued_pull(
