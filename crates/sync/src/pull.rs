@@ -131,7 +131,7 @@ impl PulledPage {
 
 /// A change's fields as a masked `view` reads them, when they differ from the stored text.
 fn project(change: &ChangeRow, view: View) -> Result<Option<Box<RawValue>>, SyncError> {
-    if change.deleted || !privacy::has_id_number_fields(change.collection) {
+    if change.deleted || !privacy::has_personal_fields(change.collection) {
         return Ok(None);
     }
     let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("a record's fields: {e}"));
@@ -274,7 +274,7 @@ mod tests {
         );
     }
 
-    /// A masked view's page masks every ID-number field and leaves the rest as stored; a full
+    /// A masked view's page masks every personal field and leaves the rest as stored; a full
     /// view's is the stored text.
     #[test]
     fn a_masked_page_holds_no_full_number() {
@@ -286,7 +286,7 @@ mod tests {
         let read: PullResponse = serde_json::from_slice(&masked.body).unwrap();
         assert_eq!(
             serde_json::Value::Object(read.changes[0].fields.clone()),
-            json!({"name": "张三", "id_number": "1101************2X", "phone": "13800000000"})
+            json!({"name": "张三", "id_number": "1101************2X", "phone": "138****0000"})
         );
         assert!(read.changes[1].fields.is_empty());
         assert!(

@@ -1,9 +1,11 @@
 //! Personal data by role (docs/protocol.md §3.7): the role × path matrix. A tenant holds
 //! members, register entries, a transfer, conflicts and audit entries whose 公民身份号码 are
-//! all known; every role walks every read path, and the raw bytes of every answer (an xlsx
-//! read back cell by cell) are searched for each full number. A masked role (street, viewer)
-//! must never receive one; a role that reads numbers whole must receive those of its scope, so
-//! the test cannot pass by masking everyone. A masked number sent back is refused.
+//! all known, and phones, addresses and photos (a signature, a scan) likewise; every role walks
+//! every read path, and the raw bytes of every answer (an xlsx read back cell by cell) are
+//! searched for each full value (a phone typed into remarks too). A masked role (street,
+//! viewer) must never receive one, nor download a blob; a role that reads personal data whole
+//! must receive those of its scope, so the test cannot pass by masking everyone. A masked
+//! number sent back is refused.
 
 use std::collections::BTreeSet;
 use std::io::Cursor;
@@ -17,7 +19,19 @@ use paicha_domain::role::Role;
 use paicha_tests::{PASSWORD, id_number, new_user, patch, put, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
+
+/// A small JPEG-signed blob and its hash.
+fn jpeg(seed: u8) -> (String, Vec<u8>) {
+    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    bytes.extend((0..500u32).map(|i| (i as u8).wrapping_mul(37).wrapping_add(seed)));
+    let hash = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    (hash, bytes)
+}
 
 /// A GET's status and body.
 async fn get(url: &str, token: &str) -> (StatusCode, Vec<u8>) {
@@ -87,8 +101,31 @@ async fn no_full_id_number_reaches_a_masked_role_on_any_path() {
     let legacy_18 = IdNumber::from_legacy(legacy).unwrap().as_str().to_owned();
 
     // ---- Branch 1: members in every register, entries of ledgers A and B. ----
-    let [m1, m_found, m_mobile, m_searching, m_lost, m_legacy, m_b2] =
-        std::array::from_fn(|_| Uuid::now_v7());
+    // Phones, addresses and images, each written once, all distinct.
+    let (phone_m1, phone_lost, phone_entry, phone_case) =
+        ("13912340001", "13912340005", "13912340015", "13712340009");
+    let (home_m1, household_lost, home_entry, former_case) = (
+        "北京市朝阳区幸福里1号楼",
+        "河北省保定市清苑区东闾村",
+        "北京市海淀区花园路15号",
+        "上海市徐汇区漕溪北路2号",
+    );
+    let relatives_case = format!("父亲李某，电话{phone_case}");
+    let [
+        (photo, photo_bytes),
+        (signature, signature_bytes),
+        (scan, scan_bytes),
+    ] = [jpeg(1), jpeg(2), jpeg(3)];
+    let [
+        m1,
+        m_found,
+        m_mobile,
+        m_searching,
+        m_lost,
+        m_legacy,
+        m_b2,
+        form,
+    ] = std::array::from_fn(|_| Uuid::now_v7());
     let [
         case_found,
         case_searching,
@@ -100,20 +137,28 @@ async fn no_full_id_number_reaches_a_masked_role_on_any_path() {
     applied(
         &t.secretary1
             .push("s1", vec![
-                put(1, "members", m1, b1, json!({"name": "甲一", "id_number": n_m1})),
+                put(1, "members", m1, b1, json!({"name": "甲一", "id_number": n_m1, "phone": phone_m1, "residence": home_m1, "remarks": "家属电话13612340077"})),
                 put(2, "members", m_found, b1, json!({"name": "乙二", "id_number": n_found})),
                 put(3, "members", m_mobile, b1, json!({"name": "丙三", "id_number": n_mobile, "contact_status": "mobile", "flow_out_on": "2015-05-01", "flow_destination": "广东省深圳市"})),
                 put(4, "members", m_searching, b1, json!({"name": "丁四", "id_number": n_searching})),
-                put(5, "members", m_lost, b1, json!({"name": "戊五", "id_number": n_lost, "contact_status": "lost"})),
+                put(5, "members", m_lost, b1, json!({"name": "戊五", "id_number": n_lost, "contact_status": "lost", "phone": phone_lost, "household_registration": household_lost})),
                 put(6, "members", m_legacy, b1, json!({"name": "己六", "id_number": legacy})),
                 put(7, "contact_cases", case_found, b1, json!({"member_id": m_found, "result": "searching"})),
-                put(8, "contact_cases", case_searching, b1, json!({"member_id": m_searching, "result": "searching"})),
-                put(9, "roster_ledger_entries", entry_a, b1, json!({"ledger": "ledger_a", "name": "庚七", "id_number": n_ledger_a})),
+                put(8, "contact_cases", case_searching, b1, json!({"member_id": m_searching, "result": "searching", "former_addresses": former_case, "relatives": relatives_case})),
+                put(9, "roster_ledger_entries", entry_a, b1, json!({"ledger": "ledger_a", "name": "庚七", "id_number": n_ledger_a, "phone": phone_entry, "residence": home_entry, "evidence": [scan]})),
                 put(10, "roster_ledger_entries", entry_b, b1, json!({"ledger": "ledger_b", "name": "辛八", "id_number": n_ledger_b, "surplus_reason": "deceased"})),
+                put(12, "info_forms", form, b1, json!({"member_id": m1, "confirmation_mode": "on_site", "photos": [photo], "signature": signature})),
             ])
             .await
             .unwrap(),
     );
+    for (hash, bytes) in [
+        (&photo, photo_bytes),
+        (&signature, signature_bytes),
+        (&scan, scan_bytes),
+    ] {
+        t.secretary1.put_blob(hash, bytes).await.unwrap();
+    }
     applied(
         &t.secretary1
             .push(
@@ -357,6 +402,25 @@ async fn no_full_id_number_reaches_a_masked_role_on_any_path() {
         ("roster_ledger_entries", entry_b),
         ("transfers", transfer),
         ("contact_cases", case_found),
+        ("contact_cases", case_searching),
+        ("info_forms", form),
+    ];
+    // The other personal values, all of branch 1: (value, masked form for a masked role, or
+    // None when it must not be there in any form).
+    let personal: Vec<(String, Option<String>)> = vec![
+        (phone_m1.into(), Some("139****0001".into())),
+        (phone_lost.into(), Some("139****0005".into())),
+        (phone_entry.into(), Some("139****0015".into())),
+        (phone_case.into(), None),
+        ("13612340077".into(), Some("家属电话136****0077".into())),
+        (home_m1.into(), None),
+        (household_lost.into(), None),
+        (home_entry.into(), None),
+        (former_case.into(), None),
+        (relatives_case.clone(), None),
+        (photo.clone(), None),
+        (signature.clone(), None),
+        (scan.clone(), None),
     ];
 
     let mut everything_full = String::new();
@@ -408,6 +472,25 @@ async fn no_full_id_number_reaches_a_masked_role_on_any_path() {
             assert_eq!(status, StatusCode::OK, "{path}");
             seen.0.push((path, xlsx_text(&body)));
         }
+        // The blobs: downloaded whole by who reads images, refused to the others.
+        for hash in [&photo, &signature, &scan] {
+            let (status, body) = get(&format!("{}/v1/blobs/{hash}", app.base), token).await;
+            let expected = if privacy::sees_images(*role) && branches.contains(&b1) {
+                StatusCode::OK
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            assert_eq!(status, expected, "{role:?} GET /v1/blobs/{hash}");
+            if status != StatusCode::OK {
+                let body = String::from_utf8(body).unwrap();
+                assert!(body.contains("forbidden"), "{body}");
+            }
+        }
+        let (_, missing) = get(&format!("{}/v1/blobs/missing", app.base), token).await;
+        seen.0.push((
+            "/v1/blobs/missing".into(),
+            String::from_utf8(missing).unwrap(),
+        ));
         if *role == Role::StreetStaff {
             seen.0.push(("push answer".into(), street_push.clone()));
             seen.0.push(("import answer".into(), import.clone()));
@@ -426,12 +509,30 @@ async fn no_full_id_number_reaches_a_masked_role_on_any_path() {
                     );
                 }
             }
+            if branches.contains(&b1) {
+                for (value, _) in &personal {
+                    assert!(
+                        !seen.holding(value).is_empty(),
+                        "{role:?} must read {value} of its scope as stored"
+                    );
+                }
+            }
             if *role == Role::CommitteeAdmin {
                 for (_, text) in &seen.0 {
                     everything_full.push_str(text);
                 }
             }
         } else {
+            for (value, masked) in &personal {
+                let paths = seen.holding(value);
+                assert!(paths.is_empty(), "{role:?} received {value} on {paths:?}");
+                if let Some(masked) = masked {
+                    assert!(
+                        !seen.holding(masked).is_empty(),
+                        "{role:?} must read {masked}"
+                    );
+                }
+            }
             for (number, _, _) in &numbers {
                 let paths = seen.holding(number);
                 assert!(

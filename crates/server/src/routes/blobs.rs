@@ -15,7 +15,6 @@ use chrono::Utc;
 use paicha_domain::api::v1::{BlobStatus, MissingBlobs};
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use paicha_domain::blob::is_blob_hash;
-use paicha_domain::role::Role;
 use paicha_storage::{BlobError, BlobRow};
 use tokio_stream::StreamExt;
 
@@ -147,7 +146,7 @@ enum Upload {
     responses(
         (status = 201, description = "Stored (now or before)", body = BlobStatus),
         (status = 202, description = "Chunk received; more to come", body = BlobStatus),
-        (status = 403, description = "The caller may not read or write member data (`forbidden`)", body = ErrorBody),
+        (status = 403, description = "The caller may not write member data, or is a street or a viewer, who upload no images (`forbidden`)", body = ErrorBody),
         (status = 409, description = "The chunk does not start where the received bytes end; see Upload-Offset", body = ErrorBody),
         (status = 413, description = "Larger than the limit", body = ErrorBody),
         (status = 415, description = "Not a JPEG, PNG or PDF", body = ErrorBody),
@@ -166,8 +165,11 @@ pub async fn put_blob(
     body: Body,
 ) -> ApiResult<(StatusCode, Json<BlobStatus>)> {
     let unit = data_unit(&state, &principal).await?;
-    if principal.role == Role::Viewer {
-        return Err(ApiError::forbidden(ErrorCode::Forbidden));
+    // Streets and viewers write no field that names a blob and read none (docs/protocol.md
+    // §3.7): an upload of theirs could only fill the quota.
+    if !paicha_domain::privacy::sees_images(principal.role) {
+        return Err(ApiError::forbidden(ErrorCode::Forbidden)
+            .with_message("街道和只读用户不能上传照片、签字和证明材料"));
     }
     check_hash(&sha256)?;
     let range = content_range(&headers)?;
@@ -482,15 +484,17 @@ pub async fn upload_status(
     }))
 }
 
-/// Download a blob: only for callers whose scope holds a record that references it. Answered
-/// `private, no-cache` with its `ETag`; `If-None-Match` with that ETag gets 304.
+/// Download a blob: only for callers whose scope holds a record that references it, and who
+/// read personal data as stored (streets and viewers read no photo, signature or scan:
+/// docs/protocol.md §3.7). Answered `private, no-cache` with its `ETag`; `If-None-Match` with
+/// that ETag gets 304.
 #[utoipa::path(
     get, path = "/v1/blobs/{sha256}", tag = "blobs",
     params(("sha256" = String, Path, description = "SHA-256 of the content, 64 lower-case hex digits", pattern = r"^[0-9a-f]{64}$")),
     responses(
         (status = 200, description = "The content", content_type = "application/octet-stream"),
         (status = 304, description = "Unchanged: If-None-Match names the blob's ETag"),
-        (status = 403, description = "The caller may not read or write member data (`forbidden`)", body = ErrorBody),
+        (status = 403, description = "The caller may not read member data, or reads images withheld (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No record in scope references it, or it has not been uploaded", body = ErrorBody),
         (status = 503, description = "Too many transfers in progress (too_many_transfers); see Retry-After", body = ErrorBody),
     ),
@@ -504,6 +508,10 @@ pub async fn get_blob(
 ) -> ApiResult<Response> {
     let unit = data_unit(&state, &principal).await?;
     check_hash(&sha256)?;
+    if !paicha_domain::privacy::sees_images(principal.role) {
+        return Err(ApiError::forbidden(ErrorCode::Forbidden)
+            .with_message("街道和只读用户不能查看照片、签字和证明材料"));
+    }
     let scope = crate::routes::sync::scope(&unit);
     if !state.store.blob_in_scope(scope, &sha256).await? {
         return Err(ApiError::not_found());
@@ -570,7 +578,8 @@ pub async fn get_blob(
 }
 
 /// Blobs referenced by records in the caller's scope that have not been uploaded yet: the
-/// records that reference them are incomplete.
+/// records that reference them are incomplete. None for a caller who reads images withheld
+/// (it holds no reference to any).
 #[utoipa::path(
     get, path = "/v1/blobs/missing", tag = "blobs",
     responses(
@@ -584,6 +593,11 @@ pub async fn missing_blobs(
     AuthUser(principal): AuthUser,
 ) -> ApiResult<Json<MissingBlobs>> {
     let unit = data_unit(&state, &principal).await?;
+    if !paicha_domain::privacy::sees_images(principal.role) {
+        return Ok(Json(MissingBlobs {
+            missing: Vec::new(),
+        }));
+    }
     let scope = crate::routes::sync::scope(&unit);
     let missing = state.store.missing_blobs(scope, 10_000).await?;
     Ok(Json(MissingBlobs { missing }))

@@ -176,8 +176,8 @@ pub async fn push(
                 .get("collection")
                 .and_then(serde_json::Value::as_str)
                 .unwrap_or_default();
-            let is_id = privacy::is_id_number_field_named(collection, &conflict.field);
-            privacy::project_value(view, is_id, &mut conflict.overwritten_value);
+            let kind = privacy::personal_named(collection, &conflict.field);
+            privacy::project_value(view, kind, &mut conflict.overwritten_value);
         }
     }
     Ok(Json(PushResponse {
@@ -632,9 +632,9 @@ pub async fn list_conflicts(
     let conflicts = rows
         .into_iter()
         .map(|mut c| {
-            let is_id = privacy::is_id_number_field_named(&c.collection, &c.field);
-            privacy::project_value(view, is_id, &mut c.overwritten_value);
-            privacy::project_value(view, is_id, &mut c.winning_value);
+            let kind = privacy::personal_named(&c.collection, &c.field);
+            privacy::project_value(view, kind, &mut c.overwritten_value);
+            privacy::project_value(view, kind, &mut c.winning_value);
             c
         })
         .map(|c| Conflict {
