@@ -1355,7 +1355,7 @@ async fn a_waiting_long_poll_is_answered_at_once_when_the_server_stops() {
 /// A pull page is read by walking each collection's `(tenant_id, version)` index in order and
 /// stopping at the limit, whatever the table's statistics: on PostgreSQL a large table not yet
 /// analysed (a roster just imported) was read from the cursor to its end and sorted for every
-/// page, so a large pull became quadratic (docs/benchmarks.md, session 5).
+/// page, so a large pull became quadratic (docs/benchmarks.md, 2026-11-29, fixed in `bdbb682`).
 #[tokio::test]
 async fn a_pull_page_walks_the_version_index_even_before_the_table_is_analysed() {
     use paicha_domain::collection::Collection;
@@ -1437,7 +1437,7 @@ async fn a_pull_page_walks_the_version_index_even_before_the_table_is_analysed()
                     "{plan}"
                 );
                 // Each collection read in its index's order: nothing sorted through a
-                // temporary b-tree (docs/benchmarks.md, session 7).
+                // temporary b-tree (docs/benchmarks.md, 2026-11-29, fixed in `fe26c95`).
                 assert!(!plan.contains("TEMP B-TREE"), "{plan}");
             }
         }
