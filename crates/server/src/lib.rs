@@ -383,9 +383,9 @@ impl Application {
         let blob_locks = crate::state::BlobLocks::new(store.clone());
         let blobs = match &settings.blob_store {
             None => {
-                paicha_storage::BlobStore::Files(paicha_storage::BlobFiles::new(&settings.data_dir))
+                paicha_storage::BlobStore::files(paicha_storage::BlobFiles::new(&settings.data_dir))
             }
-            Some(objects) => paicha_storage::BlobStore::Objects(
+            Some(objects) => paicha_storage::BlobStore::objects(
                 paicha_storage::ObjectBlobs::connect(objects, store.clone())
                     .map_err(|e| anyhow::anyhow!("PAICHA_BLOB_STORE：{e}"))?,
             ),

@@ -4,8 +4,7 @@
 
 mod accounts;
 mod auth_tables;
-mod blob_store;
-mod blobs;
+mod blob;
 mod entities;
 mod error;
 mod imports;
@@ -21,10 +20,10 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Ent
 
 pub use accounts::{AccountLogEntry, SessionStatus, SyncDeviceRecord, UserChange};
 pub use auth_tables::{NewRefreshToken, RefreshTokenRecord, ThrottleRecord};
-pub use blob_store::{
-    BlobReader, BlobStore, BlobWriter, ObjectBlobs, ObjectStoreSettings, UserBlobUse,
+pub use blob::{
+    BlobError, BlobFiles, BlobReader, BlobRow, BlobStore, BlobWriter, ObjectBlobs,
+    ObjectStoreSettings, UserBlobUse,
 };
-pub use blobs::{BlobError, BlobFiles, BlobRow, PartialWriter};
 pub use error::StoreError;
 /// The names of the object store's options (`aws_endpoint`, `aws_region`, …).
 pub use object_store::aws::AmazonS3ConfigKey as ObjectStoreConfigKey;

@@ -792,7 +792,7 @@ async fn blobs_unreferenced_for_the_grace_period_are_collected() {
         .unwrap();
 
     let store = paicha_storage::Store::connect(&app.db.url).await.unwrap();
-    let files = paicha_storage::BlobStore::Files(paicha_storage::BlobFiles::new(app.db.dir.path()));
+    let files = paicha_storage::BlobStore::files(paicha_storage::BlobFiles::new(app.db.dir.path()));
     let locks = paicha_server::BlobLocks::new(store.clone());
     let grace = std::time::Duration::from_secs(7 * 24 * 3600);
     let now = chrono::Utc::now();
