@@ -1289,7 +1289,7 @@ fn insert_sql(backend: DatabaseBackend, table: &str, columns: &[&str], rows: usi
 /// batch is usually one range. PostgreSQL 15 reads `mutation_id BETWEEN a AND b` as a range of
 /// the primary key, but `mutation_id IN (…500 ids…)` as a filter on every result the device
 /// ever had, which made each batch's lookup grow with the device's history
-/// (docs/benchmarks.md, results of 2026-11-29, commit ffafcdb).
+/// (docs/benchmarks.md, results of 2026-11-29, commit 55c4182).
 fn id_ranges(devices: &[(Uuid, String, Vec<i64>)]) -> Vec<(Uuid, &str, i64, i64)> {
     let mut ranges = Vec::new();
     for (user, device, ids) in devices {
