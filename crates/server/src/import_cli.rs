@@ -50,8 +50,8 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<ExitCode> {
         tenant_id: Some(tenant_id),
         session_id: None,
     };
-    crate::state::actor(&principal, Some(&own))
-        .may_read_member_data(&crate::state::unit_ref(&unit))
+    crate::access::actor(&principal, Some(&own))
+        .may_read_member_data(&crate::access::unit_ref(&unit))
         .map_err(|d| anyhow::anyhow!("{} 不能导入到 {}：{d}", user.username, unit.name))?;
     let allowed = match &command {
         ImportCommand::Roster(_) => crate::import::roster_allowed(user.role, &unit),

@@ -4,6 +4,7 @@
 //! binds the listener (port 0 allowed) and returns, so a caller (the binary, or a test) knows
 //! the address before serving; [`Application::run_until_stopped`] serves.
 
+mod access;
 pub mod backup;
 pub mod config;
 mod error;
@@ -13,6 +14,7 @@ pub mod import;
 pub mod import_cli;
 mod routes;
 mod serve;
+mod shared_pulls;
 mod state;
 pub use state::{BLOB_LEASE, BlobLocks};
 pub mod telemetry;

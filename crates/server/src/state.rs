@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use paicha_auth::{Actor, TokenKeys, UnitRef};
+use paicha_auth::TokenKeys;
 use paicha_storage::{OrgUnitRecord, Store};
 
 use crate::config::Settings;
@@ -45,9 +45,9 @@ pub struct Shared {
     /// Where blob content is kept: the data dir or object storage.
     pub blobs: paicha_storage::BlobStore,
     /// Identical pulls in flight, shared.
-    pub pull_flights: crate::routes::sync::PullFlights,
+    pub pull_flights: crate::shared_pulls::PullFlights,
     /// Identical first reads of pulls still waiting for a connection, joined.
-    pub queued_pulls: crate::routes::sync::QueuedPulls,
+    pub queued_pulls: crate::shared_pulls::QueuedPulls,
     /// Groups concurrent pushes of a tenant into one commit.
     pub committer: paicha_sync::push::Committer,
     /// The status read model of each tenant.
@@ -269,24 +269,6 @@ impl AppState {
             Some(unit) if Some(unit.tenant_id) == principal.tenant_id => Ok(Some(unit)),
             _ => Err(ApiError::unauthorized(ErrorCode::InvalidToken)),
         }
-    }
-}
-
-/// The policy's view of a stored unit.
-pub fn unit_ref(unit: &OrgUnitRecord) -> UnitRef<'_> {
-    UnitRef {
-        id: unit.id,
-        tenant_id: unit.tenant_id,
-        kind: unit.kind,
-        path: &unit.path,
-    }
-}
-
-/// The policy's view of a caller and its unit.
-pub fn actor<'a>(principal: &'a Principal, unit: Option<&'a OrgUnitRecord>) -> Actor<'a> {
-    Actor {
-        principal,
-        unit: unit.map(unit_ref),
     }
 }
 

@@ -4,31 +4,16 @@
 
 use axum::Json;
 use axum::extract::State;
-use paicha_auth::Principal;
 use paicha_domain::api::v1::{BaselineCorrected, BaselineCorrection, BaselineFrozen};
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use paicha_domain::role::Role;
-use paicha_storage::OrgUnitRecord;
-use paicha_sync::push::{BaselineRefusal, Correction, Writer, correct_baseline, freeze_baseline};
+use paicha_sync::push::{BaselineRefusal, Correction, correct_baseline, freeze_baseline};
 use uuid::Uuid;
 
+use crate::access::writer;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, AuthUser};
 use crate::state::AppState;
-
-/// The device the console's acts are recorded under in the change log.
-const DEVICE: &str = "office-console";
-
-/// The caller as the writer of the server's acts, recorded under the console's device.
-pub(crate) fn writer<'a>(principal: &Principal, unit: &'a OrgUnitRecord) -> Writer<'a> {
-    Writer {
-        user_id: principal.user_id,
-        role: principal.role,
-        tenant_id: unit.tenant_id,
-        unit_path: &unit.path,
-        device_id: DEVICE,
-    }
-}
 
 fn refusal(r: BaselineRefusal) -> ApiError {
     match r {
@@ -68,7 +53,7 @@ pub async fn freeze(
     AuthUser(principal): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<BaselineFrozen>> {
-    let unit = crate::routes::sync::data_unit(&state, &principal).await?;
+    let unit = crate::access::data_unit(&state, &principal).await?;
     if !matches!(principal.role, Role::OrgOffice | Role::CommitteeAdmin) {
         return Err(
             ApiError::forbidden(ErrorCode::Forbidden).with_message("排查底数由组织办或党工委确定")
@@ -112,7 +97,7 @@ pub async fn correct(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<BaselineCorrection>,
 ) -> ApiResult<Json<BaselineCorrected>> {
-    let unit = crate::routes::sync::data_unit(&state, &principal).await?;
+    let unit = crate::access::data_unit(&state, &principal).await?;
     if principal.role != Role::OrgOffice {
         return Err(
             ApiError::forbidden(ErrorCode::Forbidden).with_message("排查底数的更正由组织办办理")

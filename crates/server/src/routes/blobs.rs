@@ -18,9 +18,9 @@ use paicha_domain::blob::is_blob_hash;
 use paicha_storage::{BlobError, BlobRow};
 use tokio_stream::StreamExt;
 
+use crate::access::data_unit;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, AuthUser};
-use crate::routes::sync::data_unit;
 use crate::state::AppState;
 
 fn check_hash(sha256: &str) -> ApiResult<()> {
@@ -512,7 +512,7 @@ pub async fn get_blob(
         return Err(ApiError::forbidden(ErrorCode::Forbidden)
             .with_message("街道和只读用户不能查看照片、签字和证明材料"));
     }
-    let scope = crate::routes::sync::scope(&unit);
+    let scope = crate::access::scope(&unit);
     if !state.store.blob_in_scope(scope, &sha256).await? {
         return Err(ApiError::not_found());
     }
@@ -598,7 +598,7 @@ pub async fn missing_blobs(
             missing: Vec::new(),
         }));
     }
-    let scope = crate::routes::sync::scope(&unit);
+    let scope = crate::access::scope(&unit);
     let missing = state.store.missing_blobs(scope, 10_000).await?;
     Ok(Json(MissingBlobs { missing }))
 }

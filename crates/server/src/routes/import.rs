@@ -144,7 +144,7 @@ pub async fn import_roster(
     body: Bytes,
 ) -> ApiResult<Response> {
     let (own, branch) =
-        crate::routes::sync::data_target(&state, &principal, Some(query.org_unit_id)).await?;
+        crate::access::data_target(&state, &principal, Some(query.org_unit_id)).await?;
     if let Err(refused) = crate::import::roster_allowed(principal.role, &branch) {
         return Ok(not_allowed(refused));
     }
@@ -182,7 +182,7 @@ pub async fn import_transfers(
             .with_field("list_name")
     })?;
     let (own, unit) =
-        crate::routes::sync::data_target(&state, &principal, Some(query.org_unit_id)).await?;
+        crate::access::data_target(&state, &principal, Some(query.org_unit_id)).await?;
     if let Err(refused) = crate::import::transfers_allowed(principal.role, &unit) {
         return Ok(not_allowed(refused));
     }

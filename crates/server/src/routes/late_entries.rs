@@ -45,8 +45,7 @@ pub async fn late_entries(
     ApiQuery(query): ApiQuery<LateEntriesQuery>,
 ) -> ApiResult<Json<paicha_domain::api::v1::LateEntryList>> {
     use paicha_domain::api::v1::{LateEntry, LateEntryList};
-    let (_, target) =
-        crate::routes::sync::data_target(&state, &principal, query.org_unit_id).await?;
+    let (_, target) = crate::access::data_target(&state, &principal, query.org_unit_id).await?;
     let path = target.path.clone();
     let found = state
         .facts
@@ -59,7 +58,7 @@ pub async fn late_entries(
     let Some((plan, waiting)) = found else {
         return Ok(Json(LateEntryList { entries: vec![] }));
     };
-    let scope = crate::routes::sync::scope(&target);
+    let scope = crate::access::scope(&target);
     let mut entries = Vec::with_capacity(waiting.len());
     for (collection, id, entry) in waiting {
         let Some(t) = paicha_domain::entry::typed(collection) else {

@@ -80,9 +80,8 @@ pub async fn ledger(
             .with_message("format 应为 xlsx、csv 或 json")
             .with_field("format"));
     }
-    let (_, target) =
-        crate::routes::sync::data_target(&state, &principal, query.org_unit_id).await?;
-    let scope = crate::routes::sync::scope(&target);
+    let (_, target) = crate::access::data_target(&state, &principal, query.org_unit_id).await?;
+    let scope = crate::access::scope(&target);
     let subtree = state.store.org_subtree(&target).await?;
     let units: HashMap<Uuid, String> = subtree.iter().map(|u| (u.id, u.name.clone())).collect();
     // The 工作区 of each unit: itself or its nearest ancestor of that kind (the work area's

@@ -190,7 +190,7 @@ async fn search_members(
     if ids.len() > 100 {
         return Err(invalid("ids", "ids 最多100个"));
     }
-    let (_, target) = crate::routes::sync::data_target(state, principal, query.org_unit_id).await?;
+    let (_, target) = crate::access::data_target(state, principal, query.org_unit_id).await?;
     // Who sees numbers masked finds a member by the whole number only: a prefix search would
     // let them read a number digit by digit.
     let view = paicha_domain::privacy::View::of(principal.role);
@@ -198,7 +198,7 @@ async fn search_members(
     let (total, rows) = state
         .store
         .search_members(
-            crate::routes::sync::scope(&target),
+            crate::access::scope(&target),
             paicha_storage::MemberSearch {
                 text: q,
                 id_prefix: full,
@@ -271,12 +271,12 @@ pub async fn member_checks(
     AuthUser(principal): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<MemberChecks>> {
-    let unit = crate::routes::sync::data_unit(&state, &principal).await?;
+    let unit = crate::access::data_unit(&state, &principal).await?;
     let member = state
         .store
         .record(Collection::Members, id)
         .await?
-        .filter(|r| !r.deleted && crate::routes::sync::scope(&unit).sees(r.place()))
+        .filter(|r| !r.deleted && crate::access::scope(&unit).sees(r.place()))
         .ok_or_else(ApiError::not_found)?;
     let f = &member.fields;
     let day = |fields: &Map<String, Value>, name: &str| {

@@ -11,10 +11,11 @@ use paicha_domain::role::Role;
 use paicha_storage::{NewOrgUnit, StoreError};
 use uuid::Uuid;
 
+use crate::access::{actor, unit_ref};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, AuthUser};
 use crate::routes::org_unit_dto;
-use crate::state::{AppState, actor, unit_ref};
+use crate::state::AppState;
 
 /// Create an org unit.
 ///

@@ -68,19 +68,18 @@ pub async fn proposals(
     AuthUser(principal): AuthUser,
     ApiQuery(query): ApiQuery<ProposalQuery>,
 ) -> ApiResult<Json<ProposalList>> {
-    let (_, target) =
-        crate::routes::sync::data_target(&state, &principal, query.org_unit_id).await?;
+    let (_, target) = crate::access::data_target(&state, &principal, query.org_unit_id).await?;
     // The tenant's campaign (the one starting last), read directly: a proposals request must
     // not load the whole status read model.
     let campaigns = state
         .store
-        .live_records(crate::routes::sync::scope(&target), Collection::Campaigns)
+        .live_records(crate::access::scope(&target), Collection::Campaigns)
         .await?;
     let plan = Plan::latest(campaigns.iter().map(|(id, _, fields)| (*id, fields))).map(|(_, p)| p);
     let as_of = query
         .as_of
         .unwrap_or_else(|| paicha_domain::calendar::china_date(chrono::Utc::now()));
-    let scope = crate::routes::sync::scope(&target);
+    let scope = crate::access::scope(&target);
 
     // Each member's latest effective disposition: a suspension runs its clock only while it
     // stands (a later restoration, removal or death ends it).

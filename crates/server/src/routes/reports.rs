@@ -79,8 +79,7 @@ pub async fn sign(
     AuthUser(principal): AuthUser,
     ApiJson(body): ApiJson<SignReport>,
 ) -> ApiResult<(StatusCode, Json<Report>)> {
-    let (own, target) =
-        crate::routes::sync::data_target(&state, &principal, body.org_unit_id).await?;
+    let (own, target) = crate::access::data_target(&state, &principal, body.org_unit_id).await?;
     if principal.role != Role::OrgOffice {
         return Err(ApiError::forbidden(ErrorCode::Forbidden).with_message("报表由组织办签发"));
     }
@@ -92,7 +91,7 @@ pub async fn sign(
             .with_message("报表日期不能晚于今天")
             .with_field("as_of"));
     }
-    let writer = crate::routes::baseline::writer(&principal, &own);
+    let writer = crate::access::writer(&principal, &own);
     match note_signed_report(&state.store, writer).await? {
         Ok(Some(version)) => state.notifier.notify(own.tenant_id, version),
         Ok(None) => {}
@@ -156,8 +155,7 @@ pub async fn list(
     AuthUser(principal): AuthUser,
     ApiQuery(query): ApiQuery<ReportsQuery>,
 ) -> ApiResult<Json<ReportList>> {
-    let (_, target) =
-        crate::routes::sync::data_target(&state, &principal, query.org_unit_id).await?;
+    let (_, target) = crate::access::data_target(&state, &principal, query.org_unit_id).await?;
     let reports = state
         .store
         .reports_under(target.tenant_id, &target.path)
@@ -173,14 +171,14 @@ async fn readable(
     principal: &paicha_auth::Principal,
     id: Uuid,
 ) -> ApiResult<ReportRecord> {
-    let own = crate::routes::sync::data_unit(state, principal).await?;
+    let own = crate::access::data_unit(state, principal).await?;
     let record = state
         .store
         .report(own.tenant_id, id)
         .await?
         .filter(|r| r.unit_path.starts_with(&own.path))
         .ok_or_else(ApiError::not_found)?;
-    crate::routes::sync::data_target(state, principal, Some(record.org_unit_id)).await?;
+    crate::access::data_target(state, principal, Some(record.org_unit_id)).await?;
     Ok(record)
 }
 
@@ -434,7 +432,7 @@ pub async fn changes(
     let signed: UnitStatus = serde_json::from_str(&record.content)
         .map_err(|e| ApiError::internal(format!("report {}: {e}", record.id)))?;
     let (_, target) =
-        crate::routes::sync::data_target(&state, &principal, Some(record.org_unit_id)).await?;
+        crate::access::data_target(&state, &principal, Some(record.org_unit_id)).await?;
     let (now, _) = unit_status(&state, &target, record.as_of).await?;
     let now: HashMap<Uuid, BTreeMap<String, u64>> = flat_counts(&now)
         .into_iter()

@@ -45,8 +45,7 @@ pub async fn status(
     AuthUser(principal): AuthUser,
     ApiQuery(query): ApiQuery<StatusQuery>,
 ) -> ApiResult<Json<UnitStatus>> {
-    let (_, target) =
-        crate::routes::sync::data_target(&state, &principal, query.org_unit_id).await?;
+    let (_, target) = crate::access::data_target(&state, &principal, query.org_unit_id).await?;
     let as_of = query
         .as_of
         .unwrap_or_else(|| paicha_domain::calendar::china_date(chrono::Utc::now()));

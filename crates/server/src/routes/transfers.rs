@@ -44,9 +44,8 @@ pub async fn transfer_lists(
     AuthUser(principal): AuthUser,
     ApiQuery(query): ApiQuery<ListsQuery>,
 ) -> ApiResult<Json<TransferLists>> {
-    let (_, target) =
-        crate::routes::sync::data_target(&state, &principal, query.org_unit_id).await?;
-    let scope = crate::routes::sync::scope(&target);
+    let (_, target) = crate::access::data_target(&state, &principal, query.org_unit_id).await?;
+    let scope = crate::access::scope(&target);
     let rows = state.store.live_rows(scope, Collection::Transfers).await?;
     let cursors: HashMap<Uuid, u64> = state
         .store

@@ -23,10 +23,11 @@ use paicha_domain::role::Role;
 use paicha_storage::{AccountLogEntry, NewUser, OrgUnitRecord, StoreError, UserChange, UserRecord};
 use uuid::Uuid;
 
+use crate::access::{actor, unit_ref};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, AuthUser};
 use crate::routes::user_dto;
-use crate::state::{AppState, actor, unit_ref};
+use crate::state::AppState;
 
 /// Create a user bound to an org unit with one role.
 #[utoipa::path(

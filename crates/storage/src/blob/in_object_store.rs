@@ -438,9 +438,7 @@ impl Sink for ObjectSink {
 
 /// An object's content, piece by piece.
 struct ObjectPieces(
-    std::pin::Pin<
-        Box<dyn tokio_stream::Stream<Item = Result<Bytes, object_store::Error>> + Send>,
-    >,
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<Bytes, object_store::Error>> + Send>>,
 );
 
 #[async_trait::async_trait]
