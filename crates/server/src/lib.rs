@@ -5,6 +5,7 @@
 //! the address before serving; [`Application::run_until_stopped`] serves.
 
 mod access;
+mod accounts;
 pub mod backup;
 pub mod config;
 mod error;

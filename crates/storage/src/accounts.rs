@@ -179,41 +179,100 @@ impl Store {
     /// Applies `change` to a user and returns it as it is now. A unit deleted meanwhile is
     /// `StoreError::Reference`.
     pub async fn update_user(&self, id: Uuid, change: UserChange) -> StoreResult<UserRecord> {
-        let mut model = user::ActiveModel {
-            id: sea_orm::ActiveValue::Unchanged(id),
-            ..Default::default()
-        };
-        if let Some(role) = change.role {
-            model.role = Set(role.as_str().to_owned());
-        }
-        if let Some(unit) = change.unit {
-            model.tenant_id = Set(unit.as_ref().map(|u| u.tenant_id));
-            model.org_unit_id = Set(unit.as_ref().map(|u| u.id));
-        }
-        if let Some(name) = change.display_name {
-            model.display_name = Set(name);
-        }
-        if let Some(disabled) = change.disabled {
-            model.disabled = Set(disabled);
-        }
-        if model.is_changed() {
-            user::Entity::update(model).exec(&self.db).await?;
-        }
-        self.user(id).await?.ok_or(StoreError::NotFound)
+        update_user_on(&self.db, id, change).await
     }
 
     /// Sets a user's password hash; a password set anew also satisfies a required change.
     pub async fn set_password_hash(&self, id: Uuid, password_hash: String) -> StoreResult<()> {
-        let result = user::Entity::update_many()
-            .col_expr(user::Column::PasswordHash, Expr::value(password_hash))
-            .col_expr(user::Column::MustChangePassword, Expr::value(false))
-            .filter(user::Column::Id.eq(id))
-            .exec(&self.db)
-            .await?;
-        if result.rows_affected == 0 {
-            return Err(StoreError::NotFound);
+        set_password_hash_on(&self.db, id, password_hash).await
+    }
+
+    /// Revokes every sign-in of a user except `keep` (the caller's own); how many tokens it
+    /// ended.
+    pub async fn revoke_other_sessions(
+        &self,
+        user_id: Uuid,
+        keep: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        revoke_sessions_on(&self.db, user_id, keep, now).await
+    }
+
+    /// Does `act` and writes its entry of the account log, in one transaction: an account never
+    /// changes without its log entry, nor is a change logged that did not happen. The entry's
+    /// actor is `event.actor_id` (its username read in the same transaction); an act that ends
+    /// sign-ins adds how many tokens it ended to the detail (`tokens`). Returns the user as it
+    /// is now.
+    pub async fn change_account(
+        &self,
+        act: AccountAct,
+        event: AccountEvent,
+    ) -> StoreResult<(UserRecord, u64)> {
+        let txn = self.db.begin().await?;
+        let (user, ended) = match act {
+            AccountAct::Create(new) => (crate::users::insert_user_on(&txn, new).await?, 0),
+            AccountAct::Update {
+                id,
+                change,
+                end_sessions,
+            } => {
+                let user = update_user_on(&txn, id, change).await?;
+                let ended = if end_sessions {
+                    revoke_sessions_on(&txn, id, None, event.at).await?
+                } else {
+                    0
+                };
+                (user, ended)
+            }
+            AccountAct::SetPassword {
+                id,
+                password_hash,
+                keep,
+            } => {
+                set_password_hash_on(&txn, id, password_hash).await?;
+                let ended = revoke_sessions_on(&txn, id, keep, event.at).await?;
+                (existing_user(&txn, id).await?, ended)
+            }
+            AccountAct::EndSessions { id } => {
+                let ended = revoke_sessions_on(&txn, id, None, event.at).await?;
+                (existing_user(&txn, id).await?, ended)
+            }
+            AccountAct::EndDeviceSessions { id, device_id } => {
+                let ended = revoke_device_sessions_on(&txn, id, &device_id, event.at).await?;
+                (existing_user(&txn, id).await?, ended)
+            }
+        };
+        let mut detail = event.detail;
+        if event.counts_tokens
+            && let serde_json::Value::Object(map) = &mut detail
+        {
+            map.insert("tokens".into(), ended.into());
         }
-        Ok(())
+        let actor_username = if event.actor_id == user.id {
+            user.username.clone()
+        } else {
+            crate::users::user_on(&txn, event.actor_id)
+                .await?
+                .map(|u| u.username)
+                .unwrap_or_default()
+        };
+        insert_account_log_on(
+            &txn,
+            AccountLogEntry {
+                id: Uuid::now_v7(),
+                tenant_id: user.tenant_id,
+                user_id: user.id,
+                username: user.username.clone(),
+                actor_id: event.actor_id,
+                actor_username,
+                action: event.action.to_owned(),
+                detail: detail.to_string(),
+                at: event.at,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok((user, ended))
     }
 
     /// Rotates a refresh token: marks the live token `old` as used and stores its successor, in
@@ -242,40 +301,6 @@ impl Store {
             .await?;
         txn.commit().await?;
         Ok(true)
-    }
-
-    /// Revokes every sign-in of a user except `keep` (the caller's own).
-    pub async fn revoke_other_sessions(
-        &self,
-        user_id: Uuid,
-        keep: Option<Uuid>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<u64> {
-        let mut update = refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
-            .filter(refresh_token::Column::UserId.eq(user_id))
-            .filter(refresh_token::Column::RevokedAt.is_null());
-        if let Some(keep) = keep {
-            update = update.filter(refresh_token::Column::FamilyId.ne(keep));
-        }
-        Ok(update.exec(&self.db).await?.rows_affected)
-    }
-
-    /// Revokes every sign-in a user made from `device_id`; returns how many tokens it ended.
-    pub async fn revoke_device_sessions(
-        &self,
-        user_id: Uuid,
-        device_id: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<u64> {
-        Ok(refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
-            .filter(refresh_token::Column::UserId.eq(user_id))
-            .filter(refresh_token::Column::DeviceId.eq(device_id))
-            .filter(refresh_token::Column::RevokedAt.is_null())
-            .exec(&self.db)
-            .await?
-            .rows_affected)
     }
 
     /// Every refresh token of a user, newest first.
@@ -312,27 +337,6 @@ impl Store {
             .collect()
     }
 
-    pub async fn insert_account_log(&self, entry: AccountLogEntry) -> StoreResult<()> {
-        let insert = Query::insert()
-            .into_table(LOG)
-            .columns(LOG_COLUMNS)
-            .values([
-                entry.id.into(),
-                entry.tenant_id.into(),
-                entry.user_id.into(),
-                entry.username.into(),
-                entry.actor_id.into(),
-                entry.actor_username.into(),
-                entry.action.into(),
-                entry.detail.into(),
-                entry.at.into(),
-            ])
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?
-            .to_owned();
-        self.db.execute(&insert).await?;
-        Ok(())
-    }
-
     /// The account log of one user, newest first, at most `limit` entries.
     pub async fn account_log(
         &self,
@@ -365,5 +369,240 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+/// An act on an account (see [`Store::change_account`]). No `Debug`: it may carry a password
+/// hash.
+pub enum AccountAct {
+    /// Creates a user.
+    Create(crate::NewUser),
+    /// Changes a user; `end_sessions` also ends every sign-in of it (it was disabled).
+    Update {
+        id: Uuid,
+        change: UserChange,
+        end_sessions: bool,
+    },
+    /// Sets a user's password and ends its sign-ins but `keep` (the caller's own).
+    SetPassword {
+        id: Uuid,
+        password_hash: String,
+        keep: Option<Uuid>,
+    },
+    /// Ends every sign-in of a user.
+    EndSessions { id: Uuid },
+    /// Ends every sign-in a user made from one device.
+    EndDeviceSessions { id: Uuid, device_id: String },
+}
+
+/// The account-log entry of an act: who did it, what the log calls it, its detail (JSON; never
+/// a secret), when.
+#[derive(Debug, Clone)]
+pub struct AccountEvent {
+    pub actor_id: Uuid,
+    pub action: &'static str,
+    pub detail: serde_json::Value,
+    /// Adds to the detail how many tokens the act ended (`tokens`).
+    pub counts_tokens: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// A user that must exist (it was just changed in the same transaction).
+async fn existing_user<C: ConnectionTrait>(db: &C, id: Uuid) -> StoreResult<UserRecord> {
+    crate::users::user_on(db, id)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// Applies `change` to a user and returns it as it is now. A unit deleted meanwhile is
+/// `StoreError::Reference`.
+pub(crate) async fn update_user_on<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    change: UserChange,
+) -> StoreResult<UserRecord> {
+    let mut model = user::ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(id),
+        ..Default::default()
+    };
+    if let Some(role) = change.role {
+        model.role = Set(role.as_str().to_owned());
+    }
+    if let Some(unit) = change.unit {
+        model.tenant_id = Set(unit.as_ref().map(|u| u.tenant_id));
+        model.org_unit_id = Set(unit.as_ref().map(|u| u.id));
+    }
+    if let Some(name) = change.display_name {
+        model.display_name = Set(name);
+    }
+    if let Some(disabled) = change.disabled {
+        model.disabled = Set(disabled);
+    }
+    if model.is_changed() {
+        user::Entity::update(model).exec(db).await?;
+    }
+    crate::users::user_on(db, id)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// Sets a user's password hash; a password set anew also satisfies a required change.
+pub(crate) async fn set_password_hash_on<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    password_hash: String,
+) -> StoreResult<()> {
+    let result = user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(password_hash))
+        .col_expr(user::Column::MustChangePassword, Expr::value(false))
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Revokes every sign-in of a user except `keep` (the caller's own).
+pub(crate) async fn revoke_sessions_on<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let mut update = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+        .filter(refresh_token::Column::UserId.eq(user_id))
+        .filter(refresh_token::Column::RevokedAt.is_null());
+    if let Some(keep) = keep {
+        update = update.filter(refresh_token::Column::FamilyId.ne(keep));
+    }
+    Ok(update.exec(db).await?.rows_affected)
+}
+
+/// Revokes every sign-in a user made from `device_id`; returns how many tokens it ended.
+pub(crate) async fn revoke_device_sessions_on<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+    device_id: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<u64> {
+    Ok(refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+        .filter(refresh_token::Column::UserId.eq(user_id))
+        .filter(refresh_token::Column::DeviceId.eq(device_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+pub(crate) async fn insert_account_log_on<C: ConnectionTrait>(
+    db: &C,
+    entry: AccountLogEntry,
+) -> StoreResult<()> {
+    let insert = Query::insert()
+        .into_table(LOG)
+        .columns(LOG_COLUMNS)
+        .values([
+            entry.id.into(),
+            entry.tenant_id.into(),
+            entry.user_id.into(),
+            entry.username.into(),
+            entry.actor_id.into(),
+            entry.actor_username.into(),
+            entry.action.into(),
+            entry.detail.into(),
+            entry.at.into(),
+        ])
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?
+        .to_owned();
+    db.execute(&insert).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::NewUser;
+
+    fn event(actor_id: Uuid, action: &'static str) -> AccountEvent {
+        AccountEvent {
+            actor_id,
+            action,
+            detail: serde_json::json!({}),
+            counts_tokens: true,
+            at: Utc::now(),
+        }
+    }
+
+    /// A change and its log entry commit together: with the log unwritable, the change is not
+    /// made either.
+    #[tokio::test]
+    async fn an_account_change_commits_with_its_log_entry_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let id = Uuid::now_v7();
+        let new = NewUser {
+            id,
+            username: "admin-a".into(),
+            password_hash: "first".into(),
+            role: Role::SystemAdmin,
+            unit: None,
+            display_name: None,
+            now: Utc::now(),
+            must_change_password: true,
+        };
+        let (created, _) = store
+            .change_account(AccountAct::Create(new), event(id, "created"))
+            .await
+            .unwrap();
+        assert_eq!(created.username, "admin-a");
+        let (_, ended) = store
+            .change_account(
+                AccountAct::SetPassword {
+                    id,
+                    password_hash: "second".into(),
+                    keep: None,
+                },
+                event(id, "password_reset"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(ended, 0);
+        let log = store.account_log(id, 10).await.unwrap();
+        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["password_reset", "created"]);
+        assert_eq!(log[0].detail, r#"{"tokens":0}"#);
+        assert_eq!(log[0].actor_username, "admin-a");
+        let user = store.user(id).await.unwrap().unwrap();
+        assert_eq!(user.password_hash, "second");
+        assert!(!user.must_change_password);
+
+        // The log cannot be written: the password stays as it was.
+        store
+            .db
+            .execute_unprepared("DROP TABLE account_log")
+            .await
+            .unwrap();
+        let failed = store
+            .change_account(
+                AccountAct::SetPassword {
+                    id,
+                    password_hash: "third".into(),
+                    keep: None,
+                },
+                event(id, "password_reset"),
+            )
+            .await;
+        assert!(failed.is_err());
+        assert_eq!(
+            store.user(id).await.unwrap().unwrap().password_hash,
+            "second"
+        );
     }
 }

@@ -18,7 +18,9 @@ use std::time::Duration;
 use paicha_migrations::{Migrator, MigratorTrait, seaql_migrations};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait};
 
-pub use accounts::{AccountLogEntry, SessionStatus, SyncDeviceRecord, UserChange};
+pub use accounts::{
+    AccountAct, AccountEvent, AccountLogEntry, SessionStatus, SyncDeviceRecord, UserChange,
+};
 pub use auth_tables::{NewRefreshToken, RefreshTokenRecord, ThrottleRecord};
 pub use blob::{
     BlobError, BlobFiles, BlobReader, BlobRow, BlobStore, BlobWriter, ObjectBlobs,

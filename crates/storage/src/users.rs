@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use paicha_domain::role::Role;
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait,
+    QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -71,22 +72,7 @@ impl Store {
     /// Inserts a user; a taken username is `StoreError::Duplicate`, a unit deleted meanwhile
     /// `StoreError::Reference`.
     pub async fn insert_user(&self, new: NewUser) -> StoreResult<UserRecord> {
-        let model = user::ActiveModel {
-            id: Set(new.id),
-            username: Set(new.username),
-            password_hash: Set(new.password_hash),
-            role: Set(new.role.as_str().to_owned()),
-            tenant_id: Set(new.unit.as_ref().map(|u| u.tenant_id)),
-            org_unit_id: Set(new.unit.as_ref().map(|u| u.id)),
-            display_name: Set(new.display_name),
-            disabled: Set(false),
-            created_at: Set(new.now),
-            must_change_password: Set(new.must_change_password),
-        };
-        let inserted = user::Entity::insert(model)
-            .exec_with_returning(&self.db)
-            .await?;
-        to_record(inserted)
+        insert_user_on(&self.db, new).await
     }
 
     pub async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>> {
@@ -99,11 +85,7 @@ impl Store {
     }
 
     pub async fn user(&self, id: Uuid) -> StoreResult<Option<UserRecord>> {
-        user::Entity::find_by_id(id)
-            .one(&self.db)
-            .await?
-            .map(to_record)
-            .transpose()
+        user_on(&self.db, id).await
     }
 
     pub async fn count_users(&self) -> StoreResult<u64> {
@@ -152,4 +134,36 @@ impl Store {
             .map(to_record)
             .collect()
     }
+}
+
+/// [`Store::insert_user`] on a connection or a transaction.
+pub(crate) async fn insert_user_on<C: ConnectionTrait>(
+    db: &C,
+    new: NewUser,
+) -> StoreResult<UserRecord> {
+    let model = user::ActiveModel {
+        id: Set(new.id),
+        username: Set(new.username),
+        password_hash: Set(new.password_hash),
+        role: Set(new.role.as_str().to_owned()),
+        tenant_id: Set(new.unit.as_ref().map(|u| u.tenant_id)),
+        org_unit_id: Set(new.unit.as_ref().map(|u| u.id)),
+        display_name: Set(new.display_name),
+        disabled: Set(false),
+        created_at: Set(new.now),
+        must_change_password: Set(new.must_change_password),
+    };
+    to_record(user::Entity::insert(model).exec_with_returning(db).await?)
+}
+
+/// [`Store::user`] on a connection or a transaction.
+pub(crate) async fn user_on<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+) -> StoreResult<Option<UserRecord>> {
+    user::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(to_record)
+        .transpose()
 }

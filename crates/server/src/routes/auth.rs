@@ -13,15 +13,12 @@ use paicha_domain::api::v1::{
     ChangePassword, LoginRequest, LogoutRequest, RefreshRequest, TokenResponse, UserSummary,
 };
 use paicha_domain::api::{ErrorBody, ErrorCode};
-use paicha_storage::{NewRefreshToken, ThrottleRecord, UserRecord};
+use paicha_storage::{AccountAct, NewRefreshToken, ThrottleRecord, UserRecord};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, AuthUser, ClientIp, is_json, parse_json, read_body};
 use crate::state::AppState;
-
-/// Longest accepted device id, in bytes.
-const MAX_DEVICE_ID_BYTES: usize = 200;
 
 /// Sign in with a username and password.
 ///
@@ -50,7 +47,11 @@ pub async fn login(
     ClientIp(source): ClientIp,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    let device_id = req.device_id.as_deref().map(check_device_id).transpose()?;
+    let device_id = req
+        .device_id
+        .as_deref()
+        .map(crate::accounts::check_device_id)
+        .transpose()?;
     let now = Utc::now();
     // A username no account can have is refused before anything else, with no password work
     // (the rule is public, so answering at once tells nothing), but it counts against its
@@ -166,19 +167,6 @@ async fn count_attempt(
             (next, gate)
         })
         .await?)
-}
-
-/// A device id: 1–200 characters, no control characters.
-pub fn check_device_id(raw: &str) -> ApiResult<String> {
-    let id = raw.trim();
-    if id.is_empty() || id.len() > MAX_DEVICE_ID_BYTES || id.chars().any(char::is_control) {
-        return Err(ApiError::unprocessable(ErrorCode::InvalidBody)
-            .with_message(format!(
-                "设备标识应为1至{MAX_DEVICE_ID_BYTES}个字节，且不含控制字符"
-            ))
-            .with_field("device_id"));
-    }
-    Ok(id.to_owned())
 }
 
 /// Trade a refresh token for a new access token and a new refresh token.
@@ -299,7 +287,7 @@ pub async fn change_password(
         .user(principal.user_id)
         .await?
         .ok_or_else(|| ApiError::unauthorized(ErrorCode::SessionRevoked))?;
-    crate::routes::users::check_password_field(&req.new_password, "new_password")?;
+    crate::accounts::check_password_field(&req.new_password, "new_password")?;
     let current = req.current_password;
     let stored = user.password_hash.clone();
     let ok = current.len() <= MAX_PASSWORD_BYTES
@@ -317,19 +305,17 @@ pub async fn change_password(
         .run_password_work(move || hash_password(&new_password))
         .await?
         .map_err(ApiError::internal)?;
-    let now = Utc::now();
-    state.store.set_password_hash(user.id, hash).await?;
-    state
-        .store
-        .revoke_other_sessions(user.id, principal.session_id, now)
-        .await?;
-    crate::routes::users::log_account(
+    crate::accounts::change(
         &state,
-        &user,
         &principal,
+        AccountAct::SetPassword {
+            id: user.id,
+            password_hash: hash,
+            keep: principal.session_id,
+        },
         "password_changed",
         serde_json::json!({}),
-        now,
+        false,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
-use crate::routes::status::unit_status;
+use crate::facts::unit_status;
 use crate::state::AppState;
 
 /// Entries listed by "changes since" at most.

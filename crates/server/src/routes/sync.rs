@@ -93,7 +93,7 @@ pub async fn push(
     ApiJson(req): ApiJson<PushRequest>,
 ) -> ApiResult<Json<PushResponse>> {
     let unit = data_unit_of(&principal, unit)?;
-    let device_id = crate::routes::auth::check_device_id(&req.device_id)?;
+    let device_id = crate::accounts::check_device_id(&req.device_id)?;
     if req.mutations.len() > MAX_MUTATIONS {
         return Err(
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooManyMutations)
@@ -198,7 +198,7 @@ pub async fn pull(
     let view = View::of(principal.role);
     // A bad device id is a bad query parameter (400 `invalid_query`), whatever the cursor.
     let device_id = match query.device_id.as_deref() {
-        Some(device) => Some(crate::routes::auth::check_device_id(device).map_err(|_| {
+        Some(device) => Some(crate::accounts::check_device_id(device).map_err(|_| {
             ApiError::bad_request(ErrorCode::InvalidQuery)
                 .with_message("device_id 应为1至200个字节，且不含控制字符")
                 .with_field("device_id")

@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use paicha_auth::Principal;
 use paicha_auth::password::hash_password;
 use paicha_auth::policy::Denied;
-use paicha_domain::account::{check_new_password, normalize_username};
+use paicha_domain::account::normalize_username;
 use paicha_domain::api::v1::{
     AccountEvent, AccountEventList, CreateUser, Device, DeviceList, ResetPassword, UpdateUser,
     User, UserList,
@@ -20,7 +20,7 @@ use paicha_domain::api::v1::{
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use paicha_domain::org::{MAX_NAME_CHARS, normalize_name};
 use paicha_domain::role::Role;
-use paicha_storage::{AccountLogEntry, NewUser, OrgUnitRecord, StoreError, UserChange, UserRecord};
+use paicha_storage::{AccountAct, NewUser, OrgUnitRecord, StoreError, UserChange, UserRecord};
 use uuid::Uuid;
 
 use crate::access::{actor, unit_ref};
@@ -76,7 +76,7 @@ pub async fn create_user(
             .with_message("用户名应为3至64个字母、数字或 _.-@")
             .with_field("username")
     })?;
-    check_password_field(&req.password, "password")?;
+    crate::accounts::check_password_field(&req.password, "password")?;
     let display_name = req
         .display_name
         .as_deref()
@@ -88,9 +88,12 @@ pub async fn create_user(
         .run_password_work(move || hash_password(&password))
         .await?
         .map_err(ApiError::internal)?;
-    let user = state
-        .store
-        .insert_user(NewUser {
+    let detail =
+        serde_json::json!({"role": req.role.as_str(), "org_unit_id": unit.as_ref().map(|u| u.id)});
+    let (user, _) = crate::accounts::change(
+        &state,
+        &principal,
+        AccountAct::Create(NewUser {
             id: Uuid::now_v7(),
             username,
             password_hash,
@@ -99,25 +102,20 @@ pub async fn create_user(
             display_name,
             now: Utc::now(),
             must_change_password: false,
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::Duplicate(_) => {
-                ApiError::conflict(ErrorCode::UsernameTaken).with_field("username")
-            }
-            // The unit was deleted between the look-up and the insert.
-            StoreError::Reference(_) => ApiError::not_found().with_field("org_unit_id"),
-            other => other.into(),
-        })?;
-    log_account(
-        &state,
-        &user,
-        &principal,
+        }),
         "created",
-        serde_json::json!({"role": user.role.as_str(), "org_unit_id": user.org_unit_id}),
-        user.created_at,
+        detail,
+        false,
     )
-    .await?;
+    .await
+    .map_err(|e| match e {
+        StoreError::Duplicate(_) => {
+            ApiError::conflict(ErrorCode::UsernameTaken).with_field("username")
+        }
+        // The unit was deleted between the look-up and the insert.
+        StoreError::Reference(_) => ApiError::not_found().with_field("org_unit_id"),
+        other => other.into(),
+    })?;
     Ok((StatusCode::CREATED, Json(user_dto(user))))
 }
 
@@ -149,57 +147,9 @@ pub async fn list_users(
     }))
 }
 
-/// A password field of a request: the rules of a new password.
-pub fn check_password_field(password: &str, field: &str) -> ApiResult<()> {
-    check_new_password(password).map_err(|e| {
-        let code = ErrorCode::parse(e.code()).unwrap_or(ErrorCode::InvalidBody);
-        ApiError::unprocessable(code)
-            .with_message(e.message_zh())
-            .with_field(field)
-    })
-}
-
 fn check_display_name(raw: &str) -> ApiResult<String> {
     normalize_name(raw, MAX_NAME_CHARS)
         .ok_or_else(|| ApiError::unprocessable(ErrorCode::InvalidName).with_field("display_name"))
-}
-
-/// Writes an entry of `user`'s account log, made by `principal`, and says it in the server log
-/// (ids and usernames, never secrets).
-pub async fn log_account(
-    state: &AppState,
-    user: &UserRecord,
-    principal: &Principal,
-    action: &str,
-    detail: serde_json::Value,
-    at: DateTime<Utc>,
-) -> ApiResult<()> {
-    let actor_username = if principal.user_id == user.id {
-        user.username.clone()
-    } else {
-        state
-            .store
-            .user(principal.user_id)
-            .await?
-            .map(|u| u.username)
-            .unwrap_or_default()
-    };
-    state
-        .store
-        .insert_account_log(AccountLogEntry {
-            id: Uuid::now_v7(),
-            tenant_id: user.tenant_id,
-            user_id: user.id,
-            username: user.username.clone(),
-            actor_id: principal.user_id,
-            actor_username,
-            action: action.to_owned(),
-            detail: detail.to_string(),
-            at,
-        })
-        .await?;
-    tracing::info!(user.id = %user.id, username = %user.username, by = %principal.user_id, action, "account changed");
-    Ok(())
 }
 
 /// A user the caller manages, with its unit. A user the caller may not see at all is 404; for
@@ -262,6 +212,25 @@ fn may_act(
         a.may_manage_user(user.role, target.as_ref())
     }
     .map_err(|d| refusal(d, user, principal))
+}
+
+/// Ends sign-ins of a user the caller manages (or its own), with the log entry: `act` names
+/// which, and the entry counts the tokens ended.
+async fn end_sessions(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    act: AccountAct,
+    action: &'static str,
+    detail: serde_json::Value,
+) -> ApiResult<()> {
+    let own = state.caller_unit(principal).await?;
+    let (user, unit) = managed_user(state, principal, id, false).await?;
+    if user.id != principal.user_id {
+        may_act(own.as_ref(), principal, &user, unit.as_ref())?;
+    }
+    crate::accounts::change(state, principal, act, action, detail, true).await?;
+    Ok(())
 }
 
 /// The answer to a refused action on `user`: one of its own rank is `403 forbidden` with a
@@ -407,30 +376,23 @@ pub async fn update_user(
     if detail.is_empty() {
         return Ok(Json(user_dto(user)));
     }
-    let now = Utc::now();
-    let updated = state
-        .store
-        .update_user(user.id, change)
-        .await
-        .map_err(|e| match e {
-            StoreError::Reference(_) => ApiError::not_found().with_field("org_unit_id"),
-            other => other.into(),
-        })?;
-    if disables {
-        state
-            .store
-            .revoke_other_sessions(user.id, None, now)
-            .await?;
-    }
-    log_account(
+    let (updated, _) = crate::accounts::change(
         &state,
-        &updated,
         &principal,
+        AccountAct::Update {
+            id: user.id,
+            change,
+            end_sessions: disables,
+        },
         "updated",
         serde_json::Value::Object(detail),
-        now,
+        false,
     )
-    .await?;
+    .await
+    .map_err(|e| match e {
+        StoreError::Reference(_) => ApiError::not_found().with_field("org_unit_id"),
+        other => other.into(),
+    })?;
     Ok(Json(user_dto(updated)))
 }
 
@@ -459,25 +421,23 @@ pub async fn reset_password(
     let own = state.caller_unit(&principal).await?;
     let (user, unit) = managed_user(&state, &principal, id, false).await?;
     may_act(own.as_ref(), &principal, &user, unit.as_ref())?;
-    check_password_field(&req.password, "password")?;
+    crate::accounts::check_password_field(&req.password, "password")?;
     let password = req.password;
     let hash = state
         .run_password_work(move || hash_password(&password))
         .await?
         .map_err(ApiError::internal)?;
-    let now = Utc::now();
-    state.store.set_password_hash(user.id, hash).await?;
-    state
-        .store
-        .revoke_other_sessions(user.id, None, now)
-        .await?;
-    log_account(
+    crate::accounts::change(
         &state,
-        &user,
         &principal,
+        AccountAct::SetPassword {
+            id: user.id,
+            password_hash: hash,
+            keep: None,
+        },
         "password_reset",
         serde_json::json!({}),
-        now,
+        false,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -565,23 +525,16 @@ pub async fn revoke_device(
     AuthUser(principal): AuthUser,
     ApiPath((id, device_id)): ApiPath<(Uuid, String)>,
 ) -> ApiResult<StatusCode> {
-    let own = state.caller_unit(&principal).await?;
-    let (user, unit) = managed_user(&state, &principal, id, false).await?;
-    if user.id != principal.user_id {
-        may_act(own.as_ref(), &principal, &user, unit.as_ref())?;
-    }
-    let now = Utc::now();
-    let ended = state
-        .store
-        .revoke_device_sessions(user.id, &device_id, now)
-        .await?;
-    log_account(
+    end_sessions(
         &state,
-        &user,
         &principal,
+        id,
+        AccountAct::EndDeviceSessions {
+            id,
+            device_id: device_id.clone(),
+        },
         "device_revoked",
-        serde_json::json!({"device_id": device_id, "tokens": ended}),
-        now,
+        serde_json::json!({"device_id": device_id}),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -605,23 +558,13 @@ pub async fn revoke_sessions(
     AuthUser(principal): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    let own = state.caller_unit(&principal).await?;
-    let (user, unit) = managed_user(&state, &principal, id, false).await?;
-    if user.id != principal.user_id {
-        may_act(own.as_ref(), &principal, &user, unit.as_ref())?;
-    }
-    let now = Utc::now();
-    let ended = state
-        .store
-        .revoke_other_sessions(user.id, None, now)
-        .await?;
-    log_account(
+    end_sessions(
         &state,
-        &user,
         &principal,
+        id,
+        AccountAct::EndSessions { id },
         "sessions_revoked",
-        serde_json::json!({"tokens": ended}),
-        now,
+        serde_json::json!({}),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
