@@ -55,6 +55,15 @@ pub enum Source {
     LostBand(&'static str),
 }
 
+/// What a column's cells are in a workbook: text, a number Excel can sum, or a date Excel can
+/// sort and count by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    Text,
+    Number,
+    Date,
+}
+
 /// How long a member lost at the start had been without contact, as the registers and the
 /// status group it (`lost_by_duration`).
 pub fn lost_band_zh(months: Option<&serde_json::Value>) -> String {
@@ -125,6 +134,43 @@ impl LedgerKind {
             Self::Roster => "党员花名册",
             Self::MobileRegister => "流动党员登记册",
         }
+    }
+
+    /// The collection a register's rows are records of.
+    pub fn collection(self) -> Collection {
+        match self.selection() {
+            Selection::Where(c, _, _) | Selection::Except(c, _, _) | Selection::All(c) => c,
+        }
+    }
+
+    /// What each column's cells are (see [`CellKind`]): 序号 and integer fields are numbers,
+    /// date fields dates, the rest text.
+    pub fn cell_kinds(self) -> Vec<CellKind> {
+        let of = |collection: Collection, field: &str| match collection
+            .schema()
+            .field(field)
+            .map(|f| f.ty)
+        {
+            Some(crate::collection::FieldType::Int { .. }) => CellKind::Number,
+            Some(crate::collection::FieldType::Date) => CellKind::Date,
+            _ => CellKind::Text,
+        };
+        self.columns()
+            .iter()
+            .map(|(_, source)| match source {
+                Source::Serial => CellKind::Number,
+                Source::Field(f) => of(self.collection(), f),
+                Source::Member(f) => of(Collection::Members, f),
+                Source::Unit | Source::WorkArea | Source::Attachments(_) | Source::LostBand(_) => {
+                    CellKind::Text
+                }
+            })
+            .collect()
+    }
+
+    /// Whether the register is too wide for a portrait page (it prints in landscape).
+    pub fn is_wide(self) -> bool {
+        self.columns().len() > 8
     }
 
     pub fn selection(self) -> Selection {
@@ -294,10 +340,40 @@ fn word_zh(word: &str) -> Option<&'static str> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn serials_months_and_dates_are_typed_cells() {
+        let lost = LedgerKind::LostContactRegister;
+        let kinds = lost.cell_kinds();
+        let kind_of = |header: &str| {
+            let i = lost
+                .columns()
+                .iter()
+                .position(|(h, _)| *h == header)
+                .unwrap();
+            kinds[i]
+        };
+        assert_eq!(kinds.len(), lost.columns().len());
+        assert_eq!(kind_of("序号"), CellKind::Number);
+        assert_eq!(kind_of("失联月数（排查开始时）"), CellKind::Number);
+        assert_eq!(kind_of("失联月数（查找结束时）"), CellKind::Number);
+        assert_eq!(kind_of("最后参加组织生活日期"), CellKind::Date);
+        assert_eq!(kind_of("取得联系日期"), CellKind::Date);
+        assert_eq!(kind_of("姓名"), CellKind::Text);
+        assert_eq!(kind_of("失联时长（排查开始时）"), CellKind::Text);
+        let roster = LedgerKind::Roster.cell_kinds();
+        assert_eq!(roster[6], CellKind::Date, "出生日期 of a member");
+        assert_eq!(roster[7], CellKind::Text, "公民身份号码 stays text");
+        // Every kind names a column of its own.
+        for kind in LedgerKind::ALL {
+            assert_eq!(kind.cell_kinds().len(), kind.columns().len());
+        }
+    }
 
     #[test]
     fn kinds_round_trip_and_have_titles() {

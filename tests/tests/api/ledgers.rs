@@ -536,3 +536,137 @@ async fn api_answers_and_exports_are_not_to_be_stored() {
         Some("no-store")
     );
 }
+
+/// The named part of a workbook (an xlsx is a zip of XML parts), as text.
+fn workbook_part(bytes: &[u8], name: &str) -> String {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+    let mut part = zip.by_name(name).unwrap();
+    let mut text = String::new();
+    part.read_to_string(&mut text).unwrap();
+    text
+}
+
+/// A register comes out of Excel ready to print and file: A4, landscape when wide, one page
+/// wide, the title and headers repeated on every page and frozen on screen, the title across
+/// the table, 序号 and 失联月数 as numbers, dates as dates.
+#[tokio::test]
+async fn registers_open_ready_to_print_with_numbers_and_dates_typed() {
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let b1 = t.branch1.id;
+    let (m, case) = (Uuid::now_v7(), Uuid::now_v7());
+    // A campaign, so a case gets its months without contact at the start.
+    let start = paicha_domain::calendar::china_date(chrono::Utc::now()) - chrono::Days::new(3);
+    let campaign = json!({"name": "集中排查", "start_date": start.to_string()});
+    let pushes = [
+        (
+            &t.admin,
+            put(1, "campaigns", Uuid::now_v7(), t.committee.id, campaign),
+        ),
+        (
+            &t.secretary1,
+            put(
+                1,
+                "members",
+                m,
+                b1,
+                json!({"name": "秦二二", "gender": "male", "birth_date": "1970-02-03", "last_activity_on": "2014-06-30", "last_dues_paid_on": "2014-06-30", "whereabouts_known": false}),
+            ),
+        ),
+        (
+            &t.secretary1,
+            put(
+                2,
+                "contact_cases",
+                case,
+                b1,
+                json!({"member_id": m, "result": "searching", "last_activity_on": "2014-06-30"}),
+            ),
+        ),
+    ];
+    for (client, mutation) in pushes {
+        let r = client.push("p", vec![mutation]).await.unwrap();
+        assert!(
+            r.results.iter().all(|r| r.error.is_none()),
+            "{:?}",
+            r.results
+        );
+    }
+    let token = t.admin.access_token().unwrap();
+    let base = format!("{}/v1/ledgers", app.base);
+
+    let (status, _, bytes) = get(format!("{base}/lost_contact_register?format=xlsx"), token).await;
+    assert_eq!(status, StatusCode::OK);
+    let sheet = workbook_part(&bytes, "xl/worksheets/sheet1.xml");
+    assert!(sheet.contains(r#"<pageSetUpPr fitToPage="1"/>"#), "{sheet}");
+    assert!(sheet.contains(r#"paperSize="9""#), "A4: {sheet}");
+    assert!(sheet.contains(r#"orientation="landscape""#), "{sheet}");
+    assert!(
+        sheet.contains(r#"fitToHeight="0""#),
+        "one page wide, as long as it takes"
+    );
+    assert!(sheet.contains(r#"ySplit="3""#) && sheet.contains(r#"state="frozen""#));
+    let columns = paicha_domain::ledger::LedgerKind::LostContactRegister
+        .columns()
+        .len();
+    let last = char::from(b'A' + u8::try_from(columns - 1).unwrap());
+    assert!(
+        sheet.contains(&format!(r#"<mergeCell ref="A1:{last}1"/>"#)),
+        "the title across the table"
+    );
+    assert!(
+        sheet.contains("&amp;P") && sheet.contains("&amp;N"),
+        "page numbers in the footer"
+    );
+    let book = workbook_part(&bytes, "xl/workbook.xml");
+    assert!(
+        book.contains("_xlnm.Print_Titles") && book.contains("$1:$3"),
+        "{book}"
+    );
+
+    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).unwrap();
+    let range = workbook.worksheet_range("失联党员登记册").unwrap();
+    let headers: Vec<String> = range
+        .rows()
+        .nth(2)
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let row = range.rows().nth(3).unwrap();
+    let at = |h: &str| &row[headers.iter().position(|x| x == h).unwrap()];
+    assert_eq!(at("序号"), &Data::Float(1.0));
+    assert!(
+        matches!(at("失联月数（排查开始时）"), Data::Float(n) if *n >= 6.0),
+        "{:?}",
+        at("失联月数（排查开始时）")
+    );
+    match at("最后参加组织生活日期") {
+        // Excel counts days from 1899-12-30.
+        Data::DateTime(d) => assert_eq!(
+            d.as_f64(),
+            (chrono::NaiveDate::from_ymd_opt(2014, 6, 30).unwrap()
+                - chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap())
+            .num_days() as f64
+        ),
+        other => panic!("a date cell, not {other:?}"),
+    }
+    assert_eq!(at("姓名"), &Data::String("秦二二".into()));
+
+    // A narrow register stays portrait; every register's page is set up. Each workbook is kept
+    // beside the screenshots, to print to PDF and look at (`soffice --convert-to pdf`).
+    let keep = paicha_tests::browser::screenshot_dir().join("registers");
+    std::fs::create_dir_all(&keep).unwrap();
+    for kind in paicha_domain::ledger::LedgerKind::ALL {
+        let (_, _, bytes) = get(format!("{base}/{}?format=xlsx", kind.as_str()), token).await;
+        std::fs::write(keep.join(format!("{}.xlsx", kind.as_str())), &bytes).unwrap();
+        let sheet = workbook_part(&bytes, "xl/worksheets/sheet1.xml");
+        assert!(sheet.contains(r#"paperSize="9""#), "{kind:?}");
+        assert_eq!(
+            sheet.contains(r#"orientation="landscape""#),
+            kind.is_wide(),
+            "{kind:?}"
+        );
+    }
+}

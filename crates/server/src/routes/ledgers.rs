@@ -410,44 +410,144 @@ fn is_plain_number(value: &str) -> bool {
     all_digits(whole) && fraction.is_none_or(all_digits)
 }
 
-/// The workbook: title, unit and date on top, then the headers and the rows.
+/// `2016年3月11日` (how [`paicha_domain::ledger::date_zh`] writes a date) back to its parts.
+fn parse_date_zh(text: &str) -> Option<(u16, u8, u8)> {
+    let (year, rest) = text.split_once('年')?;
+    let (month, rest) = rest.split_once('月')?;
+    let day = rest.strip_suffix('日')?;
+    Some((year.parse().ok()?, month.parse().ok()?, day.parse().ok()?))
+}
+
+/// How wide a text shows, in Excel's character units: a CJK character takes two.
+fn display_width(text: &str) -> usize {
+    text.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum()
+}
+
+/// The workbook, ready to print and file: the title across the table, the unit and date, the
+/// headers (frozen, and repeated with the title on every printed page), the rows with numbers
+/// and dates as Excel numbers and dates, the sign-off line below; A4, landscape when the
+/// register is wide, fitted to the page width, page numbers in the footer.
 fn xlsx(table: &LedgerTable) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-    use rust_xlsxwriter::{Format, Workbook};
+    use paicha_domain::ledger::CellKind;
+    use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook};
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
     sheet.set_name(table.title.chars().take(31).collect::<String>())?;
-    let bold = Format::new().set_bold();
-    sheet.write_string_with_format(0, 0, &table.title, &bold)?;
-    let date = paicha_domain::ledger::date_zh(&table.generated_on.to_string()).unwrap_or_default();
-    sheet.write_string(1, 0, format!("单位：{}　日期：{date}", table.org_unit_name))?;
-    for (c, header) in table.columns.iter().enumerate() {
+    let columns = u16::try_from(table.columns.len().max(1)).unwrap_or(u16::MAX);
+    let last = columns - 1;
+    let title = Format::new()
+        .set_bold()
+        .set_font_size(16)
+        .set_align(FormatAlign::Center)
+        .set_align(FormatAlign::VerticalCenter);
+    let subtitle = Format::new().set_align(FormatAlign::Left);
+    let header = Format::new()
+        .set_bold()
+        .set_text_wrap()
+        .set_align(FormatAlign::Center)
+        .set_align(FormatAlign::VerticalCenter)
+        .set_border(FormatBorder::Thin)
+        .set_background_color("#EFEFEF");
+    let text = Format::new()
+        .set_text_wrap()
+        .set_align(FormatAlign::VerticalCenter)
+        .set_border(FormatBorder::Thin);
+    let number = text.clone().set_align(FormatAlign::Center);
+    let date = number.clone().set_num_format("yyyy\"年\"m\"月\"d\"日\"");
+    let generated =
+        paicha_domain::ledger::date_zh(&table.generated_on.to_string()).unwrap_or_default();
+    if last > 0 {
+        sheet.merge_range(0, 0, 0, last, &table.title, &title)?;
+        sheet.merge_range(
+            1,
+            0,
+            1,
+            last,
+            &format!("单位：{}　日期：{generated}", table.org_unit_name),
+            &subtitle,
+        )?;
+    } else {
+        sheet.write_string_with_format(0, 0, &table.title, &title)?;
+        sheet.write_string(
+            1,
+            0,
+            format!("单位：{}　日期：{generated}", table.org_unit_name),
+        )?;
+    }
+    sheet.set_row_height(0, 28)?;
+    sheet.set_row_height(2, 48)?;
+    let kinds = table.kind.cell_kinds();
+    // A long heading wraps onto two lines: it asks for half its width (6 to 12).
+    let mut widths: Vec<usize> = table
+        .columns
+        .iter()
+        .map(|h| display_width(h).div_ceil(2).clamp(6, 12).min(display_width(h)))
+        .collect();
+    for (c, heading) in table.columns.iter().enumerate() {
         let col = u16::try_from(c).unwrap_or(u16::MAX);
-        sheet.write_string_with_format(2, col, header, &bold)?;
-        sheet.set_column_width(col, 14)?;
+        sheet.write_string_with_format(2, col, heading, &header)?;
     }
     for (r, row) in table.rows.iter().enumerate() {
         let line = u32::try_from(r + 3).unwrap_or(u32::MAX);
         for (c, value) in row.iter().enumerate() {
-            sheet.write_string(line, u16::try_from(c).unwrap_or(u16::MAX), value)?;
+            let col = u16::try_from(c).unwrap_or(u16::MAX);
+            if let Some(w) = widths.get_mut(c) {
+                *w = (*w).max(display_width(value));
+            }
+            let kind = kinds.get(c).copied().unwrap_or(CellKind::Text);
+            let as_number = (kind == CellKind::Number)
+                .then(|| value.parse::<f64>().ok())
+                .flatten();
+            let as_date = (kind == CellKind::Date)
+                .then(|| parse_date_zh(value))
+                .flatten()
+                .and_then(|(y, m, d)| ExcelDateTime::from_ymd(y, m, d).ok());
+            if let Some(n) = as_number {
+                sheet.write_number_with_format(line, col, n, &number)?;
+            } else if let Some(day) = as_date {
+                sheet.write_datetime_with_format(line, col, &day, &date)?;
+            } else {
+                sheet.write_string_with_format(line, col, value, &text)?;
+            }
         }
+    }
+    // Wide enough for what the column holds, within reason: long texts wrap.
+    for (c, width) in widths.iter().enumerate() {
+        let col = u16::try_from(c).unwrap_or(u16::MAX);
+        let fit = (*width).clamp(4, 24) + 1;
+        sheet.set_column_width(col, u32::try_from(fit).unwrap_or(32))?;
     }
     // The sign-off lines of a register handed upward: who filled it in, who audited it, when it
     // was sent (the last two are written by hand on the printed sheet).
     let after = u32::try_from(table.rows.len() + 4).unwrap_or(u32::MAX);
-    sheet.write_string(
-        after,
-        0,
-        format!(
-            "填报单位：{}　　填报人：{}　　审核人：＿＿＿＿＿＿　　报送日期：＿＿＿＿年＿＿月＿＿日",
-            table.org_unit_name, table.prepared_by
-        ),
-    )?;
+    let sign_off = format!(
+        "填报单位：{}　　填报人：{}　　审核人：＿＿＿＿＿＿　　报送日期：＿＿＿＿年＿＿月＿＿日",
+        table.org_unit_name, table.prepared_by
+    );
+    if last > 0 {
+        sheet.merge_range(after, 0, after, last, &sign_off, &subtitle)?;
+    } else {
+        sheet.write_string(after, 0, sign_off)?;
+    }
+    // Printing: A4, landscape when wide, one page wide, title and headers on every page.
+    sheet.set_paper_size(9);
+    if table.kind.is_wide() {
+        sheet.set_landscape();
+    }
+    sheet.set_print_fit_to_pages(1, 0);
+    sheet.set_print_center_horizontally(true);
+    sheet.set_margins(0.4, 0.4, 0.6, 0.6, 0.3, 0.3);
+    sheet.set_repeat_rows(0, 2)?;
+    sheet.set_freeze_panes(3, 0)?;
+    sheet.set_footer("&C第 &P 页，共 &N 页");
     // The breakdowns on a sheet of their own, so the register's sheet stays one table.
     if !table.summaries.is_empty() {
+        let bold = Format::new().set_bold();
         let sheet = workbook.add_worksheet();
         sheet.set_name("分类统计")?;
         sheet.write_string_with_format(0, 0, format!("{}分类统计", table.title), &bold)?;
         sheet.set_column_width(0, 24)?;
+        sheet.set_paper_size(9);
         let mut line: u32 = 2;
         for summary in &table.summaries {
             sheet.write_string_with_format(line, 0, &summary.title, &bold)?;
