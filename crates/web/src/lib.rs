@@ -168,7 +168,7 @@ impl Assets {
             [
                 "/field/".to_owned(),
                 "/assets/field/manifest.webmanifest".to_owned(),
-                "/assets/field/icon.svg".to_owned(),
+                "/assets/core/icon.svg".to_owned(),
             ],
         );
         urls
@@ -335,6 +335,14 @@ async fn file(Path(path): Path<String>, headers: HeaderMap) -> Response {
     }
 }
 
+/// `/favicon.ico`, which browsers ask for by that name (the pages also name the SVG icon).
+async fn favicon(headers: HeaderMap) -> Response {
+    match ASSETS.files.get("core/favicon.ico") {
+        Some((asset, _)) => respond(asset, &headers, "public, max-age=86400", None),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 async fn service_worker(headers: HeaderMap) -> Response {
     match &ASSETS.service_worker {
         Some(asset) => respond(asset, &headers, "no-cache", None),
@@ -343,11 +351,12 @@ async fn service_worker(headers: HeaderMap) -> Response {
 }
 
 /// The routes of the web faces, to merge into the API router: the pages, the field app's
-/// service worker and `/assets/*`.
+/// service worker, `/favicon.ico` and `/assets/*`.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     let mut router = Router::new()
         .route("/assets/{*path}", get(file))
         .route("/field/sw.js", get(service_worker))
+        .route("/favicon.ico", get(favicon))
         .route(
             "/field",
             get(|| async { axum::response::Redirect::permanent("/field/") }),

@@ -151,6 +151,66 @@ const SIGN: &str = r#"
     return true;
 "#;
 
+/// A browser's `GET /favicon.ico` answers with an icon, and every icon the pages and the
+/// manifest name is served with its type (a phone installing the field app fetches the PNGs).
+#[tokio::test]
+async fn the_favicon_and_every_named_icon_are_served() {
+    let app = spawn_app().await;
+    let http = reqwest::Client::new();
+    let get = |path: String| {
+        let http = http.clone();
+        let url = format!("{}{path}", app.base);
+        async move {
+            let r = http.get(&url).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{url}");
+            let kind = r.headers()["content-type"].to_str().unwrap().to_owned();
+            (kind, r.bytes().await.unwrap().to_vec())
+        }
+    };
+    let (kind, ico) = get("/favicon.ico".into()).await;
+    assert_eq!(kind, "image/x-icon");
+    assert_eq!(&ico[..4], &[0, 0, 1, 0], "an ICO header");
+    let (_, manifest) = get("/assets/field/manifest.webmanifest".into()).await;
+    let manifest: Value = serde_json::from_slice(&manifest).unwrap();
+    let mut named: Vec<(String, String)> = manifest["icons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["src"].as_str().unwrap().to_owned(),
+                i["type"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        named.iter().any(|(_, t)| t == "image/png"),
+        "phones need a PNG"
+    );
+    for page in ["/", "/field/"] {
+        let (_, html) = get(page.into()).await;
+        let html = String::from_utf8(html).unwrap();
+        for rel in ["rel=\"icon\" href=\"", "rel=\"apple-touch-icon\" href=\""] {
+            let at = html
+                .find(rel)
+                .unwrap_or_else(|| panic!("{page} names no {rel}"))
+                + rel.len();
+            let src = html[at..].split('"').next().unwrap().to_owned();
+            let kind = if src.ends_with(".svg") {
+                "image/svg+xml"
+            } else {
+                "image/png"
+            };
+            named.push((src, kind.to_owned()));
+        }
+    }
+    for (src, kind) in named {
+        let (served, bytes) = get(src.clone()).await;
+        assert_eq!(served, kind, "{src}");
+        assert!(!bytes.is_empty(), "{src}");
+    }
+}
+
 #[tokio::test]
 async fn the_schema_document_is_served_with_a_version() {
     let app = spawn_app().await;

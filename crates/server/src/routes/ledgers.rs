@@ -481,7 +481,12 @@ fn xlsx(table: &LedgerTable) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     let mut widths: Vec<usize> = table
         .columns
         .iter()
-        .map(|h| display_width(h).div_ceil(2).clamp(6, 12).min(display_width(h)))
+        .map(|h| {
+            display_width(h)
+                .div_ceil(2)
+                .clamp(6, 12)
+                .min(display_width(h))
+        })
         .collect();
     for (c, heading) in table.columns.iter().enumerate() {
         let col = u16::try_from(c).unwrap_or(u16::MAX);
