@@ -298,7 +298,7 @@ async fn registers_export_as_excel_csv_and_json() {
         "{circumstances:?}"
     );
     let row = |name: &str| register.rows.iter().find(|r| r[3] == name).unwrap().clone();
-    assert!(row("秦二二").contains(&"尚未立案查找".to_owned()));
+    assert!(row("秦二二").contains(&"尚未开展查找".to_owned()));
     assert!(row("尤二三").iter().any(|c| c.contains("登记为失联")));
     assert_eq!(
         row("尤二三")[2],

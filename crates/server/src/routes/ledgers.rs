@@ -194,7 +194,7 @@ pub async fn ledger(
             {
                 let mut row = fields.clone();
                 row.insert("member_id".into(), serde_json::Value::String(id.clone()));
-                row.insert("remarks".into(), "尚未立案查找".into());
+                row.insert("remarks".into(), "尚未开展查找".into());
                 // No case yet: the months lost at the start are the member's baseline's.
                 if let Some(months) = fields.get("baseline_lost_months") {
                     row.insert("lost_months_at_start".into(), months.clone());

@@ -194,7 +194,7 @@ function Headline({ counts }) {
     ['verified', number(counts.verified), percent(counts.verified, counts.members_total)],
     ['info_forms_complete', number(counts.info_forms_complete), percent(counts.info_forms_complete, counts.members_total)],
     ['lost_contact_at_start', number(counts.lost_contact_at_start), ''],
-    ['found', number(p.found), `查找案件 ${number(counts.contact_cases)}`],
+    ['found', number(p.found), `查找记录 ${number(counts.contact_cases)}`],
     ['transfers_without_receipt', number(counts.transfers_without_receipt), `转出 ${number(counts.transfers)}`],
     ['overdue', number(counts.overdue), ''],
   ];

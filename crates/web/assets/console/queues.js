@@ -23,7 +23,7 @@ const DISPOSITION = {
   suspend: '停止党籍',
   cancel_probation: '取消预备党员资格',
   probation_not_retained: '不再保留预备党员资格',
-  deceased: '已去世',
+  deceased: '因死亡注销',
   transferred_out: '已转出',
   restore_membership: '恢复党籍',
 };
@@ -41,7 +41,7 @@ const DEPARTMENT = {
 const ARCHIVE_REASON = {
   transferred_in: '组织关系转入',
   incomplete: '档案不全',
-  lost: '档案遗失',
+  lost: '档案丢失',
   identity_in_doubt: '身份存疑',
 };
 const EXEMPTION = {

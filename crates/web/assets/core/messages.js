@@ -21,9 +21,9 @@ export const KIND = {
 
 // Phase states as the console shows them (the server's `state_zh` is preferred when present).
 export const PHASE_STATE = {
-  not_applicable: '不适用',
+  not_applicable: '不涉及',
   open: '进行中',
-  on_time: '按时完成',
+  on_time: '按期完成',
   late: '逾期完成',
   missing: '逾期未完成',
 };
@@ -35,7 +35,7 @@ export const COUNT = {
   lost_contact_at_start: '排查开始时失联',
   mobile: '流动党员',
   info_forms_complete: '采集表完整',
-  contact_cases: '查找案件',
+  contact_cases: '查找记录',
   found: '已取得联系',
   still_lost: '仍无法联系',
   transfers: '转出党员',
@@ -76,7 +76,7 @@ export const ROSTER_STATUS = {
   confirmed_on_site: '已核查（现场确认）',
   confirmed_remote: '已核查（远程确认）',
   confirmed_assisted: '已核查（协助确认）',
-  pending_lost: '待查找（失联）',
+  pending_lost: '失联待确认',
   flagged_surplus: '标记为多余人员',
   removed_from_roster: '已移出花名册',
 };
@@ -87,7 +87,7 @@ export const CONTACT_STATUS = {
   lost: '失联',
   searching: '查找中',
   found: '已取得联系',
-  managed_elsewhere: '已由他处管理',
+  managed_elsewhere: '已在他处管理',
   still_lost: '仍无法取得联系',
 };
 

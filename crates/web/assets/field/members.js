@@ -18,7 +18,7 @@ const STATUS_FILTERS = [
   ['', '全部'],
   ['unverified', '未核查'],
   ['verified', '已核查'],
-  ['pending_lost', '失联待查'],
+  ['pending_lost', '失联待确认'],
   ['flagged_surplus', '多余待审'],
 ];
 
@@ -454,7 +454,7 @@ function Cases({ member }) {
   }
   return html`<section class="card cases">
     <h2>失联党员查找</h2>
-    ${cases.length === 0 && html`<button class="btn primary" type="button" id="open-case" onClick=${openCase}>建立查找案例</button>`}
+    ${cases.length === 0 && html`<button class="btn primary" type="button" id="open-case" onClick=${openCase}>开展查找</button>`}
     ${cases.map((c) => {
       const mine = attempts
         .filter((a) => a.fields.case_id === c.id)

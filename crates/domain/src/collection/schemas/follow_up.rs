@@ -158,7 +158,7 @@ pub(super) static CONTACT_ATTEMPTS: Schema = Schema {
     fields: &[
         req(
             "case_id",
-            "查找案例",
+            "查找记录",
             Ref(Collection::ContactCases),
             &[BranchSecretary, GroupMember, CommitteeAdmin],
         ),
@@ -224,7 +224,7 @@ pub(super) static DEPARTMENT_SEARCH_REQUESTS: Schema = Schema {
     creators: BRANCH,
     addressed_to: None,
     fields: &[
-        req("case_id", "查找案例", Ref(Collection::ContactCases), BRANCH),
+        req("case_id", "查找记录", Ref(Collection::ContactCases), BRANCH),
         f(
             "departments",
             "申请查找部门",
