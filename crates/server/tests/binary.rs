@@ -3,35 +3,28 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-struct Server(Child);
+use paicha_tests::process::{Process, temp_dir};
+use paicha_tests::{Committee, PASSWORD, first_sign_in, hostile, pull_everything};
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `paicha serve` on port 0 and returns it with the URL it printed.
-fn start(dir: &std::path::Path, envs: &[(&str, &str)]) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_paicha"))
-        .arg("serve")
-        .current_dir(dir)
-        .env_clear()
-        .env("PAICHA_LISTEN", "127.0.0.1:0")
-        .envs(envs.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("paicha starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
+/// Starts `bin serve` in `dir` on port 0 and returns it with the first line it printed and
+/// the URL that line names.
+fn start_bin(bin: &str, dir: &std::path::Path, envs: &[(&str, &str)]) -> (Process, String, String) {
+    let mut server = Process::spawn(
+        Process::command(bin)
+            .arg("serve")
+            .current_dir(dir)
+            .env_clear()
+            .env("PAICHA_LISTEN", "127.0.0.1:0")
+            .envs(envs.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+        "paicha serve",
+    )
+    .expect("paicha starts");
     // The start-up line says where it listens; no sleeping.
-    let line = lines.next().expect("a start-up line").unwrap();
-    assert!(line.contains("SQLite"), "{line}");
+    let line = server.first_line();
     let url = line
         .split_whitespace()
         .find_map(|w| w.strip_prefix("http://"))
@@ -42,78 +35,58 @@ fn start(dir: &std::path::Path, envs: &[(&str, &str)]) -> (Server, String) {
             )
         })
         .unwrap_or_else(|| panic!("no address in {line:?}"));
-    (Server(child), url)
+    (server, line, url)
 }
 
-/// A password for every fixture user of these tests.
-const PASSWORD: &str = "binary-test-password";
+/// Starts `paicha serve` on port 0, on SQLite in `dir`, and returns it with the URL it printed.
+fn start(dir: &std::path::Path, envs: &[(&str, &str)]) -> (Process, String) {
+    let (server, line, url) = start_bin(env!("CARGO_BIN_EXE_paicha"), dir, envs);
+    assert!(line.contains("SQLite"), "{line}");
+    (server, url)
+}
 
 /// Through the API of a server started with `admin:change-this-password` bootstrapped: a
 /// committee (code `C1`) with its admin `cadmin`, and a branch `branch_name` (code `B1`) with
-/// its secretary `sec`. Returns the committee admin's client, the committee and the branch.
+/// its secretary `sec`. Returns the committee and the branch.
 async fn committee_and_branch(
     client: &paicha_client::Client,
     branch_name: &str,
-) -> (
-    paicha_client::Client,
-    paicha_domain::api::v1::OrgUnit,
-    paicha_domain::api::v1::OrgUnit,
-) {
-    use paicha_domain::api::v1::{CreateOrgUnit, CreateUser};
+) -> (Committee, paicha_domain::api::v1::OrgUnit) {
     use paicha_domain::org::OrgUnitKind;
     use paicha_domain::role::Role;
 
     // The first sign-in of the bootstrap administrator sets a new password first.
-    let (admin, tokens) = client
-        .signed_in("admin", "change-this-password")
+    let (admin, asked) = first_sign_in(
+        client,
+        "admin",
+        "change-this-password",
+        "binary-admin-password",
+    )
+    .await
+    .unwrap();
+    assert!(asked);
+    let committee = Committee::create(client, &admin, "党工委", Some("C1"), "cadmin")
         .await
         .unwrap();
-    assert!(tokens.password_change_required);
-    admin
-        .change_password("change-this-password", "binary-admin-password")
-        .await
-        .unwrap();
-    let unit = |parent, kind, name: &str, code: &str| CreateOrgUnit {
-        id: None,
-        parent_id: parent,
-        kind,
-        name: name.to_owned(),
-        code: Some(code.to_owned()),
-    };
-    let user = |name: &str, role, at| CreateUser {
-        username: name.to_owned(),
-        password: PASSWORD.to_owned(),
-        org_unit_id: Some(at),
-        role,
-        display_name: None,
-    };
-    let committee = admin
-        .create_org_unit(&unit(None, OrgUnitKind::Committee, "党工委", "C1"))
-        .await
-        .unwrap();
-    admin
-        .create_user(&user("cadmin", Role::CommitteeAdmin, committee.id))
-        .await
-        .unwrap();
-    let (ca, _) = client.signed_in("cadmin", PASSWORD).await.unwrap();
-    let branch = ca
-        .create_org_unit(&unit(
-            Some(committee.id),
+    let branch = committee
+        .unit(
+            committee.unit.id,
             OrgUnitKind::Branch,
             branch_name,
-            "B1",
-        ))
+            Some("B1"),
+        )
         .await
         .unwrap();
-    ca.create_user(&user("sec", Role::BranchSecretary, branch.id))
+    committee
+        .add_user("sec", Role::BranchSecretary, branch.id)
         .await
         .unwrap();
-    (ca, committee, branch)
+    (committee, branch)
 }
 
 #[test]
 fn starts_on_sqlite_in_the_data_dir_and_the_readme_session_works_as_written() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (_server, url) = start(
         dir.path(),
         &[("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")],
@@ -158,7 +131,7 @@ fn starts_on_sqlite_in_the_data_dir_and_the_readme_session_works_as_written() {
 
 #[test]
 fn configuration_mistakes_stop_start_up_with_one_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let cases: &[(&str, &str, &str)] = &[
         ("PAICHA_LISTEN", "not-an-address", "PAICHA_LISTEN"),
         ("PAICHA_JWT_SECRET", "short", "PAICHA_JWT_SECRET"),
@@ -209,7 +182,7 @@ fn configuration_mistakes_stop_start_up_with_one_line() {
 
 #[test]
 fn migrate_applies_and_exits() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let run = || {
         Command::new(env!("CARGO_BIN_EXE_paicha"))
             .arg("migrate")
@@ -241,11 +214,11 @@ async fn acknowledged_pushes_survive_sigkill() {
     use paicha_client::Client;
     use paicha_domain::api::v1::MutationStatus;
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let admin_env = [("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")];
     let (mut server, url) = start(dir.path(), &admin_env);
     let client = Client::new(url.clone());
-    let (_, _, branch) = committee_and_branch(&client, "支部").await;
+    let (_, branch) = committee_and_branch(&client, "支部").await;
     let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
 
     let batch = |n: i64| -> (Vec<serde_json::Value>, Vec<uuid::Uuid>) {
@@ -282,8 +255,7 @@ async fn acknowledged_pushes_survive_sigkill() {
     };
     let (mutations, ids) = batch(11);
     let response = sec.push("phone-2", mutations).await.unwrap();
-    server.0.kill().unwrap();
-    let _ = server.0.wait();
+    server.kill();
     assert!(
         response
             .results
@@ -296,23 +268,8 @@ async fn acknowledged_pushes_survive_sigkill() {
     let (_server, url) = start(dir.path(), &admin_env);
     let client = Client::new(url);
     let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
-    let mut present = std::collections::HashSet::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = sec
-            .pull(&paicha_client::PullQuery {
-                cursor: cursor.as_deref(),
-                limit: Some(1000),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        present.extend(page.changes.iter().map(|c| c.id));
-        cursor = Some(page.cursor);
-        if !page.has_more {
-            break;
-        }
-    }
+    let (changes, _) = pull_everything(&sec).await.unwrap();
+    let present: std::collections::HashSet<_> = changes.iter().map(|c| c.id).collect();
     for id in &acknowledged {
         assert!(present.contains(id), "acknowledged record {id} lost");
     }
@@ -356,30 +313,22 @@ fn valid_id_number(body17: &str) -> String {
 #[tokio::test]
 async fn paicha_import_roster_writes_a_file_whole_as_a_user_or_refuses_it_whole() {
     use paicha_client::{Client, PullQuery};
-    use paicha_domain::api::v1::CreateOrgUnit;
     use paicha_domain::org::OrgUnitKind;
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (_server, url) = start(
         dir.path(),
         &[("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")],
     );
     let client = Client::new(url);
-    let (ca, committee, _) = committee_and_branch(&client, "东关社区党支部").await;
-    let unit = |parent, kind, name: &str, code: &str| CreateOrgUnit {
-        id: None,
-        parent_id: parent,
-        kind,
-        name: name.to_owned(),
-        code: Some(code.to_owned()),
-    };
-    let sibling = ca
-        .create_org_unit(&unit(
-            Some(committee.id),
+    let (committee, _) = committee_and_branch(&client, "东关社区党支部").await;
+    let sibling = committee
+        .unit(
+            committee.unit.id,
             OrgUnitKind::Branch,
             "西关社区党支部",
-            "B2",
-        ))
+            Some("B2"),
+        )
         .await
         .unwrap();
 
@@ -456,10 +405,6 @@ async fn paicha_import_roster_writes_a_file_whole_as_a_user_or_refuses_it_whole(
     assert_eq!(names, vec!["张三", "李四"]);
 }
 
-#[path = "../../../tests/src/hostile.rs"]
-#[allow(dead_code)]
-mod hostile;
-
 /// The peak resident memory of a process, in bytes (`VmHWM`).
 fn peak_memory(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -480,33 +425,15 @@ fn peak_memory(pid: u32) -> u64 {
 #[tokio::test]
 async fn hostile_spreadsheets_are_refused_over_http_and_by_the_cli_in_bounded_memory() {
     let bin = std::env::var("PAICHA_TEST_BIN").unwrap_or(env!("CARGO_BIN_EXE_paicha").to_owned());
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(&bin)
-        .arg("serve")
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PAICHA_LISTEN", "127.0.0.1:0")
-        .env("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let line = BufReader::new(stdout).lines().next().unwrap().unwrap();
-    let url = line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("http://"))
-        .map(|rest| {
-            format!(
-                "http://{}",
-                rest.trim_end_matches(|c: char| !c.is_ascii_digit())
-            )
-        })
-        .unwrap();
-    let pid = child.id();
-    let _server = Server(child);
+    let dir = temp_dir();
+    let (server, _, url) = start_bin(
+        &bin,
+        dir.path(),
+        &[("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")],
+    );
+    let pid = server.id();
     let client = paicha_client::Client::new(url.clone());
-    let (_, _, branch) = committee_and_branch(&client, "东关社区党支部").await;
+    let (_, branch) = committee_and_branch(&client, "东关社区党支部").await;
     let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
     let token = sec.access_token().unwrap().to_owned();
     let baseline = peak_memory(pid);
@@ -588,15 +515,13 @@ async fn hostile_spreadsheets_are_refused_over_http_and_by_the_cli_in_bounded_me
 /// the unit's import lease in the database makes them take turns. Each member is created once.
 #[tokio::test]
 async fn imports_by_two_processes_and_the_server_at_once_create_each_member_once() {
-    use paicha_client::PullQuery;
-
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (_server, url) = start(
         dir.path(),
         &[("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")],
     );
     let client = paicha_client::Client::new(url.clone());
-    let (_, _, branch) = committee_and_branch(&client, "东关社区党支部").await;
+    let (_, branch) = committee_and_branch(&client, "东关社区党支部").await;
     let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
     let token = sec.access_token().unwrap().to_owned();
 
@@ -653,27 +578,12 @@ async fn imports_by_two_processes_and_the_server_at_once_create_each_member_once
     }
     assert_eq!(created, 3000);
 
-    let mut members = std::collections::HashSet::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = sec
-            .pull(&PullQuery {
-                cursor: cursor.as_deref(),
-                limit: Some(1000),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        for c in &page.changes {
-            if c.collection == paicha_domain::collection::Collection::Members && !c.deleted {
-                members.insert(c.id);
-            }
-        }
-        cursor = Some(page.cursor);
-        if !page.has_more {
-            break;
-        }
-    }
+    let (changes, _) = pull_everything(&sec).await.unwrap();
+    let members: std::collections::HashSet<_> = changes
+        .iter()
+        .filter(|c| c.collection == paicha_domain::collection::Collection::Members && !c.deleted)
+        .map(|c| c.id)
+        .collect();
     assert_eq!(members.len(), 3000);
 }
 
@@ -686,11 +596,11 @@ async fn a_backup_taken_while_four_devices_push_restores_whole() {
     use sha2::Digest;
     use std::sync::{Arc, Mutex};
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let admin_env = [("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")];
     let (_server, url) = start(dir.path(), &admin_env);
     let client = Client::new(url.clone());
-    let (_, _, branch) = committee_and_branch(&client, "支部").await;
+    let (_, branch) = committee_and_branch(&client, "支部").await;
     let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
     let mut photo = vec![0xFF, 0xD8, 0xFF, 0xE0];
     photo.extend((0..50_000u32).map(|i| (i % 253) as u8));
@@ -778,7 +688,7 @@ async fn a_backup_taken_while_four_devices_push_restores_whole() {
     assert_eq!(listed, format!("{photo_hash} {}\n", photo.len()));
 
     // Restore into a fresh data dir; a second restore into it is refused.
-    let fresh = tempfile::tempdir().unwrap();
+    let fresh = temp_dir();
     let restore = |target: &std::path::Path| {
         Command::new(env!("CARGO_BIN_EXE_paicha"))
             .arg("restore")
@@ -818,23 +728,8 @@ async fn a_backup_taken_while_four_devices_push_restores_whole() {
     drop(_server);
     let (_restored_server, url) = start(fresh.path(), &[]);
     let (sec, _) = Client::new(url).signed_in("sec", PASSWORD).await.unwrap();
-    let mut present = std::collections::HashSet::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = sec
-            .pull(&paicha_client::PullQuery {
-                cursor: cursor.as_deref(),
-                limit: Some(1000),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        present.extend(page.changes.iter().map(|c| c.id));
-        cursor = Some(page.cursor);
-        if !page.has_more {
-            break;
-        }
-    }
+    let (changes, _) = pull_everything(&sec).await.unwrap();
+    let present: std::collections::HashSet<_> = changes.iter().map(|c| c.id).collect();
     let acknowledged = acknowledged.lock().unwrap().clone();
     let before: Vec<_> = acknowledged.iter().filter(|(at, _)| *at < began).collect();
     assert!(before.len() >= 200);
@@ -879,11 +774,13 @@ async fn audit_verify_names_a_report_whose_chain_was_rebuilt() {
     use paicha_domain::role::Role;
     use sqlx::Connection as _;
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let admin_env = [("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")];
     let (server, url) = start(dir.path(), &admin_env);
     let client = Client::new(url.clone());
-    let (ca, committee, branch) = committee_and_branch(&client, "支部").await;
+    let (committee, branch) = committee_and_branch(&client, "支部").await;
+    let ca = &committee.admin;
+    let committee = &committee.unit;
     ca.create_user(&CreateUser {
         username: "office".to_owned(),
         password: PASSWORD.to_owned(),
