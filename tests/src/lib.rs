@@ -32,7 +32,7 @@ use uuid::Uuid;
 
 pub use db::{PG_VAR, TestDb};
 pub use pull::{Replica, pull_everything, pull_to_end};
-pub use tenant::{Committee, Tenant, first_sign_in, new_user, unit};
+pub use tenant::{Committee, Tenant, committee_with_branch, first_sign_in, new_user, unit};
 
 pub const ADMIN_USER: &str = "platform-admin";
 /// The bootstrap administrator's password once the kit has changed it at the first sign-in.
@@ -66,6 +66,19 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
     }
+}
+
+/// Runs `app` on the test's runtime until the returned sender is used or dropped.
+fn serve(app: Application) -> oneshot::Sender<()> {
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = app
+            .run_until_stopped(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    tx
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -110,14 +123,7 @@ async fn spawn(configure: impl FnOnce(&mut Settings), first_sign_in: bool) -> Te
         .expect("application builds");
     let addr = app.local_addr().expect("bound address");
     let metrics_addr = app.metrics_addr();
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = app
-            .run_until_stopped(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
+    let tx = serve(app);
     let base = format!("http://{addr}");
     let client = Client::new(base.clone());
     // With a deliberately tiny request timeout the admin cannot sign in; tests that set one
@@ -203,14 +209,7 @@ impl TestApp {
                 Err(e) => panic!("the server does not start again: {e}"),
             }
         };
-        let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = app
-                .run_until_stopped(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let tx = serve(app);
         self.shutdown = Some(tx);
     }
 
@@ -220,14 +219,7 @@ impl TestApp {
             .await
             .expect("second instance builds");
         let addr = app.local_addr().expect("bound address");
-        let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = app
-                .run_until_stopped(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let tx = serve(app);
         Instance {
             client: Client::new(format!("http://{addr}")),
             shutdown: Some(tx),

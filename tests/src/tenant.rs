@@ -138,6 +138,32 @@ impl Committee {
     }
 }
 
+/// The smallest tenant, on a fresh server: the bootstrap administrator `admin_user` signs in for
+/// the first time with `bootstrap_password` (and must set `new_password`), then creates the
+/// committee `党工委` (code `C1`) with its administrator `cadmin`, who creates a branch
+/// `branch_name` (code `B1`) and its secretary `sec`. Returns the committee and the branch.
+pub async fn committee_with_branch(
+    base: &Client,
+    (admin_user, bootstrap_password, new_password): (&str, &str, &str),
+    branch_name: &str,
+) -> anyhow::Result<(Committee, OrgUnit)> {
+    let (admin, asked) = first_sign_in(base, admin_user, bootstrap_password, new_password).await?;
+    anyhow::ensure!(asked, "{admin_user} was not asked to change its password");
+    let committee = Committee::create(base, &admin, "党工委", Some("C1"), "cadmin").await?;
+    let branch = committee
+        .unit(
+            committee.unit.id,
+            OrgUnitKind::Branch,
+            branch_name,
+            Some("B1"),
+        )
+        .await?;
+    committee
+        .add_user("sec", Role::BranchSecretary, branch.id)
+        .await?;
+    Ok((committee, branch))
+}
+
 /// The tenant most tests use: committee → street → work area → two branches, with a signed-in
 /// user at each level.
 pub struct Tenant {

@@ -344,6 +344,39 @@ async fn pull_pages(client: &Client, limit: u64) -> anyhow::Result<(String, usiz
     Ok((cursor, count))
 }
 
+/// Sends one push and returns how long its answer took; fails unless every mutation in it was
+/// applied (`what` names them in the message).
+async fn timed_push(
+    client: &Client,
+    device: &str,
+    mutations: Vec<serde_json::Value>,
+    what: &str,
+) -> anyhow::Result<Duration> {
+    let sent = Instant::now();
+    let response = client.push(device, mutations).await?;
+    let took = sent.elapsed();
+    if response
+        .results
+        .iter()
+        .any(|r| r.status != MutationStatus::Applied)
+    {
+        bail!("{what} was not applied");
+    }
+    Ok(took)
+}
+
+/// The latencies the devices' tasks measured, together and sorted.
+async fn gather(
+    handles: Vec<tokio::task::JoinHandle<anyhow::Result<Vec<Duration>>>>,
+) -> anyhow::Result<Vec<Duration>> {
+    let mut latencies = Vec::new();
+    for h in handles {
+        latencies.extend(h.await??);
+    }
+    latencies.sort();
+    Ok(latencies)
+}
+
 type Rows = Vec<(String, String, String)>;
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -440,22 +473,14 @@ async fn measure(args: &Args, server: &Server, postgres: Option<&TestDb>) -> any
                     "mutation_id": i + 1, "collection": "members", "id": Uuid::now_v7(),
                     "org_unit_id": branch.id, "op": "put", "fields": {"name": format!("单条{d}-{i}")},
                 });
-                let sent = Instant::now();
-                let response = secretary.push(&format!("single-{d}"), vec![m]).await?;
-                latencies.push(sent.elapsed());
-                if response.results[0].status != MutationStatus::Applied {
-                    bail!("a single mutation was not applied");
-                }
+                let device = format!("single-{d}");
+                latencies.push(timed_push(secretary, &device, vec![m], "a single mutation").await?);
             }
             anyhow::Ok(latencies)
         }));
         }
-        let mut latencies = Vec::new();
-        for h in handles {
-            latencies.extend(h.await??);
-        }
+        let latencies = gather(handles).await?;
         let secs = started.elapsed().as_secs_f64();
-        latencies.sort();
         rows.push((
             format!(
                 "single-mutation pushes, {} concurrent devices",
@@ -843,22 +868,15 @@ async fn two_instances(
                         })
                     })
                     .collect();
-                let sent = Instant::now();
-                let response = client.push(&format!("two-{d}"), mutations).await?;
-                latencies.push(sent.elapsed());
-                if response.results.iter().any(|r| r.status != MutationStatus::Applied) {
-                    bail!("a two-instance mutation was not applied");
-                }
+                let device = format!("two-{d}");
+                let what = "a two-instance mutation";
+                latencies.push(timed_push(&client, &device, mutations, what).await?);
             }
             anyhow::Ok(latencies)
         }));
     }
-    let mut latencies = Vec::new();
-    for h in handles {
-        latencies.extend(h.await??);
-    }
+    let latencies = gather(handles).await?;
     let secs = started.elapsed().as_secs_f64();
-    latencies.sort();
     let total = batches * 4 * 25;
     let (_, after) = pull_to_head(&t.committee).await?;
     if after != before + total {

@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use paicha_tests::process::{Process, free_port, temp_dir};
-use paicha_tests::{Committee, PASSWORD, TestDb, first_sign_in, pull_everything};
+use paicha_tests::{PASSWORD, TestDb, committee_with_branch, pull_everything};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -543,6 +543,17 @@ impl Nginx {
             .unwrap()
     }
 
+    /// `nginx -t`, which must accept the configuration.
+    fn check(&self) {
+        let out = self.test_config();
+        assert!(
+            out.status.success(),
+            "nginx -t of {}: {}",
+            self.conf().display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     fn start(&mut self) {
         // Its workers are in its process group, which dropping it kills.
         let child = Process::spawn(
@@ -568,6 +579,20 @@ impl Nginx {
     fn access_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
     }
+
+    /// Waits (at most 5 s) until the access log holds `needle`: nginx writes its line just
+    /// after the answer has gone out.
+    async fn wait_for_log(&self, needle: &str) {
+        let started = Instant::now();
+        while !self.access_log().contains(needle) {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "no {needle:?} in the access log: {}",
+                self.access_log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
 
 fn is_root() -> bool {
@@ -592,12 +617,7 @@ fn wait_for_port(port: u16, what: &str) {
 #[test]
 fn nginx_accepts_the_proxy_configuration() {
     let nginx = Nginx::configure([free_port(), free_port()]);
-    let out = nginx.test_config();
-    assert!(
-        out.status.success(),
-        "nginx -t: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    nginx.check();
 }
 
 /// The HTTPS sample: its http-level lines are paicha.conf's; with a self-signed certificate
@@ -680,12 +700,8 @@ async fn nginx_accepts_the_tls_configuration_and_sends_hsts() {
             &dir.join("access.log").display().to_string(),
         );
     std::fs::write(dir.join("paicha.conf"), site).unwrap();
-    let out = nginx.test_config();
-    assert!(
-        out.status.success(),
-        "nginx -t of paicha-tls.conf: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // paicha-tls.conf, in place of paicha.conf.
+    nginx.check();
     nginx.start();
     wait_for_port(https_port, "nginx over TLS");
     let http = reqwest::Client::builder()
@@ -793,12 +809,7 @@ async fn nginx_access_log_holds_no_query_string() {
     assert!(format.contains("$uri"), "{format}");
 
     let mut nginx = Nginx::configure([free_port(), free_port()]);
-    let out = nginx.test_config();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    nginx.check();
     nginx.start();
     let number = "11010519491231002X";
     let http = reqwest::Client::new();
@@ -819,15 +830,7 @@ async fn nginx_access_log_holds_no_query_string() {
         // No instance: nginx's own answer, in paicha's error shape.
         assert_eq!(response.status(), 503, "{path}");
     }
-    let started = Instant::now();
-    while !nginx.access_log().contains("rid=no-number-2") {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{}",
-            nginx.access_log()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    nginx.wait_for_log("rid=no-number-2").await;
     let log = nginx.access_log();
     assert!(log.contains("GET /v1/members HTTP/1.1"), "{log}");
     assert!(log.contains("GET /v1/ledgers/roster HTTP/1.1"), "{log}");
@@ -980,8 +983,6 @@ fn upload_cut_short(
 async fn two_instances_behind_nginx_with_blobs_in_s3_survive_sigterm() {
     use paicha_client::Client;
     use paicha_domain::api::v1::MutationStatus;
-    use paicha_domain::org::OrgUnitKind;
-    use paicha_domain::role::Role;
 
     let Some(base) = std::env::var("PAICHA_TEST_DATABASE_URL")
         .ok()
@@ -1023,34 +1024,14 @@ async fn two_instances_behind_nginx_with_blobs_in_s3_survive_sigterm() {
     a.start();
     b.start();
     let mut nginx = Nginx::configure([a.port, b.port]);
-    let out = nginx.test_config();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    nginx.check();
     nginx.start();
     let proxy = Client::new(nginx.url());
 
     // A committee with a branch; its secretary's phone and the committee admin.
     // The bootstrap administrator's first sign-in sets a new password first.
-    let (admin, _) = first_sign_in(
-        &proxy,
-        "admin",
-        "change-this-password",
-        "deploy-admin-password",
-    )
-    .await
-    .unwrap();
-    let committee = Committee::create(&proxy, &admin, "党工委", None, "cadmin")
-        .await
-        .unwrap();
-    let branch = committee
-        .unit(committee.unit.id, OrgUnitKind::Branch, "支部", None)
-        .await
-        .unwrap();
-    committee
-        .add_user("sec", Role::BranchSecretary, branch.id)
+    let bootstrap = ("admin", "change-this-password", "deploy-admin-password");
+    let (committee, branch) = committee_with_branch(&proxy, bootstrap, "支部")
         .await
         .unwrap();
     let cadmin = committee.admin.clone();
@@ -1169,16 +1150,7 @@ async fn two_instances_behind_nginx_with_blobs_in_s3_survive_sigterm() {
         .unwrap();
     assert_eq!(ready.status(), 200);
     assert_eq!(ready.headers()["x-request-id"], "e2e-request-id");
-    // nginx writes its log line just after the answer has gone out.
-    let started = Instant::now();
-    while !nginx.access_log().contains("rid=e2e-request-id") {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{}",
-            nginx.access_log()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    nginx.wait_for_log("rid=e2e-request-id").await;
     // A search by ID number, the old way (in the URL) and the new (in the body): both answered
     // by the instances, and the access log holds neither number.
     let number = "11010519491231002X";
@@ -1199,15 +1171,7 @@ async fn two_instances_behind_nginx_with_blobs_in_s3_survive_sigterm() {
         .await
         .unwrap();
     assert_eq!(new_way.status(), 200);
-    let started = Instant::now();
-    while !nginx.access_log().contains("rid=e2e-number-post") {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{}",
-            nginx.access_log()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    nginx.wait_for_log("rid=e2e-number-post").await;
     let log = nginx.access_log();
     assert!(log.contains("GET /v1/members HTTP/1.1"), "{log}");
     let found = eighteen_digit_numbers(&log);
