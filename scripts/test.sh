@@ -62,6 +62,21 @@ if ! command -v moto_server >/dev/null 2>&1; then
   fi
 fi
 
+# The test kit's folders (paicha-kit-<pid>-*) whose test process is gone, as a test killed
+# outright leaves them: swept before and after the runs (the kit also sweeps them when a test
+# process makes its first folder). Its processes die with the test (tests/src/process.rs).
+sweep_kit_folders() {
+  local dir pid
+  for dir in "${TMPDIR:-/tmp}"/paicha-kit-*; do
+    [ -d "$dir" ] || continue
+    pid=${dir##*/paicha-kit-}
+    pid=${pid%%-*}
+    [ -d "/proc/$pid" ] || rm -rf -- "$dir"
+  done
+}
+sweep_kit_folders
+trap sweep_kit_folders EXIT
+
 runner=nextest
 if ! cargo nextest --version >/dev/null 2>&1; then
   if [ "${PAICHA_NO_INSTALL:-0}" != 1 ] && {

@@ -2,17 +2,26 @@
 //!
 //! Each [`Browser`] starts a `chromedriver` of its own on a free port and one browser session.
 //! Chromium and chromedriver come from Debian (`chromium`, `chromium-driver`, with
-//! `fonts-noto-cjk` for the Chinese text); `.ci/run` installs them when missing. A test that
-//! needs a browser and finds none **fails**, it never passes empty.
+//! `fonts-noto-cjk` for the Chinese text); `scripts/test.sh` installs them when missing. A test
+//! that needs a browser and finds none **fails**, it never passes empty.
+//!
+//! Nothing of a browser outlives it: chromedriver is a [`Process`] (its group, Chromium and the
+//! renderers included, is killed when the browser is dropped, on a panic too), Chromium is
+//! started through `setpriv --pdeathsig KILL` as well (so it dies with chromedriver if the test
+//! process is killed outright), and everything both write (the profile, unless the test keeps
+//! one in a [`Profile`], downloads, Chromium's own temporary files through `TMPDIR`) is in a
+//! folder of the kit, removed with the browser.
 //!
 //! Screenshots go to `target/screenshots/NAME.png`: look at them.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
+
+use crate::process::{Process, free_port, processes_naming, send, temp_dir, which};
 
 /// A phone-sized window (a common mid-range Android phone), and an office screen.
 pub const PHONE: (u32, u32) = (412, 915);
@@ -20,23 +29,57 @@ pub const DESKTOP: (u32, u32) = (1366, 900);
 
 pub struct Browser {
     pub client: Client,
-    driver: Child,
+    driver: Process,
+    /// The profile the browser runs on (the kit's, or a [`Profile`] the test keeps).
+    profile: PathBuf,
     /// Where the browser saves downloads.
-    pub downloads: tempfile::TempDir,
+    pub downloads: PathBuf,
+    // Declared last: removed once the processes writing to it are gone.
+    folder: tempfile::TempDir,
+}
+
+/// A browser profile that outlives the browsers started on it (IndexedDB, the service worker's
+/// cache, local storage): the same phone, reopened. A folder of the kit, removed when dropped.
+pub struct Profile(tempfile::TempDir);
+
+impl Profile {
+    pub fn new() -> Self {
+        Self(temp_dir())
+    }
+
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        self.end();
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+/// The Chromium that chromedriver starts: the browser binary itself, or, where `setpriv` is, a
+/// script in `folder` that starts it with SIGKILL as its parent-death signal.
+fn chromium_launcher(folder: &Path) -> String {
+    let binary = chromium_binary();
+    let Some(setpriv) = which("setpriv") else {
+        return binary;
+    };
+    let script = folder.join("chromium");
+    let text = format!(
+        "#!/bin/sh\nexec {} --pdeathsig KILL -- {binary} \"$@\"\n",
+        setpriv.display()
+    );
+    std::fs::write(&script, text).expect("write the chromium launcher");
+    let mode = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755);
+    std::fs::set_permissions(&script, mode).expect("make the chromium launcher executable");
+    script.display().to_string()
 }
 
 /// Where screenshots are written: `target/screenshots/` of the workspace.
@@ -55,22 +98,33 @@ impl Browser {
         Self::start_with(size, None).await
     }
 
-    /// As [`Browser::start`], on the profile kept in `profile` (IndexedDB, the service
-    /// worker's cache, local storage): a second start on the same folder is the same phone
-    /// reopened after the browser was killed.
-    pub async fn start_with(size: (u32, u32), profile: Option<&std::path::Path>) -> Self {
+    /// As [`Browser::start`], on the profile kept in `profile`: a second start on the same
+    /// profile is the same phone reopened after the browser was killed.
+    pub async fn start_with(size: (u32, u32), profile: Option<&Profile>) -> Self {
+        let folder = temp_dir();
+        let tmp = folder.path().join("tmp");
+        let downloads = folder.path().join("downloads");
+        let own_profile = folder.path().join("profile");
+        for dir in [&tmp, &downloads, &own_profile] {
+            std::fs::create_dir(dir).expect("a folder of the browser");
+        }
+        let profile = profile.map_or(own_profile, |p| p.path().to_path_buf());
         let port = free_port();
-        let driver = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "chromedriver could not be started ({e}): install Debian's chromium, \
-                     chromium-driver and fonts-noto-cjk (.ci/run does this when they are missing)"
-                )
-            });
+        let driver = Process::spawn(
+            Process::command("chromedriver")
+                .arg(format!("--port={port}"))
+                // Chromium's own temporary folders (its singleton socket, scoped dirs) go here.
+                .env("TMPDIR", &tmp)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+            "chromedriver",
+        )
+        .unwrap_or_else(|e| {
+            panic!(
+                "chromedriver could not be started ({e}): install Debian's chromium, \
+                 chromium-driver and fonts-noto-cjk (scripts/test.sh does this when they are missing)"
+            )
+        });
         let browser_args = vec![
             "--headless=new".to_owned(),
             "--no-sandbox".to_owned(),
@@ -82,21 +136,17 @@ impl Browser {
             "--disable-component-update".to_owned(),
             "--lang=zh-CN".to_owned(),
             format!("--window-size={},{}", size.0, size.1),
+            format!("--user-data-dir={}", profile.display()),
         ];
-        let mut browser_args = browser_args;
-        if let Some(dir) = profile {
-            browser_args.push(format!("--user-data-dir={}", dir.display()));
-        }
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), json!("chrome"));
-        let downloads = tempfile::tempdir().expect("download dir");
         caps.insert(
             "goog:chromeOptions".into(),
             json!({
                 "args": browser_args,
-                "binary": chromium_binary(),
+                "binary": chromium_launcher(folder.path()),
                 "prefs": {
-                    "download.default_directory": downloads.path(),
+                    "download.default_directory": downloads,
                     "download.prompt_for_download": false,
                     "download.directory_upgrade": true,
                 },
@@ -123,7 +173,30 @@ impl Browser {
         Self {
             client,
             driver,
+            profile,
             downloads,
+            folder,
+        }
+    }
+
+    /// Kills chromedriver's process group (Chromium and its renderers are in it) and any process
+    /// still running on this browser's profile or folder, then waits (at most 5 s) until none
+    /// is left, so that the profile's lock is free for the next browser.
+    fn end(&mut self) {
+        self.driver.kill();
+        let started = Instant::now();
+        loop {
+            let left: Vec<u32> = [self.profile.as_path(), self.folder.path()]
+                .into_iter()
+                .flat_map(processes_naming)
+                .collect();
+            if left.is_empty() || started.elapsed() > Duration::from_secs(5) {
+                return;
+            }
+            for pid in left {
+                let _ = send("KILL", &pid.to_string());
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -283,7 +356,7 @@ impl Browser {
     pub async fn downloaded(&self, suffix: &str) -> PathBuf {
         let started = Instant::now();
         loop {
-            let found = std::fs::read_dir(self.downloads.path())
+            let found = std::fs::read_dir(&self.downloads)
                 .expect("download dir")
                 .filter_map(Result::ok)
                 .map(|e| e.path())
@@ -306,16 +379,7 @@ impl Browser {
     /// Ends the browser at once, as when a phone's app is killed: chromedriver and the
     /// browser processes it started go, with no chance to finish anything.
     pub async fn kill(mut self) {
-        let pid = self.driver.id();
-        // The browser is chromedriver's child: kill the whole process group it leads.
-        let _ = Command::new("pkill")
-            .args(["-KILL", "-P", &pid.to_string()])
-            .status();
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-        // Chromium's own children (renderers) follow their parent; give them a moment so the
-        // profile's lock is released before it is opened again.
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        self.end();
     }
 
     /// Runs `script` as an async function body (it may `await`) and returns its value.

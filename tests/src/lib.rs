@@ -1,26 +1,38 @@
-//! The black-box test harness: each test gets the real router on port 0 over a database of its
-//! own, and drives it over HTTP with `paicha-client`.
+//! The test kit of the workspace, used by the black-box tests (`tests/api`), the real binary's
+//! and the deployment's tests (`crates/server/tests`) and the benchmarks:
 //!
-//! The database is SQLite in a temporary folder, or, when `PAICHA_TEST_DATABASE_URL` names a
-//! PostgreSQL server, a fresh database created on it for the test and dropped afterwards (set
-//! `PAICHA_TEST_KEEP_DB=1` to keep it for inspection). A test that asked for PostgreSQL fails if
-//! it cannot reach it; it never falls back to SQLite.
+//! - [`spawn_app`]: the real router on port 0 over a database of the test's own ([`TestDb`]:
+//!   SQLite in a temporary folder, or a fresh PostgreSQL database when
+//!   `PAICHA_TEST_DATABASE_URL` names a server), driven over HTTP with `paicha-client`;
+//! - [`tenant`]: tenants built through the API ([`Tenant`], [`Committee`]);
+//! - [`pull`]: pulling to the end, and a device's [`Replica`];
+//! - [`process`]: child processes that end with the test, however it ends, and temporary
+//!   folders that go with them;
+//! - [`browser`]: a real headless Chromium over WebDriver;
+//! - [`hostile`]: spreadsheets made to hurt a reader.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod browser;
+pub mod db;
 pub mod hostile;
+pub mod process;
+pub mod pull;
+pub mod tenant;
 
 use std::net::SocketAddr;
 
 use paicha_client::Client;
-use paicha_domain::api::v1::{CreateOrgUnit, CreateUser, OrgUnit, TokenResponse};
-use paicha_domain::org::OrgUnitKind;
+use paicha_domain::api::v1::{OrgUnit, TokenResponse};
 use paicha_domain::role::Role;
-use paicha_server::config::{BootstrapAdmin, Secret, sqlite_url};
+use paicha_server::config::{BootstrapAdmin, Secret};
 use paicha_server::{Application, Settings};
 use tokio::sync::oneshot;
 use uuid::Uuid;
+
+pub use db::{PG_VAR, TestDb};
+pub use pull::{Replica, pull_everything, pull_to_end};
+pub use tenant::{Committee, Tenant, committee_with_branch, first_sign_in, new_user, unit};
 
 pub const ADMIN_USER: &str = "platform-admin";
 /// The bootstrap administrator's password once the kit has changed it at the first sign-in.
@@ -30,92 +42,6 @@ pub const ADMIN_PASSWORD: &str = "platform-admin-password";
 pub const ADMIN_BOOTSTRAP_PASSWORD: &str = "platform-admin-bootstrap";
 /// The password of every user the fixtures create.
 pub const PASSWORD: &str = "correct-horse-battery";
-
-/// The variable that points the tests at PostgreSQL.
-pub const PG_VAR: &str = "PAICHA_TEST_DATABASE_URL";
-
-/// A database of one test.
-pub struct TestDb {
-    pub url: String,
-    pub engine: &'static str,
-    pub dir: tempfile::TempDir,
-    postgres: Option<(String, String)>,
-}
-
-impl TestDb {
-    pub async fn create() -> Self {
-        Self::create_on(std::env::var(PG_VAR).ok().filter(|v| !v.is_empty())).await
-    }
-
-    /// A database on the PostgreSQL server at `postgres` (a fresh one, dropped afterwards), or
-    /// SQLite in a temporary folder when `None`.
-    pub async fn create_on(postgres: Option<String>) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        match postgres {
-            None => Self {
-                url: sqlite_url(&dir.path().join("paicha.db")),
-                engine: "sqlite",
-                dir,
-                postgres: None,
-            },
-            Some(base) => {
-                use sqlx::Connection as _;
-                let name = format!("paicha_t_{}", Uuid::new_v4().simple());
-                let mut conn = sqlx::PgConnection::connect(&base)
-                    .await
-                    .unwrap_or_else(|e| {
-                        panic!("{PG_VAR} is set but PostgreSQL at it is not reachable: {e}")
-                    });
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create test database");
-                let _ = conn.close().await;
-                let mut url =
-                    reqwest::Url::parse(&base).expect("PAICHA_TEST_DATABASE_URL is a URL");
-                url.set_path(&format!("/{name}"));
-                Self {
-                    url: url.to_string(),
-                    engine: "postgres",
-                    dir,
-                    postgres: Some((base, name)),
-                }
-            }
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some((base, name)) = self.postgres.take() else {
-            return;
-        };
-        if std::env::var("PAICHA_TEST_KEEP_DB").is_ok_and(|v| v == "1") {
-            eprintln!("kept test database {name}");
-            return;
-        }
-        // Drop runs inside the test's runtime, which may not block: use a thread of its own.
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                use sqlx::Connection as _;
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&base).await {
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut conn)
-                    .await;
-                }
-            });
-        })
-        .join();
-    }
-}
 
 /// A running server of one test. Stops when dropped.
 pub struct TestApp {
@@ -140,6 +66,19 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
     }
+}
+
+/// Runs `app` on the test's runtime until the returned sender is used or dropped.
+fn serve(app: Application) -> oneshot::Sender<()> {
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = app
+            .run_until_stopped(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    tx
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -184,14 +123,7 @@ async fn spawn(configure: impl FnOnce(&mut Settings), first_sign_in: bool) -> Te
         .expect("application builds");
     let addr = app.local_addr().expect("bound address");
     let metrics_addr = app.metrics_addr();
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = app
-            .run_until_stopped(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
+    let tx = serve(app);
     let base = format!("http://{addr}");
     let client = Client::new(base.clone());
     // With a deliberately tiny request timeout the admin cannot sign in; tests that set one
@@ -218,39 +150,16 @@ async fn spawn(configure: impl FnOnce(&mut Settings), first_sign_in: bool) -> Te
 /// session goes on. With a deliberately tiny request timeout this cannot be done: then the
 /// client is returned as it was.
 async fn admin_first_sign_in(client: &Client) -> Client {
-    let Ok((admin, tokens)) = client.signed_in(ADMIN_USER, ADMIN_BOOTSTRAP_PASSWORD).await else {
-        return client.clone();
-    };
-    assert!(
-        tokens.password_change_required,
-        "the bootstrap administrator was not asked to change its password"
-    );
-    match admin
-        .change_password(ADMIN_BOOTSTRAP_PASSWORD, ADMIN_PASSWORD)
-        .await
-    {
-        Ok(()) => admin,
+    match first_sign_in(client, ADMIN_USER, ADMIN_BOOTSTRAP_PASSWORD, ADMIN_PASSWORD).await {
+        Ok((admin, asked)) => {
+            assert!(
+                asked,
+                "the bootstrap administrator was not asked to change its password"
+            );
+            admin
+        }
         Err(_) => client.clone(),
     }
-}
-
-/// One tenant: committee → street → work area → two branches, with a signed-in user at each
-/// level.
-pub struct Tenant {
-    pub committee: OrgUnit,
-    pub street: OrgUnit,
-    pub work_area: OrgUnit,
-    pub branch1: OrgUnit,
-    pub branch2: OrgUnit,
-    /// `committee_admin` at the committee.
-    pub admin: Client,
-    /// `street_staff` at the street.
-    pub street_staff: Client,
-    /// `branch_secretary` at branch 1.
-    pub secretary1: Client,
-    /// `branch_secretary` at branch 2.
-    pub secretary2: Client,
-    pub prefix: String,
 }
 
 /// A second server on the same database, as behind a load balancer. Stops when dropped.
@@ -300,14 +209,7 @@ impl TestApp {
                 Err(e) => panic!("the server does not start again: {e}"),
             }
         };
-        let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = app
-                .run_until_stopped(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let tx = serve(app);
         self.shutdown = Some(tx);
     }
 
@@ -317,14 +219,7 @@ impl TestApp {
             .await
             .expect("second instance builds");
         let addr = app.local_addr().expect("bound address");
-        let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = app
-                .run_until_stopped(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let tx = serve(app);
         Instance {
             client: Client::new(format!("http://{addr}")),
             shutdown: Some(tx),
@@ -334,91 +229,9 @@ impl TestApp {
     /// Creates a tenant named after `prefix` through the API, as the platform admin and then
     /// the tenant's committee admin would.
     pub async fn tenant(&self, prefix: &str) -> Tenant {
-        let committee = self
-            .admin
-            .create_org_unit(&unit(
-                None,
-                OrgUnitKind::Committee,
-                &format!("{prefix}党工委"),
-            ))
+        Tenant::build(&self.client, &self.admin, prefix)
             .await
-            .expect("committee");
-        let admin = self
-            .user_at(
-                &self.admin,
-                &format!("{prefix}-admin"),
-                Role::CommitteeAdmin,
-                &committee,
-            )
-            .await;
-        let street = admin
-            .create_org_unit(&unit(
-                Some(committee.id),
-                OrgUnitKind::Street,
-                &format!("{prefix}街道"),
-            ))
-            .await
-            .expect("street");
-        let work_area = admin
-            .create_org_unit(&unit(
-                Some(street.id),
-                OrgUnitKind::WorkArea,
-                &format!("{prefix}第一工作区"),
-            ))
-            .await
-            .expect("work area");
-        let branch1 = admin
-            .create_org_unit(&unit(
-                Some(work_area.id),
-                OrgUnitKind::Branch,
-                &format!("{prefix}第一党支部"),
-            ))
-            .await
-            .expect("branch 1");
-        let branch2 = admin
-            .create_org_unit(&unit(
-                Some(work_area.id),
-                OrgUnitKind::Branch,
-                &format!("{prefix}第二党支部"),
-            ))
-            .await
-            .expect("branch 2");
-        let street_staff = self
-            .user_at(
-                &admin,
-                &format!("{prefix}-street"),
-                Role::StreetStaff,
-                &street,
-            )
-            .await;
-        let secretary1 = self
-            .user_at(
-                &admin,
-                &format!("{prefix}-sec1"),
-                Role::BranchSecretary,
-                &branch1,
-            )
-            .await;
-        let secretary2 = self
-            .user_at(
-                &admin,
-                &format!("{prefix}-sec2"),
-                Role::BranchSecretary,
-                &branch2,
-            )
-            .await;
-        Tenant {
-            committee,
-            street,
-            work_area,
-            branch1,
-            branch2,
-            admin,
-            street_staff,
-            secretary1,
-            secretary2,
-            prefix: prefix.to_owned(),
-        }
+            .unwrap_or_else(|e| panic!("tenant {prefix}: {e:#}"))
     }
 
     /// Has `creator` create a user with `role` at `unit`, and returns that user signed in.
@@ -442,26 +255,6 @@ impl TestApp {
             .signed_in(username, PASSWORD)
             .await
             .unwrap_or_else(|e| panic!("sign in {username}: {e}"))
-    }
-}
-
-pub fn unit(parent: Option<Uuid>, kind: OrgUnitKind, name: &str) -> CreateOrgUnit {
-    CreateOrgUnit {
-        id: None,
-        parent_id: parent,
-        kind,
-        name: name.to_owned(),
-        code: None,
-    }
-}
-
-pub fn new_user(username: &str, role: Role, unit: Option<Uuid>) -> CreateUser {
-    CreateUser {
-        username: username.to_owned(),
-        password: PASSWORD.to_owned(),
-        org_unit_id: unit,
-        role,
-        display_name: None,
     }
 }
 
@@ -525,49 +318,4 @@ pub fn patch(
 
 pub fn delete(mutation_id: i64, collection: &str, id: Uuid) -> serde_json::Value {
     serde_json::json!({"mutation_id": mutation_id, "collection": collection, "id": id, "op": "delete"})
-}
-
-/// A device's replica, built only from pulls.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Replica {
-    /// (collection, id) → (version, fields); tombstones remove records.
-    pub records: std::collections::BTreeMap<
-        (String, Uuid),
-        (u64, serde_json::Map<String, serde_json::Value>),
-    >,
-    pub cursor: Option<String>,
-    /// Every version received, in order: strictly increasing if no change came twice.
-    pub received: Vec<u64>,
-}
-
-impl Replica {
-    /// Pulls until there is nothing more.
-    pub async fn sync(&mut self, client: &Client) -> paicha_client::ClientResult<()> {
-        loop {
-            let page = client
-                .pull(&paicha_client::PullQuery {
-                    cursor: self.cursor.as_deref(),
-                    limit: Some(100),
-                    ..Default::default()
-                })
-                .await?;
-            for c in page.changes {
-                self.received.push(c.version);
-                let key = (c.collection.as_str().to_owned(), c.id);
-                if c.deleted {
-                    self.records.remove(&key);
-                } else {
-                    self.records.insert(key, (c.version, c.fields));
-                }
-            }
-            self.cursor = Some(page.cursor);
-            if !page.has_more {
-                return Ok(());
-            }
-        }
-    }
-
-    pub fn has(&self, collection: &str, id: Uuid) -> bool {
-        self.records.contains_key(&(collection.to_owned(), id))
-    }
 }

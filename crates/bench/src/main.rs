@@ -16,25 +16,26 @@
 //! `--url` it targets a running server instead (memory is then not measured). It prints a
 //! Markdown table per database; the figures in docs/benchmarks.md come from it.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Parser;
 use paicha_client::{Client, PullQuery};
-use paicha_domain::api::v1::{CreateOrgUnit, CreateUser, MutationStatus, OrgUnit};
+use paicha_domain::api::v1::{MutationStatus, OrgUnit};
 use paicha_domain::org::OrgUnitKind;
 use paicha_domain::role::Role;
-use paicha_tests::TestDb;
+use paicha_tests::process::Process;
+use paicha_tests::{Committee, PASSWORD, TestDb, first_sign_in, pull_to_end};
 use serde_json::json;
 use uuid::Uuid;
 
 const ADMIN: &str = "bench-admin";
+/// The bootstrap administrator's password (the users it makes have the kit's [`PASSWORD`]).
+const ADMIN_PASSWORD: &str = "bench-password-123";
 /// The bootstrap administrator's password once changed at its first sign-in.
 const ADMIN_NEW_PASSWORD: &str = "bench-admin-new-password";
-const PASSWORD: &str = "bench-password-123";
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -123,7 +124,7 @@ async fn serve_child(dir: &std::path::Path, database_url: String) -> anyhow::Res
     settings.listen = "127.0.0.1:0".parse()?;
     settings.bootstrap_admin = Some(BootstrapAdmin {
         username: ADMIN.to_owned(),
-        password: Secret::new(PASSWORD),
+        password: Secret::new(ADMIN_PASSWORD),
     });
     let app = paicha_server::Application::build(settings).await?;
     println!("LISTEN http://{}", app.local_addr()?);
@@ -132,7 +133,7 @@ async fn serve_child(dir: &std::path::Path, database_url: String) -> anyhow::Res
 }
 
 struct Server {
-    child: Option<Child>,
+    child: Option<Process>,
     url: String,
 }
 
@@ -140,23 +141,21 @@ impl Server {
     /// A server process on `db` (its files in a folder of `db`'s).
     fn start(db: &TestDb) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir_in(db.dir.path())?;
-        let mut child = Command::new(std::env::current_exe()?)
-            .arg("--serve-child")
-            .arg(dir.keep())
-            .arg("--serve-db")
-            .arg(&db.url)
-            .stdout(Stdio::piped())
-            .stderr(if std::env::var_os("PAICHA_BENCH_SERVER_LOG").is_some() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
-            .spawn()?;
-        let stdout = child.stdout.take().context("child stdout")?;
-        let line = BufReader::new(stdout)
-            .lines()
-            .next()
-            .context("the server said nothing")??;
+        let mut child = Process::spawn(
+            Process::command(std::env::current_exe()?)
+                .arg("--serve-child")
+                .arg(dir.keep())
+                .arg("--serve-db")
+                .arg(&db.url)
+                .stdout(Stdio::piped())
+                .stderr(if std::env::var_os("PAICHA_BENCH_SERVER_LOG").is_some() {
+                    Stdio::inherit()
+                } else {
+                    Stdio::null()
+                }),
+            "the benchmark's server",
+        )?;
+        let line = child.first_line();
         let url = line
             .strip_prefix("LISTEN ")
             .context("unexpected start-up line")?
@@ -187,15 +186,6 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 struct Tenant {
     committee: Client,
     /// The committee admin's username, for signing in through the console.
@@ -207,72 +197,43 @@ struct Tenant {
 }
 
 async fn setup(base: &Client) -> anyhow::Result<Tenant> {
-    let (admin, tokens) = base.signed_in(ADMIN, PASSWORD).await?;
-    if tokens.password_change_required {
-        // The bootstrap administrator's first sign-in: a new password before anything else.
-        admin.change_password(PASSWORD, ADMIN_NEW_PASSWORD).await?;
-    }
-    let unit = |parent: Option<Uuid>, kind, name: String| CreateOrgUnit {
-        id: None,
-        parent_id: parent,
-        kind,
-        name,
-        code: None,
-    };
-    let user = |name: &str, role, at: Uuid| CreateUser {
-        username: name.to_owned(),
-        password: PASSWORD.to_owned(),
-        org_unit_id: Some(at),
-        role,
-        display_name: None,
-    };
+    // The bootstrap administrator's first sign-in: a new password before anything else.
+    let (admin, _) = first_sign_in(base, ADMIN, ADMIN_PASSWORD, ADMIN_NEW_PASSWORD).await?;
     let suffix = Uuid::now_v7().simple().to_string();
-    let committee = admin
-        .create_org_unit(&unit(
-            None,
-            OrgUnitKind::Committee,
-            format!("压测党工委{suffix}"),
-        ))
-        .await?;
     let ca_name = format!("ca-{}", &suffix[20..]);
-    admin
-        .create_user(&user(&ca_name, Role::CommitteeAdmin, committee.id))
-        .await?;
-    let (ca, _) = base.signed_in(&ca_name, PASSWORD).await?;
+    let c = Committee::create(base, &admin, &format!("压测党工委{suffix}"), None, &ca_name).await?;
     let mut work_areas = Vec::new();
     let mut branches = Vec::new();
     for w in 0..3 {
-        let area = ca
-            .create_org_unit(&unit(
-                Some(committee.id),
+        let area = c
+            .unit(
+                c.unit.id,
                 OrgUnitKind::WorkArea,
-                format!("第{w}工作区"),
-            ))
+                &format!("第{w}工作区"),
+                None,
+            )
             .await?;
         let name = format!("wa{w}-{}", &suffix[20..]);
-        ca.create_user(&user(&name, Role::WorkAreaStaff, area.id))
-            .await?;
-        let (staff, _) = base.signed_in(&name, PASSWORD).await?;
+        let staff = c.user(&name, Role::WorkAreaStaff, area.id).await?;
         for b in 0..10 {
-            let branch = ca
-                .create_org_unit(&unit(
-                    Some(area.id),
+            let branch = c
+                .unit(
+                    area.id,
                     OrgUnitKind::Branch,
-                    format!("第{w}-{b}党支部"),
-                ))
+                    &format!("第{w}-{b}党支部"),
+                    None,
+                )
                 .await?;
             let name = format!("b{w}-{b}-{}", &suffix[20..]);
-            ca.create_user(&user(&name, Role::BranchSecretary, branch.id))
-                .await?;
-            let (secretary, _) = base.signed_in(&name, PASSWORD).await?;
+            let secretary = c.user(&name, Role::BranchSecretary, branch.id).await?;
             branches.push((branch, w, secretary));
         }
         work_areas.push((area, staff));
     }
     Ok(Tenant {
-        committee: ca,
-        committee_username: ca_name.clone(),
-        committee_unit: committee.id,
+        committee: c.admin,
+        committee_username: c.admin_username,
+        committee_unit: c.unit.id,
         work_areas,
         branches,
     })
@@ -378,22 +339,42 @@ async fn pull_to_head(client: &Client) -> anyhow::Result<(String, usize)> {
 }
 
 async fn pull_pages(client: &Client, limit: u64) -> anyhow::Result<(String, usize)> {
-    let mut cursor: Option<String> = None;
     let mut count = 0;
-    loop {
-        let page = client
-            .pull(&PullQuery {
-                cursor: cursor.as_deref(),
-                limit: Some(limit),
-                ..Default::default()
-            })
-            .await?;
-        count += page.changes.len();
-        cursor = Some(page.cursor);
-        if !page.has_more {
-            return Ok((cursor.unwrap_or_default(), count));
-        }
+    let cursor = pull_to_end(client, None, limit, |page| count += page.changes.len()).await?;
+    Ok((cursor, count))
+}
+
+/// Sends one push and returns how long its answer took; fails unless every mutation in it was
+/// applied (`what` names them in the message).
+async fn timed_push(
+    client: &Client,
+    device: &str,
+    mutations: Vec<serde_json::Value>,
+    what: &str,
+) -> anyhow::Result<Duration> {
+    let sent = Instant::now();
+    let response = client.push(device, mutations).await?;
+    let took = sent.elapsed();
+    if response
+        .results
+        .iter()
+        .any(|r| r.status != MutationStatus::Applied)
+    {
+        bail!("{what} was not applied");
     }
+    Ok(took)
+}
+
+/// The latencies the devices' tasks measured, together and sorted.
+async fn gather(
+    handles: Vec<tokio::task::JoinHandle<anyhow::Result<Vec<Duration>>>>,
+) -> anyhow::Result<Vec<Duration>> {
+    let mut latencies = Vec::new();
+    for h in handles {
+        latencies.extend(h.await??);
+    }
+    latencies.sort();
+    Ok(latencies)
 }
 
 type Rows = Vec<(String, String, String)>;
@@ -492,22 +473,14 @@ async fn measure(args: &Args, server: &Server, postgres: Option<&TestDb>) -> any
                     "mutation_id": i + 1, "collection": "members", "id": Uuid::now_v7(),
                     "org_unit_id": branch.id, "op": "put", "fields": {"name": format!("单条{d}-{i}")},
                 });
-                let sent = Instant::now();
-                let response = secretary.push(&format!("single-{d}"), vec![m]).await?;
-                latencies.push(sent.elapsed());
-                if response.results[0].status != MutationStatus::Applied {
-                    bail!("a single mutation was not applied");
-                }
+                let device = format!("single-{d}");
+                latencies.push(timed_push(secretary, &device, vec![m], "a single mutation").await?);
             }
             anyhow::Ok(latencies)
         }));
         }
-        let mut latencies = Vec::new();
-        for h in handles {
-            latencies.extend(h.await??);
-        }
+        let latencies = gather(handles).await?;
         let secs = started.elapsed().as_secs_f64();
-        latencies.sort();
         rows.push((
             format!(
                 "single-mutation pushes, {} concurrent devices",
@@ -895,22 +868,15 @@ async fn two_instances(
                         })
                     })
                     .collect();
-                let sent = Instant::now();
-                let response = client.push(&format!("two-{d}"), mutations).await?;
-                latencies.push(sent.elapsed());
-                if response.results.iter().any(|r| r.status != MutationStatus::Applied) {
-                    bail!("a two-instance mutation was not applied");
-                }
+                let device = format!("two-{d}");
+                let what = "a two-instance mutation";
+                latencies.push(timed_push(&client, &device, mutations, what).await?);
             }
             anyhow::Ok(latencies)
         }));
     }
-    let mut latencies = Vec::new();
-    for h in handles {
-        latencies.extend(h.await??);
-    }
+    let latencies = gather(handles).await?;
     let secs = started.elapsed().as_secs_f64();
-    latencies.sort();
     let total = batches * 4 * 25;
     let (_, after) = pull_to_head(&t.committee).await?;
     if after != before + total {

@@ -656,3 +656,101 @@ mod tests {
         }
     }
 }
+
+/// Properties over generated numbers, beside the hand-picked cases above.
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The check character by GB 11643-1999, written out here apart from the code under test.
+    fn gb11643_check(first17: &[u8]) -> char {
+        let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+        let sum: u32 = first17
+            .iter()
+            .zip(weights)
+            .map(|(d, w)| u32::from(d - b'0') * w)
+            .sum();
+        char::from(b"10X98765432"[(sum % 11) as usize])
+    }
+
+    /// A region code, a real birth date from 1900 on and a sequence number: the 17 digits of a
+    /// valid number, and its birth date.
+    fn first17() -> impl Strategy<Value = (String, NaiveDate)> {
+        (0u32..1_000_000, 0i32..73_000, 0u32..1000).prop_map(|(region, days, seq)| {
+            let birth = d(1900, 1, 1) + chrono::Duration::days(i64::from(days));
+            let digits = format!("{region:06}{}{seq:03}", birth.format("%Y%m%d"));
+            (digits, birth)
+        })
+    }
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    proptest! {
+        /// Every number made by the standard's rule is accepted, as it is, with the birth date
+        /// and sex it encodes; typed with a lower-case x and surrounded by spaces it is the
+        /// same number.
+        #[test]
+        fn a_number_made_by_the_rule_is_accepted((digits, birth) in first17()) {
+            let number = format!("{digits}{}", gb11643_check(digits.as_bytes()));
+            let id = IdNumber::parse(&number).unwrap();
+            prop_assert_eq!(id.as_str(), number.as_str());
+            prop_assert_eq!(id.birth_date(), birth);
+            let odd = (digits.as_bytes()[16] - b'0') % 2 == 1;
+            prop_assert_eq!(id.gender(), if odd { Gender::Male } else { Gender::Female });
+            let typed = format!(" \t{}  ", number.to_lowercase());
+            prop_assert_eq!(IdNumber::parse(&typed), Ok(id));
+        }
+
+        /// The check character catches every mistyped single character: a different digit in
+        /// any of the 18 places, or a different check character, is refused.
+        #[test]
+        fn one_wrong_character_is_refused(
+            (digits, _) in first17(),
+            place in 0usize..18,
+            other in 0u8..11,
+        ) {
+            let number = format!("{digits}{}", gb11643_check(digits.as_bytes()));
+            let mut bytes = number.clone().into_bytes();
+            let replacement = if place == 17 { b"0123456789X"[other as usize] } else { b'0' + other % 10 };
+            prop_assume!(bytes[place] != replacement);
+            bytes[place] = replacement;
+            let typo = String::from_utf8(bytes).unwrap();
+            let refused = IdNumber::parse(&typo);
+            prop_assert!(
+                matches!(
+                    refused,
+                    Err(IdNumberError::CheckDigitMismatch | IdNumberError::InvalidBirthDate)
+                ),
+                "{} accepted as {:?}", typo, refused
+            );
+        }
+
+        /// Logs see only the masked form: never the twelve middle characters.
+        #[test]
+        fn the_printed_forms_hide_the_middle((digits, _) in first17()) {
+            let id = IdNumber::parse(&format!("{digits}{}", gb11643_check(digits.as_bytes()))).unwrap();
+            for shown in [id.masked(), id.to_string(), format!("{id:?}")] {
+                prop_assert!(shown.contains(&id.as_str()[..4]));
+                prop_assert!(!shown.contains(&id.as_str()[4..16]), "{}", shown);
+            }
+        }
+
+        /// A first-generation number converts to the second-generation one of the same person:
+        /// the region, `19` and the rest, with the right check character, and it is accepted.
+        #[test]
+        fn a_legacy_number_converts_to_a_valid_one((digits, birth) in first17()) {
+            prop_assume!(birth.year() < 2000);
+            let legacy = format!("{}{}", &digits[..6], &digits[8..]);
+            let id = IdNumber::from_legacy(&legacy).unwrap();
+            let expected = format!("{digits}{}", gb11643_check(digits.as_bytes()));
+            prop_assert_eq!(id.as_str(), expected.as_str());
+            prop_assert_eq!(IdNumber::parse(id.as_str()), Ok(id.clone()));
+            prop_assert_eq!(IdNumber::parse(&legacy), Err(IdNumberError::LegacyFifteenDigits));
+        }
+    }
+}

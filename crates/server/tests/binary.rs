@@ -3,34 +3,30 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-struct Server(Child);
+use paicha_tests::process::{Process, temp_dir};
+use paicha_tests::{Committee, PASSWORD, committee_with_branch, hostile, pull_everything};
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+/// The variable that bootstraps the platform administrator of these tests.
+const ADMIN_ENV: [(&str, &str); 1] = [("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")];
 
-/// Starts `paicha serve` on port 0 and returns it with the URL it printed.
-fn start(dir: &std::path::Path, envs: &[(&str, &str)]) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_paicha"))
-        .arg("serve")
-        .current_dir(dir)
-        .env_clear()
-        .env("PAICHA_LISTEN", "127.0.0.1:0")
-        .envs(envs.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("paicha starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
+/// Starts `bin serve` in `dir` on port 0, on SQLite, and returns it with the URL it printed.
+fn start_bin(bin: &str, dir: &std::path::Path, envs: &[(&str, &str)]) -> (Process, String) {
+    let mut server = Process::spawn(
+        Process::command(bin)
+            .arg("serve")
+            .current_dir(dir)
+            .env_clear()
+            .env("PAICHA_LISTEN", "127.0.0.1:0")
+            .envs(envs.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+        "paicha serve",
+    )
+    .expect("paicha starts");
     // The start-up line says where it listens; no sleeping.
-    let line = lines.next().expect("a start-up line").unwrap();
+    let line = server.first_line();
     assert!(line.contains("SQLite"), "{line}");
     let url = line
         .split_whitespace()
@@ -42,82 +38,94 @@ fn start(dir: &std::path::Path, envs: &[(&str, &str)]) -> (Server, String) {
             )
         })
         .unwrap_or_else(|| panic!("no address in {line:?}"));
-    (Server(child), url)
+    (server, url)
 }
 
-/// A password for every fixture user of these tests.
-const PASSWORD: &str = "binary-test-password";
+/// Starts this build's `paicha serve` in `dir` (see [`start_bin`]).
+fn start(dir: &std::path::Path, envs: &[(&str, &str)]) -> (Process, String) {
+    start_bin(env!("CARGO_BIN_EXE_paicha"), dir, envs)
+}
 
-/// Through the API of a server started with `admin:change-this-password` bootstrapped: a
-/// committee (code `C1`) with its admin `cadmin`, and a branch `branch_name` (code `B1`) with
-/// its secretary `sec`. Returns the committee admin's client, the committee and the branch.
-async fn committee_and_branch(
-    client: &paicha_client::Client,
-    branch_name: &str,
-) -> (
-    paicha_client::Client,
-    paicha_domain::api::v1::OrgUnit,
-    paicha_domain::api::v1::OrgUnit,
-) {
-    use paicha_domain::api::v1::{CreateOrgUnit, CreateUser};
-    use paicha_domain::org::OrgUnitKind;
-    use paicha_domain::role::Role;
+/// Whether every mutation of a push was applied.
+fn all_applied(response: &paicha_domain::api::v1::PushResponse) -> bool {
+    use paicha_domain::api::v1::MutationStatus;
+    response
+        .results
+        .iter()
+        .all(|r| r.status == MutationStatus::Applied)
+}
 
-    // The first sign-in of the bootstrap administrator sets a new password first.
-    let (admin, tokens) = client
-        .signed_in("admin", "change-this-password")
+/// The standard output of a command that must have succeeded (else its stderr is shown too).
+fn succeeded(out: &std::process::Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{:?}: {stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// `bin import roster FILE --branch BRANCH --as WHO`, run in `dir` with an empty environment.
+fn import_roster(
+    bin: &str,
+    dir: &std::path::Path,
+    file: &std::path::Path,
+    branch: &str,
+    who: &str,
+) -> Command {
+    let mut command = Command::new(bin);
+    command
+        .args(["import", "roster"])
+        .arg(file)
+        .args(["--branch", branch, "--as", who])
+        .current_dir(dir)
+        .env_clear();
+    command
+}
+
+/// `bin serve` in a fresh folder with the platform administrator bootstrapped, and the tenant
+/// of [`committee_with_branch`] (its branch secretary `sec` signed in). Bind `server` when
+/// taking it apart: the server ends when it is dropped.
+struct Started {
+    dir: tempfile::TempDir,
+    server: Process,
+    url: String,
+    client: paicha_client::Client,
+    committee: Committee,
+    branch: paicha_domain::api::v1::OrgUnit,
+    sec: paicha_client::Client,
+}
+
+async fn started_bin(bin: &str, branch_name: &str) -> Started {
+    let dir = temp_dir();
+    let (server, url) = start_bin(bin, dir.path(), &ADMIN_ENV);
+    let client = paicha_client::Client::new(url.clone());
+    let bootstrap = ("admin", "change-this-password", "binary-admin-password");
+    let (committee, branch) = committee_with_branch(&client, bootstrap, branch_name)
         .await
         .unwrap();
-    assert!(tokens.password_change_required);
-    admin
-        .change_password("change-this-password", "binary-admin-password")
-        .await
-        .unwrap();
-    let unit = |parent, kind, name: &str, code: &str| CreateOrgUnit {
-        id: None,
-        parent_id: parent,
-        kind,
-        name: name.to_owned(),
-        code: Some(code.to_owned()),
-    };
-    let user = |name: &str, role, at| CreateUser {
-        username: name.to_owned(),
-        password: PASSWORD.to_owned(),
-        org_unit_id: Some(at),
-        role,
-        display_name: None,
-    };
-    let committee = admin
-        .create_org_unit(&unit(None, OrgUnitKind::Committee, "党工委", "C1"))
-        .await
-        .unwrap();
-    admin
-        .create_user(&user("cadmin", Role::CommitteeAdmin, committee.id))
-        .await
-        .unwrap();
-    let (ca, _) = client.signed_in("cadmin", PASSWORD).await.unwrap();
-    let branch = ca
-        .create_org_unit(&unit(
-            Some(committee.id),
-            OrgUnitKind::Branch,
-            branch_name,
-            "B1",
-        ))
-        .await
-        .unwrap();
-    ca.create_user(&user("sec", Role::BranchSecretary, branch.id))
-        .await
-        .unwrap();
-    (ca, committee, branch)
+    let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
+    Started {
+        dir,
+        server,
+        url,
+        client,
+        committee,
+        branch,
+        sec,
+    }
+}
+
+async fn started(branch_name: &str) -> Started {
+    started_bin(env!("CARGO_BIN_EXE_paicha"), branch_name).await
 }
 
 #[test]
 fn starts_on_sqlite_in_the_data_dir_and_the_readme_session_works_as_written() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_server, url) = start(
-        dir.path(),
-        &[("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")],
-    );
+    let dir = temp_dir();
+    let (_server, url) = start(dir.path(), &ADMIN_ENV);
     assert!(dir.path().join("data/paicha.db").exists());
     assert!(dir.path().join("data/jwt-secret").exists());
 
@@ -138,12 +146,7 @@ fn starts_on_sqlite_in_the_data_dir_and_the_readme_session_works_as_written() {
         .arg(format!("set -euo pipefail\n{session}"))
         .output()
         .expect("bash runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "session failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out);
     // The last answer is the branch secretary's view: exactly one unit, the branch.
     let last = stdout
         .rfind("{\"org_units\"")
@@ -158,7 +161,7 @@ fn starts_on_sqlite_in_the_data_dir_and_the_readme_session_works_as_written() {
 
 #[test]
 fn configuration_mistakes_stop_start_up_with_one_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let cases: &[(&str, &str, &str)] = &[
         ("PAICHA_LISTEN", "not-an-address", "PAICHA_LISTEN"),
         ("PAICHA_JWT_SECRET", "short", "PAICHA_JWT_SECRET"),
@@ -209,7 +212,7 @@ fn configuration_mistakes_stop_start_up_with_one_line() {
 
 #[test]
 fn migrate_applies_and_exits() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let run = || {
         Command::new(env!("CARGO_BIN_EXE_paicha"))
             .arg("migrate")
@@ -219,12 +222,7 @@ fn migrate_applies_and_exits() {
             .unwrap()
     };
     let first = run();
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
-    let out = String::from_utf8_lossy(&first.stdout).into_owned();
+    let out = succeeded(&first);
     assert!(
         out.contains("本次应用") && !out.contains("本次应用 0 项"),
         "{out}"
@@ -239,14 +237,14 @@ fn migrate_applies_and_exits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_pushes_survive_sigkill() {
     use paicha_client::Client;
-    use paicha_domain::api::v1::MutationStatus;
 
-    let dir = tempfile::tempdir().unwrap();
-    let admin_env = [("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")];
-    let (mut server, url) = start(dir.path(), &admin_env);
-    let client = Client::new(url.clone());
-    let (_, _, branch) = committee_and_branch(&client, "支部").await;
-    let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
+    let Started {
+        dir,
+        mut server,
+        branch,
+        sec,
+        ..
+    } = started("支部").await;
 
     let batch = |n: i64| -> (Vec<serde_json::Value>, Vec<uuid::Uuid>) {
         let ids: Vec<uuid::Uuid> = (0..20).map(|_| uuid::Uuid::now_v7()).collect();
@@ -266,12 +264,7 @@ async fn acknowledged_pushes_survive_sigkill() {
     for n in 0..10 {
         let (mutations, ids) = batch(n);
         let response = sec.push("phone", mutations).await.unwrap();
-        assert!(
-            response
-                .results
-                .iter()
-                .all(|r| r.status == MutationStatus::Applied)
-        );
+        assert!(all_applied(&response));
         acknowledged.extend(ids);
     }
     // One more push in flight, then the kill right after the last acknowledgement.
@@ -282,48 +275,22 @@ async fn acknowledged_pushes_survive_sigkill() {
     };
     let (mutations, ids) = batch(11);
     let response = sec.push("phone-2", mutations).await.unwrap();
-    server.0.kill().unwrap();
-    let _ = server.0.wait();
-    assert!(
-        response
-            .results
-            .iter()
-            .all(|r| r.status == MutationStatus::Applied)
-    );
+    server.kill();
+    assert!(all_applied(&response));
     acknowledged.extend(ids);
     let in_flight_result = pending.await.unwrap();
 
-    let (_server, url) = start(dir.path(), &admin_env);
+    let (_server, url) = start(dir.path(), &ADMIN_ENV);
     let client = Client::new(url);
     let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
-    let mut present = std::collections::HashSet::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = sec
-            .pull(&paicha_client::PullQuery {
-                cursor: cursor.as_deref(),
-                limit: Some(1000),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        present.extend(page.changes.iter().map(|c| c.id));
-        cursor = Some(page.cursor);
-        if !page.has_more {
-            break;
-        }
-    }
+    let (changes, _) = pull_everything(&sec).await.unwrap();
+    let present: std::collections::HashSet<_> = changes.iter().map(|c| c.id).collect();
     for id in &acknowledged {
         assert!(present.contains(id), "acknowledged record {id} lost");
     }
     // The in-flight push is all there or not at all.
     if let Ok(response) = in_flight_result {
-        assert!(
-            response
-                .results
-                .iter()
-                .all(|r| r.status == MutationStatus::Applied)
-        );
+        assert!(all_applied(&response));
         assert_eq!(present.len(), acknowledged.len() + 20);
     } else {
         assert!(present.len() == acknowledged.len() || present.len() == acknowledged.len() + 20);
@@ -335,12 +302,7 @@ async fn acknowledged_pushes_survive_sigkill() {
         .env_clear()
         .output()
         .unwrap();
-    let out = String::from_utf8_lossy(&verify.stdout);
-    assert!(
-        verify.status.success(),
-        "{out}{}",
-        String::from_utf8_lossy(&verify.stderr)
-    );
+    let out = succeeded(&verify);
     assert!(out.contains("哈希链完整"), "{out}");
 }
 
@@ -355,41 +317,29 @@ fn valid_id_number(body17: &str) -> String {
 
 #[tokio::test]
 async fn paicha_import_roster_writes_a_file_whole_as_a_user_or_refuses_it_whole() {
-    use paicha_client::{Client, PullQuery};
-    use paicha_domain::api::v1::CreateOrgUnit;
+    use paicha_client::PullQuery;
     use paicha_domain::org::OrgUnitKind;
 
-    let dir = tempfile::tempdir().unwrap();
-    let (_server, url) = start(
-        dir.path(),
-        &[("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")],
-    );
-    let client = Client::new(url);
-    let (ca, committee, _) = committee_and_branch(&client, "东关社区党支部").await;
-    let unit = |parent, kind, name: &str, code: &str| CreateOrgUnit {
-        id: None,
-        parent_id: parent,
-        kind,
-        name: name.to_owned(),
-        code: Some(code.to_owned()),
-    };
-    let sibling = ca
-        .create_org_unit(&unit(
-            Some(committee.id),
+    let Started {
+        dir,
+        server: _server,
+        committee,
+        sec,
+        ..
+    } = started("东关社区党支部").await;
+    let sibling = committee
+        .unit(
+            committee.unit.id,
             OrgUnitKind::Branch,
             "西关社区党支部",
-            "B2",
-        ))
+            Some("B2"),
+        )
         .await
         .unwrap();
 
     let import = |file: &std::path::Path, branch: &str, who: &str| {
-        Command::new(env!("CARGO_BIN_EXE_paicha"))
-            .args(["import", "roster"])
-            .arg(file)
-            .args(["--branch", branch, "--as", who])
-            .current_dir(dir.path())
-            .env_clear()
+        let bin = env!("CARGO_BIN_EXE_paicha");
+        import_roster(bin, dir.path(), file, branch, who)
             .output()
             .unwrap()
     };
@@ -406,12 +356,7 @@ async fn paicha_import_roster_writes_a_file_whole_as_a_user_or_refuses_it_whole(
 
     // Found by name, made as the secretary; a second run changes nothing.
     let out = import(&good, "东关社区党支部", "sec");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out);
     assert!(stdout.contains("新增 2"), "{stdout}");
     let out = import(&good, "B1", "sec");
     assert!(String::from_utf8_lossy(&out.stdout).contains("未变 2"));
@@ -444,7 +389,6 @@ async fn paicha_import_roster_writes_a_file_whole_as_a_user_or_refuses_it_whole(
     }
 
     // The server sees exactly the two members of the good file.
-    let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
     let pulled = sec.pull(&PullQuery::default()).await.unwrap();
     let mut names: Vec<String> = pulled
         .changes
@@ -455,10 +399,6 @@ async fn paicha_import_roster_writes_a_file_whole_as_a_user_or_refuses_it_whole(
     names.sort();
     assert_eq!(names, vec!["张三", "李四"]);
 }
-
-#[path = "../../../tests/src/hostile.rs"]
-#[allow(dead_code)]
-mod hostile;
 
 /// The peak resident memory of a process, in bytes (`VmHWM`).
 fn peak_memory(pid: u32) -> u64 {
@@ -480,34 +420,15 @@ fn peak_memory(pid: u32) -> u64 {
 #[tokio::test]
 async fn hostile_spreadsheets_are_refused_over_http_and_by_the_cli_in_bounded_memory() {
     let bin = std::env::var("PAICHA_TEST_BIN").unwrap_or(env!("CARGO_BIN_EXE_paicha").to_owned());
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(&bin)
-        .arg("serve")
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PAICHA_LISTEN", "127.0.0.1:0")
-        .env("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let line = BufReader::new(stdout).lines().next().unwrap().unwrap();
-    let url = line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("http://"))
-        .map(|rest| {
-            format!(
-                "http://{}",
-                rest.trim_end_matches(|c: char| !c.is_ascii_digit())
-            )
-        })
-        .unwrap();
-    let pid = child.id();
-    let _server = Server(child);
-    let client = paicha_client::Client::new(url.clone());
-    let (_, _, branch) = committee_and_branch(&client, "东关社区党支部").await;
-    let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
+    let Started {
+        dir,
+        server,
+        url,
+        branch,
+        sec,
+        ..
+    } = started_bin(&bin, "东关社区党支部").await;
+    let pid = server.id();
     let token = sec.access_token().unwrap().to_owned();
     let baseline = peak_memory(pid);
 
@@ -552,12 +473,7 @@ async fn hostile_spreadsheets_are_refused_over_http_and_by_the_cli_in_bounded_me
     for (name, bytes) in &files {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
-        let out = Command::new(&bin)
-            .args(["import", "roster"])
-            .arg(&path)
-            .args(["--branch", "B1", "--as", "sec"])
-            .current_dir(dir.path())
-            .env_clear()
+        let out = import_roster(&bin, dir.path(), &path, "B1", "sec")
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -570,12 +486,7 @@ async fn hostile_spreadsheets_are_refused_over_http_and_by_the_cli_in_bounded_me
         .unwrap()
         .set_len(1 << 30)
         .unwrap();
-    let out = Command::new(&bin)
-        .args(["import", "roster"])
-        .arg(&huge)
-        .args(["--branch", "B1", "--as", "sec"])
-        .current_dir(dir.path())
-        .env_clear()
+    let out = import_roster(&bin, dir.path(), &huge, "B1", "sec")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -588,16 +499,14 @@ async fn hostile_spreadsheets_are_refused_over_http_and_by_the_cli_in_bounded_me
 /// the unit's import lease in the database makes them take turns. Each member is created once.
 #[tokio::test]
 async fn imports_by_two_processes_and_the_server_at_once_create_each_member_once() {
-    use paicha_client::PullQuery;
-
-    let dir = tempfile::tempdir().unwrap();
-    let (_server, url) = start(
-        dir.path(),
-        &[("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")],
-    );
-    let client = paicha_client::Client::new(url.clone());
-    let (_, _, branch) = committee_and_branch(&client, "东关社区党支部").await;
-    let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
+    let Started {
+        dir,
+        server: _server,
+        url,
+        branch,
+        sec,
+        ..
+    } = started("东关社区党支部").await;
     let token = sec.access_token().unwrap().to_owned();
 
     let mut csv = String::from("姓名,公民身份号码\n");
@@ -611,12 +520,7 @@ async fn imports_by_two_processes_and_the_server_at_once_create_each_member_once
     std::fs::write(&path, &csv).unwrap();
 
     let cli = || {
-        Command::new(env!("CARGO_BIN_EXE_paicha"))
-            .args(["import", "roster"])
-            .arg(&path)
-            .args(["--branch", "B1", "--as", "sec"])
-            .current_dir(dir.path())
-            .env_clear()
+        import_roster(env!("CARGO_BIN_EXE_paicha"), dir.path(), &path, "B1", "sec")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -637,12 +541,7 @@ async fn imports_by_two_processes_and_the_server_at_once_create_each_member_once
     let mut created = body["created"].as_u64().unwrap();
     for child in [a, b] {
         let out = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{stdout} {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stdout = succeeded(&out);
         let count = stdout
             .split("新增 ")
             .nth(1)
@@ -653,27 +552,12 @@ async fn imports_by_two_processes_and_the_server_at_once_create_each_member_once
     }
     assert_eq!(created, 3000);
 
-    let mut members = std::collections::HashSet::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = sec
-            .pull(&PullQuery {
-                cursor: cursor.as_deref(),
-                limit: Some(1000),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        for c in &page.changes {
-            if c.collection == paicha_domain::collection::Collection::Members && !c.deleted {
-                members.insert(c.id);
-            }
-        }
-        cursor = Some(page.cursor);
-        if !page.has_more {
-            break;
-        }
-    }
+    let (changes, _) = pull_everything(&sec).await.unwrap();
+    let members: std::collections::HashSet<_> = changes
+        .iter()
+        .filter(|c| c.collection == paicha_domain::collection::Collection::Members && !c.deleted)
+        .map(|c| c.id)
+        .collect();
     assert_eq!(members.len(), 3000);
 }
 
@@ -682,16 +566,16 @@ async fn imports_by_two_processes_and_the_server_at_once_create_each_member_once
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_taken_while_four_devices_push_restores_whole() {
     use paicha_client::Client;
-    use paicha_domain::api::v1::MutationStatus;
     use sha2::Digest;
     use std::sync::{Arc, Mutex};
 
-    let dir = tempfile::tempdir().unwrap();
-    let admin_env = [("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")];
-    let (_server, url) = start(dir.path(), &admin_env);
-    let client = Client::new(url.clone());
-    let (_, _, branch) = committee_and_branch(&client, "支部").await;
-    let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
+    let Started {
+        dir,
+        server,
+        branch,
+        sec,
+        ..
+    } = started("支部").await;
     let mut photo = vec![0xFF, 0xD8, 0xFF, 0xE0];
     photo.extend((0..50_000u32).map(|i| (i % 253) as u8));
     let photo_hash: String = sha2::Sha256::digest(&photo)
@@ -728,12 +612,7 @@ async fn a_backup_taken_while_four_devices_push_restores_whole() {
                     .await
                     .unwrap();
                 let at = std::time::Instant::now();
-                assert!(
-                    response
-                        .results
-                        .iter()
-                        .all(|r| r.status == MutationStatus::Applied)
-                );
+                assert!(all_applied(&response));
                 acknowledged
                     .lock()
                     .unwrap()
@@ -767,18 +646,13 @@ async fn a_backup_taken_while_four_devices_push_restores_whole() {
     for device in devices {
         assert!(device.await.unwrap() > 0);
     }
-    let out = String::from_utf8_lossy(&backup.stdout);
-    assert!(
-        backup.status.success(),
-        "{out}{}",
-        String::from_utf8_lossy(&backup.stderr)
-    );
+    let out = succeeded(&backup);
     assert!(out.contains("已备份"), "{out}");
     let listed = std::fs::read_to_string(dir.path().join("backup.db.blobs.txt")).unwrap();
     assert_eq!(listed, format!("{photo_hash} {}\n", photo.len()));
 
     // Restore into a fresh data dir; a second restore into it is refused.
-    let fresh = tempfile::tempdir().unwrap();
+    let fresh = temp_dir();
     let restore = |target: &std::path::Path| {
         Command::new(env!("CARGO_BIN_EXE_paicha"))
             .arg("restore")
@@ -790,12 +664,7 @@ async fn a_backup_taken_while_four_devices_push_restores_whole() {
             .unwrap()
     };
     let restored = restore(&fresh.path().join("data"));
-    let out = String::from_utf8_lossy(&restored.stdout);
-    assert!(
-        restored.status.success(),
-        "{out}{}",
-        String::from_utf8_lossy(&restored.stderr)
-    );
+    succeeded(&restored);
     let again = restore(&fresh.path().join("data"));
     assert!(!again.status.success());
     assert!(
@@ -815,26 +684,11 @@ async fn a_backup_taken_while_four_devices_push_restores_whole() {
     assert!(out.contains("哈希链完整"), "{out}");
 
     // Every push acknowledged before the backup began is in the restored copy, and the photo.
-    drop(_server);
+    drop(server);
     let (_restored_server, url) = start(fresh.path(), &[]);
     let (sec, _) = Client::new(url).signed_in("sec", PASSWORD).await.unwrap();
-    let mut present = std::collections::HashSet::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = sec
-            .pull(&paicha_client::PullQuery {
-                cursor: cursor.as_deref(),
-                limit: Some(1000),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        present.extend(page.changes.iter().map(|c| c.id));
-        cursor = Some(page.cursor);
-        if !page.has_more {
-            break;
-        }
-    }
+    let (changes, _) = pull_everything(&sec).await.unwrap();
+    let present: std::collections::HashSet<_> = changes.iter().map(|c| c.id).collect();
     let acknowledged = acknowledged.lock().unwrap().clone();
     let before: Vec<_> = acknowledged.iter().filter(|(at, _)| *at < began).collect();
     assert!(before.len() >= 200);
@@ -874,16 +728,13 @@ async fn a_backup_taken_while_four_devices_push_restores_whole() {
 /// head no longer matches.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_verify_names_a_report_whose_chain_was_rebuilt() {
-    use paicha_client::Client;
     use paicha_domain::api::v1::{CreateUser, MutationStatus, Report};
     use paicha_domain::role::Role;
     use sqlx::Connection as _;
 
-    let dir = tempfile::tempdir().unwrap();
-    let admin_env = [("PAICHA_BOOTSTRAP_ADMIN", "admin:change-this-password")];
-    let (server, url) = start(dir.path(), &admin_env);
-    let client = Client::new(url.clone());
-    let (ca, committee, branch) = committee_and_branch(&client, "支部").await;
+    let s = started("支部").await;
+    let (dir, url, client, branch, sec) = (&s.dir, &s.url, &s.client, &s.branch, &s.sec);
+    let (ca, committee) = (&s.committee.admin, &s.committee.unit);
     ca.create_user(&CreateUser {
         username: "office".to_owned(),
         password: PASSWORD.to_owned(),
@@ -894,7 +745,6 @@ async fn audit_verify_names_a_report_whose_chain_was_rebuilt() {
     .await
     .unwrap();
     let (office, _) = client.signed_in("office", PASSWORD).await.unwrap();
-    let (sec, _) = client.signed_in("sec", PASSWORD).await.unwrap();
     let campaign = uuid::Uuid::now_v7();
     let pushed = ca
         .push("d", vec![serde_json::json!({"mutation_id": 1, "collection": "campaigns", "id": campaign, "org_unit_id": committee.id, "op": "put", "fields": {"name": "集中排查", "start_date": "2026-03-07"}})])
@@ -909,17 +759,12 @@ async fn audit_verify_names_a_report_whose_chain_was_rebuilt() {
         assert_eq!(pushed.results[0].status, MutationStatus::Applied);
     }
     office.freeze_baseline(campaign).await.unwrap();
-    let signed: Report = reqwest::Client::new()
+    let signing = reqwest::Client::new()
         .post(format!("{url}/v1/reports"))
         .bearer_auth(office.access_token().unwrap())
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    drop(server);
+        .json(&serde_json::json!({}));
+    let signed: Report = signing.send().await.unwrap().json().await.unwrap();
+    drop(s.server);
 
     let run = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_paicha"))

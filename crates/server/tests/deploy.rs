@@ -10,10 +10,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeSet, HashSet};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use paicha_tests::process::{Process, free_port, temp_dir};
+use paicha_tests::{PASSWORD, TestDb, committee_with_branch, pull_everything};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -432,7 +435,7 @@ fn systemd_analyze_verifies_the_unit() {
         "apt-get install systemd (it brings systemd-analyze)",
     );
     // The unit as shipped, but starting the binary just built (verify checks that it exists).
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let unit = read(&deploy("systemd/paicha.service"));
     assert!(unit.contains("ExecStart=/usr/local/bin/paicha serve"));
     let unit = unit.replace(
@@ -465,13 +468,13 @@ fn systemd_analyze_verifies_the_unit() {
 struct Nginx {
     dir: tempfile::TempDir,
     port: u16,
-    child: Option<Child>,
+    child: Option<Process>,
 }
 
 impl Nginx {
     fn configure(upstreams: [u16; 2]) -> Self {
         require("nginx", "apt-get install nginx");
-        let dir = tempfile::tempdir().unwrap();
+        let dir = temp_dir();
         let port = free_port();
         let upstream = read(&deploy("nginx/upstream.conf"));
         for host in ["paicha1:8080", "paicha2:8080"] {
@@ -540,17 +543,31 @@ impl Nginx {
             .unwrap()
     }
 
+    /// `nginx -t`, which must accept the configuration.
+    fn check(&self) {
+        let out = self.test_config();
+        assert!(
+            out.status.success(),
+            "nginx -t of {}: {}",
+            self.conf().display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     fn start(&mut self) {
-        let child = Command::new("nginx")
-            .arg("-c")
-            .arg(self.conf())
-            .arg("-p")
-            .arg(self.dir.path())
-            .args(["-g", "daemon off;"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        // Its workers are in its process group, which dropping it kills.
+        let child = Process::spawn(
+            Process::command("nginx")
+                .arg("-c")
+                .arg(self.conf())
+                .arg("-p")
+                .arg(self.dir.path())
+                .args(["-g", "daemon off;"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+            "nginx",
+        )
+        .unwrap();
         self.child = Some(child);
         wait_for_port(self.port, "nginx");
     }
@@ -562,23 +579,18 @@ impl Nginx {
     fn access_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
     }
-}
 
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            // SIGTERM: the master stops its workers too (SIGKILL would leave them running).
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let started = Instant::now();
-            while child.try_wait().ok().flatten().is_none()
-                && started.elapsed() < Duration::from_secs(10)
-            {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+    /// Waits (at most 5 s) until the access log holds `needle`: nginx writes its line just
+    /// after the answer has gone out.
+    async fn wait_for_log(&self, needle: &str) {
+        let started = Instant::now();
+        while !self.access_log().contains(needle) {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "no {needle:?} in the access log: {}",
+                self.access_log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 }
@@ -588,14 +600,6 @@ fn is_root() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Waits until something listens on `port` (a service starting), at most 30 s.
@@ -613,12 +617,7 @@ fn wait_for_port(port: u16, what: &str) {
 #[test]
 fn nginx_accepts_the_proxy_configuration() {
     let nginx = Nginx::configure([free_port(), free_port()]);
-    let out = nginx.test_config();
-    assert!(
-        out.status.success(),
-        "nginx -t: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    nginx.check();
 }
 
 /// The HTTPS sample: its http-level lines are paicha.conf's; with a self-signed certificate
@@ -701,12 +700,8 @@ async fn nginx_accepts_the_tls_configuration_and_sends_hsts() {
             &dir.join("access.log").display().to_string(),
         );
     std::fs::write(dir.join("paicha.conf"), site).unwrap();
-    let out = nginx.test_config();
-    assert!(
-        out.status.success(),
-        "nginx -t of paicha-tls.conf: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // paicha-tls.conf, in place of paicha.conf.
+    nginx.check();
     nginx.start();
     wait_for_port(https_port, "nginx over TLS");
     let http = reqwest::Client::builder()
@@ -814,12 +809,7 @@ async fn nginx_access_log_holds_no_query_string() {
     assert!(format.contains("$uri"), "{format}");
 
     let mut nginx = Nginx::configure([free_port(), free_port()]);
-    let out = nginx.test_config();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    nginx.check();
     nginx.start();
     let number = "11010519491231002X";
     let http = reqwest::Client::new();
@@ -840,15 +830,7 @@ async fn nginx_access_log_holds_no_query_string() {
         // No instance: nginx's own answer, in paicha's error shape.
         assert_eq!(response.status(), 503, "{path}");
     }
-    let started = Instant::now();
-    while !nginx.access_log().contains("rid=no-number-2") {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{}",
-            nginx.access_log()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    nginx.wait_for_log("rid=no-number-2").await;
     let log = nginx.access_log();
     assert!(log.contains("GET /v1/members HTTP/1.1"), "{log}");
     assert!(log.contains("GET /v1/ledgers/roster HTTP/1.1"), "{log}");
@@ -863,19 +845,11 @@ async fn nginx_access_log_holds_no_query_string() {
 
 // ---- The end-to-end test (PostgreSQL, moto, nginx, two paicha processes) ----
 
-const PASSWORD: &str = "deploy-test-password";
 const BUCKET: &str = "paicha-e2e";
 
 struct Moto {
-    child: Child,
+    _process: Process,
     port: u16,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 async fn start_moto() -> Moto {
@@ -884,13 +858,18 @@ async fn start_moto() -> Moto {
         "pip install 'moto[server]' (an S3-compatible test server)",
     );
     let port = free_port();
-    let child = Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let moto = Moto { child, port };
+    let process = Process::spawn(
+        Process::command("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+        "moto_server",
+    )
+    .unwrap();
+    let moto = Moto {
+        _process: process,
+        port,
+    };
     wait_for_port(port, "moto_server");
     let created = reqwest::Client::new()
         .put(format!("http://127.0.0.1:{port}/{BUCKET}"))
@@ -901,54 +880,13 @@ async fn start_moto() -> Moto {
     moto
 }
 
-/// A fresh PostgreSQL database of this test, dropped at the end.
-struct PgDb {
-    base: String,
-    name: String,
-    url: String,
-}
-
-impl PgDb {
-    async fn create(base: &str) -> Self {
-        use sqlx::Connection as _;
-        let name = format!("paicha_deploy_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = sqlx::PgConnection::connect(base)
-            .await
-            .unwrap_or_else(|e| panic!("PAICHA_TEST_DATABASE_URL is not reachable: {e}"));
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let _ = conn.close().await;
-        let mut url = reqwest::Url::parse(base).unwrap();
-        url.set_path(&format!("/{name}"));
-        Self {
-            base: base.to_owned(),
-            name,
-            url: url.to_string(),
-        }
-    }
-
-    async fn drop_it(self) {
-        use sqlx::Connection as _;
-        if let Ok(mut conn) = sqlx::PgConnection::connect(&self.base).await {
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            )))
-            .execute(&mut conn)
-            .await;
-        }
-    }
-}
-
 /// One `paicha serve` process of the deployment.
 struct Instance {
     port: u16,
     env: Vec<(String, String)>,
     data_dir: tempfile::TempDir,
     log: PathBuf,
-    child: Option<Child>,
+    child: Option<Process>,
 }
 
 impl Instance {
@@ -956,7 +894,7 @@ impl Instance {
         Self {
             port,
             env,
-            data_dir: tempfile::tempdir().unwrap(),
+            data_dir: temp_dir(),
             log,
             child: None,
         }
@@ -969,65 +907,38 @@ impl Instance {
             .append(true)
             .open(&self.log)
             .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_paicha"))
-            .arg("serve")
-            .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("PAICHA_LISTEN", format!("127.0.0.1:{}", self.port))
-            .env("PAICHA_DATA_DIR", self.data_dir.path())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let line = BufReader::new(stdout)
-            .lines()
-            .next()
-            .expect("a start-up line")
-            .unwrap();
+        let mut child = Process::spawn(
+            Process::command(env!("CARGO_BIN_EXE_paicha"))
+                .arg("serve")
+                .env_clear()
+                .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .env("PAICHA_LISTEN", format!("127.0.0.1:{}", self.port))
+                .env("PAICHA_DATA_DIR", self.data_dir.path())
+                .stdout(Stdio::piped())
+                .stderr(log),
+            "paicha serve",
+        )
+        .unwrap();
+        let line = child.first_line();
         assert!(line.contains("PostgreSQL"), "{line}");
         self.child = Some(child);
     }
 
-    fn pid(&self) -> u32 {
-        self.child.as_ref().unwrap().id()
-    }
-
     fn sigterm(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        assert!(self.child.as_ref().unwrap().signal("TERM"));
     }
 
     /// Waits for the process to exit (at most `within`); returns whether it exited cleanly.
     fn wait_exit(&mut self, within: Duration) -> bool {
         let mut child = self.child.take().unwrap();
-        let started = Instant::now();
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status.success();
-            }
-            assert!(
-                started.elapsed() < within,
-                "paicha did not exit within {within:?} of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let status = child.wait_exit(within);
+        let status =
+            status.unwrap_or_else(|| panic!("paicha did not exit within {within:?} of SIGTERM"));
+        status.success()
     }
 
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }
 
@@ -1068,34 +979,10 @@ fn upload_cut_short(
     let _ = stream.shutdown(std::net::Shutdown::Both);
 }
 
-/// Pulls everything the client sees; returns (record ids, number of changes).
-async fn pull_all(client: &paicha_client::Client) -> (Vec<uuid::Uuid>, String) {
-    let mut ids = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = client
-            .pull(&paicha_client::PullQuery {
-                cursor: cursor.as_deref(),
-                limit: Some(1000),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        ids.extend(page.changes.iter().map(|c| c.id));
-        cursor = Some(page.cursor);
-        if !page.has_more {
-            break;
-        }
-    }
-    (ids, cursor.unwrap())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_behind_nginx_with_blobs_in_s3_survive_sigterm() {
     use paicha_client::Client;
-    use paicha_domain::api::v1::{CreateOrgUnit, CreateUser, MutationStatus};
-    use paicha_domain::org::OrgUnitKind;
-    use paicha_domain::role::Role;
+    use paicha_domain::api::v1::MutationStatus;
 
     let Some(base) = std::env::var("PAICHA_TEST_DATABASE_URL")
         .ok()
@@ -1107,8 +994,8 @@ async fn two_instances_behind_nginx_with_blobs_in_s3_survive_sigterm() {
         return;
     };
     let moto = start_moto().await;
-    let db = PgDb::create(&base).await;
-    let logs = tempfile::tempdir().unwrap();
+    let db = TestDb::create_on(Some(base)).await;
+    let logs = temp_dir();
     // Random, as the start-up check wants (a repeated piece is refused).
     let secret = format!(
         "{}{}",
@@ -1137,56 +1024,18 @@ async fn two_instances_behind_nginx_with_blobs_in_s3_survive_sigterm() {
     a.start();
     b.start();
     let mut nginx = Nginx::configure([a.port, b.port]);
-    let out = nginx.test_config();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    nginx.check();
     nginx.start();
     let proxy = Client::new(nginx.url());
 
     // A committee with a branch; its secretary's phone and the committee admin.
     // The bootstrap administrator's first sign-in sets a new password first.
-    let (admin, _) = proxy
-        .signed_in("admin", "change-this-password")
+    let bootstrap = ("admin", "change-this-password", "deploy-admin-password");
+    let (committee, branch) = committee_with_branch(&proxy, bootstrap, "支部")
         .await
         .unwrap();
-    admin
-        .change_password("change-this-password", "deploy-admin-password")
-        .await
-        .unwrap();
-    let unit = |parent, kind, name: &str| CreateOrgUnit {
-        id: None,
-        parent_id: parent,
-        kind,
-        name: name.to_owned(),
-        code: None,
-    };
-    let user = |name: &str, role, at| CreateUser {
-        username: name.to_owned(),
-        password: PASSWORD.to_owned(),
-        org_unit_id: Some(at),
-        role,
-        display_name: None,
-    };
-    let committee = admin
-        .create_org_unit(&unit(None, OrgUnitKind::Committee, "党工委"))
-        .await
-        .unwrap();
-    admin
-        .create_user(&user("cadmin", Role::CommitteeAdmin, committee.id))
-        .await
-        .unwrap();
-    let (cadmin, _) = proxy.signed_in("cadmin", PASSWORD).await.unwrap();
-    let branch = cadmin
-        .create_org_unit(&unit(Some(committee.id), OrgUnitKind::Branch, "支部"))
-        .await
-        .unwrap();
-    cadmin
-        .create_user(&user("sec", Role::BranchSecretary, branch.id))
-        .await
-        .unwrap();
+    let cadmin = committee.admin.clone();
+    let committee = committee.unit;
     let (sec, tokens) = proxy.signed_in("sec", PASSWORD).await.unwrap();
     let mut mutations_sent = 0u64;
 
@@ -1301,16 +1150,7 @@ async fn two_instances_behind_nginx_with_blobs_in_s3_survive_sigterm() {
         .unwrap();
     assert_eq!(ready.status(), 200);
     assert_eq!(ready.headers()["x-request-id"], "e2e-request-id");
-    // nginx writes its log line just after the answer has gone out.
-    let started = Instant::now();
-    while !nginx.access_log().contains("rid=e2e-request-id") {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{}",
-            nginx.access_log()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    nginx.wait_for_log("rid=e2e-request-id").await;
     // A search by ID number, the old way (in the URL) and the new (in the body): both answered
     // by the instances, and the access log holds neither number.
     let number = "11010519491231002X";
@@ -1331,15 +1171,7 @@ async fn two_instances_behind_nginx_with_blobs_in_s3_survive_sigterm() {
         .await
         .unwrap();
     assert_eq!(new_way.status(), 200);
-    let started = Instant::now();
-    while !nginx.access_log().contains("rid=e2e-number-post") {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{}",
-            nginx.access_log()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    nginx.wait_for_log("rid=e2e-number-post").await;
     let log = nginx.access_log();
     assert!(log.contains("GET /v1/members HTTP/1.1"), "{log}");
     let found = eighteen_digit_numbers(&log);
@@ -1353,7 +1185,7 @@ async fn two_instances_behind_nginx_with_blobs_in_s3_survive_sigterm() {
 
     // ---- 2. Long-polls: those on an instance stopped with SIGTERM answer at once and go on
     // on the other.
-    let (_, cursor) = pull_all(&sec).await;
+    let (_, cursor) = pull_everything(&sec).await.unwrap();
     let long_poll = |client: Client, cursor: String| {
         tokio::spawn(async move {
             let page = client
@@ -1514,7 +1346,8 @@ async fn two_instances_behind_nginx_with_blobs_in_s3_survive_sigterm() {
         "the stop came after the pushes"
     );
     mutations_sent += (4 * BATCHES * PER_BATCH) as u64;
-    let (seen, _) = pull_all(&cadmin).await;
+    let (changes, _) = pull_everything(&cadmin).await.unwrap();
+    let seen: Vec<uuid::Uuid> = changes.iter().map(|c| c.id).collect();
     let unique: HashSet<_> = seen.iter().collect();
     assert_eq!(unique.len(), seen.len(), "a record came twice in a pull");
     for id in &pushed {
@@ -1540,5 +1373,5 @@ async fn two_instances_behind_nginx_with_blobs_in_s3_survive_sigterm() {
     drop(nginx);
     drop(a);
     drop(b);
-    db.drop_it().await;
+    drop(db);
 }

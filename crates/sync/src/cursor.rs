@@ -101,3 +101,49 @@ mod tests {
         }
     }
 }
+
+/// Properties of the codec over generated versions and texts.
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Every version comes back from its cursor.
+        #[test]
+        fn every_version_round_trips(version in any::<u64>()) {
+            let c = Cursor { version };
+            prop_assert_eq!(Cursor::decode(&c.encode()), Ok(c));
+        }
+
+        /// A cursor with any one character replaced by another base64url character is
+        /// refused: it never silently names another position.
+        #[test]
+        fn one_changed_character_is_refused(
+            version in any::<u64>(),
+            place in 0usize..18,
+            other in 0usize..64,
+        ) {
+            const ALPHABET: &[u8; 64] =
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+            let good = Cursor { version }.encode();
+            let mut bytes = good.clone().into_bytes();
+            prop_assert_eq!(bytes.len(), 18);
+            prop_assume!(bytes[place] != ALPHABET[other]);
+            bytes[place] = ALPHABET[other];
+            let bad = String::from_utf8(bytes).unwrap();
+            prop_assert_eq!(Cursor::decode(&bad), Err(CursorError::Malformed), "{} from {}", bad, good);
+        }
+
+        /// Any text either is refused or is exactly a cursor the codec issues (surrounding
+        /// white space aside); it never panics.
+        #[test]
+        fn only_issued_texts_decode(text in "\\PC{0,24}|[A-Za-z0-9_-]{18}") {
+            if let Ok(c) = Cursor::decode(&text) {
+                prop_assert_eq!(c.encode(), text.trim());
+            }
+        }
+    }
+}

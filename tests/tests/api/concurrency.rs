@@ -90,17 +90,9 @@ async fn pull_some(client: &Client, replica: &mut Replica) {
             })
             .await
             .expect("pull");
-        for c in &page.changes {
-            replica.received.push(c.version);
-            let key = (c.collection.as_str().to_owned(), c.id);
-            if c.deleted {
-                replica.records.remove(&key);
-            } else {
-                replica.records.insert(key, (c.version, c.fields.clone()));
-            }
-        }
-        replica.cursor = Some(page.cursor);
-        if !page.has_more {
+        let has_more = page.has_more;
+        replica.apply(page);
+        if !has_more {
             break;
         }
     }

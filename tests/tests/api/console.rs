@@ -609,7 +609,7 @@ async fn the_org_office_audits_ledgers_in_place_and_the_phase_moves() {
 async fn a_branch_imports_its_roster_and_sees_every_bad_row() {
     let app = spawn_app().await;
     let t = app.tenant("i").await;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = paicha_tests::process::temp_dir();
     let bad = dir.path().join("花名册-有错.csv");
     let good = dir.path().join("花名册.csv");
     let (first, second) = (id_number("19550101", 11), id_number("19600606", 12));

@@ -6,7 +6,7 @@
 //! `target/screenshots/field-*.png`.
 
 use paicha_domain::api::v1::MutationStatus;
-use paicha_tests::browser::{Browser, PHONE};
+use paicha_tests::browser::{Browser, PHONE, Profile};
 use paicha_tests::{PASSWORD, TestApp, id_number, put, seeded_id_number, spawn_app};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -296,8 +296,8 @@ async fn a_branch_works_offline_and_every_edit_reaches_the_server_once() {
     // A member of the other branch, which this branch must never see.
     members(&t.secretary2, t.branch2.id, 1, 100).await;
 
-    let profile = tempfile::tempdir().unwrap();
-    let b = Browser::start_with(PHONE, Some(profile.path())).await;
+    let profile = Profile::new();
+    let b = Browser::start_with(PHONE, Some(&profile)).await;
     sign_in(&b, &app, "off-sec1", 6).await;
     // The service worker has taken the page and kept the app's files.
     b.wait_until(
@@ -633,8 +633,8 @@ async fn killing_the_app_mid_sync_and_mid_upload_loses_and_repeats_nothing() {
     let t = app.tenant("kil").await;
     let ids = members(&t.secretary1, t.branch1.id, 10_000, 1).await;
 
-    let profile = tempfile::tempdir().unwrap();
-    let b = Browser::start_with(PHONE, Some(profile.path())).await;
+    let profile = Profile::new();
+    let b = Browser::start_with(PHONE, Some(&profile)).await;
     b.goto(&format!("{}/field/", app.base)).await;
     // A slow network, so that the first sync takes a while.
     b.throttle(-1, 400_000).await;
@@ -650,7 +650,7 @@ async fn killing_the_app_mid_sync_and_mid_upload_loses_and_repeats_nothing() {
     b.kill().await;
 
     // Reopened: the app signs in by itself, goes on from its cursor and completes the replica.
-    let b = Browser::start_with(PHONE, Some(profile.path())).await;
+    let b = Browser::start_with(PHONE, Some(&profile)).await;
     b.goto(&format!("{}/field/", app.base)).await;
     wait_members(&b, 10_000).await;
     let first_pull = b
@@ -707,7 +707,7 @@ async fn killing_the_app_mid_sync_and_mid_upload_loses_and_repeats_nothing() {
     );
     b.kill().await;
 
-    let b = Browser::start_with(PHONE, Some(profile.path())).await;
+    let b = Browser::start_with(PHONE, Some(&profile)).await;
     b.goto(&format!("{}/field/#/sync", app.base)).await;
     b.wait_until(
         120,
