@@ -17,7 +17,7 @@ use paicha_domain::role::Role;
 use paicha_domain::roster::{ROSTER, Sheet, TRANSFER_LIST, convert};
 use paicha_storage::{OrgUnitRecord, Store};
 use paicha_sync::SyncError;
-use paicha_sync::push::{Writer, push_all_or_nothing};
+use paicha_sync::push::{AllOrNothing, Writer, push_all_or_nothing};
 
 mod read;
 
@@ -367,8 +367,8 @@ async fn commit(
         device_id: &importer.device_id,
     };
     match push_all_or_nothing(importer.store, writer, &mutations).await? {
-        Ok(outcome) => Ok(Ok(Some((outcome.version, outcome.results)))),
-        Err(results) => Ok(Err(results
+        AllOrNothing::Committed(outcome) => Ok(Ok(Some((outcome.version, outcome.results)))),
+        AllOrNothing::Refused(results) => Ok(Err(results
             .iter()
             .zip(&rows_of)
             .filter(|(r, _)| r.status == MutationStatus::Rejected)
