@@ -101,8 +101,7 @@ impl Committer {
         // the request is dropped the task still finishes and answers the others. (A panic in it
         // drops the replies it held: their callers get an error, and nothing was committed.)
         match rx.await {
-            Ok(Ok(outcome)) => Ok(outcome),
-            Ok(Err(message)) => Err(SyncError::Group(message)),
+            Ok(answer) => answer.map_err(SyncError::Group),
             Err(_) => Err(SyncError::Group(
                 "the group commit ended without an answer".to_owned(),
             )),
