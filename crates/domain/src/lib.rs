@@ -12,6 +12,7 @@ pub mod blob;
 pub mod calendar;
 pub mod campaign;
 pub mod collection;
+pub mod derived;
 pub mod entry;
 pub mod exemption;
 pub mod facts;

@@ -17,7 +17,7 @@ use paicha_domain::role::Role;
 use paicha_domain::roster::{ROSTER, Sheet, TRANSFER_LIST, convert};
 use paicha_storage::{OrgUnitRecord, Store};
 use paicha_sync::SyncError;
-use paicha_sync::push::{Writer, push_all_or_nothing};
+use paicha_sync::push::{AllOrNothing, Writer, push_all_or_nothing};
 
 mod read;
 
@@ -344,6 +344,16 @@ fn parse(
     }
 }
 
+/// What became of an import's mutations.
+enum Committed {
+    /// There were none.
+    Nothing,
+    /// Applied: the tenant's version after them, and each mutation's result.
+    Written(u64, Vec<MutationResult>),
+    /// Refused whole: why, row by row.
+    Refused(Vec<ImportProblem>),
+}
+
 /// Applies the mutations of an import whole, or tells why not (row by row).
 async fn commit(
     importer: &Importer<'_>,
@@ -351,9 +361,9 @@ async fn commit(
     parsed: &Parsed,
     planned: Vec<(u64, Value)>,
     progress: &(dyn Fn(Progress) + Sync),
-) -> Result<Result<Option<(u64, Vec<MutationResult>)>, Vec<ImportProblem>>, SyncError> {
+) -> Result<Committed, SyncError> {
     if planned.is_empty() {
-        return Ok(Ok(None));
+        return Ok(Committed::Nothing);
     }
     let (rows_of, mutations): (Vec<u64>, Vec<Value>) = planned.into_iter().unzip();
     progress(Progress::Writing {
@@ -367,29 +377,33 @@ async fn commit(
         device_id: &importer.device_id,
     };
     match push_all_or_nothing(importer.store, writer, &mutations).await? {
-        Ok(outcome) => Ok(Ok(Some((outcome.version, outcome.results)))),
-        Err(results) => Ok(Err(results
-            .iter()
-            .zip(&rows_of)
-            .filter(|(r, _)| r.status == MutationStatus::Rejected)
-            .map(|(r, row)| {
-                let e = r.error.clone().unwrap_or(ErrorDetail {
-                    code: "rejected".into(),
-                    message: "被拒绝".into(),
-                    field: None,
-                    retry_after: None,
-                });
-                problem(
-                    *row,
-                    e.field
-                        .as_deref()
-                        .and_then(|f| parsed.column_of(f))
-                        .as_deref(),
-                    &e.code,
-                    e.message,
-                )
-            })
-            .collect())),
+        AllOrNothing::Committed(outcome) => {
+            Ok(Committed::Written(outcome.version, outcome.results))
+        }
+        AllOrNothing::Refused(results) => Ok(Committed::Refused(
+            results
+                .iter()
+                .zip(&rows_of)
+                .filter(|(r, _)| r.status == MutationStatus::Rejected)
+                .map(|(r, row)| {
+                    let e = r.error.clone().unwrap_or(ErrorDetail {
+                        code: "rejected".into(),
+                        message: "被拒绝".into(),
+                        field: None,
+                        retry_after: None,
+                    });
+                    problem(
+                        *row,
+                        e.field
+                            .as_deref()
+                            .and_then(|f| parsed.column_of(f))
+                            .as_deref(),
+                        &e.code,
+                        e.message,
+                    )
+                })
+                .collect(),
+        )),
     }
 }
 
@@ -659,9 +673,9 @@ async fn apply(
     }
     let (version, results) =
         match commit(importer, unit.tenant_id, parsed, planned, progress).await? {
-            Ok(Some((version, results))) => (Some(version), results),
-            Ok(None) => (None, Vec::new()),
-            Err(problems) => return Ok(Outcome::Refused(problems)),
+            Committed::Written(version, results) => (Some(version), results),
+            Committed::Nothing => (None, Vec::new()),
+            Committed::Refused(problems) => return Ok(Outcome::Refused(problems)),
         };
     let conflicts = results
         .iter()

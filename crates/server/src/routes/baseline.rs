@@ -7,7 +7,9 @@ use axum::extract::State;
 use paicha_domain::api::v1::{BaselineCorrected, BaselineCorrection, BaselineFrozen};
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use paicha_domain::role::Role;
-use paicha_sync::push::{BaselineRefusal, Correction, correct_baseline, freeze_baseline};
+use paicha_sync::push::{
+    BaselineError, BaselineRefusal, Correction, correct_baseline, freeze_baseline,
+};
 use uuid::Uuid;
 
 use crate::access::writer;
@@ -26,6 +28,14 @@ fn refusal(r: BaselineRefusal) -> ApiError {
             ))
         }
         BaselineRefusal::NotTaken => ApiError::conflict(ErrorCode::BaselineNotTaken),
+    }
+}
+
+/// A baseline act that did not happen: its refusal, or the failure.
+fn refused(e: BaselineError) -> ApiError {
+    match e {
+        BaselineError::Refused(r) => refusal(r),
+        BaselineError::Failed(e) => e.into(),
     }
 }
 
@@ -61,8 +71,8 @@ pub async fn freeze(
     }
     let writer = writer(&principal, &unit);
     let frozen = freeze_baseline(&state.store, writer, id)
-        .await?
-        .map_err(refusal)?;
+        .await
+        .map_err(refused)?;
     state.notifier.notify(unit.tenant_id, frozen.version);
     Ok(Json(BaselineFrozen {
         campaign_id: id,
@@ -122,8 +132,8 @@ pub async fn correct(
         reason: reason.to_owned(),
     };
     let version = correct_baseline(&state.store, writer, id, &correction)
-        .await?
-        .map_err(refusal)?;
+        .await
+        .map_err(refused)?;
     state.notifier.notify(unit.tenant_id, version);
     Ok(Json(BaselineCorrected {
         member_id: id,

@@ -17,7 +17,7 @@ use paicha_domain::api::{ErrorBody, ErrorCode};
 use paicha_domain::collection::Collection;
 use paicha_domain::role::Role;
 use paicha_storage::ReportRecord;
-use paicha_sync::push::{BaselineRefusal, note_signed_report};
+use paicha_sync::push::{BaselineError, BaselineRefusal, note_signed_report};
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -92,10 +92,11 @@ pub async fn sign(
             .with_field("as_of"));
     }
     let writer = crate::access::writer(&principal, &own);
-    match note_signed_report(&state.store, writer).await? {
+    match note_signed_report(&state.store, writer).await {
         Ok(Some(version)) => state.notifier.notify(own.tenant_id, version),
         Ok(None) => {}
-        Err(BaselineRefusal::NotTaken) => {
+        Err(BaselineError::Failed(e)) => return Err(e.into()),
+        Err(BaselineError::Refused(BaselineRefusal::NotTaken)) => {
             return Err(ApiError::conflict(ErrorCode::BaselineNotTaken)
                 .with_message("排查底数尚未确定，不能签发报表；请先确定排查底数"));
         }

@@ -1,0 +1,353 @@
+//! What the server writes because of a device's write, beside the state machines of
+//! [`crate::workflow`]: the dates it stamps, the fields it computes, the ledger entries a
+//! submission freezes, and the records a write makes it write (follow-up writes). Pure rules:
+//! the push reads what they need and writes what they return (`paicha_sync::push`).
+
+use chrono::NaiveDate;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::baseline;
+use crate::campaign::Plan;
+use crate::collection::{Collection, FieldError};
+use crate::workflow::{restamped, stamps};
+
+type Fields = Map<String, Value>;
+
+/// Adds the fields the server stamps when a status takes a value ([`stamps`]): today's date in
+/// China; the first time only, except the stamps taken again at every move ([`restamped`]: a
+/// ledger submitted again is received again).
+///
+/// `existing` is the record before the write (none: it is created); `fields` are what the
+/// write sets.
+pub fn stamp(
+    collection: Collection,
+    existing: Option<&Fields>,
+    fields: &mut Fields,
+    today: NaiveDate,
+) {
+    let names: Vec<&'static str> = fields
+        .iter()
+        .flat_map(|(name, value)| stamps(collection, name, value.as_str()))
+        .filter(|stamp| {
+            restamped(collection, stamp)
+                || existing
+                    .and_then(|e| e.get(*stamp))
+                    .is_none_or(Value::is_null)
+        })
+        .collect();
+    let today = today.to_string();
+    for name in names {
+        fields.insert(name.to_owned(), Value::String(today.clone()));
+    }
+}
+
+/// A typed date a deadline judges gets the day it reached the server, and 补录 when it lies
+/// more than `late_entry_days` before it (`crate::entry`, docs/domain.md §8.15). Only what
+/// differs from the record before the write is added.
+pub fn entry_dates(
+    collection: Collection,
+    existing: Option<&Fields>,
+    fields: &mut Fields,
+    today: NaiveDate,
+    late_entry_days: u32,
+) {
+    let Some(typed) = crate::entry::typed(collection) else {
+        return;
+    };
+    let stamped = crate::entry::stamp(typed, existing, fields, today, late_entry_days);
+    for (k, v) in stamped {
+        let was = existing.and_then(|e| e.get(&k)).unwrap_or(&Value::Null);
+        if *was != v {
+            fields.insert(k, v);
+        }
+    }
+}
+
+/// A member's start facts follow what the branch records ([`baseline::track`]), and once the
+/// baseline is fixed its snapshot follows them ([`baseline::upkeep`]; a member first recorded
+/// afterwards is `added`), docs/domain.md §8.9.
+pub fn member_start(existing: Option<&Fields>, fields: &mut Fields, plan: &Plan, today: NaiveDate) {
+    let start = baseline::track(existing, fields, plan.start_date);
+    fields.extend(start);
+    let mut merged = existing.cloned().unwrap_or_default();
+    merged.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+    merged.retain(|_, v| !v.is_null());
+    let snapshot = baseline::upkeep(existing, &merged, plan, today);
+    fields.extend(snapshot);
+    if existing.is_none() {
+        fields.retain(|_, v| !v.is_null());
+    }
+}
+
+/// Whether a write of a contact case sets its `lost_months_at_start`: when it is created or
+/// names its member.
+pub fn case_needs_months(existing: Option<&Fields>, fields: &Fields) -> bool {
+    existing.is_none() || fields.contains_key("member_id")
+}
+
+/// The member a record names in `member_id`, if it names one.
+pub fn member_of(fields: &Fields) -> Option<Uuid> {
+    fields
+        .get("member_id")
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
+}
+
+/// Months a member had been without contact at the campaign's start: its corrected snapshot's,
+/// or the judgement of its start facts (docs/domain.md §8.9); none without a campaign.
+pub fn lost_months(member: &Fields, plan: Option<&Plan>) -> Option<u32> {
+    plan.and_then(|plan| baseline::lost_months(member, plan))
+}
+
+/// A contact case's `lost_months_at_start` from its member's `months` (§8.1): set, or cleared
+/// when the member has none and the case had some.
+pub fn case_months(existing: Option<&Fields>, fields: &mut Fields, months: Option<u32>) {
+    let had = existing.and_then(|e| e.get("lost_months_at_start"));
+    match months {
+        Some(n) => {
+            fields.insert("lost_months_at_start".into(), Value::from(n));
+        }
+        None if had.is_some() => {
+            fields.insert("lost_months_at_start".into(), Value::Null);
+        }
+        None => {}
+    }
+}
+
+/// The ledger a write moves to `submitted`, if it does (docs/domain.md §5.7): the submission
+/// then takes the work area's entries of that ledger not held by another submission.
+pub fn submitting(
+    collection: Collection,
+    existing: Option<&Fields>,
+    fields: &Fields,
+) -> Option<String> {
+    if collection != Collection::LedgerSubmissions
+        || fields.get("status").and_then(Value::as_str) != Some("submitted")
+    {
+        return None;
+    }
+    Some(
+        fields
+            .get("ledger")
+            .or_else(|| existing.and_then(|e| e.get("ledger")))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+/// Whether a ledger entry belongs to `ledger`.
+pub fn entry_of_ledger(entry: &Fields, ledger: &str) -> bool {
+    entry.get("ledger").and_then(Value::as_str) == Some(ledger)
+}
+
+/// The submission holding a ledger entry (`submission_id`), if any.
+pub fn holder_of(entry: &Fields) -> Option<Uuid> {
+    entry
+        .get("submission_id")
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
+}
+
+/// Whether a live submission holds (freezes) its entries: while it is `submitted` or
+/// `approved`; a returned submission frees them.
+pub fn holds(submission: &Fields) -> bool {
+    matches!(
+        submission.get("status").and_then(Value::as_str),
+        Some("submitted" | "approved")
+    )
+}
+
+/// What a submission moving to `submitted` records: how many entries it took and the SHA-256 of
+/// their content (`digest`).
+pub fn submitted(fields: &mut Fields, entries: usize, digest: String) {
+    fields.insert("submitted_entries".into(), Value::from(entries));
+    fields.insert("entries_sha256".into(), Value::String(digest));
+}
+
+/// The follow-up write marking a ledger entry taken by `submission`.
+pub fn mark_taken(submission: Uuid) -> Fields {
+    let mut set = Map::new();
+    set.insert(
+        "submission_id".into(),
+        Value::String(submission.to_string()),
+    );
+    set
+}
+
+/// A ledger entry held by a live submission in `holder_status` (`submitted` or `approved`) may
+/// not change: the 组织办 audits what was submitted (docs/domain.md §5.7); a returned submission
+/// frees its entries. `None`: no live holder.
+pub fn check_entry_not_frozen(holder_status: Option<&str>) -> Result<(), FieldError> {
+    match holder_status {
+        Some("submitted" | "approved") => Err(FieldError {
+            field: "id".to_owned(),
+            code: "ledger_entry_frozen",
+            message:
+                "该条目已随台帐报送组织办，报送期间不能修改或删除；如需更正，请组织办退回后再改"
+                    .to_owned(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The member a transfer registered as lost opens a contact case for (docs/domain.md §6.4).
+pub fn opens_case(collection: Collection, transfer: &Fields) -> Option<Uuid> {
+    if collection != Collection::Transfers
+        || transfer.get("registered_lost").and_then(Value::as_bool) != Some(true)
+    {
+        return None;
+    }
+    member_of(transfer)
+}
+
+/// Whether a contact case is still open (searching, or without a result yet): the branch's
+/// open case for a member serves, no second one is opened.
+pub fn case_is_open(case: &Fields) -> bool {
+    matches!(
+        case.get("result").and_then(Value::as_str),
+        None | Some("searching")
+    )
+}
+
+/// The fields of the contact case a transfer registered as lost opens for `member`.
+pub fn opened_case(member: Uuid, transfer: &Fields, months: Option<u32>) -> Fields {
+    let mut fields = Map::new();
+    fields.insert("member_id".into(), Value::String(member.to_string()));
+    fields.insert("result".into(), Value::String("searching".into()));
+    let name = transfer
+        .get("member_name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let list = transfer
+        .get("list_name")
+        .and_then(Value::as_str)
+        .unwrap_or("转出明细");
+    fields.insert(
+        "remarks".into(),
+        Value::String(format!(
+            "转出后接收方党组织联系不上，登记为失联党员（{list}：{name}），由系统据转出明细开立"
+        )),
+    );
+    if let Some(months) = months {
+        fields.insert("lost_months_at_start".into(), Value::from(months));
+    }
+    fields
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Fields {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_stamp_is_taken_once_unless_restamped() {
+        let today = day("2026-05-04");
+        let mut fields = map(json!({"status": "submitted"}));
+        stamp(Collection::LedgerSubmissions, None, &mut fields, today);
+        assert_eq!(fields["received_on"], json!("2026-05-04"));
+        // Submitted again after a return: received again, on that day.
+        let existing = map(json!({"received_on": "2026-04-01"}));
+        let mut again = map(json!({"status": "submitted"}));
+        stamp(
+            Collection::LedgerSubmissions,
+            Some(&existing),
+            &mut again,
+            today,
+        );
+        assert_eq!(again["received_on"], json!("2026-05-04"));
+        // A move to a value without stamps stamps nothing.
+        let mut none = map(json!({"status": "draft"}));
+        stamp(Collection::LedgerSubmissions, None, &mut none, today);
+        assert_eq!(none.len(), 1);
+    }
+
+    #[test]
+    fn case_months_set_or_cleared() {
+        let mut fields = Map::new();
+        case_months(None, &mut fields, Some(7));
+        assert_eq!(fields["lost_months_at_start"], json!(7));
+        let had = map(json!({"lost_months_at_start": 7}));
+        let mut cleared = Map::new();
+        case_months(Some(&had), &mut cleared, None);
+        assert_eq!(cleared["lost_months_at_start"], Value::Null);
+        let mut untouched = Map::new();
+        case_months(None, &mut untouched, None);
+        assert!(untouched.is_empty());
+    }
+
+    #[test]
+    fn submitting_takes_the_ledger_of_the_write_or_the_record() {
+        let existing = map(json!({"ledger": "ledger_b"}));
+        let write = map(json!({"status": "submitted"}));
+        assert_eq!(
+            submitting(Collection::LedgerSubmissions, Some(&existing), &write),
+            Some("ledger_b".to_owned())
+        );
+        let draft = map(json!({"status": "draft", "ledger": "ledger_a"}));
+        assert_eq!(
+            submitting(Collection::LedgerSubmissions, None, &draft),
+            None
+        );
+        assert_eq!(submitting(Collection::Members, None, &write), None);
+    }
+
+    #[test]
+    fn frozen_while_submitted_or_approved() {
+        for (status, frozen) in [
+            (Some("submitted"), true),
+            (Some("approved"), true),
+            (Some("returned"), false),
+            (Some("draft"), false),
+            (None, false),
+        ] {
+            let result = check_entry_not_frozen(status);
+            assert_eq!(result.is_err(), frozen, "{status:?}");
+            if let Err(e) = result {
+                assert_eq!((e.code, e.field.as_str()), ("ledger_entry_frozen", "id"));
+            }
+        }
+        let held = map(json!({"status": "approved"}));
+        assert!(holds(&held));
+        assert!(!holds(&map(json!({"status": "returned"}))));
+    }
+
+    #[test]
+    fn a_transfer_registered_lost_opens_a_case() {
+        let member = Uuid::now_v7();
+        let transfer = map(json!({
+            "registered_lost": true,
+            "member_id": member.to_string(),
+            "member_name": "张三",
+            "list_name": "二〇二六年转出",
+        }));
+        assert_eq!(opens_case(Collection::Transfers, &transfer), Some(member));
+        assert_eq!(opens_case(Collection::Members, &transfer), None);
+        let not_lost = map(json!({"registered_lost": false, "member_id": member.to_string()}));
+        assert_eq!(opens_case(Collection::Transfers, &not_lost), None);
+        let case = opened_case(member, &transfer, Some(9));
+        assert_eq!(case["result"], json!("searching"));
+        assert_eq!(case["lost_months_at_start"], json!(9));
+        assert_eq!(
+            case["remarks"],
+            json!(
+                "转出后接收方党组织联系不上，登记为失联党员（二〇二六年转出：张三），由系统据转出明细开立"
+            )
+        );
+        assert!(case_is_open(&case));
+        assert!(!case_is_open(&map(json!({"result": "found"}))));
+    }
+}
