@@ -1326,8 +1326,13 @@ async fn a_small_campaign_end_to_end() {
         .collect();
     assert_eq!(&cells[2][..4], &["序号", "工作区", "党支部", "姓名"]);
     assert_eq!(&cells[3][1..4], &["第1工作区", "第12党支部", "冯十"]);
+    // The date is an Excel date (days from 1899-12-30), shown 2025年12月1日.
+    let day = (chrono::NaiveDate::from_ymd_opt(2025, 12, 1).unwrap()
+        - chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap())
+    .num_days();
+    let event = cells[2].iter().position(|h| h == "事由发生日期").unwrap();
     assert!(
-        cells[3].contains(&"2025年12月1日".to_owned()),
+        matches!(sheet.get((3, event)), Some(calamine::Data::DateTime(d)) if d.as_f64() == day as f64),
         "{:?}",
         cells[3]
     );
