@@ -9,6 +9,8 @@
    may open a database directly to tamper with it as an attacker would, and the test kit
    creates the test databases).
 3. Only `paicha-server` and `paicha-web` name axum: HTTP stays at the edge.
+4. `paicha-server`'s modules import each other without a cycle (a route module is a module of
+   its own; `lib.rs`, which builds the router from them, and test code are left out).
 
 Exit status 1, with every offending line, when one does not hold.
 """
@@ -86,6 +88,43 @@ def only_in(meta, what, crates, allowed, code, src_only=False, dev_ok=False):
             failures.append(f"{hit}  ({what})")
 
 
+def server_module_cycles():
+    """Cycles among the server's modules, by their `crate::…` paths outside test code."""
+    src = ROOT / "crates/server/src"
+    graph = {}
+    for f in sorted(src.rglob("*.rs")):
+        parts = list(f.relative_to(src).with_suffix("").parts)
+        if parts[-1] == "mod":
+            parts = parts[:-1]
+        if parts in (["lib"], ["main"]):
+            continue
+        module = "::".join(parts[:2]) if parts[0] == "routes" else parts[0]
+        code = f.read_text(encoding="utf-8").split("#[cfg(test)]")[0]
+        for first, second in re.findall(r"crate::([a-z_]+)(?:::([a-z_]+))?", code):
+            target = first
+            if first == "routes" and second and (src / "routes" / f"{second}.rs").exists():
+                target = f"routes::{second}"
+            if target != module:
+                graph.setdefault(module, set()).add(target)
+    state, path = {}, []
+
+    def visit(node):
+        state[node] = "open"
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                failures.append("server modules import in a cycle: "
+                                + " -> ".join(path[path.index(nxt):] + [nxt]))
+            elif nxt not in state:
+                visit(nxt)
+        path.pop()
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+
+
 def main():
     meta = metadata()
     domain_free_of_io(meta)
@@ -95,6 +134,7 @@ def main():
             {"paicha-storage"}, re.compile(r"\bsqlx::|\buse sqlx\b"), src_only=True, dev_ok=True)
     only_in(meta, "only paicha-server and paicha-web name axum", {"axum", "axum-extra", "axum-core"},
             {"paicha-server", "paicha-web"}, re.compile(r"\baxum(_extra|_core)?::|\buse axum\b"))
+    server_module_cycles()
     for f in failures:
         print(f, file=sys.stderr)
     print(f"layers: {len(failures)} violation(s)")

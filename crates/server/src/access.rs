@@ -75,10 +75,7 @@ pub async fn data_target(
 }
 
 pub fn scope(unit: &OrgUnitRecord) -> Scope<'_> {
-    Scope {
-        tenant_id: unit.tenant_id,
-        path: &unit.path,
-    }
+    unit.scope()
 }
 
 /// The caller as the writer of the server's acts, recorded under the console's device.

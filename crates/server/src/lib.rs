@@ -8,6 +8,7 @@ mod access;
 mod accounts;
 pub mod backup;
 pub mod config;
+mod counts;
 mod error;
 mod extract;
 mod facts;

@@ -10,15 +10,24 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use paicha_domain::collection::Collection;
 use paicha_domain::privacy::View;
-use paicha_storage::OrgUnitRecord;
+use paicha_storage::{OrgUnitRecord, Store};
 use paicha_sync::cursor::Cursor;
 use paicha_sync::pull::{self, PulledPage};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use crate::access::scope;
 use crate::error::ApiResult;
-use crate::state::AppState;
+
+/// What a pull asks for: the caller's unit, the collections, from where, how many, and how the
+/// caller reads personal data.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ask<'a> {
+    pub unit: &'a OrgUnitRecord,
+    pub collections: &'a [Collection],
+    pub cursor: Cursor,
+    pub limit: u64,
+    pub view: View,
+}
 
 /// A page of a pull as it is sent: its JSON written once, shared by every caller of a shared
 /// read (copying it is counting a reference).
@@ -79,14 +88,18 @@ pub struct PullKey {
 }
 
 pub(crate) async fn coalesced_pull(
-    state: &AppState,
-    unit: &OrgUnitRecord,
-    collections: &[Collection],
-    cursor: Cursor,
-    limit: u64,
-    view: View,
+    store: &Store,
+    flights: &PullFlights,
+    ask: Ask<'_>,
     announced: u64,
 ) -> ApiResult<Page> {
+    let Ask {
+        unit,
+        collections,
+        cursor,
+        limit,
+        view,
+    } = ask;
     let key = PullKey {
         announced,
         tenant_id: unit.tenant_id,
@@ -97,7 +110,7 @@ pub(crate) async fn coalesced_pull(
         view,
     };
     let cell = {
-        let mut flights = state.pull_flights.lock().unwrap_or_else(|p| p.into_inner());
+        let mut flights = flights.lock().unwrap_or_else(|p| p.into_inner());
         flights.entry(key.clone()).or_default().clone()
     };
     // The entry stays while any caller holds it, so the callers a wake-up sets going over the
@@ -116,13 +129,13 @@ pub(crate) async fn coalesced_pull(
         }
     }
     let _leave = Leave {
-        flights: &state.pull_flights,
+        flights,
         key: &key,
         cell: &cell,
     };
     let shared = cell
         .get_or_init(|| async {
-            pull::pull(&state.store, scope(unit), collections, cursor, limit, view)
+            pull::pull(store, unit.scope(), collections, cursor, limit, view)
                 .await
                 .ok()
                 .map(Page::from)
@@ -132,7 +145,7 @@ pub(crate) async fn coalesced_pull(
         Some(page) => Ok(page.clone()),
         // The shared read failed: read again alone, for this caller's own error.
         None => Ok(
-            pull::pull(&state.store, scope(unit), collections, cursor, limit, view)
+            pull::pull(store, unit.scope(), collections, cursor, limit, view)
                 .await?
                 .into(),
         ),
@@ -164,13 +177,17 @@ fn leave_flight(flights: &PullFlights, key: &PullKey, cell: &SharedRead) {
 pub type QueuedPulls = Arc<Mutex<HashMap<PullKey, SharedRead>>>;
 
 pub(crate) async fn queued_pull(
-    state: &AppState,
-    unit: &OrgUnitRecord,
-    collections: &[Collection],
-    cursor: Cursor,
-    limit: u64,
-    view: View,
+    store: &Store,
+    queued_pulls: &QueuedPulls,
+    ask: Ask<'_>,
 ) -> ApiResult<Page> {
+    let Ask {
+        unit,
+        collections,
+        cursor,
+        limit,
+        view,
+    } = ask;
     let key = PullKey {
         announced: 0,
         tenant_id: unit.tenant_id,
@@ -181,7 +198,7 @@ pub(crate) async fn queued_pull(
         view,
     };
     let cell = {
-        let mut queued = state.queued_pulls.lock().unwrap_or_else(|p| p.into_inner());
+        let mut queued = queued_pulls.lock().unwrap_or_else(|p| p.into_inner());
         queued.entry(key.clone()).or_default().clone()
     };
     // The read's entry goes when the read starts, or when this caller is done (even
@@ -202,19 +219,19 @@ pub(crate) async fn queued_pull(
         }
     }
     let _leave = Leave {
-        queued: state.queued_pulls.clone(),
+        queued: queued_pulls.clone(),
         leave: &leave,
     };
     let shared = cell
         .get_or_init(|| async {
             pull::pull_noting_start(
-                &state.store,
-                scope(unit),
+                store,
+                unit.scope(),
                 collections,
                 cursor,
                 limit,
                 view,
-                || leave(&state.queued_pulls),
+                || leave(queued_pulls),
             )
             .await
             .ok()
@@ -225,7 +242,7 @@ pub(crate) async fn queued_pull(
         Some(page) => Ok(page.clone()),
         // The shared read failed: read again alone, for this caller's own error.
         None => Ok(
-            pull::pull(&state.store, scope(unit), collections, cursor, limit, view)
+            pull::pull(store, unit.scope(), collections, cursor, limit, view)
                 .await?
                 .into(),
         ),

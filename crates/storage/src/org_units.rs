@@ -29,6 +29,14 @@ impl OrgUnitRecord {
     pub fn contains(&self, other: &OrgUnitRecord) -> bool {
         other.path.starts_with(&self.path)
     }
+
+    /// The scope of a caller bound to this unit (the one scope rule, [`crate::Scope`]).
+    pub fn scope(&self) -> crate::Scope<'_> {
+        crate::Scope {
+            tenant_id: self.tenant_id,
+            path: &self.path,
+        }
+    }
 }
 
 pub struct NewOrgUnit<'a> {

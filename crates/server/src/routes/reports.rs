@@ -22,9 +22,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::counts::unit_status;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
-use crate::facts::unit_status;
 use crate::state::AppState;
 
 /// Entries listed by "changes since" at most.

@@ -46,6 +46,6 @@ pub async fn status(
         .as_of
         .unwrap_or_else(|| paicha_domain::calendar::china_date(chrono::Utc::now()));
     Ok(Json(
-        crate::facts::unit_status(&state, &target, as_of).await?.0,
+        crate::counts::unit_status(&state, &target, as_of).await?.0,
     ))
 }

@@ -24,7 +24,7 @@ use uuid::Uuid;
 use crate::access::{data_unit, data_unit_of, scope};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, Caller};
-use crate::shared_pulls::{coalesced_pull, queued_pull};
+use crate::shared_pulls::{Ask, coalesced_pull, queued_pull};
 use crate::state::AppState;
 
 /// Longest long-poll, in seconds.
@@ -228,6 +228,13 @@ pub async fn pull(
     let mut stopping = state.stopping.clone();
     let deadline = tokio::time::Instant::now() + wait;
     let mut woken = false;
+    let ask = Ask {
+        unit: &unit,
+        collections: &collections,
+        cursor,
+        limit,
+        view,
+    };
     loop {
         // The last commit announced: a shared read joined now starts after it.
         let announced = *changes.borrow_and_update();
@@ -236,25 +243,14 @@ pub async fn pull(
         // wake-up, which many long-polls make at once, are shared.
         let page = if woken {
             Box::pin(coalesced_pull(
-                &state,
-                &unit,
-                &collections,
-                cursor,
-                limit,
-                view,
+                &state.store,
+                &state.pull_flights,
+                ask,
                 announced,
             ))
             .await?
         } else {
-            Box::pin(queued_pull(
-                &state,
-                &unit,
-                &collections,
-                cursor,
-                limit,
-                view,
-            ))
-            .await?
+            Box::pin(queued_pull(&state.store, &state.queued_pulls, ask)).await?
         };
         if !page.is_empty() || wait.is_zero() || *stopping.borrow() {
             return Ok(page.into_response());
