@@ -1,0 +1,690 @@
+//! The store's queries of records: pages of changes for pull, checksums, live records, the
+//! conflict log, the change log and members' search.
+
+use crate::{Store, StoreError, StoreResult};
+use chrono::{DateTime, Utc};
+use paicha_domain::collection::Collection;
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, OnConflict, Order, Query};
+use sea_orm::{
+    AccessMode, ConnectionTrait, DatabaseTransaction, IsolationLevel, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::*;
+
+impl Store {
+    /// Begins a push for `tenant_id`, taking the tenant's write lock.
+    pub async fn begin_sync(&self, tenant_id: Uuid) -> StoreResult<SyncTxn> {
+        let txn = self
+            .db
+            .begin_with_options(TransactionOptions {
+                isolation_level: None,
+                access_mode: None,
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            })
+            .await?;
+        // A no-op write takes the row lock (on SQLite the database write lock) before reading.
+        let lock = Query::update()
+            .table("sync_tenants")
+            .value("version", Expr::col("version"))
+            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .to_owned();
+        if txn.execute(&lock).await?.rows_affected() == 0 {
+            // The tenant's first write: its row is made here (or by a write racing this one,
+            // which this waits for), then locked. Only then: an insert that finds the row
+            // waits for the lock of whoever holds it, so one made before every write waited
+            // for the other instance's transaction twice (docs/benchmarks.md, results of 2026-11-29, commit 0010edb).
+            let insert = Query::insert()
+                .into_table("sync_tenants")
+                .columns(["tenant_id", "version", "last_hash"])
+                .values([tenant_id.into(), 0i64.into(), GENESIS_HASH.into()])
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                .on_conflict(OnConflict::column("tenant_id").do_nothing().to_owned())
+                .to_owned();
+            txn.execute(&insert).await?;
+            txn.execute(&lock).await?;
+        }
+        if self.engine == crate::Engine::Postgres {
+            // Every read of a push is by key: a table nobody has analysed yet (a tenant's
+            // first large import) would otherwise be scanned whole for each batch's records.
+            txn.execute_unprepared("SET LOCAL enable_seqscan = off")
+                .await?;
+        }
+        let select = Query::select()
+            .columns(["version", "last_hash"])
+            .from("sync_tenants")
+            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .to_owned();
+        let row = txn.query_one(&select).await?.ok_or(StoreError::NotFound)?;
+        Ok(SyncTxn {
+            tenant_id,
+            version: to_u64(row.try_get("", "version")?),
+            last_hash: row.try_get("", "last_hash")?,
+            txn,
+            engine: self.engine,
+        })
+    }
+
+    /// A read-only transaction on one snapshot (REPEATABLE READ on PostgreSQL), with the
+    /// tenant's last committed version and purge horizon as that snapshot sees them.
+    async fn snapshot(&self, tenant_id: Uuid) -> StoreResult<(DatabaseTransaction, u64, u64)> {
+        self.snapshot_noting_start(tenant_id, || {}).await
+    }
+
+    /// [`Store::snapshot`], calling `on_start` once the transaction has its connection and
+    /// before its first read, which is what fixes the snapshot (on both databases).
+    async fn snapshot_noting_start(
+        &self,
+        tenant_id: Uuid,
+        on_start: impl FnOnce() + Send,
+    ) -> StoreResult<(DatabaseTransaction, u64, u64)> {
+        let txn = self
+            .db
+            .begin_with_options(TransactionOptions {
+                // SQLite's read transactions are snapshots already (and it has no such
+                // setting: asking for one only logs a warning).
+                isolation_level: (self.engine == crate::Engine::Postgres)
+                    .then_some(IsolationLevel::RepeatableRead),
+                access_mode: (self.engine == crate::Engine::Postgres)
+                    .then_some(AccessMode::ReadOnly),
+                sqlite_transaction_mode: None,
+            })
+            .await?;
+        on_start();
+        let counter = Query::select()
+            .columns(["version", "purged_through"])
+            .from("sync_tenants")
+            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .to_owned();
+        let (version, purged_through) = match txn.query_one(&counter).await? {
+            Some(row) => (
+                to_u64(row.try_get("", "version")?),
+                to_u64(row.try_get("", "purged_through")?),
+            ),
+            None => (0, 0),
+        };
+        Ok((txn, version, purged_through))
+    }
+
+    /// One page of the changes in `scope` after version `after`, in version order, read from
+    /// one snapshot. Because a tenant's versions commit in order (see [`SyncTxn`]), the
+    /// changes visible in a snapshot are exactly those up to some version: a page never skips
+    /// one that a later page could still bring.
+    pub async fn pull_page(
+        &self,
+        scope: Scope<'_>,
+        collections: &[Collection],
+        after: u64,
+        limit: u64,
+    ) -> StoreResult<PullPage> {
+        self.pull_page_noting_start(scope, collections, after, limit, || {})
+            .await
+    }
+
+    /// [`Store::pull_page`], calling `on_start` when the page's snapshot is about to be taken:
+    /// after the wait for a connection, before the first read. A commit made before `on_start`
+    /// is called is in the page's snapshot.
+    pub async fn pull_page_noting_start(
+        &self,
+        scope: Scope<'_>,
+        collections: &[Collection],
+        after: u64,
+        limit: u64,
+        on_start: impl FnOnce() + Send,
+    ) -> StoreResult<PullPage> {
+        let (txn, snapshot_version, purged_through) = self
+            .snapshot_noting_start(scope.tenant_id, on_start)
+            .await?;
+        let mut changes = Vec::new();
+        let statements = page_statements(self.engine, scope, collections, after, limit);
+        if !statements.is_empty() {
+            self.walk_version_index(&txn).await?;
+        }
+        for select in &statements {
+            for row in txn.query_all(select).await? {
+                let name: String = row.try_get("", "collection")?;
+                changes.push(ChangeRow {
+                    collection: Collection::parse(&name)
+                        .ok_or_else(|| StoreError::Corrupt(format!("collection {name}")))?,
+                    id: row.try_get("", "id")?,
+                    org_unit_id: row.try_get("", "org_unit_id")?,
+                    version: to_u64(row.try_get("", "version")?),
+                    deleted: row.try_get("", "deleted")?,
+                    fields: raw_object(row.try_get("", "fields")?)?,
+                });
+            }
+        }
+        txn.commit().await?;
+        let mut changes = merge_page(changes, statements.len(), limit);
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let has_more = changes.len() > limit;
+        changes.truncate(limit);
+        Ok(PullPage {
+            changes,
+            has_more,
+            snapshot_version,
+            purged_through,
+        })
+    }
+
+    /// On PostgreSQL, for the rest of `txn`: no bitmap scans and no sorts (where another plan
+    /// exists), so that a pull page is read by walking each collection's `(tenant_id, version)`
+    /// index in order and stopping at the limit, whatever the table's statistics say.
+    ///
+    /// Without this, a table nobody has analysed yet (a roster imported a minute ago:
+    /// `reltuples = -1`) is estimated at one row, and the planner reads every row after the
+    /// cursor through a bitmap scan and sorts them for each page: a pull of 100,000 members
+    /// became quadratic until autovacuum got to the table (docs/benchmarks.md, results of 2026-11-29, commit bdbb682).
+    /// The index walk reads at most what the page returns plus the rows of the tenant that
+    /// the scope filters out, so a whole pull reads each row about once.
+    async fn walk_version_index(&self, txn: &DatabaseTransaction) -> StoreResult<()> {
+        if self.engine == crate::Engine::Postgres {
+            txn.execute_unprepared(
+                "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off",
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The plan the database chooses for a pull page (`EXPLAIN` on PostgreSQL, `EXPLAIN QUERY
+    /// PLAN` on SQLite), one line per row, made as [`Store::pull_page`] makes it: for tests
+    /// that hold the plan to the index walk.
+    #[doc(hidden)]
+    pub async fn explain_pull_page(
+        &self,
+        scope: Scope<'_>,
+        collections: &[Collection],
+        after: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<String>> {
+        let (txn, _, _) = self.snapshot(scope.tenant_id).await?;
+        let statements = page_statements(self.engine, scope, collections, after, limit);
+        self.walk_version_index(&txn).await?;
+        let backend = txn.get_database_backend();
+        let mut lines = Vec::new();
+        for select in &statements {
+            let statement = backend.build(select);
+            let explain = sea_orm::Statement {
+                sql: match self.engine {
+                    crate::Engine::Postgres => format!("EXPLAIN {}", statement.sql),
+                    crate::Engine::Sqlite => format!("EXPLAIN QUERY PLAN {}", statement.sql),
+                },
+                ..statement
+            };
+            for row in txn.query_all_raw(explain).await? {
+                lines.push(match self.engine {
+                    crate::Engine::Postgres => row.try_get_by_index::<String>(0)?,
+                    crate::Engine::Sqlite => row.try_get::<String>("", "detail")?,
+                });
+            }
+        }
+        txn.commit().await?;
+        Ok(lines)
+    }
+
+    /// `(id, version)` of every live record of each collection in `scope`, read from one
+    /// snapshot, with the tenant's version in that snapshot.
+    pub async fn checksum_snapshot(
+        &self,
+        scope: Scope<'_>,
+        collections: &[Collection],
+    ) -> StoreResult<(u64, Vec<(Collection, Vec<(Uuid, u64)>)>)> {
+        let (txn, snapshot_version, _) = self.snapshot(scope.tenant_id).await?;
+        let mut out = Vec::with_capacity(collections.len());
+        for &collection in collections {
+            let select = Query::select()
+                .columns(["id", "version"])
+                .from(collection.as_str())
+                .cond_where(scope.condition_for(collection))
+                .and_where(Expr::col("deleted").eq(false))
+                .to_owned();
+            let versions = txn
+                .query_all(&select)
+                .await?
+                .iter()
+                .map(|row| Ok((row.try_get("", "id")?, to_u64(row.try_get("", "version")?))))
+                .collect::<StoreResult<Vec<_>>>()?;
+            out.push((collection, versions));
+        }
+        txn.commit().await?;
+        Ok((snapshot_version, out))
+    }
+
+    /// Notes that a device has every change up to `cursor` (the cursor it pulls from).
+    pub async fn record_device_cursor(
+        &self,
+        user_id: Uuid,
+        device_id: &str,
+        tenant_id: Uuid,
+        cursor: u64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let upsert = Query::insert()
+            .into_table("sync_devices")
+            .columns([
+                "user_id",
+                "device_id",
+                "tenant_id",
+                "last_cursor",
+                "last_seen_at",
+            ])
+            .values([
+                user_id.into(),
+                device_id.into(),
+                tenant_id.into(),
+                to_i64(cursor).into(),
+                now.into(),
+            ])
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            .on_conflict(
+                OnConflict::columns(["user_id", "device_id"])
+                    .update_columns(["tenant_id", "last_cursor", "last_seen_at"])
+                    .to_owned(),
+            )
+            .to_owned();
+        self.db.execute(&upsert).await?;
+        Ok(())
+    }
+
+    /// The devices of a tenant: last acknowledged cursor and when they were last seen.
+    pub async fn device_cursors(&self, tenant_id: Uuid) -> StoreResult<Vec<(u64, DateTime<Utc>)>> {
+        let select = Query::select()
+            .columns(["last_cursor", "last_seen_at"])
+            .from("sync_devices")
+            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .to_owned();
+        self.db
+            .query_all(&select)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    to_u64(row.try_get("", "last_cursor")?),
+                    row.try_get("", "last_seen_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The furthest cursor acknowledged by any device of a user of each unit: what each unit
+    /// has received.
+    pub async fn unit_cursors(&self, tenant_id: Uuid) -> StoreResult<Vec<(Uuid, u64)>> {
+        let select = Query::select()
+            .column(("users", "org_unit_id"))
+            .expr_as(Expr::col(("sync_devices", "last_cursor")).max(), "cursor")
+            .from("sync_devices")
+            .inner_join(
+                "users",
+                Expr::col(("users", "id")).equals(("sync_devices", "user_id")),
+            )
+            .and_where(Expr::col(("sync_devices", "tenant_id")).eq(tenant_id))
+            .and_where(Expr::col(("users", "org_unit_id")).is_not_null())
+            .group_by_col(("users", "org_unit_id"))
+            .to_owned();
+        self.db
+            .query_all(&select)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("", "org_unit_id")?,
+                    to_u64(row.try_get("", "cursor")?),
+                ))
+            })
+            .collect()
+    }
+
+    /// The last version a tenant committed before `before`, from the audit trail's times.
+    pub async fn version_before(&self, tenant_id: Uuid, before: DateTime<Utc>) -> StoreResult<u64> {
+        let select = Query::select()
+            .expr(Expr::col("version").max())
+            .from("change_log")
+            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("server_time").lt(before))
+            .to_owned();
+        let row = self.db.query_one(&select).await?;
+        Ok(match row {
+            Some(row) => row.try_get_by_index::<Option<i64>>(0)?.map_or(0, to_u64),
+            None => 0,
+        })
+    }
+
+    /// Deletes a tenant's tombstones up to `through` and records that cursors below it can no
+    /// longer be served, in one transaction (a pull sees both or neither).
+    pub async fn purge_tombstones(&self, tenant_id: Uuid, through: u64) -> StoreResult<u64> {
+        let txn = self.db.begin().await?;
+        let mut purged = 0;
+        for collection in Collection::ALL {
+            let delete = Query::delete()
+                .from_table(collection.as_str())
+                .and_where(Expr::col("tenant_id").eq(tenant_id))
+                .and_where(Expr::col("deleted").eq(true))
+                .and_where(Expr::col("version").lte(to_i64(through)))
+                .to_owned();
+            purged += txn.execute(&delete).await?.rows_affected();
+        }
+        let update = Query::update()
+            .table("sync_tenants")
+            .value("purged_through", to_i64(through))
+            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("purged_through").lt(to_i64(through)))
+            .to_owned();
+        txn.execute(&update).await?;
+        txn.commit().await?;
+        Ok(purged)
+    }
+
+    /// Every record of the tenant in `collections` changed after version `after` (all of them
+    /// for 0), tombstones included, read from one snapshot: the status read model's load.
+    pub async fn tenant_changes(
+        &self,
+        tenant_id: Uuid,
+        collections: &[Collection],
+        after: u64,
+    ) -> StoreResult<TenantChanges> {
+        let (txn, snapshot_version, purged_through) = self.snapshot(tenant_id).await?;
+        let mut rows = Vec::new();
+        for &collection in collections {
+            let mut select = Query::select()
+                .columns(["id", "deleted", "fields"])
+                .expr_as(
+                    Expr::cust("COALESCE(addressee_path, owner_path)"),
+                    "count_path",
+                )
+                .from(collection.as_str())
+                .and_where(Expr::col("tenant_id").eq(tenant_id))
+                .and_where(Expr::col("version").gt(to_i64(after)))
+                .to_owned();
+            if after == 0 {
+                // A first load has no use for tombstones.
+                select.and_where(Expr::col("deleted").eq(false));
+            }
+            for row in txn.query_all(&select).await? {
+                rows.push(FactRow {
+                    collection,
+                    id: row.try_get("", "id")?,
+                    path: row.try_get("", "count_path")?,
+                    deleted: row.try_get("", "deleted")?,
+                    fields: object(row.try_get("", "fields")?),
+                });
+            }
+        }
+        txn.commit().await?;
+        Ok(TenantChanges {
+            rows,
+            snapshot_version,
+            purged_through,
+        })
+    }
+
+    /// The live records of `collection` in `scope`, whole, oldest first.
+    pub async fn live_rows(
+        &self,
+        scope: Scope<'_>,
+        collection: Collection,
+    ) -> StoreResult<Vec<RecordRow>> {
+        load_live_rows(&self.db, scope, collection).await
+    }
+
+    /// The live records of `collection` in `scope`, oldest first: (id, owning unit, fields).
+    pub async fn live_records(
+        &self,
+        scope: Scope<'_>,
+        collection: Collection,
+    ) -> StoreResult<Vec<(Uuid, Uuid, Map<String, Value>)>> {
+        self.db
+            .query_all(&live_select(
+                scope,
+                collection,
+                &["id", "org_unit_id", "fields"],
+            ))
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("", "id")?,
+                    row.try_get("", "org_unit_id")?,
+                    object(row.try_get("", "fields")?),
+                ))
+            })
+            .collect()
+    }
+
+    /// Live members in `scope` whose name contains `text`, or whose 公民身份号码 starts with it
+    /// (upper-cased; with `id_prefix` false, only the whole number matches), optionally with
+    /// one `roster_status` (`"unverified"` also matches members that have none yet), ordered by
+    /// name, only those of `ids` when it is not empty: one page of them after `offset`, and how
+    /// many match in all. Each as (id, owning unit, version, fields).
+    pub async fn search_members(
+        &self,
+        scope: Scope<'_>,
+        search: MemberSearch<'_>,
+    ) -> StoreResult<(u64, Vec<(Uuid, Uuid, u64, Map<String, Value>)>)> {
+        let MemberSearch {
+            text,
+            id_prefix,
+            roster_status,
+            ids,
+            limit,
+            offset,
+        } = search;
+        let field = |name: &str| match self.engine {
+            crate::Engine::Postgres => format!("(fields->>'{name}')"),
+            crate::Engine::Sqlite => format!("json_extract(fields, '$.{name}')"),
+        };
+        let mut cond = scope
+            .condition_for(Collection::Members)
+            .add(Expr::col("deleted").eq(false));
+        if let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) {
+            // LIKE's own characters are taken literally.
+            let escaped: String = text
+                .chars()
+                .flat_map(|c| match c {
+                    '%' | '_' | '\\' => vec!['\\', c],
+                    c => vec![c],
+                })
+                .collect();
+            cond = cond.add(
+                Cond::any()
+                    .add(Expr::cust(field("name")).like(
+                        sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\'),
+                    ))
+                    .add(if id_prefix {
+                        Expr::cust(field("id_number")).like(
+                            sea_orm::sea_query::LikeExpr::new(format!(
+                                "{}%",
+                                escaped.to_uppercase()
+                            ))
+                            .escape('\\'),
+                        )
+                    } else {
+                        Expr::cust(field("id_number")).eq(text.to_uppercase())
+                    }),
+            );
+        }
+        if !ids.is_empty() {
+            cond = cond.add(Expr::col("id").is_in(ids.iter().copied()));
+        }
+        if let Some(status) = roster_status {
+            let is = Expr::cust(field("roster_status")).eq(status);
+            cond = cond.add(if status == "unverified" {
+                Cond::any()
+                    .add(is)
+                    .add(Expr::cust(field("roster_status")).is_null())
+            } else {
+                Cond::all().add(is)
+            });
+        }
+        let count = Query::select()
+            .expr_as(Expr::cust("COUNT(*)"), "n")
+            .from(Collection::Members.as_str())
+            .cond_where(cond.clone())
+            .to_owned();
+        let total: i64 = match self.db.query_one(&count).await? {
+            Some(row) => row.try_get("", "n")?,
+            None => 0,
+        };
+        let page = Query::select()
+            .columns(["id", "org_unit_id", "version", "fields"])
+            .from(Collection::Members.as_str())
+            .cond_where(cond)
+            .order_by_expr(Expr::cust(field("name")), Order::Asc)
+            .order_by("id", Order::Asc)
+            .limit(limit)
+            .offset(offset)
+            .to_owned();
+        let rows = self
+            .db
+            .query_all(&page)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("", "id")?,
+                    row.try_get("", "org_unit_id")?,
+                    to_u64(row.try_get("", "version")?),
+                    object(row.try_get("", "fields")?),
+                ))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((u64::try_from(total).unwrap_or(0), rows))
+    }
+
+    /// A record by id, in any tenant: callers apply the scope.
+    pub async fn record(&self, collection: Collection, id: Uuid) -> StoreResult<Option<RecordRow>> {
+        load_record(&self.db, collection, id).await
+    }
+
+    /// The audit entries of one record, oldest first.
+    pub async fn record_history(
+        &self,
+        tenant_id: Uuid,
+        collection: Collection,
+        id: Uuid,
+    ) -> StoreResult<Vec<ChangeEntry>> {
+        let select = Query::select()
+            .columns(CHANGE_COLUMNS)
+            .from("change_log")
+            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("collection").eq(collection.as_str()))
+            .and_where(Expr::col("record_id").eq(id))
+            .order_by("version", Order::Asc)
+            .to_owned();
+        self.db
+            .query_all(&select)
+            .await?
+            .iter()
+            .map(decode_change)
+            .collect()
+    }
+
+    /// A tenant's audit entries after `after`, in chain order, for verification.
+    pub async fn change_log_page(
+        &self,
+        tenant_id: Uuid,
+        after: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<ChangeEntry>> {
+        let select = Query::select()
+            .columns(CHANGE_COLUMNS)
+            .from("change_log")
+            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("version").gt(to_i64(after)))
+            .order_by("version", Order::Asc)
+            .limit(limit)
+            .to_owned();
+        self.db
+            .query_all(&select)
+            .await?
+            .iter()
+            .map(decode_change)
+            .collect()
+    }
+
+    /// Every tenant that has synced, with its last version and last audit hash.
+    pub async fn sync_tenants(&self) -> StoreResult<Vec<(Uuid, u64, String)>> {
+        let select = Query::select()
+            .columns(["tenant_id", "version", "last_hash"])
+            .from("sync_tenants")
+            .order_by("tenant_id", Order::Asc)
+            .to_owned();
+        self.db
+            .query_all(&select)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("", "tenant_id")?,
+                    to_u64(row.try_get("", "version")?),
+                    row.try_get("", "last_hash")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Conflicts in `scope`, optionally of one record, optionally only unresolved ones, newest
+    /// first.
+    pub async fn conflicts(
+        &self,
+        scope: Scope<'_>,
+        record: Option<(Collection, Uuid)>,
+        unresolved_only: bool,
+        limit: u64,
+    ) -> StoreResult<Vec<ConflictRow>> {
+        let mut select = Query::select()
+            .columns(CONFLICT_COLUMNS)
+            .from("sync_conflicts")
+            .cond_where(scope.condition_any())
+            .order_by("created_at", Order::Desc)
+            .limit(limit)
+            .to_owned();
+        if let Some((collection, id)) = record {
+            select
+                .and_where(Expr::col("collection").eq(collection.as_str()))
+                .and_where(Expr::col("record_id").eq(id));
+        }
+        if unresolved_only {
+            select.and_where(Expr::col("resolved_at").is_null());
+        }
+        self.db
+            .query_all(&select)
+            .await?
+            .iter()
+            .map(decode_conflict)
+            .collect()
+    }
+
+    pub async fn conflict(&self, id: Uuid) -> StoreResult<Option<ConflictRow>> {
+        let select = Query::select()
+            .columns(CONFLICT_COLUMNS)
+            .from("sync_conflicts")
+            .and_where(Expr::col("id").eq(id))
+            .to_owned();
+        self.db
+            .query_one(&select)
+            .await?
+            .as_ref()
+            .map(decode_conflict)
+            .transpose()
+    }
+
+    pub async fn resolve_conflict(
+        &self,
+        id: Uuid,
+        by: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let update = Query::update()
+            .table("sync_conflicts")
+            .value("resolved_at", now)
+            .value("resolved_by", by)
+            .and_where(Expr::col("id").eq(id))
+            .and_where(Expr::col("resolved_at").is_null())
+            .to_owned();
+        self.db.execute(&update).await?;
+        Ok(())
+    }
+}
