@@ -72,7 +72,7 @@ impl<'a> Actor<'a> {
         if own.tenant_id != target.tenant_id {
             return Err(Denied::NotFound);
         }
-        if target.path.starts_with(own.path) {
+        if paicha_domain::org::is_within(target.path, own.path) {
             Ok(())
         } else {
             Err(Denied::OutsideScope)

@@ -100,6 +100,13 @@ pub fn check_placement(
 }
 
 /// Longest accepted unit name, in characters.
+/// Whether the unit at `path` is the unit at `ancestor` or lies below it. Units carry
+/// materialized paths (`/root/…/self/`, each id closed by `/`), so a subtree is a prefix: this
+/// is the one place the workspace compares them (`storage::Scope` and the policy ask here).
+pub fn is_within(path: &str, ancestor: &str) -> bool {
+    path.starts_with(ancestor)
+}
+
 pub const MAX_NAME_CHARS: usize = 100;
 /// Longest accepted unit code, in characters.
 pub const MAX_CODE_CHARS: usize = 50;
@@ -116,6 +123,16 @@ pub fn normalize_name(raw: &str, max: usize) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_unit_is_within_itself_and_its_ancestors_only() {
+        use super::is_within;
+        assert!(is_within("/a/b/", "/a/"));
+        assert!(is_within("/a/", "/a/"));
+        assert!(!is_within("/a/", "/a/b/"));
+        // Ids end with `/`: a sibling whose id starts alike is not inside.
+        assert!(!is_within("/a/bc/", "/a/b/"));
+    }
+
     use super::*;
     use OrgUnitKind::*;
 

@@ -27,15 +27,12 @@ pub struct OrgUnitRecord {
 impl OrgUnitRecord {
     /// Whether `other` is this unit or lies below it.
     pub fn contains(&self, other: &OrgUnitRecord) -> bool {
-        other.path.starts_with(&self.path)
+        self.scope().covers(&other.path)
     }
 
     /// The scope of a caller bound to this unit (the one scope rule, [`crate::Scope`]).
     pub fn scope(&self) -> crate::Scope<'_> {
-        crate::Scope {
-            tenant_id: self.tenant_id,
-            path: &self.path,
-        }
+        crate::Scope::new(self.tenant_id, &self.path)
     }
 }
 
@@ -120,7 +117,7 @@ impl Store {
     pub async fn org_subtree(&self, root: &OrgUnitRecord) -> StoreResult<Vec<OrgUnitRecord>> {
         org_unit::Entity::find()
             .filter(org_unit::Column::TenantId.eq(root.tenant_id))
-            .filter(org_unit::Column::Path.starts_with(&root.path))
+            .filter(root.scope().covers_column("path"))
             .order_by_asc(org_unit::Column::Path)
             .all(&self.db)
             .await?

@@ -98,7 +98,7 @@ impl Store {
             .column(org_unit::Column::Id)
             .from(org_unit::Entity)
             .and_where(org_unit::Column::TenantId.eq(root.tenant_id))
-            .and_where(org_unit::Column::Path.starts_with(&root.path))
+            .and_where(root.scope().covers_column("path"))
             .to_owned();
         user::Entity::find()
             .filter(user::Column::TenantId.eq(root.tenant_id))

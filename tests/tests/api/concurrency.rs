@@ -131,10 +131,8 @@ async fn readers_end_with_exactly_the_servers_state_under_concurrent_writers() {
 
     // The server's state, read from the database directly.
     let store = Store::connect(&app.db.url).await.unwrap();
-    let scope = Scope {
-        tenant_id: t.committee.id,
-        path: &format!("/{}/", t.committee.id),
-    };
+    let root = format!("/{}/", t.committee.id);
+    let scope = Scope::new(t.committee.id, &root);
     let (_, live) = store
         .checksum_snapshot(scope, &[Collection::Members])
         .await
@@ -304,10 +302,8 @@ async fn two_instances_push_at_once_while_a_third_pulls_nothing_skipped_repeated
         assert_eq!(report.broken_at, None, "{report:?}");
     }
 
-    let scope = Scope {
-        tenant_id: t.committee.id,
-        path: &format!("/{}/", t.committee.id),
-    };
+    let root = format!("/{}/", t.committee.id);
+    let scope = Scope::new(t.committee.id, &root);
     let (_, live) = store
         .checksum_snapshot(scope, &[Collection::Members])
         .await

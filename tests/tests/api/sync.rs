@@ -1411,10 +1411,7 @@ async fn a_pull_page_walks_the_version_index_even_before_the_table_is_analysed()
             sqlx::raw_sql("ANALYZE").execute(conn).await.unwrap();
         }
         for path in [&committee, &branch] {
-            let scope = Scope {
-                tenant_id: t.committee.id,
-                path,
-            };
+            let scope = Scope::new(t.committee.id, path);
             let plan = store
                 .explain_pull_page(scope, &Collection::ALL, 2000, 1000)
                 .await

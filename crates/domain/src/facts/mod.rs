@@ -365,7 +365,7 @@ impl Facts {
         let mut out: Vec<(Collection, Uuid, crate::entry::Entry)> = self
             .records
             .iter()
-            .filter(|(_, e)| e.path.starts_with(path))
+            .filter(|(_, e)| crate::org::is_within(&e.path, path))
             .filter_map(|((c, id), e)| {
                 let entry = match &e.fact {
                     Fact::Form(f) => f.entry,

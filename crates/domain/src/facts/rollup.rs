@@ -54,7 +54,7 @@ pub fn roll_up(
 ) -> (Rollup, Vec<Rollup>) {
     let mut total = Rollup::default();
     let mut per_child = vec![Rollup::default(); children.len()];
-    let under = |path: &str, unit: &str| path.starts_with(unit);
+    let under = |path: &str, unit: &str| crate::org::is_within(path, unit);
 
     // What other records tell about members and cases.
     // A member's first confirmation (a later re-confirmation does not make it late).

@@ -444,10 +444,7 @@ pub async fn roster(
 
     one_at_a_time(importer, branch.id, async {
         // Members already in the branch, by ID number: updated in place.
-        let scope = paicha_storage::Scope {
-            tenant_id: branch.tenant_id,
-            path: &branch.path,
-        };
+        let scope = branch.scope();
         let existing: HashMap<String, (Uuid, Map<String, Value>)> = importer
             .store
             .live_records(scope, Collection::Members)
@@ -561,10 +558,7 @@ pub async fn transfers(
         }
     };
     one_at_a_time(importer, unit.id, async {
-        let scope = paicha_storage::Scope {
-            tenant_id: unit.tenant_id,
-            path: &unit.path,
-        };
+        let scope = unit.scope();
         let existing: HashMap<String, (Uuid, Map<String, Value>)> = importer
             .store
             .live_records(scope, Collection::Transfers)

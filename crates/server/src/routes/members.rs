@@ -299,10 +299,7 @@ pub async fn member_checks(
         }
     }
     // The member's related records, at its branch.
-    let branch = Scope {
-        tenant_id: member.tenant_id,
-        path: &member.owner_path,
-    };
+    let branch = Scope::new(member.tenant_id, &member.owner_path);
     let of_member = |rows: Vec<RecordRow>| -> Vec<RecordRow> {
         rows.into_iter()
             .filter(|r| r.fields.get("member_id").and_then(Value::as_str) == Some(&*id.to_string()))

@@ -177,7 +177,7 @@ async fn readable(
         .store
         .report(own.tenant_id, id)
         .await?
-        .filter(|r| r.unit_path.starts_with(&own.path))
+        .filter(|r| own.scope().covers(&r.unit_path))
         .ok_or_else(ApiError::not_found)?;
     crate::access::data_target(state, principal, Some(record.org_unit_id)).await?;
     Ok(record)

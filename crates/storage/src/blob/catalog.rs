@@ -201,7 +201,7 @@ impl Store {
         let uploaded = Query::select()
             .column("sha256")
             .from("blobs")
-            .and_where(Expr::col("tenant_id").eq(scope.tenant_id))
+            .and_where(Expr::col("tenant_id").eq(scope.tenant_id()))
             .to_owned();
         let select = Query::select()
             .distinct()

@@ -141,8 +141,30 @@ pub struct TenantChanges {
 /// [`Scope::condition_any`] are the same rule in SQL, and tests hold the two to each other.
 #[derive(Debug, Clone, Copy)]
 pub struct Scope<'a> {
-    pub tenant_id: Uuid,
-    pub path: &'a str,
+    tenant_id: Uuid,
+    path: &'a str,
+}
+
+impl<'a> Scope<'a> {
+    /// The scope of a caller of `tenant_id` bound to the unit at `path` (the one constructor;
+    /// `OrgUnitRecord::scope` calls it for a unit in hand).
+    pub fn new(tenant_id: Uuid, path: &'a str) -> Self {
+        Self { tenant_id, path }
+    }
+
+    pub fn tenant_id(&self) -> Uuid {
+        self.tenant_id
+    }
+
+    /// The path of the caller's unit.
+    pub fn path(&self) -> &'a str {
+        self.path
+    }
+
+    /// Whether the unit at `path` is the caller's or lies below it.
+    pub fn covers(&self, path: &str) -> bool {
+        paicha_domain::org::is_within(path, self.path)
+    }
 }
 
 /// What [`Store::search_members`] looks for.
@@ -196,17 +218,15 @@ impl Scope<'_> {
     pub fn sees(&self, place: Place<'_>) -> bool {
         place.tenant_id == self.tenant_id
             && (place.collection == Collection::Campaigns
-                || place.owner_path.starts_with(self.path)
-                || place
-                    .addressee_path
-                    .is_some_and(|p| p.starts_with(self.path)))
+                || self.covers(place.owner_path)
+                || place.addressee_path.is_some_and(|p| self.covers(p)))
     }
 
     /// Whether the caller may change the record at `place` (what a role may change in it is
     /// the collection's business: `domain::collection`).
     pub fn writes(&self, place: Place<'_>) -> bool {
         place.tenant_id == self.tenant_id
-            && (place.owner_path.starts_with(self.path) || place.addressee_path == Some(self.path))
+            && (self.covers(place.owner_path) || place.addressee_path == Some(self.path))
     }
 
     /// [`Scope::sees`] in SQL, for a table of `collection`'s records.
@@ -231,14 +251,19 @@ impl Scope<'_> {
     }
 
     fn paths_condition(&self) -> Cond {
-        let prefix = format!("{}%", self.path);
         Cond::all()
             .add(Expr::col("tenant_id").eq(self.tenant_id))
             .add(
                 Cond::any()
-                    .add(Expr::col("owner_path").like(prefix.clone()))
-                    .add(Expr::col("addressee_path").like(prefix)),
+                    .add(self.covers_column("owner_path"))
+                    .add(self.covers_column("addressee_path")),
             )
+    }
+
+    /// [`Scope::covers`] in SQL, for a column holding a unit's path (the caller's tenant is
+    /// the query's to say).
+    pub(crate) fn covers_column(&self, column: &'static str) -> Expr {
+        Expr::col(column).like(format!("{}%", self.path))
     }
 }
 

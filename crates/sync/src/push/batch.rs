@@ -206,10 +206,7 @@ impl<'a, R: Reader> Batch<'a, R> {
         collection: Collection,
         path: &str,
     ) -> Result<Vec<RecordRow>, SyncError> {
-        let scope = Scope {
-            tenant_id: self.writer.tenant_id,
-            path,
-        };
+        let scope = Scope::new(self.writer.tenant_id, path);
         let read = self.reader.live_rows(scope, collection).await?;
         Ok(self.as_batch_stands(collection, read, |r| scope.sees(r.place())))
     }

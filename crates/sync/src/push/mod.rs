@@ -63,11 +63,8 @@ pub struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    fn scope(&self) -> Scope<'_> {
-        Scope {
-            tenant_id: self.tenant_id,
-            path: self.unit_path,
-        }
+    pub(crate) fn scope(&self) -> Scope<'_> {
+        Scope::new(self.tenant_id, self.unit_path)
     }
 
     /// Whether the writer may change `row` (the one scope rule, `Scope::writes`).

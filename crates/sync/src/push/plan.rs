@@ -236,7 +236,7 @@ async fn unit_in_scope<R: Reader>(
     else {
         return Err(Rejection::UnitNotFound { field }.into());
     };
-    if !unit.path.starts_with(batch.writer.unit_path) {
+    if !batch.writer.scope().covers(&unit.path) {
         return Err(Rejection::UnitOutsideScope { field }.into());
     }
     Ok(unit)
@@ -594,7 +594,7 @@ async fn delete<R: Reader>(
     m: &Mutation,
     mut row: RecordRow,
 ) -> Planning<Applied> {
-    if !row.owner_path.starts_with(batch.writer.unit_path) {
+    if !batch.writer.scope().covers(&row.owner_path) {
         return Err(Rejection::NotOwner.into());
     }
     let role = batch.writer.role;
