@@ -95,7 +95,7 @@ pub fn validate_fields(
                 legacy = Some(text.trim().to_owned());
                 Value::String(id.as_str().to_owned())
             }
-            _ => normalize(spec, value)?,
+            _ => normalize(schema.collection, spec, value)?,
         };
         if value.is_null() && spec.required {
             return Err(required(spec));
@@ -155,7 +155,7 @@ fn invalid(spec: &FieldSpec, what: &str) -> FieldError {
     )
 }
 
-fn normalize(spec: &FieldSpec, value: &Value) -> Result<Value, FieldError> {
+fn normalize(collection: Collection, spec: &FieldSpec, value: &Value) -> Result<Value, FieldError> {
     if value.is_null() {
         return Ok(Value::Null);
     }
@@ -188,7 +188,7 @@ fn normalize(spec: &FieldSpec, value: &Value) -> Result<Value, FieldError> {
         FieldType::Bool => value
             .as_bool()
             .map(Value::Bool)
-            .ok_or_else(|| invalid(spec, "true 或 false")),
+            .ok_or_else(|| invalid(spec, "是或否（true 或 false）")),
         FieldType::Int { min, max } => match value.as_i64() {
             Some(n) if (min..=max).contains(&n) => Ok(Value::from(n)),
             _ => Err(invalid(spec, &format!("{min}到{max}之间的整数"))),
@@ -198,7 +198,7 @@ fn normalize(spec: &FieldSpec, value: &Value) -> Result<Value, FieldError> {
             if words.contains(&word) {
                 Ok(value.clone())
             } else {
-                Err(unknown_word(spec, words))
+                Err(unknown_word(collection, spec, words))
             }
         }
         FieldType::EnumList(words) => {
@@ -207,7 +207,7 @@ fn normalize(spec: &FieldSpec, value: &Value) -> Result<Value, FieldError> {
             for item in items {
                 let word = item.as_str().ok_or_else(|| invalid(spec, "文本列表"))?;
                 if !words.contains(&word) {
-                    return Err(unknown_word(spec, words));
+                    return Err(unknown_word(collection, spec, words));
                 }
                 if seen.contains(&word) {
                     return Err(invalid(spec, "不重复的列表"));
@@ -228,7 +228,7 @@ fn normalize(spec: &FieldSpec, value: &Value) -> Result<Value, FieldError> {
             .as_str()
             .and_then(|s| Uuid::parse_str(s).ok())
             .map(|id| Value::String(id.to_string()))
-            .ok_or_else(|| invalid(spec, "记录标识（UUID）")),
+            .ok_or_else(|| invalid(spec, "有效的记录标识")),
         FieldType::Blob => blob_hash(spec, value),
         FieldType::BlobList => {
             let items = value
@@ -247,14 +247,20 @@ fn normalize(spec: &FieldSpec, value: &Value) -> Result<Value, FieldError> {
     }
 }
 
-fn unknown_word(spec: &FieldSpec, words: &[&str]) -> FieldError {
+/// The refusal of a word the field does not take, naming the ones it does as people read
+/// them (男、女), never the wire words.
+fn unknown_word(collection: Collection, spec: &FieldSpec, words: &[&str]) -> FieldError {
+    let labels: Vec<&str> = words
+        .iter()
+        .map(|w| super::enum_label(collection, spec.name, w).unwrap_or(w))
+        .collect();
     FieldError::new(
         spec.name,
         "invalid_enum_value",
         format!(
             "「{}」的取值应为以下之一：{}",
             spec.label_zh,
-            words.join("、")
+            labels.join("、")
         ),
     )
 }
@@ -497,6 +503,40 @@ pub(crate) fn channel_method(channel: &str) -> Option<&'static str> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    /// What a refusal says is Chinese: the words a field takes and the states of a step are
+    /// named as people read them, never by the API's own words.
+    #[test]
+    fn refusals_name_values_and_states_in_chinese() {
+        use crate::collection::{Collection, Mode};
+        use crate::role::Role;
+        use crate::workflow::{Start, check_transition};
+        let schema = Collection::Members.schema();
+        let fields = serde_json::json!({"gender": "unknown"});
+        let err = super::validate_fields(
+            schema,
+            fields.as_object().unwrap(),
+            Mode::Update,
+            Role::BranchSecretary,
+        )
+        .unwrap_err();
+        assert_eq!(err.code, "invalid_enum_value");
+        assert!(err.message.contains("男、女"), "{}", err.message);
+        assert!(!err.message.contains("male"), "{}", err.message);
+        let err = check_transition(
+            Collection::Members,
+            "roster_status",
+            Start::Existing(Some("unverified")),
+            Some("removed_from_roster"),
+            Role::BranchSecretary,
+        )
+        .unwrap_err();
+        assert!(
+            !err.message.contains("unverified") && !err.message.contains("removed_from_roster"),
+            "{}",
+            err.message
+        );
+        assert!(err.message.contains("「"), "{}", err.message);
+    }
 
     #[test]
     fn a_fifteen_digit_number_is_converted_kept_and_marked() {

@@ -430,6 +430,11 @@ pub fn check_transition(
         code,
         message,
     };
+    // States as people read them (「待核查」), never the wire words.
+    let zh = |word: &str| {
+        let label = crate::collection::enum_label(collection, field, word).unwrap_or(word);
+        format!("「{label}」")
+    };
     let Some(to) = to else {
         return Err(refuse("invalid_transition", "办理状态不能清空".to_owned()));
     };
@@ -438,7 +443,14 @@ pub fn check_transition(
         Start::New => {
             return Err(refuse(
                 "invalid_transition",
-                format!("新记录的状态应为以下之一：{}", m.initial.join("、")),
+                format!(
+                    "新记录的状态应为以下之一：{}",
+                    m.initial
+                        .iter()
+                        .map(|w| zh(w))
+                        .collect::<Vec<_>>()
+                        .join("、")
+                ),
             ));
         }
         Start::Existing(value) => value.unwrap_or(m.implicit),
@@ -451,12 +463,12 @@ pub fn check_transition(
     match m.steps.iter().find(|(f, t, _)| *f == from && *t == to) {
         None => Err(refuse(
             "invalid_transition",
-            format!("状态不能从 {from} 变为 {to}"),
+            format!("状态不能从{}变为{}", zh(from), zh(to)),
         )),
         Some((_, _, roles)) if roles.is_empty() || roles.contains(&role) => Ok(()),
         Some(_) => Err(refuse(
             "transition_not_allowed",
-            format!("{}不能把状态从 {from} 变为 {to}", role.label_zh()),
+            format!("{}不能把状态从{}变为{}", role.label_zh(), zh(from), zh(to)),
         )),
     }
 }
