@@ -2,7 +2,7 @@
 //! it, and what the planner answers and would write. Every per-mutation code push gives, and
 //! every write the server makes because of a device's write.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, TimeZone, Utc};
 use paicha_domain::api::v1::MutationResult;
@@ -797,4 +797,104 @@ async fn later_mutations_see_the_earlier_ones_of_the_group() {
     );
     // A delete of a deleted record changes nothing: its version stays.
     assert_eq!(planning.results[5].version, planning.results[2].version);
+}
+
+mod merge_property {
+    //! Field-level merge, as a property: whatever the fields another write changed after the
+    //! patch's base, the patch changes exactly its own fields, and reports as conflicts exactly
+    //! those of them written after its base, with the values they overwrote.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const FIELDS: [&str; 5] = ["name", "phone", "remarks", "ethnicity", "education"];
+
+    /// The record: each field's value and the version that last wrote it (the record is at
+    /// the highest of them).
+    fn stored(versions: &[u64; 5]) -> (Memory, RecordRow) {
+        let branch = unit(BRANCH, TENANT, OrgUnitKind::Branch, "/c/w/b/");
+        let fields: Value = FIELDS
+            .iter()
+            .map(|f| ((*f).to_owned(), json!(format!("旧{f}"))))
+            .collect::<Map<String, Value>>()
+            .into();
+        let mut record = row(Collection::Members, MEMBER, &branch, fields);
+        record.field_versions = FIELDS
+            .iter()
+            .zip(versions)
+            .map(|(f, v)| ((*f).to_owned(), json!(v)))
+            .collect();
+        record.version = versions.iter().copied().max().unwrap_or(1);
+        let memory = Memory {
+            tenant_id: TENANT,
+            units: vec![branch],
+            records: vec![record.clone()],
+        };
+        (memory, record)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn a_patch_changes_its_fields_and_reports_exactly_the_overwritten_ones(
+            versions in proptest::array::uniform5(1u64..=6),
+            base in 0u64..=6,
+            written in proptest::sample::subsequence(FIELDS.to_vec(), 1..=5),
+            values in proptest::collection::vec("[a-z]{1,6}", 5),
+        ) {
+            let (memory, before) = stored(&versions);
+            let patch_fields: Map<String, Value> = written
+                .iter()
+                .zip(&values)
+                .map(|(f, v)| ((*f).to_owned(), json!(v)))
+                .collect();
+            let mut mutation = patch(1, "members", MEMBER, Value::Object(patch_fields.clone()));
+            mutation["base_version"] = json!(base);
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let planning = runtime.block_on(plan_seen(
+                &memory,
+                Role::BranchSecretary,
+                BRANCH,
+                &[mutation],
+                &Seen::new(),
+            ));
+            let result = &planning.results[0];
+            prop_assert!(result.error.is_none(), "{:?}", result);
+            let after = planning
+                .changed
+                .iter()
+                .find(|r| r.id == MEMBER)
+                .expect("the member is changed");
+            let version = result.version.expect("a version");
+            for (i, field) in FIELDS.iter().enumerate() {
+                match patch_fields.get(*field) {
+                    Some(new) => {
+                        prop_assert_eq!(after.fields.get(*field), Some(new));
+                        prop_assert_eq!(&after.field_versions[*field], &json!(version));
+                    }
+                    None => {
+                        prop_assert_eq!(after.fields.get(*field), before.fields.get(*field));
+                        prop_assert_eq!(&after.field_versions[*field], &json!(versions[i]));
+                    }
+                }
+            }
+            let mut expected: Vec<(String, Value, u64)> = FIELDS
+                .iter()
+                .zip(versions)
+                .filter(|(f, v)| patch_fields.contains_key(**f) && *v > base)
+                .map(|(f, v)| ((*f).to_owned(), before.fields[*f].clone(), v))
+                .collect();
+            expected.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut reported: Vec<(String, Value, u64)> = result
+                .conflicts
+                .iter()
+                .flatten()
+                .map(|c| (c.field.clone(), c.overwritten_value.clone(), c.overwritten_version))
+                .collect();
+            reported.sort_by(|a, b| a.0.cmp(&b.0));
+            prop_assert_eq!(reported, expected);
+        }
+    }
 }
