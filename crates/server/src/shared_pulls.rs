@@ -29,6 +29,35 @@ pub(crate) struct Ask<'a> {
     pub view: View,
 }
 
+impl Ask<'_> {
+    /// The key of a read shared by identical asks; `announced` as in [`PullKey`].
+    fn key(&self, announced: u64) -> PullKey {
+        PullKey {
+            announced,
+            tenant_id: self.unit.tenant_id,
+            path: self.unit.path.clone(),
+            collections: self.collections.to_vec(),
+            cursor: self.cursor.version,
+            limit: self.limit,
+            view: self.view,
+        }
+    }
+
+    /// A read of this caller's own.
+    async fn read_alone(&self, store: &Store) -> ApiResult<Page> {
+        let scope = self.unit.scope();
+        let page = pull::pull(
+            store,
+            scope,
+            self.collections,
+            self.cursor,
+            self.limit,
+            self.view,
+        );
+        Ok(page.await?.into())
+    }
+}
+
 /// A page of a pull as it is sent: its JSON written once, shared by every caller of a shared
 /// read (copying it is counting a reference).
 #[derive(Debug, Clone)]
@@ -100,15 +129,7 @@ pub(crate) async fn coalesced_pull(
         limit,
         view,
     } = ask;
-    let key = PullKey {
-        announced,
-        tenant_id: unit.tenant_id,
-        path: unit.path.clone(),
-        collections: collections.to_vec(),
-        cursor: cursor.version,
-        limit,
-        view,
-    };
+    let key = ask.key(announced);
     let cell = {
         let mut flights = flights.lock().unwrap_or_else(|p| p.into_inner());
         flights.entry(key.clone()).or_default().clone()
@@ -144,11 +165,7 @@ pub(crate) async fn coalesced_pull(
     match shared {
         Some(page) => Ok(page.clone()),
         // The shared read failed: read again alone, for this caller's own error.
-        None => Ok(
-            pull::pull(store, unit.scope(), collections, cursor, limit, view)
-                .await?
-                .into(),
-        ),
+        None => ask.read_alone(store).await,
     }
 }
 
@@ -188,15 +205,7 @@ pub(crate) async fn queued_pull(
         limit,
         view,
     } = ask;
-    let key = PullKey {
-        announced: 0,
-        tenant_id: unit.tenant_id,
-        path: unit.path.clone(),
-        collections: collections.to_vec(),
-        cursor: cursor.version,
-        limit,
-        view,
-    };
+    let key = ask.key(0);
     let cell = {
         let mut queued = queued_pulls.lock().unwrap_or_else(|p| p.into_inner());
         queued.entry(key.clone()).or_default().clone()
@@ -241,11 +250,7 @@ pub(crate) async fn queued_pull(
     match shared {
         Some(page) => Ok(page.clone()),
         // The shared read failed: read again alone, for this caller's own error.
-        None => Ok(
-            pull::pull(store, unit.scope(), collections, cursor, limit, view)
-                .await?
-                .into(),
-        ),
+        None => ask.read_alone(store).await,
     }
 }
 

@@ -7,7 +7,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 use uuid::Uuid;
 
 use crate::records::{CHANGE_COLUMNS, decode_change, to_i64, to_u64};
-use crate::{ChangeEntry, Store, StoreError, StoreResult};
+use crate::{ChangeEntry, Scope, Store, StoreError, StoreResult};
 
 /// A signed report as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,17 +90,13 @@ impl Store {
         Ok(())
     }
 
-    /// The reports of a tenant on units at or below `path`, newest first.
-    pub async fn reports_under(
-        &self,
-        tenant_id: Uuid,
-        path: &str,
-    ) -> StoreResult<Vec<ReportRecord>> {
+    /// The reports of a tenant on units at or below the unit of `scope`, newest first.
+    pub async fn reports_under(&self, scope: Scope<'_>) -> StoreResult<Vec<ReportRecord>> {
         let select = Query::select()
             .columns(COLUMNS)
             .from("reports")
-            .and_where(Expr::col("tenant_id").eq(tenant_id))
-            .and_where(Expr::col("unit_path").like(format!("{}%", like_escape(path))))
+            .and_where(Expr::col("tenant_id").eq(scope.tenant_id()))
+            .and_where(scope.covers_column("unit_path"))
             .order_by("signed_at", Order::Desc)
             .order_by("id", Order::Desc)
             .to_owned();
@@ -164,35 +160,15 @@ impl Store {
             .transpose()
     }
 
-    /// A tenant's audit entries after `after` on records at or below `path`, in chain order, at
-    /// most `limit`.
+    /// A tenant's audit entries after `after` on records at or below the unit of `scope`, in
+    /// chain order, at most `limit`.
     pub async fn changes_under(
         &self,
-        tenant_id: Uuid,
-        path: &str,
+        scope: Scope<'_>,
         after: u64,
         limit: u64,
     ) -> StoreResult<Vec<ChangeEntry>> {
-        let select = Query::select()
-            .columns(CHANGE_COLUMNS)
-            .from("change_log")
-            .and_where(Expr::col("tenant_id").eq(tenant_id))
-            .and_where(Expr::col("version").gt(to_i64(after)))
-            .and_where(Expr::col("owner_path").like(format!("{}%", like_escape(path))))
-            .order_by("version", Order::Asc)
-            .limit(limit)
-            .to_owned();
-        self.db
-            .query_all(&select)
-            .await?
-            .iter()
-            .map(decode_change)
-            .collect()
+        self.change_entries(scope.tenant_id(), Some(scope), after, limit)
+            .await
     }
-}
-
-/// A path as a LIKE prefix: paths hold UUIDs and slashes only, but a `%` or `_` must never
-/// widen a match.
-fn like_escape(path: &str) -> String {
-    path.replace(['%', '_'], "")
 }

@@ -157,10 +157,7 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ReportsQuery>,
 ) -> ApiResult<Json<ReportList>> {
     let (_, target) = crate::access::data_target(&state, &principal, query.org_unit_id).await?;
-    let reports = state
-        .store
-        .reports_under(target.tenant_id, &target.path)
-        .await?;
+    let reports = state.store.reports_under(target.scope()).await?;
     Ok(Json(ReportList {
         reports: reports.iter().map(summary).collect(),
     }))
@@ -464,8 +461,7 @@ pub async fn changes(
     let mut entries = state
         .store
         .changes_under(
-            record.tenant_id,
-            &record.unit_path,
+            paicha_storage::Scope::new(record.tenant_id, &record.unit_path),
             record.chain_version,
             MAX_CHANGES + 1,
         )

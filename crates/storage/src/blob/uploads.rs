@@ -117,13 +117,8 @@ impl Store {
 
     /// Forgets an unfinished upload kept in object storage.
     pub async fn forget_blob_upload(&self, tenant_id: Uuid, sha256: &str) -> StoreResult<()> {
-        let delete = Query::delete()
-            .from_table("blob_uploads")
-            .and_where(Expr::col("tenant_id").eq(tenant_id))
-            .and_where(Expr::col("sha256").eq(sha256))
-            .to_owned();
-        self.db.execute(&delete).await?;
-        Ok(())
+        self.delete_upload_row("blob_uploads", tenant_id, sha256)
+            .await
     }
 
     /// Unfinished uploads kept in object storage not written to since `before`.
@@ -248,8 +243,19 @@ impl Store {
 
     /// Forgets who started an upload (it completed, was discarded or replaced).
     pub async fn forget_unfinished_upload(&self, tenant_id: Uuid, sha256: &str) -> StoreResult<()> {
+        self.delete_upload_row("blob_upload_owners", tenant_id, sha256)
+            .await
+    }
+
+    /// Deletes the row of one upload (a tenant's content hash) from `table`.
+    async fn delete_upload_row(
+        &self,
+        table: &'static str,
+        tenant_id: Uuid,
+        sha256: &str,
+    ) -> StoreResult<()> {
         let delete = Query::delete()
-            .from_table("blob_upload_owners")
+            .from_table(table)
             .and_where(Expr::col("tenant_id").eq(tenant_id))
             .and_where(Expr::col("sha256").eq(sha256))
             .to_owned();

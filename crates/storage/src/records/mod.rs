@@ -263,7 +263,9 @@ impl Scope<'_> {
     /// [`Scope::covers`] in SQL, for a column holding a unit's path (the caller's tenant is
     /// the query's to say).
     pub(crate) fn covers_column(&self, column: &'static str) -> Expr {
-        Expr::col(column).like(format!("{}%", self.path))
+        // Paths hold UUIDs and slashes only, but a `%` or `_` must never widen the match.
+        let path = self.path.replace(['%', '_'], "");
+        Expr::col(column).like(format!("{path}%"))
     }
 }
 

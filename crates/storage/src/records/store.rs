@@ -588,7 +588,19 @@ impl Store {
         after: u64,
         limit: u64,
     ) -> StoreResult<Vec<ChangeEntry>> {
-        let select = Query::select()
+        self.change_entries(tenant_id, None, after, limit).await
+    }
+
+    /// A tenant's audit entries after `after`, in chain order, at most `limit`; only those on
+    /// records `under` covers, when given.
+    pub(crate) async fn change_entries(
+        &self,
+        tenant_id: Uuid,
+        under: Option<Scope<'_>>,
+        after: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<ChangeEntry>> {
+        let mut select = Query::select()
             .columns(CHANGE_COLUMNS)
             .from("change_log")
             .and_where(Expr::col("tenant_id").eq(tenant_id))
@@ -596,6 +608,9 @@ impl Store {
             .order_by("version", Order::Asc)
             .limit(limit)
             .to_owned();
+        if let Some(scope) = under {
+            select.and_where(scope.covers_column("owner_path"));
+        }
         self.db
             .query_all(&select)
             .await?
