@@ -543,16 +543,12 @@ async fn load_record(
     db: &impl ConnectionTrait,
     collection: Collection,
     id: Uuid,
-    tenant_id: Option<Uuid>,
 ) -> StoreResult<Option<RecordRow>> {
-    let mut select = Query::select()
+    let select = Query::select()
         .columns(RECORD_COLUMNS)
         .from(collection.as_str())
         .and_where(Expr::col("id").eq(id))
         .to_owned();
-    if let Some(tenant_id) = tenant_id {
-        select.and_where(Expr::col("tenant_id").eq(tenant_id));
-    }
     db.query_one(&select)
         .await?
         .as_ref()

@@ -555,7 +555,7 @@ impl Store {
 
     /// A record by id, in any tenant: callers apply the scope.
     pub async fn record(&self, collection: Collection, id: Uuid) -> StoreResult<Option<RecordRow>> {
-        load_record(&self.db, collection, id, None).await
+        load_record(&self.db, collection, id).await
     }
 
     /// The audit entries of one record, oldest first.

@@ -184,48 +184,21 @@ impl SyncTxn {
         Ok(out)
     }
 
-    /// A record of the transaction's tenant, deleted or not.
     pub async fn record(&self, collection: Collection, id: Uuid) -> StoreResult<Option<RecordRow>> {
-        load_record(&self.txn, collection, id, Some(self.tenant_id)).await
-    }
-
-    /// Which of these ids another tenant's records hold (an id names one record across
-    /// tenants): only the ids, never what the records hold.
-    pub async fn ids_held_elsewhere(
-        &self,
-        collection: Collection,
-        ids: &[Uuid],
-    ) -> StoreResult<Vec<Uuid>> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(500) {
-            let select = Query::select()
-                .column("id")
-                .from(collection.as_str())
-                .and_where(Expr::col("id").is_in(chunk.iter().copied()))
-                .and_where(Expr::col("tenant_id").ne(self.tenant_id))
-                .to_owned();
-            for row in self.txn.query_all(&select).await? {
-                out.push(row.try_get("", "id")?);
-            }
-        }
-        Ok(out)
+        load_record(&self.txn, collection, id).await
     }
 
     /// An org unit, read inside the transaction: a push never needs a second connection while
     /// it holds the write lock (on SQLite's small pool that could wait for itself).
     pub async fn org_unit(&self, id: Uuid) -> StoreResult<Option<OrgUnitRecord>> {
         org_unit::Entity::find_by_id(id)
-            .filter(sea_orm::ColumnTrait::eq(
-                &org_unit::Column::TenantId,
-                self.tenant_id,
-            ))
             .one(&self.txn)
             .await?
             .map(crate::org_units::to_record)
             .transpose()
     }
 
-    /// The units of these ids that exist in the transaction's tenant, in one query per 500.
+    /// The units of these ids that exist (in any tenant), in one query per 500.
     pub async fn org_units(&self, ids: &[Uuid]) -> StoreResult<Vec<OrgUnitRecord>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
@@ -233,10 +206,6 @@ impl SyncTxn {
                 .filter(sea_orm::ColumnTrait::is_in(
                     &org_unit::Column::Id,
                     chunk.iter().copied(),
-                ))
-                .filter(sea_orm::ColumnTrait::eq(
-                    &org_unit::Column::TenantId,
-                    self.tenant_id,
                 ))
                 .all(&self.txn)
                 .await?
@@ -247,7 +216,7 @@ impl SyncTxn {
         Ok(out)
     }
 
-    /// Records of one collection by id (those of the transaction's tenant that exist).
+    /// Records of one collection by id (those that exist, in any tenant).
     pub async fn records(
         &self,
         collection: Collection,
@@ -259,7 +228,6 @@ impl SyncTxn {
                 .columns(RECORD_COLUMNS)
                 .from(collection.as_str())
                 .and_where(Expr::col("id").is_in(chunk.iter().copied()))
-                .and_where(Expr::col("tenant_id").eq(self.tenant_id))
                 .to_owned();
             for row in self.txn.query_all(&select).await? {
                 out.push(decode_record(collection, &row)?);

@@ -72,9 +72,6 @@ pub(crate) struct Batch<'a, R> {
     /// Records read or written in this batch, as they stand now. Writes are kept here and
     /// flushed together at the end, many rows per statement.
     records: HashMap<(Collection, Uuid), Option<RecordRow>>,
-    /// Ids of records another tenant holds (learnt without reading them): a create under one
-    /// is refused.
-    elsewhere: HashSet<(Collection, Uuid)>,
     /// Records this batch creates, in the order it creates them.
     created: Vec<(Collection, Uuid)>,
     /// Existing records this batch changes.
@@ -118,7 +115,6 @@ impl<'a, R: Reader> Batch<'a, R> {
             created: Vec::new(),
             changed: Vec::new(),
             written: HashSet::new(),
-            elsewhere: HashSet::new(),
             entries: Vec::new(),
             conflicts: Vec::new(),
             id_numbers: HashMap::new(),
@@ -249,15 +245,6 @@ impl<'a, R: Reader> Batch<'a, R> {
             for row in self.reader.records(collection, &ids).await? {
                 self.records.insert((collection, row.id), Some(row));
             }
-            let absent: Vec<Uuid> = ids
-                .into_iter()
-                .filter(|id| matches!(self.records.get(&(collection, *id)), Some(None)))
-                .collect();
-            if !absent.is_empty() {
-                for id in self.reader.ids_elsewhere(collection, &absent).await? {
-                    self.elsewhere.insert((collection, id));
-                }
-            }
         }
         Ok(())
     }
@@ -342,23 +329,8 @@ impl<'a, R: Reader> Batch<'a, R> {
             return Ok(row.clone());
         }
         let row = self.reader.record(collection, id).await?;
-        if row.is_none()
-            && !self
-                .reader
-                .ids_elsewhere(collection, &[id])
-                .await?
-                .is_empty()
-        {
-            self.elsewhere.insert((collection, id));
-        }
         self.records.insert((collection, id), row.clone());
         Ok(row)
-    }
-
-    /// Whether another tenant holds a record of this id (as read by [`Batch::record`] or the
-    /// prefetch).
-    pub(crate) fn held_elsewhere(&self, collection: Collection, id: Uuid) -> bool {
-        self.elsewhere.contains(&(collection, id))
     }
 
     pub(crate) async fn unit(&mut self, id: Uuid) -> Result<Option<OrgUnitRecord>, SyncError> {

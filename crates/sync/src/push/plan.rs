@@ -195,19 +195,19 @@ async fn apply<R: Reader>(batch: &mut Batch<'_, R>, m: &Mutation) -> Planning<Ap
         _ => return Err(Rejection::InvalidOp.into()),
     };
     let existing = batch.record(collection, m.id).await?;
-    if existing.is_none() && batch.held_elsewhere(collection, m.id) {
-        // Another tenant's record (only its id is known): say nothing about it.
-        return Err(if op == Op::Put {
-            Rejection::IdTaken
-        } else {
-            Rejection::RecordNotFound
+    if let Some(row) = &existing {
+        if row.tenant_id != batch.writer.tenant_id {
+            // Another tenant's record: say nothing about it.
+            return Err(if op == Op::Put {
+                Rejection::IdTaken
+            } else {
+                Rejection::RecordNotFound
+            }
+            .into());
         }
-        .into());
-    }
-    if let Some(row) = &existing
-        && !batch.writer.writes(row)
-    {
-        return Err(Rejection::RecordOutsideScope.into());
+        if !batch.writer.writes(row) {
+            return Err(Rejection::RecordOutsideScope.into());
+        }
     }
     let schema = collection.schema();
     batch.follow_ups.clear();

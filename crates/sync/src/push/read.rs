@@ -13,35 +13,27 @@ use crate::SyncError;
 /// it answers cannot change under the push (except by the push itself, which the planner keeps
 /// track of: `batch::Batch`).
 pub trait Reader: Sync {
-    /// A record of the tenant, deleted or not.
+    /// A record, deleted or not, of any tenant (an id names one record across tenants).
     fn record(
         &self,
         collection: Collection,
         id: Uuid,
     ) -> impl Future<Output = Result<Option<RecordRow>, SyncError>> + Send;
 
-    /// The tenant's records of `ids` that exist, in any order.
+    /// The records of `ids` that exist, in any order.
     fn records(
         &self,
         collection: Collection,
         ids: &[Uuid],
     ) -> impl Future<Output = Result<Vec<RecordRow>, SyncError>> + Send;
 
-    /// Which of `ids` another tenant's records hold (an id names one record across tenants):
-    /// the ids only, so a create can be refused without reading anything of theirs.
-    fn ids_elsewhere(
-        &self,
-        collection: Collection,
-        ids: &[Uuid],
-    ) -> impl Future<Output = Result<Vec<Uuid>, SyncError>> + Send;
-
-    /// An org unit of the tenant.
+    /// An org unit, of any tenant.
     fn org_unit(
         &self,
         id: Uuid,
     ) -> impl Future<Output = Result<Option<OrgUnitRecord>, SyncError>> + Send;
 
-    /// The tenant's org units of `ids` that exist, in any order.
+    /// The org units of `ids` that exist, in any order.
     fn org_units(
         &self,
         ids: &[Uuid],
@@ -84,14 +76,6 @@ impl Reader for SyncTxn {
         ids: &[Uuid],
     ) -> Result<Vec<RecordRow>, SyncError> {
         Ok(SyncTxn::records(self, collection, ids).await?)
-    }
-
-    async fn ids_elsewhere(
-        &self,
-        collection: Collection,
-        ids: &[Uuid],
-    ) -> Result<Vec<Uuid>, SyncError> {
-        Ok(SyncTxn::ids_held_elsewhere(self, collection, ids).await?)
     }
 
     async fn org_unit(&self, id: Uuid) -> Result<Option<OrgUnitRecord>, SyncError> {
@@ -147,7 +131,7 @@ impl Reader for Memory {
         Ok(self
             .records
             .iter()
-            .find(|r| r.collection == collection && r.id == id && r.tenant_id == self.tenant_id)
+            .find(|r| r.collection == collection && r.id == id)
             .cloned())
     }
 
@@ -159,41 +143,20 @@ impl Reader for Memory {
         Ok(self
             .records
             .iter()
-            .filter(|r| {
-                r.collection == collection && ids.contains(&r.id) && r.tenant_id == self.tenant_id
-            })
+            .filter(|r| r.collection == collection && ids.contains(&r.id))
             .cloned()
             .collect())
     }
 
-    async fn ids_elsewhere(
-        &self,
-        collection: Collection,
-        ids: &[Uuid],
-    ) -> Result<Vec<Uuid>, SyncError> {
-        Ok(self
-            .records
-            .iter()
-            .filter(|r| {
-                r.collection == collection && ids.contains(&r.id) && r.tenant_id != self.tenant_id
-            })
-            .map(|r| r.id)
-            .collect())
-    }
-
     async fn org_unit(&self, id: Uuid) -> Result<Option<OrgUnitRecord>, SyncError> {
-        Ok(self
-            .units
-            .iter()
-            .find(|u| u.id == id && u.tenant_id == self.tenant_id)
-            .cloned())
+        Ok(self.units.iter().find(|u| u.id == id).cloned())
     }
 
     async fn org_units(&self, ids: &[Uuid]) -> Result<Vec<OrgUnitRecord>, SyncError> {
         Ok(self
             .units
             .iter()
-            .filter(|u| ids.contains(&u.id) && u.tenant_id == self.tenant_id)
+            .filter(|u| ids.contains(&u.id))
             .cloned()
             .collect())
     }
