@@ -122,13 +122,6 @@ pub(crate) async fn coalesced_pull(
     ask: Ask<'_>,
     announced: u64,
 ) -> ApiResult<Page> {
-    let Ask {
-        unit,
-        collections,
-        cursor,
-        limit,
-        view,
-    } = ask;
     let key = ask.key(announced);
     let cell = {
         let mut flights = flights.lock().unwrap_or_else(|p| p.into_inner());
@@ -155,12 +148,7 @@ pub(crate) async fn coalesced_pull(
         cell: &cell,
     };
     let shared = cell
-        .get_or_init(|| async {
-            pull::pull(store, unit.scope(), collections, cursor, limit, view)
-                .await
-                .ok()
-                .map(Page::from)
-        })
+        .get_or_init(|| async { ask.read_alone(store).await.ok() })
         .await;
     match shared {
         Some(page) => Ok(page.clone()),
@@ -198,13 +186,6 @@ pub(crate) async fn queued_pull(
     queued_pulls: &QueuedPulls,
     ask: Ask<'_>,
 ) -> ApiResult<Page> {
-    let Ask {
-        unit,
-        collections,
-        cursor,
-        limit,
-        view,
-    } = ask;
     let key = ask.key(0);
     let cell = {
         let mut queued = queued_pulls.lock().unwrap_or_else(|p| p.into_inner());
@@ -235,11 +216,11 @@ pub(crate) async fn queued_pull(
         .get_or_init(|| async {
             pull::pull_noting_start(
                 store,
-                unit.scope(),
-                collections,
-                cursor,
-                limit,
-                view,
+                ask.unit.scope(),
+                ask.collections,
+                ask.cursor,
+                ask.limit,
+                ask.view,
                 || leave(queued_pulls),
             )
             .await

@@ -654,8 +654,9 @@ async fn registers_open_ready_to_print_with_numbers_and_dates_typed() {
     }
     assert_eq!(at("姓名"), &Data::String("秦二二".into()));
 
-    // A narrow register stays portrait; every register's page is set up. Each workbook is kept
-    // beside the screenshots, to print to PDF and look at (`soffice --convert-to pdf`).
+    // Every register's page is set up, landscape exactly when it is wide (today every register
+    // has more than 8 columns). Each workbook is kept beside the screenshots, to print to PDF
+    // and look at (`soffice --convert-to pdf`).
     let keep = paicha_tests::browser::screenshot_dir().join("registers");
     std::fs::create_dir_all(&keep).unwrap();
     for kind in paicha_domain::ledger::LedgerKind::ALL {
