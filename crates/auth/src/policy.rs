@@ -6,6 +6,7 @@
 //! another tenant, so ids of other tenants are never confirmed) from "you see it but may not do
 //! this" ([`Denied::Forbidden`] and friends).
 
+use paicha_domain::ids::{TenantId, UnitId};
 use paicha_domain::org::OrgUnitKind;
 use paicha_domain::role::Role;
 use uuid::Uuid;
@@ -15,8 +16,8 @@ use crate::Principal;
 /// What the policy needs to know about an org unit.
 #[derive(Debug, Clone, Copy)]
 pub struct UnitRef<'a> {
-    pub id: Uuid,
-    pub tenant_id: Uuid,
+    pub id: UnitId,
+    pub tenant_id: TenantId,
     pub kind: OrgUnitKind,
     /// Materialized path "/<root>/…/<id>/".
     pub path: &'a str,
@@ -24,7 +25,7 @@ pub struct UnitRef<'a> {
 
 impl UnitRef<'_> {
     fn is_root(&self) -> bool {
-        self.id == self.tenant_id
+        self.id == self.tenant_id.root()
     }
 }
 
@@ -322,8 +323,8 @@ mod tests {
                 _ => (C, Branch),
             };
             UnitRef {
-                id: self.ids[i],
-                tenant_id: self.ids[tenant],
+                id: UnitId::new(self.ids[i]),
+                tenant_id: TenantId::new(self.ids[tenant]),
                 kind,
                 path: &self.paths[i],
             }
@@ -333,7 +334,7 @@ mod tests {
             Principal {
                 user_id: Uuid::now_v7(),
                 role,
-                org_unit_id: at.map(|i| self.ids[i]),
+                org_unit_id: at.map(|i| UnitId::new(self.ids[i])),
                 tenant_id: at.map(|i| self.unit(i).tenant_id),
                 session_id: None,
             }

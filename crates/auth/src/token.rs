@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use paicha_domain::ids::{TenantId, UnitId};
 use paicha_domain::role::Role;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -27,9 +28,9 @@ pub struct Principal {
     pub user_id: Uuid,
     pub role: Role,
     /// `None` only for `system_admin`.
-    pub org_unit_id: Option<Uuid>,
+    pub org_unit_id: Option<UnitId>,
     /// The committee at the root of the user's tree; `None` only for `system_admin`.
-    pub tenant_id: Option<Uuid>,
+    pub tenant_id: Option<TenantId>,
     /// The sign-in this token belongs to (its refresh-token family): revoking the sign-in, or
     /// the device that made it, ends the token at once. `None` only for tokens made outside a
     /// sign-in (the CLI import).
@@ -41,9 +42,9 @@ struct Claims {
     sub: Uuid,
     role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    ou: Option<Uuid>,
+    ou: Option<UnitId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    tid: Option<Uuid>,
+    tid: Option<TenantId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sid: Option<Uuid>,
     iss: String,
@@ -194,8 +195,8 @@ mod tests {
         Principal {
             user_id: Uuid::now_v7(),
             role: Role::BranchSecretary,
-            org_unit_id: Some(Uuid::now_v7()),
-            tenant_id: Some(Uuid::now_v7()),
+            org_unit_id: Some(UnitId::new(Uuid::now_v7())),
+            tenant_id: Some(TenantId::new(Uuid::now_v7())),
             session_id: Some(Uuid::now_v7()),
         }
     }

@@ -17,6 +17,7 @@ pub mod entry;
 pub mod exemption;
 pub mod facts;
 pub mod id_number;
+pub mod ids;
 pub mod ledger;
 pub mod lost_contact;
 pub mod member;

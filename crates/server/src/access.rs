@@ -5,6 +5,7 @@
 
 use paicha_auth::{Actor, Principal, UnitRef};
 use paicha_domain::api::ErrorCode;
+use paicha_domain::ids::UnitId;
 use paicha_storage::{OrgUnitRecord, Scope};
 use paicha_sync::push::Writer;
 use uuid::Uuid;
@@ -58,9 +59,9 @@ pub async fn data_target(
 ) -> ApiResult<(OrgUnitRecord, OrgUnitRecord)> {
     let own = data_unit(state, principal).await?;
     let target = match org_unit_id {
-        Some(id) if id != own.id => state
+        Some(id) if UnitId::new(id) != own.id => state
             .store
-            .org_unit(id)
+            .org_unit(UnitId::new(id))
             .await?
             .ok_or_else(ApiError::not_found)?,
         _ => own.clone(),

@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use paicha_domain::api::v1::{LedgerSubmissionStatus, PhaseStatus, UnitStatus};
 use paicha_domain::campaign::{Phase, Plan};
 use paicha_domain::facts::{Rollup, UnitRef, roll_up};
+use paicha_domain::ids::UnitId;
 use paicha_domain::org::OrgUnitKind;
 use paicha_storage::OrgUnitRecord;
 use uuid::Uuid;
@@ -30,14 +31,14 @@ pub async fn unit_status(
         .collect();
     fn unit<'a>(u: &&'a OrgUnitRecord) -> UnitRef<'a> {
         UnitRef {
-            id: u.id,
+            id: u.id.uuid(),
             path: &u.path,
         }
     }
     let child_refs: Vec<UnitRef> = children.iter().map(unit).collect();
     let area_refs: Vec<UnitRef> = work_areas.iter().map(unit).collect();
     let target_ref = UnitRef {
-        id: target.id,
+        id: target.id.uuid(),
         path: &target.path,
     };
     let ((plan, campaign_id, total, per_child), version) = state
@@ -59,12 +60,12 @@ pub async fn unit_status(
     let area_name = |id: Uuid| {
         work_areas
             .iter()
-            .find(|u| u.id == id)
+            .find(|u| u.id == UnitId::new(id))
             .map(|u| u.name.clone())
             .unwrap_or_default()
     };
     let report = |unit: &OrgUnitRecord, rollup: Rollup| UnitStatus {
-        org_unit_id: unit.id,
+        org_unit_id: unit.id.uuid(),
         name: unit.name.clone(),
         kind: unit.kind,
         campaign_start_date: None,

@@ -8,6 +8,7 @@
 //! behind the tombstone horizon (deleted rows may be gone) is loaded afresh. A tenant's model
 //! not used for a while is dropped by the housekeeping.
 
+use paicha_domain::ids::TenantId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -36,7 +37,7 @@ impl FactsCache {
     pub async fn read<R>(
         &self,
         store: &Store,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         read: impl FnOnce(&Facts) -> R,
     ) -> StoreResult<R> {
         Ok(self.read_versioned(store, tenant_id, read).await?.0)
@@ -47,7 +48,7 @@ impl FactsCache {
     pub async fn read_versioned<R>(
         &self,
         store: &Store,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         read: impl FnOnce(&Facts) -> R,
     ) -> StoreResult<(R, u64)> {
         let slot = {
@@ -55,7 +56,7 @@ impl FactsCache {
                 .tenants
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            tenants.entry(tenant_id).or_default().clone()
+            tenants.entry(tenant_id.uuid()).or_default().clone()
         };
         let mut model = slot.lock().await;
         let after = model.version.unwrap_or(0);

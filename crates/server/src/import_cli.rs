@@ -179,7 +179,7 @@ async fn find_unit(
         .await?
         .into_iter()
         .filter(|u| kind.is_none_or(|k| u.kind == k))
-        .filter(|u| Some(u.id) == id || u.code.as_deref() == Some(named) || u.name == named)
+        .filter(|u| Some(u.id.uuid()) == id || u.code.as_deref() == Some(named) || u.name == named)
         .collect();
     match found.len() {
         1 => Ok(found.into_iter().next().context("unit")?),

@@ -2,6 +2,7 @@
 //! (`coalesced_pull`, `PullFlights`), and identical first reads still waiting for a connection
 //! (`queued_pull`, `QueuedPulls`). A shared read's page is written as JSON once (`Page`).
 
+use paicha_domain::ids::TenantId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -14,7 +15,6 @@ use paicha_storage::{OrgUnitRecord, Store};
 use paicha_sync::cursor::Cursor;
 use paicha_sync::pull::{self, PulledPage};
 use tokio::sync::OnceCell;
-use uuid::Uuid;
 
 use crate::error::ApiResult;
 
@@ -104,7 +104,7 @@ pub type PullFlights = Arc<Mutex<HashMap<PullKey, SharedRead>>>;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PullKey {
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     path: String,
     collections: Vec<Collection>,
     cursor: u64,
@@ -245,7 +245,7 @@ mod tests {
     fn a_shared_read_stays_joinable_until_its_last_caller_leaves() {
         let flights = PullFlights::default();
         let key = PullKey {
-            tenant_id: Uuid::nil(),
+            tenant_id: TenantId::new(uuid::Uuid::nil()),
             path: "/a/".into(),
             collections: vec![Collection::Members],
             cursor: 7,

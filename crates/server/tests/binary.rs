@@ -791,7 +791,11 @@ async fn audit_verify_names_a_report_whose_chain_was_rebuilt() {
         .await
         .unwrap();
     let mut entries = store
-        .change_log_page(committee.id, 0, 1_000_000)
+        .change_log_page(
+            paicha_domain::ids::TenantId::new(committee.id),
+            0,
+            1_000_000,
+        )
         .await
         .unwrap();
     drop(store);

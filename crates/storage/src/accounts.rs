@@ -1,6 +1,7 @@
 //! Account lifecycle: the session check of every request, changing a user, revoking its
 //! sessions, its devices, and the account log.
 
+use paicha_domain::ids::{TenantId, UnitId};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -21,8 +22,8 @@ use crate::{OrgUnitRecord, RefreshTokenRecord, Store, StoreError, StoreResult, U
 pub struct SessionStatus {
     pub disabled: bool,
     pub role: Role,
-    pub org_unit_id: Option<Uuid>,
-    pub tenant_id: Option<Uuid>,
+    pub org_unit_id: Option<UnitId>,
+    pub tenant_id: Option<TenantId>,
     /// Whether the sign-in (refresh-token family) still has a token that is not revoked.
     pub session_alive: bool,
     /// The user must set a new password before anything else.
@@ -51,7 +52,7 @@ pub struct SyncDeviceRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountLogEntry {
     pub id: Uuid,
-    pub tenant_id: Option<Uuid>,
+    pub tenant_id: Option<TenantId>,
     pub user_id: Uuid,
     pub username: String,
     pub actor_id: Uuid,
@@ -154,8 +155,12 @@ impl Store {
         let status = SessionStatus {
             disabled: row.try_get("", "disabled")?,
             role,
-            org_unit_id: row.try_get("", "org_unit_id")?,
-            tenant_id: row.try_get("", "tenant_id")?,
+            org_unit_id: row
+                .try_get::<Option<Uuid>>("", "org_unit_id")?
+                .map(UnitId::new),
+            tenant_id: row
+                .try_get::<Option<Uuid>>("", "tenant_id")?
+                .map(TenantId::new),
             session_alive: alive == 1,
             must_change_password: row.try_get("", "must_change_password")?,
         };
@@ -358,7 +363,9 @@ impl Store {
             .map(|row| {
                 Ok(AccountLogEntry {
                     id: row.try_get("", "id")?,
-                    tenant_id: row.try_get("", "tenant_id")?,
+                    tenant_id: row
+                        .try_get::<Option<Uuid>>("", "tenant_id")?
+                        .map(TenantId::new),
                     user_id: row.try_get("", "user_id")?,
                     username: row.try_get("", "username")?,
                     actor_id: row.try_get("", "actor_id")?,
@@ -429,8 +436,8 @@ pub(crate) async fn update_user_on<C: ConnectionTrait>(
         model.role = Set(role.as_str().to_owned());
     }
     if let Some(unit) = change.unit {
-        model.tenant_id = Set(unit.as_ref().map(|u| u.tenant_id));
-        model.org_unit_id = Set(unit.as_ref().map(|u| u.id));
+        model.tenant_id = Set(unit.as_ref().map(|u| u.tenant_id.uuid()));
+        model.org_unit_id = Set(unit.as_ref().map(|u| u.id.uuid()));
     }
     if let Some(name) = change.display_name {
         model.display_name = Set(name);
@@ -507,7 +514,7 @@ pub(crate) async fn insert_account_log_on<C: ConnectionTrait>(
         .columns(LOG_COLUMNS)
         .values([
             entry.id.into(),
-            entry.tenant_id.into(),
+            entry.tenant_id.map(TenantId::uuid).into(),
             entry.user_id.into(),
             entry.username.into(),
             entry.actor_id.into(),

@@ -2,6 +2,7 @@
 //! take turns, across instances and the command line), and per record the version at which an
 //! import last wrote it.
 
+use paicha_domain::ids::TenantId;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -79,7 +80,7 @@ impl Store {
     /// Records that an import wrote each record of `marks` at its version.
     pub async fn set_import_marks(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         collection: &str,
         marks: &[(Uuid, u64)],
     ) -> StoreResult<()> {
@@ -98,7 +99,7 @@ impl Store {
                     .values([
                         collection.into(),
                         (*id).into(),
-                        tenant_id.into(),
+                        tenant_id.uuid().into(),
                         i64::try_from(*version).unwrap_or(i64::MAX).into(),
                     ])
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -182,7 +183,7 @@ mod tests {
     async fn import_marks_are_kept_per_record_and_moved_forward() {
         let dir = tempfile::tempdir().unwrap();
         let store = store(dir.path()).await;
-        let tenant = Uuid::now_v7();
+        let tenant = TenantId::new(Uuid::now_v7());
         let ids: Vec<Uuid> = (0..1200).map(|_| Uuid::now_v7()).collect();
         let marks: Vec<(Uuid, u64)> = ids.iter().map(|id| (*id, 7)).collect();
         store

@@ -31,8 +31,8 @@ pub use error::StoreError;
 pub use object_store::aws::AmazonS3ConfigKey as ObjectStoreConfigKey;
 pub use org_units::{NewOrgUnit, OrgUnitRecord};
 pub use records::{
-    ChangeEntry, ChangeRow, ConflictRow, FactRow, GENESIS_HASH, MemberSearch, Place, PullPage,
-    RecordRow, Scope, SyncTxn, TenantChanges,
+    ById, ChangeEntry, ChangeRow, ConflictRow, FactRow, GENESIS_HASH, MemberSearch, Place,
+    PullPage, RecordRow, Scope, SyncTxn, TenantChanges,
 };
 pub use reports::ReportRecord;
 pub use users::{NewUser, UserRecord};
@@ -95,17 +95,20 @@ pub struct ChangeListener(sqlx::postgres::PgListener);
 impl ChangeListener {
     /// The next announcement: (tenant, version). Reconnects by itself after a dropped
     /// connection (announcements made meanwhile are lost; long-polls then end at their wait).
-    pub async fn next(&mut self) -> StoreResult<(uuid::Uuid, u64)> {
+    pub async fn next(&mut self) -> StoreResult<(paicha_domain::ids::TenantId, u64)> {
         loop {
             let notification = self
                 .0
                 .recv()
                 .await
                 .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?;
-            let parsed = notification
-                .payload()
-                .split_once(':')
-                .and_then(|(t, v)| Some((uuid::Uuid::parse_str(t).ok()?, v.parse::<u64>().ok()?)));
+            let parsed = notification.payload().split_once(':').and_then(|(t, v)| {
+                let tenant = uuid::Uuid::parse_str(t).ok()?;
+                Some((
+                    paicha_domain::ids::TenantId::new(tenant),
+                    v.parse::<u64>().ok()?,
+                ))
+            });
             if let Some(announcement) = parsed {
                 return Ok(announcement);
             }

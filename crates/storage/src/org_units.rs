@@ -2,21 +2,21 @@
 //! and an ancestor check is a string test.
 
 use chrono::{DateTime, Utc};
+use paicha_domain::ids::{TenantId, UnitId};
 use paicha_domain::org::OrgUnitKind;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder,
 };
-use uuid::Uuid;
 
 use crate::entities::{org_unit, user};
 use crate::{Store, StoreError, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgUnitRecord {
-    pub id: Uuid,
-    pub tenant_id: Uuid,
-    pub parent_id: Option<Uuid>,
+    pub id: UnitId,
+    pub tenant_id: TenantId,
+    pub parent_id: Option<UnitId>,
     pub kind: OrgUnitKind,
     pub name: String,
     pub code: Option<String>,
@@ -37,7 +37,7 @@ impl OrgUnitRecord {
 }
 
 pub struct NewOrgUnit<'a> {
-    pub id: Uuid,
+    pub id: UnitId,
     /// `None` creates a tenant root.
     pub parent: Option<&'a OrgUnitRecord>,
     pub kind: OrgUnitKind,
@@ -50,9 +50,9 @@ pub(crate) fn to_record(m: org_unit::Model) -> StoreResult<OrgUnitRecord> {
     let kind = OrgUnitKind::parse(&m.kind)
         .ok_or_else(|| StoreError::Corrupt(format!("org unit {} has kind {:?}", m.id, m.kind)))?;
     Ok(OrgUnitRecord {
-        id: m.id,
-        tenant_id: m.tenant_id,
-        parent_id: m.parent_id,
+        id: UnitId::new(m.id),
+        tenant_id: TenantId::new(m.tenant_id),
+        parent_id: m.parent_id.map(UnitId::new),
         kind,
         name: m.name,
         code: m.code,
@@ -65,12 +65,12 @@ impl Store {
     pub async fn insert_org_unit(&self, new: NewOrgUnit<'_>) -> StoreResult<OrgUnitRecord> {
         let (tenant_id, path) = match new.parent {
             Some(parent) => (parent.tenant_id, format!("{}{}/", parent.path, new.id)),
-            None => (new.id, format!("/{}/", new.id)),
+            None => (new.id.as_root_of_tenant(), format!("/{}/", new.id)),
         };
         let model = org_unit::ActiveModel {
-            id: Set(new.id),
-            tenant_id: Set(tenant_id),
-            parent_id: Set(new.parent.map(|p| p.id)),
+            id: Set(new.id.uuid()),
+            tenant_id: Set(tenant_id.uuid()),
+            parent_id: Set(new.parent.map(|p| p.id.uuid())),
             kind: Set(new.kind.as_str().to_owned()),
             name: Set(new.name),
             code: Set(new.code),
@@ -86,11 +86,14 @@ impl Store {
     /// Renames a unit and/or changes its code (`Some(None)` clears the code).
     pub async fn update_org_unit(
         &self,
-        id: Uuid,
+        id: UnitId,
         name: Option<String>,
         code: Option<Option<String>>,
     ) -> StoreResult<Option<OrgUnitRecord>> {
-        let Some(found) = org_unit::Entity::find_by_id(id).one(&self.db).await? else {
+        let Some(found) = org_unit::Entity::find_by_id(id.uuid())
+            .one(&self.db)
+            .await?
+        else {
             return Ok(None);
         };
         let mut model: org_unit::ActiveModel = found.into();
@@ -105,8 +108,8 @@ impl Store {
     }
 
     /// Looks a unit up by id, in any tenant: callers apply the policy to what they get.
-    pub async fn org_unit(&self, id: Uuid) -> StoreResult<Option<OrgUnitRecord>> {
-        org_unit::Entity::find_by_id(id)
+    pub async fn org_unit(&self, id: UnitId) -> StoreResult<Option<OrgUnitRecord>> {
+        org_unit::Entity::find_by_id(id.uuid())
             .one(&self.db)
             .await?
             .map(to_record)
@@ -116,7 +119,7 @@ impl Store {
     /// The unit at `root` and everything below it, ordered by path (parents before children).
     pub async fn org_subtree(&self, root: &OrgUnitRecord) -> StoreResult<Vec<OrgUnitRecord>> {
         org_unit::Entity::find()
-            .filter(org_unit::Column::TenantId.eq(root.tenant_id))
+            .filter(org_unit::Column::TenantId.eq(root.tenant_id.uuid()))
             .filter(root.scope().covers_column("path"))
             .order_by_asc(org_unit::Column::Path)
             .all(&self.db)
@@ -138,24 +141,26 @@ impl Store {
             .collect()
     }
 
-    pub async fn count_child_units(&self, id: Uuid) -> StoreResult<u64> {
+    pub async fn count_child_units(&self, id: UnitId) -> StoreResult<u64> {
         Ok(org_unit::Entity::find()
-            .filter(org_unit::Column::ParentId.eq(id))
+            .filter(org_unit::Column::ParentId.eq(id.uuid()))
             .count(&self.db)
             .await?)
     }
 
-    pub async fn count_users_of_unit(&self, id: Uuid) -> StoreResult<u64> {
+    pub async fn count_users_of_unit(&self, id: UnitId) -> StoreResult<u64> {
         Ok(user::Entity::find()
-            .filter(user::Column::OrgUnitId.eq(id))
+            .filter(user::Column::OrgUnitId.eq(id.uuid()))
             .count(&self.db)
             .await?)
     }
 
     /// Deletes a unit that has no children and no users. The caller checks those first to give
     /// a precise error; the foreign keys refuse the delete anyway if one appeared meanwhile.
-    pub async fn delete_org_unit(&self, id: Uuid) -> StoreResult<()> {
-        let result = org_unit::Entity::delete_by_id(id).exec(&self.db).await?;
+    pub async fn delete_org_unit(&self, id: UnitId) -> StoreResult<()> {
+        let result = org_unit::Entity::delete_by_id(id.uuid())
+            .exec(&self.db)
+            .await?;
         if result.rows_affected == 0 {
             return Err(StoreError::NotFound);
         }

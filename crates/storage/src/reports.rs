@@ -2,6 +2,7 @@
 //! audit entries a report's "changes since" lists.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use paicha_domain::ids::{TenantId, UnitId};
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 use uuid::Uuid;
@@ -13,8 +14,8 @@ use crate::{ChangeEntry, Scope, Store, StoreError, StoreResult};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportRecord {
     pub id: Uuid,
-    pub tenant_id: Uuid,
-    pub org_unit_id: Uuid,
+    pub tenant_id: TenantId,
+    pub org_unit_id: UnitId,
     pub unit_path: String,
     pub unit_name: String,
     pub as_of: NaiveDate,
@@ -48,8 +49,8 @@ const COLUMNS: [&str; 13] = [
 fn decode(row: &sea_orm::QueryResult) -> StoreResult<ReportRecord> {
     Ok(ReportRecord {
         id: row.try_get("", "id")?,
-        tenant_id: row.try_get("", "tenant_id")?,
-        org_unit_id: row.try_get("", "org_unit_id")?,
+        tenant_id: TenantId::new(row.try_get("", "tenant_id")?),
+        org_unit_id: UnitId::new(row.try_get("", "org_unit_id")?),
         unit_path: row.try_get("", "unit_path")?,
         unit_name: row.try_get("", "unit_name")?,
         as_of: row.try_get("", "as_of")?,
@@ -71,8 +72,8 @@ impl Store {
             .columns(COLUMNS)
             .values([
                 r.id.into(),
-                r.tenant_id.into(),
-                r.org_unit_id.into(),
+                r.tenant_id.uuid().into(),
+                r.org_unit_id.uuid().into(),
                 r.unit_path.clone().into(),
                 r.unit_name.clone().into(),
                 r.as_of.into(),
@@ -95,7 +96,7 @@ impl Store {
         let select = Query::select()
             .columns(COLUMNS)
             .from("reports")
-            .and_where(Expr::col("tenant_id").eq(scope.tenant_id()))
+            .and_where(Expr::col("tenant_id").eq(scope.tenant_id().uuid()))
             .and_where(scope.covers_column("unit_path"))
             .order_by("signed_at", Order::Desc)
             .order_by("id", Order::Desc)
@@ -109,11 +110,11 @@ impl Store {
     }
 
     /// One report of a tenant.
-    pub async fn report(&self, tenant_id: Uuid, id: Uuid) -> StoreResult<Option<ReportRecord>> {
+    pub async fn report(&self, tenant_id: TenantId, id: Uuid) -> StoreResult<Option<ReportRecord>> {
         let select = Query::select()
             .columns(COLUMNS)
             .from("reports")
-            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
             .and_where(Expr::col("id").eq(id))
             .to_owned();
         self.db
@@ -143,13 +144,13 @@ impl Store {
     /// The audit entry of a tenant at `version`, if there is one.
     pub async fn change_entry(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         version: u64,
     ) -> StoreResult<Option<ChangeEntry>> {
         let select = Query::select()
             .columns(CHANGE_COLUMNS)
             .from("change_log")
-            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
             .and_where(Expr::col("version").eq(to_i64(version)))
             .to_owned();
         self.db

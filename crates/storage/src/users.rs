@@ -1,6 +1,7 @@
 //! Users: one role, bound to one org unit (none for `system_admin`).
 
 use chrono::{DateTime, Utc};
+use paicha_domain::ids::{TenantId, UnitId};
 use paicha_domain::role::Role;
 use sea_orm::sea_query::Query;
 use sea_orm::{
@@ -18,8 +19,8 @@ pub struct UserRecord {
     pub username: String,
     pub password_hash: String,
     pub role: Role,
-    pub tenant_id: Option<Uuid>,
-    pub org_unit_id: Option<Uuid>,
+    pub tenant_id: Option<TenantId>,
+    pub org_unit_id: Option<UnitId>,
     pub display_name: Option<String>,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
@@ -59,8 +60,8 @@ fn to_record(m: user::Model) -> StoreResult<UserRecord> {
         username: m.username,
         password_hash: m.password_hash,
         role,
-        tenant_id: m.tenant_id,
-        org_unit_id: m.org_unit_id,
+        tenant_id: m.tenant_id.map(TenantId::new),
+        org_unit_id: m.org_unit_id.map(UnitId::new),
         display_name: m.display_name,
         disabled: m.disabled,
         created_at: m.created_at,
@@ -97,11 +98,11 @@ impl Store {
         let subtree = Query::select()
             .column(org_unit::Column::Id)
             .from(org_unit::Entity)
-            .and_where(org_unit::Column::TenantId.eq(root.tenant_id))
+            .and_where(org_unit::Column::TenantId.eq(root.tenant_id.uuid()))
             .and_where(root.scope().covers_column("path"))
             .to_owned();
         user::Entity::find()
-            .filter(user::Column::TenantId.eq(root.tenant_id))
+            .filter(user::Column::TenantId.eq(root.tenant_id.uuid()))
             .filter(user::Column::OrgUnitId.in_subquery(subtree))
             .order_by_asc(user::Column::Username)
             .all(&self.db)
@@ -146,8 +147,8 @@ pub(crate) async fn insert_user_on<C: ConnectionTrait>(
         username: Set(new.username),
         password_hash: Set(new.password_hash),
         role: Set(new.role.as_str().to_owned()),
-        tenant_id: Set(new.unit.as_ref().map(|u| u.tenant_id)),
-        org_unit_id: Set(new.unit.as_ref().map(|u| u.id)),
+        tenant_id: Set(new.unit.as_ref().map(|u| u.tenant_id.uuid())),
+        org_unit_id: Set(new.unit.as_ref().map(|u| u.id.uuid())),
         display_name: Set(new.display_name),
         disabled: Set(false),
         created_at: Set(new.now),

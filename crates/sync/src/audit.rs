@@ -2,6 +2,7 @@
 //! tenant's previous entry, so changing, removing or reordering any entry breaks every hash
 //! after it. `paicha audit verify` recomputes the chain.
 
+use paicha_domain::ids::TenantId;
 use paicha_storage::{ChangeEntry, GENESIS_HASH, Store};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -114,7 +115,7 @@ pub fn canonical_sha256(value: &Value) -> String {
 /// What the verification of one tenant's chain found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainReport {
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub entries: u64,
     /// The first entry that does not verify, with the reason.
     pub broken_at: Option<(u64, String)>,
@@ -131,7 +132,7 @@ pub async fn verify_all(store: &Store) -> Result<Vec<ChainReport>, SyncError> {
 
 async fn verify_tenant(
     store: &Store,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     last_version: u64,
     last_hash: &str,
 ) -> Result<ChainReport, SyncError> {
@@ -185,7 +186,7 @@ async fn verify_tenant(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportCheck {
     pub report_id: Uuid,
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub unit_name: String,
     pub as_of: chrono::NaiveDate,
     pub signed_at: chrono::DateTime<chrono::Utc>,
@@ -232,6 +233,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use paicha_domain::ids::UnitId;
 
     #[test]
     fn canonical_json_sorts_keys_at_every_level() {
@@ -245,11 +247,11 @@ mod tests {
     #[test]
     fn any_change_to_an_entry_changes_its_hash() {
         let entry = ChangeEntry {
-            tenant_id: Uuid::now_v7(),
+            tenant_id: TenantId::new(Uuid::now_v7()),
             version: 7,
             collection: "members".into(),
             record_id: Uuid::now_v7(),
-            org_unit_id: Uuid::now_v7(),
+            org_unit_id: UnitId::new(Uuid::now_v7()),
             owner_path: "/a/b/".into(),
             op: "patch".into(),
             user_id: Uuid::now_v7(),
@@ -306,11 +308,11 @@ mod tests {
         use chrono::TimeZone;
         let id = |n: u128| Uuid::from_u128(n);
         let entry = ChangeEntry {
-            tenant_id: id(1),
+            tenant_id: TenantId::new(id(1)),
             version: 7,
             collection: "members".into(),
             record_id: id(2),
-            org_unit_id: id(3),
+            org_unit_id: UnitId::new(id(3)),
             owner_path: "/a/b/".into(),
             op: "put".into(),
             user_id: id(4),

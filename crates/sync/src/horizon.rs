@@ -6,11 +6,11 @@
 //! cursor older than that, no longer holds it back: tombstones older than `max_age` go
 //! regardless, and such a device gets `resync_required` on its next pull.
 
+use paicha_domain::ids::TenantId;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use paicha_storage::Store;
-use uuid::Uuid;
 
 use crate::SyncError;
 
@@ -20,7 +20,7 @@ pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(90 * 24 * 3600);
 /// The version through which a tenant's tombstones may be purged at `now`.
 pub async fn horizon(
     store: &Store,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     tenant_version: u64,
     now: DateTime<Utc>,
     max_age: Duration,

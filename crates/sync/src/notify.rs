@@ -1,6 +1,7 @@
 //! Change notification inside one process: a push that commits announces the tenant's new
 //! version, and long-polling pulls of that tenant wake up.
 
+use paicha_domain::ids::TenantId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -14,19 +15,19 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    fn sender(&self, tenant_id: Uuid) -> watch::Sender<u64> {
+    fn sender(&self, tenant_id: TenantId) -> watch::Sender<u64> {
         let mut tenants = match self.tenants.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
         tenants
-            .entry(tenant_id)
+            .entry(tenant_id.uuid())
             .or_insert_with(|| watch::channel(0).0)
             .clone()
     }
 
     /// Announces that `tenant_id` has committed up to `version`.
-    pub fn notify(&self, tenant_id: Uuid, version: u64) {
+    pub fn notify(&self, tenant_id: TenantId, version: u64) {
         self.sender(tenant_id).send_if_modified(|current| {
             if version > *current {
                 *current = version;
@@ -38,7 +39,7 @@ impl Notifier {
     }
 
     /// A receiver that wakes when `tenant_id` commits a version after the one it has seen.
-    pub fn subscribe(&self, tenant_id: Uuid) -> watch::Receiver<u64> {
+    pub fn subscribe(&self, tenant_id: TenantId) -> watch::Receiver<u64> {
         self.sender(tenant_id).subscribe()
     }
 }
@@ -52,7 +53,7 @@ mod tests {
     #[tokio::test]
     async fn a_commit_wakes_subscribers_of_its_tenant_only() {
         let notifier = Notifier::default();
-        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let (a, b) = (TenantId::new(Uuid::now_v7()), TenantId::new(Uuid::now_v7()));
         let mut rx_a = notifier.subscribe(a);
         let mut rx_b = notifier.subscribe(b);
         rx_a.mark_unchanged();

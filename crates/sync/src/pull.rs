@@ -102,7 +102,7 @@ impl PulledPage {
                 .map(|(i, c)| RawChange {
                     collection: c.collection,
                     id: c.id,
-                    org_unit_id: c.org_unit_id,
+                    org_unit_id: c.org_unit_id.uuid(),
                     version: c.version,
                     deleted: c.deleted,
                     // A tombstone carries no fields.
@@ -220,7 +220,7 @@ mod tests {
         ChangeRow {
             collection: Collection::Members,
             id: Uuid::from_u128(u128::from(version)),
-            org_unit_id: Uuid::from_u128(7),
+            org_unit_id: paicha_domain::ids::UnitId::new(Uuid::from_u128(7)),
             version,
             deleted,
             fields: RawValue::from_string(fields.to_owned()).unwrap(),

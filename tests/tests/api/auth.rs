@@ -261,7 +261,7 @@ fn admin_principal(tokens: &paicha_domain::api::v1::TokenResponse) -> Principal 
     Principal {
         user_id: tokens.user.id,
         role: tokens.user.role,
-        org_unit_id: tokens.user.org_unit_id,
+        org_unit_id: tokens.user.org_unit_id.map(paicha_domain::ids::UnitId::new),
         tenant_id: None,
         session_id: None,
     }

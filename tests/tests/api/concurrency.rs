@@ -2,6 +2,7 @@
 //! equal to the server's state, with no change skipped and none received twice. On PostgreSQL,
 //! the same through two instances pushing at once and a third pulling.
 
+use paicha_domain::ids::TenantId;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -132,7 +133,7 @@ async fn readers_end_with_exactly_the_servers_state_under_concurrent_writers() {
     // The server's state, read from the database directly.
     let store = Store::connect(&app.db.url).await.unwrap();
     let root = format!("/{}/", t.committee.id);
-    let scope = Scope::new(t.committee.id, &root);
+    let scope = Scope::new(TenantId::new(t.committee.id), &root);
     let (_, live) = store
         .checksum_snapshot(scope, &[Collection::Members])
         .await
@@ -288,7 +289,7 @@ async fn two_instances_push_at_once_while_a_third_pulls_nothing_skipped_repeated
     let store = Store::connect(&app.db.url).await.unwrap();
     // Each applied mutation wrote exactly one audit entry, and nothing else did.
     let mut logged: Vec<(String, i64)> = store
-        .change_log_page(t.committee.id, 0, 1_000_000)
+        .change_log_page(TenantId::new(t.committee.id), 0, 1_000_000)
         .await
         .unwrap()
         .into_iter()
@@ -303,7 +304,7 @@ async fn two_instances_push_at_once_while_a_third_pulls_nothing_skipped_repeated
     }
 
     let root = format!("/{}/", t.committee.id);
-    let scope = Scope::new(t.committee.id, &root);
+    let scope = Scope::new(TenantId::new(t.committee.id), &root);
     let (_, live) = store
         .checksum_snapshot(scope, &[Collection::Members])
         .await

@@ -2,6 +2,7 @@
 //! changes, "changes since" lists exactly what moved, and a rebuilt audit chain is caught.
 
 use paicha_domain::api::v1::{MutationStatus, Report, ReportChanges, ReportList};
+use paicha_domain::ids::TenantId;
 use paicha_domain::role::Role;
 use paicha_tests::{TestApp, delete, patch, put, spawn_app};
 use reqwest::StatusCode;
@@ -39,7 +40,10 @@ async fn call(
 async fn rewrite_chain(app: &TestApp, tenant: Uuid, version: u64) {
     use sqlx::Connection as _;
     let store = paicha_storage::Store::connect(&app.db.url).await.unwrap();
-    let mut entries = store.change_log_page(tenant, 0, 1_000_000).await.unwrap();
+    let mut entries = store
+        .change_log_page(TenantId::new(tenant), 0, 1_000_000)
+        .await
+        .unwrap();
     let mut prev = paicha_storage::GENESIS_HASH.to_owned();
     let mut rewritten = Vec::new();
     for e in entries.iter_mut() {

@@ -2,6 +2,7 @@
 //! addressed records, checksums, audit, long-polling.
 
 use paicha_domain::api::v1::MutationStatus;
+use paicha_domain::ids::TenantId;
 use paicha_tests::{Replica, delete, id_number, patch, put, spawn_app};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -1411,7 +1412,7 @@ async fn a_pull_page_walks_the_version_index_even_before_the_table_is_analysed()
             sqlx::raw_sql("ANALYZE").execute(conn).await.unwrap();
         }
         for path in [&committee, &branch] {
-            let scope = Scope::new(t.committee.id, path);
+            let scope = Scope::new(TenantId::new(t.committee.id), path);
             let plan = store
                 .explain_pull_page(scope, &Collection::ALL, 2000, 1000)
                 .await

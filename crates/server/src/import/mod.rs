@@ -5,6 +5,7 @@
 //! is audited and reaches devices). Re-importing is idempotent: members are matched by
 //! 公民身份号码, transfers by list and 公民身份号码 (or name and letter number).
 
+use paicha_domain::ids::TenantId;
 use std::collections::HashMap;
 
 use axum::body::Bytes;
@@ -357,7 +358,7 @@ enum Committed {
 /// Applies the mutations of an import whole, or tells why not (row by row).
 async fn commit(
     importer: &Importer<'_>,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     parsed: &Parsed,
     planned: Vec<(u64, Value)>,
     progress: &(dyn Fn(Progress) + Sync),
@@ -442,7 +443,7 @@ pub async fn roster(
         Err(problems) => return Ok(Outcome::Refused(problems)),
     };
 
-    one_at_a_time(importer, branch.id, async {
+    one_at_a_time(importer, branch.id.uuid(), async {
         // Members already in the branch, by ID number: updated in place.
         let scope = branch.scope();
         let existing: HashMap<String, (Uuid, Map<String, Value>)> = importer
@@ -557,7 +558,7 @@ pub async fn transfers(
             None => format!("name:{}|{}", text("member_name"), text("letter_no")),
         }
     };
-    one_at_a_time(importer, unit.id, async {
+    one_at_a_time(importer, unit.id.uuid(), async {
         let scope = unit.scope();
         let existing: HashMap<String, (Uuid, Map<String, Value>)> = importer
             .store

@@ -13,6 +13,7 @@ use paicha_domain::api::v1::{
     ChangePassword, LoginRequest, LogoutRequest, RefreshRequest, TokenResponse, UserSummary,
 };
 use paicha_domain::api::{ErrorBody, ErrorCode};
+use paicha_domain::ids::UnitId;
 use paicha_storage::{AccountAct, NewRefreshToken, ThrottleRecord, UserRecord};
 use uuid::Uuid;
 
@@ -457,7 +458,7 @@ fn token_response(
         token_type: "Bearer".to_owned(),
         user: UserSummary {
             id: user.id,
-            org_unit_id: user.org_unit_id,
+            org_unit_id: user.org_unit_id.map(UnitId::uuid),
             role: user.role,
             username: user.username.clone(),
             display_name: user.display_name.clone(),

@@ -15,6 +15,7 @@ use chrono::Utc;
 use paicha_domain::api::v1::{BlobStatus, MissingBlobs};
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use paicha_domain::blob::is_blob_hash;
+use paicha_domain::ids::TenantId;
 use paicha_storage::{BlobError, BlobRow};
 use tokio_stream::StreamExt;
 
@@ -301,7 +302,7 @@ pub async fn put_blob(
 /// completed, was discarded, or was replaced by a whole one.
 async fn note_owner(
     state: &AppState,
-    tenant_id: uuid::Uuid,
+    tenant_id: TenantId,
     sha256: &str,
     user_id: uuid::Uuid,
     device: Option<String>,
@@ -349,7 +350,7 @@ async fn note_owner(
 #[allow(clippy::too_many_arguments)]
 async fn receive(
     state: AppState,
-    tenant_id: uuid::Uuid,
+    tenant_id: TenantId,
     user_id: uuid::Uuid,
     sha256: String,
     upload: Upload,

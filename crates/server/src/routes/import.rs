@@ -1,6 +1,7 @@
 //! `POST /v1/import/roster` (a branch's 花名册) and `POST /v1/import/transfers` (a street's
 //! 转出明细, each row addressed to a branch): the HTTP side of `crate::import`.
 
+use paicha_domain::ids::TenantId;
 use std::sync::Arc;
 
 use axum::Json;
@@ -96,7 +97,7 @@ fn importer<'a>(
     }
 }
 
-fn respond(state: &AppState, tenant_id: Uuid, sheet: &Sheet, outcome: Outcome) -> Response {
+fn respond(state: &AppState, tenant_id: TenantId, sheet: &Sheet, outcome: Outcome) -> Response {
     match outcome {
         Outcome::Imported { result, version } => {
             if let Some(version) = version {

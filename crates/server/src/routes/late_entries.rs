@@ -125,7 +125,7 @@ pub async fn late_entries(
             collection: collection.as_str().to_owned(),
             collection_zh: schema.label_zh.to_owned(),
             record_id: id,
-            org_unit_id: row.org_unit_id,
+            org_unit_id: row.org_unit_id.uuid(),
             unit_name,
             version: row.version,
             member_id,

@@ -2,6 +2,7 @@
 //! headers, the unit's name and the date on top), as CSV in UTF-8 with a BOM (so Excel shows
 //! the Chinese), or as JSON.
 
+use paicha_domain::ids::UnitId;
 use std::collections::HashMap;
 
 use axum::body::Body;
@@ -83,12 +84,12 @@ pub async fn ledger(
     let (_, target) = crate::access::data_target(&state, &principal, query.org_unit_id).await?;
     let scope = crate::access::scope(&target);
     let subtree = state.store.org_subtree(&target).await?;
-    let units: HashMap<Uuid, String> = subtree.iter().map(|u| (u.id, u.name.clone())).collect();
+    let units: HashMap<UnitId, String> = subtree.iter().map(|u| (u.id, u.name.clone())).collect();
     // The 工作区 of each unit: itself or its nearest ancestor of that kind (the work area's
     // name also when it lies above the unit exported, as for a branch's own register).
-    let mut parents: HashMap<Uuid, Option<Uuid>> =
+    let mut parents: HashMap<UnitId, Option<UnitId>> =
         subtree.iter().map(|u| (u.id, u.parent_id)).collect();
-    let mut kinds: HashMap<Uuid, (paicha_domain::org::OrgUnitKind, String)> = subtree
+    let mut kinds: HashMap<UnitId, (paicha_domain::org::OrgUnitKind, String)> = subtree
         .iter()
         .map(|u| (u.id, (u.kind, u.name.clone())))
         .collect();
@@ -103,7 +104,7 @@ pub async fn ledger(
             None => break,
         }
     }
-    let work_area_of = |unit: Uuid| -> String {
+    let work_area_of = |unit: UnitId| -> String {
         let mut at = Some(unit);
         while let Some(id) = at {
             if let Some((paicha_domain::org::OrgUnitKind::WorkArea, name)) = kinds.get(&id) {
@@ -137,7 +138,7 @@ pub async fn ledger(
     // Every record read as the caller reads personal data (docs/protocol.md §3.7): the
     // 公民身份号码 column is masked for a masked role, in every format.
     let view = paicha_domain::privacy::View::of(principal.role);
-    let project = |collection: Collection, mut rows: Vec<(Uuid, Uuid, Fields)>| {
+    let project = |collection: Collection, mut rows: Vec<(Uuid, UnitId, Fields)>| {
         for (_, _, fields) in &mut rows {
             paicha_domain::privacy::project_fields(collection, fields, view);
         }
@@ -152,7 +153,7 @@ pub async fn ledger(
         .columns()
         .iter()
         .any(|(_, s)| matches!(s, Source::Member(_)));
-    let mut member_unit: HashMap<String, Uuid> = HashMap::new();
+    let mut member_unit: HashMap<String, UnitId> = HashMap::new();
     let members: HashMap<String, serde_json::Map<String, serde_json::Value>> = if needs_members {
         project(
             Collection::Members,
@@ -224,7 +225,7 @@ pub async fn ledger(
                 .get("branch_id")
                 .and_then(|v| v.as_str())
                 .and_then(|b| Uuid::parse_str(b).ok())
-                .unwrap_or(owner);
+                .map_or(owner, UnitId::new);
             let key = format!("transfer:{id}");
             let mut person = serde_json::Map::new();
             for (from, to) in [("member_name", "name"), ("id_number", "id_number")] {
@@ -256,7 +257,7 @@ pub async fn ledger(
     let mut selected: Vec<(
         String,
         String,
-        &Uuid,
+        &UnitId,
         &serde_json::Map<String, serde_json::Value>,
     )> = records
         .iter()
@@ -319,7 +320,7 @@ pub async fn ledger(
     let table = LedgerTable {
         kind,
         title: kind.title_zh().to_owned(),
-        org_unit_id: target.id,
+        org_unit_id: target.id.uuid(),
         org_unit_name: target.name.clone(),
         // The day in China: an export made before 08:00 there is not dated the day before.
         generated_on: paicha_domain::calendar::china_date(Utc::now()),

@@ -219,7 +219,7 @@ async fn search_members(
             };
             MemberSummary {
                 id,
-                org_unit_id,
+                org_unit_id: org_unit_id.uuid(),
                 version,
                 name: text(&fields, "name").unwrap_or_default(),
                 gender: text(&fields, "gender"),
@@ -243,7 +243,7 @@ async fn search_members(
         })
         .collect();
     Ok(Json(MemberList {
-        org_unit_id: target.id,
+        org_unit_id: target.id.uuid(),
         total,
         offset,
         members,

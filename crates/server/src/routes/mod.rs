@@ -19,13 +19,14 @@ pub mod transfers;
 pub mod users;
 
 use paicha_domain::api::v1;
+use paicha_domain::ids::{TenantId, UnitId};
 use paicha_storage::{OrgUnitRecord, UserRecord};
 
 pub fn org_unit_dto(unit: OrgUnitRecord) -> v1::OrgUnit {
     v1::OrgUnit {
-        id: unit.id,
-        parent_id: unit.parent_id,
-        tenant_id: unit.tenant_id,
+        id: unit.id.uuid(),
+        parent_id: unit.parent_id.map(UnitId::uuid),
+        tenant_id: unit.tenant_id.uuid(),
         kind: unit.kind,
         name: unit.name,
         code: unit.code,
@@ -37,8 +38,8 @@ pub fn user_dto(user: UserRecord) -> v1::User {
     v1::User {
         id: user.id,
         username: user.username,
-        org_unit_id: user.org_unit_id,
-        tenant_id: user.tenant_id,
+        org_unit_id: user.org_unit_id.map(UnitId::uuid),
+        tenant_id: user.tenant_id.map(TenantId::uuid),
         role: user.role,
         display_name: user.display_name,
         disabled: user.disabled,

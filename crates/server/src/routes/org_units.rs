@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use chrono::Utc;
 use paicha_domain::api::v1::{CreateOrgUnit, OrgUnit, OrgUnitList, UpdateOrgUnit};
 use paicha_domain::api::{ErrorBody, ErrorCode};
+use paicha_domain::ids::UnitId;
 use paicha_domain::org::{MAX_CODE_CHARS, MAX_NAME_CHARS, check_placement, normalize_name};
 use paicha_domain::role::Role;
 use paicha_storage::{NewOrgUnit, StoreError};
@@ -44,7 +45,7 @@ pub async fn create_org_unit(
         Some(id) => Some(
             state
                 .store
-                .org_unit(id)
+                .org_unit(UnitId::new(id))
                 .await?
                 .ok_or_else(|| ApiError::not_found().with_field("parent_id"))?,
         ),
@@ -70,7 +71,7 @@ pub async fn create_org_unit(
     let unit = state
         .store
         .insert_org_unit(NewOrgUnit {
-            id: req.id.unwrap_or_else(Uuid::now_v7),
+            id: UnitId::new(req.id.unwrap_or_else(Uuid::now_v7)),
             parent: parent.as_ref(),
             kind: req.kind,
             name,
@@ -143,7 +144,7 @@ pub async fn list_org_units(
 pub async fn get_org_unit(
     State(state): State<AppState>,
     AuthUser(principal): AuthUser,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<UnitId>,
 ) -> ApiResult<Json<OrgUnit>> {
     let own = state.caller_unit(&principal).await?;
     let unit = state
@@ -174,7 +175,7 @@ pub async fn get_org_unit(
 pub async fn update_org_unit(
     State(state): State<AppState>,
     AuthUser(principal): AuthUser,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<UnitId>,
     ApiJson(req): ApiJson<UpdateOrgUnit>,
 ) -> ApiResult<Json<OrgUnit>> {
     let own = state.caller_unit(&principal).await?;
@@ -227,7 +228,7 @@ pub async fn update_org_unit(
 pub async fn delete_org_unit(
     State(state): State<AppState>,
     AuthUser(principal): AuthUser,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<UnitId>,
 ) -> ApiResult<StatusCode> {
     let own = state.caller_unit(&principal).await?;
     let unit = state

@@ -206,7 +206,7 @@ pub async fn proposals(
         }
         members.push(MemberProposals {
             member_id: id,
-            org_unit_id: unit,
+            org_unit_id: unit.uuid(),
             name: fields
                 .get("name")
                 .and_then(Value::as_str)
@@ -223,7 +223,7 @@ pub async fn proposals(
         });
     }
     Ok(Json(ProposalList {
-        org_unit_id: target.id,
+        org_unit_id: target.id.uuid(),
         as_of,
         campaign_start_date: plan.map(|p| p.start_date),
         members,

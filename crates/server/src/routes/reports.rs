@@ -33,7 +33,7 @@ const MAX_CHANGES: u64 = 1000;
 fn summary(r: &ReportRecord) -> ReportSummary {
     ReportSummary {
         id: r.id,
-        org_unit_id: r.org_unit_id,
+        org_unit_id: r.org_unit_id.uuid(),
         unit_name: r.unit_name.clone(),
         as_of: r.as_of,
         signed_by: r.signed_by,
@@ -176,7 +176,7 @@ async fn readable(
         .await?
         .filter(|r| own.scope().covers(&r.unit_path))
         .ok_or_else(ApiError::not_found)?;
-    crate::access::data_target(state, principal, Some(record.org_unit_id)).await?;
+    crate::access::data_target(state, principal, Some(record.org_unit_id.uuid())).await?;
     Ok(record)
 }
 
@@ -430,7 +430,7 @@ pub async fn changes(
     let signed: UnitStatus = serde_json::from_str(&record.content)
         .map_err(|e| ApiError::internal(format!("report {}: {e}", record.id)))?;
     let (_, target) =
-        crate::access::data_target(&state, &principal, Some(record.org_unit_id)).await?;
+        crate::access::data_target(&state, &principal, Some(record.org_unit_id.uuid())).await?;
     let (now, _) = unit_status(&state, &target, record.as_of).await?;
     let now: HashMap<Uuid, BTreeMap<String, u64>> = flat_counts(&now)
         .into_iter()

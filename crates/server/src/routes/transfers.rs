@@ -1,6 +1,7 @@
 //! `GET /v1/transfers/lists`: for the street (or the committee) that sent 转出明细 down, which
 //! branches have received each list and acted on it (docs/domain.md §4.4, §6.4).
 
+use paicha_domain::ids::UnitId;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
@@ -47,13 +48,13 @@ pub async fn transfer_lists(
     let (_, target) = crate::access::data_target(&state, &principal, query.org_unit_id).await?;
     let scope = crate::access::scope(&target);
     let rows = state.store.live_rows(scope, Collection::Transfers).await?;
-    let cursors: HashMap<Uuid, u64> = state
+    let cursors: HashMap<UnitId, u64> = state
         .store
         .unit_cursors(target.tenant_id)
         .await?
         .into_iter()
         .collect();
-    let mut names: HashMap<Uuid, String> = HashMap::new();
+    let mut names: HashMap<UnitId, String> = HashMap::new();
     let mut lists: BTreeMap<String, (TransferProgress, BTreeMap<Uuid, TransferProgress>)> =
         BTreeMap::new();
     for row in rows {
@@ -89,7 +90,7 @@ pub async fn transfer_lists(
         let (total, branches) = lists.entry(list).or_default();
         total.add(received, acted_on, closed, lost);
         branches
-            .entry(branch)
+            .entry(branch.uuid())
             .or_default()
             .add(received, acted_on, closed, lost);
     }
@@ -100,7 +101,10 @@ pub async fn transfer_lists(
                 .into_iter()
                 .map(|(branch_id, progress)| TransferBranchStatus {
                     branch_id,
-                    branch_name: names.get(&branch_id).cloned().unwrap_or_default(),
+                    branch_name: names
+                        .get(&UnitId::new(branch_id))
+                        .cloned()
+                        .unwrap_or_default(),
                     progress,
                 })
                 .collect();
@@ -113,7 +117,7 @@ pub async fn transfer_lists(
         })
         .collect();
     Ok(Json(TransferLists {
-        org_unit_id: target.id,
+        org_unit_id: target.id.uuid(),
         lists,
     }))
 }

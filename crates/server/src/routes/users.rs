@@ -3,6 +3,7 @@
 //! disable or enable it, reset its password, list its devices, end its sign-ins, read its
 //! account log. Every change is written to the account log.
 
+use paicha_domain::ids::UnitId;
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -52,7 +53,7 @@ pub async fn create_user(
         Some(id) => Some(
             state
                 .store
-                .org_unit(id)
+                .org_unit(UnitId::new(id))
                 .await?
                 .ok_or_else(|| ApiError::not_found().with_field("org_unit_id"))?,
         ),
@@ -299,10 +300,10 @@ pub async fn update_user(
     let own = state.caller_unit(&principal).await?;
     let (user, unit) = managed_user(&state, &principal, id, false).await?;
     let new_unit = match req.org_unit_id {
-        Some(unit_id) if Some(unit_id) != user.org_unit_id => Some(
+        Some(unit_id) if Some(unit_id) != user.org_unit_id.map(UnitId::uuid) => Some(
             state
                 .store
-                .org_unit(unit_id)
+                .org_unit(UnitId::new(unit_id))
                 .await?
                 .ok_or_else(|| ApiError::not_found().with_field("org_unit_id"))?,
         ),

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use paicha_domain::blob::is_blob_hash;
+use paicha_domain::ids::TenantId;
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use uuid::Uuid;
@@ -18,11 +19,11 @@ fn to_u64(v: i64) -> u64 {
 
 impl Store {
     /// A blob uploaded in `tenant_id`.
-    pub async fn blob(&self, tenant_id: Uuid, sha256: &str) -> StoreResult<Option<BlobRow>> {
+    pub async fn blob(&self, tenant_id: TenantId, sha256: &str) -> StoreResult<Option<BlobRow>> {
         let select = Query::select()
             .columns(["sha256", "size", "content_type"])
             .from("blobs")
-            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
             .and_where(Expr::col("sha256").eq(sha256))
             .to_owned();
         let Some(row) = self.db.query_one(&select).await? else {
@@ -38,7 +39,7 @@ impl Store {
     /// Records an uploaded blob (once; a second upload of the same content changes nothing).
     pub async fn insert_blob(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         blob: &BlobRow,
         by: Uuid,
         now: DateTime<Utc>,
@@ -54,7 +55,7 @@ impl Store {
                 "created_at",
             ])
             .values([
-                tenant_id.into(),
+                tenant_id.uuid().into(),
                 blob.sha256.clone().into(),
                 i64::try_from(blob.size).unwrap_or(i64::MAX).into(),
                 blob.content_type.clone().into(),
@@ -74,11 +75,11 @@ impl Store {
 
     /// Bytes of the blobs recorded for a tenant (its quota's use): a blob stored once on disk
     /// but recorded by two tenants counts for each.
-    pub async fn blob_usage(&self, tenant_id: Uuid) -> StoreResult<u64> {
+    pub async fn blob_usage(&self, tenant_id: TenantId) -> StoreResult<u64> {
         let select = Query::select()
             .expr_as(Expr::cust("CAST(COALESCE(SUM(size), 0) AS BIGINT)"), "used")
             .from("blobs")
-            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
             .to_owned();
         let Some(row) = self.db.query_one(&select).await? else {
             return Ok(0);
@@ -103,10 +104,10 @@ impl Store {
     }
 
     /// Forgets a tenant's blob.
-    pub async fn delete_blob(&self, tenant_id: Uuid, sha256: &str) -> StoreResult<()> {
+    pub async fn delete_blob(&self, tenant_id: TenantId, sha256: &str) -> StoreResult<()> {
         let delete = Query::delete()
             .from_table("blobs")
-            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
             .and_where(Expr::col("sha256").eq(sha256))
             .to_owned();
         self.db.execute(&delete).await?;
@@ -133,7 +134,7 @@ impl Store {
         &self,
         now: DateTime<Utc>,
         grace: std::time::Duration,
-    ) -> StoreResult<Vec<(Uuid, String)>> {
+    ) -> StoreResult<Vec<(TenantId, String)>> {
         let referenced = || {
             Expr::exists(
                 Query::select()
@@ -167,12 +168,12 @@ impl Store {
             .to_owned();
         let mut gone = Vec::new();
         for row in self.db.query_all(&due).await? {
-            let tenant_id: Uuid = row.try_get("", "tenant_id")?;
+            let tenant_id = TenantId::new(row.try_get("", "tenant_id")?);
             let sha256: String = row.try_get("", "sha256")?;
             // Checked again in the deleting statement: a record may have named it meanwhile.
             let delete = Query::delete()
                 .from_table("blobs")
-                .and_where(Expr::col("tenant_id").eq(tenant_id))
+                .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
                 .and_where(Expr::col("sha256").eq(sha256.clone()))
                 .and_where(Expr::col("unreferenced_since").lte(cutoff))
                 .and_where(referenced().not())
@@ -201,7 +202,7 @@ impl Store {
         let uploaded = Query::select()
             .column("sha256")
             .from("blobs")
-            .and_where(Expr::col("tenant_id").eq(scope.tenant_id()))
+            .and_where(Expr::col("tenant_id").eq(scope.tenant_id().uuid()))
             .to_owned();
         let select = Query::select()
             .distinct()
@@ -250,7 +251,7 @@ impl SyncTxn {
                     row.collection.as_str().into(),
                     row.id.into(),
                     sha.clone().into(),
-                    row.tenant_id.into(),
+                    row.tenant_id.uuid().into(),
                     row.owner_path.clone().into(),
                     row.addressee_path.clone().into(),
                 ])
@@ -265,7 +266,7 @@ impl SyncTxn {
             let present = Query::select()
                 .column("sha256")
                 .from("blobs")
-                .and_where(Expr::col("tenant_id").eq(row.tenant_id))
+                .and_where(Expr::col("tenant_id").eq(row.tenant_id.uuid()))
                 .and_where(Expr::col("sha256").eq(sha.clone()))
                 .to_owned();
             if self.conn().query_one(&present).await?.is_none() && !missing.contains(sha) {

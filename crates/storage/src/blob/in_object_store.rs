@@ -6,6 +6,7 @@
 //! copied to the final name while checked, which becomes visible only if the hash and kind are
 //! right.
 
+use paicha_domain::ids::TenantId;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -14,7 +15,6 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 use paicha_domain::blob::BlobKind;
 use tokio_stream::StreamExt;
-use uuid::Uuid;
 
 use super::intake::Intake;
 use super::{BlobBackend, BlobError, BlobRow, Pieces, Sink};
@@ -128,21 +128,21 @@ impl ObjectBlobs {
         ))
     }
 
-    fn staged_dir(&self, tenant_id: Uuid, sha256: &str) -> ObjectPath {
-        self.key(&format!("uploads/{}/{sha256}", tenant_id.simple()))
+    fn staged_dir(&self, tenant_id: TenantId, sha256: &str) -> ObjectPath {
+        self.key(&format!("uploads/{}/{sha256}", tenant_id.uuid().simple()))
     }
 
-    fn staged_key(&self, tenant_id: Uuid, sha256: &str, offset: u64) -> ObjectPath {
+    fn staged_key(&self, tenant_id: TenantId, sha256: &str, offset: u64) -> ObjectPath {
         self.key(&format!(
             "uploads/{}/{sha256}/{offset:020}",
-            tenant_id.simple()
+            tenant_id.uuid().simple()
         ))
     }
 
     /// The staged parts of an upload: (offset, size, key), by offset.
     async fn staged_parts(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         sha256: &str,
     ) -> std::io::Result<Vec<(u64, u64, ObjectPath)>> {
         let dir = self.staged_dir(tenant_id, sha256);
@@ -163,7 +163,7 @@ impl ObjectBlobs {
         Ok(parts)
     }
 
-    async fn drop_staged(&self, tenant_id: Uuid, sha256: &str) -> std::io::Result<()> {
+    async fn drop_staged(&self, tenant_id: TenantId, sha256: &str) -> std::io::Result<()> {
         for (_, _, key) in self.staged_parts(tenant_id, sha256).await? {
             match self.objects.delete(&key).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
@@ -178,7 +178,7 @@ impl ObjectBlobs {
 
     async fn object_sink(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         sha256: &str,
         offset: u64,
         whole: bool,
@@ -202,7 +202,7 @@ impl ObjectBlobs {
         })
     }
 
-    async fn received(&self, tenant_id: Uuid, sha256: &str) -> std::io::Result<u64> {
+    async fn received(&self, tenant_id: TenantId, sha256: &str) -> std::io::Result<u64> {
         self.db
             .blob_upload_received(tenant_id, sha256)
             .await
@@ -214,7 +214,7 @@ impl ObjectBlobs {
     /// becomes visible only when the copy completes; then drops the staged parts.
     async fn copy_checked(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         sha256: &str,
         expected_size: u64,
     ) -> Result<BlobRow, BlobError> {
@@ -319,11 +319,11 @@ impl BlobBackend for ObjectBlobs {
         format!("对象存储 {} {}", self.objects, self.prefix)
     }
 
-    async fn received(&self, tenant_id: Uuid, sha256: &str) -> std::io::Result<u64> {
+    async fn received(&self, tenant_id: TenantId, sha256: &str) -> std::io::Result<u64> {
         ObjectBlobs::received(self, tenant_id, sha256).await
     }
 
-    async fn unfinished_bytes(&self, tenant_id: Uuid) -> std::io::Result<u64> {
+    async fn unfinished_bytes(&self, tenant_id: TenantId) -> std::io::Result<u64> {
         self.db
             .blob_uploads_received(tenant_id)
             .await
@@ -332,7 +332,7 @@ impl BlobBackend for ObjectBlobs {
 
     async fn sink(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         sha256: &str,
         offset: u64,
         whole: bool,
@@ -345,7 +345,7 @@ impl BlobBackend for ObjectBlobs {
     /// The staged bytes are checked while copied, `verified` or not: the copy reads them anyway.
     async fn finish(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         sha256: &str,
         size: u64,
         _verified: Option<BlobKind>,
@@ -353,7 +353,7 @@ impl BlobBackend for ObjectBlobs {
         self.copy_checked(tenant_id, sha256, size).await
     }
 
-    async fn discard(&self, tenant_id: Uuid, sha256: &str) -> std::io::Result<()> {
+    async fn discard(&self, tenant_id: TenantId, sha256: &str) -> std::io::Result<()> {
         self.drop_staged(tenant_id, sha256).await
     }
 
@@ -394,7 +394,7 @@ impl BlobBackend for ObjectBlobs {
 /// row moves on) or aborted (nothing of it is kept).
 struct ObjectSink {
     db: Store,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     sha256: String,
     upload: Option<WriteMultipart>,
     start: u64,
@@ -478,7 +478,13 @@ mod tests {
         (store, blobs, memory, dir)
     }
 
-    async fn put_chunk(blobs: &BlobStore, tenant: Uuid, sha: &str, at: u64, bytes: &[u8]) -> u64 {
+    async fn put_chunk(
+        blobs: &BlobStore,
+        tenant: TenantId,
+        sha: &str,
+        at: u64,
+        bytes: &[u8],
+    ) -> u64 {
         let mut w = blobs
             .begin_chunk(tenant, sha, at)
             .await
@@ -492,7 +498,7 @@ mod tests {
     #[tokio::test]
     async fn a_chunked_upload_in_object_storage_resumes_from_the_database_and_is_checked() {
         let (store, blobs, memory, _dir) = object_store().await;
-        let tenant = Uuid::now_v7();
+        let tenant = TenantId::new(uuid::Uuid::now_v7());
         let content = png(300_000);
         let sha = hex(&Sha256::digest(&content));
         let (first, second) = content.split_at(100_000);
@@ -554,7 +560,7 @@ mod tests {
     #[tokio::test]
     async fn content_whose_hash_is_not_the_named_one_never_becomes_a_blob() {
         let (_store, blobs, memory, _dir) = object_store().await;
-        let tenant = Uuid::now_v7();
+        let tenant = TenantId::new(uuid::Uuid::now_v7());
         let content = png(1000);
         let wrong = hex(&Sha256::digest(b"something else"));
         put_chunk(&blobs, tenant, &wrong, 0, &content).await;
@@ -585,7 +591,7 @@ mod tests {
     #[tokio::test]
     async fn abandoned_uploads_in_object_storage_are_purged_and_fresh_ones_kept() {
         let (store, blobs, memory, _dir) = object_store().await;
-        let tenant = Uuid::now_v7();
+        let tenant = TenantId::new(uuid::Uuid::now_v7());
         let content = png(5000);
         let sha = hex(&Sha256::digest(&content));
         put_chunk(&blobs, tenant, &sha, 0, &content[..1000]).await;

@@ -18,11 +18,11 @@ mod intake;
 mod on_disk;
 mod uploads;
 
+use paicha_domain::ids::TenantId;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use paicha_domain::blob::BlobKind;
-use uuid::Uuid;
 
 pub use in_object_store::{ObjectBlobs, ObjectStoreSettings};
 use intake::Intake;
@@ -72,16 +72,16 @@ pub(crate) trait BlobBackend: std::fmt::Debug + Send + Sync {
     fn describe(&self) -> String;
 
     /// Bytes received so far of an unfinished upload.
-    async fn received(&self, tenant_id: Uuid, sha256: &str) -> std::io::Result<u64>;
+    async fn received(&self, tenant_id: TenantId, sha256: &str) -> std::io::Result<u64>;
 
     /// Bytes of every unfinished upload of a tenant (they count against its quota).
-    async fn unfinished_bytes(&self, tenant_id: Uuid) -> std::io::Result<u64>;
+    async fn unfinished_bytes(&self, tenant_id: TenantId) -> std::io::Result<u64>;
 
     /// Where one request's bytes go: from `offset`, which must be where the received bytes
     /// end, or replacing the unfinished upload when `whole`.
     async fn sink(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         sha256: &str,
         offset: u64,
         whole: bool,
@@ -92,14 +92,14 @@ pub(crate) trait BlobBackend: std::fmt::Debug + Send + Sync {
     /// hash, kind) first. A wrong hash or kind discards the upload; a short one is kept.
     async fn finish(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         sha256: &str,
         size: u64,
         verified: Option<BlobKind>,
     ) -> Result<BlobRow, BlobError>;
 
     /// Drops an unfinished upload.
-    async fn discard(&self, tenant_id: Uuid, sha256: &str) -> std::io::Result<()>;
+    async fn discard(&self, tenant_id: TenantId, sha256: &str) -> std::io::Result<()>;
 
     /// Whether a blob's checked content is stored (an unanswered store counts as "not").
     async fn exists(&self, sha256: &str) -> bool;
@@ -153,12 +153,12 @@ impl BlobStore {
     }
 
     /// Bytes received so far of an unfinished upload.
-    pub async fn received(&self, tenant_id: Uuid, sha256: &str) -> std::io::Result<u64> {
+    pub async fn received(&self, tenant_id: TenantId, sha256: &str) -> std::io::Result<u64> {
         self.0.received(tenant_id, sha256).await
     }
 
     /// Bytes of every unfinished upload of a tenant (they count against its quota).
-    pub async fn unfinished_bytes(&self, tenant_id: Uuid) -> std::io::Result<u64> {
+    pub async fn unfinished_bytes(&self, tenant_id: TenantId) -> std::io::Result<u64> {
         self.0.unfinished_bytes(tenant_id).await
     }
 
@@ -166,7 +166,7 @@ impl BlobStore {
     /// arrives.
     pub async fn begin_whole(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         sha256: &str,
     ) -> Result<BlobWriter, BlobError> {
         self.begin(tenant_id, sha256, 0, true).await
@@ -175,7 +175,7 @@ impl BlobStore {
     /// Starts receiving a chunk that must start where the received bytes end.
     pub async fn begin_chunk(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         sha256: &str,
         offset: u64,
     ) -> Result<BlobWriter, BlobError> {
@@ -184,7 +184,7 @@ impl BlobStore {
 
     async fn begin(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         sha256: &str,
         offset: u64,
         whole: bool,
@@ -234,7 +234,7 @@ impl BlobStore {
     /// On a wrong hash or kind the upload is discarded; a short one is kept.
     pub async fn finish(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         sha256: &str,
         expected_size: u64,
     ) -> Result<BlobRow, BlobError> {
@@ -265,7 +265,7 @@ impl BlobStore {
 /// One upload request's bytes on their way: sniffed (and, for a whole upload, hashed) by the
 /// one intake, then handed to the backend's sink.
 pub struct BlobWriter {
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     sink: Box<dyn Sink>,
     intake: Intake,
 }

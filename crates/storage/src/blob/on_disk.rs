@@ -2,12 +2,12 @@
 //! temporary name, synced, then renamed, so a crash never leaves a half blob under its final
 //! name), `blobs/partial/TENANT/SHA256` while an upload is unfinished.
 
+use paicha_domain::ids::TenantId;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use paicha_domain::blob::BlobKind;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use uuid::Uuid;
 
 use super::intake::Intake;
 use super::{BlobBackend, BlobError, BlobRow, Pieces, Sink};
@@ -39,18 +39,18 @@ impl BlobFiles {
     }
 
     /// The unfinished uploads of a tenant.
-    fn partial_dir(&self, tenant_id: Uuid) -> PathBuf {
+    fn partial_dir(&self, tenant_id: TenantId) -> PathBuf {
         self.root
             .join("partial")
-            .join(tenant_id.simple().to_string())
+            .join(tenant_id.uuid().simple().to_string())
     }
 
     /// An unfinished upload.
-    fn partial(&self, tenant_id: Uuid, sha256: &str) -> PathBuf {
+    fn partial(&self, tenant_id: TenantId, sha256: &str) -> PathBuf {
         self.partial_dir(tenant_id).join(sha256)
     }
 
-    async fn received_now(&self, tenant_id: Uuid, sha256: &str) -> u64 {
+    async fn received_now(&self, tenant_id: TenantId, sha256: &str) -> u64 {
         tokio::fs::metadata(self.partial(tenant_id, sha256))
             .await
             .map_or(0, |m| m.len())
@@ -59,7 +59,7 @@ impl BlobFiles {
     /// Where one request's bytes go (see [`BlobBackend::sink`]).
     async fn file_sink(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         sha256: &str,
         offset: u64,
         whole: bool,
@@ -145,11 +145,11 @@ impl BlobBackend for BlobFiles {
         format!("数据目录 {}", self.root.display())
     }
 
-    async fn received(&self, tenant_id: Uuid, sha256: &str) -> std::io::Result<u64> {
+    async fn received(&self, tenant_id: TenantId, sha256: &str) -> std::io::Result<u64> {
         Ok(self.received_now(tenant_id, sha256).await)
     }
 
-    async fn unfinished_bytes(&self, tenant_id: Uuid) -> std::io::Result<u64> {
+    async fn unfinished_bytes(&self, tenant_id: TenantId) -> std::io::Result<u64> {
         let Ok(mut files) = tokio::fs::read_dir(self.partial_dir(tenant_id)).await else {
             return Ok(0);
         };
@@ -164,7 +164,7 @@ impl BlobBackend for BlobFiles {
 
     async fn sink(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         sha256: &str,
         offset: u64,
         whole: bool,
@@ -176,7 +176,7 @@ impl BlobBackend for BlobFiles {
 
     async fn finish(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         sha256: &str,
         size: u64,
         verified: Option<BlobKind>,
@@ -199,7 +199,7 @@ impl BlobBackend for BlobFiles {
         }
     }
 
-    async fn discard(&self, tenant_id: Uuid, sha256: &str) -> std::io::Result<()> {
+    async fn discard(&self, tenant_id: TenantId, sha256: &str) -> std::io::Result<()> {
         match tokio::fs::remove_file(self.partial(tenant_id, sha256)).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
@@ -309,7 +309,13 @@ mod tests {
     use super::*;
 
     /// A chunk written straight to the sink (the intake's checks are `BlobStore`'s).
-    async fn chunk(files: &BlobFiles, tenant: Uuid, sha: &str, at: u64, bytes: &[u8]) -> FileSink {
+    async fn chunk(
+        files: &BlobFiles,
+        tenant: TenantId,
+        sha: &str,
+        at: u64,
+        bytes: &[u8],
+    ) -> FileSink {
         let mut sink = files.file_sink(tenant, sha, at, false).await.unwrap();
         Sink::write(&mut sink, bytes).await.unwrap();
         sink
@@ -319,7 +325,7 @@ mod tests {
     async fn abandoned_uploads_are_purged_and_fresh_ones_kept() {
         let dir = tempfile::tempdir().unwrap();
         let files = BlobFiles::new(dir.path());
-        let (tenant, sha) = (Uuid::now_v7(), "ab".repeat(32));
+        let (tenant, sha) = (TenantId::new(uuid::Uuid::now_v7()), "ab".repeat(32));
         let sink = chunk(&files, tenant, &sha, 0, b"\xFF\xD8\xFF partial").await;
         Box::new(sink).commit().await.unwrap();
         let hour = std::time::Duration::from_secs(3600);
@@ -337,7 +343,7 @@ mod tests {
     async fn a_request_that_fails_midway_keeps_nothing_of_itself() {
         let dir = tempfile::tempdir().unwrap();
         let files = BlobFiles::new(dir.path());
-        let (tenant, sha) = (Uuid::now_v7(), "cd".repeat(32));
+        let (tenant, sha) = (TenantId::new(uuid::Uuid::now_v7()), "cd".repeat(32));
         let first = chunk(&files, tenant, &sha, 0, b"\xFF\xD8\xFF\xE0 first").await;
         assert_eq!(Box::new(first).commit().await.unwrap(), 10);
         // The second chunk is written in part, then its request fails.

@@ -6,6 +6,7 @@
 //! per-user allowance and the cap on unfinished uploads are judged.
 
 use chrono::{DateTime, Utc};
+use paicha_domain::ids::TenantId;
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use uuid::Uuid;
@@ -60,11 +61,15 @@ impl Store {
     }
 
     /// Bytes received of an unfinished upload kept in object storage.
-    pub async fn blob_upload_received(&self, tenant_id: Uuid, sha256: &str) -> StoreResult<u64> {
+    pub async fn blob_upload_received(
+        &self,
+        tenant_id: TenantId,
+        sha256: &str,
+    ) -> StoreResult<u64> {
         let select = Query::select()
             .column("received")
             .from("blob_uploads")
-            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
             .and_where(Expr::col("sha256").eq(sha256))
             .to_owned();
         let Some(row) = self.db.query_one(&select).await? else {
@@ -75,14 +80,14 @@ impl Store {
     }
 
     /// Bytes of every unfinished upload of a tenant kept in object storage.
-    pub async fn blob_uploads_received(&self, tenant_id: Uuid) -> StoreResult<u64> {
+    pub async fn blob_uploads_received(&self, tenant_id: TenantId) -> StoreResult<u64> {
         let select = Query::select()
             .expr_as(
                 Expr::cust("CAST(COALESCE(SUM(received), 0) AS BIGINT)"),
                 "used",
             )
             .from("blob_uploads")
-            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
             .to_owned();
         let Some(row) = self.db.query_one(&select).await? else {
             return Ok(0);
@@ -94,7 +99,7 @@ impl Store {
     /// Notes that an upload kept in object storage has received `received` bytes.
     pub async fn record_blob_upload(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         sha256: &str,
         received: u64,
         now: DateTime<Utc>,
@@ -103,7 +108,12 @@ impl Store {
         let upsert = Query::insert()
             .into_table("blob_uploads")
             .columns(["tenant_id", "sha256", "received", "updated_at"])
-            .values([tenant_id.into(), sha256.into(), received.into(), now.into()])
+            .values([
+                tenant_id.uuid().into(),
+                sha256.into(),
+                received.into(),
+                now.into(),
+            ])
             .map_err(|e| StoreError::Corrupt(e.to_string()))?
             .on_conflict(
                 OnConflict::columns(["tenant_id", "sha256"])
@@ -116,7 +126,7 @@ impl Store {
     }
 
     /// Forgets an unfinished upload kept in object storage.
-    pub async fn forget_blob_upload(&self, tenant_id: Uuid, sha256: &str) -> StoreResult<()> {
+    pub async fn forget_blob_upload(&self, tenant_id: TenantId, sha256: &str) -> StoreResult<()> {
         self.delete_upload_row("blob_uploads", tenant_id, sha256)
             .await
     }
@@ -125,7 +135,7 @@ impl Store {
     pub async fn stale_blob_uploads(
         &self,
         before: DateTime<Utc>,
-    ) -> StoreResult<Vec<(Uuid, String)>> {
+    ) -> StoreResult<Vec<(TenantId, String)>> {
         let select = Query::select()
             .columns(["tenant_id", "sha256"])
             .from("blob_uploads")
@@ -133,7 +143,10 @@ impl Store {
             .to_owned();
         let mut stale = Vec::new();
         for row in self.db.query_all(&select).await? {
-            stale.push((row.try_get("", "tenant_id")?, row.try_get("", "sha256")?));
+            stale.push((
+                TenantId::new(row.try_get("", "tenant_id")?),
+                row.try_get("", "sha256")?,
+            ));
         }
         Ok(stale)
     }
@@ -156,7 +169,7 @@ impl Store {
     /// being continued).
     pub async fn user_blob_use(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         user_id: Uuid,
         device_id: Option<&str>,
         except: &str,
@@ -170,7 +183,7 @@ impl Store {
         let stored = Query::select()
             .expr_as(Expr::cust("CAST(COALESCE(SUM(size), 0) AS BIGINT)"), "used")
             .from("blobs")
-            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
             .and_where(Expr::col("uploaded_by").eq(user_id))
             .and_where(Expr::exists(named).not())
             .to_owned();
@@ -181,7 +194,7 @@ impl Store {
         let unfinished = Query::select()
             .columns(["device_id", "total"])
             .from("blob_upload_owners")
-            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
             .and_where(Expr::col("user_id").eq(user_id))
             .and_where(Expr::col("sha256").ne(except))
             .to_owned();
@@ -204,7 +217,7 @@ impl Store {
     /// Notes who continues an unfinished upload of `total` bytes, and from which device.
     pub async fn note_unfinished_upload(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         sha256: &str,
         user_id: Uuid,
         device_id: Option<&str>,
@@ -223,7 +236,7 @@ impl Store {
                 "updated_at",
             ])
             .values([
-                tenant_id.into(),
+                tenant_id.uuid().into(),
                 sha256.into(),
                 user_id.into(),
                 device_id.map(str::to_owned).into(),
@@ -242,7 +255,11 @@ impl Store {
     }
 
     /// Forgets who started an upload (it completed, was discarded or replaced).
-    pub async fn forget_unfinished_upload(&self, tenant_id: Uuid, sha256: &str) -> StoreResult<()> {
+    pub async fn forget_unfinished_upload(
+        &self,
+        tenant_id: TenantId,
+        sha256: &str,
+    ) -> StoreResult<()> {
         self.delete_upload_row("blob_upload_owners", tenant_id, sha256)
             .await
     }
@@ -251,12 +268,12 @@ impl Store {
     async fn delete_upload_row(
         &self,
         table: &'static str,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         sha256: &str,
     ) -> StoreResult<()> {
         let delete = Query::delete()
             .from_table(table)
-            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
             .and_where(Expr::col("sha256").eq(sha256))
             .to_owned();
         self.db.execute(&delete).await?;

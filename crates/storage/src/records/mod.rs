@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use paicha_domain::collection::Collection;
+use paicha_domain::ids::{TenantId, UnitId};
 use sea_orm::sea_query::{Cond, Expr, ExprTrait, Order, Query};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult};
 use serde_json::value::RawValue;
@@ -21,10 +22,10 @@ use crate::{StoreError, StoreResult};
 pub struct RecordRow {
     pub collection: Collection,
     pub id: Uuid,
-    pub tenant_id: Uuid,
-    pub org_unit_id: Uuid,
+    pub tenant_id: TenantId,
+    pub org_unit_id: UnitId,
     pub owner_path: String,
-    pub addressee_id: Option<Uuid>,
+    pub addressee_id: Option<UnitId>,
     pub addressee_path: Option<String>,
     pub version: u64,
     pub deleted: bool,
@@ -38,12 +39,23 @@ pub struct RecordRow {
     pub device_id: Option<String>,
 }
 
+/// A record a tenant's transaction found by its id.
+// Nearly every read finds `Own`: boxing it would cost an allocation per record read.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum ById {
+    /// The tenant's own record.
+    Own(RecordRow),
+    /// Another tenant holds this id: all the transaction learns of it.
+    HeldElsewhere(Uuid),
+}
+
 /// One change as a pull returns it.
 #[derive(Debug, Clone)]
 pub struct ChangeRow {
     pub collection: Collection,
     pub id: Uuid,
-    pub org_unit_id: Uuid,
+    pub org_unit_id: UnitId,
     pub version: u64,
     pub deleted: bool,
     /// The record's fields as the database stores them: one JSON object's text, checked to be
@@ -66,11 +78,11 @@ pub struct PullPage {
 /// An entry of the audit trail.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeEntry {
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub version: u64,
     pub collection: String,
     pub record_id: Uuid,
-    pub org_unit_id: Uuid,
+    pub org_unit_id: UnitId,
     pub owner_path: String,
     pub op: String,
     pub user_id: Uuid,
@@ -88,10 +100,10 @@ pub struct ChangeEntry {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConflictRow {
     pub id: Uuid,
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub collection: String,
     pub record_id: Uuid,
-    pub org_unit_id: Uuid,
+    pub org_unit_id: UnitId,
     pub owner_path: String,
     /// The record's addressee, for records addressed down (a transfer's branch): the conflict
     /// is seen where the record is seen.
@@ -141,18 +153,18 @@ pub struct TenantChanges {
 /// [`Scope::condition_any`] are the same rule in SQL, and tests hold the two to each other.
 #[derive(Debug, Clone, Copy)]
 pub struct Scope<'a> {
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     path: &'a str,
 }
 
 impl<'a> Scope<'a> {
     /// The scope of a caller of `tenant_id` bound to the unit at `path` (the one constructor;
     /// `OrgUnitRecord::scope` calls it for a unit in hand).
-    pub fn new(tenant_id: Uuid, path: &'a str) -> Self {
+    pub fn new(tenant_id: TenantId, path: &'a str) -> Self {
         Self { tenant_id, path }
     }
 
-    pub fn tenant_id(&self) -> Uuid {
+    pub fn tenant_id(&self) -> TenantId {
         self.tenant_id
     }
 
@@ -185,7 +197,7 @@ pub struct MemberSearch<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct Place<'a> {
     pub collection: Collection,
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub owner_path: &'a str,
     pub addressee_path: Option<&'a str>,
 }
@@ -232,7 +244,7 @@ impl Scope<'_> {
     /// [`Scope::sees`] in SQL, for a table of `collection`'s records.
     pub(crate) fn condition_for(&self, collection: Collection) -> Cond {
         if collection == Collection::Campaigns {
-            Cond::all().add(Expr::col("tenant_id").eq(self.tenant_id))
+            Cond::all().add(Expr::col("tenant_id").eq(self.tenant_id.uuid()))
         } else {
             self.paths_condition()
         }
@@ -242,7 +254,7 @@ impl Scope<'_> {
     /// `owner_path` and `addressee_path` (conflicts).
     pub(crate) fn condition_any(&self) -> Cond {
         Cond::all()
-            .add(Expr::col("tenant_id").eq(self.tenant_id))
+            .add(Expr::col("tenant_id").eq(self.tenant_id.uuid()))
             .add(
                 Cond::any()
                     .add(Expr::col("collection").eq(Collection::Campaigns.as_str()))
@@ -252,7 +264,7 @@ impl Scope<'_> {
 
     fn paths_condition(&self) -> Cond {
         Cond::all()
-            .add(Expr::col("tenant_id").eq(self.tenant_id))
+            .add(Expr::col("tenant_id").eq(self.tenant_id.uuid()))
             .add(
                 Cond::any()
                     .add(self.covers_column("owner_path"))
@@ -406,10 +418,12 @@ fn decode_record(collection: Collection, row: &QueryResult) -> StoreResult<Recor
     Ok(RecordRow {
         collection,
         id: row.try_get("", "id")?,
-        tenant_id: row.try_get("", "tenant_id")?,
-        org_unit_id: row.try_get("", "org_unit_id")?,
+        tenant_id: TenantId::new(row.try_get("", "tenant_id")?),
+        org_unit_id: UnitId::new(row.try_get("", "org_unit_id")?),
         owner_path: row.try_get("", "owner_path")?,
-        addressee_id: row.try_get("", "addressee_id")?,
+        addressee_id: row
+            .try_get::<Option<Uuid>>("", "addressee_id")?
+            .map(UnitId::new),
         addressee_path: row.try_get("", "addressee_path")?,
         version: to_u64(row.try_get("", "version")?),
         deleted: row.try_get("", "deleted")?,
@@ -425,11 +439,11 @@ fn decode_record(collection: Collection, row: &QueryResult) -> StoreResult<Recor
 
 pub(crate) fn decode_change(row: &QueryResult) -> StoreResult<ChangeEntry> {
     Ok(ChangeEntry {
-        tenant_id: row.try_get("", "tenant_id")?,
+        tenant_id: TenantId::new(row.try_get("", "tenant_id")?),
         version: to_u64(row.try_get("", "version")?),
         collection: row.try_get("", "collection")?,
         record_id: row.try_get("", "record_id")?,
-        org_unit_id: row.try_get("", "org_unit_id")?,
+        org_unit_id: UnitId::new(row.try_get("", "org_unit_id")?),
         owner_path: row.try_get("", "owner_path")?,
         op: row.try_get("", "op")?,
         user_id: row.try_get("", "user_id")?,
@@ -484,10 +498,10 @@ const CONFLICT_COLUMNS: [&str; 17] = [
 fn decode_conflict(row: &QueryResult) -> StoreResult<ConflictRow> {
     Ok(ConflictRow {
         id: row.try_get("", "id")?,
-        tenant_id: row.try_get("", "tenant_id")?,
+        tenant_id: TenantId::new(row.try_get("", "tenant_id")?),
         collection: row.try_get("", "collection")?,
         record_id: row.try_get("", "record_id")?,
-        org_unit_id: row.try_get("", "org_unit_id")?,
+        org_unit_id: UnitId::new(row.try_get("", "org_unit_id")?),
         owner_path: row.try_get("", "owner_path")?,
         addressee_path: row.try_get("", "addressee_path")?,
         field: row.try_get("", "field")?,
@@ -512,7 +526,7 @@ fn decode_conflict(row: &QueryResult) -> StoreResult<ConflictRow> {
 pub struct SyncTxn {
     txn: DatabaseTransaction,
     engine: crate::Engine,
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     /// The tenant's last version when the transaction began.
     pub version: u64,
     /// The hash of the tenant's last audit entry.
@@ -569,7 +583,7 @@ mod tests {
         let row = |collection, version| ChangeRow {
             collection,
             id: Uuid::from_u128(u128::from(version)),
-            org_unit_id: Uuid::nil(),
+            org_unit_id: UnitId::new(Uuid::nil()),
             version,
             deleted: false,
             fields: RawValue::from_string("{}".to_owned()).unwrap(),

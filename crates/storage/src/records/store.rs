@@ -4,6 +4,7 @@
 use crate::{Store, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use paicha_domain::collection::Collection;
+use paicha_domain::ids::TenantId;
 use sea_orm::sea_query::{Cond, Expr, ExprTrait, OnConflict, Order, Query};
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseTransaction, IsolationLevel, SqliteTransactionMode,
@@ -16,7 +17,7 @@ use super::*;
 
 impl Store {
     /// Begins a push for `tenant_id`, taking the tenant's write lock.
-    pub async fn begin_sync(&self, tenant_id: Uuid) -> StoreResult<SyncTxn> {
+    pub async fn begin_sync(&self, tenant_id: TenantId) -> StoreResult<SyncTxn> {
         let txn = self
             .db
             .begin_with_options(TransactionOptions {
@@ -29,7 +30,7 @@ impl Store {
         let lock = Query::update()
             .table("sync_tenants")
             .value("version", Expr::col("version"))
-            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
             .to_owned();
         if txn.execute(&lock).await?.rows_affected() == 0 {
             // The tenant's first write: its row is made here (or by a write racing this one,
@@ -39,7 +40,7 @@ impl Store {
             let insert = Query::insert()
                 .into_table("sync_tenants")
                 .columns(["tenant_id", "version", "last_hash"])
-                .values([tenant_id.into(), 0i64.into(), GENESIS_HASH.into()])
+                .values([tenant_id.uuid().into(), 0i64.into(), GENESIS_HASH.into()])
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?
                 .on_conflict(OnConflict::column("tenant_id").do_nothing().to_owned())
                 .to_owned();
@@ -55,7 +56,7 @@ impl Store {
         let select = Query::select()
             .columns(["version", "last_hash"])
             .from("sync_tenants")
-            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
             .to_owned();
         let row = txn.query_one(&select).await?.ok_or(StoreError::NotFound)?;
         Ok(SyncTxn {
@@ -69,7 +70,7 @@ impl Store {
 
     /// A read-only transaction on one snapshot (REPEATABLE READ on PostgreSQL), with the
     /// tenant's last committed version and purge horizon as that snapshot sees them.
-    async fn snapshot(&self, tenant_id: Uuid) -> StoreResult<(DatabaseTransaction, u64, u64)> {
+    async fn snapshot(&self, tenant_id: TenantId) -> StoreResult<(DatabaseTransaction, u64, u64)> {
         self.snapshot_noting_start(tenant_id, || {}).await
     }
 
@@ -77,7 +78,7 @@ impl Store {
     /// before its first read, which is what fixes the snapshot (on both databases).
     async fn snapshot_noting_start(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         on_start: impl FnOnce() + Send,
     ) -> StoreResult<(DatabaseTransaction, u64, u64)> {
         let txn = self
@@ -96,7 +97,7 @@ impl Store {
         let counter = Query::select()
             .columns(["version", "purged_through"])
             .from("sync_tenants")
-            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
             .to_owned();
         let (version, purged_through) = match txn.query_one(&counter).await? {
             Some(row) => (
@@ -149,7 +150,7 @@ impl Store {
                     collection: Collection::parse(&name)
                         .ok_or_else(|| StoreError::Corrupt(format!("collection {name}")))?,
                     id: row.try_get("", "id")?,
-                    org_unit_id: row.try_get("", "org_unit_id")?,
+                    org_unit_id: UnitId::new(row.try_get("", "org_unit_id")?),
                     version: to_u64(row.try_get("", "version")?),
                     deleted: row.try_get("", "deleted")?,
                     fields: raw_object(row.try_get("", "fields")?)?,
@@ -258,7 +259,7 @@ impl Store {
         &self,
         user_id: Uuid,
         device_id: &str,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         cursor: u64,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
@@ -274,7 +275,7 @@ impl Store {
             .values([
                 user_id.into(),
                 device_id.into(),
-                tenant_id.into(),
+                tenant_id.uuid().into(),
                 to_i64(cursor).into(),
                 now.into(),
             ])
@@ -290,11 +291,14 @@ impl Store {
     }
 
     /// The devices of a tenant: last acknowledged cursor and when they were last seen.
-    pub async fn device_cursors(&self, tenant_id: Uuid) -> StoreResult<Vec<(u64, DateTime<Utc>)>> {
+    pub async fn device_cursors(
+        &self,
+        tenant_id: TenantId,
+    ) -> StoreResult<Vec<(u64, DateTime<Utc>)>> {
         let select = Query::select()
             .columns(["last_cursor", "last_seen_at"])
             .from("sync_devices")
-            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
             .to_owned();
         self.db
             .query_all(&select)
@@ -311,7 +315,7 @@ impl Store {
 
     /// The furthest cursor acknowledged by any device of a user of each unit: what each unit
     /// has received.
-    pub async fn unit_cursors(&self, tenant_id: Uuid) -> StoreResult<Vec<(Uuid, u64)>> {
+    pub async fn unit_cursors(&self, tenant_id: TenantId) -> StoreResult<Vec<(UnitId, u64)>> {
         let select = Query::select()
             .column(("users", "org_unit_id"))
             .expr_as(Expr::col(("sync_devices", "last_cursor")).max(), "cursor")
@@ -320,7 +324,7 @@ impl Store {
                 "users",
                 Expr::col(("users", "id")).equals(("sync_devices", "user_id")),
             )
-            .and_where(Expr::col(("sync_devices", "tenant_id")).eq(tenant_id))
+            .and_where(Expr::col(("sync_devices", "tenant_id")).eq(tenant_id.uuid()))
             .and_where(Expr::col(("users", "org_unit_id")).is_not_null())
             .group_by_col(("users", "org_unit_id"))
             .to_owned();
@@ -330,7 +334,7 @@ impl Store {
             .iter()
             .map(|row| {
                 Ok((
-                    row.try_get("", "org_unit_id")?,
+                    UnitId::new(row.try_get("", "org_unit_id")?),
                     to_u64(row.try_get("", "cursor")?),
                 ))
             })
@@ -338,11 +342,15 @@ impl Store {
     }
 
     /// The last version a tenant committed before `before`, from the audit trail's times.
-    pub async fn version_before(&self, tenant_id: Uuid, before: DateTime<Utc>) -> StoreResult<u64> {
+    pub async fn version_before(
+        &self,
+        tenant_id: TenantId,
+        before: DateTime<Utc>,
+    ) -> StoreResult<u64> {
         let select = Query::select()
             .expr(Expr::col("version").max())
             .from("change_log")
-            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
             .and_where(Expr::col("server_time").lt(before))
             .to_owned();
         let row = self.db.query_one(&select).await?;
@@ -354,13 +362,13 @@ impl Store {
 
     /// Deletes a tenant's tombstones up to `through` and records that cursors below it can no
     /// longer be served, in one transaction (a pull sees both or neither).
-    pub async fn purge_tombstones(&self, tenant_id: Uuid, through: u64) -> StoreResult<u64> {
+    pub async fn purge_tombstones(&self, tenant_id: TenantId, through: u64) -> StoreResult<u64> {
         let txn = self.db.begin().await?;
         let mut purged = 0;
         for collection in Collection::ALL {
             let delete = Query::delete()
                 .from_table(collection.as_str())
-                .and_where(Expr::col("tenant_id").eq(tenant_id))
+                .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
                 .and_where(Expr::col("deleted").eq(true))
                 .and_where(Expr::col("version").lte(to_i64(through)))
                 .to_owned();
@@ -369,7 +377,7 @@ impl Store {
         let update = Query::update()
             .table("sync_tenants")
             .value("purged_through", to_i64(through))
-            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
             .and_where(Expr::col("purged_through").lt(to_i64(through)))
             .to_owned();
         txn.execute(&update).await?;
@@ -381,7 +389,7 @@ impl Store {
     /// for 0), tombstones included, read from one snapshot: the status read model's load.
     pub async fn tenant_changes(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         collections: &[Collection],
         after: u64,
     ) -> StoreResult<TenantChanges> {
@@ -395,7 +403,7 @@ impl Store {
                     "count_path",
                 )
                 .from(collection.as_str())
-                .and_where(Expr::col("tenant_id").eq(tenant_id))
+                .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
                 .and_where(Expr::col("version").gt(to_i64(after)))
                 .to_owned();
             if after == 0 {
@@ -434,7 +442,7 @@ impl Store {
         &self,
         scope: Scope<'_>,
         collection: Collection,
-    ) -> StoreResult<Vec<(Uuid, Uuid, Map<String, Value>)>> {
+    ) -> StoreResult<Vec<(Uuid, UnitId, Map<String, Value>)>> {
         self.db
             .query_all(&live_select(
                 scope,
@@ -446,7 +454,7 @@ impl Store {
             .map(|row| {
                 Ok((
                     row.try_get("", "id")?,
-                    row.try_get("", "org_unit_id")?,
+                    UnitId::new(row.try_get("", "org_unit_id")?),
                     object(row.try_get("", "fields")?),
                 ))
             })
@@ -462,7 +470,7 @@ impl Store {
         &self,
         scope: Scope<'_>,
         search: MemberSearch<'_>,
-    ) -> StoreResult<(u64, Vec<(Uuid, Uuid, u64, Map<String, Value>)>)> {
+    ) -> StoreResult<(u64, Vec<(Uuid, UnitId, u64, Map<String, Value>)>)> {
         let MemberSearch {
             text,
             id_prefix,
@@ -544,7 +552,7 @@ impl Store {
             .map(|row| {
                 Ok((
                     row.try_get("", "id")?,
-                    row.try_get("", "org_unit_id")?,
+                    UnitId::new(row.try_get("", "org_unit_id")?),
                     to_u64(row.try_get("", "version")?),
                     object(row.try_get("", "fields")?),
                 ))
@@ -561,14 +569,14 @@ impl Store {
     /// The audit entries of one record, oldest first.
     pub async fn record_history(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         collection: Collection,
         id: Uuid,
     ) -> StoreResult<Vec<ChangeEntry>> {
         let select = Query::select()
             .columns(CHANGE_COLUMNS)
             .from("change_log")
-            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
             .and_where(Expr::col("collection").eq(collection.as_str()))
             .and_where(Expr::col("record_id").eq(id))
             .order_by("version", Order::Asc)
@@ -584,7 +592,7 @@ impl Store {
     /// A tenant's audit entries after `after`, in chain order, for verification.
     pub async fn change_log_page(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         after: u64,
         limit: u64,
     ) -> StoreResult<Vec<ChangeEntry>> {
@@ -595,7 +603,7 @@ impl Store {
     /// records `under` covers, when given.
     pub(crate) async fn change_entries(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         under: Option<Scope<'_>>,
         after: u64,
         limit: u64,
@@ -603,7 +611,7 @@ impl Store {
         let mut select = Query::select()
             .columns(CHANGE_COLUMNS)
             .from("change_log")
-            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
             .and_where(Expr::col("version").gt(to_i64(after)))
             .order_by("version", Order::Asc)
             .limit(limit)
@@ -620,7 +628,7 @@ impl Store {
     }
 
     /// Every tenant that has synced, with its last version and last audit hash.
-    pub async fn sync_tenants(&self) -> StoreResult<Vec<(Uuid, u64, String)>> {
+    pub async fn sync_tenants(&self) -> StoreResult<Vec<(TenantId, u64, String)>> {
         let select = Query::select()
             .columns(["tenant_id", "version", "last_hash"])
             .from("sync_tenants")
@@ -632,7 +640,7 @@ impl Store {
             .iter()
             .map(|row| {
                 Ok((
-                    row.try_get("", "tenant_id")?,
+                    TenantId::new(row.try_get("", "tenant_id")?),
                     to_u64(row.try_get("", "version")?),
                     row.try_get("", "last_hash")?,
                 ))

@@ -19,10 +19,10 @@ use super::*;
 fn record_values(row: &RecordRow) -> [SeaValue; 15] {
     [
         row.id.into(),
-        row.tenant_id.into(),
-        row.org_unit_id.into(),
+        row.tenant_id.uuid().into(),
+        row.org_unit_id.uuid().into(),
         row.owner_path.clone().into(),
-        row.addressee_id.into(),
+        row.addressee_id.map(UnitId::uuid).into(),
         row.addressee_path.clone().into(),
         to_i64(row.version).into(),
         row.deleted.into(),
@@ -184,44 +184,68 @@ impl SyncTxn {
         Ok(out)
     }
 
-    pub async fn record(&self, collection: Collection, id: Uuid) -> StoreResult<Option<RecordRow>> {
-        load_record(&self.txn, collection, id).await
+    /// The record of `id`, if any: the tenant's own, or only the fact that another tenant
+    /// holds that id (an id names one record across tenants; nothing else of it leaves here).
+    pub async fn record(&self, collection: Collection, id: Uuid) -> StoreResult<Option<ById>> {
+        let select = Query::select()
+            .columns(RECORD_COLUMNS)
+            .from(collection.as_str())
+            .and_where(Expr::col("id").eq(id))
+            .to_owned();
+        self.txn
+            .query_one(&select)
+            .await?
+            .as_ref()
+            .map(|row| self.by_id(collection, row))
+            .transpose()
+    }
+
+    /// A row read by id, as this tenant may see it.
+    fn by_id(&self, collection: Collection, row: &QueryResult) -> StoreResult<ById> {
+        let tenant: Uuid = row.try_get("", "tenant_id")?;
+        if tenant == self.tenant_id.uuid() {
+            Ok(ById::Own(decode_record(collection, row)?))
+        } else {
+            Ok(ById::HeldElsewhere(row.try_get("", "id")?))
+        }
     }
 
     /// An org unit, read inside the transaction: a push never needs a second connection while
     /// it holds the write lock (on SQLite's small pool that could wait for itself).
-    pub async fn org_unit(&self, id: Uuid) -> StoreResult<Option<OrgUnitRecord>> {
-        org_unit::Entity::find_by_id(id)
+    /// The tenant's unit of `id` (a unit of another tenant is not found).
+    pub async fn org_unit(&self, id: UnitId) -> StoreResult<Option<OrgUnitRecord>> {
+        let found = org_unit::Entity::find_by_id(id.uuid())
             .one(&self.txn)
             .await?
-            .map(crate::org_units::to_record)
-            .transpose()
+            .filter(|m| m.tenant_id == self.tenant_id.uuid());
+        found.map(crate::org_units::to_record).transpose()
     }
 
-    /// The units of these ids that exist (in any tenant), in one query per 500.
-    pub async fn org_units(&self, ids: &[Uuid]) -> StoreResult<Vec<OrgUnitRecord>> {
+    /// The tenant's units of these ids (those that exist), in one query per 500.
+    pub async fn org_units(&self, ids: &[UnitId]) -> StoreResult<Vec<OrgUnitRecord>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
             for model in org_unit::Entity::find()
                 .filter(sea_orm::ColumnTrait::is_in(
                     &org_unit::Column::Id,
-                    chunk.iter().copied(),
+                    chunk.iter().map(|id| id.uuid()),
                 ))
                 .all(&self.txn)
                 .await?
             {
-                out.push(crate::org_units::to_record(model)?);
+                if model.tenant_id == self.tenant_id.uuid() {
+                    out.push(crate::org_units::to_record(model)?);
+                }
             }
         }
         Ok(out)
     }
 
-    /// Records of one collection by id (those that exist, in any tenant).
-    pub async fn records(
-        &self,
-        collection: Collection,
-        ids: &[Uuid],
-    ) -> StoreResult<Vec<RecordRow>> {
+    /// Records of one collection by id, those that exist (see [`SyncTxn::record`]). The ids
+    /// are looked up alone, without the tenant, so that the primary key serves the query
+    /// (filtering on the tenant in SQL halved the push's rate: docs/benchmarks.md,
+    /// 2026-12-07); rows of other tenants are dropped here, before they are decoded.
+    pub async fn records(&self, collection: Collection, ids: &[Uuid]) -> StoreResult<Vec<ById>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
             let select = Query::select()
@@ -230,7 +254,7 @@ impl SyncTxn {
                 .and_where(Expr::col("id").is_in(chunk.iter().copied()))
                 .to_owned();
             for row in self.txn.query_all(&select).await? {
-                out.push(decode_record(collection, &row)?);
+                out.push(self.by_id(collection, &row)?);
             }
         }
         Ok(out)
@@ -252,7 +276,7 @@ impl SyncTxn {
                 .column("id")
                 .expr_as(Expr::cust(extract), "id_number")
                 .from(Collection::Members.as_str())
-                .and_where(Expr::col("tenant_id").eq(self.tenant_id))
+                .and_where(Expr::col("tenant_id").eq(self.tenant_id.uuid()))
                 .and_where(Expr::cust(extract).is_in(chunk.iter().cloned()))
                 .and_where(Expr::col("deleted").eq(false))
                 .to_owned();
@@ -289,7 +313,7 @@ impl SyncTxn {
         let select = Query::select()
             .columns(RECORD_COLUMNS)
             .from(collection.as_str())
-            .and_where(Expr::col("tenant_id").eq(self.tenant_id))
+            .and_where(Expr::col("tenant_id").eq(self.tenant_id.uuid()))
             .and_where(Expr::cust(extract).eq(id.to_string()))
             .and_where(Expr::col("deleted").eq(false))
             .to_owned();
@@ -371,11 +395,11 @@ impl SyncTxn {
     pub async fn append_changes(&self, entries: &[ChangeEntry]) -> StoreResult<()> {
         let rows = entries.iter().map(|e| {
             [
-                e.tenant_id.into(),
+                e.tenant_id.uuid().into(),
                 to_i64(e.version).into(),
                 e.collection.clone().into(),
                 e.record_id.into(),
-                e.org_unit_id.into(),
+                e.org_unit_id.uuid().into(),
                 e.owner_path.clone().into(),
                 e.op.clone().into(),
                 e.user_id.into(),
@@ -395,10 +419,10 @@ impl SyncTxn {
         let rows = conflicts.iter().map(|c| {
             [
                 c.id.into(),
-                c.tenant_id.into(),
+                c.tenant_id.uuid().into(),
                 c.collection.clone().into(),
                 c.record_id.into(),
-                c.org_unit_id.into(),
+                c.org_unit_id.uuid().into(),
                 c.owner_path.clone().into(),
                 c.addressee_path.clone().into(),
                 c.field.clone().into(),
@@ -435,7 +459,7 @@ impl SyncTxn {
                     (*user_id).into(),
                     device_id.as_str().into(),
                     (*mutation_id).into(),
-                    self.tenant_id.into(),
+                    self.tenant_id.uuid().into(),
                     json_text(result),
                     now.into(),
                     fingerprint.clone().into(),
@@ -460,7 +484,7 @@ impl SyncTxn {
             .table("sync_tenants")
             .value("version", to_i64(version))
             .value("last_hash", last_hash)
-            .and_where(Expr::col("tenant_id").eq(self.tenant_id))
+            .and_where(Expr::col("tenant_id").eq(self.tenant_id.uuid()))
             .to_owned();
         self.txn.execute(&update).await?;
         if self.engine == crate::Engine::Postgres {

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use paicha_domain::api::v1::Mutation;
 use paicha_domain::campaign::Plan;
 use paicha_domain::collection::Collection;
-use paicha_storage::{ChangeEntry, ConflictRow, OrgUnitRecord, RecordRow, Scope};
+use paicha_domain::ids::UnitId;
+use paicha_storage::{ById, ChangeEntry, ConflictRow, OrgUnitRecord, RecordRow, Scope};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -68,10 +69,12 @@ pub(crate) struct Batch<'a, R> {
     pub(crate) now: DateTime<Utc>,
     version: u64,
     last_hash: String,
-    units: HashMap<Uuid, Option<OrgUnitRecord>>,
+    units: HashMap<UnitId, Option<OrgUnitRecord>>,
     /// Records read or written in this batch, as they stand now. Writes are kept here and
     /// flushed together at the end, many rows per statement.
     records: HashMap<(Collection, Uuid), Option<RecordRow>>,
+    /// Ids another tenant holds (read as absent in `records`): all the batch knows of them.
+    elsewhere: HashSet<(Collection, Uuid)>,
     /// Records this batch creates, in the order it creates them.
     created: Vec<(Collection, Uuid)>,
     /// Existing records this batch changes.
@@ -112,6 +115,7 @@ impl<'a, R: Reader> Batch<'a, R> {
             last_hash,
             units: HashMap::new(),
             records: HashMap::new(),
+            elsewhere: HashSet::new(),
             created: Vec::new(),
             changed: Vec::new(),
             written: HashSet::new(),
@@ -242,8 +246,8 @@ impl<'a, R: Reader> Batch<'a, R> {
             for id in &ids {
                 self.records.insert((collection, *id), None);
             }
-            for row in self.reader.records(collection, &ids).await? {
-                self.records.insert((collection, row.id), Some(row));
+            for found in self.reader.records(collection, &ids).await? {
+                self.note(collection, found);
             }
         }
         Ok(())
@@ -252,8 +256,8 @@ impl<'a, R: Reader> Batch<'a, R> {
     /// Reads these units (those not read yet) in one query. A group of single pushes from
     /// many branches read each branch by a statement of its own, one after the other, while
     /// it held the tenant's lock (docs/benchmarks.md, results of 2026-11-29, commit e974225).
-    pub(crate) async fn load_units(&mut self, ids: &[Uuid]) -> Result<(), SyncError> {
-        let unread: Vec<Uuid> = ids
+    pub(crate) async fn load_units(&mut self, ids: &[UnitId]) -> Result<(), SyncError> {
+        let unread: Vec<UnitId> = ids
             .iter()
             .filter(|id| !self.units.contains_key(*id))
             .copied()
@@ -328,12 +332,33 @@ impl<'a, R: Reader> Batch<'a, R> {
         if let Some(row) = self.records.get(&(collection, id)) {
             return Ok(row.clone());
         }
-        let row = self.reader.record(collection, id).await?;
-        self.records.insert((collection, id), row.clone());
-        Ok(row)
+        self.records.insert((collection, id), None);
+        if let Some(found) = self.reader.record(collection, id).await? {
+            self.note(collection, found);
+        }
+        Ok(self.held(collection, id).cloned())
     }
 
-    pub(crate) async fn unit(&mut self, id: Uuid) -> Result<Option<OrgUnitRecord>, SyncError> {
+    /// Keeps what a read by id found: the tenant's record, or that another tenant holds the id.
+    fn note(&mut self, collection: Collection, found: ById) {
+        match found {
+            ById::Own(row) => {
+                self.records.insert((collection, row.id), Some(row));
+            }
+            ById::HeldElsewhere(id) => {
+                self.records.insert((collection, id), None);
+                self.elsewhere.insert((collection, id));
+            }
+        }
+    }
+
+    /// Whether another tenant holds this id (known once [`Batch::record`] or the prefetch read
+    /// it).
+    pub(crate) fn held_elsewhere(&self, collection: Collection, id: Uuid) -> bool {
+        self.elsewhere.contains(&(collection, id))
+    }
+
+    pub(crate) async fn unit(&mut self, id: UnitId) -> Result<Option<OrgUnitRecord>, SyncError> {
         if let Some(unit) = self.units.get(&id) {
             return Ok(unit.clone());
         }
@@ -460,7 +485,7 @@ impl<'a, R: Reader> Batch<'a, R> {
             .map(|(k, v)| (k, json!([Value::Null, v])))
             .collect();
         let cause = (m.mutation_id, m.client_time.clone());
-        let server_m = server_mutation(cause, collection, id, Op::Put, Some(unit.id));
+        let server_m = server_mutation(cause, collection, id, Op::Put, Some(unit.id.uuid()));
         self.append(&row, Op::Put, &server_m, Value::Object(changes));
     }
 }

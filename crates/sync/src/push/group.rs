@@ -1,10 +1,10 @@
 //! The group commit: concurrent pushes of one tenant queue up, and whoever holds the tenant's
 //! lead applies all that are waiting, in arrival order, in one transaction.
 
+use paicha_domain::ids::TenantId;
 use std::collections::HashMap;
 
 use paicha_storage::Store;
-use uuid::Uuid;
 
 use super::{Job, PushOutcome, apply_group};
 use crate::SyncError;
@@ -23,14 +23,14 @@ struct TenantLine {
 /// gets its own results, exactly as if it had been applied alone at its place in the order.
 #[derive(Default, Clone)]
 pub struct Committer {
-    lines: std::sync::Arc<std::sync::Mutex<HashMap<Uuid, std::sync::Arc<TenantLine>>>>,
+    lines: std::sync::Arc<std::sync::Mutex<HashMap<TenantId, std::sync::Arc<TenantLine>>>>,
 }
 
 /// Most jobs one group commit takes.
 const MAX_GROUP: usize = 64;
 
 impl Committer {
-    fn line(&self, tenant_id: Uuid) -> std::sync::Arc<TenantLine> {
+    fn line(&self, tenant_id: TenantId) -> std::sync::Arc<TenantLine> {
         let mut lines = match self.lines.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),

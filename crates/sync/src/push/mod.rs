@@ -21,6 +21,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use paicha_domain::api::v1::{Mutation, MutationResult, MutationStatus};
 use paicha_domain::collection::Collection;
 use paicha_domain::id_number::IdNumber;
+use paicha_domain::ids::{TenantId, UnitId};
 use paicha_domain::role::Role;
 use paicha_storage::{RecordRow, Scope, Store, SyncTxn};
 use serde_json::Value;
@@ -56,7 +57,7 @@ pub const MAX_MUTATIONS: usize = 1000;
 pub struct Writer<'a> {
     pub user_id: Uuid,
     pub role: Role,
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     /// The path of the caller's unit: it writes at or below it.
     pub unit_path: &'a str,
     pub device_id: &'a str,
@@ -99,7 +100,7 @@ pub enum AllOrNothing {
 pub struct Job {
     pub user_id: Uuid,
     pub role: Role,
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub unit_path: String,
     pub device_id: String,
     mutations: Vec<Prepared>,
@@ -190,7 +191,7 @@ pub async fn push_all_or_nothing(
 /// `fsync`) for all of them. Returns each job's results and the tenant's version after them.
 async fn apply_group(
     store: &Store,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     jobs: &[Job],
 ) -> Result<(Vec<Vec<MutationResult>>, u64), SyncError> {
     let (results, version, _) = apply_jobs(store, tenant_id, jobs, false).await?;
@@ -204,7 +205,7 @@ struct Named {
     /// The 公民身份号码 their new members' fields carry.
     numbers: Vec<String>,
     /// The units they put records at (`org_unit_id`), each once.
-    units: Vec<Uuid>,
+    units: Vec<UnitId>,
 }
 
 fn named_in(jobs: &[Job]) -> Named {
@@ -216,7 +217,7 @@ fn named_in(jobs: &[Job]) -> Named {
             continue;
         };
         named.push((collection, m.id));
-        if let Some(unit) = m.org_unit_id
+        if let Some(unit) = m.org_unit_id.map(UnitId::new)
             && !units.contains(&unit)
         {
             units.push(unit);
@@ -255,7 +256,7 @@ type Kept = Vec<(Uuid, String, Vec<(i64, Value, String)>)>;
 /// back (the third value says whether it committed).
 async fn apply_jobs(
     store: &Store,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     jobs: &[Job],
     all_or_nothing: bool,
 ) -> Result<(Vec<Vec<MutationResult>>, u64, bool), SyncError> {

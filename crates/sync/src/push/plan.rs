@@ -12,6 +12,7 @@ use paicha_domain::collection::{
     check_record, validate_fields,
 };
 use paicha_domain::derived;
+use paicha_domain::ids::UnitId;
 use paicha_domain::role::Role;
 use paicha_domain::workflow::{
     Start, check_confirmation, check_delete, check_fixed_change, check_required_for_steps,
@@ -195,19 +196,19 @@ async fn apply<R: Reader>(batch: &mut Batch<'_, R>, m: &Mutation) -> Planning<Ap
         _ => return Err(Rejection::InvalidOp.into()),
     };
     let existing = batch.record(collection, m.id).await?;
-    if let Some(row) = &existing {
-        if row.tenant_id != batch.writer.tenant_id {
-            // Another tenant's record: say nothing about it.
-            return Err(if op == Op::Put {
-                Rejection::IdTaken
-            } else {
-                Rejection::RecordNotFound
-            }
-            .into());
+    if batch.held_elsewhere(collection, m.id) {
+        // Another tenant's record: say nothing about it.
+        return Err(if op == Op::Put {
+            Rejection::IdTaken
+        } else {
+            Rejection::RecordNotFound
         }
-        if !batch.writer.writes(row) {
-            return Err(Rejection::RecordOutsideScope.into());
-        }
+        .into());
+    }
+    if let Some(row) = &existing
+        && !batch.writer.writes(row)
+    {
+        return Err(Rejection::RecordOutsideScope.into());
     }
     let schema = collection.schema();
     batch.follow_ups.clear();
@@ -226,7 +227,7 @@ async fn apply<R: Reader>(batch: &mut Batch<'_, R>, m: &Mutation) -> Planning<Ap
 /// A unit the writer may put a record at or address one to: in its tenant and subtree.
 async fn unit_in_scope<R: Reader>(
     batch: &mut Batch<'_, R>,
-    id: Uuid,
+    id: UnitId,
     field: &'static str,
 ) -> Planning<OrgUnitRecord> {
     let Some(unit) = batch
@@ -261,7 +262,7 @@ async fn check_references<R: Reader>(
                 .record(target, id)
                 .await?
                 .is_some_and(|r| !r.deleted && batch.writer.sees(&r)),
-            FieldType::Unit(kind) => match unit_in_scope(batch, id, spec.name).await {
+            FieldType::Unit(kind) => match unit_in_scope(batch, UnitId::new(id), spec.name).await {
                 Ok(unit) => unit.kind == kind,
                 Err(Stop::Refused(_)) => false,
                 Err(failed) => return Err(failed),
@@ -361,7 +362,7 @@ async fn create<R: Reader>(
     schema: &Schema,
     m: &Mutation,
 ) -> Planning<Applied> {
-    let Some(unit_id) = m.org_unit_id else {
+    let Some(unit_id) = m.org_unit_id.map(UnitId::new) else {
         return Err(Rejection::OrgUnitRequired.into());
     };
     let unit = unit_in_scope(batch, unit_id, "org_unit_id").await?;
@@ -409,7 +410,7 @@ async fn create<R: Reader>(
     check_across_records(batch, schema, &fields).await?;
     let addressee = match schema.addressed_to.and_then(|f| fields.get(f)) {
         Some(value) => match value.as_str().and_then(|s| Uuid::parse_str(s).ok()) {
-            Some(id) => batch.unit(id).await?,
+            Some(id) => batch.unit(UnitId::new(id)).await?,
             None => None,
         },
         None => None,
@@ -461,7 +462,9 @@ async fn update<R: Reader>(
     op: Op,
     mut row: RecordRow,
 ) -> Planning<Applied> {
-    if m.org_unit_id.is_some_and(|u| u != row.org_unit_id) {
+    if m.org_unit_id
+        .is_some_and(|u| UnitId::new(u) != row.org_unit_id)
+    {
         return Err(Rejection::OrgUnitImmutable.into());
     }
     let role = batch.writer.role;

@@ -4,7 +4,8 @@
 use std::future::Future;
 
 use paicha_domain::collection::Collection;
-use paicha_storage::{OrgUnitRecord, RecordRow, Scope, SyncTxn};
+use paicha_domain::ids::UnitId;
+use paicha_storage::{ById, OrgUnitRecord, RecordRow, Scope, SyncTxn};
 use uuid::Uuid;
 
 use crate::SyncError;
@@ -13,30 +14,31 @@ use crate::SyncError;
 /// it answers cannot change under the push (except by the push itself, which the planner keeps
 /// track of: `batch::Batch`).
 pub trait Reader: Sync {
-    /// A record, deleted or not, of any tenant (an id names one record across tenants).
+    /// The record of `id`, deleted or not: the tenant's own, or only the fact that another
+    /// tenant holds the id (an id names one record across tenants).
     fn record(
         &self,
         collection: Collection,
         id: Uuid,
-    ) -> impl Future<Output = Result<Option<RecordRow>, SyncError>> + Send;
+    ) -> impl Future<Output = Result<Option<ById>, SyncError>> + Send;
 
-    /// The records of `ids` that exist, in any order.
+    /// The records of `ids` that exist, each as [`Reader::record`] finds it, in any order.
     fn records(
         &self,
         collection: Collection,
         ids: &[Uuid],
-    ) -> impl Future<Output = Result<Vec<RecordRow>, SyncError>> + Send;
+    ) -> impl Future<Output = Result<Vec<ById>, SyncError>> + Send;
 
-    /// An org unit, of any tenant.
+    /// The tenant's org unit of `id` (another tenant's is not found).
     fn org_unit(
         &self,
-        id: Uuid,
+        id: UnitId,
     ) -> impl Future<Output = Result<Option<OrgUnitRecord>, SyncError>> + Send;
 
-    /// The org units of `ids` that exist, in any order.
+    /// The tenant's org units of `ids` that exist, in any order.
     fn org_units(
         &self,
-        ids: &[Uuid],
+        ids: &[UnitId],
     ) -> impl Future<Output = Result<Vec<OrgUnitRecord>, SyncError>> + Send;
 
     /// The live records of `collection` that `scope` sees.
@@ -62,27 +64,19 @@ pub trait Reader: Sync {
 }
 
 impl Reader for SyncTxn {
-    async fn record(
-        &self,
-        collection: Collection,
-        id: Uuid,
-    ) -> Result<Option<RecordRow>, SyncError> {
+    async fn record(&self, collection: Collection, id: Uuid) -> Result<Option<ById>, SyncError> {
         Ok(SyncTxn::record(self, collection, id).await?)
     }
 
-    async fn records(
-        &self,
-        collection: Collection,
-        ids: &[Uuid],
-    ) -> Result<Vec<RecordRow>, SyncError> {
+    async fn records(&self, collection: Collection, ids: &[Uuid]) -> Result<Vec<ById>, SyncError> {
         Ok(SyncTxn::records(self, collection, ids).await?)
     }
 
-    async fn org_unit(&self, id: Uuid) -> Result<Option<OrgUnitRecord>, SyncError> {
+    async fn org_unit(&self, id: UnitId) -> Result<Option<OrgUnitRecord>, SyncError> {
         Ok(SyncTxn::org_unit(self, id).await?)
     }
 
-    async fn org_units(&self, ids: &[Uuid]) -> Result<Vec<OrgUnitRecord>, SyncError> {
+    async fn org_units(&self, ids: &[UnitId]) -> Result<Vec<OrgUnitRecord>, SyncError> {
         Ok(SyncTxn::org_units(self, ids).await?)
     }
 
@@ -114,49 +108,57 @@ impl Reader for SyncTxn {
 /// A tenant's records and units in memory, for the planner's tests: what a database would
 /// answer, without one.
 #[cfg(test)]
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Memory {
-    pub tenant_id: Uuid,
+    pub tenant_id: paicha_domain::ids::TenantId,
     pub units: Vec<OrgUnitRecord>,
     pub records: Vec<RecordRow>,
 }
 
 #[cfg(test)]
+impl Memory {
+    /// A record as a transaction of this tenant finds it (`SyncTxn::record`).
+    fn by_id(&self, row: &RecordRow) -> ById {
+        if row.tenant_id == self.tenant_id {
+            ById::Own(row.clone())
+        } else {
+            ById::HeldElsewhere(row.id)
+        }
+    }
+}
+
+#[cfg(test)]
 impl Reader for Memory {
-    async fn record(
-        &self,
-        collection: Collection,
-        id: Uuid,
-    ) -> Result<Option<RecordRow>, SyncError> {
+    async fn record(&self, collection: Collection, id: Uuid) -> Result<Option<ById>, SyncError> {
         Ok(self
             .records
             .iter()
             .find(|r| r.collection == collection && r.id == id)
-            .cloned())
+            .map(|r| self.by_id(r)))
     }
 
-    async fn records(
-        &self,
-        collection: Collection,
-        ids: &[Uuid],
-    ) -> Result<Vec<RecordRow>, SyncError> {
+    async fn records(&self, collection: Collection, ids: &[Uuid]) -> Result<Vec<ById>, SyncError> {
         Ok(self
             .records
             .iter()
             .filter(|r| r.collection == collection && ids.contains(&r.id))
-            .cloned()
+            .map(|r| self.by_id(r))
             .collect())
     }
 
-    async fn org_unit(&self, id: Uuid) -> Result<Option<OrgUnitRecord>, SyncError> {
-        Ok(self.units.iter().find(|u| u.id == id).cloned())
-    }
-
-    async fn org_units(&self, ids: &[Uuid]) -> Result<Vec<OrgUnitRecord>, SyncError> {
+    async fn org_unit(&self, id: UnitId) -> Result<Option<OrgUnitRecord>, SyncError> {
         Ok(self
             .units
             .iter()
-            .filter(|u| ids.contains(&u.id))
+            .find(|u| u.id == id && u.tenant_id == self.tenant_id)
+            .cloned())
+    }
+
+    async fn org_units(&self, ids: &[UnitId]) -> Result<Vec<OrgUnitRecord>, SyncError> {
+        Ok(self
+            .units
+            .iter()
+            .filter(|u| ids.contains(&u.id) && u.tenant_id == self.tenant_id)
             .cloned()
             .collect())
     }

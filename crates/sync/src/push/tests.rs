@@ -8,6 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use paicha_domain::api::v1::MutationResult;
 use paicha_domain::campaign::Plan;
 use paicha_domain::collection::Collection;
+use paicha_domain::ids::{TenantId, UnitId};
 use paicha_domain::org::OrgUnitKind;
 use paicha_domain::role::Role;
 use paicha_storage::{ChangeEntry, OrgUnitRecord, RecordRow};
@@ -19,8 +20,8 @@ use super::plan::{Outcome, Planned, Seen, derived_id, plan_group};
 use super::read::Memory;
 use super::{Job, Writer, answers};
 
-const TENANT: Uuid = Uuid::from_u128(0x7e);
-const OTHER_TENANT: Uuid = Uuid::from_u128(0x7f);
+const TENANT: TenantId = TenantId::new(Uuid::from_u128(0x7e));
+const OTHER_TENANT: TenantId = TenantId::new(Uuid::from_u128(0x7f));
 
 // Units.
 const COMMITTEE: Uuid = Uuid::from_u128(0x100);
@@ -66,9 +67,9 @@ fn map(v: Value) -> Map<String, Value> {
     }
 }
 
-fn unit(id: Uuid, tenant_id: Uuid, kind: OrgUnitKind, path: &str) -> OrgUnitRecord {
+fn unit(id: Uuid, tenant_id: TenantId, kind: OrgUnitKind, path: &str) -> OrgUnitRecord {
     OrgUnitRecord {
-        id,
+        id: UnitId::new(id),
         tenant_id,
         parent_id: None,
         kind,
@@ -124,7 +125,7 @@ fn world() -> Memory {
         &street,
         json!({"branch_id": BRANCH.to_string(), "member_name": "李四", "list_name": "第一批"}),
     );
-    transfer.addressee_id = Some(BRANCH);
+    transfer.addressee_id = Some(UnitId::new(BRANCH));
     transfer.addressee_path = Some(branch.path.clone());
     let records = vec![
         row(
@@ -279,7 +280,7 @@ async fn plan_seen(
     let path = memory
         .units
         .iter()
-        .find(|u| u.id == unit)
+        .find(|u| u.id.uuid() == unit)
         .map(|u| u.path.clone())
         .unwrap_or_default();
     let writer = Writer {
@@ -643,7 +644,7 @@ async fn a_transfer_registered_lost_opens_one_contact_case() {
         vec![(Collection::ContactCases, case_id)]
     );
     let case = planning.written(Collection::ContactCases, case_id).unwrap();
-    assert_eq!(case.org_unit_id, BRANCH);
+    assert_eq!(case.org_unit_id, UnitId::new(BRANCH));
     assert_eq!(case.fields["member_id"], json!(MEMBER_LOST.to_string()));
     assert_eq!(case.fields["result"], json!("searching"));
     assert_eq!(
