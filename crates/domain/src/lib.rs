@@ -25,5 +25,6 @@ pub mod privacy;
 pub mod role;
 pub mod roster;
 pub mod status;
+pub mod words;
 pub mod workflow;
 pub mod working_group;
