@@ -13,9 +13,17 @@
 //! folder of the kit, removed with the browser.
 //!
 //! Screenshots go to `target/screenshots/NAME.png`: look at them.
+//!
+//! The browser's console is part of what a test checks: every message Chromium logs at level
+//! SEVERE (an uncaught error, a failed `console.error`, a resource that did not load, an answer
+//! of 4xx or 5xx) fails the test, at the next screenshot, at [`Browser::close`] or
+//! [`Browser::kill`], unless the test said beforehand that it provokes it
+//! ([`Browser::expect_severe`]: an outage, a refusal it asks for). A browser dropped without
+//! `close` or `kill` fails the test too (outside a panic), so no test skips the check.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -34,6 +42,10 @@ pub struct Browser {
     profile: PathBuf,
     /// Where the browser saves downloads.
     pub downloads: PathBuf,
+    /// SEVERE console messages the test provokes on purpose: the parts each holds, and why.
+    expected_severe: Mutex<Vec<(Vec<String>, String)>>,
+    /// `close` or `kill` ran: the console was checked to the end.
+    finished: bool,
     // Declared last: removed once the processes writing to it are gone.
     folder: tempfile::TempDir,
 }
@@ -61,6 +73,12 @@ impl Default for Profile {
 impl Drop for Browser {
     fn drop(&mut self) {
         self.end();
+        if !self.finished && !std::thread::panicking() {
+            panic!(
+                "a browser was dropped without close() or kill(): end every browser test with \
+                 one of them, so that its console is checked to the end"
+            );
+        }
     }
 }
 
@@ -140,6 +158,8 @@ impl Browser {
         ];
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), json!("chrome"));
+        // The console, read back by `check_console`.
+        caps.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
         caps.insert(
             "goog:chromeOptions".into(),
             json!({
@@ -175,7 +195,73 @@ impl Browser {
             driver,
             profile,
             downloads,
+            expected_severe: Mutex::new(Vec::new()),
+            finished: false,
             folder,
+        }
+    }
+
+    /// Declares that the test provokes SEVERE console messages holding every one of `parts`
+    /// (an outage it stages, a refusal it asks the server for: the request's path and its
+    /// status), and `why`: those do not fail it.
+    pub fn expect_severe(&self, parts: &[&str], why: &str) {
+        self.expected_severe
+            .lock()
+            .expect("expected messages")
+            .push((
+                parts.iter().map(|p| (*p).to_owned()).collect(),
+                why.to_owned(),
+            ));
+    }
+
+    /// The console messages logged since the last read (chromedriver keeps them until read),
+    /// as `(level, message)`.
+    pub async fn console(&self) -> Vec<(String, String)> {
+        let entries = self
+            .chromium_value("se/log", json!({"type": "browser"}))
+            .await;
+        entries
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        let field = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("");
+                        (field("level").to_owned(), field("message").to_owned())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Fails the test on any SEVERE console message logged since the last check that the test
+    /// did not declare with [`Browser::expect_severe`].
+    pub async fn check_console(&self) {
+        let severe: Vec<String> = self
+            .console()
+            .await
+            .into_iter()
+            .filter(|(level, _)| level == "SEVERE")
+            .map(|(_, message)| message)
+            .collect();
+        let unexpected: Vec<String> = {
+            let expected = self.expected_severe.lock().expect("expected messages");
+            severe
+                .into_iter()
+                .filter(|m| {
+                    !expected
+                        .iter()
+                        .any(|(parts, _)| parts.iter().all(|p| m.contains(p.as_str())))
+                })
+                .collect()
+        };
+        if !unexpected.is_empty() {
+            let shot = self.raw_screenshot("FAILED-console").await;
+            panic!(
+                "the browser logged {} severe console message(s):\n{}\nscreenshot: {}",
+                unexpected.len(),
+                unexpected.join("\n"),
+                shot.display()
+            );
         }
     }
 
@@ -221,7 +307,7 @@ impl Browser {
         match found {
             Ok(el) => el,
             Err(e) => {
-                let shot = self.screenshot("FAILED-wait-for").await;
+                let shot = self.raw_screenshot("FAILED-wait-for").await;
                 let body = self.eval("return document.body.innerText;").await;
                 panic!(
                     "no element {css}: {e}\npage text: {body}\nscreenshot: {}",
@@ -243,7 +329,7 @@ impl Browser {
                 return v;
             }
             if started.elapsed() > Duration::from_secs(secs) {
-                let shot = self.screenshot("FAILED-wait").await;
+                let shot = self.raw_screenshot("FAILED-wait").await;
                 let body = self
                     .eval(
                         "return document.body.innerText + '\\nrequests: ' + \
@@ -309,8 +395,16 @@ impl Browser {
             .expect("resize");
     }
 
-    /// Writes a screenshot to `target/screenshots/NAME.png`.
+    /// Writes a screenshot to `target/screenshots/NAME.png`, then checks the console
+    /// ([`Browser::check_console`]).
     pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let path = self.raw_screenshot(name).await;
+        self.check_console().await;
+        path
+    }
+
+    /// Writes a screenshot, without checking the console (on the way to a failure).
+    async fn raw_screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.expect("screenshot");
         let path = screenshot_dir().join(format!("{name}.png"));
         std::fs::write(&path, png).expect("write screenshot");
@@ -372,13 +466,19 @@ impl Browser {
         }
     }
 
-    pub async fn close(self) {
+    /// Checks the console one last time and ends the browser.
+    pub async fn close(mut self) {
+        self.check_console().await;
+        self.finished = true;
         let _ = self.client.clone().close().await;
     }
 
     /// Ends the browser at once, as when a phone's app is killed: chromedriver and the
-    /// browser processes it started go, with no chance to finish anything.
+    /// browser processes it started go, with no chance to finish anything. The console is
+    /// checked first, up to the kill.
     pub async fn kill(mut self) {
+        self.check_console().await;
+        self.finished = true;
         self.end();
     }
 
@@ -430,10 +530,14 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Chromium {
 
 impl Browser {
     async fn chromium(&self, path: &'static str, body: Value) {
+        self.chromium_value(path, body).await;
+    }
+
+    async fn chromium_value(&self, path: &'static str, body: Value) -> Value {
         self.client
             .issue_cmd(Chromium { path, body })
             .await
-            .unwrap_or_else(|e| panic!("chromedriver {path}: {e}"));
+            .unwrap_or_else(|e| panic!("chromedriver {path}: {e}"))
     }
 
     async fn network(&self, offline: bool, upload: i64, download: i64) {
@@ -457,6 +561,12 @@ impl Browser {
     /// Cuts this browser's network (`true`) or gives it back, as when a phone loses its
     /// signal: the server stays up for everyone else.
     pub async fn set_offline(&self, offline: bool) {
+        if offline {
+            self.expect_severe(
+                &["net::ERR_INTERNET_DISCONNECTED"],
+                "the test cut the phone's network",
+            );
+        }
         self.network(offline, -1, -1).await;
     }
 

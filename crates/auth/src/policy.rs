@@ -910,4 +910,46 @@ mod tests {
         let ws = actor(&w, &ws, Some(W));
         assert_eq!(ws.may_delete_unit(&w.unit(B1)), Err(Denied::Forbidden));
     }
+
+    /// The rule the console reads from `GET /v1/schema` (`Role::may_assign`, `Role::manages`)
+    /// is this policy's: for every role at its unit, every role it might give and every unit
+    /// it reaches, they agree.
+    #[test]
+    fn the_roles_rule_in_the_schema_is_the_policys() {
+        let w = World::new();
+        let home = |role: Role| match role {
+            Role::SystemAdmin => None,
+            Role::CommitteeAdmin | Role::OrgOffice | Role::Viewer => Some(A),
+            Role::StreetStaff => Some(S),
+            Role::WorkAreaStaff => Some(W),
+            Role::BranchSecretary | Role::GroupMember => Some(B1),
+        };
+        for role in Role::ALL {
+            let at = home(role);
+            let p = w.principal(role, at);
+            let a = actor(&w, &p, at);
+            for target in Role::ALL {
+                for unit in [None, Some(A), Some(S), Some(W), Some(B1)] {
+                    let unit = unit.map(|i| w.unit(i));
+                    if at.is_some() && unit.as_ref().is_some_and(|u| a.reach(u).is_err()) {
+                        continue;
+                    }
+                    let kind = unit.as_ref().map(|u| u.kind);
+                    let fits = target.fits_unit(kind);
+                    assert_eq!(
+                        a.may_create_user(target, unit.as_ref()).is_ok(),
+                        role.may_assign(target) && fits,
+                        "{role:?} gives {target:?} at {kind:?}"
+                    );
+                    if fits {
+                        assert_eq!(
+                            a.may_manage_user(target, unit.as_ref()).is_ok(),
+                            role.manages(target),
+                            "{role:?} manages {target:?} at {kind:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

@@ -47,6 +47,18 @@ impl Phase {
         Phase::Finalization,
     ];
 
+    /// The wire word (`verification`, `ledger_submission`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Verification => "verification",
+            Phase::LedgerSubmission => "ledger_submission",
+            Phase::Search => "search",
+            Phase::Relationships => "relationships",
+            Phase::Dispositions => "dispositions",
+            Phase::Finalization => "finalization",
+        }
+    }
+
     pub fn label_zh(self) -> &'static str {
         match self {
             Phase::Verification => "核查党员信息",
@@ -77,6 +89,25 @@ pub enum PhaseState {
 }
 
 impl PhaseState {
+    pub const ALL: [PhaseState; 5] = [
+        PhaseState::NotApplicable,
+        PhaseState::Open,
+        PhaseState::OnTime,
+        PhaseState::Late,
+        PhaseState::Missing,
+    ];
+
+    /// The wire word (`not_applicable`, `open`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhaseState::NotApplicable => "not_applicable",
+            PhaseState::Open => "open",
+            PhaseState::OnTime => "on_time",
+            PhaseState::Late => "late",
+            PhaseState::Missing => "missing",
+        }
+    }
+
     pub fn label_zh(self) -> &'static str {
         match self {
             PhaseState::NotApplicable => "不涉及",

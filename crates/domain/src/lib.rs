@@ -26,5 +26,6 @@ pub mod privacy;
 pub mod role;
 pub mod roster;
 pub mod status;
+pub mod words;
 pub mod workflow;
 pub mod working_group;

@@ -83,6 +83,36 @@ impl Role {
         }
     }
 
+    /// Whether a user of this role may give `role` to an account (create one with it, or change
+    /// one to it), wherever the unit allows (`fits_unit`): nobody gives more power than its own;
+    /// the platform administrator makes system admins and the committee admins of tenants, a
+    /// committee admin any tenant role up to its own, a branch secretary its working group's
+    /// roles. `auth::policy::may_create_user` applies it (a test there checks they agree).
+    pub fn may_assign(self, role: Role) -> bool {
+        match self {
+            Self::SystemAdmin => matches!(role, Self::SystemAdmin | Self::CommitteeAdmin),
+            Self::CommitteeAdmin | Self::BranchSecretary => {
+                role != Self::SystemAdmin && role.rank() <= self.rank()
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a user of this role manages (changes, disables, resets) an account of `role`:
+    /// one it may give, and of a lower rank, so two accounts of one rank never take over each
+    /// other (`auth::policy::may_manage_user`; the platform administrator manages whom it sees).
+    pub fn manages(self, role: Role) -> bool {
+        self.may_assign(role) && (self == Self::SystemAdmin || role.rank() < self.rank())
+    }
+
+    /// The kinds of unit a user of this role may sit at (none for `system_admin`).
+    pub fn unit_kinds(self) -> Vec<OrgUnitKind> {
+        OrgUnitKind::ALL
+            .into_iter()
+            .filter(|k| self.fits_unit(Some(*k)))
+            .collect()
+    }
+
     /// Which kind of unit a user of this role is bound to: the committee's roles sit at the
     /// committee, the street's at a street, and so on. `system_admin` is bound to no unit;
     /// a viewer may sit anywhere.

@@ -99,20 +99,19 @@ pub fn field_for_header(header: &str) -> Option<&'static str> {
     ROSTER.field_for_header(header)
 }
 
-/// A typed cell as the stored value: 男/女, 正式党员/预备党员, and dates written with `/` or
-/// `.` or as `YYYY年M月D日` become the API's words and `YYYY-MM-DD` (in fields named
-/// `…_date` or `…_on`). An empty cell is `null`.
-pub fn convert(field: &str, text: &str) -> Value {
+/// A typed cell of a sheet of `collection` as the stored value: an enum field's label as people
+/// read it (男, 预备党员: the labels of `collection::enum_label`, and 正式/预备 for short) becomes
+/// its word, and dates written with `/` or `.` or as `YYYY年M月D日` become `YYYY-MM-DD` (in
+/// fields named `…_date` or `…_on`). An empty cell is `null`.
+pub fn convert(collection: crate::collection::Collection, field: &str, text: &str) -> Value {
     let t = text.trim();
     if t.is_empty() {
         return Value::Null;
     }
     let word = match (field, t) {
-        ("gender", "男") => Some("male"),
-        ("gender", "女") => Some("female"),
-        ("member_type", "正式党员" | "正式") => Some("full"),
-        ("member_type", "预备党员" | "预备") => Some("probationary"),
-        _ => None,
+        ("member_type", "正式") => Some("full"),
+        ("member_type", "预备") => Some("probationary"),
+        _ => crate::collection::word_for_label(collection, field, t),
     };
     if let Some(word) = word {
         return Value::String(word.to_owned());
@@ -177,6 +176,8 @@ mod tests {
             ("gender", "女", json!("female")),
             ("gender", "未知", json!("未知")),
             ("member_type", "预备党员", json!("probationary")),
+            ("member_type", "正式", json!("full")),
+            ("org_category", "街道社区", json!("street_community")),
             ("birth_date", "1980/1/2", json!("1980-01-02")),
             ("join_date", "2001年7月1日", json!("2001-07-01")),
             ("join_date", "2001.07.01", json!("2001-07-01")),
@@ -192,7 +193,11 @@ mod tests {
             ("lost_at_start", "不详", json!("不详")),
         ];
         for (field, text, expected) in table {
-            assert_eq!(&convert(field, text), expected, "{field} {text}");
+            assert_eq!(
+                &convert(crate::collection::Collection::Members, field, text),
+                expected,
+                "{field} {text}"
+            );
         }
     }
 }

@@ -313,7 +313,9 @@ pub const COUNT_LABELS: &[(&str, &str)] = &[
     ("archive_reviews_open", "未办结的档案审核"),
     ("dispositions", "处置（按方式）"),
     ("verified_by_deadline", "按期核查确认"),
-    ("proposed_mobile", "排查开始时流动党员"),
+    // Judged on the fields as they stand today, not on the start facts (`mobile_at_start` is
+    // the baseline's): the label says so.
+    ("proposed_mobile", "按现有信息建议认定的流动党员"),
     ("pledges_signed", "已签订承诺书"),
     ("attempts_by_method", "查找记录（按方式）"),
     ("receipts_reissued", "已补开回执"),

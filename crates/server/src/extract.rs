@@ -74,7 +74,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return Err(
             match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
                 Ok(_) => ApiError::unprocessable(ErrorCode::InvalidBody)
-                    .with_message("请求内容应为 JSON 对象"),
+                    .with_message("请求内容的格式不正确"),
                 Err(_) => ApiError::bad_request(ErrorCode::MalformedJson),
             },
         );
@@ -87,7 +87,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             serde_json::error::Category::Data => {
                 let field = data_error_field(&path, &inner.to_string());
                 let message = match &field {
-                    Some(f) => format!("字段 {f} 缺失、类型不正确或取值无效"),
+                    Some(f) => match paicha_domain::words::parameter_label(f) {
+                        Some(label) => format!("「{label}」缺失、类型不正确或取值无效"),
+                        None => "请求内容中有一项缺失、类型不正确或取值无效".to_owned(),
+                    },
                     None => ErrorCode::InvalidBody.message_zh().to_owned(),
                 };
                 let mut e = ApiError::unprocessable(ErrorCode::InvalidBody).with_message(message);
@@ -160,7 +163,10 @@ pub fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<T, ApiError> {
         let inner = err.into_inner().to_string();
         let field = data_error_field(&path, &inner);
         let mut e = ApiError::bad_request(ErrorCode::InvalidQuery).with_message(match &field {
-            Some(f) => format!("查询参数 {f} 缺失或取值无效"),
+            Some(f) => match paicha_domain::words::parameter_label(f) {
+                Some(label) => format!("查询条件「{label}」缺失或取值无效"),
+                None => "查询条件中有一项缺失或取值无效".to_owned(),
+            },
             None => "查询参数无效".to_owned(),
         });
         e.field = field;

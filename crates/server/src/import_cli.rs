@@ -184,6 +184,6 @@ async fn find_unit(
     match found.len() {
         1 => Ok(found.into_iter().next().context("unit")?),
         0 => bail!("在 {} 之下找不到组织「{named}」", own.name),
-        n => bail!("「{named}」对应 {n} 个组织，请改用编码或 id"),
+        n => bail!("「{named}」对应 {n} 个组织，请改用组织编码或组织标识"),
     }
 }

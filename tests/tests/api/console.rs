@@ -159,6 +159,7 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
     b.screenshot("console-login").await;
 
     // A wrong password: the server's Chinese message.
+    b.expect_severe(&["/v1/auth/login ", "status of 401"], "a wrong password");
     b.type_into("#username", "c-admin").await;
     b.type_into("#password", "wrong-password").await;
     b.click("button[type=submit]").await;
@@ -300,6 +301,10 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
     b.goto(&format!("{}/#/overview/{}", app.base, t.work_area.id))
         .await;
     check_overview(&b, &area).await;
+    b.expect_severe(
+        &["status of 401"],
+        "the test spoils the session's tokens: every request until sign-in is refused",
+    );
     b.eval(
         "const s = JSON.parse(localStorage.getItem('paicha.session')); \
          s.access_token = 'expired'; s.refresh_token = 'revoked'; \
@@ -406,14 +411,73 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
     let member = &found.members[0];
     let row = b.text(&format!("tr[data-member='{}']", member.id)).await;
     assert!(row.contains(member.id_number.as_deref().unwrap()), "{row}");
+    // A second phone records a 15-digit number (kept as entered, to confirm), a cadre file and
+    // the branch's category: the history must say all of it in Chinese.
+    let digits = member.id_number.clone().unwrap();
+    let legacy = format!("{}{}", &digits[..6], &digits[8..17]);
+    ok(t.secretary1
+        .push(
+            "history-phone",
+            vec![patch(
+                1,
+                "members",
+                member.id,
+                None,
+                json!({"cadre_file": true, "org_category": "street_community", "id_number": legacy}),
+            )],
+        )
+        .await
+        .unwrap());
     b.click(&format!("tr[data-member='{}'] button", member.id))
         .await;
     b.wait_for(".history li[data-version]").await;
+    b.wait_until(
+        10,
+        "return document.querySelectorAll('.history li[data-version]').length >= 2;",
+    )
+    .await;
     let history = b.text(".history").await;
     assert!(
         history.contains("新建") && history.contains("姓名"),
         "{history}"
     );
+    // In people's words: field names and values in Chinese, a device by its user and its
+    // number among the user's devices, never the API's keys, words or device ids.
+    let words = paicha_domain::words::api_words_in(&history);
+    assert!(
+        words.is_empty(),
+        "API words {words:?} in the history: {history}"
+    );
+    let audit = t.admin.audit("members", member.id).await.unwrap();
+    assert!(audit.entries.len() >= 2, "{audit:?}");
+    let devices = b
+        .eval("return [...document.querySelectorAll('.history [data-device]')].map(d => d.textContent);")
+        .await;
+    for shown in devices.as_array().unwrap() {
+        let shown = shown.as_str().unwrap();
+        assert!(
+            shown.starts_with("设备") || shown == "表格导入",
+            "{shown}: {history}"
+        );
+        assert!(
+            audit.entries.iter().all(|e| e.device_id != shown),
+            "{shown}"
+        );
+    }
+    for e in &audit.entries {
+        let name = e.user_name.as_deref().expect("the writer's name");
+        assert!(history.contains(&format!("{name} · 设备1")), "{history}");
+    }
+    assert!(history.contains("设备2"), "the second phone: {history}");
+    for said in [
+        "档案为干部人事档案：— → 是",
+        "党组织类别：— → 街道社区",
+        "原填写的15位身份号码",
+        "身份号码待核实：— → 是",
+    ] {
+        assert!(history.contains(said), "{said}: {history}");
+    }
+    b.screenshot("console-member-history").await;
     let proposals = b.text(".proposals").await;
     assert!(proposals.contains("免填入党志愿书"), "{proposals}");
     // The five checks: the roster check as the member's verification state says, with the
@@ -443,6 +507,10 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
     check_overview(&b, &area).await;
 
     // The server goes away: a clear message, then the page recovers by itself.
+    b.expect_severe(
+        &["net::ERR_CONNECTION_REFUSED"],
+        "the test stops the server",
+    );
     app.stop().await;
     b.click(&format!(".crumbs a[href='#/overview/{}']", t.street.id))
         .await;
@@ -636,6 +704,10 @@ async fn a_branch_imports_its_roster_and_sees_every_bad_row() {
     b.wait_for("form[data-import=roster]").await;
 
     let input = b.wait_for("#file-roster").await;
+    b.expect_severe(
+        &["/v1/import/roster", "status of 422"],
+        "a roster with bad rows",
+    );
     input.send_keys(&bad.to_string_lossy()).await.unwrap();
     b.click("form[data-import=roster] button[type=submit]")
         .await;
@@ -920,6 +992,13 @@ async fn the_committee_admin_manages_accounts_units_and_the_campaign() {
     let app = spawn_app().await;
     let t = app.tenant("m").await;
     let b = Browser::start(DESKTOP).await;
+    // The refusals this test asks for, each shown next to its form.
+    b.expect_severe(&["/v1/users ", "status of 409"], "a username already taken");
+    b.expect_severe(&["/v1/org-units/", "status of 422"], "a blank unit name");
+    b.expect_severe(
+        &["/v1/org-units/", "status of 409"],
+        "deleting a unit that has children",
+    );
     b.goto(&format!("{}/", app.base)).await;
     b.type_into("#username", "m-admin").await;
     b.type_into("#password", PASSWORD).await;
@@ -1228,6 +1307,10 @@ async fn the_bootstrap_admin_sets_a_new_password_before_the_console_opens() {
            el.value = ''; el.dispatchEvent(new Event('input', {bubbles: true})); }",
     )
     .await;
+    b.expect_severe(
+        &["/v1/auth/password ", "status of 422"],
+        "a wrong current password",
+    );
     b.type_into("#current-password", "not-the-password").await;
     b.type_into("#confirm-password", "a-brand-new-password")
         .await;
@@ -1475,6 +1558,7 @@ async fn the_org_office_corrects_a_baseline_snapshot_with_a_reason() {
         .await
         .unwrap_err();
     assert_eq!(refused.status(), Some(reqwest::StatusCode::FORBIDDEN));
+    b.close().await;
 }
 
 /// Issue #20's signed reports in the console: the 组织办 signs the committee's status, reads it

@@ -286,6 +286,7 @@ async fn the_app_checks_id_numbers_as_the_server_does() {
         json!([]),
         "the app disagrees with the vectors"
     );
+    b.close().await;
 }
 
 #[tokio::test]
@@ -308,6 +309,10 @@ async fn a_branch_works_offline_and_every_edit_reaches_the_server_once() {
     b.screenshot("field-members").await;
 
     // The network goes: the server stops. The app reopens from its own files and data.
+    b.expect_severe(
+        &["net::ERR_CONNECTION_REFUSED"],
+        "the test stops the server",
+    );
     app.stop().await;
     b.goto(&format!("{}/field/", app.base)).await;
     wait_members(&b, 6).await;
@@ -529,6 +534,7 @@ async fn a_refused_edit_shows_the_servers_message_at_its_field() {
     b.goto_hash("#/sync").await;
     let list = b.text("#needs-correction").await;
     assert!(list.contains("党员00001"), "{list}");
+    b.close().await;
 }
 
 /// Edits one field of 党员00002 on the member's page.
@@ -613,6 +619,8 @@ async fn two_phones_converge_and_a_same_field_conflict_is_shown() {
         "{seen_a}"
     );
     b.screenshot("field-conflict").await;
+    a.close().await;
+    b.close().await;
 }
 
 /// Reads a store of the app's IndexedDB replica.
@@ -912,6 +920,7 @@ async fn transfers_ledger_checksum_repair_and_sign_out() {
         .await;
     assert_eq!(cached, json!(0));
     assert_eq!(refresh_status(&app, &refresh).await, 401);
+    b.close().await;
 }
 
 /// The refresh token the field app keeps for its sign-in.
@@ -1010,6 +1019,7 @@ async fn signing_out_offline_keeps_a_waiting_edit_and_ends_the_session_when_back
         server.records[&("members".to_owned(), ids[1])].1["roster_status"],
         "confirmed_assisted"
     );
+    b.close().await;
 }
 
 /// A replica the server can no longer bring up to date (`410 resync_required`) is rebuilt from
@@ -1026,6 +1036,10 @@ async fn a_resync_rebuilds_the_replica_and_keeps_the_outbox() {
     confirm_without_form(&b, "confirmed_assisted", "卧床，由家属代为签字").await;
     // The stored cursor now names a version the server never reached (as after a restore of
     // the server from an older backup): the server answers 410.
+    b.expect_severe(
+        &["/v1/sync/pull", "status of 410"],
+        "a cursor the server never reached",
+    );
     b.eval_async(
         r#"const { sha256 } = await import('/assets/core/sha256.js');
            const bytes = new Uint8Array(13);
@@ -1070,4 +1084,5 @@ async fn a_resync_rebuilds_the_replica_and_keeps_the_outbox() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(stored, json!(4));
+    b.close().await;
 }

@@ -28,6 +28,7 @@ mod scope_rule;
 mod status;
 mod storage;
 mod sync;
+mod vocabulary;
 mod workflow;
 
 /// Sends a raw request, for inputs the typed client would never produce.

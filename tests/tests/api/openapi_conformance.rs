@@ -621,6 +621,22 @@ fn invalid_requests(
     out
 }
 
+/// The `message` strings anywhere in an answer.
+fn messages_of(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, x) in map {
+                match (k.as_str(), x) {
+                    ("message", Value::String(m)) => out.push(m.clone()),
+                    _ => messages_of(x, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|x| messages_of(x, out)),
+        _ => {}
+    }
+}
+
 /// Sends `req`, and records a failure for a 5xx, a status the operation does not document, or
 /// an error without the API's error shape.
 async fn check(
@@ -690,6 +706,18 @@ async fn check(
         }
     }
     let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    // Every message of the answer (an error's, a refused mutation's, an import problem's) is
+    // for people: none speaks the API's words (tests/tests/api/vocabulary.rs).
+    let mut messages = Vec::new();
+    messages_of(&body, &mut messages);
+    for message in messages {
+        let words = paicha_domain::words::api_words_in(&message);
+        if !words.is_empty() {
+            failures.push(format!(
+                "{what}: {status} says {message:?}, with the API's words {words:?}"
+            ));
+        }
+    }
     if status >= 400 {
         if !body["error"]["code"].is_string() || !body["error"]["message"].is_string() {
             failures.push(format!("{what}: {status} without the error shape: {text}"));

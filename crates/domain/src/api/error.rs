@@ -199,9 +199,9 @@ impl ErrorCode {
     /// The default Chinese message; a specific error may say more.
     pub fn message_zh(self) -> &'static str {
         match self {
-            Self::MalformedJson => "请求内容不是有效的 JSON",
+            Self::MalformedJson => "请求内容无法解析",
             Self::InvalidBody => "请求内容的字段缺失或类型不正确",
-            Self::UnsupportedMediaType => "请求内容类型必须为 application/json",
+            Self::UnsupportedMediaType => "请求内容的格式不受支持",
             Self::PayloadTooLarge => "请求内容过大",
             Self::InvalidPath => "请求路径中的参数无效",
             Self::InvalidQuery => "查询参数无效",

@@ -7,10 +7,14 @@
 use std::sync::LazyLock;
 
 use crate::api::v1::{
-    CollectionDoc, EnumWord, FieldDoc, RuleDoc, RuleGroup, SchemaDoc, StepDoc, StepRequirement,
-    WorkflowDoc,
+    CollectionDoc, EnumWord, FieldDoc, RoleDoc, RuleDoc, RuleGroup, SchemaDoc, StepDoc,
+    StepRequirement, WorkflowDoc,
 };
+use crate::campaign::{Phase, PhaseState};
+use crate::org::OrgUnitKind;
 use crate::role::Role;
+use crate::status::COUNT_LABELS;
+use crate::words::{ACCOUNT_ACTIONS, ACCOUNT_FIELDS, AUDIT_OPS};
 use crate::workflow;
 
 use super::labels::{enum_label, words};
@@ -193,15 +197,39 @@ static DOC: LazyLock<SchemaDoc> = LazyLock::new(|| {
         .collect();
     let roles = Role::ALL
         .into_iter()
-        .map(|r| EnumWord {
+        .map(|r| RoleDoc {
             value: r.as_str().to_owned(),
             label: r.label_zh().to_owned(),
+            unit_kinds: r.unit_kinds(),
+            assigns: Role::ALL.into_iter().filter(|x| r.may_assign(*x)).collect(),
+            manages: Role::ALL.into_iter().filter(|x| r.manages(*x)).collect(),
         })
         .collect();
+    let word = |value: &str, label: &str| EnumWord {
+        value: value.to_owned(),
+        label: label.to_owned(),
+    };
+    let table = |t: &[(&str, &str)]| t.iter().map(|(v, l)| word(v, l)).collect::<Vec<_>>();
     let mut doc = SchemaDoc {
         version: String::new(),
         collections,
         roles,
+        unit_kinds: OrgUnitKind::ALL
+            .into_iter()
+            .map(|k| word(k.as_str(), k.label_zh()))
+            .collect(),
+        phases: Phase::ALL
+            .into_iter()
+            .map(|p| word(p.as_str(), p.label_zh()))
+            .collect(),
+        phase_states: PhaseState::ALL
+            .into_iter()
+            .map(|p| word(p.as_str(), p.label_zh()))
+            .collect(),
+        counts: table(COUNT_LABELS),
+        audit_ops: table(AUDIT_OPS),
+        account_actions: table(ACCOUNT_ACTIONS),
+        account_fields: table(ACCOUNT_FIELDS),
     };
     doc.version = fingerprint(&serde_json::to_string(&doc).unwrap_or_default());
     doc

@@ -246,6 +246,16 @@ pub fn enum_label(collection: Collection, field: &str, value: &str) -> Option<&'
         .or_else(|| word(value))
 }
 
+/// The word of the enum field `field` of `collection` whose label is `label` (a spreadsheet's
+/// 男, 预备党员, 街道社区): the one table read backwards.
+pub fn word_for_label(collection: Collection, field: &str, label: &str) -> Option<&'static str> {
+    let spec = collection.schema().field(field)?;
+    words(spec.ty)
+        .iter()
+        .find(|w| enum_label(collection, field, w) == Some(label))
+        .copied()
+}
+
 /// The label of a word without knowing its field (exports of mixed values): the general label.
 pub fn word_label(value: &str) -> Option<&'static str> {
     word(value)

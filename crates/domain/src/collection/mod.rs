@@ -7,7 +7,7 @@
 //! [`Collection`], a declaration, and a migration creating its table.
 
 mod describe;
-mod labels;
+pub(crate) mod labels;
 mod schemas;
 mod validate;
 
@@ -17,7 +17,7 @@ use crate::org::OrgUnitKind;
 use crate::role::Role;
 
 pub use describe::describe;
-pub use labels::{enum_label, word_label};
+pub use labels::{enum_label, word_for_label, word_label};
 pub use validate::{
     FieldError, LEGACY_ENTERED, Mode, PAST_DATES, check_archive_review_member, check_past_dates,
     check_record, validate_fields,

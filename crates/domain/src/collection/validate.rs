@@ -63,7 +63,7 @@ pub fn validate_fields(
             return Err(FieldError::new(
                 name,
                 "unknown_field",
-                format!("{}没有字段 {name}", schema.label_zh),
+                format!("{}没有这一项", schema.label_zh),
             ));
         };
         if !spec.writers.contains(&role) {
@@ -188,7 +188,7 @@ fn normalize(collection: Collection, spec: &FieldSpec, value: &Value) -> Result<
         FieldType::Bool => value
             .as_bool()
             .map(Value::Bool)
-            .ok_or_else(|| invalid(spec, "是或否（true 或 false）")),
+            .ok_or_else(|| invalid(spec, "是或否")),
         FieldType::Int { min, max } => match value.as_i64() {
             Some(n) if (min..=max).contains(&n) => Ok(Value::from(n)),
             _ => Err(invalid(spec, &format!("{min}到{max}之间的整数"))),
@@ -282,7 +282,7 @@ fn people(spec: &FieldSpec, value: &Value) -> Result<Value, FieldError> {
     for item in items {
         let person = item.as_object().ok_or_else(|| invalid(spec, "人员列表"))?;
         if person.keys().any(|k| k != "name" && k != "duty") {
-            return Err(invalid(spec, "只含 name 和 duty 的人员列表"));
+            return Err(invalid(spec, "只含姓名和分工的人员列表"));
         }
         let name = person
             .get("name")

@@ -311,7 +311,7 @@ fn parse(
                     format!("「{header}」的值无法识别，请以文本格式填写"),
                 ));
             } else {
-                fields.insert((*field).to_owned(), convert(field, text));
+                fields.insert((*field).to_owned(), convert(sheet.collection, field, text));
             }
         }
         if !row_ok {

@@ -78,7 +78,7 @@ pub async fn ledger(
     let format = query.format.as_deref().unwrap_or("xlsx");
     if !matches!(format, "xlsx" | "csv" | "json") {
         return Err(ApiError::bad_request(ErrorCode::InvalidQuery)
-            .with_message("format 应为 xlsx、csv 或 json")
+            .with_message("文件格式应为 xlsx 或 csv")
             .with_field("format"));
     }
     let (_, target) = crate::access::data_target(&state, &principal, query.org_unit_id).await?;

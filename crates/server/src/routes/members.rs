@@ -114,9 +114,10 @@ pub async fn members(
     if let Some(raw) = query.ids.as_deref() {
         // An empty value (`ids=`) is refused rather than read as "no filter".
         for part in raw.split(',') {
-            ids.push(Uuid::parse_str(part.trim()).map_err(|_| {
-                Carrier::Query.invalid("ids", "ids 应为以逗号分隔的记录标识，不能为空")
-            })?);
+            ids.push(
+                Uuid::parse_str(part.trim())
+                    .map_err(|_| Carrier::Query.invalid("ids", "记录标识应以逗号分隔，不能为空"))?,
+            );
         }
     }
     let search = Search {
@@ -149,7 +150,7 @@ pub async fn search(
 ) -> ApiResult<Json<MemberList>> {
     // An empty list is refused, as `ids=` is: to search without it, leave it out.
     if body.ids.as_ref().is_some_and(Vec::is_empty) {
-        return Err(Carrier::Body.invalid("ids", "ids 不能为空；不按 ids 筛选请省略该字段"));
+        return Err(Carrier::Body.invalid("ids", "记录标识的列表不能为空；不按记录筛选请不指定"));
     }
     let ids = body.ids.unwrap_or_default();
     let search = Search {
@@ -172,11 +173,11 @@ async fn search_members(
     let invalid = |field: &'static str, message: &str| carrier.invalid(field, message);
     let limit = query.limit.unwrap_or(50);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(invalid("limit", "limit 应在1至200之间"));
+        return Err(invalid("limit", "每页条数应在1至200之间"));
     }
     let offset = query.offset.unwrap_or(0);
     if offset > 1_000_000 {
-        return Err(invalid("offset", "offset 不能超过1000000"));
+        return Err(invalid("offset", "起始位置不能超过1000000"));
     }
     let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     if q.is_some_and(|q| q.chars().count() > 50 || q.chars().any(char::is_control)) {
@@ -188,7 +189,7 @@ async fn search_members(
     }
     let ids = query.ids;
     if ids.len() > 100 {
-        return Err(invalid("ids", "ids 最多100个"));
+        return Err(invalid("ids", "一次最多指定100个记录"));
     }
     let (_, target) = crate::access::data_target(state, principal, query.org_unit_id).await?;
     // Who sees numbers masked finds a member by the whole number only: a prefix search would

@@ -231,7 +231,7 @@ pub async fn get(
             Ok(response)
         }
         Some(_) => Err(ApiError::bad_request(ErrorCode::InvalidQuery)
-            .with_message("格式应为 json 或 xlsx")
+            .with_message("文件格式应为 xlsx")
             .with_field("format")),
     }
 }

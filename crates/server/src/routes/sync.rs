@@ -50,7 +50,7 @@ fn parse_collections(raw: Option<&str>) -> ApiResult<Vec<Collection>> {
     };
     if raw.split(',').any(|n| n.trim().is_empty()) {
         return Err(ApiError::bad_request(ErrorCode::InvalidQuery)
-            .with_message("collections 不能为空，也不能含空的集合名；要全部集合请省略该参数")
+            .with_message("要同步的数据集合不能为空，也不能含空的名称；要同步全部数据请不指定")
             .with_field("collections"));
     }
     let mut out = Vec::new();
@@ -183,13 +183,13 @@ pub async fn pull(
     let limit = query.limit.unwrap_or(pull::DEFAULT_LIMIT);
     if !(1..=pull::MAX_LIMIT).contains(&limit) {
         return Err(ApiError::bad_request(ErrorCode::InvalidQuery)
-            .with_message(format!("limit 应在1至{}之间", pull::MAX_LIMIT))
+            .with_message(format!("每次取回的条数应在1至{}之间", pull::MAX_LIMIT))
             .with_field("limit"));
     }
     let wait = query.wait.unwrap_or(0);
     if wait > MAX_WAIT_SECS {
         return Err(ApiError::bad_request(ErrorCode::InvalidQuery)
-            .with_message(format!("wait 不能超过{MAX_WAIT_SECS}秒"))
+            .with_message(format!("等待时间不能超过{MAX_WAIT_SECS}秒"))
             .with_field("wait"));
     }
     let wait = Duration::from_secs(wait);
@@ -200,7 +200,7 @@ pub async fn pull(
     let device_id = match query.device_id.as_deref() {
         Some(device) => Some(crate::accounts::check_device_id(device).map_err(|_| {
             ApiError::bad_request(ErrorCode::InvalidQuery)
-                .with_message("device_id 应为1至200个字节，且不含控制字符")
+                .with_message("设备标识应为1至200个字节，且不含控制字符")
                 .with_field("device_id")
         })?),
         None => None,
@@ -325,7 +325,7 @@ fn record_filter(query: &RecordQuery) -> ApiResult<Option<(Collection, Uuid)>> {
         (None, None) => Ok(None),
         (Some(collection), Some(id)) => Ok(Some((collection, id))),
         _ => Err(ApiError::bad_request(ErrorCode::InvalidQuery)
-            .with_message("collection 与 id 须同时给出")
+            .with_message("查看修改记录须同时指定数据集合和记录")
             .with_field("id")),
     }
 }
@@ -470,16 +470,31 @@ pub async fn audit(
     // stored values: a masked entry is not for recomputing the chain (`paicha audit verify`
     // does that on the server).
     let view = View::of(principal.role);
-    let entries = state
+    let history = state
         .store
         .record_history(unit.tenant_id, collection, query.id)
-        .await?
+        .await?;
+    // Who made each change, by name: one read per user.
+    let mut names: std::collections::HashMap<uuid::Uuid, Option<String>> =
+        std::collections::HashMap::new();
+    for e in &history {
+        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(e.user_id) {
+            let name = state
+                .store
+                .user(e.user_id)
+                .await?
+                .map(|u| u.display_name.unwrap_or(u.username));
+            slot.insert(name);
+        }
+    }
+    let entries = history
         .into_iter()
         .map(|mut e| {
             privacy::project_changes(&e.collection, &mut e.changes, view);
             e
         })
         .map(|e| AuditEntry {
+            user_name: names.get(&e.user_id).cloned().flatten(),
             version: e.version,
             collection: e.collection,
             record_id: e.record_id,

@@ -100,18 +100,16 @@ impl Rejection {
     pub fn message(&self) -> String {
         match self {
             Self::NulCharacter => "变更中含有空字符（\\u0000）".to_owned(),
-            Self::Malformed(detail) => format!("变更的格式不正确（{detail}）"),
-            Self::ClientTime => "client_time 不能超过64个字符".to_owned(),
-            Self::InvalidMutationId => "mutation_id 应为正整数".to_owned(),
+            // The parser's detail names keys and types of the wire: never shown to people.
+            Self::Malformed(_) => "变更的格式不正确".to_owned(),
+            Self::ClientTime => "变更的客户端时间不能超过64个字符".to_owned(),
+            Self::InvalidMutationId => "变更序号应为正整数".to_owned(),
             Self::MutationIdReused => {
-                "该设备已用此 mutation_id 提交过内容不同的变更；请为新的变更使用更大的 mutation_id"
-                    .to_owned()
+                "该设备已用此变更序号提交过内容不同的变更；请为新的变更使用更大的序号".to_owned()
             }
-            Self::UnknownCollection(name) => format!(
-                "未知的数据集合：{}",
-                name.chars().take(64).collect::<String>()
-            ),
-            Self::InvalidOp => "op 应为 put、patch 或 delete".to_owned(),
+            // The name sent is the client's wire word: not repeated to people.
+            Self::UnknownCollection(_) => "未知的数据集合".to_owned(),
+            Self::InvalidOp => "变更的操作应为新建、修改或删除".to_owned(),
             Self::IdTaken => "该记录标识已被使用，请换一个".to_owned(),
             Self::RecordNotFound => "记录不存在".to_owned(),
             Self::UnitNotFound { .. } => "组织不存在".to_owned(),
@@ -119,7 +117,7 @@ impl Rejection {
             Self::UnitOutsideScope { .. } => "该组织不在您的管辖范围内".to_owned(),
             Self::NotOwner => "只有记录的所属组织可以删除它".to_owned(),
             Self::RecordDeleted => "该记录已删除".to_owned(),
-            Self::OrgUnitRequired => "新建记录时须指定所属组织 org_unit_id".to_owned(),
+            Self::OrgUnitRequired => "新建记录时须指定所属组织".to_owned(),
             Self::InvalidOwnerUnit { collection, kind } => format!(
                 "{}不能属于{}",
                 collection.schema().label_zh,

@@ -7,44 +7,15 @@
 import { html, useState, useEffect, useRef } from '../core/ui.js';
 import { api } from '../core/api.js';
 import { pullAll, patch, put } from '../core/records.js';
-import { ROLE, KIND } from '../core/messages.js';
+import { words } from '../core/words.js';
 import { date } from '../core/format.js';
 
-const RANK = {
-  system_admin: 7,
-  committee_admin: 6,
-  org_office: 5,
-  street_staff: 4,
-  work_area_staff: 3,
-  branch_secretary: 2,
-  group_member: 1,
-  viewer: 0,
-};
-const ROLE_UNIT = {
-  committee_admin: 'committee',
-  org_office: 'committee',
-  street_staff: 'street',
-  work_area_staff: 'work_area',
-  branch_secretary: 'branch',
-  group_member: 'branch',
-};
 const CHILD_KIND = { committee: 'street', street: 'work_area', work_area: 'branch' };
-const ACTION = {
-  created: '创建账号',
-  updated: '修改账号',
-  password_reset: '重置密码',
-  password_changed: '修改密码',
-  device_revoked: '注销设备',
-  sessions_revoked: '结束全部登录',
-};
-const DETAIL = { role: '角色', org_unit_id: '单位', display_name: '姓名', disabled: '停用', device_id: '设备' };
 const BEHIND_DAYS = 3;
 
-/** The roles `own` may give to a user of a unit of `kind`. */
+/** The roles `own` may give to a user of a unit of `kind` (the server's rule, from its words). */
 function rolesFor(own, kind) {
-  return Object.keys(ROLE_UNIT)
-    .concat('viewer')
-    .filter((r) => RANK[r] <= RANK[own] && (r === 'viewer' || ROLE_UNIT[r] === kind));
+  return words().assignable(own, kind);
 }
 
 /** An ISO instant in China's time: `2026年11月29日 12:05`. */
@@ -149,12 +120,12 @@ function CreateUser({ own, units, onCreated }) {
           <select id="new-unit" required value=${form.org_unit_id}
             onChange=${(e) => setForm({ ...form, org_unit_id: e.target.value, role: '' })}>
             <option value="">请选择单位</option>
-            ${units.map((u) => html`<option value=${u.id}>${u.name}（${KIND[u.kind]}）</option>`)}
+            ${units.map((u) => html`<option value=${u.id}>${u.name}（${words().kind(u.kind)}）</option>`)}
           </select></div>
         <div class="field"><label for="new-role">角色</label>
           <select id="new-role" required value=${form.role} onChange=${set('role')}>
             <option value="">${unit ? '请选择角色' : '请先选择单位'}</option>
-            ${roles.map((r) => html`<option value=${r}>${ROLE[r]}</option>`)}
+            ${roles.map((r) => html`<option value=${r}>${words().role(r)}</option>`)}
           </select></div>
       </div>
       <button class="btn primary" type="submit" disabled=${action.busy}>创建账号</button>
@@ -232,17 +203,18 @@ function AccountLog({ user, units, round }) {
     };
   }, [user.id, round]);
   const one = (k, v) => {
-    if (k === 'role') return ROLE[v] || '—';
+    if (k === 'role') return v ? words().role(v) : '—';
     if (k === 'org_unit_id') return unitName(units, v) || '—';
     return v || '—';
   };
+  const fieldName = (k) => words().tables.account_fields.get(k);
   const detail = (d) =>
     Object.entries(d || {})
-      .filter(([k]) => DETAIL[k])
+      .filter(([k]) => fieldName(k))
       .map(([k, v]) => {
         if (k === 'disabled') return (v && typeof v === 'object' ? v.to : v) ? '停用账号' : '启用账号';
-        if (v && typeof v === 'object' && 'to' in v) return `${DETAIL[k]}：由${one(k, v.from)}改为${one(k, v.to)}`;
-        return `${DETAIL[k]}：${one(k, v)}`;
+        if (v && typeof v === 'object' && 'to' in v) return `${fieldName(k)}：由${one(k, v.from)}改为${one(k, v.to)}`;
+        return `${fieldName(k)}：${one(k, v)}`;
       })
       .join('，');
   return html`
@@ -255,7 +227,7 @@ function AccountLog({ user, units, round }) {
           ${events.map(
             (e) => html`<li data-event=${e.action}>
               <span class="muted small">${when(e.at)}</span>
-              <span>${e.actor_username}：${ACTION[e.action] || '其他操作'}</span>
+              <span>${e.actor_username}：${words().tables.account_actions.get(e.action) || '其他操作'}</span>
               <span class="muted small">${detail(e.detail)}</span>
             </li>`,
           )}
@@ -319,12 +291,12 @@ function UserPanel({ user, own, units, onChanged, onClose }) {
         <div class="form-grid">
           <div class="field"><label for="edit-unit">单位</label>
             <select id="edit-unit" value=${unitId} onChange=${(e) => setUnitId(e.target.value)}>
-              ${units.map((u) => html`<option value=${u.id}>${u.name}（${KIND[u.kind]}）</option>`)}
+              ${units.map((u) => html`<option value=${u.id}>${u.name}（${words().kind(u.kind)}）</option>`)}
             </select></div>
           <div class="field"><label for="edit-role">角色</label>
             <select id="edit-role" value=${role} onChange=${(e) => setRole(e.target.value)}>
-              ${!roles.includes(role) && html`<option value=${role}>${ROLE[role] || '请选择角色'}</option>`}
-              ${roles.map((r) => html`<option value=${r}>${ROLE[r]}</option>`)}
+              ${!roles.includes(role) && html`<option value=${role}>${role ? words().role(role) : '请选择角色'}</option>`}
+              ${roles.map((r) => html`<option value=${r}>${words().role(r)}</option>`)}
             </select></div>
         </div>
         <button class="btn" type="submit" disabled=${change.busy || (role === user.role && unitId === user.org_unit_id)}>
@@ -367,10 +339,10 @@ function Users({ own, selfId, users, units, reload }) {
           <tbody>
             ${users.map(
               (u) => html`<tr data-user=${u.username} class=${u.disabled ? 'disabled' : ''}>
-                <th scope="row">${u.username}</th><td>${u.display_name || ''}</td><td>${ROLE[u.role] || ''}</td>
+                <th scope="row">${u.username}</th><td>${u.display_name || ''}</td><td>${words().role(u.role)}</td>
                 <td>${unitName(units, u.org_unit_id)}</td>
                 <td data-state>${u.disabled ? html`<span class="chip missing">已停用</span>` : html`<span class="chip on_time">正常</span>`}</td>
-                <td>${u.id !== selfId && RANK[u.role] < RANK[own] &&
+                <td>${u.id !== selfId && words().manages(own, u.role) &&
                 html`<button class="btn small" type="button" data-manage onClick=${() => setOpen(u.id)}>管理</button>`}</td>
               </tr>`,
             )}
@@ -444,12 +416,12 @@ function OrgUnitRow({ unit, depth, rootId, reload }) {
   return html`
     <li class="org-unit" data-unit=${unit.id} style=${{ '--depth': depth }}>
       <div class="org-row">
-        <span class="org-name">${unit.name} <span class="muted small">${KIND[unit.kind]}</span></span>
+        <span class="org-name">${unit.name} <span class="muted small">${words().kind(unit.kind)}</span></span>
         <span class="actions">
           <button class="btn small" type="button" data-action="rename"
             onClick=${() => { setNewName(unit.name); setRenaming(!renaming); }}>重命名</button>
           ${child && html`<button class="btn small" type="button" data-action="add-child"
-            onClick=${() => setAdding(!adding)}>添加${KIND[child]}</button>`}
+            onClick=${() => setAdding(!adding)}>添加${words().kind(child)}</button>`}
           ${unit.id !== rootId && html`<${ConfirmButton} label="删除" name="delete-unit"
             question="确定删除「${unit.name}」吗？" disabled=${del.busy}
             onConfirm=${() => del.run(() => api.request('DELETE', `/v1/org-units/${unit.id}`)).then(reload)} />`}
@@ -469,7 +441,7 @@ function OrgUnitRow({ unit, depth, rootId, reload }) {
         </form>`}
       ${adding && html`
         <form novalidate class="add-unit" data-form="add-unit" onSubmit=${submit}>
-          <div class="field"><label for="child-${unit.id}">新${KIND[child]}名称</label>
+          <div class="field"><label for="child-${unit.id}">新${words().kind(child)}名称</label>
             <input id="child-${unit.id}" required maxlength="100" value=${name}
               onInput=${(e) => setName(e.target.value)} /></div>
           <div class="actions">

@@ -4,7 +4,8 @@
 
 import { html, render, useState, useEffect } from '../core/ui.js';
 import { api } from '../core/api.js';
-import { MSG, ROLE } from '../core/messages.js';
+import { MSG } from '../core/messages.js';
+import { loadWords, words } from '../core/words.js';
 import { ChangePassword, Login } from './login.js';
 import { Overview } from './overview.js';
 import { Registers } from './registers.js';
@@ -107,7 +108,7 @@ function TopBar({ session, view, unitId, waiting }) {
       </nav>
       <div class="who">
         <span>${user.display_name || user.username}</span>
-        <span class="muted">${ROLE[user.role] || ''}</span>
+        <span class="muted">${words().role(user.role)}</span>
         <button class="btn small" onClick=${() => api.logout()}>${MSG.sign_out}</button>
       </div>
     </header>`;
@@ -129,10 +130,31 @@ function RegistersPage({ unitId }) {
   return html`<${Registers} unitId=${unitId} unitName=${unit?.name} />`;
 }
 
+/** Whether the words people read (`GET /v1/schema`) are loaded; loads them once signed in. */
+function useWords(session) {
+  const [ready, setReady] = useState(!!words());
+  const signedIn = !!session && !session.password_change_required;
+  useEffect(() => {
+    if (!signedIn || ready) return undefined;
+    let alive = true;
+    const attempt = () =>
+      loadWords().then(
+        () => alive && setReady(true),
+        () => alive && setTimeout(attempt, 2000),
+      );
+    attempt();
+    return () => {
+      alive = false;
+    };
+  }, [signedIn, ready]);
+  return ready;
+}
+
 function App() {
   const route = useRoute();
   const { online, session } = useApiState();
   const waiting = useQueueCount(session);
+  const ready = useWords(session);
 
   // Signed out (or the session expired): the sign-in page, which returns to where the user was.
   useEffect(() => {
@@ -149,9 +171,14 @@ function App() {
   if (session.password_change_required) {
     return html`<${ChangePassword} />`;
   }
+  if (!ready) return html`<p class="boot">${MSG.loading}</p>`;
   const unitId = route.arg || session.user.org_unit_id;
   let view;
-  switch (route.view) {
+  // The platform administrator belongs to no unit and reads no campaign's data: nothing to ask.
+  switch (unitId ? route.view : 'no-unit') {
+    case 'no-unit':
+      view = html`<p class="card muted" data-no-unit>平台管理员不属于任何党组织，不查看排查数据；请用各党工委的账号登录。</p>`;
+      break;
     case 'queues':
       view = html`<${Queues} role=${session.user.role} />`;
       break;

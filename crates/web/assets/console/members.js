@@ -4,11 +4,10 @@
 
 import { html, useState, useEffect } from '../core/ui.js';
 import { api } from '../core/api.js';
-import { CONTACT_STATUS, GENDER, MEMBER_FIELD, MEMBER_TYPE, OP, ROSTER_STATUS } from '../core/messages.js';
+import { words } from '../core/words.js';
 import { date, number } from '../core/format.js';
 
 const PAGE = 50;
-const BASELINE_KIND = { at_start: '排查开始时在册', added: '排查开始后登记' };
 
 function useUnits() {
   const [names, setNames] = useState(new Map());
@@ -21,14 +20,21 @@ function useUnits() {
   return names;
 }
 
-function show(value) {
+/** A member field's value as people read it: enum words by their labels, 是/否, dates. */
+function show(value, field) {
   if (value === null || value === undefined || value === '') return '—';
-  if (value === true) return '是';
-  if (value === false) return '否';
   if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) return date(value);
-  if (Array.isArray(value)) return value.map(show).join('、');
-  if (typeof value === 'object') return JSON.stringify(value);
-  return ROSTER_STATUS[value] || CONTACT_STATUS[value] || GENDER[value] || MEMBER_TYPE[value] || BASELINE_KIND[value] || String(value);
+  if (Array.isArray(value) && value.some((v) => v && typeof v === 'object')) {
+    // A list of people (name and duty).
+    return value.map((v) => (v?.name ? `${v.name}${v.duty ? `（${v.duty}）` : ''}` : '')).join('、');
+  }
+  if (value && typeof value === 'object') return '（已修改）';
+  return words().display('members', field, value) || '—';
+}
+
+/** A member's roster status as people read it (never set: the machine's implicit state). */
+function rosterStatus(value) {
+  return show(value || 'unverified', 'roster_status');
 }
 
 function Proposals({ member }) {
@@ -68,15 +74,30 @@ function History({ member }) {
   }, [member.id, member.version]);
   if (error) return html`<p class="muted">${error}</p>`;
   if (!entries) return html`<p class="muted">正在加载……</p>`;
+  const w = words();
+  // A device by its user and its place among that user's devices in this history (设备1, 设备2
+  // in the order they first wrote), never its id; an import as such.
+  const numbers = new Map();
+  for (const e of entries) {
+    const mine = numbers.get(e.user_id) || new Map();
+    if (!mine.has(e.device_id)) mine.set(e.device_id, mine.size + 1);
+    numbers.set(e.user_id, mine);
+  }
+  const deviceLabel = (e) => {
+    if (e.device_id?.startsWith('import-')) return '表格导入';
+    return `设备${numbers.get(e.user_id)?.get(e.device_id) ?? ''}`;
+  };
   return html`
     <ol class="history">
       ${[...entries].reverse().map(
         (e) => html`<li data-version=${e.version}>
-          <div class="muted small">${new Date(e.server_time).toLocaleString('zh-CN', { hour12: false })}
-            · ${OP[e.op] || e.op} · 设备 ${e.device_id}</div>
+          <div class="muted small">${[
+            new Date(e.server_time).toLocaleString('zh-CN', { hour12: false }),
+            w.word('audit_ops', e.op),
+          ].join(' · ')} · <span data-who>${e.user_name || '已删除的账号'}</span> · <span data-device>${deviceLabel(e)}</span></div>
           <ul>
             ${Object.entries(e.changes || {}).map(
-              ([field, pair]) => html`<li>${MEMBER_FIELD[field] || field}：${show(pair?.[0])} → ${show(pair?.[1])}</li>`,
+              ([field, pair]) => html`<li data-field=${field}>${w.label('members', field)}：${show(pair?.[0], field)} → ${show(pair?.[1], field)}</li>`,
             )}
           </ul>
         </li>`,
@@ -173,11 +194,11 @@ function MemberPage({ member, unitName, role, onClose, onChanged }) {
       </div>
       <dl class="facts">
         <div><dt>公民身份号码</dt><dd>${member.id_number || '—'}</dd></div>
-        <div><dt>性别</dt><dd>${show(member.gender)}</dd></div>
-        <div><dt>人员类别</dt><dd>${show(member.member_type)}</dd></div>
-        <div><dt>核查状态</dt><dd>${ROSTER_STATUS[member.roster_status || 'unverified']}</dd></div>
-        <div><dt>联系状态</dt><dd>${show(member.contact_status)}</dd></div>
-        <div><dt>核查结果登记日期</dt><dd>${show(member.checked_on)}</dd></div>
+        <div><dt>性别</dt><dd>${show(member.gender, 'gender')}</dd></div>
+        <div><dt>人员类别</dt><dd>${show(member.member_type, 'member_type')}</dd></div>
+        <div><dt>核查状态</dt><dd>${rosterStatus(member.roster_status)}</dd></div>
+        <div><dt>联系状态</dt><dd>${show(member.contact_status, 'contact_status')}</dd></div>
+        <div><dt>核查结果登记日期</dt><dd>${show(member.checked_on, 'checked_on')}</dd></div>
       </dl>
       <h3>排查底数</h3>
       <${Baseline} member=${member} role=${role} onCorrected=${onChanged} />
@@ -239,7 +260,7 @@ export function Members({ unitId, role }) {
           <label for="member-status">核查状态</label>
           <select id="member-status" value=${status} onChange=${(e) => setStatus(e.target.value)}>
             <option value="">全部</option>
-            ${Object.entries(ROSTER_STATUS).map(([k, v]) => html`<option value=${k}>${v}</option>`)}
+            ${words().values('members', 'roster_status').map((s) => html`<option value=${s.value}>${s.label}</option>`)}
           </select>
         </div>
       </div>
@@ -258,8 +279,8 @@ export function Members({ unitId, role }) {
                     <th scope="row"><button class="link" onClick=${() => setOpen(m)}>${m.name}</button></th>
                     <td class="mono">${m.id_number || '—'}</td>
                     <td>${names.get(m.org_unit_id) || ''}</td>
-                    <td>${ROSTER_STATUS[m.roster_status || 'unverified']}</td>
-                    <td>${show(m.contact_status)}</td>
+                    <td>${rosterStatus(m.roster_status)}</td>
+                    <td>${show(m.contact_status, 'contact_status')}</td>
                   </tr>`,
                 )}
               </tbody>

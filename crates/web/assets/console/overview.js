@@ -4,7 +4,8 @@
 import { html, useState, useEffect, useMemo } from '../core/ui.js';
 import { api } from '../core/api.js';
 import { onChange } from '../core/live.js';
-import { COUNT, KIND, MSG, PHASE_STATE } from '../core/messages.js';
+import { MSG } from '../core/messages.js';
+import { words } from '../core/words.js';
 import { chinaToday, date, number, percent, ratio, shortDate } from '../core/format.js';
 import { Charts } from './charts.js';
 
@@ -92,14 +93,15 @@ function Reconciliation({ r }) {
     </section>`;
 }
 
-const COLUMNS = [
+/** The table's columns, their labels from the server's words. */
+const columns = () => [
   { key: 'name', label: '单位', text: true },
-  { key: 'members', label: COUNT.members_total },
+  { key: 'members', label: words().count('members_total') },
   { key: 'verifiedRatio', label: '已核查' },
   { key: 'formsRatio', label: '采集表完整' },
   { key: 'foundRatio', label: '失联找回' },
-  { key: 'noReceipt', label: COUNT.transfers_without_receipt },
-  { key: 'overdue', label: COUNT.overdue },
+  { key: 'noReceipt', label: words().count('transfers_without_receipt') },
+  { key: 'overdue', label: words().count('overdue') },
   { key: 'reconciliation', label: '底数核对', text: true },
 ];
 
@@ -177,7 +179,7 @@ function Phases({ phases, today }) {
               ${todayInside && html`<div class="today" style=${{ left: at(today) }} aria-hidden="true"></div>`}
             </div>
             <div class="phase-meta">
-              <span class="chip ${p.state}">${p.state_zh || PHASE_STATE[p.state]}</span>
+              <span class="chip ${p.state}">${p.state_zh || words().phaseState(p.state)}</span>
               <span class="muted">${shortDate(p.starts_on)}–${shortDate(p.deadline)}</span>
               ${p.items > 0 && html`<span class="muted">完成 ${number(p.on_time + p.late)}/${number(p.items)}</span>`}
             </div>
@@ -203,7 +205,7 @@ function Headline({ counts }) {
       ${cards.map(
         ([key, value, note]) => html`
           <div class="stat ${key === 'overdue' && counts.overdue > 0 ? 'alert' : ''}" data-count=${key}>
-            <div class="stat-label">${COUNT[key]}</div>
+            <div class="stat-label">${key === 'found' ? '已取得联系' : words().count(key)}</div>
             <div class="stat-value">${value}</div>
             ${note && html`<div class="stat-note muted">${note}</div>`}
           </div>`,
@@ -242,7 +244,7 @@ function UnitTable({ rows }) {
       <table class="grid units">
         <thead>
           <tr>
-            ${COLUMNS.map(
+            ${columns().map(
               (c) => html`<th scope="col" class=${c.text ? '' : 'num'}
                   aria-sort=${sort.key === c.key ? (sort.dir > 0 ? 'ascending' : 'descending') : 'none'}>
                 <button class="sort" onClick=${() => by(c.key)}>${c.label}
@@ -258,7 +260,7 @@ function UnitTable({ rows }) {
               <tr data-unit=${r.id}>
                 <th scope="row">
                   <a href="#/overview/${r.id}">${r.name}</a>
-                  <span class="muted kind">${KIND[r.kind]}</span>
+                  <span class="muted kind">${words().kind(r.kind)}</span>
                 </th>
                 <${Cell} value=${r.members} />
                 <${Cell} ratioOf=${[r.verified, r.members]} />
@@ -299,7 +301,7 @@ function Ledgers({ submissions }) {
                   <td>${LEDGER_NAME[l.ledger] || l.ledger}</td>
                   <td class="ledger-status">${l.status ? SUBMISSION_STATUS[l.status] || l.status : '未报送'}</td>
                   <td>${date(l.received_on) || '—'}</td>
-                  <td><span class="chip ${l.state}">${l.state_zh || PHASE_STATE[l.state]}</span></td>
+                  <td><span class="chip ${l.state}">${l.state_zh || words().phaseState(l.state)}</span></td>
                 </tr>`,
             )}
           </tbody>
@@ -329,7 +331,7 @@ export function Overview({ unitId, role }) {
     <div class="overview ${loading ? 'refreshing' : ''}">
       <${Breadcrumb} units=${units} unitId=${status.org_unit_id} />
       <div class="title-row">
-        <h1>${status.name} <span class="muted kind">${KIND[status.kind]}</span></h1>
+        <h1>${status.name} <span class="muted kind">${words().kind(status.kind)}</span></h1>
         <button class="btn small no-print" onClick=${() => print()}>打印</button>
       </div>
       <${Headline} counts=${status.counts} />

@@ -11,44 +11,13 @@ import { html, useState, useEffect } from '../core/ui.js';
 import { api } from '../core/api.js';
 import { pullAll, patch } from '../core/records.js';
 import { onChange } from '../core/live.js';
-import { MEMBER_FIELD } from '../core/messages.js';
+import { words } from '../core/words.js';
 import { chinaToday, date } from '../core/format.js';
 
-const LEDGER = { ledger_a: '台帐A（不在花名册党员）', ledger_b: '台帐B（花名册多余人员）' };
-const DISPOSITION = {
-  restore_normal: '恢复正常管理',
-  correction_deadline: '限期改正',
-  persuade_withdraw: '劝其退党',
-  remove: '除名',
-  suspend: '停止党籍',
-  cancel_probation: '取消预备党员资格',
-  probation_not_retained: '不再保留预备党员资格',
-  deceased: '因死亡注销',
-  transferred_out: '已转出',
-  restore_membership: '恢复党籍',
-};
-const SEARCH_RESULT = { no_lead: '未查到线索', lead: '查到线索', contact_made: '已取得联系' };
-const DEPARTMENT = {
-  police_household: '公安户籍',
-  student_records: '学籍档案',
-  social_security: '社会保险',
-  medical_insurance: '医疗保险',
-  minimum_allowance: '低保',
-  property: '房产',
-  business_registration: '工商登记',
-  tax: '税务',
-};
-const ARCHIVE_REASON = {
-  transferred_in: '组织关系转入',
-  incomplete: '档案不全',
-  lost: '档案丢失',
-  identity_in_doubt: '身份存疑',
-};
-const EXEMPTION = {
-  joined_before_founding: '建国前入党、组织关系未中断',
-  retired: '离退休党员（参照处理）',
-  aged_sixty_rural_or_community: '60岁以上农村、社区党员（参照处理）',
-};
+/** A record field's value as people read it, from the server's words. */
+const show = (collection, field, value) => words().display(collection, field, value);
+/** The words of an enum field, with their labels, for a choice. */
+const choices = (collection, field) => words().values(collection, field);
 
 const ROLE_QUEUES = {
   org_office: ['ledgers', 'entries', 'conflicts'],
@@ -145,7 +114,7 @@ function Ledger({ item, onDone }) {
     });
   const f = item.fields;
   return html`
-    <${Item} id=${item.id} title="${item.unitName} · ${LEDGER[f.ledger] || f.ledger}" error=${error}
+    <${Item} id=${item.id} title="${item.unitName} · ${show('ledger_submissions', 'ledger', f.ledger)}" error=${error}
       lines=${[`组织办收到：${date(f.received_on) || '—'}　条目数：${f.entry_count ?? '—'}`]}>
       <div class="queue-actions">
         <label class="sr-only" for="opinion-${item.id}">审核意见</label>
@@ -175,7 +144,7 @@ function Search({ item, onDone }) {
   return html`
     <${Item} id=${item.id} title="${item.unitName} · ${item.memberName || '失联党员'} · 部门查找申请" error=${error}
       lines=${[
-        `申请日期：${date(f.requested_on) || '—'}　申请查找部门：${(f.departments || []).map((d) => DEPARTMENT[d] || d).join('、') || '—'}`,
+        `申请日期：${date(f.requested_on) || '—'}　申请查找部门：${show('department_search_requests', 'departments', f.departments || []) || '—'}`,
         f.request_note && `申请说明：${f.request_note}`,
         f.status === 'in_progress' && '办理中',
       ]}>
@@ -185,7 +154,7 @@ function Search({ item, onDone }) {
         <div class="field"><label for="result-${item.id}">查找结果</label>
           <select id="result-${item.id}" value=${result} onChange=${(e) => setResult(e.target.value)}>
             <option value="">请选择</option>
-            ${Object.entries(SEARCH_RESULT).map(([k, v]) => html`<option value=${k}>${v}</option>`)}
+            ${choices('department_search_requests', 'result').map((c) => html`<option value=${c.value}>${c.label}</option>`)}
           </select></div>
         <div class="field"><label for="detail-${item.id}">查找情况</label>
           <input id="detail-${item.id}" value=${detail} maxlength="1000" onInput=${(e) => setDetail(e.target.value)} /></div>
@@ -212,7 +181,7 @@ function Disposition({ item, onDone }) {
       return patch(item, fields);
     });
   return html`
-    <${Item} id=${item.id} title="${item.unitName} · ${item.memberName || ''} · ${DISPOSITION[f.disposition_type] || f.disposition_type}" error=${error}
+    <${Item} id=${item.id} title="${item.unitName} · ${item.memberName || ''} · ${show('dispositions', 'disposition_type', f.disposition_type)}" error=${error}
       lines=${[
         f.basis && `处置依据：${f.basis}`,
         `支部大会：${date(f.branch_meeting_on) || '—'}${f.branch_meeting_vote ? `（${f.branch_meeting_vote}）` : ''}`,
@@ -251,16 +220,16 @@ function Archive({ item, onDone }) {
   return html`
     <${Item} id=${item.id} title="${item.unitName} · ${item.memberName || ''} · 档案审核" error=${error}
       lines=${[
-        `申请原因：${ARCHIVE_REASON[f.reason] || '—'}　申请日期：${date(f.requested_on) || '—'}`,
+        `申请原因：${show('archive_reviews', 'reason', f.reason) || '—'}　申请日期：${date(f.requested_on) || '—'}`,
         f.request_note && `申请说明：${f.request_note}`,
-        { requested: '待审核', under_review: '审核中', proof_requested: '已要求补充证明材料', county_review: '县级组织部门审核中' }[status],
+        show('archive_reviews', 'status', status),
       ]}>
       ${status === 'under_review' &&
       html`<div class="queue-form"><div class="field">
         <label for="exemption-${item.id}">免于补办依据（确认免于补办时必填）</label>
         <select id="exemption-${item.id}" value=${exemption} onChange=${(e) => setExemption(e.target.value)}>
           <option value="">请选择</option>
-          ${Object.entries(EXEMPTION).map(([k, v]) => html`<option value=${k}>${v}</option>`)}
+          ${choices('archive_reviews', 'exemption').map((c) => html`<option value=${c.value}>${c.label}</option>`)}
         </select></div></div>`}
       <div class="queue-actions">
         ${steps.map(
@@ -273,8 +242,9 @@ function Archive({ item, onDone }) {
 
 function Conflict({ item, onDone }) {
   const { busy, error, run } = useAction(onDone);
-  const label = MEMBER_FIELD[item.field] || item.field;
-  const v = (x) => (x === null || x === undefined || x === '' ? '（空）' : typeof x === 'object' ? JSON.stringify(x) : String(x));
+  const label = words().label(item.collection || 'members', item.field);
+  const v = (x) =>
+    x === null || x === undefined || x === '' ? '（空）' : typeof x === 'object' && !Array.isArray(x) ? '（已修改）' : show(item.collection, item.field, x);
   return html`
     <${Item} id=${item.id} title="${item.unitName} · 「${label}」被同时修改" error=${error}
       lines=${[`被覆盖的值：${v(item.overwritten_value)}　保留的值：${v(item.winning_value)}`,

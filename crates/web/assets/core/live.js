@@ -36,7 +36,8 @@ async function loop() {
       }
     } catch (e) {
       if (e.status === 410 || e.status === 400) cursor = null;
-      if (e.status === 401 || e.code === 'session_expired') break;
+      // Signed out, or a role that does not read the change feed: no more waiting.
+      if (e.status === 401 || e.status === 403 || e.code === 'session_expired') break;
       await new Promise((r) => setTimeout(r, backoff));
       backoff = Math.min(backoff * 2, 30000);
     }

@@ -1,6 +1,8 @@
 // Forms from the server's own declarations (`GET /v1/schema`): which fields a collection has,
 // their types, bounds and Chinese labels, who may write them, the state machines and the rules
-// across fields. The app checks an edit here before it enters the outbox, so most refusals are
+// across fields; and every other word people read (roles, kinds of unit, phases, counts, the
+// audit trail's and the account log's words) with which roles a user may give and manage. The
+// web faces keep no table of labels of their own. The app checks an edit here before it enters the outbox, so most refusals are
 // caught on the phone, worded as the server words them; the server checks again.
 
 import { checkIdNumber } from './idnumber.js';
@@ -18,6 +20,47 @@ export class Schema {
     this.doc = doc;
     this.byName = new Map(doc.collections.map((c) => [c.name, c]));
     this.roles = new Map(doc.roles.map((r) => [r.value, r.label]));
+    this.roleDocs = new Map(doc.roles.map((r) => [r.value, r]));
+    const table = (list) => new Map((doc[list] ?? []).map((w) => [w.value, w.label]));
+    this.tables = Object.fromEntries(
+      ['unit_kinds', 'phases', 'phase_states', 'counts', 'audit_ops', 'account_actions', 'account_fields'].map((k) => [k, table(k)]),
+    );
+  }
+
+  /** The Chinese of a word of one of the document's tables; an unknown word as it is. */
+  word(list, value) {
+    return this.tables[list]?.get(value) ?? value;
+  }
+
+  role(value) {
+    return this.roles.get(value) ?? value ?? '';
+  }
+
+  kind(value) {
+    return this.word('unit_kinds', value);
+  }
+
+  count(key) {
+    return this.word('counts', key);
+  }
+
+  phaseState(key) {
+    return this.word('phase_states', key);
+  }
+
+  /** The roles a user of role `own` may give to an account at a unit of kind `kind`. */
+  assignable(own, kind) {
+    return (this.roleDocs.get(own)?.assigns ?? []).filter((r) => this.roleDocs.get(r)?.unit_kinds.includes(kind));
+  }
+
+  /** Whether a user of role `own` manages an account of role `role`. */
+  manages(own, role) {
+    return this.roleDocs.get(own)?.manages.includes(role) ?? false;
+  }
+
+  /** The words of an enum field, in order, with their labels. */
+  values(collection, name) {
+    return this.field(collection, name)?.values ?? [];
   }
 
   collection(name) {

@@ -11,7 +11,6 @@ import { api } from '../core/api.js';
 import { Replica } from '../core/replica.js';
 import { SyncEngine } from '../core/sync.js';
 import { Schema } from '../core/schema.js';
-import { ROLE } from '../core/messages.js';
 import { LoginForm } from '../core/login.js';
 import { MemberList, MemberPage, AttemptForm } from './members.js';
 import { InfoForm } from './form.js';
@@ -89,7 +88,7 @@ function Login({ onDone }) {
     const user = await api.login(username, password, ctx.replica.deviceId);
     if (!FIELD_ROLES.includes(user.role)) {
       await api.logout();
-      throw new Error(`本应用供党支部工作组使用；${ROLE[user.role] ?? user.role}请使用办公端（网址 /）`);
+      throw new Error('本应用供党支部工作组使用；您的账号请使用办公端（网址 /）');
     }
     const previous = ctx.replica.get('user_id');
     if (previous && previous !== user.id) {
@@ -153,7 +152,7 @@ function Shell({ route, user }) {
   return html`
     <header class="top">
       <div class="who"><strong>${user.display_name || user.username}</strong>
-        <span class="muted">${ROLE[user.role] ?? ''}</span></div>
+        <span class="muted">${ctx.schema?.role(user.role) ?? ''}</span></div>
       <${SyncBadge} />
     </header>
     <main class="screen">${screen}</main>

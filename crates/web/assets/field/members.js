@@ -488,7 +488,11 @@ function Cases({ member }) {
 function Conflicts({ member }) {
   const replica = useReplica();
   const [server, setServer] = useState([]);
+  // Only reviewers read the server's conflict log (docs/protocol.md §8): a working group's
+  // member asks nothing it would be refused.
+  const reviewer = replica.get('user')?.role === 'branch_secretary';
   useEffect(() => {
+    if (!reviewer) return;
     api
       .get('/v1/conflicts', { collection: 'members', id: member.id })
       .then((r) => setServer(r.conflicts ?? r))

@@ -8,7 +8,6 @@ import { ctx, useReplica, useSyncState, myBranch } from './app.js';
 import { RecordForm, rejectionsOf } from './members.js';
 import { maxEdge } from './form.js';
 
-const OP = { put: '新建', patch: '修改', delete: '删除' };
 
 function collectionLabel(name) {
   return ctx.schema.collection(name)?.label ?? name;
@@ -80,7 +79,7 @@ export function Ledger() {
 function describe(m) {
   const rec = ctx.replica.record(m.collection, m.id);
   const who = rec?.fields.name || rec?.fields.member_name || '';
-  return `${OP[m.op]}${collectionLabel(m.collection)}${who ? `「${who}」` : ''}`;
+  return `${ctx.schema.word('audit_ops', m.op)}${collectionLabel(m.collection)}${who ? `「${who}」` : ''}`;
 }
 
 function linkTo(m) {

@@ -14,8 +14,48 @@ pub struct SchemaDoc {
     /// the version differs.
     pub version: String,
     pub collections: Vec<CollectionDoc>,
-    /// Roles and their Chinese names.
-    pub roles: Vec<EnumWord>,
+    /// Roles: their Chinese names, the kinds of unit each may sit at, and which roles a user of
+    /// each may give to an account and manage.
+    pub roles: Vec<RoleDoc>,
+    /// The kinds of unit and their Chinese names.
+    #[serde(default)]
+    pub unit_kinds: Vec<EnumWord>,
+    /// The campaign's phases (`GET /v1/status`'s `phases[].phase`).
+    #[serde(default)]
+    pub phases: Vec<EnumWord>,
+    /// Where a phase stands (`phases[].state`, a ledger submission's `state`).
+    #[serde(default)]
+    pub phase_states: Vec<EnumWord>,
+    /// Every key of the status's `counts`.
+    #[serde(default)]
+    pub counts: Vec<EnumWord>,
+    /// What a change of the audit trail did (`GET /v1/audit`'s `op`).
+    #[serde(default)]
+    pub audit_ops: Vec<EnumWord>,
+    /// What an account log entry records (`GET /v1/users/{id}/log`'s `action`) and the keys of
+    /// its `detail`.
+    #[serde(default)]
+    pub account_actions: Vec<EnumWord>,
+    #[serde(default)]
+    pub account_fields: Vec<EnumWord>,
+}
+
+/// A role, as `GET /v1/schema` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RoleDoc {
+    pub value: String,
+    pub label: String,
+    /// The kinds of unit an account of this role may sit at (empty: bound to no unit).
+    #[serde(default)]
+    pub unit_kinds: Vec<OrgUnitKind>,
+    /// The roles a user of this role may give to an account (at a unit of a kind the given
+    /// role fits), creating it or changing it.
+    #[serde(default)]
+    pub assigns: Vec<Role>,
+    /// The roles of the accounts a user of this role manages (changes, disables, resets).
+    #[serde(default)]
+    pub manages: Vec<Role>,
 }
 
 /// One collection.

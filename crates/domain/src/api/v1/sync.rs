@@ -185,6 +185,10 @@ pub struct AuditEntry {
     pub org_unit_id: Uuid,
     pub op: String,
     pub user_id: Uuid,
+    /// Who made the change, as people read it: the user's name, or its username (null when
+    /// the account is gone).
+    #[serde(default)]
+    pub user_name: Option<String>,
     pub device_id: String,
     pub mutation_id: i64,
     pub server_time: DateTime<Utc>,
