@@ -202,6 +202,48 @@ pub fn opens_case(collection: Collection, transfer: &Fields) -> Option<Uuid> {
     member_of(transfer)
 }
 
+/// Whether a transfer's receipt is in (received, or reissued after contact).
+pub fn receipt_in(transfer: &Fields) -> bool {
+    matches!(
+        transfer.get("receipt_status").and_then(Value::as_str),
+        Some("receipt_received" | "receipt_reissued")
+    )
+}
+
+/// The member whose search this transfer's late receipt ends (补办回执, docs/domain.md §6.4): a
+/// transfer registered as lost whose receipt came in after all. The search the loss opened
+/// ends as found ([`case_found_by_receipt`]).
+pub fn receipt_closes_case(collection: Collection, transfer: &Fields) -> Option<Uuid> {
+    if collection != Collection::Transfers
+        || transfer.get("registered_lost").and_then(Value::as_bool) != Some(true)
+        || !receipt_in(transfer)
+    {
+        return None;
+    }
+    member_of(transfer)
+}
+
+/// The fields that end, as found, the search a transfer's loss opened once its receipt came
+/// in: found on the receipt's day (`receipt_on`, else `today`); what the case said stays, the
+/// remark says why it ended.
+pub fn case_found_by_receipt(case: &Fields, transfer: &Fields, today: NaiveDate) -> Fields {
+    let mut fields = Map::new();
+    fields.insert("result".into(), Value::String("found".into()));
+    let on = transfer
+        .get("receipt_on")
+        .and_then(Value::as_str)
+        .map_or_else(|| today.to_string(), str::to_owned);
+    fields.insert("found_on".into(), Value::String(on));
+    fields.insert("found_by".into(), Value::String("other".into()));
+    let note = "接收方党组织补办回执，已取得联系，查找结束（由系统据转出明细记录）";
+    let remarks = match case.get("remarks").and_then(Value::as_str) {
+        Some(before) if !before.is_empty() => format!("{before}；{note}"),
+        _ => note.to_owned(),
+    };
+    fields.insert("remarks".into(), Value::String(remarks));
+    fields
+}
+
 /// Whether a contact case is still open (searching, or without a result yet): the branch's
 /// open case for a member serves, no second one is opened.
 pub fn case_is_open(case: &Fields) -> bool {
@@ -349,5 +391,50 @@ mod tests {
         );
         assert!(case_is_open(&case));
         assert!(!case_is_open(&map(json!({"result": "found"}))));
+    }
+
+    #[test]
+    fn a_late_receipt_ends_the_search_the_loss_opened() {
+        let member = Uuid::now_v7();
+        let with = |status: &str| {
+            map(json!({
+                "registered_lost": true,
+                "member_id": member.to_string(),
+                "receipt_status": status,
+            }))
+        };
+        let t = Collection::Transfers;
+        assert_eq!(
+            receipt_closes_case(t, &with("receipt_reissued")),
+            Some(member)
+        );
+        assert_eq!(
+            receipt_closes_case(t, &with("receipt_received")),
+            Some(member)
+        );
+        assert_eq!(receipt_closes_case(t, &with("receiver_unreachable")), None);
+        let never_lost =
+            map(json!({"member_id": member.to_string(), "receipt_status": "receipt_received"}));
+        assert_eq!(receipt_closes_case(t, &never_lost), None);
+        assert_eq!(
+            receipt_closes_case(Collection::Members, &with("receipt_received")),
+            None
+        );
+
+        let case = map(json!({"result": "searching", "remarks": "由系统据转出明细开立"}));
+        let closed = case_found_by_receipt(&case, &with("receipt_reissued"), day("2026-12-07"));
+        assert_eq!(closed["result"], json!("found"));
+        assert_eq!(closed["found_on"], json!("2026-12-07"));
+        let mut dated = with("receipt_reissued");
+        dated.insert("receipt_on".into(), json!("2026-12-01"));
+        let closed_on = case_found_by_receipt(&case, &dated, day("2026-12-07"));
+        assert_eq!(closed_on["found_on"], json!("2026-12-01"));
+        assert_eq!(
+            closed["remarks"],
+            json!(
+                "由系统据转出明细开立；接收方党组织补办回执，已取得联系，查找结束（由系统据转出明细记录）"
+            )
+        );
+        assert!(!case_is_open(&closed));
     }
 }

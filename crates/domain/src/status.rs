@@ -423,13 +423,15 @@ impl Counts {
         if receipt_status == Some("receipt_reissued") {
             self.receipts_reissued += 1;
         }
-        if registered_lost {
-            self.transfers_registered_lost += 1;
-        }
-        if !matches!(
+        // A receipt that came after the loss was registered (补办回执) ends the loss.
+        let receipt_in = matches!(
             receipt_status,
             Some("receipt_received" | "receipt_reissued")
-        ) {
+        );
+        if registered_lost && !receipt_in {
+            self.transfers_registered_lost += 1;
+        }
+        if !receipt_in {
             self.transfers_without_receipt += 1;
         }
     }

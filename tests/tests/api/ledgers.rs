@@ -428,6 +428,122 @@ async fn registering_a_transfer_lost_opens_one_case_unless_one_is_open() {
     assert_eq!(cases_of(without), 1, "one case opened");
 }
 
+/// A receipt that comes after the transfer was given up as unreachable (补办回执) is recorded;
+/// the search the loss opened ends as found, with the day and why; the loss no longer counts
+/// and leaves the 失联党员登记册; the transfer's history keeps the loss.
+#[tokio::test]
+async fn a_late_receipt_is_recorded_and_ends_the_search_the_loss_opened() {
+    let app = spawn_app().await;
+    let t = app.tenant("lr").await;
+    let b1 = t.branch1.id;
+    let (member, transfer) = (Uuid::now_v7(), Uuid::now_v7());
+    let r = t
+        .secretary1
+        .push(
+            "p",
+            vec![put(1, "members", member, b1, json!({"name": "韦二四"}))],
+        )
+        .await
+        .unwrap();
+    assert!(r.results[0].error.is_none(), "{:?}", r.results);
+    t.street_staff
+        .push(
+            "s",
+            vec![put(
+                1,
+                "transfers",
+                transfer,
+                t.street.id,
+                json!({"branch_id": b1, "member_name": "韦二四"}),
+            )],
+        )
+        .await
+        .unwrap();
+    let step = |n: i64, fields: serde_json::Value| {
+        paicha_tests::patch(n, "transfers", transfer, None, fields)
+    };
+    let r = t
+        .secretary1
+        .push(
+            "p",
+            vec![step(
+                2,
+                json!({"receipt_status": "receiver_unreachable", "registered_lost": true, "member_id": member}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert!(r.results[0].error.is_none(), "{:?}", r.results);
+    let lost_count =
+        |status: &paicha_domain::api::v1::UnitStatus| status.counts.transfers_registered_lost;
+    assert_eq!(lost_count(&t.admin.status(Some(b1)).await.unwrap()), 1);
+
+    // The receipt comes in after all.
+    let r = t
+        .secretary1
+        .push(
+            "p",
+            vec![step(
+                3,
+                json!({"receipt_status": "receipt_reissued", "receipt_on": "2026-12-01"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert!(
+        r.results[0].error.is_none(),
+        "a late receipt is accepted: {:?}",
+        r.results
+    );
+
+    let mut replica = paicha_tests::Replica::default();
+    replica.sync(&t.secretary1).await.unwrap();
+    let cases: Vec<_> = replica
+        .records
+        .iter()
+        .filter(|((c, _), (_, f))| c == "contact_cases" && f["member_id"] == json!(member))
+        .map(|(_, (_, f))| f.clone())
+        .collect();
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    assert_eq!(cases[0]["result"], json!("found"));
+    assert_eq!(cases[0]["found_by"], json!("other"));
+    assert_eq!(cases[0]["found_on"], json!("2026-12-01"));
+    let remarks = cases[0]["remarks"].as_str().unwrap();
+    assert!(
+        remarks.contains("登记为失联") && remarks.contains("补办回执"),
+        "the opening remark stays and the closing one is added: {remarks}"
+    );
+    assert_eq!(lost_count(&t.admin.status(Some(b1)).await.unwrap()), 0);
+
+    // The lost register lists the member once, by the case, which says how it ended.
+    let token = t.admin.access_token().unwrap();
+    let (status, _, bytes) = get(
+        format!(
+            "{}/v1/ledgers/lost_contact_register?org_unit_id={b1}&format=json",
+            app.base
+        ),
+        token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let table: paicha_domain::api::v1::LedgerTable = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(table.rows.len(), 1, "{:?}", table.rows);
+    let text = serde_json::to_string(&table.rows).unwrap();
+    assert!(text.contains("补办回执"), "{text}");
+
+    // The transfer's history keeps the loss.
+    let audit = t.admin.audit("transfers", transfer).await.unwrap();
+    let statuses: Vec<_> = audit
+        .entries
+        .iter()
+        .filter_map(|e| e.changes.get("receipt_status").map(|c| c[1].clone()))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![json!("receiver_unreachable"), json!("receipt_reissued")]
+    );
+}
+
 #[tokio::test]
 async fn csv_cells_never_become_formulas_and_the_workbook_keeps_the_text() {
     let app = spawn_app().await;

@@ -454,3 +454,230 @@ async fn a_ledger_submitted_again_is_received_again() {
         3
     );
 }
+
+/// A disposition must fit its member (docs/domain.md §6.6): no 停止党籍 for a probationary
+/// member, no 取消预备党员资格 for a full one, nothing for a member already off the roster; a
+/// member whose 人员类别 is not recorded is not held to it.
+#[tokio::test]
+async fn a_disposition_must_fit_the_member_it_is_for() {
+    let app = spawn_app().await;
+    let t = app.tenant("df").await;
+    let b1 = t.branch1.id;
+    let (full, probationary, unknown) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let suspension = Uuid::now_v7();
+    let disposition_with = |n: i64, id: Uuid, member: Uuid, kind: &str| {
+        put(
+            n,
+            "dispositions",
+            id,
+            b1,
+            json!({"member_id": member, "disposition_type": kind}),
+        )
+    };
+    let disposition =
+        |n: i64, member: Uuid, kind: &str| disposition_with(n, Uuid::now_v7(), member, kind);
+    let pushed = t
+        .secretary1
+        .push(
+            "p",
+            vec![
+                put(
+                    1,
+                    "members",
+                    full,
+                    b1,
+                    json!({"name": "正式甲", "member_type": "full"}),
+                ),
+                put(
+                    2,
+                    "members",
+                    probationary,
+                    b1,
+                    json!({"name": "预备乙", "member_type": "probationary"}),
+                ),
+                put(3, "members", unknown, b1, json!({"name": "未录丙"})),
+                disposition(4, probationary, "suspend"),
+                disposition(5, full, "cancel_probation"),
+                disposition(6, full, "probation_not_retained"),
+                disposition_with(7, suspension, full, "suspend"),
+                disposition(8, probationary, "cancel_probation"),
+                disposition(9, unknown, "suspend"),
+            ],
+        )
+        .await
+        .unwrap();
+    let codes: Vec<Option<&str>> = pushed
+        .results
+        .iter()
+        .map(|r| r.error.as_ref().map(|e| e.code.as_str()))
+        .collect();
+    let misfit = Some("disposition_does_not_fit");
+    assert_eq!(
+        codes,
+        vec![None, None, None, misfit, misfit, misfit, None, None, None]
+    );
+    let message = &pushed.results[3].error.as_ref().unwrap().message;
+    assert!(
+        message.contains("预备党员") && message.contains("停止党籍"),
+        "{message}"
+    );
+
+    // Changing the kind of an accepted disposition is checked the same way.
+    let changed = t
+        .secretary1
+        .push(
+            "p",
+            vec![patch(
+                10,
+                "dispositions",
+                suspension,
+                None,
+                json!({"disposition_type": "cancel_probation"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        changed.results[0].error.as_ref().map(|e| e.code.as_str()),
+        misfit
+    );
+}
+
+/// A person removed from the roster by mistake is put back by the 组织办 with its reason, his
+/// 公民身份号码 with him (still his: nobody else could take it meanwhile), to be verified again.
+#[tokio::test]
+async fn the_organization_office_restores_a_person_removed_by_mistake_with_the_reason() {
+    let app = spawn_app().await;
+    let t = app.tenant("rs").await;
+    let office = app
+        .user_at(&t.admin, "org-office", Role::OrgOffice, &t.committee)
+        .await;
+    let (m, number) = (Uuid::now_v7(), paicha_tests::id_number("19800101", 13));
+    let r = t
+        .secretary1
+        .push(
+            "p",
+            vec![
+                put(
+                    1,
+                    "members",
+                    m,
+                    t.branch1.id,
+                    json!({"name": "卫十五", "id_number": number}),
+                ),
+                patch(
+                    2,
+                    "members",
+                    m,
+                    None,
+                    json!({"roster_status": "flagged_surplus"}),
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(
+        r.results.iter().all(|r| r.error.is_none()),
+        "{:?}",
+        r.results
+    );
+    let removed = office
+        .push(
+            "o",
+            vec![patch(
+                1,
+                "members",
+                m,
+                None,
+                json!({"roster_status": "removed_from_roster"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(code(&removed), "applied");
+    // His number stays his while he is off the roster.
+    let again = t
+        .secretary1
+        .push(
+            "p",
+            vec![put(
+                3,
+                "members",
+                Uuid::now_v7(),
+                t.branch1.id,
+                json!({"name": "卫十五", "id_number": number}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(code(&again), "id_number_taken");
+
+    // The branch cannot put him back; the 组织办 cannot without saying why.
+    let r = t
+        .secretary1
+        .push(
+            "p",
+            vec![patch(
+                4,
+                "members",
+                m,
+                None,
+                json!({"roster_status": "unverified"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(code(&r), "transition_not_allowed");
+    let r = office
+        .push(
+            "o",
+            vec![patch(
+                2,
+                "members",
+                m,
+                None,
+                json!({"roster_status": "unverified"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(code(&r), "required_for_step");
+    assert_eq!(
+        r.results[0].error.as_ref().unwrap().field.as_deref(),
+        Some("restore_reason")
+    );
+    let r = office
+        .push(
+            "o",
+            vec![patch(3, "members", m, None, json!({"roster_status": "unverified", "restore_reason": "误将在册党员列为多余人员，经核实恢复"}))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(code(&r), "applied");
+
+    let mut replica = paicha_tests::Replica::default();
+    replica.sync(&t.secretary1).await.unwrap();
+    let (_, fields) = &replica.records[&("members".to_owned(), m)];
+    assert_eq!(fields["roster_status"], json!("unverified"));
+    assert_eq!(fields["id_number"], json!(number));
+    assert_eq!(
+        fields["restore_reason"],
+        json!("误将在册党员列为多余人员，经核实恢复")
+    );
+    // Verified again by the branch as any other member.
+    let r = t
+        .secretary1
+        .push(
+            "p",
+            vec![patch(
+                5,
+                "members",
+                m,
+                None,
+                json!({"roster_status": "flagged_surplus"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(code(&r), "applied");
+}

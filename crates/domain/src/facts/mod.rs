@@ -662,5 +662,12 @@ mod tests {
         // (2017-02-01 is after 30 June 2016), and the only overdue item.
         assert_eq!(total.tallies[&Phase::Finalization].not_done(), 1);
         assert_eq!(total.counts.overdue, 1);
+
+        // A suspension counts from its effective_on: before the first took effect none does;
+        // between the first and the restoration both members stand suspended.
+        let (early, _) = roll_up(&facts, unit, &[], &[], Some(&plan), d("2016-04-15"));
+        assert_eq!(early.counts.suspended, 0);
+        let (between, _) = roll_up(&facts, unit, &[], &[], Some(&plan), d("2016-05-15"));
+        assert_eq!(between.counts.suspended, 2);
     }
 }

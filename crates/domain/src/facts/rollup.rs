@@ -129,12 +129,13 @@ pub fn roll_up(
                 status: Some("effective"),
                 effective_on: Some(on),
                 kind,
-            }) => {
+            }) if *on <= as_of => {
+                // What stands on `as_of`: a disposition counts from the day it takes effect.
                 let e = standing.entry(*member).or_insert((*on, *record_id));
                 if (*on, *record_id) > *e {
                     *e = (*on, *record_id);
                 }
-                if kind.is_some_and(crate::workflow::ends_membership) && *on <= as_of {
+                if kind.is_some_and(crate::workflow::ends_membership) {
                     left.insert(*member);
                 }
             }

@@ -87,6 +87,31 @@ pub(super) static REQUIRED_AT: &[(Collection, &str, &str, &[&str])] = &[
 
 /// A field's value as the word [`REQUIRED_AT`] compares: a string as it is, a boolean as
 /// `true` or `false`.
+/// §6.1: a person taken off the roster by mistake is put back by the 组织办, which says why:
+/// the step out of `removed_from_roster` carries a `restore_reason` of its own (a reason kept
+/// from an earlier restoration does not serve).
+pub fn check_restore(
+    collection: Collection,
+    before: &serde_json::Map<String, serde_json::Value>,
+    changed: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), FieldError> {
+    let leaving_removed = collection == Collection::Members
+        && before.get("roster_status").and_then(|v| v.as_str()) == Some("removed_from_roster")
+        && changed.contains_key("roster_status");
+    let reason = changed
+        .get("restore_reason")
+        .and_then(|v| v.as_str())
+        .is_some_and(|r| !r.trim().is_empty());
+    if leaving_removed && !reason {
+        return Err(FieldError {
+            field: "restore_reason".to_owned(),
+            code: "required_for_step",
+            message: "恢复移出花名册的人员，须填写「恢复原因」".to_owned(),
+        });
+    }
+    Ok(())
+}
+
 fn step_word(value: Option<&serde_json::Value>) -> Option<&str> {
     match value? {
         serde_json::Value::String(s) => Some(s),

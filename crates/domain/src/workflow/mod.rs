@@ -90,6 +90,10 @@ static TRANSFER_RECEIPT: Machine = Machine {
         ("issued", "receiver_unreachable", BRANCH),
         ("receiver_contacted", "receipt_reissued", BRANCH),
         ("receiver_contacted", "receiver_unreachable", BRANCH),
+        // A receipt that comes after the transfer was given up as unreachable (补办回执):
+        // recorded, and the search the loss opened ends as found (derived::receipt_closes_case).
+        ("receiver_unreachable", "receipt_received", BRANCH),
+        ("receiver_unreachable", "receipt_reissued", BRANCH),
     ],
     ends: &[
         "receipt_received",
@@ -156,6 +160,9 @@ static ROSTER: Machine = Machine {
         ("pending_lost", "confirmed_assisted", BRANCH),
         ("flagged_surplus", "unverified", BRANCH),
         ("flagged_surplus", "removed_from_roster", &[OrgOffice]),
+        // A person removed by mistake is put back by the 组织办, with the reason
+        // (check_restore), and verified again by the branch.
+        ("removed_from_roster", "unverified", &[OrgOffice]),
         // No dead ends: a confirmed member, or one pending because lost, found later to have
         // died or to be listed in error is flagged as surplus, and the 组织办 removes it.
         ("confirmed_on_site", "flagged_surplus", BRANCH),

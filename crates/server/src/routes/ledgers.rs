@@ -212,7 +212,10 @@ pub async fn ledger(
                 .live_records(scope, Collection::Transfers)
                 .await?,
         ) {
-            if fields.get("registered_lost").and_then(|v| v.as_bool()) != Some(true) {
+            // A receipt that came in after the loss was registered ended it (补办回执).
+            if fields.get("registered_lost").and_then(|v| v.as_bool()) != Some(true)
+                || paicha_domain::derived::receipt_in(&fields)
+            {
                 continue;
             }
             // Registering the member as lost opened a case for it (docs/domain.md §6.4): the

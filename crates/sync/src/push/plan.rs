@@ -8,15 +8,15 @@ use std::collections::HashMap;
 
 use paicha_domain::api::v1::{FieldConflict, Mutation, MutationResult};
 use paicha_domain::collection::{
-    Collection, FieldError, FieldType, Mode, Schema, check_archive_review_member, check_past_dates,
-    check_record, validate_fields,
+    Collection, FieldError, FieldType, Mode, Schema, check_archive_review_member,
+    check_disposition_fits, check_past_dates, check_record, validate_fields,
 };
 use paicha_domain::derived;
 use paicha_domain::ids::UnitId;
 use paicha_domain::role::Role;
 use paicha_domain::workflow::{
     Start, check_confirmation, check_delete, check_fixed_change, check_required_for_steps,
-    check_role_rules, check_transition,
+    check_restore, check_role_rules, check_transition,
 };
 use paicha_storage::{ConflictRow, OrgUnitRecord, RecordRow};
 use serde_json::{Map, Value, json};
@@ -303,14 +303,22 @@ async fn check_across_records<R: Reader>(
     schema: &Schema,
     fields: &Map<String, Value>,
 ) -> Planning<()> {
-    if schema.collection != Collection::ArchiveReviews {
+    if !matches!(
+        schema.collection,
+        Collection::ArchiveReviews | Collection::Dispositions
+    ) {
         return Ok(());
     }
     let Some(member) = derived::member_of(fields) else {
         return Ok(());
     };
-    if let Some(row) = batch.record(Collection::Members, member).await? {
+    let Some(row) = batch.record(Collection::Members, member).await? else {
+        return Ok(());
+    };
+    if schema.collection == Collection::ArchiveReviews {
         check_archive_review_member(&row.fields)?;
+    } else if let Some(kind) = fields.get("disposition_type").and_then(Value::as_str) {
+        check_disposition_fits(kind, &row.fields)?;
     }
     Ok(())
 }
@@ -503,6 +511,7 @@ async fn update<R: Reader>(
         check_not_frozen(batch, &row).await?;
     }
     check_fixed_change(schema.collection, &row.fields, &changed)?;
+    check_restore(schema.collection, &row.fields, &changed)?;
     let today = paicha_domain::calendar::china_date(batch.now);
     check_past_dates(schema.collection, &changed, today)?;
     derived::stamp(schema.collection, Some(&row.fields), &mut changed, today);
@@ -530,6 +539,9 @@ async fn update<R: Reader>(
     check_confirmed(batch, schema, row.id, &merged, confirming).await?;
     check_references(batch, schema, &changed).await?;
     claim_id_number(batch, schema, row.id, &changed).await?;
+    if changed.contains_key("member_id") || changed.contains_key("disposition_type") {
+        check_across_records(batch, schema, &merged).await?;
+    }
 
     let version = batch.next_version();
     let mut conflicts = Vec::new();
@@ -747,7 +759,8 @@ async fn lost_months_of<R: Reader>(
 
 /// What the server does after a write: the writes `compute` left pending, and a transfer
 /// registered as lost opens a contact case for its member (docs/domain.md §6.4), one per
-/// transfer, unless the member has an open case already.
+/// transfer, unless the member has an open case already; once its receipt comes in after all
+/// (补办回执), the case it opened ends as found.
 async fn follow_up<R: Reader>(
     batch: &mut Batch<'_, R>,
     row: &RecordRow,
@@ -758,13 +771,25 @@ async fn follow_up<R: Reader>(
             batch.server_patch(target, fields, m);
         }
     }
+    let case_id = derived_id(row.id, "contact_case");
+    if derived::receipt_closes_case(row.collection, &row.fields).is_some() {
+        let case = batch
+            .record(Collection::ContactCases, case_id)
+            .await?
+            .filter(|c| !c.deleted && derived::case_is_open(&c.fields));
+        if let Some(case) = case {
+            let today = paicha_domain::calendar::china_date(batch.now);
+            let fields = derived::case_found_by_receipt(&case.fields, &row.fields, today);
+            batch.server_patch(case, fields, m);
+        }
+        return Ok(());
+    }
     let (Some(member), Some(branch)) = (
         derived::opens_case(row.collection, &row.fields),
         row.addressee_id,
     ) else {
         return Ok(());
     };
-    let case_id = derived_id(row.id, "contact_case");
     if batch
         .record(Collection::ContactCases, case_id)
         .await?

@@ -138,7 +138,7 @@ fn world() -> Memory {
             Collection::Members,
             MEMBER,
             &branch,
-            json!({"name": "张三"}),
+            json!({"name": "张三", "member_type": "full"}),
         ),
         row(
             Collection::Members,
@@ -156,7 +156,7 @@ fn world() -> Memory {
             Collection::Members,
             MEMBER_CADRE_FILE,
             &branch,
-            json!({"name": "赵六", "cadre_file": true}),
+            json!({"name": "赵六", "cadre_file": true, "member_type": "probationary"}),
         ),
         deleted,
         row(
@@ -403,6 +403,21 @@ fn rejection_cases() -> Vec<Case> {
             put(1, "archive_reviews", new_id(), BRANCH, json!({"member_id": MEMBER_CADRE_FILE})),
             "cadre_file_not_reviewed",
             Some("member_id"),
+        ),
+        secretary(
+            put(1, "dispositions", new_id(), BRANCH, json!({"member_id": MEMBER, "disposition_type": "cancel_probation"})),
+            "disposition_does_not_fit",
+            Some("disposition_type"),
+        ),
+        secretary(
+            put(1, "dispositions", new_id(), BRANCH, json!({"member_id": MEMBER_CADRE_FILE, "disposition_type": "suspend"})),
+            "disposition_does_not_fit",
+            Some("disposition_type"),
+        ),
+        secretary(
+            patch(1, "dispositions", PROPOSED, json!({"disposition_type": "probation_not_retained"})),
+            "disposition_does_not_fit",
+            Some("disposition_type"),
         ),
         secretary(birth_in_future(), "date_in_future", Some("birth_date")),
         // The rules of the steps.
@@ -699,6 +714,49 @@ async fn a_transfer_registered_lost_opens_one_contact_case() {
     )
     .await;
     assert!(follow_ups(&planning.planned[0]).is_empty());
+}
+
+/// 补办回执: a receipt recorded after the transfer was given up as unreachable ends, as found,
+/// the search its loss opened (here in the same group, the case written by the first mutation).
+#[tokio::test]
+async fn a_late_receipt_ends_the_case_the_loss_opened() {
+    let mutations = [
+        patch(
+            1,
+            "transfers",
+            TRANSFER,
+            json!({"member_id": MEMBER_LOST, "registered_lost": true, "receipt_status": "receiver_unreachable"}),
+        ),
+        patch(
+            2,
+            "transfers",
+            TRANSFER,
+            json!({"receipt_status": "receipt_reissued", "receipt_on": "2026-05-03"}),
+        ),
+    ];
+    let planning = plan(Role::BranchSecretary, BRANCH, &mutations).await;
+    assert_eq!(
+        planning.codes(),
+        vec![("applied".into(), None), ("applied".into(), None)]
+    );
+    let case_id = derived_id(TRANSFER, "contact_case");
+    let case = planning.written(Collection::ContactCases, case_id).unwrap();
+    assert_eq!(case.fields["result"], json!("found"));
+    assert_eq!(case.fields["found_on"], json!("2026-05-03"));
+    let ops: Vec<_> = planning
+        .entries
+        .iter()
+        .map(|e| (e.collection.as_str(), e.op.as_str(), e.mutation_id))
+        .collect();
+    assert_eq!(
+        ops,
+        vec![
+            ("transfers", "patch", 1),
+            ("contact_cases", "put", 1),
+            ("transfers", "patch", 2),
+            ("contact_cases", "patch", 2),
+        ]
+    );
 }
 
 #[tokio::test]

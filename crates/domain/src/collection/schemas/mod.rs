@@ -282,10 +282,12 @@ mod tests {
             let spec = c.schema().field(field).unwrap();
             assert_eq!(only(spec.writers), only(roles), "{}.{field}", c.as_str());
         }
-        // Nobody outside the branch edits a member's record, but the 组织办 for removal.
+        // Nobody outside the branch edits a member's record, but the 组织办 for removal and
+        // for putting back a person removed by mistake, with the reason.
         for spec in Collection::Members.schema().fields {
             let allowed: &[Role] = match spec.name {
                 "roster_status" => &[BranchSecretary, GroupMember, OrgOffice],
+                "restore_reason" => &[OrgOffice],
                 // Stamped by the server.
                 "checked_on" | "found_on" => &[],
                 f if crate::baseline::MEMBER_FIELDS.contains(&f) => &[],

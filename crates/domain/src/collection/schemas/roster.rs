@@ -71,6 +71,8 @@ pub(super) static MEMBERS: Schema = Schema {
             Enum(ROSTER_STATUS),
             &[BranchSecretary, GroupMember, OrgOffice],
         ),
+        // Why the 组织办 put back a person it had removed (workflow::check_restore).
+        f("restore_reason", "恢复原因", Text(500), ORG_OFFICE),
         f("on_roster", "是否在花名册", Bool, BRANCH),
         // Stamped by the server when the verification outcome is first recorded
         // (workflow::stamps).
