@@ -244,6 +244,25 @@ pub fn case_found_by_receipt(case: &Fields, transfer: &Fields, today: NaiveDate)
     fields
 }
 
+/// What is proposed for a person whose identity the committee did not recognize (an archive
+/// review ended `not_recognized`, docs/domain.md §6.5) while he is still on the roster: never
+/// kept silently, he is put to the committee to be taken off (as surplus, register B, removed
+/// by the 组织办). `None` once he is off the roster, or if the review did not end so.
+pub fn identity_proposal(review: &Fields, member: &Fields) -> Option<&'static str> {
+    if review.get("status").and_then(Value::as_str) != Some("not_recognized") {
+        return None;
+    }
+    match member.get("roster_status").and_then(Value::as_str) {
+        Some("removed_from_roster") => None,
+        Some("flagged_surplus") => {
+            Some("党工委审核不予认定其党员身份；已列为多余人员，待组织办审核移出花名册")
+        }
+        _ => Some(
+            "党工委审核不予认定其党员身份，仍在花名册上：建议列为多余人员（台帐B），由组织办审核移出花名册",
+        ),
+    }
+}
+
 /// Whether a contact case is still open (searching, or without a result yet): the branch's
 /// open case for a member serves, no second one is opened.
 pub fn case_is_open(case: &Fields) -> bool {

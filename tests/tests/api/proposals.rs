@@ -328,3 +328,135 @@ async fn the_suspension_clock_reminds_before_and_after_two_years() {
         (1, 0, 1)
     );
 }
+
+/// A person whose identity the committee did not recognize is never kept silently: while he
+/// is on the roster he is put to the committee (flag him as surplus, the 组织办 removes him),
+/// and the proposal ends once he is off the roster.
+#[tokio::test]
+async fn an_identity_not_recognized_is_put_to_the_committee_until_the_person_is_off_the_roster() {
+    let app = spawn_app().await;
+    let t = app.tenant("nr").await;
+    let b1 = t.branch1.id;
+    let office = app
+        .user_at(
+            &t.admin,
+            "org-office",
+            paicha_domain::role::Role::OrgOffice,
+            &t.committee,
+        )
+        .await;
+    let (member, other, review) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let r = t
+        .secretary1
+        .push(
+            "p",
+            vec![
+                put(1, "members", member, b1, json!({"name": "存疑甲"})),
+                put(2, "members", other, b1, json!({"name": "无疑乙"})),
+                put(
+                    3,
+                    "archive_reviews",
+                    review,
+                    b1,
+                    json!({"member_id": member, "reason": "identity_in_doubt"}),
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(
+        r.results.iter().all(|r| r.error.is_none()),
+        "{:?}",
+        r.results
+    );
+    let proposal_of = |list: &paicha_domain::api::v1::ProposalList, id: Uuid| {
+        list.members
+            .iter()
+            .find(|m| m.member_id == id)
+            .and_then(|m| m.identity_not_recognized.clone())
+    };
+    let list = t.admin.proposals(None, None, false).await.unwrap();
+    assert_eq!(
+        proposal_of(&list, member),
+        None,
+        "not while the review runs"
+    );
+
+    let r = t
+        .admin
+        .push(
+            "c",
+            vec![
+                patch(
+                    1,
+                    "archive_reviews",
+                    review,
+                    None,
+                    json!({"status": "under_review"}),
+                ),
+                patch(
+                    2,
+                    "archive_reviews",
+                    review,
+                    None,
+                    json!({"status": "not_recognized", "result_note": "无入党材料，不予认定"}),
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(
+        r.results.iter().all(|r| r.error.is_none()),
+        "{:?}",
+        r.results
+    );
+
+    // The committee's list of what needs deciding holds him, with the review and the reason.
+    let list = t.admin.proposals(None, None, true).await.unwrap();
+    let proposal = proposal_of(&list, member).expect("put to the committee");
+    assert_eq!(proposal.archive_review_id, review);
+    assert!(
+        proposal.reason_zh.contains("建议列为多余人员"),
+        "{}",
+        proposal.reason_zh
+    );
+    assert_eq!(proposal_of(&list, other), None);
+
+    // Flagged as surplus: still proposed, now to the 组织办; removed: no longer.
+    t.secretary1
+        .push(
+            "p",
+            vec![patch(
+                4,
+                "members",
+                member,
+                None,
+                json!({"roster_status": "flagged_surplus"}),
+            )],
+        )
+        .await
+        .unwrap();
+    let list = t.admin.proposals(None, None, true).await.unwrap();
+    let proposal = proposal_of(&list, member).expect("still proposed");
+    assert!(
+        proposal.reason_zh.contains("待组织办审核移出"),
+        "{}",
+        proposal.reason_zh
+    );
+    let r = office
+        .push(
+            "o",
+            vec![patch(
+                1,
+                "members",
+                member,
+                None,
+                json!({"roster_status": "removed_from_roster"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert!(r.results[0].error.is_none(), "{:?}", r.results);
+    let list = t.admin.proposals(None, None, false).await.unwrap();
+    assert!(list.members.iter().all(|m| m.member_id != member));
+}

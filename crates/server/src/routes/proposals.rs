@@ -9,8 +9,8 @@ use axum::extract::State;
 use chrono::NaiveDate;
 use paicha_domain::api::ErrorBody;
 use paicha_domain::api::v1::{
-    ExemptionProposalView, LostContactProposal, MemberProposals, MobileProposal, ProposalList,
-    SuspensionView,
+    ExemptionProposalView, IdentityProposal, LostContactProposal, MemberProposals, MobileProposal,
+    ProposalList, SuspensionView,
 };
 use paicha_domain::campaign::{Plan, suspension_clock};
 use paicha_domain::collection::Collection;
@@ -109,6 +109,17 @@ pub async fn proposals(
         .filter(|(_, (_, _, suspends))| *suspends)
         .map(|(member, (on, id, _))| (member, (id, on)))
         .collect();
+    // Each member's archive reviews, latest last, for an identity not recognized.
+    let mut reviews: HashMap<Uuid, (Uuid, serde_json::Map<String, Value>)> = HashMap::new();
+    for (id, _, fields) in state
+        .store
+        .live_records(scope, Collection::ArchiveReviews)
+        .await?
+    {
+        if let Some(member) = paicha_domain::derived::member_of(&fields) {
+            reviews.insert(member, (id, fields));
+        }
+    }
     let mut members = Vec::new();
     for (id, unit, fields) in state.store.live_records(scope, Collection::Members).await? {
         if fields.get("roster_status").and_then(Value::as_str) == Some("removed_from_roster") {
@@ -197,10 +208,18 @@ pub async fn proposals(
                 clock,
             }
         });
+        let identity_not_recognized = reviews.get(&id).and_then(|(review_id, review)| {
+            let reason = paicha_domain::derived::identity_proposal(review, &fields)?;
+            Some(IdentityProposal {
+                archive_review_id: *review_id,
+                reason_zh: reason.to_owned(),
+            })
+        });
         let proposes = lost_contact.as_ref().is_some_and(|l| l.proposed)
             || mobile.as_ref().is_some_and(|m| m.proposed)
             || ground.is_some()
-            || suspension.is_some();
+            || suspension.is_some()
+            || identity_not_recognized.is_some();
         if query.only_proposed && !proposes {
             continue;
         }
@@ -220,6 +239,7 @@ pub async fn proposals(
                 reason_zh: exemption.reason_zh(),
             },
             suspension,
+            identity_not_recognized,
         });
     }
     Ok(Json(ProposalList {

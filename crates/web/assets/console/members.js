@@ -57,6 +57,7 @@ function Proposals({ member }) {
   }
   items.push(['免填入党志愿书', { exempt: '可以免填', eligible_by_reference: '可参照免填，需支部决定', not_exempt: '不能免填' }[p.form_exemption.proposal] || '', p.form_exemption.reason_zh]);
   if (p.suspension) items.push(['停止党籍', `自${date(p.suspension.effective_on)}起`, p.suspension.reminder_zh]);
+  if (p.identity_not_recognized) items.push(['党员身份', '不予认定', p.identity_not_recognized.reason_zh]);
   return html`
     <dl class="proposals">
       ${items.map(([k, v, why]) => html`<div><dt>${k}</dt><dd><strong>${v}</strong>${why && html`<span class="muted">（${why}）</span>`}</dd></div>`)}

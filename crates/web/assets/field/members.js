@@ -66,6 +66,7 @@ function useProposals() {
           if (m.mobile?.proposed) tags.push('拟认定流动');
           if (m.form_exemption?.proposal === 'exempt') tags.push('可免补志愿书');
           if (m.suspension) tags.push('停止党籍计时');
+          if (m.identity_not_recognized) tags.push('身份不予认定');
           if (tags.length) by[m.member_id] = { tags, lost: m.lost_contact?.reason_zh, mobile: m.mobile?.reason_zh };
         }
         return replica.setMeta({ proposals: by });

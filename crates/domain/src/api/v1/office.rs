@@ -332,6 +332,19 @@ pub struct MemberProposals {
     pub form_exemption: ExemptionProposalView,
     /// The clock of a suspension (停止党籍) in effect, if any.
     pub suspension: Option<SuspensionView>,
+    /// A person whose identity the committee did not recognize, still on the roster: put to
+    /// the committee to be taken off (docs/domain.md §6.5). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_not_recognized: Option<IdentityProposal>,
+}
+
+/// An identity not recognized (档案审核 不予认定) while the person is still on the roster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IdentityProposal {
+    /// The archive review that ended `not_recognized`.
+    pub archive_review_id: Uuid,
+    pub reason_zh: String,
 }
 
 /// §8.1 at the campaign's start.
