@@ -8,6 +8,7 @@
 
 mod describe;
 pub(crate) mod labels;
+mod member_fit;
 mod schemas;
 mod validate;
 
@@ -18,9 +19,9 @@ use crate::role::Role;
 
 pub use describe::describe;
 pub use labels::{enum_label, word_for_label, word_label};
+pub use member_fit::{check_archive_review_member, check_disposition_fits};
 pub use validate::{
-    FieldError, LEGACY_ENTERED, Mode, PAST_DATES, check_archive_review_member,
-    check_disposition_fits, check_past_dates, check_record, validate_fields,
+    FieldError, LEGACY_ENTERED, Mode, PAST_DATES, check_past_dates, check_record, validate_fields,
 };
 
 /// The sync collections (docs/protocol.md §9), one table each.
