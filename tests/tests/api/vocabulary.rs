@@ -134,49 +134,7 @@ fn no_text_the_server_words_for_people_holds_an_api_word() {
 
 #[test]
 fn no_refusal_of_a_push_holds_an_api_word() {
-    use paicha_domain::collection::Collection;
-    use paicha_domain::org::OrgUnitKind;
-    use paicha_domain::role::Role;
-    let mut all = vec![
-        Rejection::NulCharacter,
-        Rejection::Malformed("missing field `op` at line 1 column 30".into()),
-        Rejection::ClientTime,
-        Rejection::InvalidMutationId,
-        Rejection::MutationIdReused,
-        Rejection::UnknownCollection("old_collection".into()),
-        Rejection::InvalidOp,
-        Rejection::IdTaken,
-        Rejection::RecordNotFound,
-        Rejection::UnitNotFound {
-            field: "org_unit_id",
-        },
-        Rejection::RecordOutsideScope,
-        Rejection::UnitOutsideScope {
-            field: "org_unit_id",
-        },
-        Rejection::NotOwner,
-        Rejection::RecordDeleted,
-        Rejection::OrgUnitRequired,
-        Rejection::CampaignExists,
-        Rejection::OrgUnitImmutable,
-        Rejection::AddresseeImmutable { field: "branch_id" },
-        Rejection::IdNumberTaken,
-    ];
-    for collection in Collection::ALL {
-        for kind in OrgUnitKind::ALL {
-            all.push(Rejection::InvalidOwnerUnit { collection, kind });
-        }
-        for role in Role::ALL {
-            all.push(Rejection::MayNotCreate { role, collection });
-            all.push(Rejection::MayNotDelete { role, collection });
-        }
-        for spec in collection.schema().fields {
-            all.push(Rejection::InvalidReference {
-                field: spec.name,
-                label: spec.label_zh,
-            });
-        }
-    }
+    let all = Rejection::every_kind();
     let mut leaks = Vec::new();
     for r in &all {
         check(r.code(), &r.message(), &mut leaks);
