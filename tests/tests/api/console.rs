@@ -864,7 +864,7 @@ async fn the_committee_works_its_queues_in_place() {
     let refused = b.text(&item(archive, "[data-error]")).await;
     assert!(refused.contains("免于补办依据"), "{refused}");
     b.eval(&format!(
-        "const s = document.getElementById('exemption-{archive}'); s.value = 'retired'; \
+        "const s = document.getElementById('exemption-{archive}'); s.value = 'joined_before_founding'; \
          s.dispatchEvent(new Event('change', {{bubbles: true}})); return true;"
     ))
     .await;
@@ -906,7 +906,7 @@ async fn the_committee_works_its_queues_in_place() {
     let a = fields("archive_reviews", archive);
     assert_eq!(
         (a["status"].as_str(), a["exemption"].as_str()),
-        (Some("exempt_confirmed"), Some("retired"))
+        (Some("exempt_confirmed"), Some("joined_before_founding"))
     );
     assert!(
         t.admin

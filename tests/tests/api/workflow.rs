@@ -681,3 +681,153 @@ async fn the_organization_office_restores_a_person_removed_by_mistake_with_the_r
         .unwrap();
     assert_eq!(code(&r), "applied");
 }
+
+/// Treating a retired member like a pre-1949 one (no new application form) is the branch's
+/// decision, with its note; the committee confirms it on that ground or overrules it with its
+/// conclusion, and cannot confirm such an exemption the branch did not decide.
+#[tokio::test]
+async fn an_exemption_by_reference_is_the_branchs_decision_and_the_committee_may_overrule_it() {
+    let app = spawn_app().await;
+    let t = app.tenant("ex").await;
+    let b1 = t.branch1.id;
+    let (decided, undecided, overruled) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let mut batch = Vec::new();
+    for (n, (review, name)) in [
+        (decided, "离休甲"),
+        (undecided, "离休乙"),
+        (overruled, "离休丙"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let member = Uuid::now_v7();
+        let n = 2 * n as i64;
+        batch.push(put(
+            n + 1,
+            "members",
+            member,
+            b1,
+            json!({"name": name, "retired": true}),
+        ));
+        batch.push(put(
+            n + 2,
+            "archive_reviews",
+            review,
+            b1,
+            json!({"member_id": member, "reason": "incomplete"}),
+        ));
+    }
+    let r = t.secretary1.push("p", batch).await.unwrap();
+    assert!(
+        r.results.iter().all(|r| r.error.is_none()),
+        "{:?}",
+        r.results
+    );
+
+    // The branch decides for two of them; without a note it may not.
+    let r = t
+        .secretary1
+        .push(
+            "p",
+            vec![patch(
+                7,
+                "archive_reviews",
+                decided,
+                None,
+                json!({"branch_exemption": "retired"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(code(&r), "required_for_step");
+    let note = json!({"branch_exemption": "retired", "branch_exemption_note": "离休干部，组织关系一直未中断，支部委员会研究同意参照处理"});
+    let r = t
+        .secretary1
+        .push(
+            "p",
+            vec![
+                patch(8, "archive_reviews", decided, None, note.clone()),
+                patch(9, "archive_reviews", overruled, None, note),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(
+        r.results.iter().all(|r| r.error.is_none()),
+        "{:?}",
+        r.results
+    );
+
+    let confirm = |n: i64, review: Uuid| {
+        patch(
+            n,
+            "archive_reviews",
+            review,
+            None,
+            json!({"status": "exempt_confirmed", "exemption": "retired"}),
+        )
+    };
+    let mut steps = Vec::new();
+    for (n, review) in [decided, undecided, overruled].into_iter().enumerate() {
+        steps.push(patch(
+            n as i64 + 1,
+            "archive_reviews",
+            review,
+            None,
+            json!({"status": "under_review"}),
+        ));
+    }
+    let r = t.admin.push("c", steps).await.unwrap();
+    assert!(
+        r.results.iter().all(|r| r.error.is_none()),
+        "{:?}",
+        r.results
+    );
+    // The committee overrules one: only with its conclusion.
+    let r = t
+        .admin
+        .push(
+            "c",
+            vec![patch(
+                4,
+                "archive_reviews",
+                overruled,
+                None,
+                json!({"exemption_overruled": true}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(code(&r), "required_for_step");
+    let r = t
+        .admin
+        .push(
+            "c",
+            vec![patch(5, "archive_reviews", overruled, None, json!({"exemption_overruled": true, "result_note": "离休前组织关系曾中断，不能参照处理，须补办"}))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(code(&r), "applied");
+
+    let r = t
+        .admin
+        .push(
+            "c",
+            vec![
+                confirm(6, decided),
+                confirm(7, undecided),
+                confirm(8, overruled),
+            ],
+        )
+        .await
+        .unwrap();
+    let codes: Vec<Option<&str>> = r
+        .results
+        .iter()
+        .map(|r| r.error.as_ref().map(|e| e.code.as_str()))
+        .collect();
+    let refused = Some("exemption_needs_branch_decision");
+    assert_eq!(codes, vec![None, refused, refused]);
+    let message = &r.results[1].error.as_ref().unwrap().message;
+    assert!(message.contains("党支部决定"), "{message}");
+}

@@ -75,6 +75,26 @@ pub(super) static REQUIRED_AT: &[(Collection, &str, &str, &[&str])] = &[
         &["exemption"],
     ),
     (Collection::ContactCases, "result", "found", &["found_by"]),
+    // The branch's decision to treat a member by reference (docs/domain.md §8.3) is made with
+    // its note; the committee overrules it with its conclusion.
+    (
+        Collection::ArchiveReviews,
+        "branch_exemption",
+        "retired",
+        &["branch_exemption_note"],
+    ),
+    (
+        Collection::ArchiveReviews,
+        "branch_exemption",
+        "aged_sixty_rural_or_community",
+        &["branch_exemption_note"],
+    ),
+    (
+        Collection::ArchiveReviews,
+        "exemption_overruled",
+        "true",
+        &["result_note"],
+    ),
     // A transfer registered as lost opens a contact case for its member (docs/domain.md §6.4),
     // so the member must be named.
     (

@@ -401,12 +401,38 @@ pub fn check_role_rules(
     fields: &serde_json::Map<String, serde_json::Value>,
     role: Role,
 ) -> Result<(), FieldError> {
+    check_exemption_decided(collection, fields)?;
     let department = fields.get("method").and_then(serde_json::Value::as_str) == Some("department");
     if collection == Collection::ContactAttempts && department && role != CommitteeAdmin {
         return Err(FieldError {
             field: "method".to_owned(),
             code: "department_search_by_committee",
             message: "部门查找由党支部提出申请（部门查找申请），由党工委查找并登记结果".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// §8.3: treating a member by reference (retired, or 60 or more in a rural or community
+/// branch) is the branch's decision. The committee confirms an exemption on such a ground only
+/// as the branch decided it, and not once it has overruled the branch.
+fn check_exemption_decided(
+    collection: Collection,
+    fields: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), FieldError> {
+    let text = |name: &str| fields.get(name).and_then(serde_json::Value::as_str);
+    if collection != Collection::ArchiveReviews || text("status") != Some("exempt_confirmed") {
+        return Ok(());
+    }
+    let Some(ground @ ("retired" | "aged_sixty_rural_or_community")) = text("exemption") else {
+        return Ok(());
+    };
+    let overruled = fields.get("exemption_overruled") == Some(&serde_json::Value::Bool(true));
+    if text("branch_exemption") != Some(ground) || overruled {
+        return Err(FieldError {
+            field: "exemption".to_owned(),
+            code: "exemption_needs_branch_decision",
+            message: "参照建国前党员处理（离退休党员、60岁以上农村社区党员）须由党支部决定并说明，党工委据支部的决定确认".to_owned(),
         });
     }
     Ok(())

@@ -51,6 +51,7 @@ const APPROVED_SUBMISSION: Uuid = Uuid::from_u128(0x702);
 const ENTRY_FREE: Uuid = Uuid::from_u128(0x800);
 const ENTRY_OTHER_LEDGER: Uuid = Uuid::from_u128(0x801);
 const ENTRY_FROZEN: Uuid = Uuid::from_u128(0x802);
+const REVIEW: Uuid = Uuid::from_u128(0x650);
 
 /// A valid 公民身份号码 (GB 11643's example: born 1949-12-31, female).
 const NUMBER: &str = "11010519491231002X";
@@ -177,6 +178,12 @@ fn world() -> Memory {
             CASE,
             &branch,
             json!({"member_id": MEMBER.to_string()}),
+        ),
+        row(
+            Collection::ArchiveReviews,
+            REVIEW,
+            &branch,
+            json!({"member_id": MEMBER.to_string(), "status": "under_review"}),
         ),
         row(
             Collection::Dispositions,
@@ -418,6 +425,13 @@ fn rejection_cases() -> Vec<Case> {
             patch(1, "dispositions", PROPOSED, json!({"disposition_type": "probation_not_retained"})),
             "disposition_does_not_fit",
             Some("disposition_type"),
+        ),
+        (
+            CommitteeAdmin,
+            COMMITTEE,
+            patch(1, "archive_reviews", REVIEW, json!({"status": "exempt_confirmed", "exemption": "retired"})),
+            "exemption_needs_branch_decision",
+            Some("exemption"),
         ),
         secretary(birth_in_future(), "date_in_future", Some("birth_date")),
         // The rules of the steps.

@@ -146,6 +146,8 @@ function Search({ item, onDone }) {
       lines=${[
         `申请日期：${date(f.requested_on) || '—'}　申请查找部门：${show('department_search_requests', 'departments', f.departments || []) || '—'}`,
         f.request_note && `申请说明：${f.request_note}`,
+        f.branch_exemption &&
+          `支部决定参照处理：${show('archive_reviews', 'branch_exemption', f.branch_exemption)}${f.branch_exemption_note ? `（${f.branch_exemption_note}）` : ''}${f.exemption_overruled ? '　党工委不同意' : ''}`,
         f.status === 'in_progress' && '办理中',
       ]}>
       <div class="queue-form">
@@ -198,9 +200,10 @@ function Disposition({ item, onDone }) {
 }
 
 function Archive({ item, onDone }) {
-  const [exemption, setExemption] = useState('');
-  const { busy, error, run } = useAction(onDone);
   const f = item.fields;
+  // The branch's decision to treat the member by reference is the ground the committee confirms.
+  const [exemption, setExemption] = useState(f.exemption_overruled ? '' : f.branch_exemption || '');
+  const { busy, error, run } = useAction(onDone);
   const status = f.status || 'requested';
   const to = (next, extra = {}) => run(() => patch(item, { status: next, ...extra }));
   const steps = {
@@ -222,6 +225,8 @@ function Archive({ item, onDone }) {
       lines=${[
         `申请原因：${show('archive_reviews', 'reason', f.reason) || '—'}　申请日期：${date(f.requested_on) || '—'}`,
         f.request_note && `申请说明：${f.request_note}`,
+        f.branch_exemption &&
+          `支部决定参照处理：${show('archive_reviews', 'branch_exemption', f.branch_exemption)}${f.branch_exemption_note ? `（${f.branch_exemption_note}）` : ''}${f.exemption_overruled ? '　党工委不同意' : ''}`,
         show('archive_reviews', 'status', status),
       ]}>
       ${status === 'under_review' &&

@@ -59,6 +59,22 @@ pub(super) static ARCHIVE_REVIEWS: Schema = Schema {
             COMMITTEE,
         ),
         f("exemption_note", "免于补办说明", Text(1000), COMMITTEE),
+        // The branch's decision to treat a retired member, or one of 60 or more in a rural or
+        // community branch, like a pre-1949 member (docs/domain.md §8.3), with its note; the
+        // committee confirms it or overrules it (workflow::check_role_rules).
+        f(
+            "branch_exemption",
+            "支部决定参照处理的依据",
+            Enum(&["retired", "aged_sixty_rural_or_community"]),
+            BRANCH,
+        ),
+        f("branch_exemption_note", "支部决定说明", Text(1000), BRANCH),
+        f(
+            "exemption_overruled",
+            "党工委不同意参照处理",
+            Bool,
+            COMMITTEE,
+        ),
         f(
             "proof",
             "证明材料",
