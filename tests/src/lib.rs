@@ -9,7 +9,10 @@
 //! - [`process`]: child processes that end with the test, however it ends, and temporary
 //!   folders that go with them;
 //! - [`browser`]: a real headless Chromium over WebDriver;
-//! - [`hostile`]: spreadsheets made to hurt a reader.
+//! - [`hostile`]: spreadsheets made to hurt a reader;
+//! - [`roster`]: members shaped like a real 花名册's rows;
+//! - [`raw`]: the same rows written straight through the database driver, for the benchmark's
+//!   measure of what the storage alone allows.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,6 +21,8 @@ pub mod db;
 pub mod hostile;
 pub mod process;
 pub mod pull;
+pub mod raw;
+pub mod roster;
 pub mod tenant;
 
 use std::net::SocketAddr;

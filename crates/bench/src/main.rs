@@ -1,8 +1,14 @@
 //! `cargo run --release -p paicha-bench`: starts a paicha server on a fresh SQLite database in
 //! a child process (so its memory is measured alone), builds a tenant of 1 committee, 3 work
-//! areas and 30 branches with their users, and measures:
+//! areas and 30 branches with their users, and measures, on members shaped like the rows of a
+//! real 花名册 (`paicha_tests::roster`: every field a roster import takes, a valid unique ID
+//! number, about 500 bytes of JSON):
 //!
-//! - batched push: 100,000 new members in batches of 500;
+//! - raw storage: the same rows written straight through the driver (sqlx) into a fresh
+//!   database of the same engine, 500 a transaction with a change-log row each: the limit a
+//!   push is measured against;
+//! - batched push: 100,000 new members in batches of 500 from one client, one after another;
+//!   then 100,000 more from two clients at once, into a second tenant of the same shape;
 //! - single-mutation pushes from 50 concurrent devices;
 //! - the initial pull of every member by a committee user, paged;
 //! - live-update latency: 200 long-polls of a branch's ancestors, woken by one push;
@@ -13,21 +19,27 @@
 //!
 //! With `--database-url postgres://…` it measures everything again on PostgreSQL (a fresh
 //! database there), with many idle long-polls and two instances on one database besides. With
-//! `--url` it targets a running server instead (memory is then not measured). It prints a
-//! Markdown table per database; the figures in docs/benchmarks.md come from it.
+//! `--url` it targets a running server instead (memory and raw storage are then not measured).
+//! It prints a Markdown table per database; the figures in docs/benchmarks.md come from it.
 
-use std::process::{Command, Stdio};
+mod console;
+mod instances;
+mod polls;
+mod push;
+
+use std::process::Stdio;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use paicha_client::{Client, PullQuery};
+use paicha_client::Client;
 use paicha_domain::api::v1::{MutationStatus, OrgUnit};
 use paicha_domain::org::OrgUnitKind;
 use paicha_domain::role::Role;
 use paicha_tests::process::Process;
-use paicha_tests::{Committee, PASSWORD, TestDb, first_sign_in, pull_to_end};
+use paicha_tests::{Committee, TestDb, first_sign_in, pull_to_end};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -42,7 +54,8 @@ struct Args {
     /// A running server to target instead of starting one.
     #[arg(long)]
     url: Option<String>,
-    /// Members pushed in batches of 500.
+    /// Members pushed in batches of 500 by one client (and as many again by two clients, into
+    /// a second tenant; and as many written raw).
     #[arg(long, default_value_t = 100_000)]
     members: usize,
     /// Concurrent devices for single-mutation pushes.
@@ -72,8 +85,8 @@ struct Args {
     /// Measure PostgreSQL only (with `--database-url`).
     #[arg(long)]
     no_sqlite: bool,
-    /// Measurements to leave out, by name: batched, single, pull, live, idle, many-idle,
-    /// two-instances, status, console.
+    /// Measurements to leave out, by name: raw, batched, two-clients, single, pull, live, idle,
+    /// many-idle, two-instances, status, console.
     #[arg(long, value_delimiter = ',')]
     skip: Vec<String>,
     /// Batches of 25 each of the 4 devices pushes through two instances on PostgreSQL.
@@ -194,14 +207,24 @@ struct Tenant {
     work_areas: Vec<(OrgUnit, Client)>,
     /// (branch, its work area's index, its secretary)
     branches: Vec<(OrgUnit, usize, Client)>,
+    /// The roster index (`paicha_tests::roster::member`) of the next member made: each member
+    /// of the tenant has its own, so no two share an ID number.
+    next_member: AtomicUsize,
 }
 
-async fn setup(base: &Client) -> anyhow::Result<Tenant> {
-    // The bootstrap administrator's first sign-in: a new password before anything else.
-    let (admin, _) = first_sign_in(base, ADMIN, ADMIN_PASSWORD, ADMIN_NEW_PASSWORD).await?;
+impl Tenant {
+    /// The first of `n` roster indices no other member of the tenant has.
+    fn take_members(&self, n: usize) -> usize {
+        self.next_member.fetch_add(n, Ordering::Relaxed)
+    }
+}
+
+/// A tenant of 1 committee, 3 work areas and 30 branches, with a user each, made by the
+/// platform administrator `admin`.
+async fn setup(base: &Client, admin: &Client) -> anyhow::Result<Tenant> {
     let suffix = Uuid::now_v7().simple().to_string();
     let ca_name = format!("ca-{}", &suffix[20..]);
-    let c = Committee::create(base, &admin, &format!("压测党工委{suffix}"), None, &ca_name).await?;
+    let c = Committee::create(base, admin, &format!("压测党工委{suffix}"), None, &ca_name).await?;
     let mut work_areas = Vec::new();
     let mut branches = Vec::new();
     for w in 0..3 {
@@ -236,94 +259,8 @@ async fn setup(base: &Client) -> anyhow::Result<Tenant> {
         committee_unit: c.unit.id,
         work_areas,
         branches,
+        next_member: AtomicUsize::new(0),
     })
-}
-
-/// The console's figures (see step 7), or a row saying why they were not taken.
-async fn console(
-    base: &str,
-    username: &str,
-    members: u64,
-    rows: &mut Vec<(String, String, String)>,
-) {
-    use paicha_tests::browser::{Browser, DESKTOP};
-    let found = Command::new("chromedriver")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        rows.push((
-            "console: first load and overview".into(),
-            "not measured".into(),
-            "no chromedriver (Debian: chromium chromium-driver fonts-noto-cjk)".into(),
-        ));
-        return;
-    }
-    // How the overview writes the count: with the Chinese thousands separator.
-    let shown = members
-        .to_string()
-        .as_bytes()
-        .rchunks(3)
-        .rev()
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join(",");
-    let ready = format!(
-        "return document.querySelectorAll('table.units tbody tr').length === 3 && \
-         document.querySelector('[data-count=members_total] .stat-value')?.textContent === '{shown}';"
-    );
-    let mut times = Vec::new();
-    let mut first_load = None;
-    for round in 0..5 {
-        // A new browser profile each time: nothing cached.
-        let b = Browser::start(DESKTOP).await;
-        b.goto(&format!("{base}/")).await;
-        b.type_into("#username", username).await;
-        b.type_into("#password", PASSWORD).await;
-        let started = Instant::now();
-        b.click("button[type=submit]").await;
-        b.wait_until(60, &ready).await;
-        times.push(started.elapsed());
-        if round == 0 {
-            // Everything the first visit fetched, charts included, as sent over the wire.
-            b.wait_until(
-                60,
-                "return [...document.querySelectorAll('[data-chart]')].every(c => \
-                   c.querySelector('.chart-box[data-ready]') || c.querySelector('.chart-empty'));",
-            )
-            .await;
-            let bytes = b
-                .eval(
-                    "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource')) \
-                       .filter(e => !e.name.includes('/v1/')).reduce((n, e) => n + e.transferSize, 0);",
-                )
-                .await;
-            first_load = bytes.as_f64();
-        }
-        b.close().await;
-    }
-    times.sort();
-    rows.push((
-        "console: first load, pages and assets (empty cache, charts drawn)".into(),
-        first_load.map_or("not measured".into(), |b| format!("{:.0} KiB", b / 1024.0)),
-        "as transferred (gzip), API answers excluded".into(),
-    ));
-    rows.push((
-        format!("console: 登录 pressed → overview of {members} members shown"),
-        format!("p50 {:.0} ms", percentile(&times, 0.5)),
-        format!(
-            "max {:.0} ms over 5 sign-ins, each in a new browser profile",
-            percentile(&times, 1.0)
-        ),
-    ));
-}
-
-/// This process's limit of open files (`/proc/self/limits`).
-fn open_file_limit() -> Option<usize> {
-    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    line.split_whitespace().nth(3)?.parse().ok()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -388,7 +325,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if !args.no_sqlite {
         let db = TestDb::create_on(None).await;
         let server = Server::start(&db)?;
-        print_table("SQLite", measure(&args, &server, None).await?);
+        print_table("SQLite", measure(&args, &server, Some(&db)).await?);
     }
     if let Some(url) = &args.database_url {
         let db = TestDb::create_on(Some(url.clone())).await;
@@ -409,91 +346,45 @@ fn print_table(name: &str, rows: Rows) {
     }
 }
 
-/// Every measurement against one server; `postgres` is its database when that is PostgreSQL
-/// (a second instance is then started on it).
-async fn measure(args: &Args, server: &Server, postgres: Option<&TestDb>) -> anyhow::Result<Rows> {
+/// Every measurement against one server; `db` is its database when the benchmark made it (on
+/// PostgreSQL a second instance is then started on it, and raw storage is measured on a fresh
+/// database beside it).
+async fn measure(args: &Args, server: &Server, db: Option<&TestDb>) -> anyhow::Result<Rows> {
     let base = Client::new(server.url.clone());
-    let t = Arc::new(setup(&base).await?);
+    // The bootstrap administrator's first sign-in: a new password before anything else.
+    let (admin, _) = first_sign_in(&base, ADMIN, ADMIN_PASSWORD, ADMIN_NEW_PASSWORD).await?;
+    let t = Arc::new(setup(&base, &admin).await?);
+    let postgres = db.filter(|db| db.engine == "postgres");
     let mut rows: Rows = Vec::new();
 
-    // 1. Batched push.
+    // 1. Raw storage, then batched pushes of the same rows: one client, then two.
+    let raw = match db.filter(|_| args.runs("raw")) {
+        Some(db) => {
+            let on = (db.engine == "postgres")
+                .then_some(args.database_url.as_deref())
+                .flatten();
+            Some(push::raw(on, args.members, &mut rows).await?)
+        }
+        None => None,
+    };
     if args.runs("batched") {
-        let batches = args.members.div_ceil(500);
-        let started = Instant::now();
-        let mut handles = Vec::new();
-        for worker in 0..2 {
-            let t = t.clone();
-            handles.push(tokio::spawn(async move {
-            let mut mutation_id = 0i64;
-            for b in (worker..batches).step_by(2) {
-                let (branch, _, secretary) = &t.branches[b % t.branches.len()];
-                let mutations = (0..500)
-                    .map(|i| {
-                        mutation_id += 1;
-                        json!({
-                            "mutation_id": mutation_id, "collection": "members", "id": Uuid::now_v7(),
-                            "org_unit_id": branch.id, "op": "put",
-                            "fields": {"name": format!("党员{b}-{i}"), "gender": if i % 2 == 0 { "male" } else { "female" },
-                                       "phone": format!("139{b:04}{i:04}"), "whereabouts_known": true},
-                        })
-                    })
-                    .collect();
-                let response = secretary.push(&format!("bulk-{worker}"), mutations).await?;
-                if response.results.iter().any(|r| r.status != MutationStatus::Applied) {
-                    bail!("a bulk mutation was not applied");
-                }
-            }
-            anyhow::Ok(())
-        }));
+        let rate = push::one_client(&t, args.members, &mut rows).await?;
+        if let Some(raw) = raw {
+            rows.push((
+                "batched push, one client, against raw storage".into(),
+                format!("{:.2} of raw", rate / raw),
+                format!("{rate:.0} mutations/s against {raw:.0} rows/s"),
+            ));
         }
-        for h in handles {
-            h.await??;
-        }
-        let secs = started.elapsed().as_secs_f64();
-        let total = batches * 500;
-        rows.push((
-            "batched push (500 new members per batch, 2 clients)".into(),
-            format!("{:.0} mutations/s", total as f64 / secs),
-            format!("{total} mutations in {secs:.2} s"),
-        ));
+    }
+    if args.runs("two-clients") {
+        let second = Arc::new(setup(&base, &admin).await?);
+        push::two_clients(&second, args.members, &mut rows).await?;
     }
 
     // 2. Single-mutation pushes from concurrent devices.
     if args.runs("single") {
-        let started = Instant::now();
-        let mut handles = Vec::new();
-        for d in 0..args.devices {
-            let t = t.clone();
-            let per = args.pushes_per_device;
-            handles.push(tokio::spawn(async move {
-            let (branch, _, secretary) = &t.branches[d % t.branches.len()];
-            let mut latencies = Vec::with_capacity(per);
-            for i in 0..per {
-                let m = json!({
-                    "mutation_id": i + 1, "collection": "members", "id": Uuid::now_v7(),
-                    "org_unit_id": branch.id, "op": "put", "fields": {"name": format!("单条{d}-{i}")},
-                });
-                let device = format!("single-{d}");
-                latencies.push(timed_push(secretary, &device, vec![m], "a single mutation").await?);
-            }
-            anyhow::Ok(latencies)
-        }));
-        }
-        let latencies = gather(handles).await?;
-        let secs = started.elapsed().as_secs_f64();
-        rows.push((
-            format!(
-                "single-mutation pushes, {} concurrent devices",
-                args.devices
-            ),
-            format!("{:.0} pushes/s", latencies.len() as f64 / secs),
-            format!(
-                "p50 {:.1} ms, p99 {:.1} ms ({} pushes)",
-                percentile(&latencies, 0.5),
-                percentile(&latencies, 0.99),
-                latencies.len()
-            ),
-        ));
+        push::single(&t, args.devices, args.pushes_per_device, &mut rows).await?;
     }
 
     // 3. Initial pull by a committee user, in pages of 5000 and of 1000.
@@ -510,112 +401,19 @@ async fn measure(args: &Args, server: &Server, postgres: Option<&TestDb>) -> any
         }
     }
 
-    // 4. Live-update latency.
+    // 4. Live-update latency; 5. idle long-polls held at once.
     if args.runs("live") {
-        let rounds = 5;
-        let mut wake = Vec::new();
-        for round in 0..rounds {
-            let (branch, area, secretary) = &t.branches[round % t.branches.len()];
-            let (cursor, _) = pull_to_head(&t.committee).await?;
-            let mut polls = Vec::new();
-            for w in 0..args.waiters {
-                let client = if w % 2 == 0 {
-                    t.committee.clone()
-                } else {
-                    t.work_areas[*area].1.clone()
-                };
-                let cursor = cursor.clone();
-                polls.push(tokio::spawn(async move {
-                    let page = client
-                        .pull(&PullQuery {
-                            cursor: Some(&cursor),
-                            wait: Some(30),
-                            ..Default::default()
-                        })
-                        .await;
-                    (Instant::now(), page.map(|p| p.changes.len()))
-                }));
-            }
-            tokio::time::sleep(Duration::from_millis(1500)).await;
-            let sent = Instant::now();
-            let m = json!({
-                "mutation_id": round + 1, "collection": "members", "id": Uuid::now_v7(),
-                "org_unit_id": branch.id, "op": "put", "fields": {"name": format!("实时{round}")},
-            });
-            secretary.push("live", vec![m]).await?;
-            for p in polls {
-                let (returned, changes) = p.await?;
-                if changes? == 0 {
-                    bail!("a long-poll returned without the change");
-                }
-                wake.push(returned.saturating_duration_since(sent));
-            }
-        }
-        wake.sort();
-        rows.push((
-            format!(
-                "live update: {} long-polls of the branch's ancestors woken by one push",
-                args.waiters
-            ),
-            format!("p50 {:.1} ms", percentile(&wake, 0.5)),
-            format!(
-                "p99 {:.1} ms ({} wake-ups over {rounds} rounds)",
-                percentile(&wake, 0.99),
-                wake.len()
-            ),
-        ));
+        polls::live(args, &t, &mut rows).await?;
     }
-
-    // 5. Idle long-polls held at once.
     if args.runs("idle") {
-        let (cursor, _) = pull_to_head(&t.committee).await?;
-        let before = server.memory();
-        let mut polls = Vec::new();
-        for i in 0..args.idle_polls {
-            // A client of its own per poll: one connection each, as 2,000 devices would have.
-            let client = if i % 2 == 0 {
-                t.committee.clone()
-            } else {
-                t.work_areas[i % 3].1.clone()
-            };
-            let cursor = cursor.clone();
-            polls.push(tokio::spawn(async move {
-                client
-                    .pull(&PullQuery {
-                        cursor: Some(&cursor),
-                        wait: Some(60),
-                        ..Default::default()
-                    })
-                    .await
-            }));
-        }
-        tokio::time::sleep(Duration::from_secs(5)).await;
-        let held = server.memory();
-        let finished_early = polls.iter().filter(|p| p.is_finished()).count();
-        for p in &polls {
-            p.abort();
-        }
-        match (before, held) {
-        (Some((rss_before, _)), Some((rss_held, peak))) => rows.push((
-            format!("{} idle long-polls held", args.idle_polls),
-            format!("{rss_held:.0} MiB RSS"),
-            format!(
-                "{rss_before:.0} MiB before; process peak {peak:.0} MiB; {finished_early} polls ended early"
-            ),
-        )),
-        _ => rows.push((
-            format!("{} idle long-polls held", args.idle_polls),
-            "not measured".into(),
-            "server not started by the benchmark".into(),
-        )),
-    }
+        polls::idle(args, server, &t, &mut rows).await?;
     }
 
     // 5b. Many idle long-polls: memory, none dropped, and one push waking them all.
     if args.runs("many-idle") {
         let runs = args.many_idle_polls.iter().map(|&n| (n, false));
         for (n, http2) in runs.chain(args.many_idle_polls_h2.iter().map(|&n| (n, true))) {
-            if let Err(e) = many_idle(server, &t, n, http2, &mut rows).await {
+            if let Err(e) = polls::many_idle(server, &t, n, http2, &mut rows).await {
                 rows.push((
                     format!("{n} idle long-polls"),
                     "failed".into(),
@@ -627,46 +425,61 @@ async fn measure(args: &Args, server: &Server, postgres: Option<&TestDb>) -> any
 
     // 5c. Two instances on one PostgreSQL database.
     if let Some(db) = postgres.filter(|_| args.runs("two-instances"))
-        && let Err(e) = two_instances(args, server, db, &t, &mut rows).await
+        && let Err(e) = instances::two_instances(args, server, db, &t, &mut rows).await
     {
         rows.push(("two instances".into(), "failed".into(), e.to_string()));
     }
 
-    // 6. The committee's status over every member (last: it leaves memory behind), with a
-    // campaign so that phases are judged too. The first request loads the tenant's read model;
-    // later ones bring it up to date with what changed.
+    // 6. The committee's status over every member (last: it leaves memory behind).
     if args.runs("status") {
-        t.committee
-            .push(
-                "bench-campaign",
-                vec![json!({
-                    "mutation_id": 1, "collection": "campaigns", "id": Uuid::now_v7(),
-                    "org_unit_id": t.committee_unit, "op": "put",
-                    "fields": {"name": "排查", "start_date": "2026-03-07"},
-                })],
-            )
-            .await?;
+        status(&t, &mut rows).await?;
+    }
+
+    // 7. The office console over all those members, in a real headless Chromium: the bytes of
+    // a first load (empty cache), and the time from pressing 登录 to the overview showing
+    // every work area with the committee's member count.
+    if args.runs("console") {
+        let members_now = t.committee.status(None).await?.counts.members_total;
+        console::console(&server.url, &t.committee_username, members_now, &mut rows).await;
+    }
+    Ok(rows)
+}
+
+/// The committee's status over every member, with a campaign so that phases are judged too.
+/// The first request loads the tenant's read model; later ones bring it up to date with what
+/// changed.
+async fn status(t: &Tenant, rows: &mut Rows) -> anyhow::Result<()> {
+    t.committee
+        .push(
+            "bench-campaign",
+            vec![json!({
+                "mutation_id": 1, "collection": "campaigns", "id": Uuid::now_v7(),
+                "org_unit_id": t.committee_unit, "op": "put",
+                "fields": {"name": "排查", "start_date": "2026-03-07"},
+            })],
+        )
+        .await?;
+    let started = Instant::now();
+    let first = t.committee.status(None).await?;
+    let cold = started.elapsed();
+    if first.counts.members_total == 0 {
+        bail!("the status counted no members");
+    }
+    let mut status_times = Vec::new();
+    for _ in 0..20 {
         let started = Instant::now();
-        let first = t.committee.status(None).await?;
-        let cold = started.elapsed();
-        if first.counts.members_total == 0 {
-            bail!("the status counted no members");
+        let status = t.committee.status(None).await?;
+        status_times.push(started.elapsed());
+        if status.counts.members_total != first.counts.members_total {
+            bail!("the status changed without a write");
         }
-        let mut status_times = Vec::new();
-        for _ in 0..20 {
-            let started = Instant::now();
-            let status = t.committee.status(None).await?;
-            status_times.push(started.elapsed());
-            if status.counts.members_total != first.counts.members_total {
-                bail!("the status changed without a write");
-            }
-        }
-        status_times.sort();
-        // After each of 20 single writes: the model catches up with one change.
-        let (branch, _, secretary) = &t.branches[0];
-        let mut after_write = Vec::new();
-        for i in 0..20 {
-            let response = secretary
+    }
+    status_times.sort();
+    // After each of 20 single writes: the model catches up with one change.
+    let (branch, _, secretary) = &t.branches[0];
+    let mut after_write = Vec::new();
+    for i in 0..20 {
+        let response = secretary
             .push(
                 "bench-status",
                 vec![json!({
@@ -675,224 +488,35 @@ async fn measure(args: &Args, server: &Server, postgres: Option<&TestDb>) -> any
                 })],
             )
             .await?;
-            if response.results[0].status != MutationStatus::Applied {
-                bail!("a status-bench write was not applied");
-            }
-            let started = Instant::now();
-            let status = t.committee.status(None).await?;
-            after_write.push(started.elapsed());
-            if status.counts.members_total != first.counts.members_total + i as u64 + 1 {
-                bail!("the status missed a write");
-            }
+        if response.results[0].status != MutationStatus::Applied {
+            bail!("a status-bench write was not applied");
         }
-        after_write.sort();
-        let count = first.counts.members_total;
-        rows.push((
-            format!("status of the committee ({count} members), first request"),
-            format!("{:.0} ms", cold.as_secs_f64() * 1000.0),
-            "loads the tenant's read model".into(),
-        ));
-        rows.push((
-            format!("status of the committee ({count} members)"),
-            format!("p50 {:.0} ms", percentile(&status_times, 0.5)),
-            format!(
-                "max {:.0} ms over 20 requests",
-                percentile(&status_times, 1.0)
-            ),
-        ));
-        rows.push((
-            "status right after a write".into(),
-            format!("p50 {:.0} ms", percentile(&after_write, 0.5)),
-            format!("max {:.0} ms over 20 writes", percentile(&after_write, 1.0)),
-        ));
-    }
-
-    // 7. The office console over all those members, in a real headless Chromium: the bytes of
-    // a first load (empty cache), and the time from pressing 登录 to the overview showing
-    // every work area with the committee's member count.
-    if args.runs("console") {
-        let members_now = t.committee.status(None).await?.counts.members_total;
-        console(&server.url, &t.committee_username, members_now, &mut rows).await;
-    }
-    Ok(rows)
-}
-
-/// `n` long-polls held at once (each on a connection of its own): the server's memory with
-/// them, how many ended before their wait, and the time from one push to each poll returning
-/// with it.
-async fn many_idle(
-    server: &Server,
-    t: &Tenant,
-    n: usize,
-    http2: bool,
-    rows: &mut Rows,
-) -> anyhow::Result<()> {
-    let how = if http2 {
-        "over HTTP/2, 200 to a connection"
-    } else {
-        "one connection each"
-    };
-    let name = format!("{n} idle long-polls held ({how}), then woken by one push");
-    // Each connection is an open file here and in the server.
-    let open_files = open_file_limit();
-    if !http2 && open_files.is_some_and(|limit| n + 200 > limit) {
-        rows.push((
-            name,
-            "not measured".into(),
-            format!(
-                "more connections than the open-file limit of a process here ({})",
-                open_files.unwrap_or_default()
-            ),
-        ));
-        return Ok(());
-    }
-    let (cursor, _) = pull_to_head(&t.committee).await?;
-    let h2: Vec<reqwest::Client> = if http2 {
-        (0..n.div_ceil(200))
-            .map(|_| reqwest::Client::builder().http2_prior_knowledge().build())
-            .collect::<Result<_, _>>()?
-    } else {
-        vec![]
-    };
-    // Let the previous measurement's connections go.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let before = server.memory();
-    let mut polls = Vec::with_capacity(n);
-    for i in 0..n {
-        // The committee and the first work area: both see the push to its branch below.
-        let mut client = if i % 2 == 0 {
-            t.committee.clone()
-        } else {
-            t.work_areas[0].1.clone()
-        };
-        if http2 {
-            client = Client::with_http(server.url.clone(), h2[i / 200].clone())
-                .with_token(client.access_token().unwrap_or_default());
-        }
-        let cursor = cursor.clone();
-        polls.push(tokio::spawn(async move {
-            let page = client
-                .pull(&PullQuery {
-                    cursor: Some(&cursor),
-                    wait: Some(60),
-                    ..Default::default()
-                })
-                .await;
-            (Instant::now(), page.map(|p| p.changes.len()))
-        }));
-    }
-    // Time for every poll to connect and reach its wait.
-    let settle = Duration::from_secs(5 + (n as u64) / 2000);
-    tokio::time::sleep(settle).await;
-    let held = server.memory();
-    let ended_early = polls.iter().filter(|p| p.is_finished()).count();
-    let (branch, _, secretary) = &t.branches[1];
-    let sent = Instant::now();
-    let m = json!({
-        "mutation_id": 1, "collection": "members", "id": Uuid::now_v7(),
-        "org_unit_id": branch.id, "op": "put", "fields": {"name": format!("唤醒{n}")},
-    });
-    let device = format!("many-idle-{n}-{}", if http2 { "h2" } else { "h1" });
-    if let Err(e) = secretary.push(&device, vec![m]).await {
-        for p in &polls {
-            p.abort();
-        }
-        rows.push((
-            name,
-            "failed".into(),
-            format!("the waking push failed: {e}"),
-        ));
-        return Ok(());
-    }
-    let mut wake = Vec::with_capacity(n);
-    let mut failed = 0;
-    for p in polls {
-        let (returned, changes) = p.await?;
-        match changes {
-            Ok(c) if c > 0 => wake.push(returned.saturating_duration_since(sent)),
-            _ => failed += 1,
+        let started = Instant::now();
+        let status = t.committee.status(None).await?;
+        after_write.push(started.elapsed());
+        if status.counts.members_total != first.counts.members_total + i as u64 + 1 {
+            bail!("the status missed a write");
         }
     }
-    wake.sort();
-    let memory = match (before, held) {
-        (Some((rss_before, _)), Some((rss_held, peak))) => format!(
-            "{:.0} MiB added ({:.1} KiB per poll; {rss_before:.0} → {rss_held:.0} MiB RSS, peak {peak:.0} MiB)",
-            rss_held - rss_before,
-            (rss_held - rss_before) * 1024.0 / n as f64
-        ),
-        _ => "memory not measured".into(),
-    };
+    after_write.sort();
+    let count = first.counts.members_total;
     rows.push((
-        name,
-        format!("wake-up p99 {:.0} ms", percentile(&wake, 0.99)),
+        format!("status of the committee ({count} members), first request"),
+        format!("{:.0} ms", cold.as_secs_f64() * 1000.0),
+        "loads the tenant's read model".into(),
+    ));
+    rows.push((
+        format!("status of the committee ({count} members)"),
+        format!("p50 {:.0} ms", percentile(&status_times, 0.5)),
         format!(
-            "p50 {:.0} ms, max {:.0} ms; {} woken with the change, {ended_early} ended early, {failed} failed or empty; {memory}, taken {:.0} s after the first was opened",
-            percentile(&wake, 0.5),
-            percentile(&wake, 1.0),
-            wake.len(),
-            settle.as_secs_f64(),
+            "max {:.0} ms over 20 requests",
+            percentile(&status_times, 1.0)
         ),
     ));
-    Ok(())
-}
-
-/// Two instances on one PostgreSQL database: 4 devices push batches of 25 new members, two
-/// through each instance, at once; then every change is pulled back through one of them.
-async fn two_instances(
-    args: &Args,
-    server: &Server,
-    db: &TestDb,
-    t: &Arc<Tenant>,
-    rows: &mut Rows,
-) -> anyhow::Result<()> {
-    let second = Server::start(db)?;
-    let (_, before) = pull_to_head(&t.committee).await?;
-    let batches = args.two_instance_batches;
-    let started = Instant::now();
-    let mut handles = Vec::new();
-    for d in 0..4 {
-        let (branch, _, secretary) = &t.branches[d + 4];
-        let branch = branch.id;
-        let token = secretary.access_token().context("signed in")?.to_owned();
-        let url = if d % 2 == 0 { &server.url } else { &second.url };
-        let client = Client::new(url.clone()).with_token(token);
-        handles.push(tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(batches);
-            for b in 0..batches {
-                let mutations = (0..25)
-                    .map(|i| {
-                        json!({
-                            "mutation_id": b * 25 + i + 1, "collection": "members", "id": Uuid::now_v7(),
-                            "org_unit_id": branch, "op": "put",
-                            "fields": {"name": format!("双实例{d}-{b}-{i}"), "gender": "female", "whereabouts_known": true},
-                        })
-                    })
-                    .collect();
-                let device = format!("two-{d}");
-                let what = "a two-instance mutation";
-                latencies.push(timed_push(&client, &device, mutations, what).await?);
-            }
-            anyhow::Ok(latencies)
-        }));
-    }
-    let latencies = gather(handles).await?;
-    let secs = started.elapsed().as_secs_f64();
-    let total = batches * 4 * 25;
-    let (_, after) = pull_to_head(&t.committee).await?;
-    if after != before + total {
-        bail!(
-            "pulled {} new changes after two instances pushed {total}",
-            after - before
-        );
-    }
     rows.push((
-        "two instances on one database, 4 devices, batches of 25 (2 devices on each)".into(),
-        format!("{:.0} mutations/s", total as f64 / secs),
-        format!(
-            "{total} mutations in {secs:.2} s; batch p50 {:.1} ms, p99 {:.1} ms; all pulled back once",
-            percentile(&latencies, 0.5),
-            percentile(&latencies, 0.99)
-        ),
+        "status right after a write".into(),
+        format!("p50 {:.0} ms", percentile(&after_write, 0.5)),
+        format!("max {:.0} ms over 20 writes", percentile(&after_write, 1.0)),
     ));
     Ok(())
 }

@@ -84,12 +84,15 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<ExitCode> {
             }
         }
     });
+    // A process of its own, beside a server perhaps: its lease, should it die, runs out.
+    let instance = crate::leases::Instance::transient();
     let importer = Importer {
         store: &store,
         user_id: user.id,
         role: user.role,
         own_path: &own.path,
         device_id: format!("cli-import-{}", Uuid::now_v7().simple()),
+        instance: &instance,
         parsing_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
     };
     let outcome = match &command {

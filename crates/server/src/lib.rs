@@ -14,11 +14,12 @@ mod extract;
 mod facts;
 pub mod import;
 pub mod import_cli;
+mod leases;
 mod routes;
 mod serve;
 mod shared_pulls;
 mod state;
-pub use state::{BLOB_LEASE, BlobLocks};
+pub use state::BlobLocks;
 pub mod telemetry;
 
 use std::future::Future;
@@ -384,7 +385,9 @@ impl Application {
         let settings = Arc::new(settings);
         let notifier = paicha_sync::notify::Notifier::default();
         let facts = crate::facts::FactsCache::default();
-        let blob_locks = crate::state::BlobLocks::new(store.clone());
+        // Before serving: the leases this instance died holding are given back.
+        let instance = Arc::new(crate::leases::Instance::claim(&store, &settings.data_dir).await);
+        let blob_locks = crate::state::BlobLocks::of(store.clone(), instance.clone());
         let blobs = match &settings.blob_store {
             None => {
                 paicha_storage::BlobStore::files(paicha_storage::BlobFiles::new(&settings.data_dir))
@@ -403,6 +406,7 @@ impl Application {
             // answered 503 at once rather than left waiting behind seconds of hashing.
             passwords: crate::state::PasswordQueue::new(slots, 4 * slots),
             import_slots: Arc::new(tokio::sync::Semaphore::new(settings.import_concurrency)),
+            instance,
             notifier: notifier.clone(),
             blobs: blobs.clone(),
             committer: paicha_sync::push::Committer::default(),

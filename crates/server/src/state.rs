@@ -40,6 +40,8 @@ pub struct Shared {
     pub passwords: PasswordQueue,
     /// Bounds the spreadsheet imports parsing at once (`PAICHA_IMPORT_CONCURRENCY`).
     pub import_slots: Arc<tokio::sync::Semaphore>,
+    /// The name this instance holds its import and blob leases under (`crate::leases`).
+    pub instance: Arc<crate::leases::Instance>,
     /// Wakes long-polling pulls when a tenant's data changes.
     pub notifier: paicha_sync::notify::Notifier,
     /// Where blob content is kept: the data dir or object storage.
@@ -134,17 +136,16 @@ impl PasswordQueue {
     }
 }
 
-/// How long a blob's lease lasts: longer than any request may take (`request_timeout`, 90 s),
-/// so a lease runs out only when its holder died.
-pub const BLOB_LEASE: std::time::Duration = std::time::Duration::from_secs(120);
-
 /// A lock per blob hash, held while an upload of it is received (or its content deleted). It is
 /// a lease in the database (`blob_leases`), so it holds across instances: an upload begun
 /// through one instance and resumed through another never runs beside itself, and the
-/// collection of any instance never deletes content an upload is about to record.
+/// collection of any instance never deletes content an upload is about to record. The lease
+/// follows its holder (`crate::leases`): renewed while held, given back when the instance that
+/// died holding it starts again, and otherwise run out 30 s after its holder died.
 #[derive(Clone)]
 pub struct BlobLocks {
     store: Store,
+    instance: Arc<crate::leases::Instance>,
 }
 
 /// Holds a blob's lease; [`BlobLockGuard::release`] gives it back (dropping the guard does
@@ -153,29 +154,44 @@ pub struct BlobLockGuard {
     store: Store,
     sha256: String,
     holder: Option<String>,
+    _renewal: crate::leases::Renewal,
 }
 
 impl BlobLocks {
+    /// Locks of an instance of its own, which gives back nothing when it starts.
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self::of(store, Arc::new(crate::leases::Instance::transient()))
+    }
+
+    /// Locks held under `instance`'s name.
+    pub(crate) fn of(store: Store, instance: Arc<crate::leases::Instance>) -> Self {
+        Self { store, instance }
     }
 
     /// Waits until this caller holds the lease of `sha256`.
     pub async fn lock(&self, sha256: &str) -> Result<BlobLockGuard, paicha_storage::StoreError> {
-        let holder = uuid::Uuid::new_v4().simple().to_string();
+        let holder = self
+            .instance
+            .holder(&uuid::Uuid::new_v4().simple().to_string());
         let mut pause = std::time::Duration::from_millis(20);
         loop {
             let now = chrono::Utc::now();
-            let until = now + chrono::Duration::from_std(BLOB_LEASE).unwrap_or_default();
             if self
                 .store
-                .take_blob_lease(sha256, &holder, now, until)
+                .take_blob_lease(sha256, &holder, now, crate::leases::expiry())
                 .await?
             {
+                let (store, sha, renewing) =
+                    (self.store.clone(), sha256.to_owned(), holder.clone());
+                let renewal = crate::leases::Renewal::start("blob", move |until| {
+                    let (store, sha, holder) = (store.clone(), sha.clone(), renewing.clone());
+                    async move { store.renew_blob_lease(&sha, &holder, until).await }
+                });
                 return Ok(BlobLockGuard {
                     store: self.store.clone(),
                     sha256: sha256.to_owned(),
                     holder: Some(holder),
+                    _renewal: renewal,
                 });
             }
             tokio::time::sleep(pause).await;

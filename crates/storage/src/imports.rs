@@ -15,6 +15,12 @@ use crate::{Store, StoreError, StoreResult};
 /// Ids per statement: well under SQLite's limit on bound parameters.
 const CHUNK: usize = 500;
 
+/// `text` with LIKE's wildcards dropped (holders are ids, which never hold them), so that a
+/// prefix never matches more than itself.
+pub(crate) fn like_literal(text: &str) -> String {
+    text.replace(['%', '_', '\\'], "")
+}
+
 impl Store {
     /// Takes the import lease of `unit` for `holder` until `expires_at`, unless someone else
     /// holds it and it has not expired (an expired lease is taken over). Returns whether
@@ -51,6 +57,33 @@ impl Store {
             .to_owned();
         self.db.execute(&delete).await?;
         Ok(())
+    }
+
+    /// Moves the lease of `unit` on to `expires_at`, if `holder` still holds it (an import
+    /// renews its lease while it works). Returns whether it does.
+    pub async fn renew_import_lease(
+        &self,
+        unit: Uuid,
+        holder: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let update = Query::update()
+            .table("import_locks")
+            .value("expires_at", expires_at)
+            .and_where(Expr::col("org_unit_id").eq(unit))
+            .and_where(Expr::col("holder").eq(holder))
+            .to_owned();
+        Ok(self.db.execute(&update).await?.rows_affected() == 1)
+    }
+
+    /// Gives back every import lease whose holder begins with `prefix` (an instance's own, when
+    /// it starts again after dying with them). Returns how many.
+    pub async fn release_import_leases_of(&self, prefix: &str) -> StoreResult<u64> {
+        let delete = Query::delete()
+            .from_table("import_locks")
+            .and_where(Expr::col("holder").like(format!("{}%", like_literal(prefix))))
+            .to_owned();
+        Ok(self.db.execute(&delete).await?.rows_affected())
     }
 
     /// The version at which an import last wrote each of `ids` (of `collection`), for those an
@@ -166,6 +199,25 @@ mod tests {
         assert!(
             store
                 .take_import_lease(unit, "b", now, later)
+                .await
+                .unwrap()
+        );
+        // Renewed only by its holder.
+        assert!(!store.renew_import_lease(unit, "a", later).await.unwrap());
+        assert!(store.renew_import_lease(unit, "b", later).await.unwrap());
+        // An instance's own leases are given back together, and no other's.
+        store.release_import_lease(other_unit, "b").await.unwrap();
+        assert!(
+            store
+                .take_import_lease(other_unit, "i1/x", now, later)
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.release_import_leases_of("i2/").await.unwrap(), 0);
+        assert_eq!(store.release_import_leases_of("i1/").await.unwrap(), 1);
+        assert!(
+            store
+                .take_import_lease(other_unit, "i2/y", now, later)
                 .await
                 .unwrap()
         );

@@ -11,6 +11,7 @@ mod concurrency;
 mod console;
 mod errors;
 mod field;
+mod growth;
 mod import;
 mod ledgers;
 mod logs;

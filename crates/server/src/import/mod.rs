@@ -36,6 +36,8 @@ pub struct Importer<'a> {
     pub own_path: &'a str,
     /// Named in the audit trail as the device.
     pub device_id: String,
+    /// The name the import's lease is held under (with `device_id`): `crate::leases`.
+    pub instance: &'a crate::leases::Instance,
     /// How many imports may parse a file at once (`PAICHA_IMPORT_CONCURRENCY`).
     pub parsing_slots: std::sync::Arc<tokio::sync::Semaphore>,
 }
@@ -64,28 +66,28 @@ pub enum Outcome {
     Busy,
 }
 
-/// How long an import may hold its unit before another may take it over (a crashed import's
-/// lease runs out).
-const LEASE: chrono::Duration = chrono::Duration::minutes(5);
 /// How long an import waits for another into the same unit to finish.
 const LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Runs `work` holding the unit's import lease, a row in the database: an import reads what
 /// the unit holds, then writes, so two at once (a double click, two instances, the command
 /// line and a server) would both create the same members. Held from the read to the commit;
-/// another import into the unit waits (`LEASE_WAIT`, then `Outcome::Busy`).
+/// another import into the unit waits (`LEASE_WAIT`, then `Outcome::Busy`). The lease follows
+/// its holder (`crate::leases`): renewed while the import works, given back when it ends or
+/// is dropped, and when the instance that died holding it starts again; else it runs out
+/// 30 s after its holder died.
 async fn one_at_a_time(
     importer: &Importer<'_>,
     unit: Uuid,
     work: impl std::future::Future<Output = Result<Outcome, SyncError>>,
 ) -> Result<Outcome, SyncError> {
-    let holder = importer.device_id.as_str();
+    let holder = importer.instance.holder(&importer.device_id);
     let started = std::time::Instant::now();
     loop {
         let now = chrono::Utc::now();
         if importer
             .store
-            .take_import_lease(unit, holder, now, now + LEASE)
+            .take_import_lease(unit, &holder, now, crate::leases::expiry())
             .await?
         {
             break;
@@ -98,12 +100,20 @@ async fn one_at_a_time(
     let mut lease = Lease {
         store: importer.store.clone(),
         unit,
-        holder: importer.device_id.clone(),
+        holder: holder.clone(),
         held: true,
     };
+    let renewal = {
+        let (store, renewing) = (importer.store.clone(), holder.clone());
+        crate::leases::Renewal::start("import", move |until| {
+            let (store, holder) = (store.clone(), renewing.clone());
+            async move { store.renew_import_lease(unit, &holder, until).await }
+        })
+    };
     let outcome = work.await;
+    drop(renewal);
     lease.held = false;
-    importer.store.release_import_lease(unit, holder).await?;
+    importer.store.release_import_lease(unit, &holder).await?;
     outcome
 }
 

@@ -93,6 +93,7 @@ fn importer<'a>(
         role: principal.role,
         own_path,
         device_id: format!("import-{}", Uuid::now_v7().simple()),
+        instance: &state.instance,
         parsing_slots: state.import_slots.clone(),
     }
 }

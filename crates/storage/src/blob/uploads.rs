@@ -49,6 +49,35 @@ impl Store {
         Ok(self.db.execute(&delete).await?.rows_affected())
     }
 
+    /// Moves a blob's lease on to `expires_at`, if `holder` still holds it (an upload renews
+    /// its lease while it runs). Returns whether it does.
+    pub async fn renew_blob_lease(
+        &self,
+        sha256: &str,
+        holder: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let update = Query::update()
+            .table("blob_leases")
+            .value("expires_at", expires_at)
+            .and_where(Expr::col("sha256").eq(sha256))
+            .and_where(Expr::col("holder").eq(holder))
+            .to_owned();
+        Ok(self.db.execute(&update).await?.rows_affected() == 1)
+    }
+
+    /// Gives back every blob lease whose holder begins with `prefix` (an instance's own, when it
+    /// starts again after dying with them). Returns how many.
+    pub async fn release_blob_leases_of(&self, prefix: &str) -> StoreResult<u64> {
+        let delete = Query::delete()
+            .from_table("blob_leases")
+            .and_where(
+                Expr::col("holder").like(format!("{}%", crate::imports::like_literal(prefix))),
+            )
+            .to_owned();
+        Ok(self.db.execute(&delete).await?.rows_affected())
+    }
+
     /// Gives a blob's lease back, if `holder` still holds it.
     pub async fn release_blob_lease(&self, sha256: &str, holder: &str) -> StoreResult<()> {
         let delete = Query::delete()
@@ -355,6 +384,25 @@ mod tests {
                 .await
                 .unwrap_or(false)
         );
+        // Renewed only by its holder; an instance's own given back together, no other's.
+        assert!(!store.renew_blob_lease(&sha, "one", later).await.unwrap());
+        assert!(store.renew_blob_lease(&sha, "two", later).await.unwrap());
+        let other = "b".repeat(64);
+        assert!(
+            store
+                .take_blob_lease(&other, "i1/x", now, later)
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.release_blob_leases_of("i2/").await.unwrap(), 0);
+        assert_eq!(store.release_blob_leases_of("i1/").await.unwrap(), 1);
+        assert!(
+            store
+                .take_blob_lease(&other, "i2/y", now, later)
+                .await
+                .unwrap()
+        );
+        store.release_blob_lease(&other, "i2/y").await.unwrap();
         // Run out: pruned, or taken over.
         let after = later + chrono::Duration::seconds(1);
         assert_eq!(store.prune_blob_leases(later).await.unwrap(), 0);

@@ -606,6 +606,15 @@ mod tests {
     }
 
     #[test]
+    fn a_text_array_quotes_each_item() {
+        let items = ["11010519491231002X".to_owned(), r#"a"b\c"#.to_owned()];
+        assert_eq!(
+            super::txn::text_array(&items),
+            sea_orm::Value::String(Some(r#"{"11010519491231002X","a\"b\\c"}"#.to_owned()))
+        );
+    }
+
+    #[test]
     fn asked_ids_become_ranges_of_each_device() {
         let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
         let devices = vec![

@@ -53,6 +53,28 @@ fn json_text(value: &Value) -> SeaValue {
     SeaValue::String(serde_json::to_string(value).ok())
 }
 
+/// A PostgreSQL `text[]` literal of `items` (`{"a","b"}`), bound as text and cast: one
+/// parameter, whatever the number of items.
+pub(super) fn text_array(items: &[String]) -> SeaValue {
+    let mut literal = String::with_capacity(2 + items.iter().map(|i| i.len() + 3).sum::<usize>());
+    literal.push('{');
+    for (n, item) in items.iter().enumerate() {
+        if n > 0 {
+            literal.push(',');
+        }
+        literal.push('"');
+        for c in item.chars() {
+            if c == '"' || c == '\\' {
+                literal.push('\\');
+            }
+            literal.push(c);
+        }
+        literal.push('"');
+    }
+    literal.push('}');
+    SeaValue::String(Some(literal))
+}
+
 /// A JSON object for a bulk insert, as its text ([`json_text`]).
 fn object_text(value: &Map<String, Value>) -> SeaValue {
     SeaValue::String(serde_json::to_string(value).ok())
@@ -262,15 +284,38 @@ impl SyncTxn {
 
     /// The tenant's live members holding any of these 公民身份号码 (as stored, normalised):
     /// (member id, number). Served by the expression index `idx_members_id_number`.
+    ///
+    /// On PostgreSQL each number is looked up on its own, on both columns of the index (a
+    /// lateral subquery per number, fenced with `OFFSET 0` so the planner cannot turn it into
+    /// one scan of the tenant), and the numbers are one array parameter, so the statement is
+    /// the same whatever their count. Asked as one `IN` list (or `= ANY` of an array), the
+    /// planner of a table not analysed yet, in custom plans and in the generic plan a pooled
+    /// connection keeps alike, took the tenant's every member through the index and filtered
+    /// them: each batch of a tenant's first large import took longer than the one before
+    /// (docs/benchmarks.md, results of 2026-12-07).
     pub async fn live_members_with_id_numbers(
         &self,
         numbers: &[String],
     ) -> StoreResult<Vec<(Uuid, String)>> {
-        let extract = match self.engine {
-            crate::Engine::Postgres => "(fields->>'id_number')",
-            crate::Engine::Sqlite => "json_extract(fields, '$.id_number')",
-        };
         let mut out = Vec::new();
+        if numbers.is_empty() {
+            return Ok(out);
+        }
+        if self.engine == crate::Engine::Postgres {
+            let lookup = Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT m.id, m.id_number FROM unnest(CAST($1 AS text[])) AS n(number) \
+                 CROSS JOIN LATERAL (SELECT id, (fields->>'id_number') AS id_number \
+                 FROM members WHERE tenant_id = $2 AND (fields->>'id_number') = n.number \
+                 AND NOT deleted OFFSET 0) AS m",
+                [text_array(numbers), self.tenant_id.uuid().into()],
+            );
+            for row in self.txn.query_all_raw(lookup).await? {
+                out.push((row.try_get("", "id")?, row.try_get("", "id_number")?));
+            }
+            return Ok(out);
+        }
+        let extract = "json_extract(fields, '$.id_number')";
         for chunk in numbers.chunks(500) {
             let select = Query::select()
                 .column("id")

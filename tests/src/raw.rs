@@ -1,0 +1,287 @@
+//! What the database alone allows: the benchmark's roster rows ([`crate::roster::member`])
+//! written straight through the driver (sqlx), with no paicha logic. The schema is paicha's own
+//! (its migrations, so the same tables, indexes and foreign keys), the connection is set up as
+//! paicha's store sets up its own (SQLite: WAL, `synchronous=FULL`, foreign keys on), and each
+//! batch is one transaction of two multi-row inserts, as a push writes them: the members (the
+//! same columns and JSON: fields and per-field versions) and a change-log row each (its changes
+//! a full copy of the fields, as `[null, value]` pairs, and two 64-character hashes). What a
+//! push does besides (parsing, validation, the ID-number and result lookups, the results it
+//! keeps, hashing, the tenant's counter) is left out: this is the limit a push is measured
+//! against, not a model of it.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use paicha_domain::org::OrgUnitKind;
+use paicha_storage::{NewOrgUnit, Store};
+use serde_json::{Map, Value};
+use sqlx::Connection as _;
+use uuid::Uuid;
+
+/// The columns written, in paicha's order (`storage::records`).
+const MEMBER_COLUMNS: [&str; 15] = [
+    "id",
+    "tenant_id",
+    "org_unit_id",
+    "owner_path",
+    "addressee_id",
+    "addressee_path",
+    "version",
+    "deleted",
+    "fields",
+    "field_versions",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+    "device_id",
+];
+const CHANGE_COLUMNS: [&str; 15] = [
+    "tenant_id",
+    "version",
+    "collection",
+    "record_id",
+    "org_unit_id",
+    "owner_path",
+    "op",
+    "user_id",
+    "device_id",
+    "mutation_id",
+    "server_time",
+    "client_time",
+    "changes",
+    "prev_hash",
+    "hash",
+];
+const JSON_COLUMNS: [&str; 3] = ["fields", "field_versions", "changes"];
+
+/// One bound value.
+enum V {
+    Id(Uuid),
+    NoId,
+    Text(String),
+    NoText,
+    Int(i64),
+    Bool(bool),
+    Time(DateTime<Utc>),
+}
+
+/// What a raw run measured.
+pub struct RawRun {
+    pub rows: usize,
+    /// The batches' time together (from each transaction's start to its commit).
+    pub elapsed: Duration,
+    /// Each batch's time, sorted.
+    pub batches: Vec<Duration>,
+}
+
+/// `INSERT INTO table (…) VALUES (…), …` for `rows` rows with the backend's placeholders
+/// (PostgreSQL: JSON columns cast from text, as paicha binds them).
+fn insert_sql(postgres: bool, table: &str, columns: &[&str], rows: usize) -> String {
+    let mut sql = format!(
+        "INSERT INTO \"{table}\" ({}) VALUES ",
+        columns
+            .iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut n = 0;
+    for row in 0..rows {
+        sql.push_str(if row > 0 { ", (" } else { "(" });
+        for (i, column) in columns.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            n += 1;
+            match (postgres, JSON_COLUMNS.contains(column)) {
+                (true, true) => sql.push_str(&format!("CAST(${n} AS jsonb)")),
+                (true, false) => sql.push_str(&format!("${n}")),
+                (false, _) => sql.push('?'),
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// The rows of one batch: members `first..first + n` with versions from `version + 1`.
+fn batch_values(
+    tenant: Uuid,
+    branch: Uuid,
+    path: &str,
+    user: Uuid,
+    first: usize,
+    n: usize,
+    version: i64,
+) -> (Vec<V>, Vec<V>) {
+    let now = Utc::now();
+    let mut members = Vec::with_capacity(n * 15);
+    let mut changes = Vec::with_capacity(n * 15);
+    for i in 0..n {
+        let v = version + 1 + i as i64;
+        let Value::Object(fields) = crate::roster::member(first + i) else {
+            continue;
+        };
+        let versions: Map<String, Value> = fields.keys().map(|k| (k.clone(), v.into())).collect();
+        let diff: Map<String, Value> = fields
+            .iter()
+            .map(|(k, value)| (k.clone(), Value::Array(vec![Value::Null, value.clone()])))
+            .collect();
+        let id = Uuid::now_v7();
+        members.extend([
+            V::Id(id),
+            V::Id(tenant),
+            V::Id(branch),
+            V::Text(path.to_owned()),
+            V::NoId,
+            V::NoText,
+            V::Int(v),
+            V::Bool(false),
+            V::Text(Value::Object(fields).to_string()),
+            V::Text(Value::Object(versions).to_string()),
+            V::Time(now),
+            V::Id(user),
+            V::Time(now),
+            V::Id(user),
+            V::Text("raw".into()),
+        ]);
+        changes.extend([
+            V::Id(tenant),
+            V::Int(v),
+            V::Text("members".into()),
+            V::Id(id),
+            V::Id(branch),
+            V::Text(path.to_owned()),
+            V::Text("put".into()),
+            V::Id(user),
+            V::Text("raw".into()),
+            V::Int(v),
+            V::Time(now),
+            V::NoText,
+            V::Text(Value::Object(diff).to_string()),
+            V::Text(format!("{:064x}", v - 1)),
+            V::Text(format!("{v:064x}")),
+        ]);
+    }
+    (members, changes)
+}
+
+macro_rules! bind_all {
+    ($query:expr, $values:expr) => {{
+        let mut q = $query;
+        for value in $values {
+            q = match value {
+                V::Id(id) => q.bind(id),
+                V::NoId => q.bind(None::<Uuid>),
+                V::Text(t) => q.bind(t),
+                V::NoText => q.bind(None::<String>),
+                V::Int(i) => q.bind(i),
+                V::Bool(b) => q.bind(b),
+                V::Time(t) => q.bind(t),
+            };
+        }
+        q
+    }};
+}
+
+/// Writes `members` roster rows in batches of `batch` into a fresh tenant of the database at
+/// `url` (migrated here), one transaction after another on one connection, and times it.
+pub async fn write_rows(url: &str, members: usize, batch: usize) -> anyhow::Result<RawRun> {
+    // The schema and the tenant's two units through paicha's store (not timed).
+    let store = Store::connect(url).await?;
+    store.migrate().await?;
+    let now = Utc::now();
+    let committee = store
+        .insert_org_unit(NewOrgUnit {
+            id: paicha_domain::ids::UnitId::new(Uuid::now_v7()),
+            parent: None,
+            kind: OrgUnitKind::Committee,
+            name: "原始写入党工委".into(),
+            code: None,
+            now,
+        })
+        .await?;
+    let branch = store
+        .insert_org_unit(NewOrgUnit {
+            id: paicha_domain::ids::UnitId::new(Uuid::now_v7()),
+            parent: Some(&committee),
+            kind: OrgUnitKind::Branch,
+            name: "原始写入党支部".into(),
+            code: None,
+            now,
+        })
+        .await?;
+    drop(store);
+    let (tenant, user) = (committee.tenant_id.uuid(), Uuid::now_v7());
+    let postgres = url.starts_with("postgres");
+    let mut batches = Vec::new();
+    if postgres {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        for (b, first) in (0..members).step_by(batch).enumerate() {
+            let n = batch.min(members - first);
+            let (m, c) = batch_values(
+                tenant,
+                branch.id.uuid(),
+                &branch.path,
+                user,
+                first,
+                n,
+                (b * batch) as i64,
+            );
+            let t = Instant::now();
+            let mut txn = conn.begin().await?;
+            let sql = insert_sql(true, "members", &MEMBER_COLUMNS, n);
+            bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql)), m)
+                .execute(&mut *txn)
+                .await?;
+            let sql = insert_sql(true, "change_log", &CHANGE_COLUMNS, n);
+            bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql)), c)
+                .execute(&mut *txn)
+                .await?;
+            txn.commit().await?;
+            batches.push(t.elapsed());
+        }
+    } else {
+        use std::str::FromStr as _;
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+        for (b, first) in (0..members).step_by(batch).enumerate() {
+            let n = batch.min(members - first);
+            let (m, c) = batch_values(
+                tenant,
+                branch.id.uuid(),
+                &branch.path,
+                user,
+                first,
+                n,
+                (b * batch) as i64,
+            );
+            let t = Instant::now();
+            // As a push takes SQLite's write lock: at the transaction's start.
+            let mut txn = conn.begin_with("BEGIN IMMEDIATE").await?;
+            let sql = insert_sql(false, "members", &MEMBER_COLUMNS, n);
+            bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql)), m)
+                .execute(&mut *txn)
+                .await?;
+            let sql = insert_sql(false, "change_log", &CHANGE_COLUMNS, n);
+            bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql)), c)
+                .execute(&mut *txn)
+                .await?;
+            txn.commit().await?;
+            batches.push(t.elapsed());
+        }
+    }
+    // The batches' own time: building the rows' JSON is not the database's.
+    let elapsed = batches.iter().sum();
+    batches.sort();
+    Ok(RawRun {
+        rows: members,
+        elapsed,
+        batches,
+    })
+}
