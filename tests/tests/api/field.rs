@@ -832,6 +832,35 @@ async fn transfers_ledger_checksum_repair_and_sign_out() {
         "组织关系介绍信在，未录入花名册",
     )
     .await;
+    // The form holds every column register A prints that the branch fills: the letter of
+    // transfer, the application form, the joining date, and the evidence photos.
+    for field in [
+        "join_date",
+        "has_transfer_letter",
+        "transfer_letter_issuer",
+        "transfer_letter_no",
+        "has_application_form",
+        "application_form_location",
+        "archive_status",
+    ] {
+        b.wait_for(&format!("#f-roster_ledger_entries-{field}"))
+            .await;
+    }
+    b.type_into("#f-roster_ledger_entries-transfer_letter_no", "2016-031")
+        .await;
+    b.eval_async(&format!(
+        "{TAKE_PHOTO}{}",
+        INTO_FILE_INPUT.replace("#photo-input", "input[data-photos=evidence]")
+    ))
+    .await;
+    b.wait_until(
+        20,
+        "return document.querySelectorAll('[data-field=evidence] .thumb.new img').length === 1;",
+    )
+    .await;
+    b.eval("document.querySelector('[data-field=evidence]').scrollIntoView({block: 'center'}); return true;")
+        .await;
+    b.screenshot("field-ledger-a-form").await;
     b.click("form[data-form=roster_ledger_entries] button[type=submit]")
         .await;
     b.wait_until(10, "return document.querySelector('[data-ledger=ledger_a]')?.textContent.includes('花名册外人员乙');")
@@ -843,8 +872,22 @@ async fn transfers_ledger_checksum_repair_and_sign_out() {
     )
     .await;
 
+    // The evidence photo is uploaded after the entry, then named in it by one more push.
     let mut server = paicha_tests::Replica::default();
-    server.sync(&t.secretary1).await.unwrap();
+    let named = |server: &paicha_tests::Replica| {
+        server.records.iter().any(|((c, _), (_, f))| {
+            c == "roster_ledger_entries"
+                && f.get("evidence")
+                    .is_some_and(|e| e.as_array().is_some_and(|a| !a.is_empty()))
+        })
+    };
+    for _ in 0..60 {
+        server.sync(&t.secretary1).await.unwrap();
+        if named(&server) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
     let followed = &server.records[&("transfers".to_owned(), transfer)].1;
     assert_eq!(followed["receipt_status"], "receipt_received");
     assert_eq!(followed["receipt_on"], "2026-03-09");
@@ -858,6 +901,11 @@ async fn transfers_ledger_checksum_repair_and_sign_out() {
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["ledger"], "ledger_a");
     assert_eq!(entries[0]["name"], "花名册外人员乙");
+    assert_eq!(entries[0]["transfer_letter_no"], "2016-031");
+    let evidence = entries[0]["evidence"]
+        .as_array()
+        .expect("the evidence photo is named");
+    assert_eq!(evidence.len(), 1, "{evidence:?}");
 
     // A record vanishes from the replica behind the app's back; the checksum finds it and
     // only that collection is pulled again.

@@ -8,7 +8,9 @@ import { api } from '../core/api.js';
 import { uuid7 } from '../core/ids.js';
 import { checkIdNumber } from '../core/idnumber.js';
 import { date, chinaToday } from '../core/format.js';
+import { blobHash } from '../core/sha256.js';
 import { ctx, useReplica, myBranch } from './app.js';
+import { BlobImage, compress } from './form.js';
 
 const PAGE = 60;
 // One collator for every sort: `localeCompare` builds one per call.
@@ -195,6 +197,28 @@ export function FieldInput({ collection, spec, value, onChange, error, disabled,
           : html`<input ...${common} type=${spec.name.includes('phone') ? 'tel' : 'text'} maxlength=${spec.max_length} value=${value ?? ''}
               onInput=${(e) => onChange(e.target.value)} />`;
       break;
+    case 'blob_list':
+      // Kept photos by their hash; photos just taken as { blob, sha256, url } until saved.
+      input = html`<div class="photos" id=${id}>
+        ${(value || []).map((p) =>
+          typeof p === 'string'
+            ? html`<${BlobImage} sha256=${p} alt=${spec.label} />`
+            : html`<figure class="thumb new"><img src=${p.url} alt=${spec.label} /></figure>`,
+        )}
+        ${!disabled &&
+        html`<label class="btn small">拍照或选择照片<input type="file" accept="image/*" capture="environment" multiple hidden
+          data-photos=${spec.name} onChange=${async (e) => {
+            const files = [...e.target.files];
+            e.target.value = '';
+            const taken = [];
+            for (const file of files) {
+              const jpeg = await compress(file);
+              taken.push({ blob: jpeg, sha256: await blobHash(jpeg), url: URL.createObjectURL(jpeg) });
+            }
+            onChange([...(value || []), ...taken]);
+          }} /></label>`}
+      </div>`;
+      break;
     case 'id_number':
       input = html`<input ...${common} inputmode="text" autocomplete="off" maxlength="18" value=${value ?? ''}
         onInput=${(e) => onChange(e.target.value.toUpperCase())} />`;
@@ -245,7 +269,13 @@ export function RecordForm({ collection, record, fields, orgUnitId, onSaved, ext
   async function save(e) {
     e.preventDefault();
     const changed = {};
+    // Photos wait in the replica and are named in the record once uploaded (as the form's).
+    const photos = [];
     for (const s of specs) {
+      if (s.type === 'blob_list') {
+        for (const p of draft[s.name] || []) if (typeof p !== 'string') photos.push([s.name, p]);
+        continue;
+      }
       let v = draft[s.name];
       if (typeof v === 'string') v = v.trim();
       if (v === '') v = null;
@@ -262,15 +292,20 @@ export function RecordForm({ collection, record, fields, orgUnitId, onSaved, ext
     const found = ctx.schema.check(collection, after, touched, { creating: !record });
     setErrors(found);
     if (Object.keys(found).length > 0) return;
+    const keep = async (id) => {
+      for (const [field, p] of photos) await ctx.replica.addBlob(p.sha256, p.blob, { collection, id, field, list: true });
+    };
     if (!record) {
       const id = uuid7();
       await ctx.replica.enqueue({ collection, id, op: 'put', org_unit_id: orgUnitId, fields: after });
+      await keep(id);
       ctx.sync.kick();
       onSaved?.(id);
       return;
     }
-    if (touched.length === 0) return;
-    await ctx.replica.enqueue({ collection, id: record.id, op: 'patch', fields: changed });
+    if (touched.length === 0 && photos.length === 0) return;
+    if (touched.length) await ctx.replica.enqueue({ collection, id: record.id, op: 'patch', fields: changed });
+    await keep(record.id);
     ctx.sync.kick();
     setSaved(true);
     onSaved?.(record.id);

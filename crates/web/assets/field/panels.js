@@ -46,8 +46,17 @@ export function Transfers() {
 }
 
 const LEDGER_FIELDS = {
-  ledger_a: ['name', 'gender', 'birth_date', 'id_number', 'residence', 'reason_not_on_roster', 'proposed_action', 'branch_opinion', 'remarks'],
-  ledger_b: ['member_id', 'name', 'id_number', 'surplus_reason', 'event_date', 'proposed_action', 'branch_opinion', 'remarks'],
+  // Every column the registers print that the branch fills (domain::ledger), with the evidence.
+  ledger_a: [
+    'name', 'gender', 'birth_date', 'id_number', 'residence', 'phone', 'join_date', 'joining_organization',
+    'full_member_date', 'has_transfer_letter', 'transfer_letter_issuer', 'transfer_letter_no', 'transfer_letter_date',
+    'has_application_form', 'application_form_location', 'archive_status', 'reason_not_on_roster', 'evidence',
+    'proposed_action', 'branch_opinion', 'remarks',
+  ],
+  ledger_b: [
+    'member_id', 'name', 'gender', 'birth_date', 'id_number', 'join_date', 'surplus_reason', 'event_date', 'evidence',
+    'proposed_action', 'branch_opinion', 'remarks',
+  ],
 };
 
 export function Ledger() {
