@@ -263,6 +263,47 @@ pub fn identity_proposal(review: &Fields, member: &Fields) -> Option<&'static st
     }
 }
 
+/// The day a member's suspension window ends, if a suspension stands for him on `today`: his
+/// latest disposition in force (`effective`, `effective_on` on or before `today`) is a
+/// suspension (docs/domain.md §6.3, §8.4). `dispositions`: the member's live dispositions.
+pub fn suspension_window_ends<'a>(
+    dispositions: impl IntoIterator<Item = (Uuid, &'a Fields)>,
+    plan: Option<&Plan>,
+    today: NaiveDate,
+) -> Option<NaiveDate> {
+    let mut standing: Option<(NaiveDate, Uuid, bool)> = None;
+    for (id, d) in dispositions {
+        if d.get("status").and_then(Value::as_str) != Some("effective") {
+            continue;
+        }
+        let Some(on) = d
+            .get("effective_on")
+            .and_then(Value::as_str)
+            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+            .filter(|on| *on <= today)
+        else {
+            continue;
+        };
+        let suspends = d.get("disposition_type").and_then(Value::as_str) == Some("suspend");
+        if standing.is_none_or(|(o, i, _)| (on, id) > (o, i)) {
+            standing = Some((on, id, suspends));
+        }
+    }
+    let (on, _, suspends) = standing?;
+    suspends.then(|| Plan::suspension_ends_on(plan, on))
+}
+
+/// Whether a removal (除名) is proposed while the member's suspension window still runs on
+/// `today` (docs/domain.md §6.3: struck off only when still unreachable after the window). It is
+/// allowed, and marked for the committee to decide (`needs_committee_decision`).
+pub fn removal_inside_window(
+    kind: Option<&str>,
+    window_ends: Option<NaiveDate>,
+    today: NaiveDate,
+) -> bool {
+    kind == Some("remove") && window_ends.is_some_and(|end| today < end)
+}
+
 /// Whether a contact case is still open (searching, or without a result yet): the branch's
 /// open case for a member serves, no second one is opened.
 pub fn case_is_open(case: &Fields) -> bool {
@@ -410,6 +451,62 @@ mod tests {
         );
         assert!(case_is_open(&case));
         assert!(!case_is_open(&map(json!({"result": "found"}))));
+    }
+
+    #[test]
+    fn a_removal_inside_the_suspension_window_is_marked_for_the_committee() {
+        let suspended = map(
+            json!({"disposition_type": "suspend", "status": "effective", "effective_on": "2024-03-01"}),
+        );
+        let restored = map(
+            json!({"disposition_type": "restore_membership", "status": "effective", "effective_on": "2025-01-10"}),
+        );
+        let not_yet = map(json!({"disposition_type": "restore_membership", "status": "approved"}));
+        let (a, b, c) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        let ends =
+            |ds: Vec<(Uuid, &Fields)>, today: &str| suspension_window_ends(ds, None, day(today));
+        // Two years (no campaign) from 2024-03-01.
+        assert_eq!(
+            ends(vec![(a, &suspended)], "2025-06-01"),
+            Some(day("2026-03-01"))
+        );
+        assert_eq!(
+            ends(vec![(a, &suspended), (c, &not_yet)], "2025-06-01"),
+            Some(day("2026-03-01"))
+        );
+        // A later restoration in force ends it; before its day it does not yet.
+        assert_eq!(
+            ends(vec![(a, &suspended), (b, &restored)], "2025-06-01"),
+            None
+        );
+        assert_eq!(
+            ends(vec![(a, &suspended), (b, &restored)], "2024-12-01"),
+            Some(day("2026-03-01"))
+        );
+        // Nothing stands before the suspension takes effect.
+        assert_eq!(ends(vec![(a, &suspended)], "2024-02-01"), None);
+
+        let window = Some(day("2026-03-01"));
+        assert!(removal_inside_window(
+            Some("remove"),
+            window,
+            day("2025-06-01")
+        ));
+        assert!(!removal_inside_window(
+            Some("remove"),
+            window,
+            day("2026-03-01")
+        ));
+        assert!(!removal_inside_window(
+            Some("persuade_withdraw"),
+            window,
+            day("2025-06-01")
+        ));
+        assert!(!removal_inside_window(
+            Some("remove"),
+            None,
+            day("2025-06-01")
+        ));
     }
 
     #[test]

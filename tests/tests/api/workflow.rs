@@ -831,3 +831,106 @@ async fn an_exemption_by_reference_is_the_branchs_decision_and_the_committee_may
     let message = &r.results[1].error.as_ref().unwrap().message;
     assert!(message.contains("党支部决定"), "{message}");
 }
+
+/// A removal (除名) proposed while the member's suspension window still runs is allowed, and
+/// marked by the server as needing the committee's decision; one for a member not suspended is
+/// not marked, and nobody else may set the mark.
+#[tokio::test]
+async fn a_removal_inside_the_suspension_window_is_marked_for_the_committee() {
+    let app = spawn_app().await;
+    let t = app.tenant("rw").await;
+    let b1 = t.branch1.id;
+    let (suspended, other, suspension) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let step =
+        |n: i64, fields: serde_json::Value| patch(n, "dispositions", suspension, None, fields);
+    let r = t
+        .secretary1
+        .push(
+            "p",
+            vec![
+                put(
+                    1,
+                    "members",
+                    suspended,
+                    b1,
+                    json!({"name": "停籍甲", "member_type": "full"}),
+                ),
+                put(
+                    2,
+                    "members",
+                    other,
+                    b1,
+                    json!({"name": "在籍乙", "member_type": "full"}),
+                ),
+                put(
+                    3,
+                    "dispositions",
+                    suspension,
+                    b1,
+                    json!({"member_id": suspended, "disposition_type": "suspend"}),
+                ),
+                step(
+                    4,
+                    json!({"status": "branch_meeting_decided", "branch_meeting_on": "2026-01-05"}),
+                ),
+                step(5, json!({"status": "submitted"})),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(
+        r.results.iter().all(|r| r.error.is_none()),
+        "{:?}",
+        r.results
+    );
+    let r = t
+        .admin
+        .push(
+            "c",
+            vec![
+                step(
+                    1,
+                    json!({"status": "approved", "approved_on": "2026-01-06"}),
+                ),
+                step(2, json!({"status": "filed", "filed_on": "2026-01-08"})),
+                step(
+                    3,
+                    json!({"status": "effective", "effective_on": "2026-01-10"}),
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(
+        r.results.iter().all(|r| r.error.is_none()),
+        "{:?}",
+        r.results
+    );
+
+    let (early, plain, forged) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let r = t
+        .secretary1
+        .push(
+            "p",
+            vec![
+                put(6, "dispositions", early, b1, json!({"member_id": suspended, "disposition_type": "remove", "basis": "长期失联"})),
+                put(7, "dispositions", plain, b1, json!({"member_id": other, "disposition_type": "remove"})),
+                put(8, "dispositions", forged, b1, json!({"member_id": other, "disposition_type": "remove", "needs_committee_decision": false})),
+            ],
+        )
+        .await
+        .unwrap();
+    let codes: Vec<Option<&str>> = r
+        .results
+        .iter()
+        .map(|r| r.error.as_ref().map(|e| e.code.as_str()))
+        .collect();
+    assert_eq!(codes, vec![None, None, Some("field_not_writable")]);
+
+    let mut replica = paicha_tests::Replica::default();
+    replica.sync(&t.admin).await.unwrap();
+    let fields = |id: Uuid| replica.records[&("dispositions".to_owned(), id)].1.clone();
+    assert_eq!(fields(early)["needs_committee_decision"], json!(true));
+    assert!(fields(plain).get("needs_committee_decision").is_none());
+    assert!(fields(suspension).get("needs_committee_decision").is_none());
+}

@@ -362,6 +362,7 @@ static COMPUTED: &[(Collection, &str)] = &[
     (Collection::Campaigns, "reported_on"),
     (Collection::InfoForms, "entered_on"),
     (Collection::InfoForms, "late_entry"),
+    (Collection::Dispositions, "needs_committee_decision"),
     (Collection::ContactAttempts, "entered_on"),
     (Collection::ContactAttempts, "late_entry"),
     (Collection::Transfers, "receipt_entered_on"),

@@ -701,6 +701,44 @@ async fn compute<R: Reader>(
                 derived::member_start(existing, fields, &plan, today);
             }
         }
+        Collection::Dispositions
+            if fields.contains_key("disposition_type") || fields.contains_key("member_id") =>
+        {
+            let merged = |name: &str| {
+                fields
+                    .get(name)
+                    .or_else(|| existing.and_then(|e| e.get(name)))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            };
+            let member = merged("member_id").and_then(|m| Uuid::parse_str(&m).ok());
+            let window_ends = match member {
+                Some(member) => {
+                    let plan = batch.plan().await?;
+                    let held = batch.of_member(Collection::Dispositions, member).await?;
+                    let others = held.iter().filter(|d| d.id != id);
+                    derived::suspension_window_ends(
+                        others.map(|d| (d.id, &d.fields)),
+                        plan.as_ref(),
+                        today,
+                    )
+                }
+                None => None,
+            };
+            let flag = derived::removal_inside_window(
+                merged("disposition_type").as_deref(),
+                window_ends,
+                today,
+            );
+            let was = existing
+                .and_then(|e| e.get("needs_committee_decision"))
+                .is_some();
+            if flag {
+                fields.insert("needs_committee_decision".into(), Value::Bool(true));
+            } else if was {
+                fields.insert("needs_committee_decision".into(), Value::Null);
+            }
+        }
         Collection::ContactCases if derived::case_needs_months(existing, fields) => {
             let months = match derived::member_of(fields) {
                 Some(member) => lost_months_of(batch, member).await?,

@@ -185,6 +185,7 @@ function Disposition({ item, onDone }) {
   return html`
     <${Item} id=${item.id} title="${item.unitName} · ${item.memberName || ''} · ${show('dispositions', 'disposition_type', f.disposition_type)}" error=${error}
       lines=${[
+        f.needs_committee_decision && words().label('dispositions', 'needs_committee_decision'),
         f.basis && `处置依据：${f.basis}`,
         `支部大会：${date(f.branch_meeting_on) || '—'}${f.branch_meeting_vote ? `（${f.branch_meeting_vote}）` : ''}`,
       ]}>

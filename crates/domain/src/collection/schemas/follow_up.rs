@@ -420,5 +420,13 @@ pub(super) static DISPOSITIONS: Schema = Schema {
         f("filing_body", "备案机关", SHORT, COMMITTEE),
         f("effective_on", "生效日期", Date, COMMITTEE),
         f("review_on", "复核日期", Date, COMMITTEE),
+        // Set by the server: a removal proposed while the member's suspension window still
+        // runs (derived::removal_inside_window), for the committee to decide.
+        f(
+            "needs_committee_decision",
+            "停止党籍未满期限即提出除名，须党工委决定",
+            Bool,
+            &[],
+        ),
     ],
 };
