@@ -266,15 +266,7 @@ impl TestApp {
 /// A valid 18-character 公民身份号码 with the given birth date (`YYYYMMDD`) and sequence number
 /// (odd: male, even: female).
 pub fn id_number(birth: &str, seq: u32) -> String {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let body = format!("110105{birth}{:03}", seq % 1000);
-    let sum: u32 = body
-        .chars()
-        .zip(WEIGHTS)
-        .map(|(c, w)| c.to_digit(10).unwrap_or(0) * w)
-        .sum();
-    let check = b"10X98765432"[(sum % 11) as usize] as char;
-    format!("{body}{check}")
+    roster::id_number_of("110105", birth, seq)
 }
 
 /// A distinct valid 公民身份号码 for the `n`th member a test or benchmark seeds (`male`: an odd
