@@ -99,6 +99,15 @@ pub fn check_placement(
     }
 }
 
+/// The kinds of unit that may be placed below a unit of `parent` ([`check_placement`]), the
+/// next level first.
+pub fn child_kinds(parent: OrgUnitKind) -> Vec<OrgUnitKind> {
+    OrgUnitKind::ALL
+        .into_iter()
+        .filter(|child| check_placement(*child, Some(parent)).is_ok())
+        .collect()
+}
+
 /// Longest accepted unit name, in characters.
 /// Whether the unit at `path` is the unit at `ancestor` or lies below it. Units carry
 /// materialized paths (`/root/…/self/`, each id closed by `/`), so a subtree is a prefix: this
@@ -134,6 +143,15 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn the_kinds_below_a_unit_follow_the_placement_rule_next_level_first() {
+        use OrgUnitKind::*;
+        assert_eq!(child_kinds(Committee), vec![Street, WorkArea, Branch]);
+        assert_eq!(child_kinds(Street), vec![WorkArea, Branch]);
+        assert_eq!(child_kinds(WorkArea), vec![Branch]);
+        assert!(child_kinds(Branch).is_empty());
+    }
     use OrgUnitKind::*;
 
     #[test]

@@ -1181,6 +1181,40 @@ async fn the_committee_admin_manages_accounts_units_and_the_campaign() {
     let unit = t.admin.get_org_unit(added).await.unwrap();
     assert_eq!(unit.parent_id, Some(t.work_area.id));
     assert_eq!(unit.kind, paicha_domain::org::OrgUnitKind::Branch);
+    // Below the committee, any lower kind may go (the server's placement rule, from its
+    // words): the form asks which, the next level first; a work area goes directly below.
+    let root = format!("li[data-unit='{}']", t.committee.id);
+    b.click(&format!("{root} [data-action=add-child]")).await;
+    let kinds = b
+        .eval(&format!(
+            "return [...document.querySelectorAll('#child-kind-{} option')].map(o => o.textContent);",
+            t.committee.id
+        ))
+        .await;
+    assert_eq!(kinds, json!(["街道", "工作区", "党支部"]));
+    b.eval(&format!(
+        "const s = document.getElementById('child-kind-{}'); s.value = 'work_area'; \
+         s.dispatchEvent(new Event('change', {{bubbles: true}})); return true;",
+        t.committee.id
+    ))
+    .await;
+    b.type_into(&format!("#child-{}", t.committee.id), "m直属工作区")
+        .await;
+    b.screenshot("console-admin-add-unit").await;
+    b.click(&format!(
+        "{root} form[data-form=add-unit] button[type=submit]"
+    ))
+    .await;
+    let direct = b
+        .wait_until(
+            10,
+            "return [...document.querySelectorAll('.org-unit')].find(li => li.textContent.includes('m直属工作区'))?.dataset.unit;",
+        )
+        .await;
+    let direct: Uuid = direct.as_str().unwrap().parse().unwrap();
+    let direct = t.admin.get_org_unit(direct).await.unwrap();
+    assert_eq!(direct.parent_id, Some(t.committee.id));
+    assert_eq!(direct.kind, paicha_domain::org::OrgUnitKind::WorkArea);
     // Renamed in place; a blank name gets the server's message.
     let row = format!("li[data-unit='{added}']");
     b.click(&format!("{row} [data-action=rename]")).await;

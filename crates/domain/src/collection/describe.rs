@@ -218,6 +218,13 @@ static DOC: LazyLock<SchemaDoc> = LazyLock::new(|| {
             .into_iter()
             .map(|k| word(k.as_str(), k.label_zh()))
             .collect(),
+        unit_children: OrgUnitKind::ALL
+            .into_iter()
+            .map(|kind| crate::api::v1::UnitChildren {
+                kind,
+                children: crate::org::child_kinds(kind),
+            })
+            .collect(),
         phases: Phase::ALL
             .into_iter()
             .map(|p| word(p.as_str(), p.label_zh()))

@@ -10,7 +10,6 @@ import { pullAll, patch, put } from '../core/records.js';
 import { words } from '../core/words.js';
 import { date } from '../core/format.js';
 
-const CHILD_KIND = { committee: 'street', street: 'work_area', work_area: 'branch' };
 const BEHIND_DAYS = 3;
 
 /** The roles `own` may give to a user of a unit of `kind` (the server's rule, from its words). */
@@ -400,7 +399,10 @@ function OrgUnitRow({ unit, depth, rootId, reload }) {
       reload();
     }
   }
-  const child = CHILD_KIND[unit.kind];
+  // What may hang below (the server's placement rule, from its words), the next level first.
+  const kinds = words().childKinds(unit.kind);
+  const [chosen, setChosen] = useState('');
+  const child = kinds.includes(chosen) ? chosen : kinds[0];
   async function submit(e) {
     e.preventDefault();
     const made = await add.run(
@@ -421,7 +423,7 @@ function OrgUnitRow({ unit, depth, rootId, reload }) {
           <button class="btn small" type="button" data-action="rename"
             onClick=${() => { setNewName(unit.name); setRenaming(!renaming); }}>重命名</button>
           ${child && html`<button class="btn small" type="button" data-action="add-child"
-            onClick=${() => setAdding(!adding)}>添加${words().kind(child)}</button>`}
+            onClick=${() => setAdding(!adding)}>添加${kinds.length > 1 ? '下级单位' : words().kind(child)}</button>`}
           ${unit.id !== rootId && html`<${ConfirmButton} label="删除" name="delete-unit"
             question="确定删除「${unit.name}」吗？" disabled=${del.busy}
             onConfirm=${() => del.run(() => api.request('DELETE', `/v1/org-units/${unit.id}`)).then(reload)} />`}
@@ -441,6 +443,11 @@ function OrgUnitRow({ unit, depth, rootId, reload }) {
         </form>`}
       ${adding && html`
         <form novalidate class="add-unit" data-form="add-unit" onSubmit=${submit}>
+          ${kinds.length > 1 &&
+          html`<div class="field"><label for="child-kind-${unit.id}">单位类别</label>
+            <select id="child-kind-${unit.id}" value=${child} onChange=${(e) => setChosen(e.target.value)}>
+              ${kinds.map((k) => html`<option value=${k}>${words().kind(k)}</option>`)}
+            </select></div>`}
           <div class="field"><label for="child-${unit.id}">新${words().kind(child)}名称</label>
             <input id="child-${unit.id}" required maxlength="100" value=${name}
               onInput=${(e) => setName(e.target.value)} /></div>

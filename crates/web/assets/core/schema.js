@@ -48,6 +48,11 @@ export class Schema {
     return this.word('phase_states', key);
   }
 
+  /** The kinds of unit that may be created below a unit of kind `kind`, the next level first. */
+  childKinds(kind) {
+    return (this.doc.unit_children ?? []).find((u) => u.kind === kind)?.children ?? [];
+  }
+
   /** The roles a user of role `own` may give to an account at a unit of kind `kind`. */
   assignable(own, kind) {
     return (this.roleDocs.get(own)?.assigns ?? []).filter((r) => this.roleDocs.get(r)?.unit_kinds.includes(kind));

@@ -20,6 +20,10 @@ pub struct SchemaDoc {
     /// The kinds of unit and their Chinese names.
     #[serde(default)]
     pub unit_kinds: Vec<EnumWord>,
+    /// Which kinds of unit may be created below a unit of each kind, the next level first
+    /// (`org::check_placement`; a branch has none).
+    #[serde(default)]
+    pub unit_children: Vec<UnitChildren>,
     /// The campaign's phases (`GET /v1/status`'s `phases[].phase`).
     #[serde(default)]
     pub phases: Vec<EnumWord>,
@@ -38,6 +42,14 @@ pub struct SchemaDoc {
     pub account_actions: Vec<EnumWord>,
     #[serde(default)]
     pub account_fields: Vec<EnumWord>,
+}
+
+/// The kinds of unit that may hang below a unit of `kind`, the next level first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnitChildren {
+    pub kind: OrgUnitKind,
+    pub children: Vec<OrgUnitKind>,
 }
 
 /// A role, as `GET /v1/schema` describes it.
