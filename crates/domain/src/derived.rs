@@ -202,12 +202,14 @@ pub fn opens_case(collection: Collection, transfer: &Fields) -> Option<Uuid> {
     member_of(transfer)
 }
 
-/// Whether a transfer's receipt is in (received, or reissued after contact).
+/// Whether a receipt status says the receipt is in (received, or reissued after contact).
+pub fn receipt_status_in(status: Option<&str>) -> bool {
+    matches!(status, Some("receipt_received" | "receipt_reissued"))
+}
+
+/// Whether a transfer's receipt is in ([`receipt_status_in`]).
 pub fn receipt_in(transfer: &Fields) -> bool {
-    matches!(
-        transfer.get("receipt_status").and_then(Value::as_str),
-        Some("receipt_received" | "receipt_reissued")
-    )
+    receipt_status_in(transfer.get("receipt_status").and_then(Value::as_str))
 }
 
 /// The member whose search this transfer's late receipt ends (补办回执, docs/domain.md §6.4): a

@@ -424,10 +424,7 @@ impl Counts {
             self.receipts_reissued += 1;
         }
         // A receipt that came after the loss was registered (补办回执) ends the loss.
-        let receipt_in = matches!(
-            receipt_status,
-            Some("receipt_received" | "receipt_reissued")
-        );
+        let receipt_in = crate::derived::receipt_status_in(receipt_status);
         if registered_lost && !receipt_in {
             self.transfers_registered_lost += 1;
         }

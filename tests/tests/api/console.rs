@@ -477,6 +477,8 @@ async fn the_console_shows_the_status_drills_down_and_survives_expiry_and_outage
     ] {
         assert!(history.contains(said), "{said}: {history}");
     }
+    b.eval("document.querySelector('.history').scrollIntoView({block: 'start'}); return true;")
+        .await;
     b.screenshot("console-member-history").await;
     let proposals = b.text(".proposals").await;
     assert!(proposals.contains("免填入党志愿书"), "{proposals}");

@@ -83,7 +83,7 @@ pub async fn transfer_lists(
                         | "receiver_unreachable"
                 )
             );
-        let closed = matches!(status, Some("receipt_received" | "receipt_reissued"))
+        let closed = paicha_domain::derived::receipt_status_in(status)
             || (status == Some("receiver_unreachable") && lost);
         let received = acted_on || cursors.get(&branch).is_some_and(|c| *c >= row.version);
         let list = text("list_name").unwrap_or(NO_LIST).to_owned();

@@ -102,7 +102,7 @@ pub async fn freeze_baseline(
     let Some(campaign) = batch
         .record(Collection::Campaigns, campaign_id)
         .await?
-        .filter(|r| !r.deleted && r.tenant_id == writer.tenant_id)
+        .filter(|r| !r.deleted)
     else {
         return Err(BaselineRefusal::NotFound.into());
     };
