@@ -212,17 +212,13 @@ pub fn receipt_in(transfer: &Fields) -> bool {
     receipt_status_in(transfer.get("receipt_status").and_then(Value::as_str))
 }
 
-/// The member whose search this transfer's late receipt ends (补办回执, docs/domain.md §6.4): a
-/// transfer registered as lost whose receipt came in after all. The search the loss opened
-/// ends as found ([`case_found_by_receipt`]).
-pub fn receipt_closes_case(collection: Collection, transfer: &Fields) -> Option<Uuid> {
-    if collection != Collection::Transfers
-        || transfer.get("registered_lost").and_then(Value::as_bool) != Some(true)
-        || !receipt_in(transfer)
-    {
-        return None;
-    }
-    member_of(transfer)
+/// Whether this transfer's late receipt ends the search its loss opened (补办回执,
+/// docs/domain.md §6.4): a transfer registered as lost whose receipt came in after all. The
+/// search ends as found ([`case_found_by_receipt`]).
+pub fn receipt_closes_case(collection: Collection, transfer: &Fields) -> bool {
+    collection == Collection::Transfers
+        && transfer.get("registered_lost").and_then(Value::as_bool) == Some(true)
+        && receipt_in(transfer)
 }
 
 /// The fields that end, as found, the search a transfer's loss opened once its receipt came
@@ -293,6 +289,34 @@ pub fn suspension_window_ends<'a>(
     }
     let (on, _, suspends) = standing?;
     suspends.then(|| Plan::suspension_ends_on(plan, on))
+}
+
+/// Whether a disposition's member or kind is written, so that its mark for the committee
+/// ([`mark_for_committee`]) is to be worked out again.
+pub fn disposition_retargeted(collection: Collection, fields: &Fields) -> bool {
+    collection == Collection::Dispositions
+        && (fields.contains_key("disposition_type") || fields.contains_key("member_id"))
+}
+
+/// Sets or clears, in the write `fields` of a disposition (over `existing`), the server's mark
+/// `needs_committee_decision`: set for a removal inside the member's suspension window
+/// (`window_ends`, [`suspension_window_ends`]), cleared once it no longer is one.
+pub fn mark_for_committee(
+    existing: Option<&Fields>,
+    fields: &mut Fields,
+    window_ends: Option<NaiveDate>,
+    today: NaiveDate,
+) {
+    let kind = fields
+        .get("disposition_type")
+        .or_else(|| existing.and_then(|e| e.get("disposition_type")))
+        .and_then(Value::as_str);
+    let mark = "needs_committee_decision";
+    if removal_inside_window(kind, window_ends, today) {
+        fields.insert(mark.into(), Value::Bool(true));
+    } else if existing.is_some_and(|e| e.contains_key(mark)) {
+        fields.insert(mark.into(), Value::Null);
+    }
 }
 
 /// Whether a removal (除名) is proposed while the member's suspension window still runs on
@@ -509,6 +533,18 @@ mod tests {
             None,
             day("2025-06-01")
         ));
+
+        // The mark is set on a removal inside the window, and cleared when the kind changes.
+        let today = day("2025-06-01");
+        let mut removal = map(json!({"disposition_type": "remove"}));
+        mark_for_committee(None, &mut removal, window, today);
+        assert_eq!(removal["needs_committee_decision"], json!(true));
+        let mut changed = map(json!({"disposition_type": "persuade_withdraw"}));
+        mark_for_committee(Some(&removal), &mut changed, window, today);
+        assert_eq!(changed["needs_committee_decision"], Value::Null);
+        let mut plain = map(json!({"disposition_type": "persuade_withdraw"}));
+        mark_for_committee(None, &mut plain, window, today);
+        assert!(!plain.contains_key("needs_committee_decision"));
     }
 
     #[test]
@@ -522,22 +558,16 @@ mod tests {
             }))
         };
         let t = Collection::Transfers;
-        assert_eq!(
-            receipt_closes_case(t, &with("receipt_reissued")),
-            Some(member)
-        );
-        assert_eq!(
-            receipt_closes_case(t, &with("receipt_received")),
-            Some(member)
-        );
-        assert_eq!(receipt_closes_case(t, &with("receiver_unreachable")), None);
+        assert!(receipt_closes_case(t, &with("receipt_reissued")));
+        assert!(receipt_closes_case(t, &with("receipt_received")));
+        assert!(!receipt_closes_case(t, &with("receiver_unreachable")));
         let never_lost =
             map(json!({"member_id": member.to_string(), "receipt_status": "receipt_received"}));
-        assert_eq!(receipt_closes_case(t, &never_lost), None);
-        assert_eq!(
-            receipt_closes_case(Collection::Members, &with("receipt_received")),
-            None
-        );
+        assert!(!receipt_closes_case(t, &never_lost));
+        assert!(!receipt_closes_case(
+            Collection::Members,
+            &with("receipt_received")
+        ));
 
         let case = map(json!({"result": "searching", "remarks": "由系统据转出明细开立"}));
         let closed = case_found_by_receipt(&case, &with("receipt_reissued"), day("2026-12-07"));

@@ -701,17 +701,12 @@ async fn compute<R: Reader>(
                 derived::member_start(existing, fields, &plan, today);
             }
         }
-        Collection::Dispositions
-            if fields.contains_key("disposition_type") || fields.contains_key("member_id") =>
-        {
-            let merged = |name: &str| {
-                fields
-                    .get(name)
-                    .or_else(|| existing.and_then(|e| e.get(name)))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            };
-            let member = merged("member_id").and_then(|m| Uuid::parse_str(&m).ok());
+        Collection::Dispositions if derived::disposition_retargeted(schema.collection, fields) => {
+            let member = fields
+                .get("member_id")
+                .or_else(|| existing.and_then(|e| e.get("member_id")))
+                .and_then(Value::as_str)
+                .and_then(|m| Uuid::parse_str(m).ok());
             let window_ends = match member {
                 Some(member) => {
                     let plan = batch.plan().await?;
@@ -725,19 +720,7 @@ async fn compute<R: Reader>(
                 }
                 None => None,
             };
-            let flag = derived::removal_inside_window(
-                merged("disposition_type").as_deref(),
-                window_ends,
-                today,
-            );
-            let was = existing
-                .and_then(|e| e.get("needs_committee_decision"))
-                .is_some();
-            if flag {
-                fields.insert("needs_committee_decision".into(), Value::Bool(true));
-            } else if was {
-                fields.insert("needs_committee_decision".into(), Value::Null);
-            }
+            derived::mark_for_committee(existing, fields, window_ends, today);
         }
         Collection::ContactCases if derived::case_needs_months(existing, fields) => {
             let months = match derived::member_of(fields) {
@@ -810,7 +793,7 @@ async fn follow_up<R: Reader>(
         }
     }
     let case_id = derived_id(row.id, "contact_case");
-    if derived::receipt_closes_case(row.collection, &row.fields).is_some() {
+    if derived::receipt_closes_case(row.collection, &row.fields) {
         let case = batch
             .record(Collection::ContactCases, case_id)
             .await?
