@@ -159,6 +159,39 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// A port on 127.0.0.1 bound and held but not listening: a connection to it is refused at once,
+/// and no other test can take the port while this lives (a port from [`free_port`] may be
+/// handed to another test's server or nginx the next moment, which then answers in its place).
+pub struct RefusingPort {
+    _socket: socket2::Socket,
+    pub port: u16,
+}
+
+impl RefusingPort {
+    pub fn new() -> Self {
+        use socket2::{Domain, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("a socket");
+        let any: std::net::SocketAddr = "127.0.0.1:0".parse().expect("an address");
+        socket.bind(&any.into()).expect("a port");
+        let port = socket
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .map(|a| a.port())
+            .expect("the bound port");
+        Self {
+            _socket: socket,
+            port,
+        }
+    }
+}
+
+impl Default for RefusingPort {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A fresh folder of the kit in the system's temporary folder, removed when dropped. The first
 /// call in a process sweeps away what dead owners left (see the module's documentation).
 pub fn temp_dir() -> tempfile::TempDir {

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use paicha_tests::process::{Process, free_port, temp_dir};
+use paicha_tests::process::{Process, RefusingPort, free_port, temp_dir};
 use paicha_tests::{PASSWORD, TestDb, committee_with_branch, pull_everything};
 
 fn repo() -> PathBuf {
@@ -469,9 +469,19 @@ struct Nginx {
     dir: tempfile::TempDir,
     port: u16,
     child: Option<Process>,
+    /// The upstream ports of [`Nginx::without_instances`], held so nothing else answers there.
+    _refusing: Vec<RefusingPort>,
 }
 
 impl Nginx {
+    /// nginx with no instance behind it: both upstream ports refuse every connection.
+    fn without_instances() -> Self {
+        let refusing = [RefusingPort::new(), RefusingPort::new()];
+        let mut nginx = Self::configure([refusing[0].port, refusing[1].port]);
+        nginx._refusing = refusing.into();
+        nginx
+    }
+
     fn configure(upstreams: [u16; 2]) -> Self {
         require("nginx", "apt-get install nginx");
         let dir = temp_dir();
@@ -525,6 +535,7 @@ impl Nginx {
             dir,
             port,
             child: None,
+            _refusing: Vec::new(),
         }
     }
 
@@ -616,7 +627,7 @@ fn wait_for_port(port: u16, what: &str) {
 
 #[test]
 fn nginx_accepts_the_proxy_configuration() {
-    let nginx = Nginx::configure([free_port(), free_port()]);
+    let nginx = Nginx::without_instances();
     nginx.check();
 }
 
@@ -664,7 +675,7 @@ async fn nginx_accepts_the_tls_configuration_and_sends_hsts() {
         }
     }
 
-    let mut nginx = Nginx::configure([free_port(), free_port()]);
+    let mut nginx = Nginx::without_instances();
     let dir = nginx.dir.path().to_path_buf();
     let made = Command::new("openssl")
         .args([
@@ -735,7 +746,9 @@ async fn nginx_accepts_the_tls_configuration_and_sends_hsts() {
             .headers()
             .get("strict-transport-security")
             .map(|v| v.to_str().unwrap().to_owned());
-        let body: serde_json::Value = answer.json().await.unwrap();
+        let text = answer.text().await.unwrap();
+        let body: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{path}: {status} not JSON ({e}): {text}"));
         // No instance behind: nginx answers 503 itself; /metrics is never passed on (404).
         assert_eq!(
             status,
@@ -755,7 +768,7 @@ async fn nginx_accepts_the_tls_configuration_and_sends_hsts() {
 /// `/metrics` on.
 #[tokio::test]
 async fn the_plain_sample_sends_no_hsts_and_keeps_metrics_in() {
-    let mut nginx = Nginx::configure([free_port(), free_port()]);
+    let mut nginx = Nginx::without_instances();
     nginx.start();
     for (path, status) in [("/readyz", 503), ("/metrics", 404)] {
         let answer = reqwest::get(format!("{}{path}", nginx.url()))
@@ -808,7 +821,7 @@ async fn nginx_access_log_holds_no_query_string() {
     }
     assert!(format.contains("$uri"), "{format}");
 
-    let mut nginx = Nginx::configure([free_port(), free_port()]);
+    let mut nginx = Nginx::without_instances();
     nginx.check();
     nginx.start();
     let number = "11010519491231002X";
