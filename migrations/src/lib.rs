@@ -22,6 +22,7 @@ mod m20261202_000001_index_info_form_members;
 mod m20261207_000001_create_reports;
 mod m20261207_000002_add_user_must_change_password;
 mod m20261207_000003_create_blob_upload_owners;
+mod m20261207_000010_create_sync_departures;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_create_reports::Migration),
             Box::new(m20261207_000002_add_user_must_change_password::Migration),
             Box::new(m20261207_000003_create_blob_upload_owners::Migration),
+            Box::new(m20261207_000010_create_sync_departures::Migration),
         ]
     }
 }

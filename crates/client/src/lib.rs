@@ -5,10 +5,10 @@
 
 use paicha_domain::api::v1::{
     AccountEvent, AccountEventList, AuditList, BlobStatus, ChangePassword, ChecksumResponse,
-    ConflictList, CreateOrgUnit, CreateUser, Device, DeviceList, LoginRequest, LogoutRequest,
-    MemberList, MemberSearchRequest, MissingBlobs, OrgUnit, OrgUnitList, ProposalList,
-    PullResponse, PushRequest, PushResponse, RefreshRequest, ResetPassword, TokenResponse,
-    TransferLists, UnitStatus, UpdateOrgUnit, UpdateUser, User, UserList,
+    ConflictList, CreateOrgUnit, CreateUser, DepartureList, Device, DeviceList, LoginRequest,
+    LogoutRequest, MemberList, MemberSearchRequest, MissingBlobs, OrgUnit, OrgUnitList,
+    ProposalList, PullResponse, PushRequest, PushResponse, RefreshRequest, ResetPassword,
+    TokenResponse, TransferLists, UnitStatus, UpdateOrgUnit, UpdateUser, User, UserList,
 };
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use reqwest::{Method, StatusCode};
@@ -560,6 +560,11 @@ impl Client {
     pub async fn search_members(&self, search: &MemberSearchRequest) -> ClientResult<MemberList> {
         self.send(Method::POST, "/v1/members/search", Some(search))
             .await
+    }
+
+    /// `GET /v1/departures`: what left the caller's unit, the latest first.
+    pub async fn departures(&self) -> ClientResult<DepartureList> {
+        self.send(Method::GET, "/v1/departures", None::<&()>).await
     }
 
     pub async fn audit(&self, collection: &str, id: Uuid) -> ClientResult<AuditList> {

@@ -207,6 +207,12 @@ pub fn receipt_status_in(status: Option<&str>) -> bool {
     matches!(status, Some("receipt_received" | "receipt_reissued"))
 }
 
+/// Whether a transfer was withdrawn (撤回) from its list (docs/domain.md §6.4): it stays, shown
+/// as withdrawn, and counts nowhere.
+pub fn transfer_withdrawn(transfer: &Fields) -> bool {
+    transfer.get("withdrawn_on").is_some_and(|v| !v.is_null())
+}
+
 /// Whether a transfer's receipt is in ([`receipt_status_in`]).
 pub fn receipt_in(transfer: &Fields) -> bool {
     receipt_status_in(transfer.get("receipt_status").and_then(Value::as_str))

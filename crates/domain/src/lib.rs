@@ -21,6 +21,7 @@ pub mod ids;
 pub mod ledger;
 pub mod lost_contact;
 pub mod member;
+pub mod moves;
 pub mod org;
 pub mod privacy;
 pub mod role;

@@ -47,6 +47,7 @@ pub const HEADERS: &[(&str, &str)] = &[
 /// The headers of a 转出明细 and the transfer field each fills. The branch column holds the
 /// branch's name or code; the importer resolves it to the branch's id.
 pub const TRANSFER_HEADERS: &[(&str, &str)] = &[
+    ("序号", "list_row"),
     ("姓名", "member_name"),
     ("公民身份号码", "id_number"),
     ("身份证号码", "id_number"),

@@ -149,6 +149,7 @@ fn api_router(max_blob_bytes: u64) -> (Router<AppState>, utoipa::openapi::OpenAp
         .routes(routes!(routes::members::member_checks))
         .routes(routes!(routes::schema::schema))
         .routes(routes!(routes::transfers::transfer_lists))
+        .routes(routes!(routes::departures::departures))
         .routes(routes!(routes::ledgers::ledger))
         .routes(routes!(routes::import::import_roster))
         .routes(routes!(routes::import::import_transfers))

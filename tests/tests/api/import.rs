@@ -92,7 +92,7 @@ async fn a_roster_is_imported_whole_idempotently_or_refused_whole() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         body,
-        serde_json::json!({"created": 3, "updated": 0, "unchanged": 0, "conflicts": 0})
+        serde_json::json!({"created": 3, "updated": 0, "unchanged": 0, "conflicts": 0, "readdressed": 0, "withdrawn": 0})
     );
     let mut replica = Replica::default();
     replica.sync(&t.secretary1).await.unwrap();
@@ -111,14 +111,14 @@ async fn a_roster_is_imported_whole_idempotently_or_refused_whole() {
     let (_, body) = upload(&app.base, token, t.branch1.id, workbook(&good)).await;
     assert_eq!(
         body,
-        serde_json::json!({"created": 0, "updated": 0, "unchanged": 3, "conflicts": 0})
+        serde_json::json!({"created": 0, "updated": 0, "unchanged": 3, "conflicts": 0, "readdressed": 0, "withdrawn": 0})
     );
     let mut changed = good.clone();
     changed[1][7] = "13900000009";
     let (_, body) = upload(&app.base, token, t.branch1.id, workbook(&changed)).await;
     assert_eq!(
         body,
-        serde_json::json!({"created": 0, "updated": 1, "unchanged": 2, "conflicts": 0})
+        serde_json::json!({"created": 0, "updated": 1, "unchanged": 2, "conflicts": 0, "readdressed": 0, "withdrawn": 0})
     );
 
     // A bad file: every problem with its row and column, and nothing written.

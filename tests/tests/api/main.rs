@@ -9,6 +9,7 @@ mod baseline;
 mod blobs;
 mod concurrency;
 mod console;
+mod corrections;
 mod errors;
 mod field;
 mod growth;

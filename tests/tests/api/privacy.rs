@@ -447,6 +447,7 @@ async fn no_full_id_number_reaches_a_masked_role_on_any_path() {
             "/v1/members?limit=200".to_owned(),
             "/v1/conflicts".to_owned(),
             "/v1/transfers/lists".to_owned(),
+            "/v1/departures".to_owned(),
             "/v1/status".to_owned(),
             "/v1/proposals".to_owned(),
             "/v1/reports".to_owned(),

@@ -455,29 +455,18 @@ async fn a_transfer_reaches_exactly_the_branch_it_is_addressed_to() {
         .push("phone", vec![
             patch(1, "transfers", transfer, None, json!({"receipt_status": "receiver_contacted", "follow_up_note": "已联系接收方"})),
             patch(2, "transfers", transfer, None, json!({"member_name": "改名"})),
+            patch(3, "transfers", transfer, None, json!({"branch_id": t.branch2.id})),
         ])
         .await
         .unwrap();
     assert_eq!(r.results[0].status, MutationStatus::Applied);
-    assert_eq!(
-        r.results[1].error.as_ref().unwrap().code,
-        "field_not_writable"
-    );
-    let r = t
-        .street_staff
-        .push(
-            "office",
-            vec![patch(
-                2,
-                "transfers",
-                transfer,
-                None,
-                json!({"branch_id": t.branch2.id}),
-            )],
-        )
-        .await
-        .unwrap();
-    assert_eq!(r.results[0].error.as_ref().unwrap().code, "field_immutable");
+    for refused in &r.results[1..] {
+        assert_eq!(
+            refused.error.as_ref().unwrap().code,
+            "field_not_writable",
+            "{refused:?}"
+        );
+    }
     let r = t
         .secretary2
         .push(
@@ -499,13 +488,110 @@ async fn a_transfer_reaches_exactly_the_branch_it_is_addressed_to() {
     street.sync(&t.street_staff).await.unwrap();
     let (_, fields) = &street.records[&("transfers".to_owned(), transfer)];
     assert_eq!(fields["receipt_status"], "receiver_contacted");
+
+    // The street re-addresses it (a corrected list): it leaves branch 1, whose replica pulls
+    // a tombstone, and reaches branch 2 with its follow-up; the street keeps it, once.
+    let r = t
+        .street_staff
+        .push(
+            "office",
+            vec![patch(
+                2,
+                "transfers",
+                transfer,
+                None,
+                json!({"branch_id": t.branch2.id}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.results[0].status,
+        MutationStatus::Applied,
+        "{:?}",
+        r.results[0]
+    );
+    let moved_at = r.results[0].version.unwrap();
+    let before = b1.received.len();
+    b1.sync(&t.secretary1).await.unwrap();
+    assert!(!b1.has("transfers", transfer), "branch 1 still holds it");
+    assert_eq!(
+        b1.received[before..],
+        [moved_at],
+        "one tombstone, at the move"
+    );
+    b2.sync(&t.secretary2).await.unwrap();
+    let (_, fields) = &b2.records[&("transfers".to_owned(), transfer)];
+    assert_eq!(fields["follow_up_note"], "已联系接收方");
+    let before = street.received.len();
+    street.sync(&t.street_staff).await.unwrap();
+    assert_eq!(
+        street.received[before..],
+        [moved_at],
+        "the street sees the move once"
+    );
+    assert!(street.has("transfers", transfer));
+    // A fresh device of branch 1 does not hold it (like any deleted record's, its tombstone
+    // is pulled and drops nothing); branch 2 now follows it up, branch 1 not.
+    let mut fresh = Replica::default();
+    fresh.sync(&t.secretary1).await.unwrap();
+    assert!(!fresh.has("transfers", transfer));
+    let r = t
+        .secretary2
+        .push(
+            "phone",
+            vec![patch(
+                2,
+                "transfers",
+                transfer,
+                None,
+                json!({"follow_up_note": "二支部跟进"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].status, MutationStatus::Applied);
+    let r = t
+        .secretary1
+        .push(
+            "phone",
+            vec![patch(
+                4,
+                "transfers",
+                transfer,
+                None,
+                json!({"follow_up_note": "x"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].error.as_ref().unwrap().code, "outside_scope");
+    // Branch 1 is told where it went and why.
+    let told = t.secretary1.departures().await.unwrap().items;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].record_id, transfer);
+    assert_eq!(told[0].collection, "transfers");
+    assert_eq!(told[0].label.as_deref(), Some("钱七"));
+    assert_eq!(
+        told[0].to_unit_name.as_deref(),
+        Some(t.branch2.name.as_str())
+    );
+    assert_eq!(told[0].from_unit_id, t.street.id);
+    assert_eq!(told[0].reason, "readdressed");
+    assert_eq!(told[0].reason_label, "转出明细更正，改由其他党支部跟进");
+    assert_eq!(told[0].version, moved_at);
+    // Branch 2 and the street saw nothing leave.
+    for client in [&t.secretary2, &t.street_staff] {
+        assert_eq!(client.departures().await.unwrap().items, vec![]);
+    }
+
     // A branch cannot address transfers; a street cannot address a branch outside its subtree.
     let r = t
         .secretary1
         .push(
             "phone",
             vec![put(
-                3,
+                5,
                 "transfers",
                 Uuid::now_v7(),
                 t.branch1.id,

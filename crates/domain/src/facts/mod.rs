@@ -101,6 +101,8 @@ pub struct Transfer {
     pub receipt_on: Option<NaiveDate>,
     pub entry: Option<crate::entry::Entry>,
     pub registered_lost: bool,
+    /// Withdrawn from its list: counts nowhere (crate::derived::transfer_withdrawn).
+    pub withdrawn: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -270,6 +272,7 @@ impl Fact {
                 receipt_on: entry(c, f).and_then(|e| e.judged()),
                 entry: entry(c, f).filter(crate::entry::Entry::backdated),
                 registered_lost: boolean(f, "registered_lost") == Some(true),
+                withdrawn: crate::derived::transfer_withdrawn(f),
             }),
             Collection::PerformanceChecks => Fact::Performance {
                 violation: boolean(f, "violation") == Some(true),
@@ -370,7 +373,7 @@ impl Facts {
                 let entry = match &e.fact {
                     Fact::Form(f) => f.entry,
                     Fact::Attempt(a) => a.entry,
-                    Fact::Transfer(t) => t.entry,
+                    Fact::Transfer(t) if !t.withdrawn => t.entry,
                     _ => None,
                 }?;
                 let phase = crate::entry::typed(*c)?.phase;

@@ -389,6 +389,8 @@ pub fn roll_up(
             Fact::DepartmentRequest { status, .. } => {
                 add(&|r| r.counts.add_department_request(*status))
             }
+            // A withdrawn transfer is no item of anyone's.
+            Fact::Transfer(t) if t.withdrawn => {}
             Fact::Transfer(t) => {
                 let done = match t.receipt_status {
                     Some("receipt_received" | "receipt_reissued") => Some(t.receipt_on),

@@ -484,8 +484,11 @@ pub async fn roster(
             branch,
             &parsed,
             Collection::Members,
-            keyed,
-            &existing,
+            Matched {
+                rows: keyed,
+                existing: &existing,
+                withdraw: &[],
+            },
             &*progress,
         )
         .await
@@ -554,9 +557,11 @@ pub async fn transfers(
         Err(problems) => return Ok(Outcome::Refused(problems)),
     };
 
-    // This list's transfers already uploaded by the unit, matched by ID number, or else by
-    // name and letter number.
-    let key = |f: &Map<String, Value>| {
+    // A transfer of the list sent before is the same row again when the file's 序号 names it
+    // and the name or the ID number still agrees (a correction changes one of them, never
+    // both: a renumbered list must not hand one person's follow-up to another); else when the
+    // same person is on it (ID number, or else name and letter number).
+    let person = |f: &Map<String, Value>| {
         let text = |k: &str| {
             f.get(k)
                 .and_then(Value::as_str)
@@ -568,9 +573,19 @@ pub async fn transfers(
             None => format!("name:{}|{}", text("member_name"), text("letter_no")),
         }
     };
+    let text = |f: &Map<String, Value>, k: &str| {
+        f.get(k)
+            .and_then(Value::as_str)
+            .map(|s| s.trim().to_uppercase())
+    };
+    let same_person_in_part = |a: &Map<String, Value>, b: &Map<String, Value>| {
+        ["member_name", "id_number"]
+            .iter()
+            .any(|k| text(a, k).is_some() && text(a, k) == text(b, k))
+    };
     one_at_a_time(importer, unit.id.uuid(), async {
         let scope = unit.scope();
-        let existing: HashMap<String, (Uuid, Map<String, Value>)> = importer
+        let listed: Vec<(Uuid, Map<String, Value>)> = importer
             .store
             .live_records(scope, Collection::Transfers)
             .await?
@@ -579,40 +594,109 @@ pub async fn transfers(
                 *owner == unit.id
                     && f.get("list_name").and_then(Value::as_str) == Some(list_name.as_str())
             })
-            .map(|(id, _, f)| (key(&f), (id, f)))
+            .map(|(id, _, f)| (id, f))
             .collect();
-        // The same person twice in one list is a mistake in the file.
+        let mut by_row: HashMap<String, usize> = HashMap::new();
+        let mut by_person: HashMap<String, usize> = HashMap::new();
+        for (i, (_, f)) in listed.iter().enumerate() {
+            if let Some(row) = text(f, "list_row") {
+                by_row.insert(row, i);
+            }
+            by_person.insert(person(f), i);
+        }
+        // The same row or the same person twice in one list is a mistake in the file.
+        let mut seen_rows = HashMap::new();
         let mut seen = HashMap::new();
         let mut problems = Vec::new();
-        let mut keyed = Vec::new();
+        let mut taken = std::collections::HashSet::new();
+        let mut prepared = Vec::new();
         for (number, fields) in &parsed.rows {
-            let k = key(fields);
-            if let Some(first) = seen.insert(k.clone(), *number) {
+            let row = text(fields, "list_row");
+            let twice = match &row {
+                Some(r) => seen_rows
+                    .insert(r.clone(), *number)
+                    .map(|first| (first, "list_row")),
+                None => None,
+            }
+            .or_else(|| {
+                seen.insert(person(fields), *number)
+                    .map(|first| (first, "id_number"))
+            });
+            if let Some((first, column)) = twice {
                 problems.push(problem(
                     *number,
-                    parsed.column_of("id_number").as_deref(),
+                    parsed.column_of(column).as_deref(),
                     "duplicate_row",
-                    format!("与第{first}行是同一人"),
+                    format!("与第{first}行重复"),
                 ));
                 continue;
             }
-            keyed.push((*number, k, fields));
+            let by_number = row
+                .and_then(|r| by_row.get(&r).copied())
+                .filter(|&i| !taken.contains(&i) && same_person_in_part(&listed[i].1, fields));
+            let matched = by_number.or_else(|| {
+                by_person
+                    .get(&person(fields))
+                    .copied()
+                    .filter(|i| !taken.contains(i))
+            });
+            let mut fields = fields.clone();
+            let key = match matched {
+                Some(i) => {
+                    taken.insert(i);
+                    // Back in the list: withdrawn no more.
+                    if paicha_domain::derived::transfer_withdrawn(&listed[i].1) {
+                        fields.insert("withdrawn_on".into(), Value::Null);
+                    }
+                    format!("rec:{}", listed[i].0)
+                }
+                None => format!("new:{number}"),
+            };
+            prepared.push((*number, key, fields));
         }
         if !problems.is_empty() {
             return Ok(Outcome::Refused(problems));
         }
+        // What the list held and the file no longer does is withdrawn, never dropped.
+        let withdraw: Vec<Uuid> = listed
+            .iter()
+            .enumerate()
+            .filter(|(i, (_, f))| {
+                !taken.contains(i) && !paicha_domain::derived::transfer_withdrawn(f)
+            })
+            .map(|(_, (id, _))| *id)
+            .collect();
+        let existing: HashMap<String, (Uuid, Map<String, Value>)> = listed
+            .into_iter()
+            .map(|(id, f)| (format!("rec:{id}"), (id, f)))
+            .collect();
+        let keyed = prepared
+            .iter()
+            .map(|(number, key, fields)| (*number, key.clone(), fields))
+            .collect();
         apply(
             importer,
             unit,
             &parsed,
             Collection::Transfers,
-            keyed,
-            &existing,
+            Matched {
+                rows: keyed,
+                existing: &existing,
+                withdraw: &withdraw,
+            },
             &*progress,
         )
         .await
     })
     .await
+}
+
+/// A file's rows matched to what the unit holds: each row with its key (an `existing` key
+/// when it is a record already there), and the records the file withdraws.
+struct Matched<'a> {
+    rows: Vec<(u64, String, &'a Map<String, Value>)>,
+    existing: &'a HashMap<String, (Uuid, Map<String, Value>)>,
+    withdraw: &'a [Uuid],
 }
 
 /// Turns checked rows into changes: a row whose key matches an existing record patches the
@@ -629,13 +713,18 @@ async fn apply(
     unit: &OrgUnitRecord,
     parsed: &Parsed,
     collection: Collection,
-    rows: Vec<(u64, String, &Map<String, Value>)>,
-    existing: &HashMap<String, (Uuid, Map<String, Value>)>,
+    matched: Matched<'_>,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Outcome, SyncError> {
+    let Matched {
+        rows,
+        existing,
+        withdraw,
+    } = matched;
     let matched: Vec<Uuid> = rows
         .iter()
         .filter_map(|(_, key, _)| existing.get(key).map(|(id, _)| *id))
+        .chain(withdraw.iter().copied())
         .collect();
     let marks = importer
         .store
@@ -643,7 +732,7 @@ async fn apply(
         .await?;
     let mut planned = Vec::new();
     let mut written = Vec::new();
-    let (mut created, mut updated, mut unchanged) = (0, 0, 0);
+    let (mut created, mut updated, mut unchanged, mut readdressed) = (0, 0, 0, 0);
     for (number, key, fields) in rows {
         let mutation_id = planned.len() as i64 + 1;
         let (id, mutation) = match existing.get(&key) {
@@ -658,6 +747,7 @@ async fn apply(
                     continue;
                 }
                 updated += 1;
+                readdressed += u64::from(changed.contains_key("branch_id"));
                 let base = marks.get(id).copied().unwrap_or(0);
                 (
                     *id,
@@ -675,6 +765,17 @@ async fn apply(
         };
         written.push(id);
         planned.push((number, mutation));
+    }
+    // Withdrawals belong to no row of the file (row 0 where one is refused).
+    let today = paicha_domain::calendar::china_date(chrono::Utc::now()).to_string();
+    for id in withdraw {
+        let mutation_id = planned.len() as i64 + 1;
+        let base = marks.get(id).copied().unwrap_or(0);
+        written.push(*id);
+        planned.push((
+            0,
+            json!({"mutation_id": mutation_id, "collection": collection.as_str(), "id": id, "op": "patch", "base_version": base, "fields": {"withdrawn_on": today}}),
+        ));
     }
     let (version, results) =
         match commit(importer, unit.tenant_id, parsed, planned, progress).await? {
@@ -703,6 +804,8 @@ async fn apply(
             updated,
             unchanged,
             conflicts,
+            readdressed,
+            withdrawn: withdraw.len() as u64,
         },
         version,
     })

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod baseline;
 pub mod blobs;
+pub mod departures;
 pub mod import;
 pub mod late_entries;
 pub mod ledgers;

@@ -57,10 +57,22 @@ pub async fn transfer_lists(
     let mut names: HashMap<UnitId, String> = HashMap::new();
     let mut lists: BTreeMap<String, (TransferProgress, BTreeMap<Uuid, TransferProgress>)> =
         BTreeMap::new();
+    let mut withdrawn: HashMap<String, u64> = HashMap::new();
     for row in rows {
         let Some(branch) = row.addressee_id else {
             continue;
         };
+        let list = row
+            .fields
+            .get("list_name")
+            .and_then(Value::as_str)
+            .unwrap_or(NO_LIST)
+            .to_owned();
+        if paicha_domain::derived::transfer_withdrawn(&row.fields) {
+            *withdrawn.entry(list.clone()).or_default() += 1;
+            lists.entry(list).or_default();
+            continue;
+        }
         if !names.contains_key(&branch)
             && let Some(unit) = state.store.org_unit(branch).await?
         {
@@ -86,7 +98,6 @@ pub async fn transfer_lists(
         let closed = paicha_domain::derived::receipt_status_in(status)
             || (status == Some("receiver_unreachable") && lost);
         let received = acted_on || cursors.get(&branch).is_some_and(|c| *c >= row.version);
-        let list = text("list_name").unwrap_or(NO_LIST).to_owned();
         let (total, branches) = lists.entry(list).or_default();
         total.add(received, acted_on, closed, lost);
         branches
@@ -110,6 +121,7 @@ pub async fn transfer_lists(
                 .collect();
             branches.sort_by(|a, b| a.branch_name.cmp(&b.branch_name));
             TransferListStatus {
+                withdrawn: withdrawn.get(&list_name).copied().unwrap_or(0),
                 list_name,
                 progress,
                 branches,

@@ -275,9 +275,118 @@ impl Scope<'_> {
     /// [`Scope::covers`] in SQL, for a column holding a unit's path (the caller's tenant is
     /// the query's to say).
     pub(crate) fn covers_column(&self, column: &'static str) -> Expr {
+        Expr::col(column).like(self.path_pattern())
+    }
+
+    /// The `LIKE` pattern of the paths the scope covers.
+    fn path_pattern(&self) -> String {
         // Paths hold UUIDs and slashes only, but a `%` or `_` must never widen the match.
-        let path = self.path.replace(['%', '_'], "");
-        Expr::col(column).like(format!("{path}%"))
+        format!("{}%", self.path.replace(['%', '_'], ""))
+    }
+
+    /// The departures ([`Departure`]) of `collection` the scope sees, as tombstones in a pull
+    /// page's shape.
+    fn departures_of(
+        &self,
+        collection: Collection,
+        after: u64,
+        limit: u64,
+    ) -> sea_orm::sea_query::SelectStatement {
+        self.departures_seen(collection)
+            .expr_as(Expr::col(("d", "collection")), "collection")
+            .expr_as(Expr::col(("d", "record_id")), "id")
+            .expr_as(Expr::col(("d", "org_unit_id")), "org_unit_id")
+            .expr_as(Expr::col(("d", "version")), "version")
+            .expr_as(Expr::cust("TRUE"), "deleted")
+            .expr_as(Expr::cust("'{}'"), "fields")
+            .and_where(Expr::col(("d", "version")).gt(to_i64(after)))
+            .order_by(("d", "version"), Order::Asc)
+            .limit(limit.saturating_add(1))
+            .to_owned()
+    }
+
+    /// The departures of `collection` the scope sees (no columns chosen yet, the table as
+    /// `d`): those that left a path it covers, of records it does not see now (a move within
+    /// the scope is no departure from it).
+    pub(crate) fn departures_seen(
+        &self,
+        collection: Collection,
+    ) -> sea_orm::sea_query::SelectStatement {
+        let table = collection.as_str();
+        let pattern = self.path_pattern();
+        let seen_now = Query::select()
+            .expr(Expr::val(1))
+            .from(table)
+            .and_where(Expr::col((table, "id")).equals(("d", "record_id")))
+            .cond_where(
+                Cond::any()
+                    .add(Expr::col((table, "owner_path")).like(pattern.clone()))
+                    .add(Expr::col((table, "addressee_path")).like(pattern.clone())),
+            )
+            .to_owned();
+        Query::select()
+            .from_as("sync_departures", "d")
+            .and_where(Expr::col(("d", "tenant_id")).eq(self.tenant_id.uuid()))
+            .and_where(Expr::col(("d", "collection")).eq(table))
+            .and_where(Expr::col(("d", "path")).like(pattern))
+            .and_where(Expr::exists(seen_now).not())
+            .to_owned()
+    }
+}
+
+/// A record that left a path: its owner's (moved to another unit) or its addressee's
+/// (re-addressed, or its addressee taken back). Devices of the units that saw it there, and do
+/// not see it now, pull a tombstone at `version` (protocol §2.4); the unit is told where it went
+/// and why (`GET /v1/departures`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Departure {
+    pub tenant_id: TenantId,
+    pub collection: Collection,
+    pub record_id: Uuid,
+    pub path: String,
+    /// The record's owner before it moved.
+    pub org_unit_id: UnitId,
+    pub version: u64,
+    /// The unit it went to (the new owner or addressee; none when it only left its addressee).
+    pub to_unit_id: Option<UnitId>,
+    /// Why: a word of `paicha_domain::moves::Reason`.
+    pub reason: String,
+    /// What the unit it left knew it by (a member's name), if anything.
+    pub label: Option<String>,
+    pub left_at: DateTime<Utc>,
+}
+
+impl Departure {
+    /// The departures of a record rewritten from `before` to `after`: from the old owner's
+    /// path if the owner changed, from the old addressee's if the addressee changed.
+    pub fn between(
+        before: &RecordRow,
+        after: &RecordRow,
+        reason: &str,
+        label: Option<&str>,
+    ) -> Vec<Departure> {
+        let leave = |path: &str, to: Option<UnitId>| Departure {
+            tenant_id: after.tenant_id,
+            collection: after.collection,
+            record_id: after.id,
+            path: path.to_owned(),
+            org_unit_id: before.org_unit_id,
+            version: after.version,
+            to_unit_id: to,
+            reason: reason.to_owned(),
+            label: label.map(|l| l.chars().take(100).collect()),
+            left_at: after.updated_at,
+        };
+        let mut left = Vec::new();
+        if before.owner_path != after.owner_path {
+            left.push(leave(&before.owner_path, Some(after.org_unit_id)));
+        }
+        if let Some(old) = before.addressee_path.as_deref()
+            && before.addressee_path != after.addressee_path
+        {
+            left.push(leave(old, after.addressee_id));
+        }
+        left
     }
 }
 
@@ -315,6 +424,7 @@ fn page_statements(
     collections: &[Collection],
     after: u64,
     limit: u64,
+    departures: bool,
 ) -> Vec<sea_orm::sea_query::SelectStatement> {
     let of_collection = |collection: Collection| {
         Query::select()
@@ -333,14 +443,23 @@ fn page_statements(
             .limit(limit.saturating_add(1))
             .to_owned()
     };
+    // A campaign is the tenant's, never moved.
+    let departed = collections
+        .iter()
+        .filter(|&&c| departures && c != Collection::Campaigns)
+        .map(|&c| scope.departures_of(c, after, limit));
+    let statements = collections
+        .iter()
+        .map(|&c| of_collection(c))
+        .chain(departed);
     if engine == crate::Engine::Sqlite {
-        return collections.iter().map(|&c| of_collection(c)).collect();
+        return statements.collect();
     }
     let mut united: Option<sea_orm::sea_query::SelectStatement> = None;
-    for (i, &collection) in collections.iter().enumerate() {
+    for (i, statement) in statements.enumerate() {
         let wrapped = Query::select()
             .column(sea_orm::sea_query::Asterisk)
-            .from_subquery(of_collection(collection), format!("c{i}"))
+            .from_subquery(statement, format!("c{i}"))
             .to_owned();
         match &mut united {
             None => united = Some(wrapped),

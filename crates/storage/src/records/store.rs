@@ -139,7 +139,10 @@ impl Store {
             .snapshot_noting_start(scope.tenant_id, on_start)
             .await?;
         let mut changes = Vec::new();
-        let statements = page_statements(self.engine, scope, collections, after, limit);
+        // Records leave a scope rarely (a member moved, a transfer re-addressed): the
+        // departures are read only when the tenant has any after the cursor.
+        let departures = departures_after(&txn, scope.tenant_id(), after).await?;
+        let statements = page_statements(self.engine, scope, collections, after, limit, departures);
         if !statements.is_empty() {
             self.walk_version_index(&txn).await?;
         }
@@ -202,7 +205,7 @@ impl Store {
         limit: u64,
     ) -> StoreResult<Vec<String>> {
         let (txn, _, _) = self.snapshot(scope.tenant_id).await?;
-        let statements = page_statements(self.engine, scope, collections, after, limit);
+        let statements = page_statements(self.engine, scope, collections, after, limit, false);
         self.walk_version_index(&txn).await?;
         let backend = txn.get_database_backend();
         let mut lines = Vec::new();
@@ -360,6 +363,51 @@ impl Store {
         })
     }
 
+    /// The latest `limit` departures the scope sees ([`super::Departure`]: records that left
+    /// a path it covers and that it does not see now), the latest first.
+    pub async fn departures(&self, scope: Scope<'_>, limit: u64) -> StoreResult<Vec<Departure>> {
+        let mut found = Vec::new();
+        for collection in Collection::ALL {
+            if collection == Collection::Campaigns {
+                continue;
+            }
+            let select = scope
+                .departures_seen(collection)
+                .columns([
+                    ("d", "record_id"),
+                    ("d", "path"),
+                    ("d", "org_unit_id"),
+                    ("d", "version"),
+                    ("d", "to_unit_id"),
+                    ("d", "reason"),
+                    ("d", "label"),
+                    ("d", "left_at"),
+                ])
+                .order_by(("d", "version"), Order::Desc)
+                .limit(limit)
+                .to_owned();
+            for row in self.db.query_all(&select).await? {
+                found.push(Departure {
+                    tenant_id: scope.tenant_id(),
+                    collection,
+                    record_id: row.try_get("", "record_id")?,
+                    path: row.try_get("", "path")?,
+                    org_unit_id: UnitId::new(row.try_get("", "org_unit_id")?),
+                    version: to_u64(row.try_get("", "version")?),
+                    to_unit_id: row
+                        .try_get::<Option<Uuid>>("", "to_unit_id")?
+                        .map(UnitId::new),
+                    reason: row.try_get("", "reason")?,
+                    label: row.try_get("", "label")?,
+                    left_at: row.try_get("", "left_at")?,
+                });
+            }
+        }
+        found.sort_by_key(|d| std::cmp::Reverse(d.version));
+        found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(found)
+    }
+
     /// Deletes a tenant's tombstones up to `through` and records that cursors below it can no
     /// longer be served, in one transaction (a pull sees both or neither).
     pub async fn purge_tombstones(&self, tenant_id: TenantId, through: u64) -> StoreResult<u64> {
@@ -374,6 +422,13 @@ impl Store {
                 .to_owned();
             purged += txn.execute(&delete).await?.rows_affected();
         }
+        // A departure is a tombstone of the scope the record left.
+        let delete = Query::delete()
+            .from_table("sync_departures")
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
+            .and_where(Expr::col("version").lte(to_i64(through)))
+            .to_owned();
+        purged += txn.execute(&delete).await?.rows_affected();
         let update = Query::update()
             .table("sync_tenants")
             .value("purged_through", to_i64(through))
@@ -710,4 +765,20 @@ impl Store {
         self.db.execute(&update).await?;
         Ok(())
     }
+}
+
+/// Whether the tenant has a departure ([`super::Departure`]) after version `after`.
+async fn departures_after(
+    txn: &DatabaseTransaction,
+    tenant_id: TenantId,
+    after: u64,
+) -> StoreResult<bool> {
+    let select = Query::select()
+        .expr(Expr::val(1))
+        .from("sync_departures")
+        .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
+        .and_where(Expr::col("version").gt(to_i64(after)))
+        .limit(1)
+        .to_owned();
+    Ok(txn.query_one(&select).await?.is_some())
 }

@@ -419,10 +419,15 @@ impl SyncTxn {
         Ok(())
     }
 
-    /// Writes a record's mutable columns (its owner never changes).
+    /// Writes a record's mutable columns, its owner and addressee with them (a member moved,
+    /// a transfer re-addressed: see [`SyncTxn::record_departures`]).
     pub async fn update_record(&self, row: &RecordRow) -> StoreResult<()> {
         let update = Query::update()
             .table(row.collection.as_str())
+            .value("org_unit_id", row.org_unit_id.uuid())
+            .value("owner_path", row.owner_path.clone())
+            .value("addressee_id", row.addressee_id.map(|u| u.uuid()))
+            .value("addressee_path", row.addressee_path.clone())
             .value("version", to_i64(row.version))
             .value("deleted", row.deleted)
             .value("fields", Value::Object(row.fields.clone()))
@@ -433,6 +438,64 @@ impl SyncTxn {
             .and_where(Expr::col("id").eq(row.id))
             .to_owned();
         self.txn.execute(&update).await?;
+        Ok(())
+    }
+
+    /// Records that records left paths: each replaces an earlier departure of the same record
+    /// from the same path.
+    pub async fn record_departures(&self, departures: &[Departure]) -> StoreResult<()> {
+        for d in departures {
+            let delete = Query::delete()
+                .from_table("sync_departures")
+                .and_where(Expr::col("tenant_id").eq(d.tenant_id.uuid()))
+                .and_where(Expr::col("record_id").eq(d.record_id))
+                .and_where(Expr::col("path").eq(d.path.clone()))
+                .to_owned();
+            self.txn.execute(&delete).await?;
+            let insert = Query::insert()
+                .into_table("sync_departures")
+                .columns([
+                    "tenant_id",
+                    "collection",
+                    "record_id",
+                    "path",
+                    "org_unit_id",
+                    "version",
+                    "to_unit_id",
+                    "reason",
+                    "label",
+                    "left_at",
+                ])
+                .values_panic([
+                    d.tenant_id.uuid().into(),
+                    d.collection.as_str().into(),
+                    d.record_id.into(),
+                    d.path.clone().into(),
+                    d.org_unit_id.uuid().into(),
+                    to_i64(d.version).into(),
+                    d.to_unit_id.map(|u| u.uuid()).into(),
+                    d.reason.clone().into(),
+                    d.label.clone().into(),
+                    d.left_at.into(),
+                ])
+                .to_owned();
+            self.txn.execute(&insert).await?;
+        }
+        Ok(())
+    }
+
+    /// The conflicts of a record that moved follow it to its new place (a conflict is seen
+    /// where its record is seen).
+    pub async fn move_conflicts(&self, row: &RecordRow) -> StoreResult<()> {
+        let conflicts = Query::update()
+            .table("sync_conflicts")
+            .value("org_unit_id", row.org_unit_id.uuid())
+            .value("owner_path", row.owner_path.clone())
+            .value("addressee_path", row.addressee_path.clone())
+            .and_where(Expr::col("tenant_id").eq(row.tenant_id.uuid()))
+            .and_where(Expr::col("record_id").eq(row.id))
+            .to_owned();
+        self.txn.execute(&conflicts).await?;
         Ok(())
     }
 

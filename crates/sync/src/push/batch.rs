@@ -10,7 +10,7 @@ use paicha_domain::api::v1::Mutation;
 use paicha_domain::campaign::Plan;
 use paicha_domain::collection::Collection;
 use paicha_domain::ids::UnitId;
-use paicha_storage::{ById, ChangeEntry, ConflictRow, OrgUnitRecord, RecordRow, Scope};
+use paicha_storage::{ById, ChangeEntry, ConflictRow, Departure, OrgUnitRecord, RecordRow, Scope};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -95,6 +95,8 @@ pub(crate) struct Batch<'a, R> {
     pub(crate) follow_ups: Vec<(Collection, Uuid)>,
     /// The blob references to set, in order.
     pub(crate) blob_refs: BlobRefs,
+    /// The paths records left (moved or re-addressed), in order.
+    pub(crate) departures: Vec<Departure>,
 }
 
 impl<'a, R: Reader> Batch<'a, R> {
@@ -126,6 +128,7 @@ impl<'a, R: Reader> Batch<'a, R> {
             pending: Vec::new(),
             follow_ups: Vec::new(),
             blob_refs: Vec::new(),
+            departures: Vec::new(),
         }
     }
 
@@ -381,6 +384,28 @@ impl<'a, R: Reader> Batch<'a, R> {
             self.changed.push(key);
         }
         self.records.insert(key, Some(row));
+    }
+
+    /// Notes the paths `after` left since `before` (its owner's, its addressee's), so the units
+    /// that saw it there are told (`paicha_domain::moves`).
+    pub(crate) fn leave(&mut self, before: &RecordRow, after: &RecordRow, reason: &str) {
+        let label = paicha_domain::moves::label_of(after.collection, &after.fields)
+            .or_else(|| paicha_domain::moves::label_of(before.collection, &before.fields));
+        self.departures
+            .extend(Departure::between(before, after, reason, label));
+    }
+
+    /// The records that left a path, as the batch leaves them.
+    pub(crate) fn departed_rows(&self) -> Vec<&RecordRow> {
+        let mut keys: Vec<(Collection, Uuid)> = self
+            .departures
+            .iter()
+            .map(|d| (d.collection, d.record_id))
+            .collect();
+        keys.dedup();
+        keys.iter()
+            .filter_map(|k| self.records.get(k).and_then(Option::as_ref))
+            .collect()
     }
 
     /// Appends the change of `row` to the audit chain.

@@ -392,6 +392,10 @@ async fn flush(
     for row in batch.changed_rows() {
         txn.update_record(row).await?;
     }
+    txn.record_departures(&batch.departures).await?;
+    for row in batch.departed_rows() {
+        txn.move_conflicts(row).await?;
+    }
     txn.append_changes(&batch.entries).await?;
     txn.insert_conflicts(&batch.conflicts).await?;
     txn.save_results(kept, now).await?;

@@ -13,6 +13,7 @@ use paicha_domain::collection::{
 };
 use paicha_domain::derived;
 use paicha_domain::ids::UnitId;
+use paicha_domain::moves;
 use paicha_domain::role::Role;
 use paicha_domain::workflow::{
     Start, check_confirmation, check_delete, check_fixed_change, check_required_for_steps,
@@ -491,9 +492,9 @@ async fn update<R: Reader>(
         .into_iter()
         .filter(|(k, v)| row.fields.get(k).unwrap_or(&Value::Null) != v)
         .collect();
-    if let Some(field) = schema.addressed_to.filter(|f| changed.contains_key(*f)) {
-        return Err(Rejection::AddresseeImmutable { field }.into());
-    }
+    // A new addressee (a corrected list re-addresses a transfer): only the owner's side
+    // writes the field (§9), and the unit the record leaves is told (domain::moves).
+    let readdressed = schema.addressed_to.filter(|f| changed.contains_key(*f));
     if changed.is_empty() {
         return Ok(Applied::unchanged(row.version));
     }
@@ -586,13 +587,31 @@ async fn update<R: Reader>(
             .insert(field.clone(), Value::from(version));
         changes.insert(field.clone(), json!([old, new]));
     }
+    let before = readdressed.map(|_| row.clone());
     row.fields = merged;
     row.version = version;
     row.updated_at = batch.now;
     row.updated_by = batch.writer.user_id;
     row.device_id = Some(batch.writer.device_id.to_owned());
+    if let (Some(field), Some(before)) = (readdressed, before) {
+        let to = match row.fields.get(field).and_then(Value::as_str) {
+            Some(id) => match Uuid::parse_str(id) {
+                Ok(id) => batch.unit(UnitId::new(id)).await?,
+                Err(_) => None,
+            },
+            None => None,
+        };
+        row.addressee_id = to.as_ref().map(|u| u.id);
+        row.addressee_path = to.map(|u| u.path);
+        batch.leave(&before, &row, moves::addressee_reason(schema.collection));
+    }
     batch.store_row(row.clone(), false);
-    let blobs = blob_refs(batch, schema, &row, Some(&changed));
+    let blobs = blob_refs(
+        batch,
+        schema,
+        &row,
+        Some(&changed).filter(|_| readdressed.is_none()),
+    );
     batch.append(&row, op, m, Value::Object(changes));
     follow_up(batch, &row, m).await?;
     Ok(Applied {

@@ -56,8 +56,6 @@ pub enum Rejection {
     CampaignExists,
     /// `org_unit_immutable`: an update naming another owner.
     OrgUnitImmutable,
-    /// `field_immutable`: a change of the addressee (`field`).
-    AddresseeImmutable { field: &'static str },
     /// `invalid_reference`: a reference to a record or unit that is not there for the writer.
     InvalidReference {
         field: &'static str,
@@ -96,7 +94,6 @@ impl Rejection {
             Rejection::OrgUnitRequired,
             Rejection::CampaignExists,
             Rejection::OrgUnitImmutable,
-            Rejection::AddresseeImmutable { field: "branch_id" },
             Rejection::IdNumberTaken,
         ];
         for collection in Collection::ALL {
@@ -136,7 +133,6 @@ impl Rejection {
             Self::MayNotCreate { .. } | Self::MayNotDelete { .. } => "forbidden",
             Self::CampaignExists => "campaign_exists",
             Self::OrgUnitImmutable => "org_unit_immutable",
-            Self::AddresseeImmutable { .. } => "field_immutable",
             Self::InvalidReference { .. } => "invalid_reference",
             Self::IdNumberTaken => "id_number_taken",
             Self::Rule(e) => e.code,
@@ -184,9 +180,6 @@ impl Rejection {
                 "本党工委已有一项排查工作，不能再新建；请修改现有的排查工作".to_owned()
             }
             Self::OrgUnitImmutable => "记录的所属组织不能更改".to_owned(),
-            Self::AddresseeImmutable { .. } => {
-                "记录的下发对象不能更改，请删除后重新下发".to_owned()
-            }
             Self::InvalidReference { label, .. } => {
                 format!("「{label}」引用的记录不存在或不在您的管辖范围内")
             }
@@ -219,7 +212,6 @@ impl Rejection {
             }
             Self::UnitNotFound { field }
             | Self::UnitOutsideScope { field }
-            | Self::AddresseeImmutable { field }
             | Self::InvalidReference { field, .. } => Some(*field),
             Self::IdNumberTaken => Some("id_number"),
             Self::Rule(e) => Some(e.field.as_str()),

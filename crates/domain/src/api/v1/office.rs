@@ -1,6 +1,7 @@
 //! What the office reads: status, the baseline, signed reports, late entries, transfer
 //! lists, proposals, registers, members and imports.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -250,6 +251,38 @@ pub struct LedgerSubmissionStatus {
     pub state_zh: String,
 }
 
+// ---- Departures ----------------------------------------------------------------------------
+
+/// `GET /v1/departures`: the records that left the caller's unit (a transfer re-addressed by a
+/// corrected list, a member moved to another branch), the latest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DepartureList {
+    pub items: Vec<DepartureItem>,
+}
+
+/// One record that left: what it was, where it went and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DepartureItem {
+    pub collection: String,
+    pub record_id: Uuid,
+    /// What the unit knew it by (the person's name), if anything.
+    pub label: Option<String>,
+    /// The unit that held it (its owner then).
+    pub from_unit_id: Uuid,
+    pub from_unit_name: String,
+    /// Where it went, if it went to a unit (none when it only left its addressee).
+    pub to_unit_id: Option<Uuid>,
+    pub to_unit_name: Option<String>,
+    /// `readdressed`, `member_moved` or `move_not_taken`.
+    pub reason: String,
+    pub reason_label: String,
+    /// The version of the write that moved it: its tombstone's in a pull.
+    pub version: u64,
+    pub left_at: DateTime<Utc>,
+}
+
 // ---- Transfer lists -----------------------------------------------------------------------
 
 /// `GET /v1/transfers/lists`: per 转出明细 list, which branches have received and acted on it.
@@ -268,6 +301,10 @@ pub struct TransferListStatus {
     pub list_name: String,
     #[serde(flatten)]
     pub progress: TransferProgress,
+    /// Transfers withdrawn (撤回) from the list: a corrected list no longer holds them. They
+    /// count nowhere else.
+    #[serde(default)]
+    pub withdrawn: u64,
     pub branches: Vec<TransferBranchStatus>,
 }
 
@@ -550,6 +587,14 @@ pub struct ImportResult {
     /// (`GET /v1/conflicts`).
     #[serde(default)]
     pub conflicts: u64,
+    /// Of `updated`, transfers a corrected 转出明细 re-addressed to another branch (the branch it
+    /// left is told: `GET /v1/departures`).
+    #[serde(default)]
+    pub readdressed: u64,
+    /// Transfers of the list that the file sent again no longer holds: withdrawn (撤回), kept
+    /// and shown as such, counted nowhere. Always 0 for a roster.
+    #[serde(default)]
+    pub withdrawn: u64,
 }
 
 /// One problem of a refused roster file: its row (as the spreadsheet numbers it) and column.

@@ -277,8 +277,13 @@ pub(super) static TRANSFERS: Schema = Schema {
             STREET_OR_COMMITTEE,
         ),
         req("member_name", "姓名", Text(50), STREET_OR_COMMITTEE),
-        // The 转出明细 the record came in with (one upload, one list).
+        // The 转出明细 the record came in with (one upload, one list), and its row there (the
+        // list's 序号): a corrected list sent again is matched row by row (docs/domain.md §6.4).
         f("list_name", "转出批次", SHORT, STREET_OR_COMMITTEE),
+        f("list_row", "序号", Text(20), STREET_OR_COMMITTEE),
+        // Set when a corrected list no longer holds the row (or the street takes it back): the
+        // transfer stays, visibly 撤回, and counts no more.
+        f("withdrawn_on", "撤回日期", Date, STREET_OR_COMMITTEE),
         f("id_number", "公民身份号码", IdNumber, STREET_OR_COMMITTEE),
         f("transferred_on", "转出日期", Date, STREET_OR_COMMITTEE),
         f("letter_no", "介绍信编号", Text(50), STREET_OR_COMMITTEE),
