@@ -7,7 +7,7 @@
 
 use paicha_domain::api::v1::MutationStatus;
 use paicha_tests::browser::{Browser, PHONE, Profile};
-use paicha_tests::{PASSWORD, TestApp, id_number, put, seeded_id_number, spawn_app};
+use paicha_tests::{PASSWORD, TestApp, id_number, patch, put, seeded_id_number, spawn_app};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -782,12 +782,84 @@ async fn transfers_ledger_checksum_repair_and_sign_out() {
         .await
         .unwrap();
     assert_eq!(r.results[0].status, MutationStatus::Applied, "{r:?}");
+    // Two more for branch 1, then the street's corrections: one re-addressed to branch 2 (it
+    // leaves branch 1, which is told), one withdrawn (shown as such, owed nothing).
+    let (moved, withdrawn) = (Uuid::now_v7(), Uuid::now_v7());
+    let today = paicha_domain::calendar::china_date(chrono::Utc::now()).to_string();
+    let r = t
+        .street_staff
+        .push(
+            "street",
+            vec![
+                put(
+                    2,
+                    "transfers",
+                    moved,
+                    t.street.id,
+                    json!({"branch_id": t.branch1.id, "member_name": "转出党员乙"}),
+                ),
+                put(
+                    3,
+                    "transfers",
+                    withdrawn,
+                    t.street.id,
+                    json!({"branch_id": t.branch1.id, "member_name": "转出党员丙"}),
+                ),
+                patch(
+                    4,
+                    "transfers",
+                    moved,
+                    None,
+                    json!({"branch_id": t.branch2.id}),
+                ),
+                patch(
+                    5,
+                    "transfers",
+                    withdrawn,
+                    None,
+                    json!({"withdrawn_on": today}),
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(
+        r.results
+            .iter()
+            .all(|r| r.status == MutationStatus::Applied),
+        "{r:?}"
+    );
 
     let b = Browser::start(PHONE).await;
     sign_in(&b, &app, "scr-sec1", 3).await;
 
     // The transfer: issued → receipt pending, then received with its date.
     b.goto_hash("#/transfers").await;
+    b.wait_until(
+        10,
+        "return document.querySelector('[data-departures]')?.textContent.includes('转出党员乙');",
+    )
+    .await;
+    let told = b.text("[data-departures]").await;
+    assert!(told.contains("转出明细更正，改由其他党支部跟进"), "{told}");
+    assert!(told.contains(&t.branch2.name), "{told}");
+    assert_eq!(
+        b.eval(&format!(
+            "return document.querySelector(\"li[data-transfer='{moved}']\") === null;"
+        ))
+        .await,
+        json!(true)
+    );
+    let chip = b
+        .text(&format!("li[data-transfer='{withdrawn}'] .side"))
+        .await;
+    assert_eq!(chip.trim(), "已撤回");
+    let summary = b.text("section.transfers > p.muted").await;
+    assert!(
+        summary.contains("转出明细 1 条") && summary.contains("已撤回 1 条"),
+        "{summary}"
+    );
+    b.screenshot("field-transfers-corrected").await;
     b.click(&format!("li[data-transfer='{transfer}'] button.row"))
         .await;
     let offered = b

@@ -86,7 +86,11 @@ function ImportForm({ kind, unitId, onImported }) {
       ${outcome?.result &&
       html`<p class="ok-text" role="status" data-outcome="imported">
         导入完成：新增 ${number(outcome.result.created)} 条，更新 ${number(outcome.result.updated)} 条，
-        未变 ${number(outcome.result.unchanged)} 条${outcome.result.conflicts
+        未变 ${number(outcome.result.unchanged)} 条${outcome.result.readdressed
+          ? html`（其中 ${number(outcome.result.readdressed)} 条改由其他党支部跟进，原支部已收到通知）`
+          : ''}${outcome.result.withdrawn
+          ? html`，撤回 ${number(outcome.result.withdrawn)} 条（新文件中已没有这些行，保留并标为已撤回，不再计数）`
+          : ''}${outcome.result.conflicts
           ? html`，${number(outcome.result.conflicts)} 处与手机上的修改冲突（已记入冲突记录，请复核）`
           : ''}。
       </p>`}
@@ -119,7 +123,9 @@ function TransferLists({ unitId, round }) {
       ${(lists || []).map(
         (l) => html`
           <div class="transfer-list" data-list=${l.list_name}>
-            <h3>${l.list_name} <span class="muted small">共 ${number(l.transfers)} 人</span></h3>
+            <h3>${l.list_name} <span class="muted small">共 ${number(l.transfers)} 人${l.withdrawn
+              ? html`，另撤回 ${number(l.withdrawn)} 人`
+              : ''}</span></h3>
             <div class="table-wrap">
               <table class="grid">
                 <thead><tr><th scope="col">党支部</th><th scope="col" class="num">下发</th>

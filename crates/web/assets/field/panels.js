@@ -15,15 +15,37 @@ function collectionLabel(name) {
 
 export function Transfers() {
   const replica = useReplica();
+  const { lastSync } = useSyncState();
   const [open, setOpen] = useState(null);
   const branch = myBranch();
   const list = [...replica.view('transfers').values()]
     .filter((t) => t.fields.branch_id === branch)
     .sort((a, b) => (a.fields.transferred_on || '') < (b.fields.transferred_on || '') ? 1 : -1);
-  const waiting = list.filter((t) => !['receipt_received', 'receipt_reissued'].includes(t.fields.receipt_status));
+  // A transfer the street's corrected list no longer holds is withdrawn: shown, owed nothing.
+  const live = list.filter((t) => !t.fields.withdrawn_on);
+  const waiting = live.filter((t) => !['receipt_received', 'receipt_reissued'].includes(t.fields.receipt_status));
+  const [gone, setGone] = useState([]);
+  useEffect(() => {
+    let alive = true;
+    // What left the branch (a transfer re-addressed to another branch): read when online.
+    api.get('/v1/departures').then(
+      (r) => alive && setGone(r.items.filter((d) => d.collection === 'transfers')),
+      () => {},
+    );
+    return () => {
+      alive = false;
+    };
+  }, [lastSync]);
   return html`<section class="transfers">
     <h1>转出党员跟进</h1>
-    <p class="muted">街道下发给本支部的转出明细 ${list.length} 条，其中尚未收到回执 ${waiting.length} 条。</p>
+    <p class="muted">街道下发给本支部的转出明细 ${live.length} 条，其中尚未收到回执 ${waiting.length} 条${
+      list.length > live.length ? `；另有已撤回 ${list.length - live.length} 条` : ''}。</p>
+    ${gone.length > 0 && html`<div class="card notice" data-departures>
+      <h2>已移交</h2>
+      <ul>${gone.map((d) => html`<li key=${d.record_id + d.version}>
+        <strong>${d.label || '（未具名）'}</strong>：${d.reason_label}${d.to_unit_name ? `（${d.to_unit_name}）` : ''}
+        <span class="muted small">${date(d.left_at.slice(0, 10))}</span></li>`)}</ul>
+    </div>`}
     ${list.length === 0 && html`<p class="card muted">暂无下发给本支部的转出明细。</p>`}
     <ul class="list">
       ${list.map((t) => {
@@ -33,7 +55,9 @@ export function Transfers() {
           <button type="button" class="row" onClick=${() => setOpen(open === t.id ? null : t.id)}>
             <span class="main"><strong>${t.fields.member_name}</strong>
               <span class="muted small">${date(t.fields.transferred_on)} 转往 ${t.fields.receiving_organization || '（未填接收党组织）'}</span></span>
-            <span class="side"><span class="chip open">${ctx.schema.display('transfers', 'receipt_status', t.fields.receipt_status ?? 'issued')}</span>
+            <span class="side">${t.fields.withdrawn_on
+              ? html`<span class="chip">已撤回</span>`
+              : html`<span class="chip open">${ctx.schema.display('transfers', 'receipt_status', t.fields.receipt_status ?? 'issued')}</span>`}
               ${t.pending && html`<span class="chip pending">待上传</span>`}</span>
           </button>
           ${(open === t.id || Object.keys(errors).length > 0) &&
