@@ -13,6 +13,7 @@ mod errors;
 mod field;
 mod growth;
 mod import;
+mod ledger_audit;
 mod ledgers;
 mod logs;
 mod members;
