@@ -14,6 +14,7 @@ mod field;
 mod growth;
 mod import;
 mod ledger_audit;
+mod ledger_console;
 mod ledgers;
 mod logs;
 mod members;

@@ -183,6 +183,20 @@ pub async fn ledger(
     } else {
         None
     };
+    // The part in the file's name: 第一工作区补报, 未报送条目.
+    let file_part = match part {
+        Part::All => String::new(),
+        Part::Unsubmitted => "-未报送条目".to_owned(),
+        Part::Submission(id) => parts
+            .iter()
+            .flat_map(|p| &p.sections)
+            .find(|s| s.submission_id == id)
+            .map(|s| {
+                let kind = if s.supplementary { "补报" } else { "报送" };
+                format!("-{}{kind}", s.work_area_name)
+            })
+            .unwrap_or_default(),
+    };
     let mut members_with_rows: Vec<(Uuid, serde_json::Map<String, serde_json::Value>)> = Vec::new();
     let needs_members = kind
         .columns()
@@ -379,6 +393,7 @@ pub async fn ledger(
             csv(&table).into_bytes(),
             "text/csv; charset=utf-8",
             &table,
+            &file_part,
             "csv",
         )),
         _ => {
@@ -387,6 +402,7 @@ pub async fn ledger(
                 bytes,
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 &table,
+                &file_part,
                 "xlsx",
             ))
         }
@@ -432,14 +448,14 @@ async fn by_parts(
         let Some(holder) = paicha_domain::derived::holder_of(entry) else {
             continue;
         };
-        if !status.contains_key(&holder) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = status.entry(holder) {
             let row = state
                 .store
                 .record(Collection::LedgerSubmissions, holder)
                 .await?
                 .filter(|r| r.tenant_id == target.tenant_id && !r.deleted);
             let word = row.and_then(|r| r.fields.get("status")?.as_str().map(str::to_owned));
-            status.insert(holder, word);
+            slot.insert(word);
         }
     }
     let holder_status = |entry: &Fields| {
@@ -513,6 +529,7 @@ fn download(
     bytes: Vec<u8>,
     content_type: &'static str,
     table: &LedgerTable,
+    part: &str,
     ext: &str,
 ) -> Response {
     let mut response = Body::from(bytes).into_response();
@@ -520,7 +537,7 @@ fn download(
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Some(v) = crate::routes::attachment(
         &format!("{}.{ext}", table.kind.as_str()),
-        &format!("{}-{}.{ext}", table.title, table.generated_on),
+        &format!("{}{part}-{}.{ext}", table.title, table.generated_on),
     ) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
