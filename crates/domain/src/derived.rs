@@ -159,6 +159,64 @@ pub fn holds(submission: &Fields) -> bool {
     )
 }
 
+/// Whether a live submission claims the entries marked with it, so that no other submission
+/// takes them: while it holds them, and while it is `returned` or `reopened` (its entries are
+/// being corrected, and go back with it when it is submitted again; docs/domain.md §8.16). A
+/// draft claims nothing.
+pub fn claims(submission: &Fields) -> bool {
+    holds(submission)
+        || matches!(
+            submission.get("status").and_then(Value::as_str),
+            Some("returned" | "reopened")
+        )
+}
+
+/// Whether a submission moving to `submitted` (`existing`: as it stood) goes in for the first
+/// time: it was never received. Whether it is a 补报 is decided then, once.
+pub fn first_submission(existing: Option<&Fields>) -> bool {
+    existing
+        .and_then(|e| e.get("received_on"))
+        .is_none_or(Value::is_null)
+}
+
+/// Whether a submission of `ledger` going in for the first time is a 补报 (docs/domain.md
+/// §8.16): the work area has handed in that ledger already, that is, another of its live
+/// submissions of the ledger (`others`) is submitted, approved, returned or reopened.
+pub fn supplementary<'a>(others: impl IntoIterator<Item = &'a Fields>, ledger: &str) -> bool {
+    others
+        .into_iter()
+        .any(|o| entry_of_ledger(o, ledger) && claims(o))
+}
+
+/// A 补报 takes the entries no other submission holds; one that would take none is refused: it
+/// would hand in nothing. (A first submission may be empty: a work area with nothing to enter
+/// reports just that.) To correct what was approved, the 组织办 reopens that submission.
+pub fn check_supplement(supplementary: bool, taken: usize) -> Result<(), FieldError> {
+    if supplementary && taken == 0 {
+        return Err(FieldError {
+            field: "status".to_owned(),
+            code: "supplement_empty",
+            message: "没有尚未报送的条目，无需补报；更正已审核通过的台帐，请组织办重新打开原报送"
+                .to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Marks a submission going in for the first time as a 补报 when it is one, after
+/// [`check_supplement`].
+pub fn supplement(
+    fields: &mut Fields,
+    supplementary: bool,
+    taken: usize,
+) -> Result<(), FieldError> {
+    check_supplement(supplementary, taken)?;
+    if supplementary {
+        fields.insert("supplementary".into(), Value::Bool(true));
+    }
+    Ok(())
+}
+
 /// What a submission moving to `submitted` records: how many entries it took and the SHA-256 of
 /// their content (`digest`).
 pub fn submitted(fields: &mut Fields, entries: usize, digest: String) {
@@ -184,9 +242,8 @@ pub fn check_entry_not_frozen(holder_status: Option<&str>) -> Result<(), FieldEr
         Some("submitted" | "approved") => Err(FieldError {
             field: "id".to_owned(),
             code: "ledger_entry_frozen",
-            message:
-                "该条目已随台帐报送组织办，报送期间不能修改或删除；如需更正，请组织办退回后再改"
-                    .to_owned(),
+            message: "该条目已随台帐报送组织办，报送期间和审核通过后不能修改或删除；如需更正，请组织办退回或重新打开该报送后再改"
+                .to_owned(),
         }),
         _ => Ok(()),
     }
@@ -457,6 +514,41 @@ mod tests {
         let held = map(json!({"status": "approved"}));
         assert!(holds(&held));
         assert!(!holds(&map(json!({"status": "returned"}))));
+        assert!(!holds(&map(json!({"status": "reopened"}))));
+    }
+
+    /// §8.16: a returned or reopened submission frees its entries for correction but keeps
+    /// them from other submissions; a later submission of a ledger already handed in is a 补报,
+    /// decided when it first goes in, and one with nothing to take is refused.
+    #[test]
+    fn claims_and_supplements() {
+        for (status, claimed) in [
+            ("submitted", true),
+            ("approved", true),
+            ("returned", true),
+            ("reopened", true),
+            ("draft", false),
+        ] {
+            assert_eq!(claims(&map(json!({"status": status}))), claimed, "{status}");
+        }
+        assert!(!claims(&map(json!({}))));
+        let approved_a = map(json!({"ledger": "ledger_a", "status": "approved"}));
+        let draft_a = map(json!({"ledger": "ledger_a", "status": "draft"}));
+        assert!(supplementary([&approved_a], "ledger_a"));
+        assert!(!supplementary([&approved_a], "ledger_b"));
+        assert!(!supplementary([&draft_a], "ledger_a"));
+        assert!(!supplementary([], "ledger_a"));
+        assert!(first_submission(None));
+        assert!(first_submission(Some(&draft_a)));
+        let received = map(json!({"status": "reopened", "received_on": "2016-03-10"}));
+        assert!(!first_submission(Some(&received)));
+        let empty = check_supplement(true, 0).unwrap_err();
+        assert_eq!(
+            (empty.code, empty.field.as_str()),
+            ("supplement_empty", "status")
+        );
+        assert!(check_supplement(true, 1).is_ok());
+        assert!(check_supplement(false, 0).is_ok());
     }
 
     #[test]

@@ -299,6 +299,97 @@ impl LedgerKind {
     }
 }
 
+/// Which part of register A or B to print (`GET /v1/ledgers/{kind}?submission=…`,
+/// docs/domain.md §8.16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Every live entry (no `submission`).
+    All,
+    /// The entries one submission took: what it submitted, and what was approved when it is.
+    Submission(uuid::Uuid),
+    /// The entries no submitted or approved submission holds (未报送).
+    Unsubmitted,
+}
+
+/// What register A's and B's `submission=unsubmitted` prints under the unit and date.
+pub const UNSUBMITTED_ZH: &str = "未报送条目（尚未报送，或所在报送已退回、重新打开，待重新报送）";
+
+impl Part {
+    /// The part a `submission` query names: a submission's id or `unsubmitted`; none for
+    /// anything else.
+    pub fn parse(text: Option<&str>) -> Option<Self> {
+        match text {
+            None => Some(Self::All),
+            Some("unsubmitted") => Some(Self::Unsubmitted),
+            Some(id) => uuid::Uuid::parse_str(id).ok().map(Self::Submission),
+        }
+    }
+
+    /// Whether a ledger entry is in this part. `holder_status` is the status of the live
+    /// submission its `submission_id` names (none: it names none, or one deleted).
+    pub fn holds_entry(
+        self,
+        entry: &serde_json::Map<String, serde_json::Value>,
+        holder_status: Option<&str>,
+    ) -> bool {
+        match self {
+            Self::All => true,
+            Self::Submission(id) => crate::derived::holder_of(entry) == Some(id),
+            Self::Unsubmitted => !matches!(holder_status, Some("submitted" | "approved")),
+        }
+    }
+}
+
+/// The line a submission's part of a register prints (报送情况): the work area, first
+/// submission or 补报, its status, when the 组织办 received and audited it, its opinion, and
+/// when and why it was reopened.
+pub fn submission_note_zh(
+    work_area: &str,
+    submission: &serde_json::Map<String, serde_json::Value>,
+) -> String {
+    let text = |name: &str| {
+        submission
+            .get(name)
+            .and_then(serde_json::Value::as_str)
+            .filter(|s| !s.trim().is_empty())
+    };
+    let status = text("status").unwrap_or("draft");
+    let mut parts = vec![
+        format!("报送情况：{work_area}"),
+        if submission.get("supplementary") == Some(&serde_json::Value::Bool(true)) {
+            "补报".to_owned()
+        } else {
+            "首次报送".to_owned()
+        },
+        crate::collection::enum_label(Collection::LedgerSubmissions, "status", status)
+            .unwrap_or(status)
+            .to_owned(),
+    ];
+    let date = |name: &str| text(name).and_then(date_zh);
+    if let Some(on) = date("received_on") {
+        parts.push(format!("组织办收到：{on}"));
+    }
+    if let Some(n) = submission
+        .get("submitted_entries")
+        .and_then(serde_json::Value::as_u64)
+    {
+        parts.push(format!("报送条目：{n}条"));
+    }
+    if let Some(on) = date("audited_on") {
+        parts.push(format!("审核日期：{on}"));
+    }
+    if let Some(opinion) = text("audit_opinion") {
+        parts.push(format!("审核意见：{opinion}"));
+    }
+    if let Some(on) = date("reopened_on") {
+        let why = text("reopen_reason")
+            .map(|r| format!("（{r}）"))
+            .unwrap_or_default();
+        parts.push(format!("重新打开：{on}{why}"));
+    }
+    parts.join("　")
+}
+
 /// A stored value as people read it in an exported table: enum words in Chinese, booleans as
 /// 是/否, lists joined; anything unknown as it is.
 pub fn display_zh(value: &serde_json::Value) -> String {
@@ -424,6 +515,43 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn parts_of_a_register_and_a_submissions_line() {
+        let id = uuid::Uuid::now_v7();
+        assert_eq!(Part::parse(None), Some(Part::All));
+        assert_eq!(Part::parse(Some("unsubmitted")), Some(Part::Unsubmitted));
+        assert_eq!(
+            Part::parse(Some(&id.to_string())),
+            Some(Part::Submission(id))
+        );
+        assert_eq!(Part::parse(Some("x")), None);
+        let entry = json!({"ledger": "ledger_a", "submission_id": id.to_string()});
+        let entry = entry.as_object().unwrap();
+        let free = json!({"ledger": "ledger_a"});
+        let free = free.as_object().unwrap();
+        assert!(Part::Submission(id).holds_entry(entry, Some("approved")));
+        assert!(!Part::Submission(id).holds_entry(free, None));
+        assert!(!Part::Unsubmitted.holds_entry(entry, Some("approved")));
+        assert!(!Part::Unsubmitted.holds_entry(entry, Some("submitted")));
+        assert!(Part::Unsubmitted.holds_entry(entry, Some("reopened")));
+        assert!(Part::Unsubmitted.holds_entry(free, None));
+        let submission = json!({
+            "status": "approved", "supplementary": true, "received_on": "2016-03-12",
+            "submitted_entries": 2, "audited_on": "2016-03-13", "audit_opinion": "同意",
+            "reopened_on": "2016-03-12", "reopen_reason": "条目有误",
+        });
+        let line = submission_note_zh("第一工作区", submission.as_object().unwrap());
+        assert_eq!(
+            line,
+            "报送情况：第一工作区　补报　已通过　组织办收到：2016年3月12日　报送条目：2条　审核日期：2016年3月13日　审核意见：同意　重新打开：2016年3月12日（条目有误）"
+        );
+        let first = json!({"status": "submitted"});
+        assert_eq!(
+            submission_note_zh("第二工作区", first.as_object().unwrap()),
+            "报送情况：第二工作区　首次报送　已报送"
+        );
     }
 
     #[test]

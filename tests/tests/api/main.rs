@@ -14,6 +14,8 @@ mod errors;
 mod field;
 mod growth;
 mod import;
+mod ledger_audit;
+mod ledger_console;
 mod ledgers;
 mod logs;
 mod members;

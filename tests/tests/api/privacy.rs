@@ -463,6 +463,13 @@ async fn no_full_id_number_reaches_a_masked_role_on_any_path() {
                 paths.push(format!("/v1/ledgers/{}?format={format}", kind.as_str()));
             }
         }
+        // Registers A and B by part: the entries not yet submitted (docs/domain.md §8.16).
+        for kind in [LedgerKind::LedgerA, LedgerKind::LedgerB] {
+            let kind = kind.as_str();
+            paths.push(format!(
+                "/v1/ledgers/{kind}?format=json&submission=unsubmitted"
+            ));
+        }
         for path in paths {
             let (_, body) = get(&format!("{}{path}", app.base), token).await;
             seen.0.push((path, String::from_utf8(body).unwrap()));

@@ -143,6 +143,7 @@ fn word(word: &str) -> Option<&'static str> {
         "submitted" => "已报送",
         "returned" => "已退回",
         "approved" => "已通过",
+        "reopened" => "已重新打开",
         // archive_reviews
         "transferred_in" => "组织关系转入",
         "incomplete" => "不完整",

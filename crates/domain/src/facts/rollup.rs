@@ -503,7 +503,9 @@ pub fn roll_up(
                 let rank = |s: &Submission| match s.status {
                     Some("approved") => 3,
                     Some("submitted") => 2,
-                    Some("returned") => 1,
+                    // A reopened ledger, like a returned one, is done again only when it
+                    // is submitted again (docs/domain.md §8.16).
+                    Some("returned" | "reopened") => 1,
                     _ => 0,
                 };
                 let best = mine

@@ -50,6 +50,14 @@ pub(super) static REQUIRED_AT: &[(Collection, &str, &str, &[&str])] = &[
         "returned",
         &["audit_opinion"],
     ),
+    // Reopening an approved submission says why (docs/domain.md §8.16), in the same write
+    // (check_reason_with_step).
+    (
+        Collection::LedgerSubmissions,
+        "status",
+        "reopened",
+        &["reopen_reason"],
+    ),
     (
         Collection::DepartmentSearchRequests,
         "status",
@@ -105,33 +113,57 @@ pub(super) static REQUIRED_AT: &[(Collection, &str, &str, &[&str])] = &[
     ),
 ];
 
-/// A field's value as the word [`REQUIRED_AT`] compares: a string as it is, a boolean as
-/// `true` or `false`.
-/// §6.1: a person taken off the roster by mistake is put back by the 组织办, which says why:
-/// the step out of `removed_from_roster` carries a `restore_reason` of its own (a reason kept
-/// from an earlier restoration does not serve).
-pub fn check_restore(
+/// Steps that need a reason of their own, sent in the same write (a reason kept from an
+/// earlier time does not serve): (collection, status field, from, to, reason field, message).
+/// §6.1: a person taken off the roster by mistake is put back by the 组织办, which says why;
+/// §8.16: the 组织办 reopens an approved ledger submission, and says why.
+static REASON_WITH_STEP: &[(Collection, &str, &str, &str, &str, &str)] = &[
+    (
+        Collection::Members,
+        "roster_status",
+        "removed_from_roster",
+        "unverified",
+        "restore_reason",
+        "恢复移出花名册的人员，须填写「恢复原因」",
+    ),
+    (
+        Collection::LedgerSubmissions,
+        "status",
+        "approved",
+        "reopened",
+        "reopen_reason",
+        "重新打开已审核通过的台帐报送，须填写「重新打开原因」",
+    ),
+];
+
+/// Checks the steps of [`REASON_WITH_STEP`]: a write that moves `field` from `from` to `to`
+/// carries its reason in `changed`, not blank.
+pub fn check_reason_with_step(
     collection: Collection,
     before: &serde_json::Map<String, serde_json::Value>,
     changed: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<(), FieldError> {
-    let leaving_removed = collection == Collection::Members
-        && before.get("roster_status").and_then(|v| v.as_str()) == Some("removed_from_roster")
-        && changed.contains_key("roster_status");
-    let reason = changed
-        .get("restore_reason")
-        .and_then(|v| v.as_str())
-        .is_some_and(|r| !r.trim().is_empty());
-    if leaving_removed && !reason {
-        return Err(FieldError {
-            field: "restore_reason".to_owned(),
-            code: "required_for_step",
-            message: "恢复移出花名册的人员，须填写「恢复原因」".to_owned(),
-        });
+    let text = |fields: &serde_json::Map<String, serde_json::Value>, name: &str| {
+        fields.get(name).and_then(|v| v.as_str()).map(str::to_owned)
+    };
+    for (c, field, from, to, reason, message) in REASON_WITH_STEP {
+        let moving = *c == collection
+            && text(before, field).as_deref() == Some(*from)
+            && text(changed, field).as_deref() == Some(*to);
+        let given = text(changed, reason).is_some_and(|r| !r.trim().is_empty());
+        if moving && !given {
+            return Err(FieldError {
+                field: (*reason).to_owned(),
+                code: "required_for_step",
+                message: (*message).to_owned(),
+            });
+        }
     }
     Ok(())
 }
 
+/// A field's value as the word [`REQUIRED_AT`] compares: a string as it is, a boolean as
+/// `true` or `false`.
 fn step_word(value: Option<&serde_json::Value>) -> Option<&str> {
     match value? {
         serde_json::Value::String(s) => Some(s),
@@ -309,7 +341,10 @@ pub fn check_delete(
         {
             refuse("disposition_decided", "党工委已审批的处置不能删除")
         }
-        Collection::LedgerSubmissions if text("status") == Some("approved") => {
+        // A reopened submission was approved: its history keeps that approval.
+        Collection::LedgerSubmissions
+            if matches!(text("status"), Some("approved" | "reopened")) =>
+        {
             refuse("submission_approved", "组织办已审核通过的台帐报送不能删除")
         }
         Collection::Campaigns if fields.contains_key("baseline_on") => {

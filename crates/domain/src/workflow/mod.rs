@@ -58,7 +58,8 @@ static DISPOSITION: Machine = Machine {
     ends: &["effective", "rejected"],
 };
 
-/// §5.7 LedgerSubmission: the work area submits, the 组织办 returns or approves.
+/// §5.7 LedgerSubmission: the work area submits, the 组织办 returns or approves; §8.16: the
+/// 组织办 reopens an approved submission, with its reason, and the work area submits it again.
 static LEDGER_SUBMISSION: Machine = Machine {
     collection: Collection::LedgerSubmissions,
     field: "status",
@@ -70,6 +71,8 @@ static LEDGER_SUBMISSION: Machine = Machine {
         ("submitted", "approved", &[OrgOffice]),
         ("returned", "submitted", &[WorkAreaStaff]),
         ("returned", "draft", &[WorkAreaStaff]),
+        ("approved", "reopened", &[OrgOffice]),
+        ("reopened", "submitted", &[WorkAreaStaff]),
     ],
     ends: &["approved"],
 };
@@ -161,7 +164,7 @@ static ROSTER: Machine = Machine {
         ("flagged_surplus", "unverified", BRANCH),
         ("flagged_surplus", "removed_from_roster", &[OrgOffice]),
         // A person removed by mistake is put back by the 组织办, with the reason
-        // (check_restore), and verified again by the branch.
+        // (check_reason_with_step), and verified again by the branch.
         ("removed_from_roster", "unverified", &[OrgOffice]),
         // No dead ends: a confirmed member, or one pending because lost, found later to have
         // died or to be listed in error is flagged as surplus, and the 组织办 removes it.
@@ -267,6 +270,13 @@ static STAMPS: &[(Collection, &str, &str, &str)] = &[
         "submitted",
         "received_on",
     ),
+    // The day the 组织办 reopened an approved submission (docs/domain.md §8.16).
+    (
+        Collection::LedgerSubmissions,
+        "status",
+        "reopened",
+        "reopened_on",
+    ),
     // The day the server learnt a member's verification outcome: the date of a verification
     // that has no info form dated by the branch (§8.5 "Mark late items").
     (
@@ -371,13 +381,18 @@ static COMPUTED: &[(Collection, &str)] = &[
     (Collection::RosterLedgerEntries, "submission_id"),
     (Collection::LedgerSubmissions, "submitted_entries"),
     (Collection::LedgerSubmissions, "entries_sha256"),
+    (Collection::LedgerSubmissions, "supplementary"),
 ];
 
 /// Stamps taken again each time their status moves to the value, not only the first time: a
 /// ledger returned by the 组织办 and submitted again is received again, on that day, so a
-/// resubmission after the deadline is late (issue #13: audit-ready ledgers). The others keep
+/// resubmission after the deadline is late (issue #13: audit-ready ledgers); a submission
+/// reopened again is reopened on that day (docs/domain.md §8.16). The others keep
 /// their first day (a verification outcome is learnt once).
-static RESTAMPED: &[(Collection, &str)] = &[(Collection::LedgerSubmissions, "received_on")];
+static RESTAMPED: &[(Collection, &str)] = &[
+    (Collection::LedgerSubmissions, "received_on"),
+    (Collection::LedgerSubmissions, "reopened_on"),
+];
 
 /// Whether `stamp` of `collection` is taken again at every move (see [`RESTAMPED`]).
 pub fn restamped(collection: Collection, stamp: &str) -> bool {

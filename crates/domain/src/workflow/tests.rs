@@ -387,6 +387,47 @@ fn ledger_roster_and_receipts() {
             WorkAreaStaff,
             Err("invalid_transition"),
         ),
+        // §8.16: the 组织办 reopens an approved ledger; the work area submits it again.
+        (
+            LedgerSubmissions,
+            "status",
+            Some("approved"),
+            "reopened",
+            OrgOffice,
+            Ok(()),
+        ),
+        (
+            LedgerSubmissions,
+            "status",
+            Some("approved"),
+            "reopened",
+            WorkAreaStaff,
+            Err("transition_not_allowed"),
+        ),
+        (
+            LedgerSubmissions,
+            "status",
+            Some("reopened"),
+            "submitted",
+            WorkAreaStaff,
+            Ok(()),
+        ),
+        (
+            LedgerSubmissions,
+            "status",
+            Some("reopened"),
+            "approved",
+            OrgOffice,
+            Err("invalid_transition"),
+        ),
+        (
+            LedgerSubmissions,
+            "status",
+            Some("submitted"),
+            "reopened",
+            OrgOffice,
+            Err("invalid_transition"),
+        ),
         (
             Members,
             "roster_status",
@@ -465,5 +506,47 @@ fn ledger_roster_and_receipts() {
         let got = check_transition(*c, field, Start::Existing(*from), Some(to), *role)
             .map_err(|e| e.code);
         assert_eq!(got, *expected, "{c:?}.{field}: {from:?} → {to} by {role:?}");
+    }
+}
+
+/// §6.1 and §8.16: restoring a removed person and reopening an approved ledger each carry their
+/// reason in the same write; a reason kept from earlier, or a blank one, does not serve.
+#[test]
+fn a_reopening_and_a_restoration_say_why_in_the_same_write() {
+    let map = |v: serde_json::Value| v.as_object().unwrap().clone();
+    let approved = map(serde_json::json!({"status": "approved", "reopen_reason": "旧的原因"}));
+    let reopen = |extra: serde_json::Value| {
+        let mut changed = map(serde_json::json!({"status": "reopened"}));
+        changed.extend(map(extra));
+        check_reason_with_step(Collection::LedgerSubmissions, &approved, &changed)
+    };
+    let refused = reopen(serde_json::json!({})).unwrap_err();
+    assert_eq!(
+        (refused.code, refused.field.as_str()),
+        ("required_for_step", "reopen_reason")
+    );
+    assert!(refused.message.contains("重新打开原因"));
+    assert!(reopen(serde_json::json!({"reopen_reason": "  "})).is_err());
+    assert!(reopen(serde_json::json!({"reopen_reason": "条目有误，需更正"})).is_ok());
+    // Other writes of an approved submission need no reason.
+    let opinion = map(serde_json::json!({"audit_opinion": "补充意见"}));
+    assert!(check_reason_with_step(Collection::LedgerSubmissions, &approved, &opinion).is_ok());
+    // The restoration, as before.
+    let removed = map(serde_json::json!({"roster_status": "removed_from_roster"}));
+    let back = map(serde_json::json!({"roster_status": "unverified"}));
+    let err = check_reason_with_step(Collection::Members, &removed, &back).unwrap_err();
+    assert_eq!(err.field, "restore_reason");
+    let mut with = back.clone();
+    with.insert("restore_reason".into(), "误移出".into());
+    assert!(check_reason_with_step(Collection::Members, &removed, &with).is_ok());
+}
+
+/// A reopened submission was approved: it cannot be deleted either (§8.12).
+#[test]
+fn a_reopened_submission_is_not_deleted() {
+    for (status, refused) in [("approved", true), ("reopened", true), ("returned", false)] {
+        let fields = serde_json::json!({"ledger": "ledger_a", "status": status});
+        let result = check_delete(Collection::LedgerSubmissions, fields.as_object().unwrap());
+        assert_eq!(result.is_err(), refused, "{status}");
     }
 }

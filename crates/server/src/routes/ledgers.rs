@@ -10,10 +10,10 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use paicha_domain::api::v1::LedgerTable;
+use paicha_domain::api::v1::{LedgerSection, LedgerTable};
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use paicha_domain::collection::Collection;
-use paicha_domain::ledger::{LedgerKind, Selection, Source, display_zh};
+use paicha_domain::ledger::{LedgerKind, Part, Selection, Source, display_zh};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -32,6 +32,10 @@ pub struct LedgerQuery {
     /// `xlsx` (default), `csv` or `json` (docs/protocol.md §12.2).
     #[param(schema_with = ledger_format)]
     format: Option<String>,
+    /// Registers A and B only: the id of a submission, for the entries it submitted (and that
+    /// were approved, when it is), or `unsubmitted`, for the entries no submitted or approved
+    /// submission holds; without it, every entry.
+    submission: Option<String>,
 }
 
 /// The schema of the `format` parameter: one of the three formats, `xlsx` by default.
@@ -58,9 +62,9 @@ fn ledger_format() -> utoipa::openapi::schema::Object {
                 (String = "text/csv"),
                 (LedgerTable = "application/json"),
             )),
-        (status = 400, description = "Unknown kind or format", body = ErrorBody),
+        (status = 400, description = "Unknown kind, format or submission", body = ErrorBody),
         (status = 403, description = "The caller may not read member data", body = ErrorBody),
-        (status = 404, description = "No such unit in the caller's scope", body = ErrorBody),
+        (status = 404, description = "No such unit in the caller's scope, or no such submission of the register handed in at or below the unit", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -81,6 +85,14 @@ pub async fn ledger(
             .with_message("文件格式应为 xlsx 或 csv")
             .with_field("format"));
     }
+    let by_submission = matches!(kind, LedgerKind::LedgerA | LedgerKind::LedgerB);
+    let part = Part::parse(query.submission.as_deref())
+        .filter(|p| by_submission || *p == Part::All)
+        .ok_or_else(|| {
+            ApiError::bad_request(ErrorCode::InvalidQuery)
+                .with_message("报送应为台帐A或台帐B的一次报送，或“未报送”")
+                .with_field("submission")
+        })?;
     let (_, target) = crate::access::data_target(&state, &principal, query.org_unit_id).await?;
     let scope = crate::access::scope(&target);
     let subtree = state.store.org_subtree(&target).await?;
@@ -148,6 +160,43 @@ pub async fn ledger(
         collection,
         state.store.live_records(scope, collection).await?,
     );
+    let parts = if by_submission {
+        let submissions = project(
+            Collection::LedgerSubmissions,
+            state
+                .store
+                .live_records(scope, Collection::LedgerSubmissions)
+                .await?,
+        );
+        Some(
+            by_parts(
+                &state,
+                &target,
+                kind,
+                part,
+                submissions,
+                &mut records,
+                &units,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    // The part in the file's name: 第一工作区补报, 未报送条目.
+    let file_part = match part {
+        Part::All => String::new(),
+        Part::Unsubmitted => "-未报送条目".to_owned(),
+        Part::Submission(id) => parts
+            .iter()
+            .flat_map(|p| &p.sections)
+            .find(|s| s.submission_id == id)
+            .map(|s| {
+                let kind = if s.supplementary { "补报" } else { "报送" };
+                format!("-{}{kind}", s.work_area_name)
+            })
+            .unwrap_or_default(),
+    };
     let mut members_with_rows: Vec<(Uuid, serde_json::Map<String, serde_json::Value>)> = Vec::new();
     let needs_members = kind
         .columns()
@@ -331,6 +380,12 @@ pub async fn ledger(
         columns,
         rows,
         summaries,
+        sections: parts
+            .as_ref()
+            .map(|p| p.sections.clone())
+            .unwrap_or_default(),
+        unsubmitted: parts.as_ref().map(|p| p.unsubmitted),
+        part_zh: parts.map(|p| p.part_zh).unwrap_or_default(),
     };
     match format {
         "json" => Ok(axum::Json(table).into_response()),
@@ -338,6 +393,7 @@ pub async fn ledger(
             csv(&table).into_bytes(),
             "text/csv; charset=utf-8",
             &table,
+            &file_part,
             "csv",
         )),
         _ => {
@@ -346,16 +402,134 @@ pub async fn ledger(
                 bytes,
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 &table,
+                &file_part,
                 "xlsx",
             ))
         }
     }
 }
 
+/// Registers A and B by submission (docs/domain.md §8.16): the submissions handed in at or
+/// below the unit, how many entries are in none that is submitted or approved, and which part
+/// the rows are.
+struct Parts {
+    sections: Vec<LedgerSection>,
+    unsubmitted: u64,
+    part_zh: String,
+}
+
+/// Keeps in `records` (the unit's ledger entries) the entries of `part`, and describes the
+/// submissions of `kind`'s ledger among `submissions` (the unit's, read as the caller reads
+/// them). An entry's holder above the unit (a branch's register) is read by id, in the tenant,
+/// only for its status.
+async fn by_parts(
+    state: &AppState,
+    target: &paicha_storage::OrgUnitRecord,
+    kind: LedgerKind,
+    part: Part,
+    submissions: Vec<(Uuid, UnitId, Fields)>,
+    records: &mut Vec<(Uuid, UnitId, Fields)>,
+    units: &HashMap<UnitId, String>,
+) -> ApiResult<Parts> {
+    let ledger = kind.as_str();
+    let mut status: HashMap<Uuid, Option<String>> = submissions
+        .iter()
+        .map(|(id, _, f)| {
+            (
+                *id,
+                f.get("status").and_then(|v| v.as_str()).map(str::to_owned),
+            )
+        })
+        .collect();
+    for (_, _, entry) in records
+        .iter()
+        .filter(|(_, _, f)| f.get("ledger").and_then(|v| v.as_str()) == Some(ledger))
+    {
+        let Some(holder) = paicha_domain::derived::holder_of(entry) else {
+            continue;
+        };
+        if let std::collections::hash_map::Entry::Vacant(slot) = status.entry(holder) {
+            let row = state
+                .store
+                .record(Collection::LedgerSubmissions, holder)
+                .await?
+                .filter(|r| r.tenant_id == target.tenant_id && !r.deleted);
+            let word = row.and_then(|r| r.fields.get("status")?.as_str().map(str::to_owned));
+            slot.insert(word);
+        }
+    }
+    let holder_status = |entry: &Fields| {
+        paicha_domain::derived::holder_of(entry).and_then(|h| status.get(&h).cloned().flatten())
+    };
+    let of_ledger = |f: &Fields| f.get("ledger").and_then(|v| v.as_str()) == Some(ledger);
+    let unsubmitted = records
+        .iter()
+        .filter(|(_, _, f)| of_ledger(f))
+        .filter(|(_, _, f)| Part::Unsubmitted.holds_entry(f, holder_status(f).as_deref()))
+        .count() as u64;
+    let date = |f: &Fields, name: &str| {
+        f.get(name)
+            .and_then(|v| v.as_str())
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+    };
+    let mut sections: Vec<LedgerSection> = submissions
+        .iter()
+        .filter(|(_, _, f)| of_ledger(f) && paicha_domain::derived::claims(f))
+        .map(|(id, unit, f)| {
+            let work_area_name = units.get(unit).cloned().unwrap_or_default();
+            let word = f.get("status").and_then(|v| v.as_str()).unwrap_or("draft");
+            LedgerSection {
+                submission_id: *id,
+                work_area_id: unit.uuid(),
+                note_zh: paicha_domain::ledger::submission_note_zh(&work_area_name, f),
+                work_area_name,
+                status: word.to_owned(),
+                status_zh: paicha_domain::collection::enum_label(
+                    Collection::LedgerSubmissions,
+                    "status",
+                    word,
+                )
+                .unwrap_or(word)
+                .to_owned(),
+                supplementary: f.get("supplementary").and_then(|v| v.as_bool()) == Some(true),
+                received_on: date(f, "received_on"),
+                audited_on: date(f, "audited_on"),
+                reopened_on: date(f, "reopened_on"),
+                entries: records
+                    .iter()
+                    .filter(|(_, _, e)| Part::Submission(*id).holds_entry(e, None))
+                    .count() as u64,
+            }
+        })
+        .collect();
+    // By work area; within one, in the order they were made.
+    sections.sort_by(|a, b| a.work_area_name.cmp(&b.work_area_name));
+    let part_zh = match part {
+        Part::All => String::new(),
+        Part::Unsubmitted => paicha_domain::ledger::UNSUBMITTED_ZH.to_owned(),
+        Part::Submission(id) => sections
+            .iter()
+            .find(|s| s.submission_id == id)
+            .map(|s| s.note_zh.clone())
+            .ok_or_else(|| {
+                ApiError::not_found()
+                    .with_message("本单位没有这次台帐报送")
+                    .with_field("submission")
+            })?,
+    };
+    records.retain(|(_, _, f)| part.holds_entry(f, holder_status(f).as_deref()));
+    Ok(Parts {
+        sections,
+        unsubmitted,
+        part_zh,
+    })
+}
+
 fn download(
     bytes: Vec<u8>,
     content_type: &'static str,
     table: &LedgerTable,
+    part: &str,
     ext: &str,
 ) -> Response {
     let mut response = Body::from(bytes).into_response();
@@ -363,7 +537,7 @@ fn download(
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Some(v) = crate::routes::attachment(
         &format!("{}.{ext}", table.kind.as_str()),
-        &format!("{}-{}.{ext}", table.title, table.generated_on),
+        &format!("{}{part}-{}.{ext}", table.title, table.generated_on),
     ) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
@@ -460,6 +634,12 @@ fn xlsx(table: &LedgerTable) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     let date = number.clone().set_num_format("yyyy\"年\"m\"月\"d\"日\"");
     let generated =
         paicha_domain::ledger::date_zh(&table.generated_on.to_string()).unwrap_or_default();
+    // Which part of the register it is (a submission's line, or 未报送条目), after the date.
+    let part = if table.part_zh.is_empty() {
+        String::new()
+    } else {
+        format!("　{}", table.part_zh)
+    };
     if last > 0 {
         sheet.merge_range(0, 0, 0, last, &table.title, &title)?;
         sheet.merge_range(
@@ -467,7 +647,7 @@ fn xlsx(table: &LedgerTable) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
             0,
             1,
             last,
-            &format!("单位：{}　日期：{generated}", table.org_unit_name),
+            &format!("单位：{}　日期：{generated}{part}", table.org_unit_name),
             &subtitle,
         )?;
     } else {
@@ -475,7 +655,7 @@ fn xlsx(table: &LedgerTable) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         sheet.write_string(
             1,
             0,
-            format!("单位：{}　日期：{generated}", table.org_unit_name),
+            format!("单位：{}　日期：{generated}{part}", table.org_unit_name),
         )?;
     }
     sheet.set_row_height(0, 28)?;

@@ -16,8 +16,8 @@ use paicha_domain::ids::UnitId;
 use paicha_domain::moves;
 use paicha_domain::role::Role;
 use paicha_domain::workflow::{
-    Start, check_confirmation, check_delete, check_fixed_change, check_required_for_steps,
-    check_restore, check_role_rules, check_transition,
+    Start, check_confirmation, check_delete, check_fixed_change, check_reason_with_step,
+    check_required_for_steps, check_role_rules, check_transition,
 };
 use paicha_storage::{ConflictRow, OrgUnitRecord, RecordRow};
 use serde_json::{Map, Value, json};
@@ -512,7 +512,7 @@ async fn update<R: Reader>(
         check_not_frozen(batch, &row).await?;
     }
     check_fixed_change(schema.collection, &row.fields, &changed)?;
-    check_restore(schema.collection, &row.fields, &changed)?;
+    check_reason_with_step(schema.collection, &row.fields, &changed)?;
     let today = paicha_domain::calendar::china_date(batch.now);
     check_past_dates(schema.collection, &changed, today)?;
     derived::stamp(schema.collection, Some(&row.fields), &mut changed, today);
@@ -693,8 +693,10 @@ fn blob_refs<R: Reader>(
 /// Adds what the server computes for a write (no role writes these fields), by the rules of
 /// `domain::derived`: a typed date's day of entry and 补录; a member's start facts and
 /// snapshot; a contact case's months lost at the start; a ledger submission moving to
-/// `submitted` takes the work area's entries of its ledger not held by another submission,
-/// records how many and their digest, and marks each (left in `pending` for [`follow_up`]).
+/// `submitted` takes the work area's entries of its ledger no other submission claims,
+/// records how many and their digest, and marks each (left in `pending` for [`follow_up`]);
+/// going in for the first time, it is a 补报 when the work area handed in the ledger already,
+/// and then must take something (docs/domain.md §8.16).
 ///
 /// `existing` is the record before the write (none: it is created); `fields` are all of a
 /// new record's fields, or the changed ones of an update.
@@ -705,7 +707,7 @@ async fn compute<R: Reader>(
     owner_path: &str,
     existing: Option<&Map<String, Value>>,
     fields: &mut Map<String, Value>,
-) -> Result<(), SyncError> {
+) -> Planning<()> {
     let today = paicha_domain::calendar::china_date(batch.now);
     if paicha_domain::entry::typed(schema.collection).is_some() {
         let days = batch
@@ -764,12 +766,22 @@ async fn compute<R: Reader>(
                     Some(h) => batch
                         .record(Collection::LedgerSubmissions, h)
                         .await?
-                        .is_some_and(|r| !r.deleted && derived::holds(&r.fields)),
+                        .is_some_and(|r| !r.deleted && derived::claims(&r.fields)),
                     None => false,
                 };
                 if !held {
                     taken.push(entry);
                 }
+            }
+            if derived::first_submission(existing) {
+                let others = batch
+                    .live_under(Collection::LedgerSubmissions, owner_path)
+                    .await?;
+                let others = others
+                    .iter()
+                    .filter(|o| o.id != id && o.owner_path == owner_path);
+                let supplementary = derived::supplementary(others.map(|o| &o.fields), &ledger);
+                derived::supplement(fields, supplementary, taken.len())?;
             }
             derived::submitted(fields, taken.len(), entries_digest(&taken));
             for entry in taken {

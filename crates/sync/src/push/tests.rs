@@ -231,7 +231,7 @@ fn world() -> Memory {
             Collection::RosterLedgerEntries,
             ENTRY_OTHER_LEDGER,
             &branch,
-            json!({"ledger": "ledger_b", "name": "乙"}),
+            json!({"ledger": "ledger_b", "name": "乙", "submission_id": APPROVED_SUBMISSION.to_string()}),
         ),
         row(
             Collection::RosterLedgerEntries,
@@ -453,6 +453,8 @@ fn rejection_cases() -> Vec<Case> {
         secretary(delete(1, "members", MEMBER_IN_BASELINE), "member_in_baseline", Some("id")),
         secretary(delete(1, "dispositions", APPROVED), "disposition_decided", Some("id")),
         (WorkAreaStaff, WORK_AREA, delete(1, "ledger_submissions", APPROVED_SUBMISSION), "submission_approved", Some("id")),
+        // Ledger B's one entry is in its approved submission: a 补报 would hand in nothing.
+        (WorkAreaStaff, WORK_AREA, put(1, "ledger_submissions", new_id(), WORK_AREA, json!({"ledger": "ledger_b", "status": "submitted"})), "supplement_empty", Some("status")),
         (CommitteeAdmin, COMMITTEE, delete(1, "campaigns", CAMPAIGN), "campaign_fixed", Some("id")),
         (CommitteeAdmin, COMMITTEE, patch(1, "campaigns", CAMPAIGN, json!({"start_date": "2026-03-02"})), "campaign_fixed", Some("start_date")),
         (
@@ -626,6 +628,8 @@ async fn a_submitted_ledger_takes_and_freezes_its_free_entries() {
         .written(Collection::LedgerSubmissions, DRAFT_SUBMISSION)
         .unwrap();
     assert_eq!(submission.fields["submitted_entries"], json!(1));
+    // Ledger A is handed in already (HOLDING_SUBMISSION): this one is a 补报.
+    assert_eq!(submission.fields["supplementary"], json!(true));
     assert_eq!(submission.fields["received_on"], json!("2026-05-04"));
     assert_eq!(
         submission.fields["entries_sha256"].as_str().map(str::len),

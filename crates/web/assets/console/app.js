@@ -115,7 +115,7 @@ function TopBar({ session, view, unitId, waiting }) {
 }
 
 /** The registers of a unit, with the unit's name. */
-function RegistersPage({ unitId }) {
+function RegistersPage({ unitId, role }) {
   const [unit, setUnit] = useState(null);
   useEffect(() => {
     let alive = true;
@@ -127,7 +127,7 @@ function RegistersPage({ unitId }) {
       alive = false;
     };
   }, [unitId]);
-  return html`<${Registers} unitId=${unitId} unitName=${unit?.name} />`;
+  return html`<${Registers} unitId=${unitId} unitName=${unit?.name} unitKind=${unit?.kind} role=${role} />`;
 }
 
 /** Whether the words people read (`GET /v1/schema`) are loaded; loads them once signed in. */
@@ -194,7 +194,7 @@ function App() {
         : html`<${Overview} unitId=${unitId} role=${session.user.role} />`;
       break;
     case 'registers':
-      view = html`<${RegistersPage} unitId=${unitId} />`;
+      view = html`<${RegistersPage} unitId=${unitId} role=${session.user.role} />`;
       break;
     case 'reports':
       view = html`<${Reports} unitId=${unitId} role=${session.user.role} />`;

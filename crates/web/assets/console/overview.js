@@ -299,7 +299,7 @@ function Ledgers({ submissions }) {
                 <tr data-ledger="${l.work_area_id}-${l.ledger}">
                   <th scope="row">${l.work_area_name}</th>
                   <td>${LEDGER_NAME[l.ledger] || l.ledger}</td>
-                  <td class="ledger-status">${l.status ? SUBMISSION_STATUS[l.status] || l.status : '未报送'}</td>
+                  <td class="ledger-status">${l.status ? SUBMISSION_STATUS[l.status] || words().display('ledger_submissions', 'status', l.status) : '未报送'}</td>
                   <td>${date(l.received_on) || '—'}</td>
                   <td><span class="chip ${l.state}">${l.state_zh || words().phaseState(l.state)}</span></td>
                 </tr>`,

@@ -114,8 +114,11 @@ function Ledger({ item, onDone }) {
     });
   const f = item.fields;
   return html`
-    <${Item} id=${item.id} title="${item.unitName} · ${show('ledger_submissions', 'ledger', f.ledger)}" error=${error}
-      lines=${[`组织办收到：${date(f.received_on) || '—'}　条目数：${f.entry_count ?? '—'}`]}>
+    <${Item} id=${item.id} title="${item.unitName} · ${show('ledger_submissions', 'ledger', f.ledger)}${f.supplementary ? ' · 补报' : ''}" error=${error}
+      lines=${[
+        `组织办收到：${date(f.received_on) || '—'}　报送条目：${f.submitted_entries ?? f.entry_count ?? '—'}`,
+        f.reopened_on && `${date(f.reopened_on)}重新打开：${f.reopen_reason || ''}`,
+      ]}>
       <div class="queue-actions">
         <label class="sr-only" for="opinion-${item.id}">审核意见</label>
         <input id="opinion-${item.id}" class="opinion" placeholder="审核意见（退回时必填）"

@@ -447,6 +447,44 @@ pub struct LedgerTable {
     /// sheet 分类统计.
     #[serde(default)]
     pub summaries: Vec<LedgerSummary>,
+    /// Registers A and B: every submission of the ledger by the work areas at or below the
+    /// unit that has been handed in (submitted, approved, returned or reopened), in work area
+    /// order, each printable on its own with `submission=<id>` (docs/protocol.md §12.2). Empty
+    /// for the other registers and below a work area.
+    #[serde(default)]
+    pub sections: Vec<LedgerSection>,
+    /// Registers A and B: how many of the unit's entries are in no submission that is
+    /// submitted or approved (未报送: new, in a draft, or in a returned or reopened submission
+    /// being corrected); printable with `submission=unsubmitted`. `null` for the other registers.
+    #[serde(default)]
+    pub unsubmitted: Option<u64>,
+    /// Which part of the register the rows are, as printed under the unit and date: the
+    /// submission's line (报送情况) with `submission=<id>`, 未报送条目 with
+    /// `submission=unsubmitted`; empty for the whole register.
+    #[serde(default)]
+    pub part_zh: String,
+}
+
+/// One submission of ledger A or B as the registers print it (docs/domain.md §8.16).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LedgerSection {
+    pub submission_id: Uuid,
+    pub work_area_id: Uuid,
+    pub work_area_name: String,
+    /// `submitted`, `approved`, `returned` or `reopened` (`ledger_submissions.status`).
+    pub status: String,
+    pub status_zh: String,
+    /// A 补报: a later submission of a ledger the work area had handed in already.
+    pub supplementary: bool,
+    pub received_on: Option<chrono::NaiveDate>,
+    pub audited_on: Option<chrono::NaiveDate>,
+    pub reopened_on: Option<chrono::NaiveDate>,
+    /// The entries marked with it: what it submitted (frozen while it is submitted or
+    /// approved; being corrected while it is returned or reopened).
+    pub entries: u64,
+    /// Its line as the register prints it (报送情况).
+    pub note_zh: String,
 }
 
 /// One breakdown of a register's rows.

@@ -71,7 +71,7 @@ pub(super) static MEMBERS: Schema = Schema {
             Enum(ROSTER_STATUS),
             &[BranchSecretary, GroupMember, OrgOffice],
         ),
-        // Why the 组织办 put back a person it had removed (workflow::check_restore).
+        // Why the 组织办 put back a person it had removed (workflow::check_reason_with_step).
         f("restore_reason", "恢复原因", Text(500), ORG_OFFICE),
         f("on_roster", "是否在花名册", Bool, BRANCH),
         // Stamped by the server when the verification outcome is first recorded
@@ -273,7 +273,7 @@ pub(super) static LEDGER_SUBMISSIONS: Schema = Schema {
         f(
             "status",
             "报送状态",
-            Enum(&["draft", "submitted", "returned", "approved"]),
+            Enum(&["draft", "submitted", "returned", "approved", "reopened"]),
             &[WorkAreaStaff, OrgOffice],
         ),
         f(
@@ -302,6 +302,14 @@ pub(super) static LEDGER_SUBMISSIONS: Schema = Schema {
         f("entries_sha256", "报送内容摘要", Text(64), &[]),
         f("audited_on", "审核日期", Date, ORG_OFFICE),
         f("audit_opinion", "审核意见", Text(1000), ORG_OFFICE),
+        // A later submission of a ledger the work area has already handed in (补报): it takes
+        // only the entries no other submission holds, and is audited on its own. Computed
+        // when it is first submitted (derived::supplementary, docs/domain.md §8.16).
+        f("supplementary", "补报", Bool, &[]),
+        // The 组织办 reopens an approved submission to correct it, saying why in the same
+        // write (workflow::check_reason_with_step); the server stamps the day, each time.
+        f("reopen_reason", "重新打开原因", Text(500), ORG_OFFICE),
+        f("reopened_on", "重新打开日期", Date, &[]),
         f("remarks", "备注", LONG, WORK_AREA),
     ],
 };
