@@ -165,6 +165,14 @@ pub struct Counts {
     /// …) on or before the day counted; they are not in `members_total`.
     #[serde(default)]
     pub members_left: u64,
+    /// Members moved here from another branch of the tenant during the campaign (after the
+    /// baseline was fixed), and members moved from here to another: the numbers at the start
+    /// stay where they were, what has happened since counts where they are (docs/domain.md
+    /// §6.7).
+    #[serde(default)]
+    pub moved_in: u64,
+    #[serde(default)]
+    pub moved_out: u64,
     /// Baseline snapshots the 组织办 corrected.
     #[serde(default)]
     pub baseline_corrections: u64,
@@ -337,6 +345,8 @@ pub const COUNT_LABELS: &[(&str, &str)] = &[
     ("roster_at_start", "排查开始时在册党员（底数）"),
     ("mobile_at_start", "排查开始时流动党员（底数）"),
     ("added_after_start", "底数确定后新增登记"),
+    ("moved_in", "排查期间从其他党支部转入"),
+    ("moved_out", "排查期间转至其他党支部"),
     ("lost_at_start_found", "排查开始时失联、现已取得联系"),
     ("lost_searched", "失联党员已开展查找"),
     ("lost_not_searched", "失联党员尚未查找"),

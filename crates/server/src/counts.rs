@@ -37,6 +37,7 @@ pub async fn unit_status(
     }
     let child_refs: Vec<UnitRef> = children.iter().map(unit).collect();
     let area_refs: Vec<UnitRef> = work_areas.iter().map(unit).collect();
+    let subtree_refs: Vec<UnitRef> = subtree.iter().map(|u| unit(&u)).collect();
     let target_ref = UnitRef {
         id: target.id.uuid(),
         path: &target.path,
@@ -50,6 +51,7 @@ pub async fn unit_status(
                 target_ref,
                 &child_refs,
                 &area_refs,
+                &subtree_refs,
                 plan.as_ref(),
                 as_of,
             );

@@ -19,6 +19,7 @@ mod ledger_console;
 mod ledgers;
 mod logs;
 mod members;
+mod moves;
 mod openapi_conformance;
 mod ops;
 mod permissions;

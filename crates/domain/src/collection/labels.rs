@@ -59,6 +59,12 @@ static OVERRIDES: &[(Collection, &str, &str, &str)] = &[
         "removed_from_roster",
         "移出花名册",
     ),
+    (
+        Collection::Members,
+        "move_status",
+        "proposed",
+        "待接收支部确认",
+    ),
     (Collection::ContactCases, "found_by", "other", "其他方式"),
     (Collection::ContactAttempts, "method", "other", "其他方式"),
     (Collection::ContactAttempts, "channel", "tax", "税务部门"),
@@ -234,6 +240,10 @@ fn word(word: &str) -> Option<&'static str> {
         "filed" => "已备案",
         "effective" => "已生效",
         "rejected" => "不予批准",
+        // members.move_status
+        "accepted" => "已转入",
+        "declined" => "接收支部不予接收",
+        "cancelled" => "已撤销",
         _ => return None,
     })
 }

@@ -44,6 +44,8 @@ pub struct Member {
     pub found: bool,
     /// Confirmed on an exception the branch recorded, not on a complete form.
     pub confirmation_exception: bool,
+    /// The branch that held him at the start, once he has moved (crate::moves).
+    pub start_unit: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -220,6 +222,7 @@ impl Fact {
                     .get("confirmation_exception")
                     .and_then(Value::as_str)
                     .is_some_and(|s| !s.trim().is_empty()),
+                start_unit: id(f, "start_branch_id"),
             }),
             Collection::InfoForms => Fact::Form(Box::new(Form {
                 member_id: id(f, "member_id"),
@@ -447,7 +450,7 @@ mod tests {
             id: Uuid::new_v4(),
             path: "/c/",
         };
-        let (total, _) = roll_up(&facts, unit, &[], &[], Some(&plan), d("2016-03-20"));
+        let (total, _) = roll_up(&facts, unit, &[], &[], &[], Some(&plan), d("2016-03-20"));
         let bands: Vec<(&str, u64)> = total
             .counts
             .lost_by_duration
@@ -533,6 +536,7 @@ mod tests {
             unit("/c/"),
             &children,
             &children,
+            &children,
             Some(&plan),
             d("2016-03-20"),
         );
@@ -575,6 +579,103 @@ mod tests {
             facts.apply(Collection::Members, id, b2, true, &Map::new());
         }
         assert_eq!(facts.len(), before - 1);
+    }
+
+    /// docs/domain.md §6.7: a member moved after the baseline was fixed counts at the start
+    /// where he was then, and since where he is; each branch shows him moved out or in, and
+    /// the unit above both sees no move.
+    #[test]
+    fn a_moved_member_counts_at_the_start_where_he_was_and_since_where_he_is() {
+        let mut facts = Facts::default();
+        let (b1, b2) = ("/c/b1/", "/c/b2/");
+        let (b1_id, b2_id) = (Uuid::new_v4(), Uuid::new_v4());
+        put(
+            &mut facts,
+            Collection::Campaigns,
+            Uuid::new_v4(),
+            "/c/",
+            json!({"name": "x", "start_date": "2016-03-07", "baseline_on": "2016-03-08"}),
+        );
+        let snapshot = json!({"name": "甲", "baseline_kind": "at_start", "baseline_on": "2016-03-08",
+            "baseline_lost": true, "baseline_lost_months": 30, "contact_status": "lost"});
+        let mut moved = snapshot.clone();
+        moved["start_branch_id"] = json!(b1_id.to_string());
+        put(&mut facts, Collection::Members, Uuid::new_v4(), b2, moved);
+        put(
+            &mut facts,
+            Collection::Members,
+            Uuid::new_v4(),
+            b1,
+            snapshot,
+        );
+        let plan = facts.plan().unwrap();
+        let (c, branches) = (
+            UnitRef {
+                id: Uuid::new_v4(),
+                path: "/c/",
+            },
+            [
+                UnitRef {
+                    id: b1_id,
+                    path: b1,
+                },
+                UnitRef {
+                    id: b2_id,
+                    path: b2,
+                },
+            ],
+        );
+        let (total, per) = roll_up(
+            &facts,
+            c,
+            &branches,
+            &[],
+            &branches,
+            Some(&plan),
+            d("2016-04-01"),
+        );
+        let of = |r: &Rollup| {
+            let n = &r.counts;
+            (
+                n.roster_at_start,
+                n.lost_contact_at_start,
+                n.members_total,
+                n.moved_out,
+                n.moved_in,
+            )
+        };
+        assert_eq!(of(&total), (2, 2, 2, 0, 0));
+        assert_eq!(
+            of(&per[0]),
+            (2, 2, 1, 1, 0),
+            "branch 1 keeps his start, lost him since"
+        );
+        assert_eq!(
+            of(&per[1]),
+            (0, 0, 1, 0, 1),
+            "branch 2 has him now, not at the start"
+        );
+        // Each branch on its own: the same.
+        let (alone, _) = roll_up(
+            &facts,
+            branches[1],
+            &[],
+            &[],
+            &branches,
+            Some(&plan),
+            d("2016-04-01"),
+        );
+        assert_eq!(of(&alone), (0, 0, 1, 0, 1));
+        let (alone, _) = roll_up(
+            &facts,
+            branches[0],
+            &[],
+            &[],
+            &branches,
+            Some(&plan),
+            d("2016-04-01"),
+        );
+        assert_eq!(of(&alone), (2, 2, 1, 1, 0));
     }
 
     #[test]
@@ -654,7 +755,7 @@ mod tests {
             id: Uuid::new_v4(),
             path: "/c/",
         };
-        let (total, _) = roll_up(&facts, unit, &[], &[], Some(&plan), d("2017-02-01"));
+        let (total, _) = roll_up(&facts, unit, &[], &[], &[], Some(&plan), d("2017-02-01"));
         assert_eq!(total.counts.suspended, 1);
         assert_eq!(total.counts.cases_with_attempt, 1);
         let search = total.tallies[&Phase::Search];
@@ -668,9 +769,9 @@ mod tests {
 
         // A suspension counts from its effective_on: before the first took effect none does;
         // between the first and the restoration both members stand suspended.
-        let (early, _) = roll_up(&facts, unit, &[], &[], Some(&plan), d("2016-04-15"));
+        let (early, _) = roll_up(&facts, unit, &[], &[], &[], Some(&plan), d("2016-04-15"));
         assert_eq!(early.counts.suspended, 0);
-        let (between, _) = roll_up(&facts, unit, &[], &[], Some(&plan), d("2016-05-15"));
+        let (between, _) = roll_up(&facts, unit, &[], &[], &[], Some(&plan), d("2016-05-15"));
         assert_eq!(between.counts.suspended, 2);
     }
 }

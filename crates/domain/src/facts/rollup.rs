@@ -42,13 +42,32 @@ pub struct UnitRef<'a> {
 
 const LEDGERS: [&str; 2] = ["ledger_a", "ledger_b"];
 
+/// Counts `f` into the whole (when `whole`) and into the child at `child`.
+fn count_in(
+    total: &mut Rollup,
+    per_child: &mut [Rollup],
+    whole: bool,
+    child: Option<usize>,
+    f: &dyn Fn(&mut Rollup),
+) {
+    if whole {
+        f(total);
+        if let Some(i) = child {
+            f(&mut per_child[i]);
+        }
+    }
+}
+
 /// Counts the facts under `target` and under each child (by path), as of `as_of`.
-/// `work_areas` are the work areas at or below `target`: each owes both ledgers.
+/// `work_areas` are the work areas at or below `target`: each owes both ledgers. `subtree`
+/// are the units at or below `target`: a member who moved counts at the start in his branch
+/// of then, found among them (docs/domain.md §6.7).
 pub fn roll_up(
     facts: &Facts,
     target: UnitRef<'_>,
     children: &[UnitRef<'_>],
     work_areas: &[UnitRef<'_>],
+    subtree: &[UnitRef<'_>],
     plan: Option<&Plan>,
     as_of: NaiveDate,
 ) -> (Rollup, Vec<Rollup>) {
@@ -176,15 +195,27 @@ pub fn roll_up(
     }
 
     for ((_, record_id), entry) in facts.records.iter() {
-        if !under(&entry.path, target.path) {
+        let now_in = under(&entry.path, target.path);
+        // Where a member counts at the start (docs/domain.md §6.7): once the baseline is
+        // fixed, the branch that held him then if he has moved since (none when that branch
+        // lies outside the target); else where he is.
+        let start_at: Option<&str> = match &entry.fact {
+            Fact::Member(m) => match m.start_unit.filter(|_| frozen) {
+                Some(unit) => subtree.iter().find(|u| u.id == unit).map(|u| u.path),
+                None => Some(&*entry.path),
+            }
+            .filter(|p| under(p, target.path)),
+            _ => None,
+        };
+        if !now_in && start_at.is_none() {
             continue;
         }
-        let child = children.iter().position(|c| under(&entry.path, c.path));
+        let child = now_in
+            .then(|| children.iter().position(|c| under(&entry.path, c.path)))
+            .flatten();
+        let start_child = start_at.and_then(|p| children.iter().position(|c| under(p, c.path)));
         let mut add = |f: &dyn Fn(&mut Rollup)| {
-            f(&mut total);
-            if let Some(i) = child {
-                f(&mut per_child[i]);
-            }
+            count_in(&mut total, &mut per_child, now_in, child, f);
         };
         match &entry.fact {
             Fact::Member(m) => {
@@ -249,41 +280,68 @@ pub fn roll_up(
                     None
                 };
                 let on_roster_mobile = on_roster && m.contact_status == Some("mobile");
-                if at_start {
-                    per_branch.entry(&entry.path).or_default().0 += 1;
+                if let (true, Some(path)) = (at_start, start_at) {
+                    per_branch.entry(path).or_default().0 += 1;
                 }
-                add(&|r| {
+                // The numbers at the start count where he was at the start.
+                count_in(
+                    &mut total,
+                    &mut per_child,
+                    start_at.is_some(),
+                    start_child,
+                    &|r| {
+                        if lost_at_start {
+                            r.counts.lost_contact_at_start += 1;
+                        }
+                        if found {
+                            r.counts.lost_at_start_found += 1;
+                        }
+                        if at_start {
+                            r.counts.roster_at_start += 1;
+                        }
+                        if added {
+                            r.counts.added_after_start += 1;
+                        }
+                        if mobile_at_start {
+                            r.counts.mobile_at_start += 1;
+                        }
+                        if m.baseline_corrected {
+                            r.counts.baseline_corrections += 1;
+                        }
+                        if let Some(band) = lost_for {
+                            *r.counts
+                                .lost_by_duration
+                                .entry(band.to_owned())
+                                .or_default() += 1;
+                        }
+                    },
+                );
+                // Moved since the start: out of the units that held him then and do not now,
+                // into those that hold him now and did not then.
+                if start_at != Some(&*entry.path) {
+                    let whole = (start_at.is_some(), now_in);
+                    if whole.0 && !whole.1 {
+                        total.counts.moved_out += 1;
+                    }
+                    if whole.1 && !whole.0 {
+                        total.counts.moved_in += 1;
+                    }
+                    if let Some(i) = start_child.filter(|i| child != Some(*i)) {
+                        per_child[i].counts.moved_out += 1;
+                    }
+                    if let Some(i) = child.filter(|i| start_child != Some(*i)) {
+                        per_child[i].counts.moved_in += 1;
+                    }
+                }
+                // Everything since counts where he is.
+                count_in(&mut total, &mut per_child, now_in, child, &|r| {
                     if has_left {
                         r.counts.members_left += 1;
                     } else {
                         r.counts.add_member(&member, false);
                     }
-                    if lost_at_start {
-                        r.counts.lost_contact_at_start += 1;
-                    }
-                    if found {
-                        r.counts.lost_at_start_found += 1;
-                    }
-                    if at_start {
-                        r.counts.roster_at_start += 1;
-                    }
-                    if added {
-                        r.counts.added_after_start += 1;
-                    }
-                    if mobile_at_start {
-                        r.counts.mobile_at_start += 1;
-                    }
-                    if m.baseline_corrected {
-                        r.counts.baseline_corrections += 1;
-                    }
                     if on_roster && confirmed && m.confirmation_exception {
                         r.counts.confirmed_by_exception += 1;
-                    }
-                    if let Some(band) = lost_for {
-                        *r.counts
-                            .lost_by_duration
-                            .entry(band.to_owned())
-                            .or_default() += 1;
                     }
                     if let Some(searched) = search {
                         if searched.is_some() {

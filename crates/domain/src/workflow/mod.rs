@@ -367,6 +367,10 @@ static COMPUTED: &[(Collection, &str)] = &[
     (Collection::Members, "start_last_dues_paid_on"),
     (Collection::Members, "start_whereabouts_known"),
     (Collection::Members, "start_flow_out_on"),
+    // A member's move to another branch once accepted (crate::moves::settle_move).
+    (Collection::Members, "moved_from_branch_id"),
+    (Collection::Members, "moved_on"),
+    (Collection::Members, "start_branch_id"),
     (Collection::Campaigns, "baseline_on"),
     (Collection::Campaigns, "baseline_members"),
     (Collection::Campaigns, "reported_on"),

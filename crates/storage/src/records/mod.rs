@@ -250,6 +250,20 @@ impl Scope<'_> {
         }
     }
 
+    /// The records of `collection` the caller's units hold, in SQL: those it sees, but for
+    /// members only those a unit of the scope holds. A member belongs to the branch holding him:
+    /// the branch he is proposed to move to sees him in its sync, to answer, but lists,
+    /// registers, imports and counts are of the members a unit holds (paicha_domain::moves).
+    pub(crate) fn holds_condition(&self, collection: Collection) -> Cond {
+        if collection == Collection::Members {
+            Cond::all()
+                .add(Expr::col("tenant_id").eq(self.tenant_id.uuid()))
+                .add(self.covers_column("owner_path"))
+        } else {
+            self.condition_for(collection)
+        }
+    }
+
     /// [`Scope::sees`] in SQL, for a table with a `collection` column beside the record's
     /// `owner_path` and `addressee_path` (conflicts).
     pub(crate) fn condition_any(&self) -> Cond {
@@ -526,7 +540,7 @@ fn live_select(
     Query::select()
         .columns(columns.iter().copied())
         .from(collection.as_str())
-        .cond_where(scope.condition_for(collection))
+        .cond_where(scope.holds_condition(collection))
         .and_where(Expr::col("deleted").eq(false))
         .order_by("created_at", Order::Asc)
         .order_by("id", Order::Asc)

@@ -451,12 +451,17 @@ impl Store {
         let (txn, snapshot_version, purged_through) = self.snapshot(tenant_id).await?;
         let mut rows = Vec::new();
         for &collection in collections {
+            // A record counts for its addressee (a transfer for its branch), but a member for
+            // the branch holding him: the branch he is proposed to move to counts him only
+            // once it has taken him (paicha_domain::moves).
+            let count_path = if collection == Collection::Members {
+                "owner_path"
+            } else {
+                "COALESCE(addressee_path, owner_path)"
+            };
             let mut select = Query::select()
                 .columns(["id", "deleted", "fields"])
-                .expr_as(
-                    Expr::cust("COALESCE(addressee_path, owner_path)"),
-                    "count_path",
-                )
+                .expr_as(Expr::cust(count_path), "count_path")
                 .from(collection.as_str())
                 .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
                 .and_where(Expr::col("version").gt(to_i64(after)))
@@ -539,7 +544,7 @@ impl Store {
             crate::Engine::Sqlite => format!("json_extract(fields, '$.{name}')"),
         };
         let mut cond = scope
-            .condition_for(Collection::Members)
+            .holds_condition(Collection::Members)
             .add(Expr::col("deleted").eq(false));
         if let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) {
             // LIKE's own characters are taken literally.

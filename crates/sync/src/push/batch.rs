@@ -225,14 +225,25 @@ impl<'a, R: Reader> Batch<'a, R> {
         collection: Collection,
         member: Uuid,
     ) -> Result<Vec<RecordRow>, SyncError> {
+        self.referring(collection, "member_id", member).await
+    }
+
+    /// The live records of `collection` whose `field` names the record `id`, as the batch
+    /// stands.
+    pub(crate) async fn referring(
+        &mut self,
+        collection: Collection,
+        field: &'static str,
+        id: Uuid,
+    ) -> Result<Vec<RecordRow>, SyncError> {
         let read = self
             .reader
-            .live_rows_referring(collection, "member_id", member)
+            .live_rows_referring(collection, field, id)
             .await?;
-        let (tenant, wanted) = (self.writer.tenant_id, member.to_string());
+        let (tenant, wanted) = (self.writer.tenant_id, id.to_string());
         Ok(self.as_batch_stands(collection, read, |r| {
             r.tenant_id == tenant
-                && r.fields.get("member_id").and_then(Value::as_str) == Some(wanted.as_str())
+                && r.fields.get(field).and_then(Value::as_str) == Some(wanted.as_str())
         }))
     }
 
@@ -390,7 +401,19 @@ impl<'a, R: Reader> Batch<'a, R> {
     /// that saw it there are told (`paicha_domain::moves`).
     pub(crate) fn leave(&mut self, before: &RecordRow, after: &RecordRow, reason: &str) {
         let label = paicha_domain::moves::label_of(after.collection, &after.fields)
-            .or_else(|| paicha_domain::moves::label_of(before.collection, &before.fields));
+            .or_else(|| paicha_domain::moves::label_of(before.collection, &before.fields))
+            .map(str::to_owned);
+        self.leave_as(before, after, reason, label.as_deref());
+    }
+
+    /// [`Batch::leave`], with what the units it left knew the record by.
+    pub(crate) fn leave_as(
+        &mut self,
+        before: &RecordRow,
+        after: &RecordRow,
+        reason: &str,
+        label: Option<&str>,
+    ) {
         self.departures
             .extend(Departure::between(before, after, reason, label));
     }

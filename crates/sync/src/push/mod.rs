@@ -36,6 +36,7 @@ mod parse;
 mod plan;
 mod read;
 mod reject;
+mod relocate;
 #[cfg(test)]
 mod tests;
 

@@ -13,7 +13,7 @@ use paicha_domain::collection::{
 };
 use paicha_domain::derived;
 use paicha_domain::ids::UnitId;
-use paicha_domain::moves;
+use paicha_domain::moves::{self, MoveStep};
 use paicha_domain::role::Role;
 use paicha_domain::workflow::{
     Start, check_confirmation, check_delete, check_fixed_change, check_reason_with_step,
@@ -27,6 +27,7 @@ use super::Job;
 use super::batch::{Batch, Op};
 use super::read::Reader;
 use super::reject::Rejection;
+use super::relocate;
 use crate::SyncError;
 
 /// What became of one mutation.
@@ -79,7 +80,7 @@ pub(crate) struct Planned {
 }
 
 /// Why planning a mutation stopped: it is refused, or reading failed (which ends the push).
-enum Stop {
+pub(super) enum Stop {
     Refused(Rejection),
     Failed(SyncError),
 }
@@ -102,7 +103,7 @@ impl From<FieldError> for Stop {
     }
 }
 
-type Planning<T> = Result<T, Stop>;
+pub(super) type Planning<T> = Result<T, Stop>;
 
 /// Stored results of mutations, by (user, device, mutation id): the result and its fingerprint.
 pub(crate) type Seen = HashMap<(Uuid, String, i64), (Value, Option<String>)>;
@@ -263,6 +264,11 @@ async fn check_references<R: Reader>(
                 .record(target, id)
                 .await?
                 .is_some_and(|r| !r.deleted && batch.writer.sees(&r)),
+            // A member may be proposed to any branch of the tenant (domain::moves).
+            FieldType::Unit(kind) if moves::names_any_branch(schema.collection, spec.name) => batch
+                .unit(UnitId::new(id))
+                .await?
+                .is_some_and(|u| u.tenant_id == batch.writer.tenant_id && u.kind == kind),
             FieldType::Unit(kind) => match unit_in_scope(batch, UnitId::new(id), spec.name).await {
                 Ok(unit) => unit.kind == kind,
                 Err(Stop::Refused(_)) => false,
@@ -492,8 +498,11 @@ async fn update<R: Reader>(
         .into_iter()
         .filter(|(k, v)| row.fields.get(k).unwrap_or(&Value::Null) != v)
         .collect();
-    // A new addressee (a corrected list re-addresses a transfer): only the owner's side
-    // writes the field (§9), and the unit the record leaves is told (domain::moves).
+    // A member's move to another branch: its step, checked against who writes.
+    let move_step = relocate::step(batch, &row, &mut changed)?;
+    // A new addressee (a corrected list re-addresses a transfer, a member is proposed to a
+    // branch): only the owner's side writes the field (§9), and the unit the record leaves is
+    // told (domain::moves).
     let readdressed = schema.addressed_to.filter(|f| changed.contains_key(*f));
     if changed.is_empty() {
         return Ok(Applied::unchanged(row.version));
@@ -593,17 +602,26 @@ async fn update<R: Reader>(
     row.updated_at = batch.now;
     row.updated_by = batch.writer.user_id;
     row.device_id = Some(batch.writer.device_id.to_owned());
+    let mut moved = None;
     if let (Some(field), Some(before)) = (readdressed, before) {
-        let to = match row.fields.get(field).and_then(Value::as_str) {
-            Some(id) => match Uuid::parse_str(id) {
-                Ok(id) => batch.unit(UnitId::new(id)).await?,
-                Err(_) => None,
-            },
+        let to = match relocate::unit_of(&row.fields, field) {
+            Some(id) => batch.unit(UnitId::new(id)).await?,
             None => None,
         };
+        let mut reason = moves::addressee_reason(schema.collection);
+        if move_step == Some(MoveStep::Accept)
+            && let Some(receiver) = before.addressee_id
+            && let Some(unit) = batch.unit(receiver).await?
+        {
+            // Accepted: he belongs to the branch that took him from now on.
+            row.org_unit_id = unit.id;
+            row.owner_path = unit.path.clone();
+            reason = "member_moved";
+            moved = Some((before.owner_path.clone(), unit));
+        }
         row.addressee_id = to.as_ref().map(|u| u.id);
         row.addressee_path = to.map(|u| u.path);
-        batch.leave(&before, &row, moves::addressee_reason(schema.collection));
+        batch.leave(&before, &row, reason);
     }
     batch.store_row(row.clone(), false);
     let blobs = blob_refs(
@@ -613,6 +631,9 @@ async fn update<R: Reader>(
         Some(&changed).filter(|_| readdressed.is_none()),
     );
     batch.append(&row, op, m, Value::Object(changes));
+    if let Some((from, to)) = moved {
+        relocate::move_records_of(batch, &row, &from, &to, m).await?;
+    }
     follow_up(batch, &row, m).await?;
     Ok(Applied {
         version,
@@ -658,7 +679,7 @@ async fn delete<R: Reader>(
 
 /// The record's blob references, when a blob field changed or it is created: noted for the
 /// executor, which sets them and answers which are not uploaded yet. Returns their place.
-fn blob_refs<R: Reader>(
+pub(super) fn blob_refs<R: Reader>(
     batch: &mut Batch<'_, R>,
     schema: &Schema,
     row: &RecordRow,

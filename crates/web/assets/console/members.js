@@ -21,8 +21,13 @@ function useUnits() {
 }
 
 /** A member field's value as people read it: enum words by their labels, 是/否, dates. */
-function show(value, field) {
+/** The member fields that name a branch (a move to another branch, docs/domain.md §6.7). */
+const UNIT_FIELDS = ['move_to_branch_id', 'moved_from_branch_id', 'start_branch_id'];
+
+function show(value, field, units) {
   if (value === null || value === undefined || value === '') return '—';
+  // A branch by its name; one outside the caller's units cannot be named to it.
+  if (UNIT_FIELDS.includes(field)) return units?.get(value) || '其他党支部';
   if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) return date(value);
   if (Array.isArray(value) && value.some((v) => v && typeof v === 'object')) {
     // A list of people (name and duty).
@@ -65,6 +70,7 @@ function Proposals({ member }) {
 }
 
 function History({ member }) {
+  const units = useUnits();
   const [entries, setEntries] = useState(null);
   const [error, setError] = useState('');
   useEffect(() => {
@@ -98,7 +104,7 @@ function History({ member }) {
           ].join(' · ')} · <span data-who>${e.user_name || '已删除的账号'}</span> · <span data-device>${deviceLabel(e)}</span></div>
           <ul>
             ${Object.entries(e.changes || {}).map(
-              ([field, pair]) => html`<li data-field=${field}>${w.label('members', field)}：${show(pair?.[0], field)} → ${show(pair?.[1], field)}</li>`,
+              ([field, pair]) => html`<li data-field=${field}>${w.label('members', field)}：${show(pair?.[0], field, units)} → ${show(pair?.[1], field, units)}</li>`,
             )}
           </ul>
         </li>`,

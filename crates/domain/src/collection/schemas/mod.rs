@@ -55,6 +55,9 @@ const fn req(
     }
 }
 
+/// Who proposes (or cancels) a member's move to another branch, and answers it.
+const MOVERS: &[Role] = &[BranchSecretary, OrgOffice, CommitteeAdmin];
+const MOVE_STATUS: &[&str] = crate::moves::STATUS;
 const SHORT: FieldType = Text(100);
 const LONG: FieldType = Text(2000);
 
@@ -288,8 +291,19 @@ mod tests {
             let allowed: &[Role] = match spec.name {
                 "roster_status" => &[BranchSecretary, GroupMember, OrgOffice],
                 "restore_reason" => &[OrgOffice],
+                // A move to another branch (§9 "组织关系转接" [D], docs/domain.md §6.7): his
+                // branch or the committee proposes it, the receiving branch's secretary
+                // answers it.
+                "move_to_branch_id" | "move_reason" | "move_status" => {
+                    &[BranchSecretary, OrgOffice, CommitteeAdmin]
+                }
+                "move_note" => &[BranchSecretary],
                 // Stamped by the server.
-                "checked_on" | "found_on" => &[],
+                "checked_on"
+                | "found_on"
+                | "moved_from_branch_id"
+                | "moved_on"
+                | "start_branch_id" => &[],
                 f if crate::baseline::MEMBER_FIELDS.contains(&f) => &[],
                 f if crate::baseline::START_FIELDS.contains(&f) => &[],
                 _ => &branch,

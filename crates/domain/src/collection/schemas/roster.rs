@@ -9,7 +9,9 @@ pub(super) static MEMBERS: Schema = Schema {
     label_zh: "党员",
     owner_kinds: &[Branch],
     creators: BRANCH,
-    addressed_to: None,
+    // A member is addressed to the branch he is proposed to move to, which sees him until it
+    // accepts or declines (crate::moves).
+    addressed_to: Some("move_to_branch_id"),
     fields: &[
         req("name", "姓名", Text(50), BRANCH),
         f("gender", "性别", Enum(GENDER), BRANCH),
@@ -137,6 +139,17 @@ pub(super) static MEMBERS: Schema = Schema {
         // Stamped when a lost member is first found (workflow::stamps).
         f("found_on", "找到日期", Date, &[]),
         f("remarks", "备注", LONG, BRANCH),
+        // A move to another branch of the tenant (组织关系转接, crate::moves, docs/domain.md
+        // §6.7): proposed by the member's branch or the committee, accepted or declined by the
+        // receiving branch; the server then moves him with his records.
+        f("move_to_branch_id", "拟转入党支部", Unit(Branch), MOVERS),
+        f("move_reason", "转接原因", Text(500), MOVERS),
+        f("move_status", "支部间转接", Enum(MOVE_STATUS), MOVERS),
+        f("move_note", "接收支部意见", Text(500), &[BranchSecretary]),
+        f("moved_from_branch_id", "原所在党支部", Unit(Branch), &[]),
+        f("moved_on", "转接日期", Date, &[]),
+        // Where he was at the start, once he has moved: the numbers at the start stay there.
+        f("start_branch_id", "排查开始时所在党支部", Unit(Branch), &[]),
     ],
 };
 
