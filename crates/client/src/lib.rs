@@ -562,6 +562,12 @@ impl Client {
             .await
     }
 
+    /// `GET /v1/org-units/branches`: the tenant's branches a member may be moved to.
+    pub async fn tenant_branches(&self) -> ClientResult<OrgUnitList> {
+        self.send(Method::GET, "/v1/org-units/branches", None::<&()>)
+            .await
+    }
+
     /// `GET /v1/departures`: what left the caller's unit, the latest first.
     pub async fn departures(&self) -> ClientResult<DepartureList> {
         self.send(Method::GET, "/v1/departures", None::<&()>).await

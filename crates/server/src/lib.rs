@@ -112,6 +112,7 @@ fn api_router(max_blob_bytes: u64) -> (Router<AppState>, utoipa::openapi::OpenAp
             routes::org_units::create_org_unit,
             routes::org_units::list_org_units
         ))
+        .routes(routes!(routes::org_units::tenant_branches))
         .routes(routes!(
             routes::org_units::get_org_unit,
             routes::org_units::update_org_unit,

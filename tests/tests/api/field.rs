@@ -43,7 +43,7 @@ async fn members(client: &paicha_client::Client, branch: Uuid, n: usize, first: 
 }
 
 /// Opens the field app and signs in as `username`; waits until the member list shows `count`.
-async fn sign_in(b: &Browser, app: &TestApp, username: &str, count: usize) {
+pub(crate) async fn sign_in(b: &Browser, app: &TestApp, username: &str, count: usize) {
     b.goto(&format!("{}/field/", app.base)).await;
     b.type_into("#username", username).await;
     b.type_into("#password", PASSWORD).await;

@@ -349,3 +349,186 @@ async fn a_member_moves_to_another_branch_with_his_records_and_the_counts_follow
     .await;
     assert_eq!(code(&r), "invalid_reference");
 }
+
+/// `GET /v1/org-units/branches`: where a member may be moved, role by role — the tenant's
+/// branches for those who propose moves, nothing of another tenant, refused to the others.
+#[tokio::test]
+async fn the_branches_a_member_may_move_to_role_by_role() {
+    let app = spawn_app().await;
+    let t = app.tenant("br").await;
+    let other = app.tenant("zz").await;
+    let office = app
+        .user_at(&t.admin, "br-office", Role::OrgOffice, &t.committee)
+        .await;
+    let group = app
+        .user_at(&t.admin, "br-group", Role::GroupMember, &t.branch1)
+        .await;
+    let viewer = app
+        .user_at(&t.admin, "br-viewer", Role::Viewer, &t.committee)
+        .await;
+    let area = app
+        .user_at(&t.admin, "br-area", Role::WorkAreaStaff, &t.work_area)
+        .await;
+    let mut expected = vec![t.branch1.id, t.branch2.id];
+    expected.sort();
+    for (who, client) in [
+        ("secretary", &t.secretary1),
+        ("org office", &office),
+        ("committee admin", &t.admin),
+    ] {
+        let mut got: Vec<Uuid> = client
+            .tenant_branches()
+            .await
+            .unwrap_or_else(|e| panic!("{who}: {e}"))
+            .org_units
+            .iter()
+            .map(|u| u.id)
+            .collect();
+        got.sort();
+        assert_eq!(got, expected, "{who}");
+        assert!(!got.contains(&other.branch1.id));
+    }
+    for (who, client) in [
+        ("group member", &group),
+        ("viewer", &viewer),
+        ("work area", &area),
+        ("street", &t.street_staff),
+        ("platform admin", &app.admin),
+    ] {
+        let err = client.tenant_branches().await.unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::FORBIDDEN), "{who}");
+    }
+}
+
+/// The move in the two faces: the old branch's secretary proposes it on the member's page in
+/// the console; the receiving branch's phone shows him waiting and takes him; the console then
+/// shows where he came from, and the counts follow.
+#[tokio::test]
+async fn a_move_proposed_in_the_console_is_taken_on_the_receiving_branchs_phone() {
+    use paicha_tests::browser::{Browser, DESKTOP, PHONE};
+    let app = spawn_app().await;
+    let t = app.tenant("mvb").await;
+    let member = Uuid::now_v7();
+    let r = push(
+        &t.secretary1,
+        put(
+            1,
+            "members",
+            member,
+            t.branch1.id,
+            json!({"name": "转接党员", "id_number": id_number("19650505", 3)}),
+        ),
+    )
+    .await;
+    assert_eq!(code(&r), "applied");
+
+    let b = Browser::start(DESKTOP).await;
+    b.goto(&format!("{}/", app.base)).await;
+    b.type_into("#username", "mvb-sec1").await;
+    b.type_into("#password", paicha_tests::PASSWORD).await;
+    b.click("button[type=submit]").await;
+    b.click("a[data-tab=members]").await;
+    b.wait_for(&format!("tr[data-member='{member}'] button"))
+        .await;
+    b.click(&format!("tr[data-member='{member}'] button")).await;
+    b.click("#move-open").await;
+    b.wait_for("#move-to option:nth-child(2)").await;
+    let offered = b
+        .eval("return [...document.querySelectorAll('#move-to option')].map(o => o.textContent);")
+        .await;
+    assert_eq!(
+        offered,
+        json!(["请选择", t.branch2.name]),
+        "the other branches, not his own"
+    );
+    b.eval(&format!(
+        "const s = document.querySelector('#move-to'); s.value = '{}'; \
+         s.dispatchEvent(new Event('change', {{ bubbles: true }})); return true;",
+        t.branch2.id
+    ))
+    .await;
+    b.type_into("#move-reason", "现居住地属第二党支部").await;
+    b.click("#move-propose").await;
+    b.wait_for(".move[data-move=proposed]").await;
+    let shown = b.text(".move").await;
+    assert!(
+        shown.contains(&t.branch2.name) && shown.contains("待接收支部确认"),
+        "{shown}"
+    );
+    b.eval("document.querySelector('.move').scrollIntoView({block: 'center'}); return true;")
+        .await;
+    b.screenshot("console-member-move-proposed").await;
+    b.close().await;
+
+    // The receiving branch's phone: he waits to be taken, outside the branch's count.
+    let phone = Browser::start(PHONE).await;
+    crate::field::sign_in(&phone, &app, "mvb-sec2", 0).await;
+    phone
+        .wait_until(
+            30,
+            "return document.querySelector('[data-incoming]')?.textContent.includes('转接党员');",
+        )
+        .await;
+    let card = phone.text("[data-incoming]").await;
+    assert!(card.contains("现居住地属第二党支部"), "{card}");
+    phone.screenshot("field-incoming-member").await;
+    phone
+        .click(&format!(
+            "li[data-incoming-member='{member}'] button[data-accept]"
+        ))
+        .await;
+    phone
+        .wait_until(30, "return document.querySelector('#member-count')?.textContent === '1' && !document.querySelector('[data-incoming]');")
+        .await;
+    phone
+        .wait_until(
+            30,
+            "return document.querySelector('#sync-badge')?.dataset.waiting === '0';",
+        )
+        .await;
+    phone.close().await;
+
+    // On the server: his now, moved out of branch 1.
+    let s1 = t.secretary1.status(Some(t.branch1.id)).await.unwrap();
+    let s2 = t.secretary2.status(Some(t.branch2.id)).await.unwrap();
+    assert_eq!((s1.counts.members_total, s2.counts.members_total), (0, 1));
+    let listed = t
+        .secretary2
+        .members(Some(t.branch2.id), None, None, None, None)
+        .await
+        .unwrap();
+    let moved = listed.members[0].r#move.as_ref().unwrap();
+    assert_eq!(
+        (moved.status.as_str(), moved.moved_from_branch_id),
+        ("accepted", Some(t.branch1.id))
+    );
+
+    // The committee's console shows where he came from, by name.
+    let b = Browser::start(DESKTOP).await;
+    b.goto(&format!("{}/", app.base)).await;
+    b.type_into("#username", "mvb-admin").await;
+    b.type_into("#password", paicha_tests::PASSWORD).await;
+    b.click("button[type=submit]").await;
+    b.click("a[data-tab=members]").await;
+    b.wait_for(&format!("tr[data-member='{member}'] button"))
+        .await;
+    b.click(&format!("tr[data-member='{member}'] button")).await;
+    b.wait_for(".move[data-move=accepted]").await;
+    let shown = b.text(".move").await;
+    assert!(shown.contains(&t.branch1.name), "{shown}");
+    b.wait_until(
+        10,
+        "return document.querySelector('.history')?.textContent.includes('原所在党支部');",
+    )
+    .await;
+    let history = b.text(".history").await;
+    assert!(
+        history.contains(&format!("原所在党支部：— → {}", t.branch1.name)),
+        "{history}"
+    );
+    assert!(!history.contains("move_"), "no English key: {history}");
+    b.eval("document.querySelector('.move').scrollIntoView({block: 'center'}); return true;")
+        .await;
+    b.screenshot("console-member-moved").await;
+    b.close().await;
+}

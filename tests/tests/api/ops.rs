@@ -99,6 +99,7 @@ async fn openapi_covers_every_endpoint() {
         ("/v1/schema", &["get"]),
         ("/v1/transfers/lists", &["get"]),
         ("/v1/departures", &["get"]),
+        ("/v1/org-units/branches", &["get"]),
         ("/v1/import/transfers", &["post"]),
         ("/v1/ledgers/{kind}", &["get"]),
         ("/v1/import/roster", &["post"]),

@@ -9,7 +9,8 @@ use axum::Json;
 use axum::extract::State;
 use chrono::NaiveDate;
 use paicha_domain::api::v1::{
-    MemberBaseline, MemberCheck, MemberChecks, MemberList, MemberSearchRequest, MemberSummary,
+    MemberBaseline, MemberCheck, MemberChecks, MemberList, MemberMove, MemberSearchRequest,
+    MemberSummary,
 };
 use paicha_domain::api::{ErrorBody, ErrorCode};
 use paicha_domain::collection::Collection;
@@ -239,6 +240,15 @@ async fn search_members(
                     corrected_on: text(&fields, "baseline_corrected_on")
                         .and_then(|d| d.parse().ok()),
                     correction: text(&fields, "baseline_correction"),
+                }),
+                r#move: text(&fields, "move_status").map(|status| MemberMove {
+                    status,
+                    to_branch_id: text(&fields, "move_to_branch_id").and_then(|u| u.parse().ok()),
+                    reason: text(&fields, "move_reason"),
+                    note: text(&fields, "move_note"),
+                    moved_from_branch_id: text(&fields, "moved_from_branch_id")
+                        .and_then(|u| u.parse().ok()),
+                    moved_on: text(&fields, "moved_on").and_then(|d| d.parse().ok()),
                 }),
             }
         })

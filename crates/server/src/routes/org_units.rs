@@ -131,6 +131,46 @@ pub async fn list_org_units(
     }))
 }
 
+/// The branches of the caller's tenant a member may be moved to (docs/domain.md §6.7), for
+/// those who propose moves (branch secretary, org office, committee admin): names only, no
+/// member data.
+#[utoipa::path(
+    get, path = "/v1/org-units/branches", tag = "org",
+    responses(
+        (status = 200, description = "The tenant's branches", body = OrgUnitList),
+        (status = 403, description = "The caller does not propose moves", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn tenant_branches(
+    State(state): State<AppState>,
+    AuthUser(principal): AuthUser,
+) -> ApiResult<Json<OrgUnitList>> {
+    let proposes = paicha_domain::collection::Collection::Members
+        .schema()
+        .field("move_to_branch_id")
+        .is_some_and(|f| f.writers.contains(&principal.role));
+    let Some(own) = state.caller_unit(&principal).await?.filter(|_| proposes) else {
+        return Err(ApiError::forbidden(ErrorCode::Forbidden));
+    };
+    let root = state
+        .store
+        .org_unit(UnitId::new(own.tenant_id.uuid()))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let branches = state
+        .store
+        .org_subtree(&root)
+        .await?
+        .into_iter()
+        .filter(|u| u.kind == paicha_domain::org::OrgUnitKind::Branch)
+        .map(org_unit_dto)
+        .collect();
+    Ok(Json(OrgUnitList {
+        org_units: branches,
+    }))
+}
+
 /// One unit in the caller's view; anything else is 404.
 #[utoipa::path(
     get, path = "/v1/org-units/{id}", tag = "org",

@@ -6,6 +6,7 @@ import { html, useState, useEffect } from '../core/ui.js';
 import { api } from '../core/api.js';
 import { words } from '../core/words.js';
 import { date, number } from '../core/format.js';
+import { patch } from '../core/records.js';
 
 const PAGE = 50;
 
@@ -192,6 +193,68 @@ function Baseline({ member, role, onCorrected }) {
   </div>`;
 }
 
+/** Who proposes a member's move to another branch (and withdraws it): docs/domain.md §6.7. */
+const MOVERS = ['branch_secretary', 'org_office', 'committee_admin'];
+
+/** A member's move to another branch: where it stands, and proposing or withdrawing one. */
+function Move({ member, role, onChanged }) {
+  const units = useUnits();
+  const [branches, setBranches] = useState(null);
+  const [to, setTo] = useState('');
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [open, setOpen] = useState(false);
+  const mayPropose = MOVERS.includes(role);
+  useEffect(() => {
+    if (mayPropose) api.get('/v1/org-units/branches').then((r) => setBranches(r.org_units), () => setBranches([]));
+  }, [role]);
+  const w = words();
+  const mv = member.move;
+  const name = (id) => branches?.find((b) => b.id === id)?.name || units.get(id) || '其他党支部';
+  async function run(fields) {
+    setBusy(true);
+    try {
+      await patch({ collection: 'members', id: member.id, version: member.version }, fields);
+      setError('');
+      setTo('');
+      setReason('');
+      setOpen(false);
+      onChanged();
+    } catch (e) {
+      setError(e.message);
+    } finally {
+      setBusy(false);
+    }
+  }
+  const proposed = mv?.status === 'proposed';
+  return html`<div class="move" data-move=${mv?.status || 'none'}>
+    ${!mv && html`<p class="muted">没有转接记录。</p>`}
+    ${proposed && html`<p>已提出转至 <strong>${name(mv.to_branch_id)}</strong>（${mv.reason || ''}），${w.display('members', 'move_status', 'proposed')}。</p>`}
+    ${mv?.status === 'accepted' && html`<p>${date(mv.moved_on)}由 <strong>${name(mv.moved_from_branch_id)}</strong> 转入现所在党支部。${member.baseline ? '排查开始时的底数仍计入原支部。' : ''}</p>`}
+    ${mv?.status === 'declined' && html`<p>${w.display('members', 'move_status', 'declined')}：${mv.note || ''}</p>`}
+    ${mv?.status === 'cancelled' && html`<p class="muted">${w.display('members', 'move_status', 'cancelled')}。</p>`}
+    ${mayPropose && proposed && html`<button class="btn" type="button" data-move-cancel disabled=${busy}
+      onClick=${() => run({ move_status: 'cancelled' })}>撤销转接申请</button>`}
+    ${mayPropose && !proposed && !open && html`<button class="btn" type="button" id="move-open" onClick=${() => setOpen(true)}>转至其他党支部…</button>`}
+    ${mayPropose && !proposed && open && branches && html`<form class="move-form" onSubmit=${(e) => {
+      e.preventDefault();
+      run({ move_status: 'proposed', move_to_branch_id: to, move_reason: reason.trim() });
+    }}>
+      <div class="field"><label for="move-to">${w.label('members', 'move_to_branch_id')}</label>
+        <select id="move-to" value=${to} onChange=${(e) => setTo(e.target.value)} required>
+          <option value="">请选择</option>
+          ${branches.filter((b) => b.id !== member.org_unit_id).map((b) => html`<option value=${b.id}>${b.name}</option>`)}
+        </select></div>
+      <div class="field"><label for="move-reason">${w.label('members', 'move_reason')}</label>
+        <input id="move-reason" value=${reason} maxlength="500" required onInput=${(e) => setReason(e.target.value)} /></div>
+      <div class="buttons"><button class="btn primary" type="submit" id="move-propose" disabled=${busy || !to || !reason.trim()}>提出转接</button>
+        <button class="btn" type="button" onClick=${() => setOpen(false)}>取消</button></div>
+    </form>`}
+    ${error && html`<p class="error-text" role="alert">${error}</p>`}
+  </div>`;
+}
+
 function MemberPage({ member, unitName, role, onClose, onChanged }) {
   return html`
     <section class="card member-page" data-member=${member.id} aria-labelledby="member-title">
@@ -209,6 +272,8 @@ function MemberPage({ member, unitName, role, onClose, onChanged }) {
       </dl>
       <h3>排查底数</h3>
       <${Baseline} member=${member} role=${role} onCorrected=${onChanged} />
+      <h3>支部间转接</h3>
+      <${Move} member=${member} role=${role} onChanged=${onChanged} />
       <h3>五项核查</h3>
       <${FiveChecks} member=${member} />
       <h3>规则建议</h3>

@@ -232,7 +232,10 @@ export function myBranch() {
 }
 
 export function unitName(id) {
-  return (ctx.replica.get('org_units') || []).find((u) => u.id === id)?.name ?? '';
+  // Kept as `GET /v1/org-units` answers: `{org_units: [...]}`.
+  const kept = ctx.replica.get('org_units');
+  const units = Array.isArray(kept) ? kept : kept?.org_units || [];
+  return units.find((u) => u.id === id)?.name ?? '';
 }
 
 export function useMemoView(collection, fn) {

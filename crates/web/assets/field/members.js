@@ -9,7 +9,7 @@ import { uuid7 } from '../core/ids.js';
 import { checkIdNumber } from '../core/idnumber.js';
 import { date, chinaToday } from '../core/format.js';
 import { blobHash } from '../core/sha256.js';
-import { ctx, useReplica, myBranch } from './app.js';
+import { ctx, useReplica, myBranch, unitName } from './app.js';
 import { BlobImage, compress } from './form.js';
 
 const PAGE = 60;
@@ -78,13 +78,51 @@ function useProposals() {
   return replica.get('proposals') || {};
 }
 
+/** Members other branches propose to move here: taken, or declined with a note. */
+function Incoming({ members }) {
+  const [declining, setDeclining] = useState(null);
+  const [note, setNote] = useState('');
+  const answer = async (m, fields) => {
+    await ctx.replica.enqueue({ collection: 'members', id: m.id, op: 'patch', fields });
+    ctx.sync.kick();
+    setDeclining(null);
+    setNote('');
+  };
+  return html`<div class="card notice" data-incoming>
+    <h2>待本支部确认接收</h2>
+    <ul class="list">${members.map((m) => html`<li key=${m.id} data-incoming-member=${m.id}>
+      <div><strong>${m.fields.name}</strong> <span class="muted small">来自${unitName(m.org_unit_id) || '其他党支部'}</span></div>
+      <div class="muted small">转接原因：${m.fields.move_reason || '—'}</div>
+      ${m.pending
+        ? html`<span class="chip pending">待上传</span>`
+        : declining === m.id
+          ? html`<div class="field"><label for="move-note">不予接收的理由</label>
+              <input id="move-note" value=${note} maxlength="500" onInput=${(e) => setNote(e.target.value)} /></div>
+              <div class="buttons"><button class="btn primary" type="button" data-decline-confirm disabled=${!note.trim()}
+                onClick=${() => answer(m, { move_status: 'declined', move_note: note.trim() })}>确认不予接收</button>
+              <button class="btn" type="button" onClick=${() => setDeclining(null)}>取消</button></div>`
+          : html`<div class="buttons"><button class="btn primary" type="button" data-accept
+              onClick=${() => answer(m, { move_status: 'accepted' })}>接收</button>
+              <button class="btn" type="button" data-decline onClick=${() => setDeclining(m.id)}>不予接收</button></div>`}
+    </li>`)}</ul>
+  </div>`;
+}
+
 export function MemberList() {
   const replica = useReplica();
   const proposals = useProposals();
   const [q, setQ] = useState('');
   const [filter, setFilter] = useState('');
   const [shown, setShown] = useState(PAGE);
-  const members = replica.view('members');
+  const all = replica.view('members');
+  // A member another branch proposes to move here is pulled, to be answered, but is not yet
+  // this branch's (docs/domain.md §6.7).
+  const branch = myBranch();
+  const incoming = [...all.values()].filter((m) => m.org_unit_id !== branch && m.fields.move_to_branch_id === branch);
+  const members = useMemo(
+    () => (incoming.length ? new Map([...all].filter(([, m]) => m.org_unit_id === branch)) : all),
+    [all, incoming.length],
+  );
   const sorted = sortedByName(members);
   const needle = q.trim().toUpperCase();
   const matches = useMemo(
@@ -106,6 +144,7 @@ export function MemberList() {
 
   return html`
     <section class="members">
+      ${incoming.length > 0 && html`<${Incoming} members=${incoming} />`}
       <div class="summary card">
         <span>本支部党员 <strong id="member-count">${counts.total}</strong> 名</span>
         <span>已核查 <strong>${counts.verified}</strong></span>

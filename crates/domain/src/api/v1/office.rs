@@ -571,6 +571,25 @@ pub struct MemberSummary {
     /// The member's snapshot in the frozen baseline (docs/protocol.md §9.3), if taken.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<MemberBaseline>,
+    /// His move to another branch, proposed or done (docs/domain.md §6.7), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#move: Option<MemberMove>,
+}
+
+/// A member's move to another branch as lists show it (docs/protocol.md §9.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberMove {
+    /// `proposed`, `accepted`, `declined` or `cancelled`.
+    pub status: String,
+    /// While proposed: the branch asked to take him.
+    pub to_branch_id: Option<Uuid>,
+    pub reason: Option<String>,
+    /// The receiving branch's note (a refusal's reason).
+    pub note: Option<String>,
+    /// Once moved: the branch he came from, and when.
+    pub moved_from_branch_id: Option<Uuid>,
+    pub moved_on: Option<chrono::NaiveDate>,
 }
 
 /// A member's baseline snapshot as lists show it.
