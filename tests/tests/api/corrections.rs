@@ -271,3 +271,64 @@ async fn a_corrected_transfer_list_updates_readdresses_and_withdraws_its_rows() 
     assert_eq!(body["problems"][0]["code"], "duplicate_row");
     assert_eq!(body["problems"][0]["column"], "序号");
 }
+
+/// The street in the console: a list sent again, corrected, answers how many rows were
+/// re-addressed and withdrawn, and the list shows its withdrawn rows.
+#[tokio::test]
+async fn a_street_sends_a_corrected_list_in_the_console() {
+    use paicha_tests::browser::{Browser, DESKTOP};
+    let app = spawn_app().await;
+    let t = app.tenant("cc").await;
+    let dir = paicha_tests::process::temp_dir();
+    let (b1, b2) = (t.branch1.name.clone(), t.branch2.name.clone());
+    let (a, b, c) = (
+        id_number("19700101", 3),
+        id_number("19710101", 7),
+        id_number("19720101", 9),
+    );
+    let first = dir.path().join("first.csv");
+    let corrected = dir.path().join("corrected.csv");
+    std::fs::write(
+        &first,
+        format!("序号,姓名,公民身份号码,负责跟进的党支部\r\n1,赵甲,{a},{b1}\r\n2,赵乙,{b},{b1}\r\n3,赵丙,{c},{b1}\r\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        &corrected,
+        format!(
+            "序号,姓名,公民身份号码,负责跟进的党支部\r\n1,赵甲,{a},{b1}\r\n2,赵乙,{b},{b2}\r\n"
+        ),
+    )
+    .unwrap();
+
+    let page = Browser::start(DESKTOP).await;
+    page.goto(&format!("{}/#/imports", app.base)).await;
+    page.type_into("#username", "cc-street").await;
+    page.type_into("#password", paicha_tests::PASSWORD).await;
+    page.click("button[type=submit]").await;
+    page.wait_for("form[data-import=transfers]").await;
+    // The list's name stays in the form for the corrected file.
+    page.type_into("#list-name", "第一批").await;
+    for (file, expect) in [(&first, "新增 3 条"), (&corrected, "撤回 1 条")] {
+        let input = page.wait_for("#file-transfers").await;
+        input.send_keys(&file.to_string_lossy()).await.unwrap();
+        page.click("form[data-import=transfers] button[type=submit]")
+            .await;
+        page.wait_until(
+            20,
+            &format!("return document.querySelector('form[data-import=transfers] [data-outcome=imported]')?.textContent.includes('{expect}');"),
+        )
+        .await;
+    }
+    let done = page
+        .text("form[data-import=transfers] [data-outcome=imported]")
+        .await;
+    assert!(done.contains("1 条改由其他党支部跟进"), "{done}");
+    page.wait_until(
+        10,
+        "return document.querySelector('[data-list=第一批] h3')?.textContent.includes('另撤回 1 人');",
+    )
+    .await;
+    page.screenshot("console-transfers-corrected").await;
+    page.close().await;
+}

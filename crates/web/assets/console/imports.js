@@ -61,7 +61,7 @@ function ImportForm({ kind, unitId, onImported }) {
       <p class="muted small">
         ${kind === 'roster'
           ? '上传本支部的党员花名册（Excel 或 CSV），按公民身份号码新增或更新党员。'
-          : '上传转出党员明细（Excel 或 CSV），每行按「党支部」列下发到对应党支部跟进。'}
+          : '上传转出党员明细（Excel 或 CSV），每行按「党支部」列下发到对应党支部跟进。更正后再次上传同一批次时，按「序号」逐行更正，新文件中已没有的行将撤回。'}
         文件有任何问题时整份不导入，并逐行列出问题。
       </p>
       ${kind === 'transfers' &&
@@ -85,10 +85,9 @@ function ImportForm({ kind, unitId, onImported }) {
       </button>
       ${outcome?.result &&
       html`<p class="ok-text" role="status" data-outcome="imported">
-        导入完成：新增 ${number(outcome.result.created)} 条，更新 ${number(outcome.result.updated)} 条，
-        未变 ${number(outcome.result.unchanged)} 条${outcome.result.readdressed
+        导入完成：新增 ${number(outcome.result.created)} 条，更新 ${number(outcome.result.updated)} 条${outcome.result.readdressed
           ? html`（其中 ${number(outcome.result.readdressed)} 条改由其他党支部跟进，原支部已收到通知）`
-          : ''}${outcome.result.withdrawn
+          : ''}，未变 ${number(outcome.result.unchanged)} 条${outcome.result.withdrawn
           ? html`，撤回 ${number(outcome.result.withdrawn)} 条（新文件中已没有这些行，保留并标为已撤回，不再计数）`
           : ''}${outcome.result.conflicts
           ? html`，${number(outcome.result.conflicts)} 处与手机上的修改冲突（已记入冲突记录，请复核）`

@@ -192,16 +192,32 @@ class Api {
           try {
             await this.endSignIn(p);
           } catch (e) {
-            // Unreachable or failing: try again later. Any other answer will not change.
-            if (e.status === 0 || e.status >= 500) return;
+            // Unreachable or failing: try again soon, then less often (a sign-out must reach
+            // the server even if nothing else is sent from this page). Any other answer will
+            // not change.
+            if (e.status === 0 || e.status >= 500) {
+              this.retryLogoutsLater();
+              return;
+            }
           }
           savePendingLogouts(pendingLogouts().filter((x) => x.refresh_token !== p.refresh_token));
         }
+        this.logoutDelay = 0;
       })().finally(() => {
         this.flushing = null;
       });
     }
     return this.flushing;
+  }
+
+  /** Sends the kept sign-outs again after a delay doubling from 1 s up to a minute. */
+  retryLogoutsLater() {
+    if (this.logoutRetry) return;
+    this.logoutDelay = Math.min(60000, Math.max(1000, (this.logoutDelay || 500) * 2));
+    this.logoutRetry = setTimeout(() => {
+      this.logoutRetry = null;
+      this.flushLogouts();
+    }, this.logoutDelay);
   }
 
   /**
