@@ -514,8 +514,15 @@ async fn a_move_proposed_in_the_console_is_taken_on_the_receiving_branchs_phone(
         .await;
     b.click(&format!("tr[data-member='{member}'] button")).await;
     b.wait_for(".move[data-move=accepted]").await;
-    let shown = b.text(".move").await;
-    assert!(shown.contains(&t.branch1.name), "{shown}");
+    // The branches' names come with the units, a moment after the page.
+    b.wait_until(
+        10,
+        &format!(
+            "return document.querySelector('.move')?.textContent.includes('{}');",
+            t.branch1.name
+        ),
+    )
+    .await;
     b.wait_until(
         10,
         "return document.querySelector('.history')?.textContent.includes('原所在党支部');",
