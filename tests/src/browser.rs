@@ -290,6 +290,15 @@ impl Browser {
         self.client.goto(url).await.expect("navigate");
     }
 
+    /// Opens the office console at `url` (its base and a `#/…` page, or just the base) and
+    /// signs in as `username` with the kit's password.
+    pub async fn console_sign_in(&self, url: &str, username: &str) {
+        self.goto(url).await;
+        self.type_into("#username", username).await;
+        self.type_into("#password", crate::PASSWORD).await;
+        self.click("button[type=submit]").await;
+    }
+
     /// Moves within the page to `hash` (`#/…`), as a tap on a link would.
     pub async fn goto_hash(&self, hash: &str) {
         self.eval(&format!("location.hash = {}; return true;", json!(hash)))

@@ -302,10 +302,8 @@ async fn a_street_sends_a_corrected_list_in_the_console() {
     .unwrap();
 
     let page = Browser::start(DESKTOP).await;
-    page.goto(&format!("{}/#/imports", app.base)).await;
-    page.type_into("#username", "cc-street").await;
-    page.type_into("#password", paicha_tests::PASSWORD).await;
-    page.click("button[type=submit]").await;
+    page.console_sign_in(&format!("{}/#/imports", app.base), "cc-street")
+        .await;
     page.wait_for("form[data-import=transfers]").await;
     // The list's name stays in the form for the corrected file.
     page.type_into("#list-name", "第一批").await;

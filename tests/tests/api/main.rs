@@ -10,6 +10,7 @@ mod blobs;
 mod concurrency;
 mod console;
 mod corrections;
+mod decisions;
 mod errors;
 mod field;
 mod growth;

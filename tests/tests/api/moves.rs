@@ -423,10 +423,8 @@ async fn a_move_proposed_in_the_console_is_taken_on_the_receiving_branchs_phone(
     assert_eq!(code(&r), "applied");
 
     let b = Browser::start(DESKTOP).await;
-    b.goto(&format!("{}/", app.base)).await;
-    b.type_into("#username", "mvb-sec1").await;
-    b.type_into("#password", paicha_tests::PASSWORD).await;
-    b.click("button[type=submit]").await;
+    b.console_sign_in(&format!("{}/", app.base), "mvb-sec1")
+        .await;
     b.click("a[data-tab=members]").await;
     b.wait_for(&format!("tr[data-member='{member}'] button"))
         .await;
@@ -505,10 +503,8 @@ async fn a_move_proposed_in_the_console_is_taken_on_the_receiving_branchs_phone(
 
     // The committee's console shows where he came from, by name.
     let b = Browser::start(DESKTOP).await;
-    b.goto(&format!("{}/", app.base)).await;
-    b.type_into("#username", "mvb-admin").await;
-    b.type_into("#password", paicha_tests::PASSWORD).await;
-    b.click("button[type=submit]").await;
+    b.console_sign_in(&format!("{}/", app.base), "mvb-admin")
+        .await;
     b.click("a[data-tab=members]").await;
     b.wait_for(&format!("tr[data-member='{member}'] button"))
         .await;

@@ -149,8 +149,6 @@ function Search({ item, onDone }) {
       lines=${[
         `申请日期：${date(f.requested_on) || '—'}　申请查找部门：${show('department_search_requests', 'departments', f.departments || []) || '—'}`,
         f.request_note && `申请说明：${f.request_note}`,
-        f.branch_exemption &&
-          `支部决定参照处理：${show('archive_reviews', 'branch_exemption', f.branch_exemption)}${f.branch_exemption_note ? `（${f.branch_exemption_note}）` : ''}${f.exemption_overruled ? '　党工委不同意' : ''}`,
         f.status === 'in_progress' && '办理中',
       ]}>
       <div class="queue-form">
