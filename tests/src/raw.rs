@@ -285,3 +285,73 @@ pub async fn write_rows(url: &str, members: usize, batch: usize) -> anyhow::Resu
         batches,
     })
 }
+
+/// Loads `per_branch` roster rows into each of `branches` ((id, path)) of the live tenant
+/// `tenant` in the paicha database at `url`, straight through the driver: members and their
+/// change-log rows as [`write_rows`] writes them (so the tenant's audit chain is not a valid
+/// chain afterwards: for benchmarks only), versions after the tenant's current one, then the
+/// tenant's counter moved past them. Roster indices start at `first_member`. Returns how many
+/// rows were written.
+pub async fn load_tenant(
+    url: &str,
+    tenant: Uuid,
+    branches: &[(Uuid, String)],
+    per_branch: usize,
+    first_member: usize,
+) -> anyhow::Result<usize> {
+    let user = Uuid::now_v7();
+    let postgres = url.starts_with("postgres");
+    let version_sql = if postgres {
+        "SELECT version FROM sync_tenants WHERE tenant_id = $1"
+    } else {
+        "SELECT version FROM sync_tenants WHERE tenant_id = ?"
+    };
+    let bump_sql = if postgres {
+        "UPDATE sync_tenants SET version = $1 WHERE tenant_id = $2"
+    } else {
+        "UPDATE sync_tenants SET version = ? WHERE tenant_id = ?"
+    };
+    let members_sql = insert_sql(postgres, "members", &MEMBER_COLUMNS, per_branch);
+    let changes_sql = insert_sql(postgres, "change_log", &CHANGE_COLUMNS, per_branch);
+    macro_rules! load {
+        ($conn:ident, $($begin:tt)*) => {{
+            let mut version: i64 = sqlx::query_scalar(version_sql)
+                .bind(tenant)
+                .fetch_one(&mut $conn)
+                .await?;
+            for (b, (branch, path)) in branches.iter().enumerate() {
+                let first = first_member + b * per_branch;
+                let (m, c) =
+                    batch_values(tenant, *branch, path, user, first, per_branch, version);
+                let mut txn = $conn.$($begin)*.await?;
+                bind_all!(sqlx::query(sqlx::AssertSqlSafe(members_sql.clone())), m)
+                    .execute(&mut *txn)
+                    .await?;
+                bind_all!(sqlx::query(sqlx::AssertSqlSafe(changes_sql.clone())), c)
+                    .execute(&mut *txn)
+                    .await?;
+                version += per_branch as i64;
+                sqlx::query(bump_sql)
+                    .bind(version)
+                    .bind(tenant)
+                    .execute(&mut *txn)
+                    .await?;
+                txn.commit().await?;
+            }
+        }};
+    }
+    if postgres {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        load!(conn, begin());
+    } else {
+        use std::str::FromStr as _;
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+        load!(conn, begin_with("BEGIN IMMEDIATE"));
+    }
+    Ok(branches.len() * per_branch)
+}

@@ -15,7 +15,9 @@
 //! - 2,000 idle long-polls held at once: the server's resident memory;
 //! - the committee's status (`GET /v1/status`) over all those members;
 //! - the office console over them, in a headless Chromium (when chromedriver is installed): the
-//!   bytes of a first load, and the time from signing in to the overview being shown.
+//!   bytes of a first load, and the time from signing in to the overview being shown;
+//! - one tenant of a million members in 5,000 branches (`million`): the committee's status,
+//!   a branch's first pull, a work area's registers, a 5,000-row import.
 //!
 //! With `--database-url postgres://…` it measures everything again on PostgreSQL (a fresh
 //! database there), with many idle long-polls and two instances on one database besides. With
@@ -24,6 +26,7 @@
 
 mod console;
 mod instances;
+mod million;
 mod polls;
 mod push;
 
@@ -86,9 +89,15 @@ struct Args {
     #[arg(long)]
     no_sqlite: bool,
     /// Measurements to leave out, by name: raw, batched, two-clients, single, pull, live, idle,
-    /// many-idle, two-instances, status, console.
+    /// many-idle, two-instances, status, console, million.
     #[arg(long, value_delimiter = ',')]
     skip: Vec<String>,
+    /// Members of the one-tenant measurement (`million`), loaded straight into the database.
+    #[arg(long, default_value_t = 1_000_000)]
+    million_members: usize,
+    /// Branches they are spread over.
+    #[arg(long, default_value_t = 5_000)]
+    million_branches: usize,
     /// Batches of 25 each of the 4 devices pushes through two instances on PostgreSQL.
     #[arg(long, default_value_t = 200)]
     two_instance_batches: usize,
@@ -441,6 +450,20 @@ async fn measure(args: &Args, server: &Server, db: Option<&TestDb>) -> anyhow::R
     if args.runs("console") {
         let members_now = t.committee.status(None).await?.counts.members_total;
         console::console(&server.url, &t.committee_username, members_now, &mut rows).await;
+    }
+
+    // 8. One tenant of a million members (last: it fills the database and the read model).
+    if let Some(db) = db.filter(|_| args.runs("million")) {
+        million::million(
+            &base,
+            &admin,
+            server,
+            db,
+            args.million_members,
+            args.million_branches,
+            &mut rows,
+        )
+        .await?;
     }
     Ok(rows)
 }
