@@ -512,6 +512,7 @@ fn ledger_roster_and_receipts() {
 /// §6.1 and §8.16: restoring a removed person and reopening an approved ledger each carry their
 /// reason in the same write; a reason kept from earlier, or a blank one, does not serve.
 #[test]
+#[allow(clippy::unwrap_used)]
 fn a_reopening_and_a_restoration_say_why_in_the_same_write() {
     let map = |v: serde_json::Value| v.as_object().unwrap().clone();
     let approved = map(serde_json::json!({"status": "approved", "reopen_reason": "旧的原因"}));
@@ -543,6 +544,7 @@ fn a_reopening_and_a_restoration_say_why_in_the_same_write() {
 
 /// A reopened submission was approved: it cannot be deleted either (§8.12).
 #[test]
+#[allow(clippy::unwrap_used)]
 fn a_reopened_submission_is_not_deleted() {
     for (status, refused) in [("approved", true), ("reopened", true), ("returned", false)] {
         let fields = serde_json::json!({"ledger": "ledger_a", "status": status});
