@@ -669,8 +669,11 @@ pub struct SyncTxn {
 /// The hash before a tenant's first audit entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+mod pages;
 mod store;
 mod txn;
+
+pub use pages::PageCursor;
 
 /// The live records of `collection` in `scope`, whole, oldest first, read on `db` (the pool
 /// or a transaction).

@@ -1,0 +1,79 @@
+//! The live records of some units, a page at a time in a stable order: what an export of a
+//! register reads, so that it never holds more than a page of records (docs/protocol.md §12.2).
+
+use paicha_domain::collection::Collection;
+use paicha_domain::ids::UnitId;
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, Order, Query};
+use sea_orm::{ConnectionTrait, Value as SqlValue};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::{Scope, object};
+use crate::{Engine, Store, StoreResult};
+
+/// Where the next page of [`Store::live_records_page`] starts: after the record of this
+/// `created_at` (as the database holds it, so comparing with it orders as `ORDER BY` does) and
+/// id.
+#[derive(Debug, Clone)]
+pub struct PageCursor {
+    created_at: SqlValue,
+    id: Uuid,
+}
+
+impl Store {
+    /// At most `limit` live records of `collection` in `scope` that one of `units` holds, after
+    /// `after`, in the order of [`Store::live_records`] (oldest first, then by id): each as
+    /// (id, owning unit, fields), and the cursor after the last (none when the page is empty).
+    /// Paging on (`created_at`, `id`) keeps each query to one page, whatever the page.
+    pub async fn live_records_page(
+        &self,
+        scope: Scope<'_>,
+        collection: Collection,
+        units: &[UnitId],
+        after: Option<&PageCursor>,
+        limit: u64,
+    ) -> StoreResult<(Vec<(Uuid, UnitId, Map<String, Value>)>, Option<PageCursor>)> {
+        let mut select = Query::select()
+            .columns(["id", "org_unit_id", "created_at", "fields"])
+            .from(collection.as_str())
+            .cond_where(scope.holds_condition(collection))
+            .and_where(Expr::col("deleted").eq(false))
+            .and_where(Expr::col("org_unit_id").is_in(units.iter().map(|u| u.uuid())))
+            .order_by("created_at", Order::Asc)
+            .order_by("id", Order::Asc)
+            .limit(limit)
+            .to_owned();
+        if let Some(after) = after {
+            let at = || Expr::col("created_at");
+            select.cond_where(
+                Cond::any()
+                    .add(at().gt(Expr::val(after.created_at.clone())))
+                    .add(
+                        Cond::all()
+                            .add(at().eq(Expr::val(after.created_at.clone())))
+                            .add(Expr::col("id").gt(after.id)),
+                    ),
+            );
+        }
+        let rows = self.db.query_all(&select).await?;
+        let mut cursor = None;
+        let mut records = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: Uuid = row.try_get("", "id")?;
+            // SQLite keeps the time as text: read and compared as that text, never re-encoded.
+            let created_at = match self.engine {
+                Engine::Sqlite => SqlValue::from(row.try_get::<String>("", "created_at")?),
+                Engine::Postgres => {
+                    SqlValue::from(row.try_get::<chrono::DateTime<chrono::Utc>>("", "created_at")?)
+                }
+            };
+            cursor = Some(PageCursor { created_at, id });
+            records.push((
+                id,
+                UnitId::new(row.try_get("", "org_unit_id")?),
+                object(row.try_get("", "fields")?),
+            ));
+        }
+        Ok((records, cursor))
+    }
+}
