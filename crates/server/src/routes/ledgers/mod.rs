@@ -150,7 +150,8 @@ pub async fn ledger(
     // written; the others, over a campaign's cases and ledger entries, are assembled first.
     if kind.collection() == Collection::Members {
         let pages = MemberPages::new(state.clone(), target, kind, view, &places);
-        return write::respond(format, table, RowSource::Members(Box::new(pages)), "").await;
+        let pages = RowSource::Members(Box::new(pages));
+        return write::respond(format, table, pages, "", state.settings.request_timeout).await;
     }
     let units = &places.units;
     let work_area_of = |unit: UnitId| places.work_area_of(unit);
@@ -330,7 +331,8 @@ pub async fn ledger(
         table.part_zh = parts.part_zh;
     }
     let lines = RowSource::Ready(lines.into_iter());
-    write::respond(format, table, lines, &file_part).await
+    let wait = state.settings.request_timeout;
+    write::respond(format, table, lines, &file_part, wait).await
 }
 
 /// Registers A and B by submission (docs/domain.md §8.16): the submissions handed in at or

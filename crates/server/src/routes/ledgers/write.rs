@@ -78,11 +78,13 @@ impl Tally {
 /// The register `table` (its rows and summaries empty: they come from `rows`) in `format`,
 /// sent as it is written. The first page is read before answering, so that a failure to read
 /// it is answered as an error; a failure after the answer has begun ends the body unfinished.
+/// A connection that takes no piece of the body for `wait` is given up (its writer stops).
 pub(super) async fn respond(
     format: &str,
     table: LedgerTable,
     mut rows: RowSource,
     file_part: &str,
+    wait: std::time::Duration,
 ) -> ApiResult<Response> {
     let first = rows.next().await?;
     match format {
@@ -91,6 +93,7 @@ pub(super) async fn respond(
                 table.kind,
                 first,
                 rows,
+                wait,
                 json_head(&table)?,
                 move |out, tally| json_tail(out, &table, tally.summaries()),
             );
@@ -105,7 +108,7 @@ pub(super) async fn respond(
             let mut head = String::from("\u{FEFF}");
             let columns: Vec<String> = table.columns.clone();
             csv_line(&mut head, &columns);
-            let body = stream_text(table.kind, first, rows, head, |_, _| Ok(()));
+            let body = stream_text(table.kind, first, rows, wait, head, |_, _| Ok(()));
             Ok(download(
                 body,
                 "text/csv; charset=utf-8",
@@ -115,7 +118,7 @@ pub(super) async fn respond(
             ))
         }
         _ => {
-            let body = xlsx(&table, first, rows).await?;
+            let body = xlsx(&table, first, rows, wait).await?;
             Ok(download(
                 body,
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -152,6 +155,7 @@ fn stream_text(
     kind: LedgerKind,
     first: Option<Vec<Vec<String>>>,
     mut rows: RowSource,
+    wait: std::time::Duration,
     head: String,
     tail: impl FnOnce(&mut String, Tally) -> ApiResult<()> + Send + 'static,
 ) -> Body {
@@ -176,20 +180,16 @@ fn stream_text(
                 }
                 any = true;
             }
-            if tx
-                .send(Ok(Bytes::from(std::mem::take(&mut out))))
-                .await
-                .is_err()
-            {
-                return; // The client went away.
+            let piece = Ok(Bytes::from(std::mem::take(&mut out)));
+            if !matches!(tokio::time::timeout(wait, tx.send(piece)).await, Ok(Ok(()))) {
+                return; // The client went away, or stopped reading.
             }
             match rows.next().await {
                 Ok(next) => page = next,
                 Err(err) => {
                     tracing::error!(error = ?err, "a register's rows could not be read while it was sent");
-                    let _ = tx
-                        .send(Err(std::io::Error::other("the register could not be read")))
-                        .await;
+                    let failed = Err(std::io::Error::other("the register could not be read"));
+                    let _ = tokio::time::timeout(wait, tx.send(failed)).await;
                     return;
                 }
             }
@@ -201,7 +201,7 @@ fn stream_text(
                 Err(std::io::Error::other("the register could not be written"))
             }
         };
-        let _ = tx.send(end).await;
+        let _ = tokio::time::timeout(wait, tx.send(end)).await;
     });
     Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
 }
@@ -520,6 +520,7 @@ async fn xlsx(
     table: &LedgerTable,
     first: Option<Vec<Vec<String>>>,
     mut rows: RowSource,
+    wait: std::time::Duration,
 ) -> ApiResult<Body> {
     let begun = table.clone();
     let mut sheet = blocking(move || Sheet::begin(&begun)).await?;
@@ -536,10 +537,13 @@ async fn xlsx(
     let ended = table.clone();
     let mut workbook = blocking(move || sheet.finish(&ended, &summaries)).await?;
     let (tx, rx) = mpsc::channel::<Piece>(IN_FLIGHT);
+    let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         let mut out = Pieces {
             tx,
             piece: Vec::with_capacity(PIECE),
+            runtime,
+            wait,
         };
         let saved = workbook
             .save_to_writer(&mut out)
@@ -548,7 +552,7 @@ async fn xlsx(
         if let Err(err) = end {
             // Told to the connection unless the client went away (then nobody is told).
             tracing::warn!(error = %err, "a workbook could not be sent whole");
-            let _ = out.tx.blocking_send(Err(err));
+            let _ = out.put(Err(err));
         }
     });
     Ok(Body::from_stream(
@@ -556,21 +560,36 @@ async fn xlsx(
     ))
 }
 
-/// The zipped workbook, in pieces of [`PIECE`] bytes to the connection.
+/// The zipped workbook, in pieces of [`PIECE`] bytes to the connection, from a blocking
+/// thread.
 struct Pieces {
     tx: mpsc::Sender<Piece>,
     piece: Vec<u8>,
+    runtime: tokio::runtime::Handle,
+    /// How long the connection may take to accept a piece.
+    wait: std::time::Duration,
 }
 
 impl Pieces {
+    /// The piece gathered so far.
     fn send(&mut self) -> std::io::Result<()> {
         if self.piece.is_empty() {
             return Ok(());
         }
         let piece = std::mem::replace(&mut self.piece, Vec::with_capacity(PIECE));
-        self.tx
-            .blocking_send(Ok(Bytes::from(piece)))
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+        self.put(Ok(Bytes::from(piece)))
+    }
+
+    /// Hands `piece` to the connection: an error once it went away or stopped reading.
+    fn put(&self, piece: Piece) -> std::io::Result<()> {
+        let sent = self
+            .runtime
+            .block_on(tokio::time::timeout(self.wait, self.tx.send(piece)));
+        match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(std::io::ErrorKind::BrokenPipe.into()),
+            Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
+        }
     }
 }
 
@@ -660,9 +679,9 @@ mod tests {
     }
 
     async fn body_of(format: &str, table: LedgerTable, rows: Vec<Vec<String>>) -> Vec<u8> {
-        let response = respond(format, table, RowSource::Ready(rows.into_iter()), "")
-            .await
-            .unwrap();
+        let rows = RowSource::Ready(rows.into_iter());
+        let wait = std::time::Duration::from_secs(5);
+        let response = respond(format, table, rows, "", wait).await.unwrap();
         axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .unwrap()
