@@ -444,7 +444,7 @@ async fn measure(args: &Args, server: &Server, db: Option<&TestDb>) -> anyhow::R
     // 5d. The 花名册 of a committee of its own exported in each format: time and memory.
     if args.runs("export") {
         let exporting = setup(&base, &admin).await?;
-        export::exports(server, &exporting, args.export_members, &mut rows).await?;
+        export::exports(server, db, &exporting, args.export_members, &mut rows).await?;
     }
 
     // 6. The committee's status over every member (last: it leaves memory behind).
