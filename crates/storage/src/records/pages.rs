@@ -3,8 +3,8 @@
 
 use paicha_domain::collection::Collection;
 use paicha_domain::ids::UnitId;
-use sea_orm::sea_query::{Cond, Expr, ExprTrait, Order, Query};
-use sea_orm::{ConnectionTrait, Value as SqlValue};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SqliteQueryBuilder};
+use sea_orm::{ConnectionTrait, DbBackend, Statement, Value as SqlValue};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -24,7 +24,8 @@ impl Store {
     /// At most `limit` live records of `collection` in `scope` that one of `units` holds, after
     /// `after`, in the order of [`Store::live_records`] (oldest first, then by id): each as
     /// (id, owning unit, fields), and the cursor after the last (none when the page is empty).
-    /// Paging on (`created_at`, `id`) keeps each query to one page, whatever the page.
+    /// Paging on (`created_at`, `id`), for members along their index on (unit, `created_at`,
+    /// `id`), keeps each query to one page, wherever the page.
     pub async fn live_records_page(
         &self,
         scope: Scope<'_>,
@@ -44,18 +45,27 @@ impl Store {
             .limit(limit)
             .to_owned();
         if let Some(after) = after {
-            let at = || Expr::col("created_at");
-            select.cond_where(
-                Cond::any()
-                    .add(at().gt(Expr::val(after.created_at.clone())))
-                    .add(
-                        Cond::all()
-                            .add(at().eq(Expr::val(after.created_at.clone())))
-                            .add(Expr::col("id").gt(after.id)),
-                    ),
-            );
+            // A row comparison: both databases seek the index on (unit, created_at, id) to it.
+            select.and_where(Expr::tuple([Expr::col("created_at"), Expr::col("id")]).gt(
+                Expr::tuple([Expr::val(after.created_at.clone()), Expr::val(after.id)]),
+            ));
         }
-        let rows = self.db.query_all(&select).await?;
+        let rows = if self.engine == Engine::Sqlite && collection == Collection::Members {
+            // SQLite's planner, without statistics, may walk the tenant's index (every member
+            // of the tenant, for each page; it did before members had an index in this order)
+            // rather than the units': told which to use, a page reads its own rows only
+            // (docs/benchmarks.md, issue #23 item 5).
+            let (sql, values) = select.build(SqliteQueryBuilder);
+            let sql = sql.replacen(
+                "FROM \"members\"",
+                "FROM \"members\" INDEXED BY \"idx_members_unit_order\"",
+                1,
+            );
+            let statement = Statement::from_sql_and_values(DbBackend::Sqlite, sql, values);
+            self.db.query_all_raw(statement).await?
+        } else {
+            self.db.query_all(&select).await?
+        };
         let mut cursor = None;
         let mut records = Vec::with_capacity(rows.len());
         for row in &rows {

@@ -530,8 +530,14 @@ async fn xlsx(
         for row in &rows_now {
             tally.add(row);
         }
-        sheet = blocking(move || sheet.write(&rows_now).map(|()| sheet)).await?;
-        page = rows.next().await?;
+        // The next page is read while this one is written.
+        let writing = tokio::task::spawn_blocking(move || sheet.write(&rows_now).map(|()| sheet));
+        let next = rows.next().await;
+        sheet = writing
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
+        page = next?;
     }
     let summaries = tally.summaries();
     let ended = table.clone();
