@@ -241,6 +241,16 @@ impl Scope<'_> {
             && (self.covers(place.owner_path) || place.addressee_path == Some(self.path))
     }
 
+    /// [`Scope::holds_condition`] for one record: whether a unit of the scope holds it (for
+    /// members), or the scope sees it (the other collections).
+    pub fn holds(&self, place: Place<'_>) -> bool {
+        if place.collection == Collection::Members {
+            place.tenant_id == self.tenant_id && self.covers(place.owner_path)
+        } else {
+            self.sees(place)
+        }
+    }
+
     /// [`Scope::sees`] in SQL, for a table of `collection`'s records.
     pub(crate) fn condition_for(&self, collection: Collection) -> Cond {
         if collection == Collection::Campaigns {

@@ -3,8 +3,8 @@
 
 use paicha_domain::collection::Collection;
 use paicha_domain::ids::UnitId;
-use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SqliteQueryBuilder};
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value as SqlValue};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
+use sea_orm::{ConnectionTrait, Value as SqlValue};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -23,7 +23,10 @@ pub struct PageCursor {
 impl Store {
     /// At most `limit` live records of `collection` in `scope` that one of `units` holds, after
     /// `after`, in the order of [`Store::live_records`] (oldest first, then by id): each as
-    /// (id, owning unit, fields), and the cursor after the last (none when the page is empty).
+    /// (id, owning unit, fields), and where the next page starts: none when this one was the
+    /// last (fewer than `limit` read). A record the scope does not hold (of a unit outside it)
+    /// is read but not answered.
+    ///
     /// Paging on (`created_at`, `id`), for members along their index on (unit, `created_at`,
     /// `id`), keeps each query to one page, wherever the page.
     pub async fn live_records_page(
@@ -34,38 +37,35 @@ impl Store {
         after: Option<&PageCursor>,
         limit: u64,
     ) -> StoreResult<(Vec<(Uuid, UnitId, Map<String, Value>)>, Option<PageCursor>)> {
+        // Only the units and the order in SQL, so that the one index that fits, on (unit,
+        // created_at, id) for members, is the one either database can use: with the scope's
+        // condition beside them, a planner without statistics walked the tenant's index (every
+        // member of the tenant, for each page) and sorted (docs/benchmarks.md, issue #23
+        // item 5). The units are the scope's; each row is checked against the scope below.
         let mut select = Query::select()
-            .columns(["id", "org_unit_id", "created_at", "fields"])
+            .columns([
+                "id",
+                "tenant_id",
+                "org_unit_id",
+                "owner_path",
+                "addressee_path",
+                "created_at",
+                "fields",
+            ])
             .from(collection.as_str())
-            .cond_where(scope.holds_condition(collection))
-            .and_where(Expr::col("deleted").eq(false))
             .and_where(Expr::col("org_unit_id").is_in(units.iter().map(|u| u.uuid())))
+            .and_where(Expr::col("deleted").eq(false))
             .order_by("created_at", Order::Asc)
             .order_by("id", Order::Asc)
             .limit(limit)
             .to_owned();
         if let Some(after) = after {
-            // A row comparison: both databases seek the index on (unit, created_at, id) to it.
+            // A row comparison: both databases seek the index to it.
             select.and_where(Expr::tuple([Expr::col("created_at"), Expr::col("id")]).gt(
                 Expr::tuple([Expr::val(after.created_at.clone()), Expr::val(after.id)]),
             ));
         }
-        let rows = if self.engine == Engine::Sqlite && collection == Collection::Members {
-            // SQLite's planner, without statistics, may walk the tenant's index (every member
-            // of the tenant, for each page; it did before members had an index in this order)
-            // rather than the units': told which to use, a page reads its own rows only
-            // (docs/benchmarks.md, issue #23 item 5).
-            let (sql, values) = select.build(SqliteQueryBuilder);
-            let sql = sql.replacen(
-                "FROM \"members\"",
-                "FROM \"members\" INDEXED BY \"idx_members_unit_order\"",
-                1,
-            );
-            let statement = Statement::from_sql_and_values(DbBackend::Sqlite, sql, values);
-            self.db.query_all_raw(statement).await?
-        } else {
-            self.db.query_all(&select).await?
-        };
+        let rows = self.db.query_all(&select).await?;
         let mut cursor = None;
         let mut records = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -78,12 +78,24 @@ impl Store {
                 }
             };
             cursor = Some(PageCursor { created_at, id });
+            let owner_path: String = row.try_get("", "owner_path")?;
+            let addressee_path: Option<String> = row.try_get("", "addressee_path")?;
+            let place = super::Place {
+                collection,
+                tenant_id: paicha_domain::ids::TenantId::new(row.try_get("", "tenant_id")?),
+                owner_path: &owner_path,
+                addressee_path: addressee_path.as_deref(),
+            };
+            if !scope.holds(place) {
+                continue;
+            }
             records.push((
                 id,
                 UnitId::new(row.try_get("", "org_unit_id")?),
                 object(row.try_get("", "fields")?),
             ));
         }
-        Ok((records, cursor))
+        let more = u64::try_from(rows.len()).is_ok_and(|n| n >= limit);
+        Ok((records, cursor.filter(|_| more)))
     }
 }

@@ -167,7 +167,6 @@ impl MemberPages {
                 )
                 .await?;
             let mut rows = Vec::with_capacity(records.len());
-            let last_page = records.len() < PAGE;
             for (_, _, mut fields) in records {
                 paicha_domain::privacy::project_fields(Collection::Members, &mut fields, self.view);
                 if selected(self.kind, &fields) {
@@ -175,12 +174,10 @@ impl MemberPages {
                     rows.push(row(self.kind, self.given, area, branch, &fields, None));
                 }
             }
-            if last_page {
+            if after.is_none() {
                 self.groups.pop_front();
-                self.after = None;
-            } else {
-                self.after = after;
             }
+            self.after = after;
             if !rows.is_empty() {
                 return Ok(Some(rows));
             }
