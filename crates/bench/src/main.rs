@@ -13,6 +13,8 @@
 //! - the initial pull of every member by a committee user, paged;
 //! - live-update latency: 200 long-polls of a branch's ancestors, woken by one push;
 //! - 2,000 idle long-polls held at once: the server's resident memory;
+//! - the 花名册 of a committee of `--export-members` members exported as xlsx, CSV and JSON:
+//!   rows a second, and the server's peak resident memory above its idle one;
 //! - the committee's status (`GET /v1/status`) over all those members;
 //! - the office console over them, in a headless Chromium (when chromedriver is installed): the
 //!   bytes of a first load, and the time from signing in to the overview being shown;
@@ -25,6 +27,7 @@
 //! It prints a Markdown table per database; the figures in docs/benchmarks.md come from it.
 
 mod console;
+mod export;
 mod instances;
 mod million;
 mod polls;
@@ -88,8 +91,11 @@ struct Args {
     /// Measure PostgreSQL only (with `--database-url`).
     #[arg(long)]
     no_sqlite: bool,
+    /// Members of the committee whose 花名册 is exported (a tenant of its own).
+    #[arg(long, default_value_t = 100_000)]
+    export_members: usize,
     /// Measurements to leave out, by name: raw, batched, two-clients, single, pull, live, idle,
-    /// many-idle, two-instances, status, console, million.
+    /// many-idle, two-instances, export, status, console, million.
     #[arg(long, value_delimiter = ',')]
     skip: Vec<String>,
     /// Members of the one-tenant measurement (`million`), loaded straight into the database.
@@ -195,9 +201,14 @@ impl Server {
         }
     }
 
+    /// The server process's id, when this benchmark started it.
+    fn pid(&self) -> Option<u32> {
+        Some(self.child.as_ref()?.id())
+    }
+
     /// (current, peak) resident memory of the server process, in MiB.
     fn memory(&self) -> Option<(f64, f64)> {
-        let pid = self.child.as_ref()?.id();
+        let pid = self.pid()?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         let field = |name: &str| -> Option<f64> {
             let line = status.lines().find(|l| l.starts_with(name))?;
@@ -437,6 +448,12 @@ async fn measure(args: &Args, server: &Server, db: Option<&TestDb>) -> anyhow::R
         && let Err(e) = instances::two_instances(args, server, db, &t, &mut rows).await
     {
         rows.push(("two instances".into(), "failed".into(), e.to_string()));
+    }
+
+    // 5d. The 花名册 of a committee of its own exported in each format: time and memory.
+    if args.runs("export") {
+        let exporting = setup(&base, &admin).await?;
+        export::exports(server, db, &exporting, args.export_members, &mut rows).await?;
     }
 
     // 6. The committee's status over every member (last: it leaves memory behind).

@@ -17,6 +17,7 @@ mod growth;
 mod import;
 mod ledger_audit;
 mod ledger_console;
+mod ledger_export;
 mod ledgers;
 mod logs;
 mod members;

@@ -241,6 +241,16 @@ impl Scope<'_> {
             && (self.covers(place.owner_path) || place.addressee_path == Some(self.path))
     }
 
+    /// [`Scope::holds_condition`] for one record: whether a unit of the scope holds it (for
+    /// members), or the scope sees it (the other collections).
+    pub fn holds(&self, place: Place<'_>) -> bool {
+        if place.collection == Collection::Members {
+            place.tenant_id == self.tenant_id && self.covers(place.owner_path)
+        } else {
+            self.sees(place)
+        }
+    }
+
     /// [`Scope::sees`] in SQL, for a table of `collection`'s records.
     pub(crate) fn condition_for(&self, collection: Collection) -> Cond {
         if collection == Collection::Campaigns {
@@ -669,8 +679,11 @@ pub struct SyncTxn {
 /// The hash before a tenant's first audit entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+mod pages;
 mod store;
 mod txn;
+
+pub use pages::PageCursor;
 
 /// The live records of `collection` in `scope`, whole, oldest first, read on `db` (the pool
 /// or a transaction).
