@@ -18,6 +18,11 @@ async fn push(client: &paicha_client::Client, m: serde_json::Value) -> PushRespo
     client.push("phone", vec![m]).await.unwrap()
 }
 
+/// The code a single mutation is answered with (`applied` when it is).
+async fn answer(client: &paicha_client::Client, m: serde_json::Value) -> String {
+    code(&push(client, m).await).to_owned()
+}
+
 fn code(r: &PushResponse) -> &str {
     r.results[0]
         .error
@@ -107,25 +112,21 @@ async fn a_member_moves_to_another_branch_with_his_records_and_the_counts_follow
     // write anything of him.
     let to2 = json!({"move_status": "proposed", "move_to_branch_id": t.branch2.id});
     assert_eq!(
-        code(
-            &push(
-                &t.secretary1,
-                patch(300, "members", wang, None, to2.clone())
-            )
-            .await
-        ),
+        answer(
+            &t.secretary1,
+            patch(300, "members", wang, None, to2.clone())
+        )
+        .await,
         "required_for_step"
     );
     let mut proposal = to2.clone();
     proposal["move_reason"] = json!("现居住地在第二党支部辖区");
     assert_eq!(
-        code(
-            &push(
-                &t.secretary2,
-                patch(300, "members", wang, None, proposal.clone())
-            )
-            .await
-        ),
+        answer(
+            &t.secretary2,
+            patch(300, "members", wang, None, proposal.clone())
+        )
+        .await,
         "outside_scope"
     );
     let r = push(
@@ -148,46 +149,40 @@ async fn a_member_moves_to_another_branch_with_his_records_and_the_counts_follow
         .unwrap();
     assert_eq!(listed.total, 0);
     assert_eq!(
-        code(
-            &push(
-                &t.secretary2,
-                patch(302, "members", wang, None, json!({"name": "改名"}))
-            )
-            .await
-        ),
+        answer(
+            &t.secretary2,
+            patch(302, "members", wang, None, json!({"name": "改名"}))
+        )
+        .await,
         "outside_scope"
     );
     // Only the receiver answers; declining needs its note.
     assert_eq!(
-        code(
-            &push(
-                &t.secretary1,
-                patch(
-                    303,
-                    "members",
-                    wang,
-                    None,
-                    json!({"move_status": "accepted"})
-                )
+        answer(
+            &t.secretary1,
+            patch(
+                303,
+                "members",
+                wang,
+                None,
+                json!({"move_status": "accepted"})
             )
-            .await
-        ),
+        )
+        .await,
         "outside_scope"
     );
     assert_eq!(
-        code(
-            &push(
-                &t.secretary2,
-                patch(
-                    304,
-                    "members",
-                    wang,
-                    None,
-                    json!({"move_status": "declined"})
-                )
+        answer(
+            &t.secretary2,
+            patch(
+                304,
+                "members",
+                wang,
+                None,
+                json!({"move_status": "declined"})
             )
-            .await
-        ),
+        )
+        .await,
         "required_for_step"
     );
     // Declined: he stays, branch 2 drops him and is told.
@@ -274,23 +269,19 @@ async fn a_member_moves_to_another_branch_with_his_records_and_the_counts_follow
     assert!(told.iter().all(|d| d.to_unit_id == Some(t.branch2.id)));
     // Branch 2 now writes him; branch 1 no more.
     assert_eq!(
-        code(
-            &push(
-                &t.secretary2,
-                patch(308, "members", wang, None, json!({"phone": "13900000000"}))
-            )
-            .await
-        ),
+        answer(
+            &t.secretary2,
+            patch(308, "members", wang, None, json!({"phone": "13900000000"}))
+        )
+        .await,
         "applied"
     );
     assert_eq!(
-        code(
-            &push(
-                &t.secretary1,
-                patch(309, "members", wang, None, json!({"phone": "13900000001"}))
-            )
-            .await
-        ),
+        answer(
+            &t.secretary1,
+            patch(309, "members", wang, None, json!({"phone": "13900000001"}))
+        )
+        .await,
         "outside_scope"
     );
     // His history holds the whole move, with his id.
