@@ -18,24 +18,8 @@ use serde_json::{Map, Value};
 use sqlx::Connection as _;
 use uuid::Uuid;
 
-/// The columns written, in paicha's order (`storage::records`).
-const MEMBER_COLUMNS: [&str; 15] = [
-    "id",
-    "tenant_id",
-    "org_unit_id",
-    "owner_path",
-    "addressee_id",
-    "addressee_path",
-    "version",
-    "deleted",
-    "fields",
-    "field_versions",
-    "created_at",
-    "created_by",
-    "updated_at",
-    "updated_by",
-    "device_id",
-];
+/// The columns written: paicha's own (`storage::records`).
+const MEMBER_COLUMNS: [&str; 15] = paicha_storage::RECORD_COLUMNS;
 const CHANGE_COLUMNS: [&str; 15] = [
     "tenant_id",
     "version",
@@ -185,6 +169,53 @@ macro_rules! bind_all {
     }};
 }
 
+/// Inserts a batch's members and change-log rows (`n` of each) in the transaction `$txn`.
+macro_rules! insert_batch {
+    ($txn:ident, $postgres:expr, $n:expr, $members:expr, $changes:expr) => {{
+        let sql = insert_sql($postgres, "members", &MEMBER_COLUMNS, $n);
+        bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql)), $members)
+            .execute(&mut *$txn)
+            .await?;
+        let sql = insert_sql($postgres, "change_log", &CHANGE_COLUMNS, $n);
+        bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql)), $changes)
+            .execute(&mut *$txn)
+            .await?;
+    }};
+}
+
+/// Runs `$body` with `$conn` a connection to `$url`, PostgreSQL or SQLite (set up as paicha's
+/// store sets up its own, but for `$sync`), where `begin!()` starts a transaction as a push
+/// does (SQLite: taking the write lock at its start).
+macro_rules! on_connection {
+    ($url:expr, $sync:expr, |$conn:ident| $body:block) => {{
+        if $url.starts_with("postgres") {
+            let mut $conn = sqlx::PgConnection::connect($url).await?;
+            #[allow(unused_macros)]
+            macro_rules! begin {
+                () => {
+                    $conn.begin()
+                };
+            }
+            $body
+        } else {
+            use std::str::FromStr as _;
+            let options = sqlx::sqlite::SqliteConnectOptions::from_str($url)?
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous($sync)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(30));
+            let mut $conn = sqlx::SqliteConnection::connect_with(&options).await?;
+            #[allow(unused_macros)]
+            macro_rules! begin {
+                () => {
+                    $conn.begin_with("BEGIN IMMEDIATE")
+                };
+            }
+            $body
+        }
+    }};
+}
+
 /// Writes `members` roster rows in batches of `batch` into a fresh tenant of the database at
 /// `url` (migrated here), one transaction after another on one connection, and times it.
 pub async fn write_rows(url: &str, members: usize, batch: usize) -> anyhow::Result<RawRun> {
@@ -216,8 +247,7 @@ pub async fn write_rows(url: &str, members: usize, batch: usize) -> anyhow::Resu
     let (tenant, user) = (committee.tenant_id.uuid(), Uuid::now_v7());
     let postgres = url.starts_with("postgres");
     let mut batches = Vec::new();
-    if postgres {
-        let mut conn = sqlx::PgConnection::connect(url).await?;
+    on_connection!(url, sqlx::sqlite::SqliteSynchronous::Full, |conn| {
         for (b, first) in (0..members).step_by(batch).enumerate() {
             let n = batch.min(members - first);
             let (m, c) = batch_values(
@@ -230,52 +260,12 @@ pub async fn write_rows(url: &str, members: usize, batch: usize) -> anyhow::Resu
                 (b * batch) as i64,
             );
             let t = Instant::now();
-            let mut txn = conn.begin().await?;
-            let sql = insert_sql(true, "members", &MEMBER_COLUMNS, n);
-            bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql)), m)
-                .execute(&mut *txn)
-                .await?;
-            let sql = insert_sql(true, "change_log", &CHANGE_COLUMNS, n);
-            bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql)), c)
-                .execute(&mut *txn)
-                .await?;
+            let mut txn = begin!().await?;
+            insert_batch!(txn, postgres, n, m, c);
             txn.commit().await?;
             batches.push(t.elapsed());
         }
-    } else {
-        use std::str::FromStr as _;
-        let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
-            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-            .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
-        for (b, first) in (0..members).step_by(batch).enumerate() {
-            let n = batch.min(members - first);
-            let (m, c) = batch_values(
-                tenant,
-                branch.id.uuid(),
-                &branch.path,
-                user,
-                first,
-                n,
-                (b * batch) as i64,
-            );
-            let t = Instant::now();
-            // As a push takes SQLite's write lock: at the transaction's start.
-            let mut txn = conn.begin_with("BEGIN IMMEDIATE").await?;
-            let sql = insert_sql(false, "members", &MEMBER_COLUMNS, n);
-            bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql)), m)
-                .execute(&mut *txn)
-                .await?;
-            let sql = insert_sql(false, "change_log", &CHANGE_COLUMNS, n);
-            bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql)), c)
-                .execute(&mut *txn)
-                .await?;
-            txn.commit().await?;
-            batches.push(t.elapsed());
-        }
-    }
+    });
     // The batches' own time: building the rows' JSON is not the database's.
     let elapsed = batches.iter().sum();
     batches.sort();
@@ -311,47 +301,24 @@ pub async fn load_tenant(
     } else {
         "UPDATE sync_tenants SET version = ? WHERE tenant_id = ?"
     };
-    let members_sql = insert_sql(postgres, "members", &MEMBER_COLUMNS, per_branch);
-    let changes_sql = insert_sql(postgres, "change_log", &CHANGE_COLUMNS, per_branch);
-    macro_rules! load {
-        ($conn:ident, $($begin:tt)*) => {{
-            let mut version: i64 = sqlx::query_scalar(version_sql)
+    on_connection!(url, sqlx::sqlite::SqliteSynchronous::Normal, |conn| {
+        let mut version: i64 = sqlx::query_scalar(version_sql)
+            .bind(tenant)
+            .fetch_one(&mut conn)
+            .await?;
+        for (b, (branch, path)) in branches.iter().enumerate() {
+            let first = first_member + b * per_branch;
+            let (m, c) = batch_values(tenant, *branch, path, user, first, per_branch, version);
+            let mut txn = begin!().await?;
+            insert_batch!(txn, postgres, per_branch, m, c);
+            version += per_branch as i64;
+            sqlx::query(bump_sql)
+                .bind(version)
                 .bind(tenant)
-                .fetch_one(&mut $conn)
+                .execute(&mut *txn)
                 .await?;
-            for (b, (branch, path)) in branches.iter().enumerate() {
-                let first = first_member + b * per_branch;
-                let (m, c) =
-                    batch_values(tenant, *branch, path, user, first, per_branch, version);
-                let mut txn = $conn.$($begin)*.await?;
-                bind_all!(sqlx::query(sqlx::AssertSqlSafe(members_sql.clone())), m)
-                    .execute(&mut *txn)
-                    .await?;
-                bind_all!(sqlx::query(sqlx::AssertSqlSafe(changes_sql.clone())), c)
-                    .execute(&mut *txn)
-                    .await?;
-                version += per_branch as i64;
-                sqlx::query(bump_sql)
-                    .bind(version)
-                    .bind(tenant)
-                    .execute(&mut *txn)
-                    .await?;
-                txn.commit().await?;
-            }
-        }};
-    }
-    if postgres {
-        let mut conn = sqlx::PgConnection::connect(url).await?;
-        load!(conn, begin());
-    } else {
-        use std::str::FromStr as _;
-        let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
-            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
-        let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
-        load!(conn, begin_with("BEGIN IMMEDIATE"));
-    }
+            txn.commit().await?;
+        }
+    });
     Ok(branches.len() * per_branch)
 }

@@ -228,9 +228,10 @@ pub fn check_member_move(
     Ok(step)
 }
 
-/// What the server writes on a member with a move's step: once answered or cancelled, the move
-/// names no branch (he is addressed to none); accepted, he is recorded as moved from `holder`
-/// on `today`, and his branch at the start is kept the first time he moves.
+/// What the server writes on a member with a move's step: a new proposal clears the answer to an
+/// earlier one; once answered or cancelled, the move names no branch (he is addressed to none);
+/// accepted, he is recorded as moved from `holder` on `today`, and his branch at the start is
+/// kept the first time he moves.
 pub fn settle_move(
     step: MoveStep,
     before: &Map<String, Value>,
@@ -239,6 +240,9 @@ pub fn settle_move(
 ) -> Map<String, Value> {
     let mut fields = Map::new();
     if step == MoveStep::Propose {
+        if text(before, "move_note").is_some() {
+            fields.insert("move_note".into(), Value::Null);
+        }
         return fields;
     }
     fields.insert("move_to_branch_id".into(), Value::Null);
@@ -377,5 +381,13 @@ mod tests {
         let declined = settle_move(MoveStep::Decline, &Map::new(), "b1", today);
         assert_eq!(Value::Object(declined), json!({"move_to_branch_id": null}));
         assert!(settle_move(MoveStep::Propose, &Map::new(), "b1", today).is_empty());
+        // The receiving branch's note on an earlier proposal is not the new one's.
+        let again = settle_move(
+            MoveStep::Propose,
+            &map(json!({"move_note": "查无此人"})),
+            "b1",
+            today,
+        );
+        assert_eq!(Value::Object(again), json!({"move_note": null}));
     }
 }

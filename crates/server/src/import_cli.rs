@@ -111,6 +111,20 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<ExitCode> {
                 "{sheet}已导入 {}：新增 {}，更新 {}，未变 {}",
                 unit.name, result.created, result.updated, result.unchanged
             );
+            // A corrected 转出明细: what moved to another branch and what was withdrawn is said,
+            // never left to be noticed (docs/domain.md §6.4).
+            if result.readdressed > 0 {
+                println!(
+                    "其中 {} 条改由其他党支部跟进，原支部已收到通知",
+                    result.readdressed
+                );
+            }
+            if result.withdrawn > 0 {
+                println!(
+                    "撤回 {} 条：新文件中已没有这些行，保留并标为已撤回，不再计数",
+                    result.withdrawn
+                );
+            }
             if result.conflicts > 0 {
                 println!(
                     "其中 {} 个字段在设备上改过，已用文件中的值覆盖，原值记入冲突记录待审核",

@@ -998,3 +998,61 @@ async fn an_import_killed_with_its_server_holds_nothing_once_the_server_is_back(
         "member records, distinct ID numbers"
     );
 }
+
+/// `paicha import transfers` with a corrected list: the second file re-addresses one row and
+/// no longer holds another, and the command says both (docs/domain.md §6.4), never silently.
+#[tokio::test]
+async fn paicha_import_transfers_says_what_a_corrected_list_readdressed_and_withdrew() {
+    use paicha_domain::org::OrgUnitKind;
+
+    let Started {
+        dir,
+        server: _server,
+        committee,
+        ..
+    } = started("东关社区党支部").await;
+    committee
+        .unit(
+            committee.unit.id,
+            OrgUnitKind::Branch,
+            "西关社区党支部",
+            Some("B2"),
+        )
+        .await
+        .unwrap();
+    let (a, b) = (
+        valid_id_number("11010519600307001"),
+        valid_id_number("11010519700101002"),
+    );
+    let first = dir.path().join("转出明细.csv");
+    std::fs::write(
+        &first,
+        format!("序号,姓名,公民身份号码,负责跟进的党支部\n1,张三,{a},B1\n2,李四,{b},B1\n"),
+    )
+    .unwrap();
+    let corrected = dir.path().join("转出明细（更正）.csv");
+    std::fs::write(
+        &corrected,
+        format!("序号,姓名,公民身份号码,负责跟进的党支部\n1,张三,{a},B2\n"),
+    )
+    .unwrap();
+    let import = |file: &std::path::Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_paicha"))
+            .args(["import", "transfers"])
+            .arg(file)
+            .args(["--unit", &committee.unit.id.to_string(), "--list", "第一批"])
+            .args(["--as", &committee.admin_username])
+            .current_dir(dir.path())
+            .env_clear()
+            .output()
+            .unwrap();
+        succeeded(&out)
+    };
+    let out = import(&first);
+    assert!(out.contains("新增 2"), "{out}");
+    assert!(!out.contains("撤回"), "{out}");
+    let out = import(&corrected);
+    assert!(out.contains("更新 1"), "{out}");
+    assert!(out.contains("其中 1 条改由其他党支部跟进"), "{out}");
+    assert!(out.contains("撤回 1 条"), "{out}");
+}

@@ -32,7 +32,7 @@ pub use object_store::aws::AmazonS3ConfigKey as ObjectStoreConfigKey;
 pub use org_units::{NewOrgUnit, OrgUnitRecord};
 pub use records::{
     ById, ChangeEntry, ChangeRow, ConflictRow, Departure, FactRow, GENESIS_HASH, MemberSearch,
-    PageCursor, Place, PullPage, RecordRow, Scope, SyncTxn, TenantChanges,
+    PageCursor, Place, PullPage, RECORD_COLUMNS, RecordRow, Scope, SyncTxn, TenantChanges,
 };
 pub use reports::ReportRecord;
 pub use users::{NewUser, UserRecord};

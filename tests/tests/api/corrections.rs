@@ -328,5 +328,9 @@ async fn a_street_sends_a_corrected_list_in_the_console() {
     )
     .await;
     page.screenshot("console-transfers-corrected").await;
+    page.resize(paicha_tests::browser::PHONE).await;
+    page.eval("document.querySelector('form[data-import=transfers] [data-outcome=imported]').scrollIntoView({block: 'center'}); return true;")
+        .await;
+    page.screenshot("console-transfers-corrected-phone").await;
     page.close().await;
 }

@@ -242,6 +242,9 @@ async fn the_ledger_round_trip_in_the_console() {
         rows[1]
     );
     org.screenshot("console-ledger-reopened").await;
+    org.resize(paicha_tests::browser::PHONE).await;
+    org.screenshot("console-ledger-reopened-phone").await;
+    org.resize(DESKTOP).await;
 
     // The branch corrects the entry (editable again); the work area submits again.
     let corrected = t

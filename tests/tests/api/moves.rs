@@ -207,13 +207,18 @@ async fn a_member_moves_to_another_branch_with_his_records_and_the_counts_follow
         "{told:?}"
     );
 
-    // Proposed again, accepted: he and his records move to branch 2.
+    // Proposed again (the earlier refusal's note goes), accepted: he and his records move to
+    // branch 2.
     let r = push(
         &t.secretary1,
         patch(306, "members", wang, None, proposal.clone()),
     )
     .await;
     assert_eq!(code(&r), "applied", "{r:?}");
+    phone2.sync(&t.secretary2).await.unwrap();
+    let (_, fields) = &phone2.records[&("members".to_owned(), wang)];
+    assert_eq!(fields["move_status"], "proposed");
+    assert!(fields.get("move_note").is_none(), "{fields:?}");
     let r = push(
         &t.secretary2,
         patch(
@@ -447,6 +452,10 @@ async fn a_move_proposed_in_the_console_is_taken_on_the_receiving_branchs_phone(
     b.eval("document.querySelector('.move').scrollIntoView({block: 'center'}); return true;")
         .await;
     b.screenshot("console-member-move-proposed").await;
+    b.resize(PHONE).await;
+    b.eval("document.querySelector('.move').scrollIntoView({block: 'center'}); return true;")
+        .await;
+    b.screenshot("console-member-move-proposed-phone").await;
     b.close().await;
 
     // The receiving branch's phone: he waits to be taken, outside the branch's count.

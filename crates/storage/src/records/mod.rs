@@ -414,7 +414,8 @@ impl Departure {
     }
 }
 
-const RECORD_COLUMNS: [&str; 15] = [
+/// The columns of every collection's table, in the order the store writes them.
+pub const RECORD_COLUMNS: [&str; 15] = [
     "id",
     "tenant_id",
     "org_unit_id",

@@ -70,8 +70,7 @@ function Proposals({ member }) {
     </dl>`;
 }
 
-function History({ member }) {
-  const units = useUnits();
+function History({ member, units }) {
   const [entries, setEntries] = useState(null);
   const [error, setError] = useState('');
   useEffect(() => {
@@ -197,8 +196,7 @@ function Baseline({ member, role, onCorrected }) {
 const MOVERS = ['branch_secretary', 'org_office', 'committee_admin'];
 
 /** A member's move to another branch: where it stands, and proposing or withdrawing one. */
-function Move({ member, role, onChanged }) {
-  const units = useUnits();
+function Move({ member, role, units, onChanged }) {
   const [branches, setBranches] = useState(null);
   const [to, setTo] = useState('');
   const [reason, setReason] = useState('');
@@ -255,7 +253,8 @@ function Move({ member, role, onChanged }) {
   </div>`;
 }
 
-function MemberPage({ member, unitName, role, onClose, onChanged }) {
+function MemberPage({ member, units, role, onClose, onChanged }) {
+  const unitName = units.get(member.org_unit_id);
   return html`
     <section class="card member-page" data-member=${member.id} aria-labelledby="member-title">
       <div class="title-row">
@@ -273,13 +272,13 @@ function MemberPage({ member, unitName, role, onClose, onChanged }) {
       <h3>排查底数</h3>
       <${Baseline} member=${member} role=${role} onCorrected=${onChanged} />
       <h3>支部间转接</h3>
-      <${Move} member=${member} role=${role} onChanged=${onChanged} />
+      <${Move} member=${member} role=${role} units=${units} onChanged=${onChanged} />
       <h3>五项核查</h3>
       <${FiveChecks} member=${member} />
       <h3>规则建议</h3>
       <${Proposals} member=${member} />
       <h3>修改记录</h3>
-      <${History} member=${member} />
+      <${History} member=${member} units=${units} />
     </section>`;
 }
 
@@ -316,7 +315,7 @@ export function Members({ unitId, role }) {
       const page = await api.get('/v1/members', { org_unit_id: unitId, ids: open.id });
       if (page.members[0]) setOpen(page.members[0]);
     };
-    return html`<${MemberPage} member=${open} unitName=${names.get(open.org_unit_id)} role=${role}
+    return html`<${MemberPage} member=${open} units=${names} role=${role}
       onClose=${() => setOpen(null)} onChanged=${refresh} />`;
   }
   return html`
