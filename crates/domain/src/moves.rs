@@ -7,13 +7,6 @@ use serde_json::{Map, Value};
 
 use crate::collection::{Collection, FieldError};
 
-/// Why a record left a unit: the word kept with the departure, and what people read.
-pub const REASONS: &[(&str, &str)] = &[
-    ("readdressed", "转出明细更正，改由其他党支部跟进"),
-    ("member_moved", "党员组织关系转至其他党支部"),
-    ("move_not_taken", "支部间转接未完成（已撤销或不予接收）"),
-];
-
 /// The reason a record left its addressee's unit when its addressee changed.
 pub fn addressee_reason(collection: Collection) -> &'static str {
     match collection {
@@ -24,7 +17,10 @@ pub fn addressee_reason(collection: Collection) -> &'static str {
 
 /// What people read for a reason word.
 pub fn reason_label(word: &str) -> Option<&'static str> {
-    REASONS.iter().find(|(w, _)| *w == word).map(|(_, l)| *l)
+    crate::words::DEPARTURE_REASONS
+        .iter()
+        .find(|(w, _)| *w == word)
+        .map(|(_, l)| *l)
 }
 
 /// What the unit a record left knew it by: the person's name.
@@ -256,6 +252,82 @@ pub fn settle_move(
     fields
 }
 
+/// Every refusal of [`check_member_move`], for the vocabulary test.
+#[cfg(test)]
+pub(crate) fn every_refusal() -> Vec<FieldError> {
+    let map = |v: Value| match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    let none = Map::new();
+    let waiting = map(
+        serde_json::json!({"move_status": "proposed", "move_to_branch_id": "b2", "move_reason": "x"}),
+    );
+    let holder = MoveWriter {
+        holds_member: true,
+        is_receiver: false,
+    };
+    let receiver = MoveWriter {
+        holds_member: false,
+        is_receiver: true,
+    };
+    let cases = [
+        (
+            &none,
+            serde_json::json!({"move_status": "proposed", "move_to_branch_id": "b2", "move_reason": "x"}),
+            receiver,
+        ),
+        (
+            &none,
+            serde_json::json!({"move_status": "proposed", "move_reason": "x"}),
+            holder,
+        ),
+        (
+            &none,
+            serde_json::json!({"move_status": "proposed", "move_to_branch_id": "b2"}),
+            holder,
+        ),
+        (
+            &none,
+            serde_json::json!({"move_status": "proposed", "move_to_branch_id": "b1", "move_reason": "x"}),
+            holder,
+        ),
+        (
+            &none,
+            serde_json::json!({"move_status": "accepted"}),
+            receiver,
+        ),
+        (
+            &none,
+            serde_json::json!({"move_to_branch_id": "b2"}),
+            holder,
+        ),
+        (
+            &waiting,
+            serde_json::json!({"move_status": "accepted"}),
+            holder,
+        ),
+        (
+            &waiting,
+            serde_json::json!({"move_status": "declined"}),
+            receiver,
+        ),
+        (
+            &waiting,
+            serde_json::json!({"move_status": "cancelled"}),
+            receiver,
+        ),
+        (&waiting, serde_json::json!({"name": "乙"}), receiver),
+        (&waiting, serde_json::json!({"move_reason": "y"}), holder),
+    ];
+    cases
+        .into_iter()
+        .filter_map(|(before, changed, writer)| {
+            check_member_move(before, &map(changed), "b1", writer).err()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -361,6 +433,12 @@ mod tests {
             check_member_move(&moved, &propose, "b1", HOLDER),
             Ok(Some(MoveStep::Propose))
         );
+    }
+
+    /// The vocabulary test reads every refusal: each case it walks is refused.
+    #[test]
+    fn every_refusal_case_is_refused() {
+        assert_eq!(every_refusal().len(), 11);
     }
 
     #[test]

@@ -40,6 +40,13 @@ pub const ACCOUNT_ACTIONS: &[(&str, &str)] = &[
     ("sessions_revoked", "结束全部登录"),
 ];
 
+/// Why a record left a unit (`GET /v1/departures`'s `reason`, `crate::moves`).
+pub const DEPARTURE_REASONS: &[(&str, &str)] = &[
+    ("readdressed", "转出明细更正，改由其他党支部跟进"),
+    ("member_moved", "党员组织关系转至其他党支部"),
+    ("move_not_taken", "支部间转接未完成（已撤销或不予接收）"),
+];
+
 /// The keys of an account log entry's `detail`, as people read them.
 pub const ACCOUNT_FIELDS: &[(&str, &str)] = &[
     ("role", "角色"),
@@ -165,7 +172,13 @@ static API_WORDS: LazyLock<BTreeSet<String>> = LazyLock::new(|| {
     Phase::ALL.into_iter().for_each(|p| add(p.as_str()));
     PhaseState::ALL.into_iter().for_each(|s| add(s.as_str()));
     LedgerKind::ALL.into_iter().for_each(|l| add(l.as_str()));
-    for table in [AUDIT_OPS, ACCOUNT_ACTIONS, ACCOUNT_FIELDS, COUNT_LABELS] {
+    for table in [
+        AUDIT_OPS,
+        ACCOUNT_ACTIONS,
+        ACCOUNT_FIELDS,
+        COUNT_LABELS,
+        DEPARTURE_REASONS,
+    ] {
         table.iter().for_each(|(key, _)| add(key));
     }
     TYPE_WORDS.iter().for_each(|w| add(w));
@@ -236,6 +249,7 @@ mod tests {
             .chain(ACCOUNT_ACTIONS)
             .chain(ACCOUNT_FIELDS)
             .chain(PARAMETER_LABELS)
+            .chain(DEPARTURE_REASONS)
         {
             assert!(api_words_in(label).is_empty(), "{key}: {label}");
         }
@@ -461,6 +475,12 @@ mod tests {
             workflow::check_role_rules(Collection::ContactAttempts, &attempt, Role::BranchSecretary)
         {
             push("contact_attempts role rule".into(), e.message);
+        }
+        for e in crate::moves::every_refusal() {
+            push(format!("move {}.{}", e.field, e.code), e.message);
+        }
+        for (key, label) in DEPARTURE_REASONS {
+            push(format!("departure {key}"), (*label).to_owned());
         }
         out
     }
