@@ -24,6 +24,7 @@ mod m20261207_000002_add_user_must_change_password;
 mod m20261207_000003_create_blob_upload_owners;
 mod m20261207_000010_create_sync_departures;
 mod m20261207_000020_index_members_by_unit_in_order;
+mod m20261207_000030_index_records_by_unit_and_version;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000003_create_blob_upload_owners::Migration),
             Box::new(m20261207_000010_create_sync_departures::Migration),
             Box::new(m20261207_000020_index_members_by_unit_in_order::Migration),
+            Box::new(m20261207_000030_index_records_by_unit_and_version::Migration),
         ]
     }
 }

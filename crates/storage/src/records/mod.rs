@@ -302,6 +302,22 @@ impl Scope<'_> {
         Expr::col(column).like(self.path_pattern())
     }
 
+    /// Whether the scope is its tenant's root unit (the committee: `/root/`), which covers every
+    /// unit of the tenant.
+    pub(crate) fn is_tenant_root(&self) -> bool {
+        self.path.matches('/').count() == 2
+    }
+
+    /// The ids of the units the scope covers (its unit and those below it), in SQL.
+    pub(crate) fn units_select(&self) -> sea_orm::sea_query::SelectStatement {
+        Query::select()
+            .column("id")
+            .from("org_units")
+            .and_where(Expr::col("tenant_id").eq(self.tenant_id.uuid()))
+            .and_where(self.covers_column("path"))
+            .to_owned()
+    }
+
     /// The `LIKE` pattern of the paths the scope covers.
     fn path_pattern(&self) -> String {
         // Paths hold UUIDs and slashes only, but a `%` or `_` must never widen the match.
@@ -433,9 +449,50 @@ pub const RECORD_COLUMNS: [&str; 15] = [
     "device_id",
 ];
 
+/// The largest number of units one statement of a pull page names (a scope of more units is
+/// read by several statements, their rows merged).
+const UNITS_A_STATEMENT: usize = 500;
+
+/// How a pull page finds its scope's records.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Reach<'a> {
+    /// By walking each collection's `(tenant_id, version)` index: the committee's scope, which
+    /// is the whole tenant, so nothing is read that the page does not return.
+    Tenant,
+    /// By the units of the scope (its unit and those below it: [`Scope::units_select`]), each
+    /// collection's `(org_unit_id, version)` index for what they own and `(addressee_id,
+    /// version)` for what is addressed to them: a branch's pull reads its own records, not the
+    /// tenant's (docs/benchmarks.md, issue #23 item 4).
+    Units(&'a [Uuid]),
+}
+
+impl Reach<'_> {
+    /// [`Scope::condition_for`] as disjoint conditions the reach's indexes serve: a record of
+    /// `collection` the scope sees meets exactly one of them.
+    pub(crate) fn conditions(self, scope: Scope<'_>, collection: Collection) -> Vec<Cond> {
+        match self {
+            Reach::Units(units) if collection != Collection::Campaigns => units
+                .chunks(UNITS_A_STATEMENT)
+                .flat_map(|chunk| {
+                    let ids = || chunk.iter().copied();
+                    [
+                        Cond::all().add(Expr::col("org_unit_id").is_in(ids())),
+                        // Addressed to a unit of the scope and owned outside it (what a unit
+                        // of the scope owns, the condition above holds).
+                        Cond::all()
+                            .add(Expr::col("addressee_id").is_in(ids()))
+                            .add(scope.covers_column("owner_path").not()),
+                    ]
+                })
+                .collect(),
+            _ => vec![scope.condition_for(collection)],
+        }
+    }
+}
+
 /// The statements that read a pull page: the changes of each collection in `scope` after
 /// version `after`, in version order, `limit + 1` of them at most (the one past the limit says
-/// there are more).
+/// there are more). The statements' rows are disjoint (a record is read by one of them).
 ///
 /// On PostgreSQL one statement unites the collections: its plan merges their version-ordered
 /// index walks ("Merge Append") and stops at the limit. SQLite cannot merge them: it sorted
@@ -443,15 +500,21 @@ pub const RECORD_COLUMNS: [&str; 15] = [
 /// was over a third of a large pull's time (docs/benchmarks.md, results of 2026-11-29, commit fe26c95). There each
 /// collection is read by a statement of its own, in index order, and the rows are merged
 /// after ([`merge_page`]); all are read in one transaction, so from one snapshot.
+///
+/// Reached by units ([`Reach::Units`]), a statement names no tenant: the units are the
+/// tenant's, and without the tenant the `(tenant_id, version)` index offers no order a planner
+/// could prefer to the units' indexes. A scope of one unit (a branch) reads each collection
+/// in its index's order; a larger one sorts what its units hold after the cursor.
 fn page_statements(
     engine: crate::Engine,
     scope: Scope<'_>,
+    reach: Reach<'_>,
     collections: &[Collection],
     after: u64,
     limit: u64,
     departures: bool,
 ) -> Vec<sea_orm::sea_query::SelectStatement> {
-    let of_collection = |collection: Collection| {
+    let changes_of = |collection: Collection, condition: Cond| {
         Query::select()
             // A name from `Collection`, never from the request: safe as a literal.
             .expr_as(
@@ -462,26 +525,30 @@ fn page_statements(
             // As text: a pull writes it out as stored (JSONB on PostgreSQL prints its own way).
             .expr_as(Expr::cust("CAST(fields AS TEXT)"), "fields")
             .from(collection.as_str())
-            .cond_where(scope.condition_for(collection))
+            .cond_where(condition)
             .and_where(Expr::col("version").gt(to_i64(after)))
             .order_by("version", Order::Asc)
             .limit(limit.saturating_add(1))
             .to_owned()
     };
+    let mut statements = Vec::new();
+    for &collection in collections {
+        for condition in reach.conditions(scope, collection) {
+            statements.push(changes_of(collection, condition));
+        }
+    }
     // A campaign is the tenant's, never moved.
-    let departed = collections
-        .iter()
-        .filter(|&&c| departures && c != Collection::Campaigns)
-        .map(|&c| scope.departures_of(c, after, limit));
-    let statements = collections
-        .iter()
-        .map(|&c| of_collection(c))
-        .chain(departed);
+    statements.extend(
+        collections
+            .iter()
+            .filter(|&&c| departures && c != Collection::Campaigns)
+            .map(|&c| scope.departures_of(c, after, limit)),
+    );
     if engine == crate::Engine::Sqlite {
-        return statements.collect();
+        return statements;
     }
     let mut united: Option<sea_orm::sea_query::SelectStatement> = None;
-    for (i, statement) in statements.enumerate() {
+    for (i, statement) in statements.into_iter().enumerate() {
         let wrapped = Query::select()
             .column(sea_orm::sea_query::Asterisk)
             .from_subquery(statement, format!("c{i}"))

@@ -142,9 +142,19 @@ impl Store {
         // Records leave a scope rarely (a member moved, a transfer re-addressed): the
         // departures are read only when the tenant has any after the cursor.
         let departures = departures_after(&txn, scope.tenant_id(), after).await?;
-        let statements = page_statements(self.engine, scope, collections, after, limit, departures);
+        let units = units_reached(&txn, scope).await?;
+        let reach = units.as_deref().map_or(Reach::Tenant, Reach::Units);
+        let statements = page_statements(
+            self.engine,
+            scope,
+            reach,
+            collections,
+            after,
+            limit,
+            departures,
+        );
         if !statements.is_empty() {
-            self.walk_version_index(&txn).await?;
+            self.plan_pull_page(&txn, reach).await?;
         }
         for select in &statements {
             for row in txn.query_all(select).await? {
@@ -173,21 +183,28 @@ impl Store {
         })
     }
 
-    /// On PostgreSQL, for the rest of `txn`: no bitmap scans and no sorts (where another plan
-    /// exists), so that a pull page is read by walking each collection's `(tenant_id, version)`
-    /// index in order and stopping at the limit, whatever the table's statistics say.
+    /// On PostgreSQL, for the rest of `txn`, the plan of a pull page whatever the tables'
+    /// statistics say.
     ///
-    /// Without this, a table nobody has analysed yet (a roster imported a minute ago:
-    /// `reltuples = -1`) is estimated at one row, and the planner reads every row after the
-    /// cursor through a bitmap scan and sorts them for each page: a pull of 100,000 members
-    /// became quadratic until autovacuum got to the table (docs/benchmarks.md, results of 2026-11-29, commit bdbb682).
-    /// The index walk reads at most what the page returns plus the rows of the tenant that
-    /// the scope filters out, so a whole pull reads each row about once.
-    async fn walk_version_index(&self, txn: &DatabaseTransaction) -> StoreResult<()> {
+    /// - Reached through the tenant ([`Reach::Tenant`]): no bitmap scans and no sorts (where
+    ///   another plan exists), so that each collection's `(tenant_id, version)` index is walked
+    ///   in order and the walk stops at the limit. Without this, a table nobody has analysed yet
+    ///   (a roster imported a minute ago: `reltuples = -1`) is estimated at one row, and the
+    ///   planner reads every row after the cursor through a bitmap scan and sorts them for each
+    ///   page: a pull of 100,000 members became quadratic until autovacuum got to the table
+    ///   (docs/benchmarks.md, results of 2026-11-29, commit bdbb682).
+    /// - Reached through units ([`Reach::Units`]): no bitmap scans and no sequential scans, so
+    ///   the units' entries of the `(org_unit_id, version)` and `(addressee_id, version)`
+    ///   indexes are read from the cursor on; what several units hold is then sorted (at most
+    ///   what the scope holds after the cursor).
+    async fn plan_pull_page(&self, txn: &DatabaseTransaction, reach: Reach<'_>) -> StoreResult<()> {
         if self.engine == crate::Engine::Postgres {
-            txn.execute_unprepared(
-                "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off",
-            )
+            txn.execute_unprepared(match reach {
+                Reach::Tenant => "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off",
+                Reach::Units(_) => {
+                    "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off"
+                }
+            })
             .await?;
         }
         Ok(())
@@ -205,8 +222,11 @@ impl Store {
         limit: u64,
     ) -> StoreResult<Vec<String>> {
         let (txn, _, _) = self.snapshot(scope.tenant_id).await?;
-        let statements = page_statements(self.engine, scope, collections, after, limit, false);
-        self.walk_version_index(&txn).await?;
+        let units = units_reached(&txn, scope).await?;
+        let reach = units.as_deref().map_or(Reach::Tenant, Reach::Units);
+        let statements =
+            page_statements(self.engine, scope, reach, collections, after, limit, false);
+        self.plan_pull_page(&txn, reach).await?;
         let backend = txn.get_database_backend();
         let mut lines = Vec::new();
         for select in &statements {
@@ -237,20 +257,22 @@ impl Store {
         collections: &[Collection],
     ) -> StoreResult<(u64, Vec<(Collection, Vec<(Uuid, u64)>)>)> {
         let (txn, snapshot_version, _) = self.snapshot(scope.tenant_id).await?;
+        let units = units_reached(&txn, scope).await?;
+        let reach = units.as_deref().map_or(Reach::Tenant, Reach::Units);
         let mut out = Vec::with_capacity(collections.len());
         for &collection in collections {
-            let select = Query::select()
-                .columns(["id", "version"])
-                .from(collection.as_str())
-                .cond_where(scope.condition_for(collection))
-                .and_where(Expr::col("deleted").eq(false))
-                .to_owned();
-            let versions = txn
-                .query_all(&select)
-                .await?
-                .iter()
-                .map(|row| Ok((row.try_get("", "id")?, to_u64(row.try_get("", "version")?))))
-                .collect::<StoreResult<Vec<_>>>()?;
+            let mut versions = Vec::new();
+            for condition in reach.conditions(scope, collection) {
+                let select = Query::select()
+                    .columns(["id", "version"])
+                    .from(collection.as_str())
+                    .cond_where(condition)
+                    .and_where(Expr::col("deleted").eq(false))
+                    .to_owned();
+                for row in txn.query_all(&select).await? {
+                    versions.push((row.try_get("", "id")?, to_u64(row.try_get("", "version")?)));
+                }
+            }
             out.push((collection, versions));
         }
         txn.commit().await?;
@@ -773,6 +795,23 @@ impl Store {
 }
 
 /// Whether the tenant has a departure ([`super::Departure`]) after version `after`.
+/// The units a pull page of `scope` reads through ([`Reach`]): none for the committee (the
+/// whole tenant), else the ids of the scope's units, read in the page's snapshot.
+async fn units_reached(
+    txn: &DatabaseTransaction,
+    scope: Scope<'_>,
+) -> StoreResult<Option<Vec<Uuid>>> {
+    if scope.is_tenant_root() {
+        return Ok(None);
+    }
+    let rows = txn.query_all(&scope.units_select()).await?;
+    let ids = rows
+        .iter()
+        .map(|row| row.try_get("", "id"))
+        .collect::<Result<Vec<Uuid>, _>>()?;
+    Ok(Some(ids))
+}
+
 async fn departures_after(
     txn: &DatabaseTransaction,
     tenant_id: TenantId,
