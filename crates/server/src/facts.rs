@@ -15,8 +15,13 @@ use std::time::{Duration, Instant};
 
 use paicha_domain::collection::Collection;
 use paicha_domain::facts::Facts;
-use paicha_storage::{Store, StoreResult};
+use paicha_storage::{FactRow, Store, StoreResult};
 use uuid::Uuid;
+
+/// What hands each changed record to the model, as the store reads it.
+fn applier(facts: &mut Facts) -> impl FnMut(FactRow) + Send + '_ {
+    move |row| facts.apply(row.collection, row.id, &row.path, row.deleted, &row.fields)
+}
 
 #[derive(Default)]
 struct Model {
@@ -61,18 +66,28 @@ impl FactsCache {
         let mut model = slot.lock().await;
         let after = model.version.unwrap_or(0);
         let mut changes = store
-            .tenant_changes(tenant_id, &Collection::ALL, after)
-            .await?;
-        if model.version.is_some() && changes.purged_through > after {
+            .tenant_changes(
+                tenant_id,
+                &Collection::ALL,
+                after,
+                applier(&mut model.facts),
+            )
+            .await;
+        if model.version.is_some() && changes.as_ref().is_ok_and(|c| c.purged_through > after) {
             // Tombstones this model has not seen may be gone: start again.
             model.facts = Facts::default();
-            changes = store.tenant_changes(tenant_id, &Collection::ALL, 0).await?;
+            changes = store
+                .tenant_changes(tenant_id, &Collection::ALL, 0, applier(&mut model.facts))
+                .await;
         }
-        for row in &changes.rows {
-            model
-                .facts
-                .apply(row.collection, row.id, &row.path, row.deleted, &row.fields);
-        }
+        let changes = match changes {
+            Ok(changes) => changes,
+            Err(e) => {
+                // A load cut short leaves a model that is not whole: the next use loads it afresh.
+                *model = Model::default();
+                return Err(e);
+            }
+        };
         let version = changes.snapshot_version.max(after);
         model.version = Some(version);
         model.last_used = Some(Instant::now());

@@ -132,11 +132,13 @@ pub struct FactRow {
     pub fields: Map<String, Value>,
 }
 
-/// The records of a tenant changed after a version, read from one snapshot.
-#[derive(Debug, Clone, Default)]
+/// Rows the status read model's load reads at a time ([`Store::tenant_changes`]).
+pub const FACT_PAGE: u64 = 5_000;
+
+/// What a read of a tenant's changed records ([`Store::tenant_changes`]) read them from.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct TenantChanges {
-    pub rows: Vec<FactRow>,
-    /// Every change up to this version is in `rows` (or in what the caller had before).
+    /// Every change up to this version was handed over (or is in what the caller had before).
     pub snapshot_version: u64,
     /// Tombstones up to this version are gone: a caller behind it must load afresh.
     pub purged_through: u64,
@@ -252,11 +254,21 @@ impl Scope<'_> {
     }
 
     /// [`Scope::sees`] in SQL, for a table of `collection`'s records.
+    ///
+    /// The committee sees its whole tenant. Below it, a record is seen through the units of the
+    /// scope ([`Scope::units_select`]): its owner, or its addressee, is one of them. The
+    /// records' indexes on `org_unit_id` and `addressee_id` then read the scope's records only,
+    /// where their paths (a `LIKE` no index serves) read every record of the tenant: a work
+    /// area's registers read a tenant of a million members three times over
+    /// (docs/benchmarks.md, issue #23 item 4). A record's `owner_path` and `addressee_path` are
+    /// its units' paths, so the two say the same.
     pub(crate) fn condition_for(&self, collection: Collection) -> Cond {
-        if collection == Collection::Campaigns {
+        if collection == Collection::Campaigns || self.is_tenant_root() {
             Cond::all().add(Expr::col("tenant_id").eq(self.tenant_id.uuid()))
         } else {
-            self.paths_condition()
+            Cond::any()
+                .add(Expr::col("org_unit_id").in_subquery(self.units_select()))
+                .add(Expr::col("addressee_id").in_subquery(self.units_select()))
         }
     }
 
@@ -265,10 +277,10 @@ impl Scope<'_> {
     /// the branch he is proposed to move to sees him in its sync, to answer, but lists,
     /// registers, imports and counts are of the members a unit holds (paicha_domain::moves).
     pub(crate) fn holds_condition(&self, collection: Collection) -> Cond {
-        if collection == Collection::Members {
-            Cond::all()
-                .add(Expr::col("tenant_id").eq(self.tenant_id.uuid()))
-                .add(self.covers_column("owner_path"))
+        if collection == Collection::Members && self.is_tenant_root() {
+            Cond::all().add(Expr::col("tenant_id").eq(self.tenant_id.uuid()))
+        } else if collection == Collection::Members {
+            Cond::all().add(Expr::col("org_unit_id").in_subquery(self.units_select()))
         } else {
             self.condition_for(collection)
         }

@@ -463,15 +463,19 @@ impl Store {
     }
 
     /// Every record of the tenant in `collections` changed after version `after` (all of them
-    /// for 0), tombstones included, read from one snapshot: the status read model's load.
+    /// for 0), tombstones included, read from one snapshot and handed to `each` as it is read,
+    /// [`FACT_PAGE`] rows at a time: the status read model's load, in memory that does not grow
+    /// with the tenant (a million members were held at once before: docs/benchmarks.md, issue
+    /// #23 item 5). Answers the snapshot's version and the tombstone horizon
+    /// ([`TenantChanges`]).
     pub async fn tenant_changes(
         &self,
         tenant_id: TenantId,
         collections: &[Collection],
         after: u64,
+        mut each: impl FnMut(FactRow) + Send,
     ) -> StoreResult<TenantChanges> {
         let (txn, snapshot_version, purged_through) = self.snapshot(tenant_id).await?;
-        let mut rows = Vec::new();
         for &collection in collections {
             // A record counts for its addressee (a transfer for its branch), but a member for
             // the branch holding him: the branch he is proposed to move to counts him only
@@ -481,30 +485,40 @@ impl Store {
             } else {
                 "COALESCE(addressee_path, owner_path)"
             };
-            let mut select = Query::select()
-                .columns(["id", "deleted", "fields"])
-                .expr_as(Expr::cust(count_path), "count_path")
-                .from(collection.as_str())
-                .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
-                .and_where(Expr::col("version").gt(to_i64(after)))
-                .to_owned();
-            if after == 0 {
-                // A first load has no use for tombstones.
-                select.and_where(Expr::col("deleted").eq(false));
-            }
-            for row in txn.query_all(&select).await? {
-                rows.push(FactRow {
-                    collection,
-                    id: row.try_get("", "id")?,
-                    path: row.try_get("", "count_path")?,
-                    deleted: row.try_get("", "deleted")?,
-                    fields: object(row.try_get("", "fields")?),
-                });
+            let mut from = after;
+            loop {
+                let mut select = Query::select()
+                    .columns(["id", "version", "deleted", "fields"])
+                    .expr_as(Expr::cust(count_path), "count_path")
+                    .from(collection.as_str())
+                    .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
+                    .and_where(Expr::col("version").gt(to_i64(from)))
+                    .order_by("version", Order::Asc)
+                    .limit(FACT_PAGE)
+                    .to_owned();
+                if after == 0 {
+                    // A first load has no use for tombstones.
+                    select.and_where(Expr::col("deleted").eq(false));
+                }
+                let rows = txn.query_all(&select).await?;
+                let full = rows.len() as u64 == FACT_PAGE;
+                for row in rows {
+                    from = to_u64(row.try_get("", "version")?);
+                    each(FactRow {
+                        collection,
+                        id: row.try_get("", "id")?,
+                        path: row.try_get("", "count_path")?,
+                        deleted: row.try_get("", "deleted")?,
+                        fields: object(row.try_get("", "fields")?),
+                    });
+                }
+                if !full {
+                    break;
+                }
             }
         }
         txn.commit().await?;
         Ok(TenantChanges {
-            rows,
             snapshot_version,
             purged_through,
         })
