@@ -322,3 +322,24 @@ pub async fn load_tenant(
     });
     Ok(branches.len() * per_branch)
 }
+
+/// The bytes the database at `url` takes: on PostgreSQL the database's size
+/// (`pg_database_size`), on SQLite its file and write-ahead log after a checkpoint.
+pub async fn database_bytes(url: &str) -> anyhow::Result<u64> {
+    if url.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        let (bytes,): (i64,) = sqlx::query_as("SELECT pg_database_size(current_database())")
+            .fetch_one(&mut conn)
+            .await?;
+        return Ok(u64::try_from(bytes).unwrap_or(0));
+    }
+    let mut conn = sqlx::SqliteConnection::connect(url).await?;
+    sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut conn)
+        .await?;
+    let (pages, size): (i64, i64) =
+        sqlx::query_as("SELECT page_count, page_size FROM pragma_page_count(), pragma_page_size()")
+            .fetch_one(&mut conn)
+            .await?;
+    Ok(u64::try_from(pages * size).unwrap_or(0))
+}

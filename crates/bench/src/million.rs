@@ -6,6 +6,8 @@
 //!
 //! - the committee's `GET /v1/status`: the first request (which loads the tenant's read
 //!   model) and the p50 of 20 more, with the server's resident memory afterwards;
+//! - the committee's member list at a million: a page of 50, a search by a part of a name;
+//! - the database's bytes on disk per member;
 //! - a branch device's first pull of its 200 members;
 //! - one work area's registers (its 10,000 members) as xlsx: the 花名册, and all seven;
 //! - a 5,000-row roster import into one branch.
@@ -158,6 +160,42 @@ pub async fn million(
             format!("peak {peak:.0} MiB"),
         ));
     }
+
+    // The committee's member list: a page of 50, and a search by a part of a name.
+    for (what, q) in [
+        ("a page of 50 of the committee's members", None),
+        (
+            "a search of the committee's members by a part of a name",
+            Some("党员12345"),
+        ),
+    ] {
+        let mut times = Vec::new();
+        let mut total = 0;
+        for _ in 0..10 {
+            let started = Instant::now();
+            let page = c.admin.members(None, q, None, Some(50), None).await?;
+            times.push(started.elapsed());
+            total = page.total;
+        }
+        times.sort();
+        rows.push((
+            format!("{what} ({loaded} members)"),
+            format!("p50 {:.0} ms", percentile(&times, 0.5)),
+            format!(
+                "max {:.0} ms over 10 requests; {total} match",
+                percentile(&times, 1.0)
+            ),
+        ));
+    }
+    let bytes = paicha_tests::raw::database_bytes(&db.url).await?;
+    rows.push((
+        "the database on disk, per member".into(),
+        format!("{:.0} B", bytes as f64 / loaded as f64),
+        format!(
+            "{:.0} MiB in all, every table and index (the members, their change log, the units)",
+            bytes as f64 / (1024.0 * 1024.0)
+        ),
+    ));
 
     // A branch device's first pull of its members.
     let started = Instant::now();

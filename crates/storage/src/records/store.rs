@@ -476,6 +476,9 @@ impl Store {
         mut each: impl FnMut(FactRow) + Send,
     ) -> StoreResult<TenantChanges> {
         let (txn, snapshot_version, purged_through) = self.snapshot(tenant_id).await?;
+        // Each page a walk of the `(tenant_id, version)` index from where the last ended, as a
+        // pull's, whatever the statistics of a table just loaded say.
+        self.plan_pull_page(&txn, Reach::Tenant).await?;
         for &collection in collections {
             // A record counts for its addressee (a transfer for its branch), but a member for
             // the branch holding him: the branch he is proposed to move to counts him only
