@@ -25,6 +25,7 @@ mod m20261207_000003_create_blob_upload_owners;
 mod m20261207_000010_create_sync_departures;
 mod m20261207_000020_index_members_by_unit_in_order;
 mod m20261207_000030_index_records_by_unit_and_version;
+mod m20261207_000040_index_members_by_name;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000010_create_sync_departures::Migration),
             Box::new(m20261207_000020_index_members_by_unit_in_order::Migration),
             Box::new(m20261207_000030_index_records_by_unit_and_version::Migration),
+            Box::new(m20261207_000040_index_members_by_name::Migration),
         ]
     }
 }

@@ -323,3 +323,97 @@ async fn the_search_in_a_body_answers_as_the_get_for_every_role() {
         assert_eq!(error["error"]["field"], json!(field), "{body}: {error}");
     }
 }
+
+/// The committee's member list reads the live members' index in its order
+/// (`idx_members_list_order`): a page is the index's first entries and the total a count of
+/// them, where both sorted and counted every member of the tenant (6.3 s a page at a million,
+/// docs/benchmarks.md, issue #23 item 5). On PostgreSQL with a table of 50,000 members, before
+/// and after it is analysed.
+#[tokio::test]
+async fn the_committees_member_list_reads_its_index_in_order() {
+    use paicha_domain::ids::TenantId;
+    use paicha_storage::{MemberSearch, Scope, Store};
+    use sqlx::Connection as _;
+
+    let app = spawn_app().await;
+    let t = app.tenant("lo").await;
+    let mutations = (0..200)
+        .map(|i| {
+            put(
+                i + 1,
+                "members",
+                Uuid::now_v7(),
+                t.branch1.id,
+                json!({"name": format!("党员{:04}", 199 - i), "id_number": id_number("19800101", i as u32)}),
+            )
+        })
+        .collect();
+    let response = t.secretary1.push("phone", mutations).await.unwrap();
+    assert!(
+        response
+            .results
+            .iter()
+            .all(|r| r.status == MutationStatus::Applied)
+    );
+    let mut pg = if app.db.engine == "postgres" {
+        let mut conn = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
+        sqlx::raw_sql(
+            "INSERT INTO members (id, tenant_id, org_unit_id, owner_path, version, deleted, \
+             fields, field_versions, created_at, created_by, updated_at, updated_by) \
+             SELECT gen_random_uuid(), m.tenant_id, m.org_unit_id, m.owner_path, 1000 + n, false, \
+             m.fields, m.field_versions, m.created_at, m.created_by, m.updated_at, m.updated_by \
+             FROM (SELECT * FROM members LIMIT 1) m, generate_series(1, 50000) n",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        Some(conn)
+    } else {
+        None
+    };
+    let store = Store::connect(&app.db.url).await.unwrap();
+    let committee = format!("/{}/", t.committee.id);
+    let scope = Scope::new(TenantId::new(t.committee.id), &committee);
+    let search = MemberSearch {
+        limit: 50,
+        ..MemberSearch::default()
+    };
+    for analysed in [false, true] {
+        if analysed && let Some(conn) = &mut pg {
+            sqlx::raw_sql("ANALYZE").execute(conn).await.unwrap();
+        }
+        let plan = store.explain_member_search(scope, search).await.unwrap();
+        let plan = plan.join("\n");
+        let context = format!("analysed: {analysed}\n{plan}");
+        if app.db.engine == "postgres" {
+            // The page; the count may read the table where every row counts.
+            assert!(
+                plan.contains("Index Scan using idx_members_list_order on members"),
+                "{context}"
+            );
+            assert!(!plan.contains("->  Sort  "), "{context}");
+        } else {
+            assert!(
+                plan.matches("USING COVERING INDEX idx_members_list_order")
+                    .count()
+                    + plan.matches("USING INDEX idx_members_list_order").count()
+                    == 2,
+                "{context}"
+            );
+            assert!(!plan.contains("TEMP B-TREE"), "{context}");
+        }
+    }
+    // And the list answers in that order (pushed in the reverse order).
+    let page = t
+        .admin
+        .members(None, None, None, Some(50), Some(0))
+        .await
+        .unwrap();
+    assert!(page.total >= 200, "{}", page.total);
+    let names: Vec<&str> = page.members.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names.len(), 50);
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "{names:?}");
+    if app.db.engine != "postgres" {
+        assert_eq!(names[..3], ["党员0000", "党员0001", "党员0002"]);
+    }
+}

@@ -151,6 +151,9 @@ pub enum Fact {
 pub struct Entry {
     /// The path of the unit the record counts for (its addressee's, or its owner's).
     pub path: Arc<str>,
+    /// The path's number among the tenant's paths ([`Facts::apply`] numbers them as it meets
+    /// them), so a rollup judges each unit once instead of each record's path.
+    at: u32,
     pub fact: Fact,
 }
 
@@ -158,8 +161,8 @@ pub struct Entry {
 #[derive(Debug, Default)]
 pub struct Facts {
     records: HashMap<(Collection, Uuid), Entry>,
-    /// One copy of each unit path.
-    paths: HashMap<Box<str>, Arc<str>>,
+    /// One copy of each unit path, and its number (0, 1, … in the order met).
+    paths: HashMap<Box<str>, (Arc<str>, u32)>,
 }
 
 fn word(c: Collection, fields: &Map<String, Value>, name: &str) -> Word {
@@ -329,16 +332,18 @@ impl Facts {
             self.records.remove(&(collection, id));
             return;
         }
-        let path = match self.paths.get(path) {
-            Some(p) => p.clone(),
+        let (path, at) = match self.paths.get(path) {
+            Some((p, at)) => (p.clone(), *at),
             None => {
                 let p: Arc<str> = Arc::from(path);
-                self.paths.insert(Box::from(path), p.clone());
-                p
+                let at = u32::try_from(self.paths.len()).unwrap_or(u32::MAX);
+                self.paths.insert(Box::from(&*p), (p.clone(), at));
+                (p, at)
             }
         };
         let fact = Fact::of(collection, fields);
-        self.records.insert((collection, id), Entry { path, fact });
+        self.records
+            .insert((collection, id), Entry { path, at, fact });
     }
 
     pub fn len(&self) -> usize {

@@ -62,6 +62,26 @@ fn count_in(
 /// `work_areas` are the work areas at or below `target`: each owes both ledgers. `subtree`
 /// are the units at or below `target`: a member who moved counts at the start in his branch
 /// of then, found among them (docs/domain.md §6.7).
+/// Adds one to `key`'s count, making the key's string only the first time.
+fn bump(counts: &mut std::collections::BTreeMap<String, u64>, key: &str) {
+    match counts.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(key.to_owned(), 1);
+        }
+    }
+}
+
+/// Where one of the tenant's paths lies for a rollup.
+#[derive(Debug, Clone, Copy, Default)]
+struct Place<'a> {
+    /// In the target.
+    now_in: bool,
+    /// The target's child it lies in.
+    child: Option<usize>,
+    path: &'a str,
+}
+
 pub fn roll_up(
     facts: &Facts,
     target: UnitRef<'_>,
@@ -74,6 +94,20 @@ pub fn roll_up(
     let mut total = Rollup::default();
     let mut per_child = vec![Rollup::default(); children.len()];
     let under = |path: &str, unit: &str| crate::org::is_within(path, unit);
+    // Each of the tenant's paths judged once (a million records name a few thousand): whether
+    // it lies in the target, and in which child.
+    let mut places = vec![Place::default(); facts.paths.len()];
+    for (path, at) in facts.paths.values() {
+        let now_in = under(path, target.path);
+        places[*at as usize] = Place {
+            now_in,
+            child: now_in
+                .then(|| children.iter().position(|c| under(path, c.path)))
+                .flatten(),
+            path,
+        };
+    }
+    let place = |entry: &Entry| places[entry.at as usize];
 
     // What other records tell about members and cases.
     // A member's first confirmation (a later re-confirmation does not make it late).
@@ -102,7 +136,7 @@ pub fn roll_up(
     // clock (a later restoration, removal or death stops it).
     let mut standing: HashMap<Uuid, (NaiveDate, Uuid)> = HashMap::new();
     for ((_, record_id), entry) in facts.records.iter() {
-        if !under(&entry.path, target.path) {
+        if !place(entry).now_in {
             continue;
         }
         match &entry.fact {
@@ -178,6 +212,9 @@ pub fn roll_up(
     let mut lost_items: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
     // Per branch path: members on the roster at the start, ledger A additions, ledger B
     // removals.
+    // (kept by path number; a member counted at a start branch other than where he counts now
+    // is kept by the path itself).
+    let mut per_place: Vec<Option<(u64, u64, u64)>> = vec![None; places.len()];
     let mut per_branch: HashMap<&str, (u64, u64, u64)> = HashMap::new();
     let frozen = plan.is_some_and(|p| p.baseline_on.is_some());
 
@@ -185,7 +222,7 @@ pub fn roll_up(
     let deadline = |phase: Phase| plan.map(|p| p.window(phase).1);
 
     for ((_, record_id), entry) in facts.records.iter() {
-        if let (true, Fact::Member(m)) = (under(&entry.path, target.path), &entry.fact) {
+        if let (true, Fact::Member(m)) = (place(entry).now_in, &entry.fact) {
             let on_roster =
                 m.roster_status != Some("removed_from_roster") && !left.contains(record_id);
             if on_roster && at_start(m, plan).is_some_and(|j| j.lost) {
@@ -195,7 +232,7 @@ pub fn roll_up(
     }
 
     for ((_, record_id), entry) in facts.records.iter() {
-        let now_in = under(&entry.path, target.path);
+        let Place { now_in, child, .. } = place(entry);
         // Where a member counts at the start (docs/domain.md §6.7): once the baseline is
         // fixed, the branch that held him then if he has moved since (none when that branch
         // lies outside the target); else where he is.
@@ -210,10 +247,11 @@ pub fn roll_up(
         if !now_in && start_at.is_none() {
             continue;
         }
-        let child = now_in
-            .then(|| children.iter().position(|c| under(&entry.path, c.path)))
-            .flatten();
-        let start_child = start_at.and_then(|p| children.iter().position(|c| under(p, c.path)));
+        let start_child = match start_at {
+            Some(p) if p == &*entry.path => child,
+            Some(p) => children.iter().position(|c| under(p, c.path)),
+            None => None,
+        };
         let mut add = |f: &dyn Fn(&mut Rollup)| {
             count_in(&mut total, &mut per_child, now_in, child, f);
         };
@@ -281,7 +319,11 @@ pub fn roll_up(
                 };
                 let on_roster_mobile = on_roster && m.contact_status == Some("mobile");
                 if let (true, Some(path)) = (at_start, start_at) {
-                    per_branch.entry(path).or_default().0 += 1;
+                    if path == &*entry.path {
+                        per_place[entry.at as usize].get_or_insert_default().0 += 1;
+                    } else {
+                        per_branch.entry(path).or_default().0 += 1;
+                    }
                 }
                 // The numbers at the start count where he was at the start.
                 count_in(
@@ -358,13 +400,10 @@ pub fn roll_up(
                     }
                     if on_roster_mobile {
                         let to = m.flow_destination.as_deref().filter(|d| !d.is_empty());
-                        *r.counts
-                            .mobile_by_destination
-                            .entry(to.unwrap_or("未填写").to_owned())
-                            .or_default() += 1;
+                        bump(&mut r.counts.mobile_by_destination, to.unwrap_or("未填写"));
                     }
                     if let Some(day) = &verified_day {
-                        *r.counts.verified_by_day.entry(day.clone()).or_default() += 1;
+                        bump(&mut r.counts.verified_by_day, day);
                     }
                     if on_roster && looks_mobile {
                         r.counts.proposed_mobile += 1;
@@ -404,7 +443,7 @@ pub fn roll_up(
             Fact::LedgerEntry { ledger, outcome } => {
                 // What the ledgers claim changes the roster by, unless the 组织办 refused it.
                 if *outcome != Some("not_recognized") {
-                    let b = per_branch.entry(&entry.path).or_default();
+                    let b = per_place[entry.at as usize].get_or_insert_default();
                     match ledger {
                         Some("ledger_a") => b.1 += 1,
                         Some("ledger_b") => b.2 += 1,
@@ -422,10 +461,10 @@ pub fn roll_up(
                 add(&|r| {
                     r.counts
                         .add_case(case.result, case.found_by, attempt.is_some());
-                    *r.counts
-                        .cases_by_circumstance
-                        .entry(case.loss_circumstance.unwrap_or("unknown").to_owned())
-                        .or_default() += 1;
+                    bump(
+                        &mut r.counts.cases_by_circumstance,
+                        case.loss_circumstance.unwrap_or("unknown"),
+                    );
                     if let (true, Some(deadline)) = (own_item, deadline(Phase::Search)) {
                         r.tallies
                             .entry(Phase::Search)
@@ -533,6 +572,14 @@ pub fn roll_up(
     }
 
     // Each branch's roster against its actual count.
+    for (at, counted) in per_place.iter().enumerate() {
+        if let Some((at_start, additions, removals)) = counted {
+            let b = per_branch.entry(places[at].path).or_default();
+            b.0 += at_start;
+            b.1 += additions;
+            b.2 += removals;
+        }
+    }
     let mut branches: Vec<&str> = per_branch.keys().chain(actual.keys()).copied().collect();
     branches.sort_unstable();
     branches.dedup();
