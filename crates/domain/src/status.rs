@@ -356,8 +356,16 @@ pub const COUNT_LABELS: &[(&str, &str)] = &[
     ("transfers_checked", "已核查的转出党员"),
 ];
 
-fn bump(map: &mut BTreeMap<String, u64>, key: Option<&str>, default: &str) {
-    *map.entry(key.unwrap_or(default).to_owned()).or_default() += 1;
+/// Adds one to the count of `key` (or `default`), making the key's string only the first time
+/// (a rollup bumps a few keys a million times).
+pub(crate) fn bump(map: &mut BTreeMap<String, u64>, key: Option<&str>, default: &str) {
+    let key = key.unwrap_or(default);
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_owned(), 1);
+        }
+    }
 }
 
 impl Counts {

@@ -3,7 +3,7 @@
 
 use crate::campaign::{Phase, PhaseState, Plan, SuspensionClock, Tally, suspension_clock};
 use crate::lost_contact::{MOBILE_MONTHS, assess_mobile};
-use crate::status::{Counts, FormFacts, MemberFacts};
+use crate::status::{Counts, FormFacts, MemberFacts, bump};
 use chrono::NaiveDate;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -62,14 +62,35 @@ fn count_in(
 /// `work_areas` are the work areas at or below `target`: each owes both ledgers. `subtree`
 /// are the units at or below `target`: a member who moved counts at the start in his branch
 /// of then, found among them (docs/domain.md §6.7).
-/// Adds one to `key`'s count, making the key's string only the first time.
-fn bump(counts: &mut std::collections::BTreeMap<String, u64>, key: &str) {
-    match counts.get_mut(key) {
-        Some(n) => *n += 1,
-        None => {
-            counts.insert(key.to_owned(), 1);
-        }
+/// `day` as `YYYY-MM-DD` (its `Display`), written into `buf` without allocating: a rollup
+/// names the day of each verified member.
+fn iso_day(day: NaiveDate, buf: &mut [u8; 10]) -> std::borrow::Cow<'_, str> {
+    use chrono::Datelike;
+    let (year, month, date) = (day.year(), day.month(), day.day());
+    if !(0..=9999).contains(&year) {
+        return std::borrow::Cow::Owned(day.to_string());
     }
+    let year = year.unsigned_abs();
+    let digits = [
+        year / 1000,
+        year / 100 % 10,
+        year / 10 % 10,
+        year % 10,
+        0,
+        month / 10,
+        month % 10,
+        0,
+        date / 10,
+        date % 10,
+    ];
+    for (i, d) in digits.into_iter().enumerate() {
+        buf[i] = if i == 4 || i == 7 {
+            b'-'
+        } else {
+            b'0' + u8::try_from(d).unwrap_or(0)
+        };
+    }
+    std::borrow::Cow::Borrowed(std::str::from_utf8(buf).unwrap_or_default())
 }
 
 /// Where one of the tenant's paths lies for a rollup.
@@ -207,9 +228,20 @@ pub fn roll_up(
             };
         }
     }
-    // Members who are items of the search phase themselves (lost at the start): their cases
-    // are not items on their own.
-    let mut lost_items: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+    // Members who are items of the search phase themselves (lost at the start, on the roster):
+    // their cases are not items on their own.
+    let lost_item = |member: Uuid| {
+        let Some(entry) = facts.records.get(&(Collection::Members, member)) else {
+            return false;
+        };
+        let Fact::Member(m) = &entry.fact else {
+            return false;
+        };
+        place(entry).now_in
+            && m.roster_status != Some("removed_from_roster")
+            && !left.contains(&member)
+            && at_start(m, plan).is_some_and(|j| j.lost)
+    };
     // Per branch path: members on the roster at the start, ledger A additions, ledger B
     // removals.
     // (kept by path number; a member counted at a start branch other than where he counts now
@@ -222,26 +254,19 @@ pub fn roll_up(
     let deadline = |phase: Phase| plan.map(|p| p.window(phase).1);
 
     for ((_, record_id), entry) in facts.records.iter() {
-        if let (true, Fact::Member(m)) = (place(entry).now_in, &entry.fact) {
-            let on_roster =
-                m.roster_status != Some("removed_from_roster") && !left.contains(record_id);
-            if on_roster && at_start(m, plan).is_some_and(|j| j.lost) {
-                lost_items.insert(*record_id);
-            }
-        }
-    }
-
-    for ((_, record_id), entry) in facts.records.iter() {
         let Place { now_in, child, .. } = place(entry);
         // Where a member counts at the start (docs/domain.md §6.7): once the baseline is
         // fixed, the branch that held him then if he has moved since (none when that branch
         // lies outside the target); else where he is.
         let start_at: Option<&str> = match &entry.fact {
             Fact::Member(m) => match m.start_unit.filter(|_| frozen) {
-                Some(unit) => subtree.iter().find(|u| u.id == unit).map(|u| u.path),
-                None => Some(&*entry.path),
-            }
-            .filter(|p| under(p, target.path)),
+                Some(unit) => subtree
+                    .iter()
+                    .find(|u| u.id == unit)
+                    .map(|u| u.path)
+                    .filter(|p| under(p, target.path)),
+                None => now_in.then_some(&*entry.path),
+            },
             _ => None,
         };
         if !now_in && start_at.is_none() {
@@ -312,8 +337,9 @@ pub fn roll_up(
                 // Dated by the branch's first info form, or else by the day the server recorded
                 // the outcome.
                 let verified_on = confirmed_on.get(record_id).copied().or(m.checked_on);
+                let mut day_text = [0u8; 10];
                 let verified_day = if on_roster && verified {
-                    verified_on.map(|d| d.to_string())
+                    verified_on.map(|d| iso_day(d, &mut day_text))
                 } else {
                     None
                 };
@@ -400,10 +426,10 @@ pub fn roll_up(
                     }
                     if on_roster_mobile {
                         let to = m.flow_destination.as_deref().filter(|d| !d.is_empty());
-                        bump(&mut r.counts.mobile_by_destination, to.unwrap_or("未填写"));
+                        bump(&mut r.counts.mobile_by_destination, to, "未填写");
                     }
                     if let Some(day) = &verified_day {
-                        bump(&mut r.counts.verified_by_day, day);
+                        bump(&mut r.counts.verified_by_day, Some(day), "");
                     }
                     if on_roster && looks_mobile {
                         r.counts.proposed_mobile += 1;
@@ -457,13 +483,14 @@ pub fn roll_up(
             Fact::Case(case) => {
                 let attempt = first_attempt.get(record_id).copied();
                 // A case of a member lost at the start is searched under its member's item.
-                let own_item = case.member_id.is_none_or(|m| !lost_items.contains(&m));
+                let own_item = case.member_id.is_none_or(|m| !lost_item(m));
                 add(&|r| {
                     r.counts
                         .add_case(case.result, case.found_by, attempt.is_some());
                     bump(
                         &mut r.counts.cases_by_circumstance,
-                        case.loss_circumstance.unwrap_or("unknown"),
+                        case.loss_circumstance,
+                        "unknown",
                     );
                     if let (true, Some(deadline)) = (own_item, deadline(Phase::Search)) {
                         r.tallies
@@ -664,4 +691,21 @@ pub fn roll_up(
         }
     }
     (total, per_child)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_is_named_as_its_display_names_it() {
+        for day in ["2026-12-07", "0001-01-01", "1999-10-31", "9999-12-31"] {
+            let d = NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
+            let mut buf = [0u8; 10];
+            assert_eq!(iso_day(d, &mut buf), d.to_string());
+        }
+        let far = NaiveDate::from_ymd_opt(12345, 1, 2).unwrap();
+        assert_eq!(iso_day(far, &mut [0u8; 10]), far.to_string());
+    }
 }
