@@ -37,7 +37,7 @@ impl Ask<'_> {
             tenant_id: self.unit.tenant_id,
             path: self.unit.path.clone(),
             collections: self.collections.to_vec(),
-            cursor: self.cursor.version,
+            cursor: self.cursor,
             limit: self.limit,
             view: self.view,
         }
@@ -107,7 +107,7 @@ pub struct PullKey {
     tenant_id: TenantId,
     path: String,
     collections: Vec<Collection>,
-    cursor: u64,
+    cursor: Cursor,
     limit: u64,
     /// How the callers read personal data: a page is shared only by callers of one view.
     view: View,
@@ -248,7 +248,7 @@ mod tests {
             tenant_id: TenantId::new(uuid::Uuid::nil()),
             path: "/a/".into(),
             collections: vec![Collection::Members],
-            cursor: 7,
+            cursor: Cursor::at(7),
             limit: 100,
             view: View::Full,
             announced: 8,

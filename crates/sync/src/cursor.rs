@@ -8,14 +8,22 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-/// Format tag of the first (and so far only) cursor layout.
+/// Format tag of the first cursor layout: the version alone.
 const FORMAT_V1: u8 = 1;
+/// Format tag of a cursor within a first sync: the version and [`Cursor::complete_as_of`].
+const FORMAT_V2: u8 = 2;
 
 /// A position in a tenant's change stream: every change with a version above `version` is still
 /// to come.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Cursor {
     pub version: u64,
+    /// Within a first sync (a chain of pages begun without a cursor): the version of its first
+    /// page's snapshot, else 0. A record deleted by then was never sent to the device alive, so
+    /// tombstones up to it are none of its business: the chain goes on after they are purged
+    /// (a first sync of more than one page was refused at its second page whenever tombstones
+    /// above its first page's last version had been purged).
+    pub complete_as_of: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -36,13 +44,39 @@ impl CursorError {
 
 impl Cursor {
     /// The start of the stream: a pull without a cursor.
-    pub const START: Cursor = Cursor { version: 0 };
+    pub const START: Cursor = Cursor {
+        version: 0,
+        complete_as_of: 0,
+    };
 
-    /// The opaque text form: base64url of a format byte, the version, and a 4-byte check.
+    /// The position after `version`, outside a first sync.
+    pub const fn at(version: u64) -> Cursor {
+        Cursor {
+            version,
+            complete_as_of: 0,
+        }
+    }
+
+    /// The version up to which the device's records are complete: tombstones up to it may be
+    /// gone without it missing one.
+    pub fn known_through(self) -> u64 {
+        self.version.max(self.complete_as_of)
+    }
+
+    /// The opaque text form: base64url of a format byte, the version (and, within a first
+    /// sync, [`Cursor::complete_as_of`]), and a 4-byte check.
     pub fn encode(self) -> String {
-        let mut bytes = Vec::with_capacity(13);
-        bytes.push(FORMAT_V1);
+        let within_first_sync = self.complete_as_of > self.version;
+        let mut bytes = Vec::with_capacity(21);
+        bytes.push(if within_first_sync {
+            FORMAT_V2
+        } else {
+            FORMAT_V1
+        });
         bytes.extend_from_slice(&self.version.to_be_bytes());
+        if within_first_sync {
+            bytes.extend_from_slice(&self.complete_as_of.to_be_bytes());
+        }
         let check = check_bytes(&bytes);
         bytes.extend_from_slice(&check);
         URL_SAFE_NO_PAD.encode(bytes)
@@ -52,14 +86,31 @@ impl Cursor {
         let bytes = URL_SAFE_NO_PAD
             .decode(text.trim())
             .map_err(|_| CursorError::Malformed)?;
-        let (body, check) = bytes.split_at_checked(9).ok_or(CursorError::Malformed)?;
-        if bytes.len() != 13 || body.first() != Some(&FORMAT_V1) || check != check_bytes(body) {
+        let body_len = match (bytes.first(), bytes.len()) {
+            (Some(&FORMAT_V1), 13) => 9,
+            (Some(&FORMAT_V2), 21) => 17,
+            _ => return Err(CursorError::Malformed),
+        };
+        let (body, check) = bytes
+            .split_at_checked(body_len)
+            .ok_or(CursorError::Malformed)?;
+        if check != check_bytes(body) {
             return Err(CursorError::Malformed);
         }
-        let mut version = [0u8; 8];
-        version.copy_from_slice(body.get(1..9).ok_or(CursorError::Malformed)?);
+        let number = |at: usize| -> Result<u64, CursorError> {
+            let mut n = [0u8; 8];
+            n.copy_from_slice(body.get(at..at + 8).ok_or(CursorError::Malformed)?);
+            Ok(u64::from_be_bytes(n))
+        };
+        let version = number(1)?;
+        let complete_as_of = if body_len == 17 { number(9)? } else { 0 };
+        if body_len == 17 && complete_as_of <= version {
+            // Never issued: the version alone says as much.
+            return Err(CursorError::Malformed);
+        }
         Ok(Cursor {
-            version: u64::from_be_bytes(version),
+            version,
+            complete_as_of,
         })
     }
 }
@@ -78,14 +129,31 @@ mod tests {
     #[test]
     fn round_trips() {
         for version in [0, 1, 42, 1 << 40, u64::MAX] {
-            let c = Cursor { version };
+            let c = Cursor::at(version);
             assert_eq!(Cursor::decode(&c.encode()), Ok(c));
         }
     }
 
     #[test]
+    fn a_cursor_within_a_first_sync_round_trips_and_only_then_takes_the_longer_form() {
+        let within = Cursor {
+            version: 1000,
+            complete_as_of: 90_000,
+        };
+        assert_eq!(Cursor::decode(&within.encode()), Ok(within));
+        assert_eq!(within.known_through(), 90_000);
+        assert!(within.encode().len() > Cursor::at(1000).encode().len());
+        // Past its first sync's snapshot, a cursor is the version alone, as before.
+        let past = Cursor {
+            version: 90_001,
+            complete_as_of: 90_000,
+        };
+        assert_eq!(past.encode(), Cursor::at(90_001).encode());
+    }
+
+    #[test]
     fn refuses_what_it_did_not_issue() {
-        let good = Cursor { version: 7 }.encode();
+        let good = Cursor::at(7).encode();
         let mut flipped = good.clone().into_bytes();
         flipped[3] = if flipped[3] == b'A' { b'B' } else { b'A' };
         let flipped = String::from_utf8(flipped).unwrap_or_default();
@@ -114,7 +182,7 @@ mod properties {
         /// Every version comes back from its cursor.
         #[test]
         fn every_version_round_trips(version in any::<u64>()) {
-            let c = Cursor { version };
+            let c = Cursor::at(version);
             prop_assert_eq!(Cursor::decode(&c.encode()), Ok(c));
         }
 
@@ -128,7 +196,7 @@ mod properties {
         ) {
             const ALPHABET: &[u8; 64] =
                 b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-            let good = Cursor { version }.encode();
+            let good = Cursor::at(version).encode();
             let mut bytes = good.clone().into_bytes();
             prop_assert_eq!(bytes.len(), 18);
             prop_assume!(bytes[place] != ALPHABET[other]);

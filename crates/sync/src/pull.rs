@@ -166,18 +166,27 @@ pub async fn pull_noting_start(
         )
         .await?;
     // From the start, the current state is always complete. From a cursor, the tombstones
-    // after it must all still be there, and the cursor must be from this database's past.
-    let gone = cursor.version > 0 && cursor.version < page.purged_through;
-    if gone || cursor.version > page.snapshot_version {
+    // after what the device knows must all still be there (within a first sync, what it knows
+    // reaches its first snapshot: `Cursor::complete_as_of`), and the cursor must be from this
+    // database's past.
+    let gone = cursor.version > 0 && cursor.known_through() < page.purged_through;
+    if gone || cursor.known_through() > page.snapshot_version {
         return Err(SyncError::ResyncRequired);
     }
     let last = page.changes.last().map_or(cursor.version, |c| c.version);
     let next = if page.has_more {
-        last
+        Cursor {
+            version: last,
+            complete_as_of: if cursor.version == 0 {
+                page.snapshot_version
+            } else {
+                cursor.complete_as_of
+            },
+        }
     } else {
-        last.max(page.snapshot_version).max(cursor.version)
+        Cursor::at(last.max(page.snapshot_version).max(cursor.version))
     };
-    PulledPage::write(&page.changes, Cursor { version: next }, page.has_more, view)
+    PulledPage::write(&page.changes, next, page.has_more, view)
 }
 
 /// Count and hash of each collection's live records in scope.
@@ -202,10 +211,7 @@ pub async fn checksum(
         .collect();
     Ok(ChecksumResponse {
         collections,
-        cursor: Cursor {
-            version: snapshot_version,
-        }
-        .encode(),
+        cursor: Cursor::at(snapshot_version).encode(),
     })
 }
 
@@ -235,7 +241,7 @@ mod tests {
             row(3, false, r#"{"name": "张三", "tags": [1, {"a": null}]}"#),
             row(5, true, r#"{"name":"gone"}"#),
         ];
-        let page = PulledPage::write(&rows, Cursor { version: 9 }, true, View::Full).unwrap();
+        let page = PulledPage::write(&rows, Cursor::at(9), true, View::Full).unwrap();
         let expected = PullResponse {
             changes: vec![
                 Change {
@@ -258,7 +264,7 @@ mod tests {
                     fields: Default::default(),
                 },
             ],
-            cursor: Cursor { version: 9 }.encode(),
+            cursor: Cursor::at(9).encode(),
             has_more: true,
         };
         let written: serde_json::Value = serde_json::from_slice(&page.body).unwrap();
@@ -268,7 +274,7 @@ mod tests {
         assert_eq!(read, expected);
         assert!(!page.is_empty);
         assert!(
-            PulledPage::write(&[], Cursor { version: 9 }, false, View::Masked)
+            PulledPage::write(&[], Cursor::at(9), false, View::Masked)
                 .unwrap()
                 .is_empty
         );
@@ -280,9 +286,9 @@ mod tests {
     fn a_masked_page_holds_no_full_number() {
         let stored = r#"{"name":"张三","id_number":"11010519491231002X","phone":"13800000000"}"#;
         let rows = [row(3, false, stored), row(4, true, stored)];
-        let full = PulledPage::write(&rows, Cursor { version: 9 }, false, View::Full).unwrap();
+        let full = PulledPage::write(&rows, Cursor::at(9), false, View::Full).unwrap();
         assert!(String::from_utf8(full.body).unwrap().contains(stored));
-        let masked = PulledPage::write(&rows, Cursor { version: 9 }, false, View::Masked).unwrap();
+        let masked = PulledPage::write(&rows, Cursor::at(9), false, View::Masked).unwrap();
         let read: PullResponse = serde_json::from_slice(&masked.body).unwrap();
         assert_eq!(
             serde_json::Value::Object(read.changes[0].fields.clone()),

@@ -1062,7 +1062,7 @@ async fn tombstones_wait_for_active_devices_and_a_cursor_behind_the_horizon_must
     fresh.sync(&t.secretary1).await.unwrap();
     assert!(!fresh.has("members", m));
     // A cursor from a future this database does not have is refused the same way.
-    let future = paicha_sync::cursor::Cursor { version: 1_000_000 }.encode();
+    let future = paicha_sync::cursor::Cursor::at(1_000_000).encode();
     let err = t
         .secretary1
         .pull(&paicha_client::PullQuery {
@@ -1540,4 +1540,90 @@ async fn a_pull_page_walks_the_version_index_even_before_the_table_is_analysed()
             }
         }
     }
+}
+
+/// A new phone's first sync of more than one page goes on to its end after tombstones above its
+/// first page were purged: a record deleted before the first page was read was never sent
+/// alive, so the chain's cursors know the tenant as of that first snapshot
+/// (`Cursor::complete_as_of`). Before, the second page was refused `resync_required`, and so
+/// was every retry from the start.
+#[tokio::test]
+async fn a_first_sync_of_many_pages_goes_on_after_tombstones_above_its_first_page_are_purged() {
+    use paicha_sync::horizon::{DEFAULT_MAX_AGE, purge};
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let ids: Vec<Uuid> = (0..30).map(|_| Uuid::now_v7()).collect();
+    let members = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            put(
+                i as i64 + 1,
+                "members",
+                *id,
+                t.branch1.id,
+                json!({"name": format!("党员{i}")}),
+            )
+        })
+        .collect();
+    t.secretary1.push("p", members).await.unwrap();
+    // Five deleted: their tombstones lie above the first page of 10.
+    let deletes = ids[..5]
+        .iter()
+        .enumerate()
+        .map(|(i, id)| paicha_tests::delete(100 + i as i64, "members", *id))
+        .collect();
+    let deleted = t.secretary1.push("p", deletes).await.unwrap();
+    assert!(
+        deleted
+            .results
+            .iter()
+            .all(|r| r.status == MutationStatus::Applied),
+        "{deleted:?}"
+    );
+    let pull = |cursor: Option<String>, limit: u64, device: &'static str| {
+        let client = t.secretary1.clone();
+        async move {
+            client
+                .pull(&paicha_client::PullQuery {
+                    cursor: cursor.as_deref(),
+                    limit: Some(limit),
+                    device_id: Some(device),
+                    ..Default::default()
+                })
+                .await
+        }
+    };
+    // The phone in use has everything: the tombstones are below the horizon and go.
+    let head = pull(None, 500, "phone-in-use").await.unwrap().cursor;
+    pull(Some(head), 500, "phone-in-use").await.unwrap();
+    let store = paicha_storage::Store::connect(&app.db.url).await.unwrap();
+    assert_eq!(
+        purge(&store, chrono::Utc::now(), DEFAULT_MAX_AGE)
+            .await
+            .unwrap(),
+        5
+    );
+    // A new phone pulls from the start, 10 a page: the 25 members alive, to the end.
+    let (mut cursor, mut pulled) = (None, Vec::new());
+    loop {
+        let page = pull(cursor.clone(), 10, "new-phone")
+            .await
+            .unwrap_or_else(|e| panic!("after {} changes: {e}", pulled.len()));
+        pulled.extend(page.changes.iter().map(|c| (c.id, c.deleted)));
+        cursor = Some(page.cursor);
+        if !page.has_more {
+            break;
+        }
+    }
+    assert_eq!(pulled.len(), 25, "{pulled:?}");
+    assert!(
+        pulled
+            .iter()
+            .all(|(id, deleted)| !deleted && !ids[..5].contains(id))
+    );
+    // An old cursor below the purged tombstones, outside a first sync, is still refused.
+    let old = paicha_sync::cursor::Cursor::at(3).encode();
+    let refused = pull(Some(old), 10, "old-phone").await.unwrap_err();
+    assert_eq!(refused.code(), Some("resync_required"), "{refused}");
 }

@@ -128,10 +128,7 @@ pub async fn push(
     }
     Ok(Json(PushResponse {
         results: outcome.results,
-        cursor: Cursor {
-            version: outcome.version,
-        }
-        .encode(),
+        cursor: Cursor::at(outcome.version).encode(),
     }))
 }
 
