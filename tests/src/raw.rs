@@ -343,3 +343,22 @@ pub async fn database_bytes(url: &str) -> anyhow::Result<u64> {
             .await?;
     Ok(u64::try_from(pages * size).unwrap_or(0))
 }
+
+/// On PostgreSQL, `n` copies of one member of the database at `url` (new ids, versions from
+/// 1,001 on), written straight into the table and not analysed: the size of a roster just
+/// imported, for the tests that hold a query's plan to its index (the push path would take
+/// minutes in a debug build). Returns the open connection, to analyse the table later.
+pub async fn copy_a_member(url: &str, n: u32) -> anyhow::Result<sqlx::PgConnection> {
+    let mut conn = sqlx::PgConnection::connect(url).await?;
+    sqlx::query(
+        "INSERT INTO members (id, tenant_id, org_unit_id, owner_path, version, deleted, \
+         fields, field_versions, created_at, created_by, updated_at, updated_by) \
+         SELECT gen_random_uuid(), m.tenant_id, m.org_unit_id, m.owner_path, 1000 + n, false, \
+         m.fields, m.field_versions, m.created_at, m.created_by, m.updated_at, m.updated_by \
+         FROM (SELECT * FROM members LIMIT 1) m, generate_series(1, $1) n",
+    )
+    .bind(i32::try_from(n)?)
+    .execute(&mut conn)
+    .await?;
+    Ok(conn)
+}

@@ -333,7 +333,6 @@ async fn the_search_in_a_body_answers_as_the_get_for_every_role() {
 async fn the_committees_member_list_reads_its_index_in_order() {
     use paicha_domain::ids::TenantId;
     use paicha_storage::{MemberSearch, Scope, Store};
-    use sqlx::Connection as _;
 
     let app = spawn_app().await;
     let t = app.tenant("lo").await;
@@ -355,19 +354,13 @@ async fn the_committees_member_list_reads_its_index_in_order() {
             .iter()
             .all(|r| r.status == MutationStatus::Applied)
     );
+    // As many again as a pushed roster of 50,000, not analysed.
     let mut pg = if app.db.engine == "postgres" {
-        let mut conn = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
-        sqlx::raw_sql(
-            "INSERT INTO members (id, tenant_id, org_unit_id, owner_path, version, deleted, \
-             fields, field_versions, created_at, created_by, updated_at, updated_by) \
-             SELECT gen_random_uuid(), m.tenant_id, m.org_unit_id, m.owner_path, 1000 + n, false, \
-             m.fields, m.field_versions, m.created_at, m.created_by, m.updated_at, m.updated_by \
-             FROM (SELECT * FROM members LIMIT 1) m, generate_series(1, 50000) n",
+        Some(
+            paicha_tests::raw::copy_a_member(&app.db.url, 50_000)
+                .await
+                .unwrap(),
         )
-        .execute(&mut conn)
-        .await
-        .unwrap();
-        Some(conn)
     } else {
         None
     };

@@ -1450,7 +1450,6 @@ async fn a_waiting_long_poll_is_answered_at_once_when_the_server_stops() {
 async fn a_pull_page_walks_the_version_index_even_before_the_table_is_analysed() {
     use paicha_domain::collection::Collection;
     use paicha_storage::{Scope, Store};
-    use sqlx::Connection as _;
 
     let app = spawn_app().await;
     let t = app.tenant("ix").await;
@@ -1472,21 +1471,13 @@ async fn a_pull_page_walks_the_version_index_even_before_the_table_is_analysed()
             .iter()
             .all(|r| r.status == MutationStatus::Applied)
     );
+    // As many again as a pushed roster of 50,000, not analysed.
     let mut pg = if app.db.engine == "postgres" {
-        let mut conn = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
-        // As many again as a pushed roster of 50,000, written straight into the table (the
-        // push path would take minutes in a debug build); not analysed.
-        sqlx::raw_sql(
-            "INSERT INTO members (id, tenant_id, org_unit_id, owner_path, version, deleted, \
-             fields, field_versions, created_at, created_by, updated_at, updated_by) \
-             SELECT gen_random_uuid(), m.tenant_id, m.org_unit_id, m.owner_path, 1000 + n, false, \
-             m.fields, m.field_versions, m.created_at, m.created_by, m.updated_at, m.updated_by \
-             FROM (SELECT * FROM members LIMIT 1) m, generate_series(1, 50000) n",
+        Some(
+            paicha_tests::raw::copy_a_member(&app.db.url, 50_000)
+                .await
+                .unwrap(),
         )
-        .execute(&mut conn)
-        .await
-        .unwrap();
-        Some(conn)
     } else {
         None
     };

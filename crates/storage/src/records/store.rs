@@ -227,9 +227,21 @@ impl Store {
         let statements =
             page_statements(self.engine, scope, reach, collections, after, limit, false);
         self.plan_pull_page(&txn, reach).await?;
+        let lines = self.explain(&txn, &statements).await?;
+        txn.commit().await?;
+        Ok(lines)
+    }
+
+    /// The plans the database chooses for `statements` in `txn`, one line per row of its
+    /// answer (`EXPLAIN` on PostgreSQL, `EXPLAIN QUERY PLAN` on SQLite).
+    async fn explain(
+        &self,
+        txn: &DatabaseTransaction,
+        statements: &[sea_orm::sea_query::SelectStatement],
+    ) -> StoreResult<Vec<String>> {
         let backend = txn.get_database_backend();
         let mut lines = Vec::new();
-        for select in &statements {
+        for select in statements {
             let statement = backend.build(select);
             let explain = sea_orm::Statement {
                 sql: match self.engine {
@@ -245,7 +257,6 @@ impl Store {
                 });
             }
         }
-        txn.commit().await?;
         Ok(lines)
     }
 
@@ -605,24 +616,7 @@ impl Store {
         let (count, page) = self.member_search_statements(scope, search);
         let txn = self.db.begin().await?;
         self.plan_member_list(&txn, scope, search).await?;
-        let backend = self.db.get_database_backend();
-        let mut lines = Vec::new();
-        for select in [count, page] {
-            let statement = backend.build(&select);
-            let explain = sea_orm::Statement {
-                sql: match self.engine {
-                    crate::Engine::Postgres => format!("EXPLAIN {}", statement.sql),
-                    crate::Engine::Sqlite => format!("EXPLAIN QUERY PLAN {}", statement.sql),
-                },
-                ..statement
-            };
-            for row in txn.query_all_raw(explain).await? {
-                lines.push(match self.engine {
-                    crate::Engine::Postgres => row.try_get_by_index::<String>(0)?,
-                    crate::Engine::Sqlite => row.try_get::<String>("", "detail")?,
-                });
-            }
-        }
+        let lines = self.explain(&txn, &[count, page]).await?;
         txn.commit().await?;
         Ok(lines)
     }
