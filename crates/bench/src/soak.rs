@@ -14,16 +14,17 @@
 //!   instances, woken by the devices' pushes;
 //! - a 花名册 workbook imported into a branch every 30–60 s (`office::Importer`), through
 //!   each instance in turn, by its secretary signed in with the password for it;
-//! - the kills: every 3–5 minutes (seeded), half of them while an import runs through the
-//!   faulty instance; it stays down 1–8 s, then starts again.
+//! - the kills: every 3–5 minutes (seeded), a third of them as soon as an import is in flight
+//!   through the faulty instance, a third as soon as a push is; it stays down 1–8 s, then
+//!   starts again.
 //!
 //! A request that gets no answer from the faulty instance because it was down or was killed
 //! meanwhile is a *cut connection*, sent again unchanged until answered (`fleet`); anything
 //! else that is not a 2xx answer (or a documented 503 "retry later") is an error. At the end
 //! every acknowledged write is checked against a full pull from the start (`check`), each
 //! device's replica against it, and the steady instance's resident memory at minute N against
-//! minute 10 (minute 1 for runs under 10 minutes). It prints a Markdown summary and fails if a
-//! check fails.
+//! minute 10 (minute 1 for runs under 10 minutes; each the median of the minute's samples,
+//! taken every 5 s). It prints a Markdown summary and fails if a check fails.
 
 mod check;
 mod device;
@@ -46,7 +47,7 @@ use paicha_tests::{Committee, TestDb, first_sign_in};
 use uuid::Uuid;
 
 use device::{Device, Shared};
-use fleet::{Endpoint, Fleet, Route};
+use fleet::{Endpoint, Fleet, Flight, Route};
 use office::{Importer, Poller};
 use report::{Kill, Sample};
 
@@ -270,16 +271,25 @@ pub async fn soak(args: &SoakArgs, database_url: Option<&str>) -> anyhow::Result
             break;
         }
         tokio::time::sleep_until(next.into()).await;
-        if rng.below(2) == 0 {
+        // A third of the kills wait for an import in flight through it, a third for a push,
+        // a third come whenever they come.
+        if let Some(what) = [Some(Flight::Import), Some(Flight::Push), None][rng.below(3) as usize]
+        {
+            let flying = fleet.flying(what);
             let until = Instant::now() + Duration::from_secs(90);
-            while Instant::now() < until && !fleet.import_on_faulty.load(Ordering::SeqCst) {
-                tokio::time::sleep(Duration::from_millis(10)).await;
+            while Instant::now() < until && flying.load(Ordering::SeqCst) == 0 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
             }
-            if fleet.import_on_faulty.load(Ordering::SeqCst) {
-                tokio::time::sleep(rng.millis(20, 300)).await;
-            }
+            // Into the request, not after it: a push takes a few milliseconds, an import
+            // some tens.
+            let into = match what {
+                Flight::Import => rng.millis(0, 40),
+                Flight::Push => rng.millis(0, 3),
+            };
+            tokio::time::sleep(into).await;
         }
-        let import_in_flight = fleet.import_on_faulty.load(Ordering::SeqCst);
+        let import_in_flight = fleet.imports_on_faulty.load(Ordering::SeqCst) > 0;
+        let push_in_flight = fleet.pushes_on_faulty.load(Ordering::SeqCst) > 0;
         fleet.going_down();
         faulty.kill();
         let at = start.elapsed();
@@ -309,6 +319,7 @@ pub async fn soak(args: &SoakArgs, database_url: Option<&str>) -> anyhow::Result
         kills.push(Kill {
             at,
             import_in_flight,
+            push_in_flight,
             down,
             restart,
         });
@@ -339,7 +350,7 @@ pub async fn soak(args: &SoakArgs, database_url: Option<&str>) -> anyhow::Result
         &samples,
         args.minutes,
     )
-    .await?;
+    .await;
     report::report(
         args, &shared, &kills, &samples, &finished, &polled, &importer, &checks,
     );
@@ -369,37 +380,57 @@ fn log_to(logs: Option<&Path>, name: &str) -> anyhow::Result<Stdio> {
     })
 }
 
-/// Each minute from the start of the load to its end: both instances' resident memory, and a
-/// line of progress.
+/// Resident memory is sampled this often; a minute's figure is the median of its samples.
+const SAMPLE_EVERY: Duration = Duration::from_secs(5);
+
+/// Both instances' resident memory every 5 s from the start of the load to its end, as one
+/// [`Sample`] a minute (minute 0: the one sample at the start), and a line of progress a
+/// minute.
 async fn sample(shared: Arc<Shared>, start: Instant, minutes: u64) -> Vec<Sample> {
     let fleet = &shared.fleet;
+    let rss = |route: Route| {
+        let pid = fleet.endpoint(route).pid.load(Ordering::SeqCst);
+        memory_of(pid).map(|(rss, _)| rss)
+    };
     let mut samples = Vec::new();
+    let mut at = start;
     for minute in 0..=minutes {
-        tokio::time::sleep_until((start + Duration::from_secs(minute * 60)).into()).await;
-        let rss = |route: Route| {
-            let pid = fleet.endpoint(route).pid.load(Ordering::SeqCst);
-            memory_of(pid).map(|(rss, _)| rss)
-        };
-        let steady = rss(Route::Steady);
-        let faulty = if fleet.is_down() {
-            None
-        } else {
-            rss(Route::Faulty)
+        let (mut steady, mut faulty) = (Vec::new(), Vec::new());
+        loop {
+            tokio::time::sleep_until(at.into()).await;
+            steady.extend(rss(Route::Steady));
+            if !fleet.is_down() {
+                faulty.extend(rss(Route::Faulty));
+            }
+            at += SAMPLE_EVERY;
+            if at > start + Duration::from_secs(minute * 60) {
+                break;
+            }
+        }
+        let middle = median(&mut steady);
+        let range = steady.first().copied().zip(steady.last().copied());
+        let sample = Sample {
+            minute,
+            steady: middle,
+            steady_range: range,
+            faulty: median(&mut faulty),
         };
         let (ok, cut, later, errors) = fleet.stats.totals();
         eprintln!(
-            "soak: minute {minute}: {ok} requests answered, {cut} cut, {later} retry-later, {errors} errors; steady {}, faulty {}",
-            mib(steady),
-            mib(faulty)
+            "soak: minute {minute}: {ok} requests answered, {cut} cut, {later} retry-later, {errors} errors; resident (median of the minute) steady {}, faulty {}",
+            mib(sample.steady),
+            mib(sample.faulty)
         );
         fleet.forget_acks(Duration::from_secs(120));
-        samples.push(Sample {
-            minute,
-            steady,
-            faulty,
-        });
+        samples.push(sample);
     }
     samples
+}
+
+/// The median of `values` (sorted in place: lowest first), if any.
+fn median(values: &mut [f64]) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied()
 }
 
 pub fn mib(m: Option<f64>) -> String {

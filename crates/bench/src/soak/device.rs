@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::Rng;
 use super::check::{Digest, Expect, Replica, digest};
-use super::fleet::{Fleet, Route};
+use super::fleet::{Fleet, Flight, Route};
 use super::session::Session;
 
 /// Photos above this are sent in chunks of it.
@@ -213,12 +213,14 @@ impl Device {
         let n = mutations.len();
         let device = self.name.clone();
         let token = self.session.access.clone();
+        let flight = fleet.in_flight(self.route, Flight::Push);
         let sent = fleet
             .send(kind, self.route, Some(&token), |conn| {
                 let (mutations, device) = (mutations.clone(), device.clone());
                 async move { conn.client.push(&device, mutations).await }
             })
             .await;
+        drop(flight);
         let sent = match sent {
             Ok(sent) => sent,
             Err(_) => {

@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use paicha_client::{Client, ClientError, ClientResult};
@@ -217,8 +217,28 @@ pub struct Fleet {
     stop: AtomicBool,
     /// When each version a push created was acknowledged (for the long-polls' wake-up time).
     acks: Mutex<BTreeMap<u64, Instant>>,
-    /// An import is in flight through the faulty instance (the killer may wait for one).
-    pub import_on_faulty: AtomicBool,
+    /// Imports and pushes in flight through the faulty instance (the killer may wait for
+    /// one).
+    pub imports_on_faulty: AtomicUsize,
+    pub pushes_on_faulty: AtomicUsize,
+}
+
+/// What the killer may wait to be in flight through the faulty instance.
+#[derive(Debug, Clone, Copy)]
+pub enum Flight {
+    Import,
+    Push,
+}
+
+/// A request counted in flight through the faulty instance while this lives.
+pub struct InFlight<'a>(Option<&'a AtomicUsize>);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(count) = self.0 {
+            count.fetch_sub(1, SeqCst);
+        }
+    }
 }
 
 impl Fleet {
@@ -229,7 +249,27 @@ impl Fleet {
             stats: Stats::default(),
             stop: AtomicBool::new(false),
             acks: Mutex::default(),
-            import_on_faulty: AtomicBool::new(false),
+            imports_on_faulty: AtomicUsize::new(0),
+            pushes_on_faulty: AtomicUsize::new(0),
+        }
+    }
+
+    /// Counts a request of `what` in flight through `route` (when it is the faulty instance)
+    /// until the returned guard is dropped.
+    pub fn in_flight(&self, route: Route, what: Flight) -> InFlight<'_> {
+        if route == Route::Steady {
+            return InFlight(None);
+        }
+        let count = self.flying(what);
+        count.fetch_add(1, SeqCst);
+        InFlight(Some(count))
+    }
+
+    /// The requests of `what` in flight through the faulty instance.
+    pub fn flying(&self, what: Flight) -> &AtomicUsize {
+        match what {
+            Flight::Import => &self.imports_on_faulty,
+            Flight::Push => &self.pushes_on_faulty,
         }
     }
 

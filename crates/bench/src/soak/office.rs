@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::Rng;
 use super::check::{Imported, Replica};
 use super::device::Shared;
-use super::fleet::{Fleet, Route};
+use super::fleet::{Fleet, Flight, Route};
 use super::session::Session;
 
 /// A user waiting for changes: long-polls (`wait=20`) from its own cursor, one after another.
@@ -203,9 +203,7 @@ impl Importer {
         }
         let body = workbook(&rows);
         let token = session.access.clone();
-        if route == Route::Faulty {
-            fleet.import_on_faulty.store(true, Ordering::SeqCst);
-        }
+        let flight = fleet.in_flight(route, Flight::Import);
         let answer = fleet
             .send("import", route, Some(&token), |conn| {
                 let body = body.clone();
@@ -235,7 +233,7 @@ impl Importer {
                 }
             })
             .await;
-        fleet.import_on_faulty.store(false, Ordering::SeqCst);
+        drop(flight);
         self.imports += 1;
         let sent = match answer {
             Ok(sent) => sent,

@@ -13,6 +13,7 @@ use crate::percentile;
 pub struct Kill {
     pub at: Duration,
     pub import_in_flight: bool,
+    pub push_in_flight: bool,
     pub down: Duration,
     pub restart: Duration,
 }
@@ -20,7 +21,11 @@ pub struct Kill {
 /// The memory of both instances at one minute of the load.
 pub struct Sample {
     pub minute: u64,
+    /// The median of the steady instance's samples in the minute (to its end), and their
+    /// lowest and highest.
     pub steady: Option<f64>,
+    pub steady_range: Option<(f64, f64)>,
+    /// The median of the faulty instance's samples in the minute while it was up.
     pub faulty: Option<f64>,
 }
 
@@ -53,9 +58,10 @@ pub fn report(
     println!("| cut connections of the killed instance (sent again until answered) | {cut} |");
     println!("| 503 retry-later answers (sent again) | {later} |");
     println!(
-        "| kills of the faulty instance (SIGKILL) | {} ({} with an import in flight through it) |",
+        "| kills of the faulty instance (SIGKILL) | {} ({} with an import in flight through it, {} with a push) |",
         kills.len(),
-        kills.iter().filter(|k| k.import_in_flight).count()
+        kills.iter().filter(|k| k.import_in_flight).count(),
+        kills.iter().filter(|k| k.push_in_flight).count()
     );
     let members = shared.next_member.load(Ordering::Relaxed);
     let pushed: usize = devices.iter().map(|d| d.members.len()).sum();
@@ -94,26 +100,39 @@ pub fn report(
         );
     }
 
-    println!("\n| kill | at minute | import in flight | down | starting again took |");
+    println!("\n| kill | at minute | in flight through it | down | starting again took |");
     println!("|---|---|---|---|---|");
     for (i, k) in kills.iter().enumerate() {
         println!(
             "| {} | {:.1} | {} | {:.1} s | {:.1} s |",
             i + 1,
             k.at.as_secs_f64() / 60.0,
-            if k.import_in_flight { "yes" } else { "no" },
+            match (k.import_in_flight, k.push_in_flight) {
+                (true, true) => "an import, a push",
+                (true, false) => "an import",
+                (false, true) => "a push",
+                (false, false) => "—",
+            },
             k.down.as_secs_f64(),
             k.restart.as_secs_f64()
         );
     }
 
     println!(
-        "\nResident memory (VmRSS) each minute, MiB (the faulty instance: of its current life):\n"
+        "\nResident memory (VmRSS, MiB) sampled every 5 s: each minute's median (the minute ending there), the steady instance's lowest–highest, and the faulty instance's median while it was up:\n"
     );
-    println!("| minute | steady | faulty |\n|---|---|---|");
+    println!("| minute | steady | steady: lowest–highest | faulty |\n|---|---|---|---|");
     for s in samples {
         let f = |m: Option<f64>| m.map_or_else(|| "—".to_owned(), |m| format!("{m:.1}"));
-        println!("| {} | {} | {} |", s.minute, f(s.steady), f(s.faulty));
+        let range = s
+            .steady_range
+            .map_or_else(|| "—".to_owned(), |(lo, hi)| format!("{lo:.1}–{hi:.1}"));
+        println!(
+            "| {} | {} | {range} | {} |",
+            s.minute,
+            f(s.steady),
+            f(s.faulty)
+        );
     }
 
     let notes = fleet.stats.notes();
