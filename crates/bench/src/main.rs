@@ -25,6 +25,13 @@
 //! database there), with many idle long-polls and two instances on one database besides. With
 //! `--url` it targets a running server instead (memory and raw storage are then not measured).
 //! It prints a Markdown table per database; the figures in docs/benchmarks.md come from it.
+//!
+//! `paicha-bench soak --minutes N --database-url postgres://…` is a soak instead (`soak`): two
+//! instances on one fresh PostgreSQL database, a steady mix of pushes, pulls, long-polls,
+//! imports, blob uploads and sign-ins from devices on both for N minutes, one instance killed
+//! (SIGKILL) and started again now and then; then every acknowledged write is checked to be
+//! pulled exactly once, and the resident memory of the instance never killed is compared
+//! between minute 10 and minute N.
 
 mod console;
 mod export;
@@ -32,6 +39,7 @@ mod instances;
 mod million;
 mod polls;
 mod push;
+mod soak;
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -57,6 +65,9 @@ const ADMIN_NEW_PASSWORD: &str = "bench-admin-new-password";
 
 #[derive(Debug, Parser)]
 struct Args {
+    /// Without a subcommand: the measurements above.
+    #[command(subcommand)]
+    command: Option<Command>,
     /// A running server to target instead of starting one.
     #[arg(long)]
     url: Option<String>,
@@ -113,6 +124,17 @@ struct Args {
     /// Internal: the database of the server run with `--serve-child`.
     #[arg(long, hide = true)]
     serve_db: Option<String>,
+    /// Internal: the address the server run with `--serve-child` listens on (default: a free
+    /// port of 127.0.0.1).
+    #[arg(long, hide = true)]
+    serve_listen: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Two instances on one PostgreSQL database under a steady mix for N minutes, one of them
+    /// killed and started again now and then; exits non-zero if a check fails.
+    Soak(soak::SoakArgs),
 }
 
 impl Args {
@@ -134,13 +156,21 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     if let Some(dir) = &args.serve_child {
         let db = args.serve_db.clone().context("--serve-db")?;
-        return runtime.block_on(serve_child(dir, db));
+        return runtime.block_on(serve_child(dir, db, args.serve_listen));
+    }
+    if let Some(Command::Soak(soak)) = &args.command {
+        return runtime.block_on(soak::soak(soak, args.database_url.as_deref()));
     }
     runtime.block_on(run(args))
 }
 
-/// The server side, in a process of its own.
-async fn serve_child(dir: &std::path::Path, database_url: String) -> anyhow::Result<()> {
+/// The server side, in a process of its own. On a given address (a server started again where
+/// it listened before) it tries for up to 15 s, while the old socket may linger.
+async fn serve_child(
+    dir: &std::path::Path,
+    database_url: String,
+    listen: Option<std::net::SocketAddr>,
+) -> anyhow::Result<()> {
     use paicha_server::config::{BootstrapAdmin, LogFormat, Secret};
     // To stderr, which the benchmark drops unless `PAICHA_BENCH_SERVER_LOG` is set.
     paicha_server::telemetry::init_logging(LogFormat::Text);
@@ -149,12 +179,22 @@ async fn serve_child(dir: &std::path::Path, database_url: String) -> anyhow::Res
         dir.to_path_buf(),
         Secret::new("bench-secret-bench-secret-bench-secret!!"),
     );
-    settings.listen = "127.0.0.1:0".parse()?;
+    settings.listen = listen.unwrap_or("127.0.0.1:0".parse()?);
     settings.bootstrap_admin = Some(BootstrapAdmin {
         username: ADMIN.to_owned(),
         password: Secret::new(ADMIN_PASSWORD),
     });
-    let app = paicha_server::Application::build(settings).await?;
+    let started = Instant::now();
+    let app = loop {
+        match paicha_server::Application::build(settings.clone()).await {
+            Ok(app) => break app,
+            Err(e) if listen.is_some() && started.elapsed() < Duration::from_secs(15) => {
+                eprintln!("not started yet: {e:#}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    };
     println!("LISTEN http://{}", app.local_addr()?);
     app.run_until_stopped(std::future::pending()).await?;
     Ok(())
@@ -169,20 +209,34 @@ impl Server {
     /// A server process on `db` (its files in a folder of `db`'s).
     fn start(db: &TestDb) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir_in(db.dir.path())?;
-        let mut child = Process::spawn(
-            Process::command(std::env::current_exe()?)
-                .arg("--serve-child")
-                .arg(dir.keep())
-                .arg("--serve-db")
-                .arg(&db.url)
-                .stdout(Stdio::piped())
-                .stderr(if std::env::var_os("PAICHA_BENCH_SERVER_LOG").is_some() {
-                    Stdio::inherit()
-                } else {
-                    Stdio::null()
-                }),
-            "the benchmark's server",
-        )?;
+        let stderr = if std::env::var_os("PAICHA_BENCH_SERVER_LOG").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        };
+        Self::start_in(&db.url, &dir.keep(), None, stderr)
+    }
+
+    /// A server process on the database at `database_url` with its data dir `dir`, listening
+    /// on `listen` (default: a free port), its log to `stderr`.
+    fn start_in(
+        database_url: &str,
+        dir: &std::path::Path,
+        listen: Option<std::net::SocketAddr>,
+        stderr: Stdio,
+    ) -> anyhow::Result<Self> {
+        let mut command = Process::command(std::env::current_exe()?);
+        command
+            .arg("--serve-child")
+            .arg(dir)
+            .arg("--serve-db")
+            .arg(database_url)
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+        if let Some(listen) = listen {
+            command.arg("--serve-listen").arg(listen.to_string());
+        }
+        let mut child = Process::spawn(&mut command, "the benchmark's server")?;
         let line = child.first_line();
         let url = line
             .strip_prefix("LISTEN ")
@@ -208,15 +262,27 @@ impl Server {
 
     /// (current, peak) resident memory of the server process, in MiB.
     fn memory(&self) -> Option<(f64, f64)> {
-        let pid = self.pid()?;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let field = |name: &str| -> Option<f64> {
-            let line = status.lines().find(|l| l.starts_with(name))?;
-            let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            Some(kb / 1024.0)
-        };
-        Some((field("VmRSS:")?, field("VmHWM:")?))
+        memory_of(self.pid()?)
     }
+
+    /// Kills the server process at once (SIGKILL, its whole process group), as a crash would,
+    /// and reaps it.
+    fn kill(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            child.kill();
+        }
+    }
+}
+
+/// (current, peak) resident memory of the process `pid` (`VmRSS`, `VmHWM`), in MiB.
+fn memory_of(pid: u32) -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb / 1024.0)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
 struct Tenant {

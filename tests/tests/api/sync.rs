@@ -1154,6 +1154,66 @@ async fn without_known_devices_tombstones_are_kept_until_the_upper_bound() {
     assert_eq!(purge(&store, later, DEFAULT_MAX_AGE).await.unwrap(), 1);
 }
 
+/// A purge that takes no tombstone leaves every cursor usable: a new phone's first sync (or a
+/// repair pull from the start) of more than one page, after a purge whose horizon followed the
+/// devices in use to the head, is served to the end, not refused with `resync_required` at its
+/// second page (found by the soak, `paicha-bench soak`: an instance's start-up purge).
+#[tokio::test]
+async fn a_purge_that_took_nothing_leaves_a_paged_pull_from_the_start_served() {
+    use paicha_sync::horizon::{DEFAULT_MAX_AGE, purge};
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let members: Vec<serde_json::Value> = (1..=30)
+        .map(|i| {
+            put(
+                i,
+                "members",
+                Uuid::now_v7(),
+                t.branch1.id,
+                json!({"name": format!("党员{i}")}),
+            )
+        })
+        .collect();
+    t.secretary1.push("p", members).await.unwrap();
+    // A phone in use has pulled everything (and said so on its next pull): the horizon is the
+    // head.
+    let pull = |cursor: Option<String>, limit: u64, device: &'static str| {
+        let client = t.secretary1.clone();
+        async move {
+            client
+                .pull(&paicha_client::PullQuery {
+                    cursor: cursor.as_deref(),
+                    limit: Some(limit),
+                    device_id: Some(device),
+                    ..Default::default()
+                })
+                .await
+        }
+    };
+    let head = pull(None, 500, "phone-in-use").await.unwrap().cursor;
+    pull(Some(head), 500, "phone-in-use").await.unwrap();
+    let store = paicha_storage::Store::connect(&app.db.url).await.unwrap();
+    assert_eq!(
+        purge(&store, chrono::Utc::now(), DEFAULT_MAX_AGE)
+            .await
+            .unwrap(),
+        0
+    );
+    // A new phone pulls from the start, 10 a page.
+    let (mut cursor, mut pulled) = (None, 0);
+    loop {
+        let page = pull(cursor.clone(), 10, "new-phone")
+            .await
+            .unwrap_or_else(|e| panic!("after {pulled} changes: {e}"));
+        pulled += page.changes.len();
+        cursor = Some(page.cursor);
+        if !page.has_more {
+            break;
+        }
+    }
+    assert_eq!(pulled, 30);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_retry_racing_its_original_applies_once() {
     let app = spawn_app().await;

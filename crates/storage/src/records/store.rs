@@ -441,32 +441,48 @@ impl Store {
         Ok(found)
     }
 
-    /// Deletes a tenant's tombstones up to `through` and records that cursors below it can no
-    /// longer be served, in one transaction (a pull sees both or neither).
+    /// Deletes a tenant's tombstones (and departures) up to `through` and records, in the same
+    /// transaction (a pull sees both or neither), that cursors below the highest one deleted
+    /// can no longer be served. Only what was deleted moves that mark: a purge that took
+    /// nothing leaves every cursor usable (a paged pull from the start, a new phone's first
+    /// sync, continues past it), and a cursor is refused only when a tombstone after it is gone.
     pub async fn purge_tombstones(&self, tenant_id: TenantId, through: u64) -> StoreResult<u64> {
         let txn = self.db.begin().await?;
         let mut purged = 0;
-        for collection in Collection::ALL {
-            let delete = Query::delete()
-                .from_table(collection.as_str())
+        let mut highest: u64 = 0;
+        let tables = Collection::ALL
+            .iter()
+            .map(|c| (c.as_str(), true))
+            // A departure is a tombstone of the scope the record left.
+            .chain([("sync_departures", false)]);
+        for (table, tombstones_only) in tables {
+            let mut gone = Query::select()
+                .expr(Expr::col("version").max())
+                .from(table)
                 .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
-                .and_where(Expr::col("deleted").eq(true))
                 .and_where(Expr::col("version").lte(to_i64(through)))
                 .to_owned();
+            let mut delete = Query::delete()
+                .from_table(table)
+                .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
+                .and_where(Expr::col("version").lte(to_i64(through)))
+                .to_owned();
+            if tombstones_only {
+                gone.and_where(Expr::col("deleted").eq(true));
+                delete.and_where(Expr::col("deleted").eq(true));
+            }
+            if let Some(row) = txn.query_one(&gone).await?
+                && let Some(version) = row.try_get_by_index::<Option<i64>>(0)?
+            {
+                highest = Ord::max(highest, to_u64(version));
+            }
             purged += txn.execute(&delete).await?.rows_affected();
         }
-        // A departure is a tombstone of the scope the record left.
-        let delete = Query::delete()
-            .from_table("sync_departures")
-            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
-            .and_where(Expr::col("version").lte(to_i64(through)))
-            .to_owned();
-        purged += txn.execute(&delete).await?.rows_affected();
         let update = Query::update()
             .table("sync_tenants")
-            .value("purged_through", to_i64(through))
+            .value("purged_through", to_i64(highest))
             .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
-            .and_where(Expr::col("purged_through").lt(to_i64(through)))
+            .and_where(Expr::col("purged_through").lt(to_i64(highest)))
             .to_owned();
         txn.execute(&update).await?;
         txn.commit().await?;
