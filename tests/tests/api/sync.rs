@@ -1178,17 +1178,7 @@ async fn a_purge_that_took_nothing_leaves_a_paged_pull_from_the_start_served() {
     // A phone in use has pulled everything (and said so on its next pull): the horizon is the
     // head.
     let pull = |cursor: Option<String>, limit: u64, device: &'static str| {
-        let client = t.secretary1.clone();
-        async move {
-            client
-                .pull(&paicha_client::PullQuery {
-                    cursor: cursor.as_deref(),
-                    limit: Some(limit),
-                    device_id: Some(device),
-                    ..Default::default()
-                })
-                .await
-        }
+        pull_as_device(t.secretary1.clone(), cursor, limit, device)
     };
     let head = pull(None, 500, "phone-in-use").await.unwrap().cursor;
     pull(Some(head), 500, "phone-in-use").await.unwrap();
@@ -1507,7 +1497,7 @@ async fn a_waiting_long_poll_is_answered_at_once_when_the_server_stops() {
 /// `(org_unit_id, version)` index, so a branch's pull does not read the tenant (issue #23 item
 /// 4): in order for one unit, sorted (only what the scope holds) for more.
 #[tokio::test]
-async fn a_pull_page_walks_the_version_index_even_before_the_table_is_analysed() {
+async fn a_pull_page_reads_its_scopes_index_in_order_even_before_the_table_is_analysed() {
     use paicha_domain::collection::Collection;
     use paicha_storage::{Scope, Store};
 
@@ -1633,17 +1623,7 @@ async fn a_first_sync_of_many_pages_goes_on_after_tombstones_above_its_first_pag
         "{deleted:?}"
     );
     let pull = |cursor: Option<String>, limit: u64, device: &'static str| {
-        let client = t.secretary1.clone();
-        async move {
-            client
-                .pull(&paicha_client::PullQuery {
-                    cursor: cursor.as_deref(),
-                    limit: Some(limit),
-                    device_id: Some(device),
-                    ..Default::default()
-                })
-                .await
-        }
+        pull_as_device(t.secretary1.clone(), cursor, limit, device)
     };
     // The phone in use has everything: the tombstones are below the horizon and go.
     let head = pull(None, 500, "phone-in-use").await.unwrap().cursor;
@@ -1677,4 +1657,21 @@ async fn a_first_sync_of_many_pages_goes_on_after_tombstones_above_its_first_pag
     let old = paicha_sync::cursor::Cursor::at(3).encode();
     let refused = pull(Some(old), 10, "old-phone").await.unwrap_err();
     assert_eq!(refused.code(), Some("resync_required"), "{refused}");
+}
+
+/// A page of `client`'s pull from `cursor` (none: from the start), as the device `device`.
+async fn pull_as_device(
+    client: paicha_client::Client,
+    cursor: Option<String>,
+    limit: u64,
+    device: &'static str,
+) -> paicha_client::ClientResult<paicha_domain::api::v1::PullResponse> {
+    client
+        .pull(&paicha_client::PullQuery {
+            cursor: cursor.as_deref(),
+            limit: Some(limit),
+            device_id: Some(device),
+            ..Default::default()
+        })
+        .await
 }
