@@ -26,6 +26,8 @@ mod m20261207_000010_create_sync_departures;
 mod m20261207_000020_index_members_by_unit_in_order;
 mod m20261207_000030_index_records_by_unit_and_version;
 mod m20261207_000040_index_members_by_name;
+mod m20261207_000050_create_member_name_grams;
+mod m20261207_000060_add_tenant_live_members;
 
 pub struct Migrator;
 
@@ -52,6 +54,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000020_index_members_by_unit_in_order::Migration),
             Box::new(m20261207_000030_index_records_by_unit_and_version::Migration),
             Box::new(m20261207_000040_index_members_by_name::Migration),
+            Box::new(m20261207_000050_create_member_name_grams::Migration),
+            Box::new(m20261207_000060_add_tenant_live_members::Migration),
         ]
     }
 }

@@ -2,9 +2,10 @@
 //! written straight through the driver (sqlx), with no paicha logic. The schema is paicha's own
 //! (its migrations, so the same tables, indexes and foreign keys), the connection is set up as
 //! paicha's store sets up its own (SQLite: WAL, `synchronous=FULL`, foreign keys on), and each
-//! batch is one transaction of two multi-row inserts, as a push writes them: the members (the
-//! same columns and JSON: fields and per-field versions) and a change-log row each (its changes
-//! a full copy of the fields, as `[null, value]` pairs, and two 64-character hashes). What a
+//! batch is one transaction of three multi-row inserts, as a push writes them: the members (the
+//! same columns and JSON: fields and per-field versions), a change-log row each (its changes
+//! a full copy of the fields, as `[null, value]` pairs, and two 64-character hashes) and the
+//! grams of their names (`paicha_storage::name_grams`). What a
 //! push does besides (parsing, validation, the ID-number and result lookups, the results it
 //! keeps, hashing, the tenant's counter) is left out: this is the limit a push is measured
 //! against, not a model of it.
@@ -37,6 +38,7 @@ const CHANGE_COLUMNS: [&str; 15] = [
     "prev_hash",
     "hash",
 ];
+const GRAM_COLUMNS: [&str; 3] = ["tenant_id", "gram", "member_id"];
 const JSON_COLUMNS: [&str; 3] = ["fields", "field_versions", "changes"];
 
 /// One bound value.
@@ -89,7 +91,8 @@ fn insert_sql(postgres: bool, table: &str, columns: &[&str], rows: usize) -> Str
     sql
 }
 
-/// The rows of one batch: members `first..first + n` with versions from `version + 1`.
+/// The rows of one batch: members `first..first + n` with versions from `version + 1`, their
+/// change-log rows and the grams of their names (`paicha_storage::name_grams`).
 fn batch_values(
     tenant: Uuid,
     branch: Uuid,
@@ -98,10 +101,11 @@ fn batch_values(
     first: usize,
     n: usize,
     version: i64,
-) -> (Vec<V>, Vec<V>) {
+) -> Batch {
     let now = Utc::now();
     let mut members = Vec::with_capacity(n * 15);
     let mut changes = Vec::with_capacity(n * 15);
+    let mut grams = Vec::with_capacity(n * 9);
     for i in 0..n {
         let v = version + 1 + i as i64;
         let Value::Object(fields) = crate::roster::member(first + i) else {
@@ -113,6 +117,13 @@ fn batch_values(
             .map(|(k, value)| (k.clone(), Value::Array(vec![Value::Null, value.clone()])))
             .collect();
         let id = Uuid::now_v7();
+        let name = fields
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        for gram in paicha_storage::name_grams(name) {
+            grams.extend([V::Id(tenant), V::Text(gram), V::Id(id)]);
+        }
         members.extend([
             V::Id(id),
             V::Id(tenant),
@@ -148,7 +159,19 @@ fn batch_values(
             V::Text(format!("{v:064x}")),
         ]);
     }
-    (members, changes)
+    Batch {
+        members,
+        changes,
+        grams,
+    }
+}
+
+/// One batch's values: `members` and `changes` a row each per member, `grams` three values a
+/// gram.
+struct Batch {
+    members: Vec<V>,
+    changes: Vec<V>,
+    grams: Vec<V>,
 }
 
 macro_rules! bind_all {
@@ -169,17 +192,34 @@ macro_rules! bind_all {
     }};
 }
 
-/// Inserts a batch's members and change-log rows (`n` of each) in the transaction `$txn`.
+/// Inserts a batch's members, change-log rows (`n` of each) and name grams in the transaction
+/// `$txn`.
 macro_rules! insert_batch {
-    ($txn:ident, $postgres:expr, $n:expr, $members:expr, $changes:expr) => {{
+    ($txn:ident, $postgres:expr, $n:expr, $batch:expr) => {{
+        let Batch {
+            members,
+            changes,
+            grams,
+        } = $batch;
         let sql = insert_sql($postgres, "members", &MEMBER_COLUMNS, $n);
-        bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql)), $members)
+        bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql)), members)
             .execute(&mut *$txn)
             .await?;
         let sql = insert_sql($postgres, "change_log", &CHANGE_COLUMNS, $n);
-        bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql)), $changes)
+        bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql)), changes)
             .execute(&mut *$txn)
             .await?;
+        if !grams.is_empty() {
+            let sql = insert_sql(
+                $postgres,
+                "member_name_grams",
+                &GRAM_COLUMNS,
+                grams.len() / 3,
+            );
+            bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql)), grams)
+                .execute(&mut *$txn)
+                .await?;
+        }
     }};
 }
 
@@ -250,7 +290,7 @@ pub async fn write_rows(url: &str, members: usize, batch: usize) -> anyhow::Resu
     on_connection!(url, sqlx::sqlite::SqliteSynchronous::Full, |conn| {
         for (b, first) in (0..members).step_by(batch).enumerate() {
             let n = batch.min(members - first);
-            let (m, c) = batch_values(
+            let values = batch_values(
                 tenant,
                 branch.id.uuid(),
                 &branch.path,
@@ -261,7 +301,7 @@ pub async fn write_rows(url: &str, members: usize, batch: usize) -> anyhow::Resu
             );
             let t = Instant::now();
             let mut txn = begin!().await?;
-            insert_batch!(txn, postgres, n, m, c);
+            insert_batch!(txn, postgres, n, values);
             txn.commit().await?;
             batches.push(t.elapsed());
         }
@@ -279,8 +319,9 @@ pub async fn write_rows(url: &str, members: usize, batch: usize) -> anyhow::Resu
 /// Loads `per_branch` roster rows into each of `branches` ((id, path)) of the live tenant
 /// `tenant` in the paicha database at `url`, straight through the driver: members and their
 /// change-log rows as [`write_rows`] writes them (so the tenant's audit chain is not a valid
-/// chain afterwards: for benchmarks only), versions after the tenant's current one, then the
-/// tenant's counter moved past them. Roster indices start at `first_member`. Returns how many
+/// chain afterwards: for benchmarks only) and the grams of their names, versions after the
+/// tenant's current one, then the tenant's counter moved past them and its count of live members
+/// up by them. Roster indices start at `first_member`. Returns how many
 /// rows were written.
 pub async fn load_tenant(
     url: &str,
@@ -297,9 +338,11 @@ pub async fn load_tenant(
         "SELECT version FROM sync_tenants WHERE tenant_id = ?"
     };
     let bump_sql = if postgres {
-        "UPDATE sync_tenants SET version = $1 WHERE tenant_id = $2"
+        "UPDATE sync_tenants SET version = $1, live_members = live_members + $2 \
+         WHERE tenant_id = $3"
     } else {
-        "UPDATE sync_tenants SET version = ? WHERE tenant_id = ?"
+        "UPDATE sync_tenants SET version = ?, live_members = live_members + ? \
+         WHERE tenant_id = ?"
     };
     on_connection!(url, sqlx::sqlite::SqliteSynchronous::Normal, |conn| {
         let mut version: i64 = sqlx::query_scalar(version_sql)
@@ -308,12 +351,13 @@ pub async fn load_tenant(
             .await?;
         for (b, (branch, path)) in branches.iter().enumerate() {
             let first = first_member + b * per_branch;
-            let (m, c) = batch_values(tenant, *branch, path, user, first, per_branch, version);
+            let values = batch_values(tenant, *branch, path, user, first, per_branch, version);
             let mut txn = begin!().await?;
-            insert_batch!(txn, postgres, per_branch, m, c);
+            insert_batch!(txn, postgres, per_branch, values);
             version += per_branch as i64;
             sqlx::query(bump_sql)
                 .bind(version)
+                .bind(per_branch as i64)
                 .bind(tenant)
                 .execute(&mut *txn)
                 .await?;
@@ -321,6 +365,19 @@ pub async fn load_tenant(
         }
     });
     Ok(branches.len() * per_branch)
+}
+
+/// On PostgreSQL, what autovacuum does soon after a bulk load, done at once: `VACUUM (ANALYZE)`
+/// of the database at `url` (the visibility map lets a count read an index alone; the planner
+/// learns the tables' sizes). Nothing on SQLite, which has no such daemon. Returns whether it
+/// ran.
+pub async fn settle(url: &str) -> anyhow::Result<bool> {
+    if !url.starts_with("postgres") {
+        return Ok(false);
+    }
+    let mut conn = sqlx::PgConnection::connect(url).await?;
+    sqlx::raw_sql("VACUUM (ANALYZE)").execute(&mut conn).await?;
+    Ok(true)
 }
 
 /// The bytes the database at `url` takes: on PostgreSQL the database's size
@@ -358,6 +415,24 @@ pub async fn copy_a_member(url: &str, n: u32) -> anyhow::Result<sqlx::PgConnecti
          FROM (SELECT * FROM members LIMIT 1) m, generate_series(1, $1) n",
     )
     .bind(i32::try_from(n)?)
+    .execute(&mut conn)
+    .await?;
+    // Counted among the tenant's live members, and their names in the name index, as a push
+    // writes them (`paicha_storage::name_grams`).
+    sqlx::query(
+        "UPDATE sync_tenants SET live_members = live_members + $1 \
+         WHERE tenant_id = (SELECT tenant_id FROM members LIMIT 1)",
+    )
+    .bind(i64::from(n))
+    .execute(&mut conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO member_name_grams (tenant_id, gram, member_id) \
+         SELECT DISTINCT m.tenant_id, lower(substr(m.name, i, 2)), m.id \
+         FROM (SELECT tenant_id, id, fields->>'name' AS name FROM members \
+               WHERE version > 1000 AND fields->>'name' <> '') m, \
+              generate_series(1, char_length(m.name)) AS i",
+    )
     .execute(&mut conn)
     .await?;
     Ok(conn)

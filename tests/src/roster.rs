@@ -35,6 +35,51 @@ const DESTINATIONS: [(&str, &str); 3] = [
     ("浙江省杭州市余杭区", "随子女居住"),
 ];
 
+/// Common surnames, the most common first.
+const SURNAMES: [&str; 100] = [
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "林", "高", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾",
+    "肖", "田", "董", "袁", "潘", "于", "蒋", "蔡", "余", "杜", "叶", "程", "苏", "魏", "吕", "丁",
+    "任", "沈", "姚", "卢", "姜", "崔", "钟", "谭", "陆", "汪", "范", "金", "石", "廖", "贾", "夏",
+    "韦", "付", "方", "白", "邹", "孟", "熊", "秦", "邱", "江", "尹", "薛", "闫", "段", "雷", "侯",
+    "龙", "史", "陶", "黎", "贺", "顾", "毛", "郝", "龚", "邵", "万", "钱", "严", "覃", "武", "戴",
+    "莫", "孔", "向", "汤",
+];
+
+/// Characters common in given names.
+const GIVEN: [&str; 120] = [
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
+    "超", "秀", "霞", "平", "刚", "桂", "英", "华", "建", "国", "文", "红", "玉", "兰", "志", "海",
+    "波", "宁", "东", "林", "春", "燕", "凤", "梅", "晓", "利", "辉", "鹏", "飞", "俊", "峰", "浩",
+    "宇", "斌", "婷", "雪", "琳", "慧", "萍", "云", "成", "新", "民", "忠", "德", "福", "金", "荣",
+    "立", "学", "玲", "萱", "亮", "光", "永", "庆", "丹", "淑", "欣", "佳", "瑞", "振", "清", "阳",
+    "思", "雨", "子", "晨", "博", "凯", "卫", "生", "祥", "龙", "长", "昌", "彬", "健", "帅", "松",
+    "梓", "涵", "嘉", "怡", "秋", "月", "冬", "喜", "爱", "兵", "胜", "江", "山", "元", "正", "义",
+    "和", "仁", "家", "宏", "泽", "坤", "彩", "莉",
+];
+
+/// A well-mixed 64-bit number of `n` (splitmix64's finaliser).
+fn mix(n: u64) -> u64 {
+    let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The name of the `n`th member: a surname (the common ones more often, as in life) and a given
+/// name of one character (one in four) or two. Names repeat, as they do in a district.
+pub fn name_of(n: usize) -> String {
+    let h = mix(n as u64);
+    // The product of two uniform numbers leans towards the first surnames.
+    let surname = ((h % 100) * ((h >> 8) % 100) / 100) as usize;
+    let first = GIVEN[((h >> 16) % 120) as usize];
+    let mut name = format!("{}{first}", SURNAMES[surname]);
+    if !(h >> 24).is_multiple_of(4) {
+        name.push_str(GIVEN[((h >> 32) % 120) as usize]);
+    }
+    name
+}
+
 /// `days` after 1950-01-01 as `(year, month, day)`.
 fn date_from(days: u32) -> (i32, u32, u32) {
     let mut d = days;
@@ -111,7 +156,7 @@ pub fn member(n: usize) -> Value {
     let lost = n % 50 == 7;
     let work_unit = WORK_UNITS[n % WORK_UNITS.len()];
     let fields = json!({
-        "name": format!("党员{:06}", n + 1),
+        "name": name_of(n),
         "gender": if male { "male" } else { "female" },
         "id_number": number,
         "birth_date": format!("{by:04}-{bm:02}-{bd:02}"),

@@ -31,8 +31,9 @@ pub use error::StoreError;
 pub use object_store::aws::AmazonS3ConfigKey as ObjectStoreConfigKey;
 pub use org_units::{NewOrgUnit, OrgUnitRecord};
 pub use records::{
-    ById, ChangeEntry, ChangeRow, ConflictRow, Departure, FactRow, GENESIS_HASH, MemberSearch,
-    PageCursor, Place, PullPage, RECORD_COLUMNS, RecordRow, Scope, SyncTxn, TenantChanges,
+    ById, ChangeEntry, ChangeRow, ConflictRow, Departure, FactRow, GENESIS_HASH, MemberChange,
+    MemberSearch, PageCursor, Place, PullPage, RECORD_COLUMNS, RecordRow, Scope, SyncTxn,
+    TenantChanges, name_grams,
 };
 pub use reports::ReportRecord;
 pub use users::{NewUser, UserRecord};

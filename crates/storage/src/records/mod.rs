@@ -759,9 +759,12 @@ pub struct SyncTxn {
 /// The hash before a tenant's first audit entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+mod names;
 mod pages;
 mod store;
 mod txn;
+
+pub use names::{MemberChange, grams as name_grams};
 
 pub use pages::PageCursor;
 

@@ -13,6 +13,7 @@ use sea_orm::{
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::names::Probe;
 use super::*;
 
 impl Store {
@@ -597,9 +598,10 @@ impl Store {
         scope: Scope<'_>,
         search: MemberSearch<'_>,
     ) -> StoreResult<(u64, Vec<(Uuid, UnitId, u64, Map<String, Value>)>)> {
-        let (count, page) = self.member_search_statements(scope, search);
         let txn = self.db.begin().await?;
         self.plan_member_list(&txn, scope, search).await?;
+        let probe = self.name_probe(&txn, scope, search).await?;
+        let (count, page) = self.member_search_statements(scope, search, probe.as_ref());
         let total: i64 = match txn.query_one(&count).await? {
             Some(row) => row.try_get("", "n")?,
             None => 0,
@@ -629,9 +631,10 @@ impl Store {
         scope: Scope<'_>,
         search: MemberSearch<'_>,
     ) -> StoreResult<Vec<String>> {
-        let (count, page) = self.member_search_statements(scope, search);
         let txn = self.db.begin().await?;
         self.plan_member_list(&txn, scope, search).await?;
+        let probe = self.name_probe(&txn, scope, search).await?;
+        let (count, page) = self.member_search_statements(scope, search, probe.as_ref());
         let lines = self.explain(&txn, &[count, page]).await?;
         txn.commit().await?;
         Ok(lines)
@@ -657,11 +660,52 @@ impl Store {
         Ok(())
     }
 
-    /// [`Store::search_members`]'s statements: how many match, and the page.
+    /// How the name index is to find the members `search`'s text may name: of a text's pairs,
+    /// the one held by the fewest members of the tenant (counted up to a thousand each), with
+    /// the next fewest when the first is that common. `None` without a text.
+    async fn name_probe(
+        &self,
+        txn: &DatabaseTransaction,
+        scope: Scope<'_>,
+        search: MemberSearch<'_>,
+    ) -> StoreResult<Option<Probe>> {
+        const CAP: u64 = 1_000;
+        let Some(text) = search.text.map(str::trim).filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        let Some(Probe::Pairs(pairs)) = Probe::of(text) else {
+            return Ok(Probe::of(text));
+        };
+        if pairs.len() == 1 {
+            return Ok(Some(Probe::Pairs(pairs)));
+        }
+        let mut counted = Vec::with_capacity(pairs.len());
+        for pair in pairs {
+            let select = super::names::postings(scope.tenant_id(), &pair, CAP);
+            let n: i64 = match txn.query_one(&select).await? {
+                Some(row) => row.try_get("", "n")?,
+                None => 0,
+            };
+            counted.push((n, pair));
+        }
+        counted.sort();
+        let keep = if counted[0].0 >= i64::try_from(CAP).unwrap_or(i64::MAX) {
+            2
+        } else {
+            1
+        };
+        Ok(Some(Probe::Pairs(
+            counted.into_iter().take(keep).map(|(_, p)| p).collect(),
+        )))
+    }
+
+    /// [`Store::search_members`]'s statements: how many match, and the page; `probe` is how the
+    /// name index narrows a search with a text ([`Store::name_probe`]).
     fn member_search_statements(
         &self,
         scope: Scope<'_>,
         search: MemberSearch<'_>,
+        probe: Option<&Probe>,
     ) -> (
         sea_orm::sea_query::SelectStatement,
         sea_orm::sea_query::SelectStatement,
@@ -683,8 +727,27 @@ impl Store {
         let mut cond = scope
             .holds_condition(Collection::Members)
             .add(Expr::cust("NOT deleted"));
+        // With a text, the members the indexes find ([`super::names::candidates`]), each then
+        // tested.
+        let mut found = None;
         if let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) {
-            // LIKE's own characters are taken literally.
+            // The members to test: those the name index and the ID-number index find.
+            let number = field("id_number");
+            let upper = text.to_uppercase();
+            let by_number = match id_prefix.then(|| super::names::id_number_range(&upper)) {
+                Some(Some((low, high))) => Expr::cust(number.clone())
+                    .gte(low)
+                    .and(Expr::cust(number).lte(high)),
+                _ => Expr::cust(number).eq(upper.clone()),
+            };
+            if let Some(probe) = probe {
+                found = Some(super::names::candidates(
+                    scope.tenant_id(),
+                    probe,
+                    by_number,
+                ));
+            }
+            // Each of them tested: LIKE's own characters are taken literally.
             let escaped: String = text
                 .chars()
                 .flat_map(|c| match c {
@@ -723,14 +786,41 @@ impl Store {
                 Cond::all().add(is)
             });
         }
-        let count = Query::select()
-            .expr_as(Expr::cust("COUNT(*)"), "n")
-            .from(Collection::Members.as_str())
-            .cond_where(cond.clone())
-            .to_owned();
-        let page = Query::select()
+        // The members found are read first, each by its key: a `CROSS JOIN`, which SQLite
+        // never reorders (left to itself it walked the list's index over every member of the
+        // tenant and tested each against the ones found); PostgreSQL plans it as any join.
+        let from = |select: &mut sea_orm::sea_query::SelectStatement| match &found {
+            Some(found) => {
+                select
+                    .from_subquery(found.clone(), "found")
+                    .cross_join(Collection::Members.as_str())
+                    .and_where(Expr::col(("found", "member_id")).equals("id"));
+            }
+            None => {
+                select.from(Collection::Members.as_str());
+            }
+        };
+        // Every live member of the tenant: the count the push keeps, not a count of them all.
+        let has_text = text.map(str::trim).is_some_and(|t| !t.is_empty());
+        let count =
+            if scope.is_tenant_root() && !has_text && ids.is_empty() && roster_status.is_none() {
+                Query::select()
+                    .expr_as(Expr::col("live_members"), "n")
+                    .from("sync_tenants")
+                    .and_where(Expr::col("tenant_id").eq(scope.tenant_id().uuid()))
+                    .to_owned()
+            } else {
+                let mut count = Query::select()
+                    .expr_as(Expr::cust("COUNT(*)"), "n")
+                    .cond_where(cond.clone())
+                    .to_owned();
+                from(&mut count);
+                count
+            };
+        let mut page = Query::select();
+        from(&mut page);
+        let page = page
             .columns(["id", "org_unit_id", "version", "fields"])
-            .from(Collection::Members.as_str())
             .cond_where(cond)
             .order_by_expr(Expr::cust(field("name")), Order::Asc)
             .order_by("id", Order::Asc)

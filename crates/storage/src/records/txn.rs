@@ -384,6 +384,17 @@ impl SyncTxn {
         columns: [&'static str; N],
         rows: impl IntoIterator<Item = [SeaValue; N]>,
     ) -> StoreResult<()> {
+        self.insert_rows_then(table, columns, rows, "").await
+    }
+
+    /// [`SyncTxn::insert_rows`], each statement ending with `tail` (this crate's own words).
+    async fn insert_rows_then<const N: usize>(
+        &self,
+        table: &'static str,
+        columns: [&'static str; N],
+        rows: impl IntoIterator<Item = [SeaValue; N]>,
+        tail: &'static str,
+    ) -> StoreResult<()> {
         let backend = self.txn.get_database_backend();
         // Collected before the first await: the caller's iterator (a closure over borrowed
         // rows) is then not part of this future, which must stay `Send` for any lifetime.
@@ -398,7 +409,8 @@ impl SyncTxn {
             for row in rows.by_ref().take(per_statement) {
                 values.extend(row);
             }
-            let sql = insert_sql(backend, table, &columns, values.len() / N);
+            let mut sql = insert_sql(backend, table, &columns, values.len() / N);
+            sql.push_str(tail);
             self.txn
                 .execute_raw(Statement::from_sql_and_values(backend, sql, values))
                 .await?;
@@ -415,6 +427,48 @@ impl SyncTxn {
                 .map(|r| record_values(r));
             self.insert_rows(collection.as_str(), RECORD_COLUMNS, of_collection)
                 .await?;
+        }
+        Ok(())
+    }
+
+    /// Keeps what follows the tenant's members in step with the members this transaction wrote:
+    /// the name index (`member_name_grams`: each member's grams its write removed are deleted,
+    /// those it added inserted, a gram already there left as it is) and the tenant's count of
+    /// live members (`sync_tenants.live_members`).
+    pub async fn index_members(&self, changes: &[MemberChange]) -> StoreResult<()> {
+        let tenant = self.tenant_id.uuid();
+        let mut added = Vec::new();
+        for change in changes {
+            let (removed, new) = change.diff();
+            if !removed.is_empty() {
+                let statement = Query::delete()
+                    .from_table("member_name_grams")
+                    .and_where(Expr::col("tenant_id").eq(tenant))
+                    .and_where(Expr::col("member_id").eq(change.member_id))
+                    .and_where(Expr::col("gram").is_in(removed))
+                    .to_owned();
+                self.txn.execute(&statement).await?;
+            }
+            added.extend(
+                new.into_iter()
+                    .map(|gram| [tenant.into(), gram.into(), change.member_id.into()]),
+            );
+        }
+        self.insert_rows_then(
+            "member_name_grams",
+            ["tenant_id", "gram", "member_id"],
+            added,
+            " ON CONFLICT DO NOTHING",
+        )
+        .await?;
+        let delta: i64 = changes.iter().map(MemberChange::live_delta).sum();
+        if delta != 0 {
+            let update = Query::update()
+                .table("sync_tenants")
+                .value("live_members", Expr::col("live_members").add(delta))
+                .and_where(Expr::col("tenant_id").eq(tenant))
+                .to_owned();
+            self.txn.execute(&update).await?;
         }
         Ok(())
     }

@@ -10,7 +10,9 @@ use paicha_domain::api::v1::Mutation;
 use paicha_domain::campaign::Plan;
 use paicha_domain::collection::Collection;
 use paicha_domain::ids::UnitId;
-use paicha_storage::{ById, ChangeEntry, ConflictRow, Departure, OrgUnitRecord, RecordRow, Scope};
+use paicha_storage::{
+    ById, ChangeEntry, ConflictRow, Departure, MemberChange, OrgUnitRecord, RecordRow, Scope,
+};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -97,6 +99,21 @@ pub(crate) struct Batch<'a, R> {
     pub(crate) blob_refs: BlobRefs,
     /// The paths records left (moved or re-addressed), in order.
     pub(crate) departures: Vec<Departure>,
+    /// Each member the batch writes, as it stood before the batch ([`member_state`]): what the
+    /// name index and the tenant's count of live members follow ([`Batch::member_changes`]).
+    members_before: HashMap<Uuid, Option<Option<String>>>,
+}
+
+/// A member as the name index and the count of live members see it: `None` when deleted, else
+/// its name (not empty) if it has one.
+fn member_state(row: &RecordRow) -> Option<Option<String>> {
+    (!row.deleted).then(|| {
+        row.fields
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+    })
 }
 
 impl<'a, R: Reader> Batch<'a, R> {
@@ -129,6 +146,7 @@ impl<'a, R: Reader> Batch<'a, R> {
             follow_ups: Vec::new(),
             blob_refs: Vec::new(),
             departures: Vec::new(),
+            members_before: HashMap::new(),
         }
     }
 
@@ -147,6 +165,28 @@ impl<'a, R: Reader> Batch<'a, R> {
             .iter()
             .filter_map(|key| self.records.get(key).and_then(Option::as_ref))
             .collect()
+    }
+
+    /// The members the batch made, deleted or renamed, by id.
+    pub(crate) fn member_changes(&self) -> Vec<MemberChange> {
+        let mut changes: Vec<MemberChange> = self
+            .members_before
+            .iter()
+            .filter_map(|(id, before)| {
+                let after = self
+                    .records
+                    .get(&(Collection::Members, *id))
+                    .and_then(Option::as_ref)
+                    .and_then(member_state);
+                (*before != after).then(|| MemberChange {
+                    member_id: *id,
+                    before: before.clone(),
+                    after,
+                })
+            })
+            .collect();
+        changes.sort_by_key(|c| c.member_id);
+        changes
     }
 
     /// The existing records the batch changes, as they stand after it, in order.
@@ -387,6 +427,17 @@ impl<'a, R: Reader> Batch<'a, R> {
         if row.collection == Collection::Campaigns {
             // The plan is read again when next needed.
             self.plan = None;
+        }
+        if row.collection == Collection::Members && !self.members_before.contains_key(&row.id) {
+            let before = if created {
+                None
+            } else {
+                self.records
+                    .get(&key)
+                    .and_then(Option::as_ref)
+                    .and_then(member_state)
+            };
+            self.members_before.insert(row.id, before);
         }
         if created {
             self.created.push(key);

@@ -393,6 +393,7 @@ async fn flush(
     for row in batch.changed_rows() {
         txn.update_record(row).await?;
     }
+    txn.index_members(&batch.member_changes()).await?;
     txn.record_departures(&batch.departures).await?;
     for row in batch.departed_rows() {
         txn.move_conflicts(row).await?;
