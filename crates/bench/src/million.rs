@@ -115,6 +115,8 @@ pub async fn million(
     }
     let tree_secs = made.elapsed().as_secs_f64();
 
+    // What the database held before (the other sections' tenants, in a full run).
+    let bytes_before = paicha_tests::raw::database_bytes(&db.url).await?;
     let loading = Instant::now();
     let loaded =
         paicha_tests::raw::load_tenant(&db.url, c.unit.tenant_id, &all, per_branch, 0).await?;
@@ -215,12 +217,14 @@ pub async fn million(
             ),
         ));
     }
-    let bytes = paicha_tests::raw::database_bytes(&db.url).await?;
+    let bytes = paicha_tests::raw::database_bytes(&db.url)
+        .await?
+        .saturating_sub(bytes_before);
     rows.push((
         "the database on disk, per member".into(),
         format!("{:.0} B", bytes as f64 / loaded as f64),
         format!(
-            "{:.0} MiB in all, every table and index (the members, their change log, the units)",
+            "{:.0} MiB added by this tenant, every table and index (the members, their change log, name index, the units)",
             bytes as f64 / (1024.0 * 1024.0)
         ),
     ));
