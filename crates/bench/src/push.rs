@@ -156,7 +156,7 @@ pub async fn raw(postgres: Option<&str>, members: usize, rows: &mut Rows) -> any
     let secs = run.elapsed.as_secs_f64();
     let rate = members as f64 / secs;
     rows.push((
-        "raw storage: the same rows through sqlx, 500 a transaction (members and a change-log row each), one connection".into(),
+        "raw storage: the same rows through sqlx, 500 a transaction (members, a change-log row each, their name grams), one connection".into(),
         format!("{rate:.0} rows/s"),
         format!(
             "{members} rows in {secs:.2} s of transactions; batch p50 {:.1} ms, p99 {:.1} ms",
