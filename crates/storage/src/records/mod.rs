@@ -759,6 +759,7 @@ pub struct SyncTxn {
 /// The hash before a tenant's first audit entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+mod member_list;
 mod names;
 mod pages;
 mod store;
