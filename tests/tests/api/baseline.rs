@@ -277,7 +277,23 @@ async fn late_members_are_judged_by_the_same_rule_and_found_means_a_find() {
         .user_at(&t.admin, "org-office", Role::OrgOffice, &t.committee)
         .await;
     let (campaign, m) = campaign_and_roster(&app, &t).await;
+    let before = t
+        .admin
+        .members(None, None, None, Some(1), None)
+        .await
+        .unwrap()
+        .total;
     office.freeze_baseline(campaign).await.unwrap();
+    // Fixing the baseline writes every member and makes none: the list's total (the tenant's
+    // count of live members) is unchanged.
+    let after = t
+        .admin
+        .members(None, None, None, Some(1), None)
+        .await
+        .unwrap()
+        .total;
+    assert!(before > 0);
+    assert_eq!(after, before);
 
     // Added after the fix, with no facts; they come a week later.
     let late = Uuid::now_v7();

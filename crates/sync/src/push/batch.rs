@@ -167,6 +167,16 @@ impl<'a, R: Reader> Batch<'a, R> {
             .collect()
     }
 
+    /// Notes `row`, an existing member as read, as its state before the batch, unless the
+    /// batch already has one for it.
+    fn note_member_before(&mut self, row: &RecordRow) {
+        if row.collection == Collection::Members {
+            self.members_before
+                .entry(row.id)
+                .or_insert_with(|| member_state(row));
+        }
+    }
+
     /// The members the batch made, deleted or renamed, by id.
     pub(crate) fn member_changes(&self) -> Vec<MemberChange> {
         let mut changes: Vec<MemberChange> = self
@@ -432,10 +442,13 @@ impl<'a, R: Reader> Batch<'a, R> {
             let before = if created {
                 None
             } else {
-                self.records
-                    .get(&key)
-                    .and_then(Option::as_ref)
-                    .and_then(member_state)
+                // Every caller writing an existing member read it through the batch (`record`)
+                // or noted it first (`server_patch`); a member the batch never saw is taken as
+                // it is written, changing no count.
+                match self.records.get(&key) {
+                    Some(read) => read.as_ref().and_then(member_state),
+                    None => member_state(&row),
+                }
             };
             self.members_before.insert(row.id, before);
         }
@@ -522,6 +535,9 @@ impl<'a, R: Reader> Batch<'a, R> {
         if changed.is_empty() {
             return;
         }
+        // The row as read: what it was before the batch when the batch has not written it
+        // (a row read through `live_under` is not kept in `records`).
+        self.note_member_before(&row);
         let version = self.next_version();
         let mut changes = Map::new();
         for (field, new) in changed {
