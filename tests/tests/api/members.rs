@@ -2,6 +2,8 @@
 //! state, page through them; ID numbers masked for roles that do not need them.
 
 use paicha_domain::api::v1::MutationStatus;
+
+use crate::baseline::applied;
 use paicha_domain::role::Role;
 use paicha_tests::{id_number, put, spawn_app};
 use reqwest::StatusCode;
@@ -347,13 +349,7 @@ async fn the_committees_member_list_reads_its_index_in_order() {
             )
         })
         .collect();
-    let response = t.secretary1.push("phone", mutations).await.unwrap();
-    assert!(
-        response
-            .results
-            .iter()
-            .all(|r| r.status == MutationStatus::Applied)
-    );
+    applied(&t.secretary1, mutations).await;
     // As many again as a pushed roster of 50,000, not analysed.
     let mut pg = if app.db.engine == "postgres" {
         Some(
@@ -511,13 +507,7 @@ async fn a_search_through_the_name_index_finds_what_a_scan_finds() {
     batch.push(delete(42, "members", ids[1]));
     live.remove(&ids[1]);
     let mut mutation = 43;
-    let pushed = t.secretary1.push("p", batch).await.unwrap();
-    assert!(
-        pushed
-            .results
-            .iter()
-            .all(|r| r.status == MutationStatus::Applied)
-    );
+    applied(&t.secretary1, batch).await;
     // In later batches: renames (twice for some) and deletions.
     for round in 0..2 {
         let mut batch = Vec::new();
@@ -538,15 +528,7 @@ async fn a_search_through_the_name_index_finds_what_a_scan_finds() {
             }
             mutation += 1;
         }
-        let pushed = t.secretary1.push("p", batch).await.unwrap();
-        assert!(
-            pushed
-                .results
-                .iter()
-                .all(|r| r.status == MutationStatus::Applied),
-            "{:?}",
-            pushed.results
-        );
+        applied(&t.secretary1, batch).await;
     }
 
     // What a scan finds: SQLite's LIKE ignores the case of ASCII letters, PostgreSQL's does not.
