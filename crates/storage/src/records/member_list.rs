@@ -99,12 +99,10 @@ impl Store {
         let Some(text) = search.text.map(str::trim).filter(|t| !t.is_empty()) else {
             return Ok(None);
         };
-        let Some(Probe::Pairs(pairs)) = Probe::of(text) else {
-            return Ok(Probe::of(text));
+        let pairs = match Probe::of(text) {
+            Some(Probe::Pairs(pairs)) if pairs.len() > 1 => pairs,
+            one => return Ok(one),
         };
-        if pairs.len() == 1 {
-            return Ok(Some(Probe::Pairs(pairs)));
-        }
         let mut counted = Vec::with_capacity(pairs.len());
         for pair in pairs {
             let select = super::names::postings(scope.tenant_id(), &pair, CAP);
