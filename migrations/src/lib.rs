@@ -28,6 +28,7 @@ mod m20261207_000030_index_records_by_unit_and_version;
 mod m20261207_000040_index_members_by_name;
 mod m20261207_000050_create_member_name_grams;
 mod m20261207_000060_add_tenant_live_members;
+mod m20261207_000070_create_status_checkpoints;
 
 pub struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000040_index_members_by_name::Migration),
             Box::new(m20261207_000050_create_member_name_grams::Migration),
             Box::new(m20261207_000060_add_tenant_live_members::Migration),
+            Box::new(m20261207_000070_create_status_checkpoints::Migration),
         ]
     }
 }

@@ -380,6 +380,25 @@ pub async fn settle(url: &str) -> anyhow::Result<bool> {
     Ok(true)
 }
 
+/// The version and size in bytes of the tenant's status checkpoint in the database at `url`,
+/// once a server has written one.
+pub async fn status_checkpoint(url: &str, tenant: Uuid) -> anyhow::Result<Option<(u64, u64)>> {
+    let row: Option<(i64, i64)> = if url.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        sqlx::query_as("SELECT version, CAST(length(body) AS BIGINT) FROM status_checkpoints WHERE tenant_id = $1")
+            .bind(tenant)
+            .fetch_optional(&mut conn)
+            .await?
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(url).await?;
+        sqlx::query_as("SELECT version, CAST(length(body) AS BIGINT) FROM status_checkpoints WHERE tenant_id = ?")
+            .bind(tenant)
+            .fetch_optional(&mut conn)
+            .await?
+    };
+    Ok(row.map(|(v, n)| (u64::try_from(v).unwrap_or(0), u64::try_from(n).unwrap_or(0))))
+}
+
 /// The bytes the database at `url` takes: on PostgreSQL the database's size
 /// (`pg_database_size`), on SQLite its file and write-ahead log after a checkpoint.
 pub async fn database_bytes(url: &str) -> anyhow::Result<u64> {

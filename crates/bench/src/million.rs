@@ -5,7 +5,8 @@
 //! not the timed part); everything timed goes through HTTP:
 //!
 //! - the committee's `GET /v1/status`: the first request (which loads the tenant's read
-//!   model) and the p50 of 20 more, with the server's resident memory afterwards;
+//!   model) and the p50 of 20 more, with the server's resident memory afterwards; then the
+//!   first request of a server started again on the database (the model from its checkpoint);
 //! - the committee's member list at a million: a page of 50, searches by a whole name, a part
 //!   of one and a surname;
 //! - the database's bytes on disk per member;
@@ -175,6 +176,51 @@ pub async fn million(
             format!("peak {peak:.0} MiB"),
         ));
     }
+
+    // The status after a restart: a server process of its own on the same database starts
+    // from the checkpoint the first load wrote, and reads the changes since.
+    let waiting = Instant::now();
+    let (version, bytes) = loop {
+        if let Some(found) = paicha_tests::raw::status_checkpoint(&db.url, c.unit.tenant_id).await?
+        {
+            break found;
+        }
+        if waiting.elapsed() > Duration::from_secs(300) {
+            bail!("no status checkpoint was written");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    rows.push((
+        "the status checkpoint (the read model on disk)".into(),
+        format!("{:.0} MiB", bytes as f64 / 1048576.0),
+        format!(
+            "{:.0} B per member, at version {version}; written {:.1} s after the first answer",
+            bytes as f64 / loaded as f64,
+            waiting.elapsed().as_secs_f64()
+        ),
+    ));
+    let mut restarted = Server::start(db)?;
+    let token = c.admin.access_token().context("a token")?.to_owned();
+    let again = Client::new(restarted.url.clone()).with_token(token);
+    let started = Instant::now();
+    let answer = again.status(None).await?;
+    let took = started.elapsed();
+    if answer.counts != first.counts {
+        bail!("the status after a restart differs from the status before it");
+    }
+    rows.push((
+        format!("status of the committee ({loaded} members), first request after a restart"),
+        format!("{:.2} s", took.as_secs_f64()),
+        "a new server process: the read model from its checkpoint, then the changes since".into(),
+    ));
+    if let Some((rss, peak)) = restarted.memory() {
+        rows.push((
+            "the restarted server's memory after its first status".into(),
+            format!("{rss:.0} MiB resident"),
+            format!("peak {peak:.0} MiB"),
+        ));
+    }
+    restarted.kill();
 
     // The committee's member list: a page of 50, and searches by a whole name (three
     // characters), by a part of one (the two of a given name) and by the commonest surname

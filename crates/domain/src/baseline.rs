@@ -42,7 +42,7 @@ pub const MEMBER_FIELDS: [&str; 7] = [
 pub const CAMPAIGN_FIELDS: [&str; 2] = ["baseline_on", "baseline_members"];
 
 /// How a member came into the baseline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Kind {
     /// On the roster when the 组织办 froze the baseline: counts in the roster at the start.
     AtStart,
@@ -68,7 +68,7 @@ impl Kind {
 }
 
 /// One member's snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Snapshot {
     pub kind: Kind,
     /// Lost at the start by §8.1.
@@ -159,9 +159,10 @@ pub fn is_found(fields: &Map<String, Value>) -> bool {
 /// `start_*` values (`None`: never kept) and what a member written before they were kept has
 /// instead. [`Kept::at`] gives the start facts against a start date. Small enough to keep per
 /// member in the status read model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Kept {
     /// Per dated fact of `DATED`: the kept value (`None`: no `start_*` field), and the current one.
+    #[serde(with = "crate::facts::checkpoint::kept_days")]
     dated: [(Option<Option<NaiveDate>>, Option<NaiveDate>); 3],
     whereabouts: Option<Option<bool>>,
     current_whereabouts: Option<bool>,

@@ -107,10 +107,12 @@ pub fn stamp(
 }
 
 /// One record's typed date as the server keeps it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
+    #[serde(with = "crate::facts::checkpoint::day")]
     pub typed: Option<NaiveDate>,
     /// The day it reached the server (`None`: recorded before paicha kept it).
+    #[serde(with = "crate::facts::checkpoint::day")]
     pub entered: Option<NaiveDate>,
     /// 补录: more than the campaign's days before `entered`.
     pub late: bool,

@@ -386,7 +386,7 @@ impl Application {
         let slots = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         let settings = Arc::new(settings);
         let notifier = paicha_sync::notify::Notifier::default();
-        let facts = crate::facts::FactsCache::default();
+        let facts = crate::facts::FactsCache::new(settings.status_checkpoint_records);
         // Before serving: the leases this instance died holding are given back.
         let instance = Arc::new(crate::leases::Instance::claim(&store, &settings.data_dir).await);
         let blob_locks = crate::state::BlobLocks::of(store.clone(), instance.clone());
@@ -562,6 +562,8 @@ async fn housekeeping(
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         tick.tick().await;
+        // Kept on disk first, so a model dropped for idling starts again from where it was.
+        facts.save_moved(&store).await;
         facts.evict_idle(STATUS_MODEL_IDLE);
         let now = Utc::now();
         match paicha_sync::horizon::purge(&store, now, settings.tombstone_max_age).await {

@@ -5,6 +5,7 @@
 mod accounts;
 mod auth_tables;
 mod blob;
+mod checkpoints;
 mod entities;
 mod error;
 mod imports;
@@ -26,6 +27,7 @@ pub use blob::{
     BlobError, BlobFiles, BlobReader, BlobRow, BlobStore, BlobWriter, ObjectBlobs,
     ObjectStoreSettings, UserBlobUse,
 };
+pub use checkpoints::StatusCheckpoint;
 pub use error::StoreError;
 /// The names of the object store's options (`aws_endpoint`, `aws_region`, …).
 pub use object_store::aws::AmazonS3ConfigKey as ObjectStoreConfigKey;

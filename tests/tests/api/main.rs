@@ -33,6 +33,7 @@ mod scenario;
 mod scope;
 mod scope_rule;
 mod status;
+mod status_checkpoint;
 mod storage;
 mod sync;
 mod vocabulary;

@@ -10,28 +10,38 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::campaign::Plan;
 use crate::collection::{Collection, FieldType};
 
+pub(crate) mod checkpoint;
 mod rollup;
 
+pub use checkpoint::{CheckpointError, FORMAT as CHECKPOINT_FORMAT};
 pub use rollup::{Rollup, SubmissionState, UnitRef, roll_up};
 
 type Word = Option<&'static str>;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Member {
+    #[serde(with = "checkpoint::word")]
     pub roster_status: Word,
+    #[serde(with = "checkpoint::word")]
     pub contact_status: Word,
+    #[serde(with = "checkpoint::word")]
     pub member_type: Word,
     pub whereabouts_known: Option<bool>,
+    #[serde(with = "checkpoint::day")]
     pub last_activity_on: Option<NaiveDate>,
+    #[serde(with = "checkpoint::day")]
     pub last_dues_paid_on: Option<NaiveDate>,
+    #[serde(with = "checkpoint::day")]
     pub flow_out_on: Option<NaiveDate>,
     /// The day the server recorded the verification outcome (stamped).
+    #[serde(with = "checkpoint::day")]
     pub checked_on: Option<NaiveDate>,
     /// Where a mobile member went (流出去向), kept for mobile members only.
     pub flow_destination: Option<Box<str>>,
@@ -48,11 +58,13 @@ pub struct Member {
     pub start_unit: Option<Uuid>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Form {
     pub member_id: Option<Uuid>,
+    #[serde(with = "checkpoint::word")]
     pub confirmation_mode: Word,
     /// The day the confirmation is judged by (crate::entry::Entry::judged).
+    #[serde(with = "checkpoint::day")]
     pub confirmed_on: Option<NaiveDate>,
     pub entry: Option<crate::entry::Entry>,
     pub copies: Option<i64>,
@@ -63,43 +75,56 @@ pub struct Form {
     pub pledge_signed: bool,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Submission {
+    #[serde(with = "checkpoint::word")]
     pub ledger: Word,
+    #[serde(with = "checkpoint::word")]
     pub status: Word,
+    #[serde(with = "checkpoint::day")]
     pub received_on: Option<NaiveDate>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Archive {
+    #[serde(with = "checkpoint::word")]
     pub status: Word,
+    #[serde(with = "checkpoint::word")]
     pub exemption: Word,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Case {
     pub member_id: Option<Uuid>,
+    #[serde(with = "checkpoint::word")]
     pub result: Word,
+    #[serde(with = "checkpoint::word")]
     pub found_by: Word,
     /// How the member came to lose contact (失去联系情形).
+    #[serde(with = "checkpoint::word")]
     pub loss_circumstance: Word,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Attempt {
     pub case_id: Option<Uuid>,
     /// The day the attempt is judged by (crate::entry::Entry::judged).
+    #[serde(with = "checkpoint::day")]
     pub attempted_on: Option<NaiveDate>,
     pub entry: Option<crate::entry::Entry>,
+    #[serde(with = "checkpoint::word")]
     pub method: Word,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Transfer {
     /// The day the transfer was first followed up (stamped).
+    #[serde(with = "checkpoint::day")]
     pub checked_on: Option<NaiveDate>,
+    #[serde(with = "checkpoint::word")]
     pub receipt_status: Word,
     /// The day the receipt is judged by (crate::entry::Entry::judged).
+    #[serde(with = "checkpoint::day")]
     pub receipt_on: Option<NaiveDate>,
     pub entry: Option<crate::entry::Entry>,
     pub registered_lost: bool,
@@ -107,21 +132,26 @@ pub struct Transfer {
     pub withdrawn: bool,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Disposition {
     pub member_id: Option<Uuid>,
+    #[serde(with = "checkpoint::word")]
     pub kind: Word,
+    #[serde(with = "checkpoint::word")]
     pub status: Word,
+    #[serde(with = "checkpoint::day")]
     pub effective_on: Option<NaiveDate>,
 }
 
 /// What the counts need of one record.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Fact {
     Member(Member),
     Form(Box<Form>),
     LedgerEntry {
+        #[serde(with = "checkpoint::word")]
         ledger: Word,
+        #[serde(with = "checkpoint::word")]
         outcome: Word,
     },
     Submission(Submission),
@@ -130,7 +160,9 @@ pub enum Fact {
     Attempt(Attempt),
     DepartmentRequest {
         case_id: Option<Uuid>,
+        #[serde(with = "checkpoint::word")]
         status: Word,
+        #[serde(with = "checkpoint::day")]
         executed_on: Option<NaiveDate>,
     },
     Transfer(Transfer),
@@ -138,7 +170,7 @@ pub enum Fact {
         violation: bool,
     },
     Disposition(Disposition),
-    Campaign(Box<Map<String, Value>>),
+    Campaign(#[serde(with = "checkpoint::json")] Box<Map<String, Value>>),
     /// A branch's working group, with the village's or community's actual count of members
     /// it recorded (村居实际底数) and whether it explained a difference.
     WorkingGroup {

@@ -104,6 +104,9 @@ pub struct Settings {
     /// Where `/metrics` is served alone; `None`: on `listen`, to this machine only unless
     /// `metrics_token` is set.
     pub metrics_listen: Option<SocketAddr>,
+    /// The fewest records a tenant's status read model holds for it to be kept on disk
+    /// (crate::facts): below, loading it from the records is as quick. Not a flag: tests lower it.
+    pub status_checkpoint_records: usize,
 }
 
 /// Shortest accepted metrics token, in bytes.
@@ -144,6 +147,7 @@ impl Settings {
             import_concurrency: 2,
             metrics_token: None,
             metrics_listen: None,
+            status_checkpoint_records: crate::facts::CHECKPOINT_RECORDS,
         }
     }
 

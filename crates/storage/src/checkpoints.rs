@@ -1,0 +1,78 @@
+//! The status read model's checkpoints (`status_checkpoints`): one per tenant, its facts at a
+//! version in paicha_domain's encoding, written and read whole.
+
+use chrono::{DateTime, Utc};
+use paicha_domain::ids::TenantId;
+use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+
+use crate::records::{to_i64, to_u64};
+use crate::{Store, StoreError, StoreResult};
+
+/// A tenant's checkpoint as stored.
+#[derive(Debug, Clone)]
+pub struct StatusCheckpoint {
+    /// Every change of the tenant up to this version is in it.
+    pub version: u64,
+    /// The encoding's number it was written in.
+    pub format: u32,
+    pub written_at: DateTime<Utc>,
+    pub body: Vec<u8>,
+}
+
+impl Store {
+    /// The tenant's checkpoint, if one was written.
+    pub async fn status_checkpoint(
+        &self,
+        tenant_id: TenantId,
+    ) -> StoreResult<Option<StatusCheckpoint>> {
+        let select = Query::select()
+            .columns(["version", "format", "written_at", "body"])
+            .from("status_checkpoints")
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
+            .to_owned();
+        let Some(row) = self.db.query_one(&select).await? else {
+            return Ok(None);
+        };
+        let format: i32 = row.try_get("", "format")?;
+        Ok(Some(StatusCheckpoint {
+            version: to_u64(row.try_get("", "version")?),
+            format: u32::try_from(format)
+                .map_err(|_| StoreError::Corrupt(format!("checkpoint format {format}")))?,
+            written_at: row.try_get("", "written_at")?,
+            body: row.try_get("", "body")?,
+        }))
+    }
+
+    /// Keeps `body` as the tenant's checkpoint at `version`, in place of the one there. One of
+    /// a later version (another instance's) is replaced too: an older checkpoint only means a
+    /// longer catch-up, and one the database has not reached (restored from an older backup)
+    /// must go.
+    pub async fn save_status_checkpoint(
+        &self,
+        tenant_id: TenantId,
+        version: u64,
+        format: u32,
+        body: Vec<u8>,
+    ) -> StoreResult<()> {
+        let upsert = Query::insert()
+            .into_table("status_checkpoints")
+            .columns(["tenant_id", "version", "format", "written_at", "body"])
+            .values([
+                tenant_id.uuid().into(),
+                to_i64(version).into(),
+                i32::try_from(format).unwrap_or(i32::MAX).into(),
+                Utc::now().into(),
+                body.into(),
+            ])
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            .on_conflict(
+                OnConflict::column("tenant_id")
+                    .update_columns(["version", "format", "written_at", "body"])
+                    .to_owned(),
+            )
+            .to_owned();
+        self.db.execute(&upsert).await?;
+        Ok(())
+    }
+}
