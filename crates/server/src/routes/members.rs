@@ -208,6 +208,7 @@ async fn search_members(
                 ids: &ids,
                 limit,
                 offset,
+                walk: None,
             },
         )
         .await?;

@@ -4,7 +4,7 @@
 
 use paicha_domain::collection::Collection;
 use paicha_domain::ids::UnitId;
-use sea_orm::sea_query::{Cond, Expr, ExprTrait, Order, Query};
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -25,12 +25,13 @@ impl Store {
         search: MemberSearch<'_>,
     ) -> StoreResult<(u64, Vec<(Uuid, UnitId, u64, Map<String, Value>)>)> {
         let txn = self.db.begin().await?;
-        self.plan_member_list(&txn, scope, search).await?;
-        let probe = self.name_probe(&txn, scope, search).await?;
-        let (count, page) = self.member_search_statements(scope, search, probe.as_ref());
-        let total: i64 = match txn.query_one(&count).await? {
-            Some(row) => row.try_get("", "n")?,
-            None => 0,
+        let (count, page, known) = self.member_search(&txn, scope, search).await?;
+        let total = match known {
+            Some(total) => total,
+            None => match txn.query_one(&count).await? {
+                Some(row) => u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or(0),
+                None => 0,
+            },
         };
         let rows = txn.query_all(&page).await?;
         txn.commit().await?;
@@ -45,12 +46,12 @@ impl Store {
                 ))
             })
             .collect::<StoreResult<Vec<_>>>()?;
-        Ok((u64::try_from(total).unwrap_or(0), rows))
+        Ok((total, rows))
     }
 
-    /// The plans the database chooses for [`Store::search_members`]'s two statements (the
-    /// count, then the page), as [`Store::explain_pull_page`] gives them: for tests that hold
-    /// the committee's list to its index.
+    /// The plans the database chooses for [`Store::search_members`]'s statements (the count
+    /// when it runs one, then the page), as [`Store::explain_pull_page`] gives them: for tests
+    /// that hold the committee's list to its index.
     #[doc(hidden)]
     pub async fn explain_member_search(
         &self,
@@ -58,16 +59,94 @@ impl Store {
         search: MemberSearch<'_>,
     ) -> StoreResult<Vec<String>> {
         let txn = self.db.begin().await?;
-        self.plan_member_list(&txn, scope, search).await?;
-        let probe = self.name_probe(&txn, scope, search).await?;
-        let (count, page) = self.member_search_statements(scope, search, probe.as_ref());
-        let lines = self.explain(&txn, &[count, page]).await?;
+        let (count, page, known) = self.member_search(&txn, scope, search).await?;
+        let statements = match known {
+            Some(_) => vec![page],
+            None => vec![count, page],
+        };
+        let lines = self.explain(&txn, &statements).await?;
         txn.commit().await?;
         Ok(lines)
     }
 
-    /// On PostgreSQL, for the rest of `txn`: the committee's list without a text to search
-    /// walks the live members' index in its order (no bitmap scan, no sort), whatever the
+    /// [`Store::search_members`]'s statements in `txn`, the count and the page, and the total
+    /// when it is known without the count.
+    async fn member_search(
+        &self,
+        txn: &DatabaseTransaction,
+        scope: Scope<'_>,
+        search: MemberSearch<'_>,
+    ) -> StoreResult<(SelectStatement, SelectStatement, Option<u64>)> {
+        let probe = self.name_probe(txn, scope, search).await?;
+        let single = self
+            .one_character(txn, scope, search, probe.as_ref())
+            .await?;
+        let walk = single.is_some_and(|(_, walk)| walk);
+        self.plan_member_list(txn, scope, search, walk).await?;
+        let (count, page) = self.member_search_statements(scope, search, probe.as_ref(), walk);
+        Ok((count, page, single.map(|(total, _)| total)))
+    }
+
+    /// A search of the whole tenant by one character that is not a letter or a digit (a
+    /// surname: 王 is held by one member in fifteen): how many match, read from the name
+    /// index alone, and whether the page is better read by walking the list's index (the
+    /// matches are dense enough to fill it after a few rows each) than by reading every match
+    /// and sorting them. `None` for any other search.
+    ///
+    /// The count is exact: every character of a live member's name begins one of its grams,
+    /// and only live members have grams. A letter is left out (PostgreSQL's `LIKE` tells its
+    /// cases apart, the grams do not), and so is a digit or `X` (an ID number may begin with
+    /// it).
+    async fn one_character(
+        &self,
+        txn: &DatabaseTransaction,
+        scope: Scope<'_>,
+        search: MemberSearch<'_>,
+        probe: Option<&Probe>,
+    ) -> StoreResult<Option<(u64, bool)>> {
+        let Some(&Probe::Begins(c)) = probe else {
+            return Ok(None);
+        };
+        if !scope.is_tenant_root()
+            || search.roster_status.is_some()
+            || !search.ids.is_empty()
+            || c.is_ascii_alphanumeric()
+        {
+            return Ok(None);
+        }
+        let tenant_id = scope.tenant_id();
+        let count = |row: Option<sea_orm::QueryResult>, column: &str| -> StoreResult<u64> {
+            Ok(match row {
+                Some(row) => u64::try_from(row.try_get::<i64>("", column)?).unwrap_or(0),
+                None => 0,
+            })
+        };
+        let matches = count(
+            txn.query_one(&super::names::begins_count(tenant_id, c))
+                .await?,
+            "n",
+        )?;
+        let walk = match search.walk {
+            Some(walk) => walk,
+            None => {
+                let live = Query::select()
+                    .column("live_members")
+                    .from("sync_tenants")
+                    .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
+                    .to_owned();
+                let live = count(txn.query_one(&live).await?, "live_members")?;
+                // Walking reads about (offset + limit) × live / matches rows; reading the
+                // matches, each of them twice (the count and the page).
+                let rows = u128::from(search.offset + search.limit);
+                rows * u128::from(live) <= 2 * u128::from(matches) * u128::from(matches)
+            }
+        };
+        Ok(Some((matches, walk)))
+    }
+
+    /// On PostgreSQL, for the rest of `txn`: the committee's list without a text to search, or
+    /// with one whose page walks the list ([`Store::one_character`]), walks the live members'
+    /// index in its order (no bitmap scan, no sort), whatever the
     /// statistics say. A table not analysed yet (a roster imported a minute ago) is estimated
     /// at a few rows, and the planner read and sorted every member of the tenant for a page.
     async fn plan_member_list(
@@ -75,9 +154,13 @@ impl Store {
         txn: &DatabaseTransaction,
         scope: Scope<'_>,
         search: MemberSearch<'_>,
+        walk: bool,
     ) -> StoreResult<()> {
         let text = search.text.map(str::trim).filter(|t| !t.is_empty());
-        if self.engine == crate::Engine::Postgres && scope.is_tenant_root() && text.is_none() {
+        if self.engine == crate::Engine::Postgres
+            && scope.is_tenant_root()
+            && (text.is_none() || walk)
+        {
             txn.execute_unprepared(
                 "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off",
             )
@@ -124,16 +207,15 @@ impl Store {
     }
 
     /// [`Store::search_members`]'s statements: how many match, and the page; `probe` is how the
-    /// name index narrows a search with a text ([`Store::name_probe`]).
+    /// name index narrows a search with a text ([`Store::name_probe`]), unless the page walks
+    /// the list's index (`walk`).
     fn member_search_statements(
         &self,
         scope: Scope<'_>,
         search: MemberSearch<'_>,
         probe: Option<&Probe>,
-    ) -> (
-        sea_orm::sea_query::SelectStatement,
-        sea_orm::sea_query::SelectStatement,
-    ) {
+        walk: bool,
+    ) -> (SelectStatement, SelectStatement) {
         let MemberSearch {
             text,
             id_prefix,
@@ -141,6 +223,7 @@ impl Store {
             ids,
             limit,
             offset,
+            walk: _,
         } = search;
         let field = |name: &str| match self.engine {
             crate::Engine::Postgres => format!("(fields->>'{name}')"),
@@ -164,7 +247,7 @@ impl Store {
                     .and(Expr::cust(number).lte(high)),
                 _ => Expr::cust(number).eq(upper.clone()),
             };
-            if let Some(probe) = probe {
+            if let Some(probe) = probe.filter(|_| !walk) {
                 found = Some(super::names::candidates(
                     scope.tenant_id(),
                     probe,
@@ -213,7 +296,7 @@ impl Store {
         // The members found are read first, each by its key: a `CROSS JOIN`, which SQLite
         // never reorders (left to itself it walked the list's index over every member of the
         // tenant and tested each against the ones found); PostgreSQL plans it as any join.
-        let from = |select: &mut sea_orm::sea_query::SelectStatement| match &found {
+        let from = |select: &mut SelectStatement| match &found {
             Some(found) => {
                 select
                     .from_subquery(found.clone(), "found")

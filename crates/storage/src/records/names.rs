@@ -110,6 +110,33 @@ pub(crate) fn postings(tenant_id: TenantId, pair: &str, cap: u64) -> SelectState
         .to_owned()
 }
 
+/// `select` of the grams, narrowed to those that begin with `first`.
+fn begins(mut select: SelectStatement, first: char) -> SelectStatement {
+    select.and_where(Expr::col("gram").gte(first.to_string()));
+    if let Some(next) = next_char(first) {
+        select.and_where(Expr::col("gram").lt(next.to_string()));
+    }
+    select
+}
+
+/// Counts (as `n`) the members of `tenant_id` holding a gram that begins with `first`: those
+/// whose name holds it.
+pub(crate) fn begins_count(tenant_id: TenantId, first: char) -> SelectStatement {
+    let members = begins(
+        Query::select()
+            .distinct()
+            .column("member_id")
+            .from(GRAMS)
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
+            .to_owned(),
+        first,
+    );
+    Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), "n")
+        .from_subquery(members, "m")
+        .to_owned()
+}
+
 /// The ids (`member_id`) of the members of `tenant_id` the name index finds through `probe`
 /// (every pair of it, each further one as a nested `IN`, which both databases read as a
 /// semi-join), and of those the condition `by_number` on the ID number finds through the
@@ -128,14 +155,7 @@ pub(crate) fn candidates(
             .to_owned()
     };
     let mut names = match probe {
-        Probe::Begins(first) => {
-            let mut select = grams();
-            select.and_where(Expr::col("gram").gte(first.to_string()));
-            if let Some(next) = next_char(*first) {
-                select.and_where(Expr::col("gram").lt(next.to_string()));
-            }
-            select
-        }
+        Probe::Begins(first) => begins(grams(), *first),
         Probe::Pairs(pairs) => {
             let mut inner: Option<SelectStatement> = None;
             for pair in pairs.iter().rev() {
