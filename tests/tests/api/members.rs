@@ -435,30 +435,15 @@ async fn the_committees_member_list_reads_its_index_in_order() {
             assert!(!plan.contains("SCAN members"), "{context}");
             assert!(!plan.contains("idx_members_list_order"), "{context}");
         }
-        // A search by one character every member's name holds: its total from the name index
-        // alone, its page the first entries of the list's index that hold it (not every
-        // match read and sorted).
-        let dense = MemberSearch {
+        // A search by one character (not a letter or digit) that every name holds: its total,
+        // from the name index alone, is every member.
+        let one = MemberSearch {
             text: Some("员"),
             ..search
         };
-        let plan = store.explain_member_search(scope, dense).await.unwrap();
-        let plan = plan.join("\n");
-        let context = format!("analysed: {analysed}\n{plan}");
-        assert!(!plan.contains("member_name_grams"), "{context}");
-        if app.db.engine == "postgres" {
-            assert!(
-                plan.contains("Index Scan using idx_members_list_order on members"),
-                "{context}"
-            );
-            assert!(!plan.contains("Sort"), "{context}");
-        } else {
-            assert!(plan.contains("INDEX idx_members_list_order"), "{context}");
-            assert!(!plan.contains("TEMP B-TREE"), "{context}");
-        }
-        let (total, page) = store.search_members(scope, dense).await.unwrap();
+        let (total, rows) = store.search_members(scope, one).await.unwrap();
         assert_eq!(total, store.search_members(scope, search).await.unwrap().0);
-        assert_eq!(page.len(), 50);
+        assert_eq!(rows.len(), 50);
     }
     // And the list answers in that order (pushed in the reverse order).
     let page = t
@@ -599,38 +584,6 @@ async fn a_search_through_the_name_index_finds_what_a_scan_finds() {
         }
     };
     check(live.clone(), texts.clone()).await;
-    // A search of the whole tenant by one character reads its page by walking the list's
-    // index when the matches are dense, else through the name index: both find the same
-    // members in the same order, and the same total, page by page.
-    let store = paicha_storage::Store::connect(&app.db.url).await.unwrap();
-    let committee = format!("/{}/", t.committee.id);
-    let scope = paicha_storage::Scope::new(
-        paicha_domain::ids::TenantId::new(t.committee.id),
-        &committee,
-    );
-    for text in texts.iter().filter(|t| t.chars().count() == 1) {
-        let expected = live.values().filter(|name| contains(name, text)).count() as u64;
-        let mut answers = Vec::new();
-        for walk in [Some(true), Some(false), None] {
-            let mut pages = Vec::new();
-            for (limit, offset) in [(100, 0), (3, 0), (3, 2), (4, 9)] {
-                let search = paicha_storage::MemberSearch {
-                    text: Some(text),
-                    id_prefix: true,
-                    limit,
-                    offset,
-                    walk,
-                    ..paicha_storage::MemberSearch::default()
-                };
-                let (total, rows) = store.search_members(scope, search).await.unwrap();
-                assert_eq!(total, expected, "{text:?} {walk:?}");
-                pages.push(rows.into_iter().map(|(id, ..)| id).collect::<Vec<_>>());
-            }
-            answers.push(pages);
-        }
-        assert_eq!(answers[0], answers[1], "{text:?}");
-        assert_eq!(answers[0], answers[2], "{text:?}");
-    }
     // The committee's unfiltered list counts them through the tenant's count of live members.
     let all = t
         .admin
@@ -641,6 +594,7 @@ async fn a_search_through_the_name_index_finds_what_a_scan_finds() {
     assert_eq!(found(&all), live.keys().copied().collect());
 
     // Built afresh from the members there, as the migrations do on an existing database.
+    let store = paicha_storage::Store::connect(&app.db.url).await.unwrap();
     let pending = |store: &paicha_storage::Store| {
         let store = store.clone();
         async move { store.pending_migrations().await.unwrap() }

@@ -1,6 +1,6 @@
 //! The status read model on disk: a tenant's [`Facts`] as they stood at a version, in
-//! postcard's compact binary form (a varint per number, a day number per date, each unit path
-//! once), so a server started again reads the facts back and catches up from that version
+//! postcard's compact binary form (a varint per number, a day number per date, a word by its
+//! number, each unit path once), so a server started again reads the facts back and catches up from that version
 //! instead of reading and parsing every record (issue #23: a million members, 12–20 s).
 //!
 //! A checkpoint begins with its format and the enum words of this build's collections. One of
@@ -22,7 +22,7 @@ use super::{Entry, Fact, Facts};
 use crate::collection::{Collection, FieldType};
 
 /// The encoding's number. Bump it with any change to how a fact is written.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
@@ -51,10 +51,6 @@ static WORDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
         .filter(|w| seen.insert(*w))
         .collect()
 });
-
-/// A word as the facts hold it: the declaration's own `&'static str`.
-static INTERNED: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| WORDS.iter().copied().collect());
 
 #[derive(Serialize, Deserialize)]
 struct Header<'a> {
@@ -217,23 +213,35 @@ impl<'de> Visitor<'de> for RecordsSeed<'_> {
     }
 }
 
-/// A word of a collection's enum: written as its text, read back as the declaration's own.
+/// A word of a collection's enum: written as its number among the words the header lists
+/// (this build's), read back as the declaration's own text.
 pub(crate) mod word {
     use super::*;
 
+    /// Each word's number in [`WORDS`].
+    static NUMBERS: LazyLock<HashMap<&'static str, u16>> =
+        LazyLock::new(|| (0u16..).zip(WORDS.iter()).map(|(n, w)| (*w, n)).collect());
+
     pub fn serialize<S: Serializer>(w: &Option<&'static str>, s: S) -> Result<S::Ok, S::Error> {
-        w.serialize(s)
+        w.map(|w| {
+            NUMBERS
+                .get(w)
+                .copied()
+                .ok_or_else(|| serde::ser::Error::custom("a word no collection declares"))
+        })
+        .transpose()?
+        .serialize(s)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'static str>, D::Error> {
-        match Option::<&str>::deserialize(d)? {
-            None => Ok(None),
-            Some(w) => INTERNED
-                .get(w)
-                .copied()
-                .map(Some)
-                .ok_or_else(|| serde::de::Error::custom("a word no collection declares")),
-        }
+        Option::<u16>::deserialize(d)?
+            .map(|n| {
+                WORDS
+                    .get(usize::from(n))
+                    .copied()
+                    .ok_or_else(|| serde::de::Error::custom("a word number beyond the words"))
+            })
+            .transpose()
     }
 }
 
@@ -497,10 +505,10 @@ mod tests {
             "whereabouts_known": true, "contact_status": "lost", "lost_at_start": true,
         });
         vec![
-            Fact::Member(Member {
-                roster_status: Some("verified"),
-                contact_status: Some("mobile"),
-                member_type: Some("full"),
+            Fact::Member(Box::new(Member {
+                roster_status: Some(WORDS[1]),
+                contact_status: Some(WORDS[2]),
+                member_type: Some(WORDS[3]),
                 whereabouts_known: Some(true),
                 last_activity_on: Some(d("2026-05-06")),
                 last_dues_paid_on: Some(d("2026-01-03")),
@@ -518,10 +526,10 @@ mod tests {
                 found: true,
                 confirmation_exception: true,
                 start_unit: id,
-            }),
+            })),
             Fact::Form(Box::new(Form {
                 member_id: id,
-                confirmation_mode: Some("in_person"),
+                confirmation_mode: Some(WORDS[4]),
                 confirmed_on: Some(d("2026-03-01")),
                 entry,
                 copies: Some(2),
@@ -532,38 +540,38 @@ mod tests {
                 pledge_signed: true,
             })),
             Fact::LedgerEntry {
-                ledger: Some("missing"),
-                outcome: Some("recovered"),
+                ledger: Some(WORDS[5]),
+                outcome: Some(WORDS[7]),
             },
             Fact::Submission(Submission {
-                ledger: Some("missing"),
-                status: Some("received"),
+                ledger: Some(WORDS[6]),
+                status: Some(WORDS[8]),
                 received_on: Some(d("2026-06-30")),
             }),
             Fact::Archive(Archive {
-                status: Some("reviewed"),
-                exemption: Some("none"),
+                status: Some(WORDS[9]),
+                exemption: Some(WORDS[12]),
             }),
             Fact::Case(Case {
                 member_id: id,
-                result: Some("found"),
-                found_by: Some("relatives"),
-                loss_circumstance: Some("moved"),
+                result: Some(WORDS[13]),
+                found_by: Some(WORDS[14]),
+                loss_circumstance: Some(WORDS[15]),
             }),
             Fact::Attempt(Attempt {
                 case_id: id,
                 attempted_on: Some(d("2026-04-01")),
                 entry,
-                method: Some("phone"),
+                method: Some(WORDS[16]),
             }),
             Fact::DepartmentRequest {
                 case_id: id,
-                status: Some("executed"),
+                status: Some(WORDS[10]),
                 executed_on: Some(d("2026-05-01")),
             },
             Fact::Transfer(Transfer {
                 checked_on: Some(d("2026-03-03")),
-                receipt_status: Some("received"),
+                receipt_status: Some(WORDS[17]),
                 receipt_on: Some(d("2026-03-04")),
                 entry,
                 registered_lost: true,
@@ -572,8 +580,8 @@ mod tests {
             Fact::Performance { violation: true },
             Fact::Disposition(Disposition {
                 member_id: id,
-                kind: Some("removal"),
-                status: Some("approved"),
+                kind: Some(WORDS[18]),
+                status: Some(WORDS[11]),
                 effective_on: Some(d("2026-07-01")),
             }),
             Fact::Campaign(Box::new(
@@ -607,7 +615,7 @@ mod tests {
         }
         assert_eq!(
             (FORMAT, fnv(&all)),
-            (1, 378_118_833_871_123_243),
+            (2, 13_968_173_228_149_079_737),
             "the checkpoint's encoding changed: bump FORMAT and pin the new hash"
         );
     }

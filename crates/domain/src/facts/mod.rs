@@ -146,7 +146,9 @@ pub struct Disposition {
 /// What the counts need of one record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Fact {
-    Member(Member),
+    /// Boxed, as the form is: an entry of the model stays small (most records are members,
+    /// and a map of a million entries moves each of them as it grows and is read back).
+    Member(Box<Member>),
     Form(Box<Form>),
     LedgerEntry {
         #[serde(with = "checkpoint::word")]
@@ -236,7 +238,7 @@ impl Fact {
     /// The facts of a record's fields.
     pub fn of(c: Collection, f: &Map<String, Value>) -> Fact {
         match c {
-            Collection::Members => Fact::Member(Member {
+            Collection::Members => Fact::Member(Box::new(Member {
                 roster_status: word(c, f, "roster_status"),
                 contact_status: word(c, f, "contact_status"),
                 member_type: word(c, f, "member_type"),
@@ -258,7 +260,7 @@ impl Fact {
                     .and_then(Value::as_str)
                     .is_some_and(|s| !s.trim().is_empty()),
                 start_unit: id(f, "start_branch_id"),
-            }),
+            })),
             Collection::InfoForms => Fact::Form(Box::new(Form {
                 member_id: id(f, "member_id"),
                 confirmation_mode: word(c, f, "confirmation_mode"),

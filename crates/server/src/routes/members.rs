@@ -208,7 +208,6 @@ async fn search_members(
                 ids: &ids,
                 limit,
                 offset,
-                walk: None,
             },
         )
         .await?;

@@ -78,20 +78,17 @@ impl Store {
         search: MemberSearch<'_>,
     ) -> StoreResult<(SelectStatement, SelectStatement, Option<u64>)> {
         let probe = self.name_probe(txn, scope, search).await?;
-        let single = self
+        let total = self
             .one_character(txn, scope, search, probe.as_ref())
             .await?;
-        let walk = single.is_some_and(|(_, walk)| walk);
-        self.plan_member_list(txn, scope, search, walk).await?;
-        let (count, page) = self.member_search_statements(scope, search, probe.as_ref(), walk);
-        Ok((count, page, single.map(|(total, _)| total)))
+        self.plan_member_list(txn, scope, search).await?;
+        let (count, page) = self.member_search_statements(scope, search, probe.as_ref());
+        Ok((count, page, total))
     }
 
     /// A search of the whole tenant by one character that is not a letter or a digit (a
-    /// surname: 王 is held by one member in fifteen): how many match, read from the name
-    /// index alone, and whether the page is better read by walking the list's index (the
-    /// matches are dense enough to fill it after a few rows each) than by reading every match
-    /// and sorting them. `None` for any other search.
+    /// surname: 王 is held by one member in fifteen): how many match, read from the name index
+    /// alone instead of reading every match. `None` for any other search.
     ///
     /// The count is exact: every character of a live member's name begins one of its grams,
     /// and only live members have grams. A letter is left out (PostgreSQL's `LIKE` tells its
@@ -103,7 +100,7 @@ impl Store {
         scope: Scope<'_>,
         search: MemberSearch<'_>,
         probe: Option<&Probe>,
-    ) -> StoreResult<Option<(u64, bool)>> {
+    ) -> StoreResult<Option<u64>> {
         let Some(&Probe::Begins(c)) = probe else {
             return Ok(None);
         };
@@ -114,39 +111,15 @@ impl Store {
         {
             return Ok(None);
         }
-        let tenant_id = scope.tenant_id();
-        let count = |row: Option<sea_orm::QueryResult>, column: &str| -> StoreResult<u64> {
-            Ok(match row {
-                Some(row) => u64::try_from(row.try_get::<i64>("", column)?).unwrap_or(0),
-                None => 0,
-            })
-        };
-        let matches = count(
-            txn.query_one(&super::names::begins_count(tenant_id, c))
-                .await?,
-            "n",
-        )?;
-        let walk = match search.walk {
-            Some(walk) => walk,
-            None => {
-                let live = Query::select()
-                    .column("live_members")
-                    .from("sync_tenants")
-                    .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
-                    .to_owned();
-                let live = count(txn.query_one(&live).await?, "live_members")?;
-                // Walking reads about (offset + limit) × live / matches rows; reading the
-                // matches, each of them twice (the count and the page).
-                let rows = u128::from(search.offset + search.limit);
-                rows * u128::from(live) <= 2 * u128::from(matches) * u128::from(matches)
-            }
-        };
-        Ok(Some((matches, walk)))
+        let count = super::names::begins_count(scope.tenant_id(), c);
+        Ok(Some(match txn.query_one(&count).await? {
+            Some(row) => u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or(0),
+            None => 0,
+        }))
     }
 
-    /// On PostgreSQL, for the rest of `txn`: the committee's list without a text to search, or
-    /// with one whose page walks the list ([`Store::one_character`]), walks the live members'
-    /// index in its order (no bitmap scan, no sort), whatever the
+    /// On PostgreSQL, for the rest of `txn`: the committee's list without a text to search
+    /// walks the live members' index in its order (no bitmap scan, no sort), whatever the
     /// statistics say. A table not analysed yet (a roster imported a minute ago) is estimated
     /// at a few rows, and the planner read and sorted every member of the tenant for a page.
     async fn plan_member_list(
@@ -154,13 +127,9 @@ impl Store {
         txn: &DatabaseTransaction,
         scope: Scope<'_>,
         search: MemberSearch<'_>,
-        walk: bool,
     ) -> StoreResult<()> {
         let text = search.text.map(str::trim).filter(|t| !t.is_empty());
-        if self.engine == crate::Engine::Postgres
-            && scope.is_tenant_root()
-            && (text.is_none() || walk)
-        {
+        if self.engine == crate::Engine::Postgres && scope.is_tenant_root() && text.is_none() {
             txn.execute_unprepared(
                 "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off",
             )
@@ -207,14 +176,12 @@ impl Store {
     }
 
     /// [`Store::search_members`]'s statements: how many match, and the page; `probe` is how the
-    /// name index narrows a search with a text ([`Store::name_probe`]), unless the page walks
-    /// the list's index (`walk`).
+    /// name index narrows a search with a text ([`Store::name_probe`]).
     fn member_search_statements(
         &self,
         scope: Scope<'_>,
         search: MemberSearch<'_>,
         probe: Option<&Probe>,
-        walk: bool,
     ) -> (SelectStatement, SelectStatement) {
         let MemberSearch {
             text,
@@ -223,7 +190,6 @@ impl Store {
             ids,
             limit,
             offset,
-            walk: _,
         } = search;
         let field = |name: &str| match self.engine {
             crate::Engine::Postgres => format!("(fields->>'{name}')"),
@@ -247,7 +213,7 @@ impl Store {
                     .and(Expr::cust(number).lte(high)),
                 _ => Expr::cust(number).eq(upper.clone()),
             };
-            if let Some(probe) = probe.filter(|_| !walk) {
+            if let Some(probe) = probe {
                 found = Some(super::names::candidates(
                     scope.tenant_id(),
                     probe,

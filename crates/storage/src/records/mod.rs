@@ -193,11 +193,6 @@ pub struct MemberSearch<'a> {
     pub ids: &'a [Uuid],
     pub limit: u64,
     pub offset: u64,
-    /// How a search of the whole tenant by one character (not a letter or digit) reads its
-    /// page: `None` as the counts say ([`Store::search_members`]), `Some(true)` walking the
-    /// list's index, `Some(false)` through the name index. For tests of both ways.
-    #[doc(hidden)]
-    pub walk: Option<bool>,
 }
 
 /// Where a record stands, as the scope rule reads it.
