@@ -36,7 +36,10 @@ pub async fn horizon(
         .map(|(cursor, _)| cursor)
         .min()
         .unwrap_or(0);
-    let too_old = store.version_before(tenant_id, oldest_allowed).await?;
+    // Only a version above the slowest active device's cursor moves the horizon further.
+    let too_old = store
+        .version_before(tenant_id, oldest_allowed, slowest_active)
+        .await?;
     Ok(slowest_active.max(too_old).min(tenant_version))
 }
 

@@ -1154,6 +1154,51 @@ async fn without_known_devices_tombstones_are_kept_until_the_upper_bound() {
     assert_eq!(purge(&store, later, DEFAULT_MAX_AGE).await.unwrap(), 1);
 }
 
+/// The upper bound cuts between changes by their time: a deletion older than it goes, one made
+/// after it stays, however many changes of either kind the tenant has.
+#[tokio::test]
+async fn the_upper_bound_purges_the_deletions_older_than_it_and_keeps_the_later() {
+    use paicha_sync::horizon::{DEFAULT_MAX_AGE, purge};
+    let app = spawn_app().await;
+    let t = app.tenant("a").await;
+    let made_and_deleted = |n: i64| {
+        let m = Uuid::now_v7();
+        vec![
+            put(
+                n,
+                "members",
+                m,
+                t.branch1.id,
+                json!({"name": format!("党员{n}")}),
+            ),
+            delete(n + 1, "members", m),
+        ]
+    };
+    t.secretary1.push("p", made_and_deleted(1)).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let between = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    t.secretary1.push("p", made_and_deleted(3)).await.unwrap();
+    t.secretary1.push("p", made_and_deleted(5)).await.unwrap();
+    let store = paicha_storage::Store::connect(&app.db.url).await.unwrap();
+    let max_age = chrono::Duration::from_std(DEFAULT_MAX_AGE).unwrap();
+    // Ninety days after the moment between them: the first deletion is older than the bound.
+    assert_eq!(
+        purge(&store, between + max_age, DEFAULT_MAX_AGE)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        purge(&store, between + max_age, DEFAULT_MAX_AGE)
+            .await
+            .unwrap(),
+        0
+    );
+    let later = chrono::Utc::now() + chrono::Duration::days(91);
+    assert_eq!(purge(&store, later, DEFAULT_MAX_AGE).await.unwrap(), 2);
+}
+
 /// A purge that takes no tombstone leaves every cursor usable: a new phone's first sync (or a
 /// repair pull from the start) of more than one page, after a purge whose horizon followed the
 /// devices in use to the head, is served to the end, not refused with `resync_required` at its
