@@ -87,6 +87,7 @@ impl FactsCache {
             tenants.entry(tenant_id.uuid()).or_default().clone()
         };
         let mut model = slot.lock().await;
+        let loading = Instant::now();
         if model.version.is_none() {
             restore(store, tenant_id, &mut model).await;
         }
@@ -128,6 +129,13 @@ impl FactsCache {
         model.last_used = Some(Instant::now());
         if whole {
             metrics::counter!("paicha_status_model_loads_total", "from" => "records").increment(1);
+            tracing::info!(
+                %tenant_id,
+                version,
+                records = model.facts.len(),
+                ms = loading.elapsed().as_millis(),
+                "status model loaded from the records"
+            );
         }
         let answer = read(&model.facts);
         let checkpoint = whole && model.facts.len() >= self.checkpoint_records;
@@ -175,6 +183,7 @@ impl FactsCache {
 /// Starts the model from the tenant's checkpoint, if it has one this build reads; otherwise
 /// leaves it empty, to be loaded from the records.
 async fn restore(store: &Store, tenant_id: TenantId, model: &mut Model) {
+    let started = Instant::now();
     let checkpoint = match store.status_checkpoint(tenant_id).await {
         Ok(Some(checkpoint)) => checkpoint,
         Ok(None) => return,
@@ -192,8 +201,19 @@ async fn restore(store: &Store, tenant_id: TenantId, model: &mut Model) {
     }
     let version = checkpoint.version;
     let body = checkpoint.body;
+    let bytes = body.len();
+    let read = started.elapsed();
     match tokio::task::spawn_blocking(move || Facts::from_checkpoint(&body)).await {
         Ok(Ok(facts)) => {
+            tracing::info!(
+                %tenant_id,
+                version,
+                bytes,
+                records = facts.len(),
+                read_ms = read.as_millis(),
+                decoded_ms = (started.elapsed() - read).as_millis(),
+                "status model read from its checkpoint"
+            );
             model.facts = facts;
             model.version = Some(version);
             model.saved = Some(version);
@@ -243,7 +263,7 @@ async fn save(store: Store, tenant_id: TenantId, slot: Slot) {
             let mut model = slot.lock().await;
             model.saved = model.saved.max(Some(version));
             metrics::counter!("paicha_status_checkpoints_written_total").increment(1);
-            tracing::debug!(version, bytes, "status checkpoint written");
+            tracing::info!(%tenant_id, version, bytes, "status checkpoint written");
         }
         Err(err) => tracing::warn!(error = %err, "status checkpoint not written"),
     }
