@@ -11,7 +11,8 @@
 //! backup), is loaded afresh from the records.
 //!
 //! A model of at least [`CHECKPOINT_RECORDS`] records is checkpointed after a load from the
-//! records, and by the housekeeping when it has moved on; one not used for a while is dropped.
+//! records, and by the housekeeping once it has moved [`CHECKPOINT_CHANGES`] versions past its
+//! checkpoint; one not used for a while is dropped.
 
 use paicha_domain::ids::TenantId;
 use std::collections::HashMap;
@@ -26,6 +27,12 @@ use uuid::Uuid;
 /// The fewest records a model holds for it to be checkpointed (`Settings`
 /// `status_checkpoint_records`). Ten thousand records load from the database in about 0.1 s.
 pub const CHECKPOINT_RECORDS: usize = 10_000;
+
+/// How many versions a model moves past its checkpoint before the housekeeping writes it again
+/// (at most; fewer when `status_checkpoint_records` is lower). A start then reads at most about
+/// this many changes after the checkpoint (a tenth of a second), and a busy tenant of a million
+/// members writes its 60 MB a few times a day, not every ten minutes.
+const CHECKPOINT_CHANGES: u64 = 10_000;
 
 /// What hands each changed record to the model, as the store reads it.
 fn applier(facts: &mut Facts) -> impl FnMut(FactRow) + Send + '_ {
@@ -147,7 +154,8 @@ impl FactsCache {
         Ok((answer, version))
     }
 
-    /// Checkpoints the models that moved on since their checkpoint (the housekeeping's).
+    /// Checkpoints the models that moved [`CHECKPOINT_CHANGES`] versions (or
+    /// `status_checkpoint_records`, when fewer) past their checkpoint (the housekeeping's).
     pub async fn save_moved(&self, store: &Store) {
         let slots: Vec<(Uuid, Slot)> = self
             .tenants
@@ -157,8 +165,12 @@ impl FactsCache {
             .map(|(tenant, slot)| (*tenant, slot.clone()))
             .collect();
         for (tenant, slot) in slots {
+            let enough = CHECKPOINT_CHANGES
+                .min(self.checkpoint_records as u64)
+                .max(1);
             let moved = slot.try_lock().is_ok_and(|model| {
-                model.facts.len() >= self.checkpoint_records && model.saved < model.version
+                model.facts.len() >= self.checkpoint_records
+                    && model.version.unwrap_or(0) >= model.saved.unwrap_or(0) + enough
             });
             if moved {
                 save(store.clone(), TenantId::new(tenant), slot).await;

@@ -11,7 +11,7 @@ pub mod config;
 mod counts;
 mod error;
 mod extract;
-mod facts;
+pub mod facts;
 pub mod import;
 pub mod import_cli;
 mod leases;

@@ -308,3 +308,50 @@ async fn a_checkpoint_behind_the_tombstone_horizon_or_ahead_of_the_database_is_n
     assert_eq!(status(&t).await, expected);
     assert_eq!(loads(&app, "records").await, records + 1, "loaded afresh");
 }
+
+#[tokio::test]
+async fn the_housekeeping_writes_a_checkpoint_again_once_the_model_moved_far_enough() {
+    use paicha_server::facts::FactsCache;
+    let app = app().await;
+    let t = app.tenant("a").await;
+    let store = Store::connect(&app.db.url).await.unwrap();
+    let tenant = TenantId::new(t.committee.id);
+    records(&t).await;
+    // A cache of this test's own, which checkpoints models of 3 records or more, and writes
+    // them again after 3 versions.
+    let cache = FactsCache::new(3);
+    let loaded = cache.read(&store, tenant, |f| f.len()).await.unwrap();
+    assert!(loaded >= 3, "{loaded}");
+    let saved = checkpointed(&store, tenant, 1).await;
+    let push = |n: i64| {
+        t.secretary1.push(
+            "p",
+            vec![put(
+                n,
+                "members",
+                Uuid::now_v7(),
+                t.branch1.id,
+                json!({"name": format!("新{n}")}),
+            )],
+        )
+    };
+    // Two versions on: not far enough.
+    push(30).await.unwrap();
+    push(31).await.unwrap();
+    cache.read(&store, tenant, |_| ()).await.unwrap();
+    cache.save_moved(&store).await;
+    let now = store.status_checkpoint(tenant).await.unwrap().unwrap();
+    assert_eq!(now.version, saved);
+    // A third: written again, at the model's version, holding what a load from the records
+    // holds.
+    push(32).await.unwrap();
+    let (len, version) = cache
+        .read_versioned(&store, tenant, |f| f.len())
+        .await
+        .unwrap();
+    cache.save_moved(&store).await;
+    let now = store.status_checkpoint(tenant).await.unwrap().unwrap();
+    assert_eq!(now.version, version);
+    assert_eq!(Facts::from_checkpoint(&now.body).unwrap().len(), len);
+    assert_eq!(len, loaded + 3);
+}
