@@ -3,12 +3,12 @@
 //!
 //! The first status request of a tenant starts from the tenant's checkpoint, the facts kept on
 //! disk at a version (`status_checkpoints`), and reads the records changed since; without a
-//! checkpoint it loads every record (a million members: 12–20 s, against well under a second
-//! from a checkpoint). Each later request reads only the records whose version is above the
+//! checkpoint it loads every record (a million members: 12–20 s, against 2.5–3 s from a
+//! checkpoint, docs/benchmarks.md). Each later request reads only the records whose version is above the
 //! one the model has seen, through the `(tenant_id, version)` index. The database stays the
-//! truth: every instance catches up by itself, and a model that fell behind the tombstone
-//! horizon (deleted rows may be gone), or is ahead of the database (restored from an older
-//! backup), is loaded afresh from the records.
+//! truth: every instance catches up by itself; a model that fell behind the tombstone horizon
+//! (deleted rows may be gone) keeps only the records still live, and one ahead of the database
+//! (restored from an older backup) is loaded afresh from the records.
 //!
 //! A model of at least [`CHECKPOINT_RECORDS`] records is checkpointed after a load from the
 //! records, and by the housekeeping once it has moved [`CHECKPOINT_CHANGES`] versions past its
@@ -29,9 +29,10 @@ use uuid::Uuid;
 pub const CHECKPOINT_RECORDS: usize = 10_000;
 
 /// How many versions a model moves past its checkpoint before the housekeeping writes it again
-/// (at most; fewer when `status_checkpoint_records` is lower). A start then reads at most about
-/// this many changes after the checkpoint (a tenth of a second), and a busy tenant of a million
-/// members writes its 60 MB a few times a day, not every ten minutes.
+/// (at most; fewer when `status_checkpoint_records` is lower), at its next ten-minutely round.
+/// A start after the model was in use then reads about this many changes after the checkpoint
+/// (a tenth of a second; more when the model had been dropped for idling meanwhile), and a busy
+/// tenant of a million members writes its 60 MB a few times a day, not every ten minutes.
 const CHECKPOINT_CHANGES: u64 = 10_000;
 
 /// What hands each changed record to the model, as the store reads it.
@@ -47,6 +48,9 @@ struct Model {
     last_used: Option<Instant>,
     /// The version of the tenant's checkpoint on disk, as far as this instance knows.
     saved: Option<u64>,
+    /// A checkpoint of this model is being written: another waits for the next occasion, so an
+    /// older one never lands after a newer.
+    saving: bool,
 }
 
 type Slot = Arc<tokio::sync::Mutex<Model>>;
@@ -100,6 +104,8 @@ impl FactsCache {
         }
         let mut after = model.version.unwrap_or(0);
         let mut whole = model.version.is_none();
+        // Whether the model changed in a way its checkpoint does not follow.
+        let mut rewritten = false;
         let mut changes = store
             .tenant_changes(
                 tenant_id,
@@ -108,13 +114,11 @@ impl FactsCache {
                 applier(&mut model.facts),
             )
             .await;
-        if model.version.is_some()
-            && changes
-                .as_ref()
-                .is_ok_and(|c| c.purged_through > after || c.snapshot_version < after)
-        {
-            // Tombstones this model has not seen may be gone, or the database is older than
-            // the model: start again.
+        let ahead = changes.as_ref().is_ok_and(|c| c.snapshot_version < after);
+        let purged = changes.as_ref().is_ok_and(|c| c.purged_through > after);
+        if model.version.is_some() && ahead {
+            // The database is older than the model (restored from an older backup): start
+            // again.
             model.facts = Facts::default();
             model.saved = None;
             after = 0;
@@ -122,6 +126,23 @@ impl FactsCache {
             changes = store
                 .tenant_changes(tenant_id, &Collection::ALL, 0, applier(&mut model.facts))
                 .await;
+        } else if model.version.is_some() && purged {
+            rewritten = true;
+            // Tombstones this model has not seen may be gone: every other change since its
+            // version is applied, and what is no longer live goes. (A record deleted after the
+            // changes were read may go early; its tombstone, read next time, changes nothing.)
+            match store.live_record_keys(tenant_id).await {
+                Ok(live) => {
+                    let gone = model.facts.retain_live(&live);
+                    model.saved = None;
+                    tracing::info!(
+                        %tenant_id,
+                        gone,
+                        "status model kept only the live records: deletions it had not seen were purged"
+                    );
+                }
+                Err(e) => changes = Err(e),
+            }
         }
         let changes = match changes {
             Ok(changes) => changes,
@@ -145,10 +166,11 @@ impl FactsCache {
             );
         }
         let answer = read(&model.facts);
-        let checkpoint = whole && model.facts.len() >= self.checkpoint_records;
+        let checkpoint = (whole || rewritten) && model.facts.len() >= self.checkpoint_records;
         drop(model);
         if checkpoint {
-            // Kept on disk for the next start, without keeping this request waiting.
+            // Kept on disk for the next start, without keeping this request waiting (the
+            // tenant's next requests wait while it is encoded: about 0.4 s a million members).
             tokio::spawn(save(store.clone(), tenant_id, slot));
         }
         Ok((answer, version))
@@ -200,12 +222,13 @@ async fn restore(store: &Store, tenant_id: TenantId, model: &mut Model) {
         Ok(Some(checkpoint)) => checkpoint,
         Ok(None) => return,
         Err(err) => {
-            tracing::warn!(error = %err, "status checkpoint not read");
+            tracing::warn!(%tenant_id, error = %err, "status checkpoint not read");
             return;
         }
     };
     if checkpoint.format != CHECKPOINT_FORMAT {
         tracing::info!(
+            %tenant_id,
             format = checkpoint.format,
             "status checkpoint of another format: loading from the records"
         );
@@ -233,21 +256,27 @@ async fn restore(store: &Store, tenant_id: TenantId, model: &mut Model) {
                 .increment(1);
         }
         Ok(Err(err)) => {
-            tracing::warn!(error = %err, "status checkpoint refused: loading from the records");
+            tracing::warn!(
+                %tenant_id,
+                version,
+                error = %err,
+                "status checkpoint refused: loading from the records"
+            );
         }
-        Err(err) => tracing::warn!(error = %err, "status checkpoint not read"),
+        Err(err) => tracing::warn!(%tenant_id, error = %err, "status checkpoint decoding panicked"),
     }
 }
 
-/// Writes the model's checkpoint, unless the one on disk is as recent.
+/// Writes the model's checkpoint, unless the one on disk is as recent or one is being written.
 async fn save(store: Store, tenant_id: TenantId, slot: Slot) {
-    let model = slot.clone().lock_owned().await;
+    let mut model = slot.clone().lock_owned().await;
     let Some(version) = model.version else {
         return;
     };
-    if model.saved >= Some(version) {
+    if model.saved >= Some(version) || model.saving {
         return;
     }
+    model.saving = true;
     // Encoded while the model is held, so the facts are the version's.
     let encoded = tokio::task::spawn_blocking(move || {
         let bytes = model.facts.checkpoint();
@@ -255,28 +284,28 @@ async fn save(store: Store, tenant_id: TenantId, slot: Slot) {
         bytes
     })
     .await;
-    let body = match encoded {
-        Ok(Ok(body)) => body,
-        Ok(Err(err)) => {
-            tracing::warn!(error = %err, "status checkpoint not encoded");
-            return;
+    let written = match encoded {
+        Ok(Ok(body)) => {
+            let bytes = body.len();
+            store
+                .save_status_checkpoint(tenant_id, version, CHECKPOINT_FORMAT, body)
+                .await
+                .map(|()| bytes)
+                .map_err(|e| e.to_string())
         }
-        Err(err) => {
-            tracing::warn!(error = %err, "status checkpoint not encoded");
-            return;
-        }
+        Ok(Err(err)) => Err(format!("not encoded: {err}")),
+        Err(err) => Err(format!("the encoding panicked: {err}")),
     };
-    let bytes = body.len();
-    match store
-        .save_status_checkpoint(tenant_id, version, CHECKPOINT_FORMAT, body)
-        .await
-    {
-        Ok(()) => {
-            let mut model = slot.lock().await;
+    let mut model = slot.lock().await;
+    model.saving = false;
+    match written {
+        Ok(bytes) => {
             model.saved = model.saved.max(Some(version));
             metrics::counter!("paicha_status_checkpoints_written_total").increment(1);
             tracing::info!(%tenant_id, version, bytes, "status checkpoint written");
         }
-        Err(err) => tracing::warn!(error = %err, "status checkpoint not written"),
+        Err(error) => {
+            tracing::warn!(%tenant_id, version, %error, "status checkpoint not written");
+        }
     }
 }

@@ -562,7 +562,8 @@ async fn housekeeping(
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         tick.tick().await;
-        // Kept on disk first, so a model dropped for idling starts again from where it was.
+        // Kept on disk first (when it moved far enough), so a model dropped for idling starts
+        // again from its checkpoint with few changes to read.
         facts.save_moved(&store).await;
         facts.evict_idle(STATUS_MODEL_IDLE);
         let now = Utc::now();

@@ -1,10 +1,14 @@
 //! The status read model's checkpoints (`status_checkpoints`): one per tenant, its facts at a
 //! version in paicha_domain's encoding, written and read whole.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
+use paicha_domain::collection::Collection;
 use paicha_domain::ids::TenantId;
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use uuid::Uuid;
 
 use crate::records::{to_i64, to_u64};
 use crate::{Store, StoreError, StoreResult};
@@ -74,5 +78,28 @@ impl Store {
             .to_owned();
         self.db.execute(&upsert).await?;
         Ok(())
+    }
+
+    /// The keys of every live record of the tenant: what a read model whose deletions may have
+    /// been purged keeps of itself (`paicha_server::facts`). Ids only; for members, a read of
+    /// the live members' index in the list's order (`idx_members_list_order`, partial on
+    /// `NOT deleted`, which these words name).
+    pub async fn live_record_keys(
+        &self,
+        tenant_id: TenantId,
+    ) -> StoreResult<HashSet<(Collection, Uuid)>> {
+        let mut keys = HashSet::new();
+        for collection in Collection::ALL {
+            let select = Query::select()
+                .column("id")
+                .from(collection.as_str())
+                .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
+                .and_where(Expr::cust("NOT deleted"))
+                .to_owned();
+            for row in self.db.query_all(&select).await? {
+                keys.insert((collection, row.try_get::<Uuid>("", "id")?));
+            }
+        }
+        Ok(keys)
     }
 }

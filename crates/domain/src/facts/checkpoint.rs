@@ -21,14 +21,17 @@ use uuid::Uuid;
 use super::{Entry, Fact, Facts};
 use crate::collection::{Collection, FieldType};
 
-/// The encoding's number. Bump it with any change to how a fact is written.
-pub const FORMAT: u32 = 2;
+/// The encoding's number. Bump it with any change to how a fact is written **or derived** from
+/// its record (`Fact::of` and what it calls): a checkpoint holds facts, not records, and a
+/// server would otherwise go on serving facts an older build worked out. The tests
+/// `the_encoding_is_pinned` and `the_derivation_is_pinned` fail until it is bumped.
+pub const FORMAT: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     #[error("a checkpoint of format {0}, where this build reads format {FORMAT}")]
     Format(u32),
-    #[error("a checkpoint written against other enum words than this build's")]
+    #[error("a checkpoint written against other collections or enum words than this build's")]
     Words,
     #[error("a checkpoint whose bytes do not match its checksum")]
     Damaged,
@@ -52,9 +55,15 @@ static WORDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
         .collect()
 });
 
+/// The collections' names, in the order their records' keys are written by.
+static COLLECTIONS: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| Collection::ALL.iter().map(|c| c.as_str()).collect());
+
 #[derive(Serialize, Deserialize)]
 struct Header<'a> {
     format: u32,
+    #[serde(borrow)]
+    collections: Vec<&'a str>,
     #[serde(borrow)]
     words: Vec<&'a str>,
     /// The body's CRC-32.
@@ -67,6 +76,7 @@ impl Facts {
         let body = postcard::to_stdvec(&Body(self))?;
         let header = Header {
             format: FORMAT,
+            collections: COLLECTIONS.clone(),
             words: WORDS.clone(),
             crc: crc32fast::hash(&body),
         };
@@ -81,7 +91,7 @@ impl Facts {
         if header.format != FORMAT {
             return Err(CheckpointError::Format(header.format));
         }
-        if header.words != *WORDS {
+        if header.collections != *COLLECTIONS || header.words != *WORDS {
             return Err(CheckpointError::Words);
         }
         if crc32fast::hash(body) != header.crc {
@@ -170,7 +180,13 @@ impl<'de> Visitor<'de> for BodySeed {
             .ok_or_else(missing)?;
         let mut numbered = HashMap::with_capacity(paths.len());
         for (at, path) in (0u32..).zip(&paths) {
-            numbered.insert(Box::from(&**path), (path.clone(), at));
+            if numbered
+                .insert(Box::from(&**path), (path.clone(), at))
+                .is_some()
+            {
+                // Two numbers for one path: a rollup would count its records apart.
+                return Err(serde::de::Error::custom("a unit path listed twice"));
+            }
         }
         Ok(Facts {
             records,
@@ -437,6 +453,7 @@ mod tests {
             let crc = crc32fast::hash(body);
             let header = Header {
                 format: FORMAT,
+                collections: COLLECTIONS.clone(),
                 words,
                 crc,
             };
@@ -603,11 +620,14 @@ mod tests {
     #[test]
     fn the_encoding_is_pinned() {
         let mut all = Vec::new();
-        for fact in one_of_each() {
+        for (i, fact) in one_of_each().into_iter().enumerate() {
             let path: Arc<str> = Arc::from("/a/b/");
             let mut one = Facts::default();
             one.paths.insert("/a/b/".into(), (path.clone(), 0));
-            let key = (Collection::Members, Uuid::from_u128(42));
+            let key = (
+                Collection::ALL[i % Collection::ALL.len()],
+                Uuid::from_u128(42),
+            );
             one.records.insert(key, Entry { path, at: 0, fact });
             let bytes = one.checkpoint().unwrap();
             let (_, body) = postcard::take_from_bytes::<Header>(&bytes).unwrap();
@@ -615,8 +635,39 @@ mod tests {
         }
         assert_eq!(
             (FORMAT, fnv(&all)),
-            (2, 13_968_173_228_149_079_737),
+            (3, 7_338_605_173_618_908_085),
             "the checkpoint's encoding changed: bump FORMAT and pin the new hash"
         );
+    }
+
+    /// The facts derived from a fixed set of records (every field of every collection, some
+    /// left out, some deleted again). When this fails, `Fact::of` or what it calls derives
+    /// differently, or the schema changed: after a change of derivation bump [`FORMAT`] (a
+    /// checkpoint would otherwise keep the old facts); after a change of the schema alone,
+    /// only put the new hash here.
+    #[test]
+    fn the_derivation_is_pinned() {
+        let listing = listing(&facts()).join("\n");
+        assert_eq!(
+            (FORMAT, fnv(listing.as_bytes())),
+            (3, 6_816_273_870_304_343_032),
+            "the facts derived from records changed: bump FORMAT if the derivation did"
+        );
+    }
+
+    #[test]
+    fn a_checkpoint_listing_a_path_twice_is_refused() {
+        let mut facts = Facts::default();
+        let c = Collection::Members;
+        facts.apply(c, Uuid::from_u128(1), "/a/", false, &record(c, 1));
+        assert!(Facts::from_checkpoint(&facts.checkpoint().unwrap()).is_ok());
+        // A second number for the same path (what only a writer's bug could produce).
+        let same: Arc<str> = Arc::from("/a/");
+        facts.paths.insert("/elsewhere/".into(), (same.clone(), 1));
+        facts.apply(c, Uuid::from_u128(2), "/elsewhere/", false, &record(c, 2));
+        assert!(matches!(
+            Facts::from_checkpoint(&facts.checkpoint().unwrap()),
+            Err(CheckpointError::Decode(_))
+        ));
     }
 }

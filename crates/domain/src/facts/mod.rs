@@ -384,6 +384,14 @@ impl Facts {
         self.records.len()
     }
 
+    /// Keeps only the records `live` holds (every other was deleted, its tombstone gone);
+    /// returns how many went.
+    pub fn retain_live(&mut self, live: &std::collections::HashSet<(Collection, Uuid)>) -> usize {
+        let before = self.records.len();
+        self.records.retain(|key, _| live.contains(key));
+        before - self.records.len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }

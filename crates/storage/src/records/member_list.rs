@@ -86,12 +86,12 @@ impl Store {
         Ok((count, page, total))
     }
 
-    /// A search of the whole tenant by one character that is not a letter or a digit (a
+    /// A search of the whole tenant by one character that is not an ASCII letter or digit (a
     /// surname: 王 is held by one member in fifteen): how many match, read from the name index
     /// alone instead of reading every match. `None` for any other search.
     ///
     /// The count is exact: every character of a live member's name begins one of its grams,
-    /// and only live members have grams. A letter is left out (PostgreSQL's `LIKE` tells its
+    /// and only live members have grams. An ASCII letter is left out (PostgreSQL's `LIKE` tells its
     /// cases apart, the grams do not), and so is a digit or `X` (an ID number may begin with
     /// it).
     async fn one_character(
