@@ -599,13 +599,14 @@ async fn a_search_through_the_name_index_finds_what_a_scan_finds() {
         let store = store.clone();
         async move { store.pending_migrations().await.unwrap() }
     };
-    store.rollback_migrations(Some(3)).await.unwrap();
+    store.rollback_migrations(Some(4)).await.unwrap();
     assert_eq!(
         pending(&store).await,
         [
             "m20261207_000050_create_member_name_grams",
             "m20261207_000060_add_tenant_live_members",
             "m20261207_000070_create_status_checkpoints",
+            "m20261207_000080_add_tenant_swept_through",
         ]
     );
     store.migrate().await.unwrap();

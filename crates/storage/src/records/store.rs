@@ -474,8 +474,25 @@ impl Store {
     /// can no longer be served. Only what was deleted moves that mark: a purge that took
     /// nothing leaves every cursor usable (a paged pull from the start, a new phone's first
     /// sync, continues past it), and a cursor is refused only when a tombstone after it is gone.
+    ///
+    /// Only versions above the tenant's sweep mark (`swept_through`, the highest `through` a
+    /// purge has run to) are read: a deletion always writes a version above every one before,
+    /// so none is left below it.
     pub async fn purge_tombstones(&self, tenant_id: TenantId, through: u64) -> StoreResult<u64> {
         let txn = self.db.begin().await?;
+        let mark = Query::select()
+            .column("swept_through")
+            .from("sync_tenants")
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
+            .to_owned();
+        let swept = match txn.query_one(&mark).await? {
+            Some(row) => to_u64(row.try_get("", "swept_through")?),
+            None => 0,
+        };
+        if through <= swept {
+            txn.commit().await?;
+            return Ok(0);
+        }
         let mut purged = 0;
         let mut highest: u64 = 0;
         let tables = Collection::ALL
@@ -488,11 +505,13 @@ impl Store {
                 .expr(Expr::col("version").max())
                 .from(table)
                 .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
+                .and_where(Expr::col("version").gt(to_i64(swept)))
                 .and_where(Expr::col("version").lte(to_i64(through)))
                 .to_owned();
             let mut delete = Query::delete()
                 .from_table(table)
                 .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
+                .and_where(Expr::col("version").gt(to_i64(swept)))
                 .and_where(Expr::col("version").lte(to_i64(through)))
                 .to_owned();
             if tombstones_only {
@@ -513,6 +532,12 @@ impl Store {
             .and_where(Expr::col("purged_through").lt(to_i64(highest)))
             .to_owned();
         txn.execute(&update).await?;
+        let sweep = Query::update()
+            .table("sync_tenants")
+            .value("swept_through", to_i64(through))
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
+            .to_owned();
+        txn.execute(&sweep).await?;
         txn.commit().await?;
         Ok(purged)
     }
