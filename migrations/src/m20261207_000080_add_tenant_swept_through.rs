@@ -1,8 +1,8 @@
 //! How far a tenant's tombstones have been swept: every tombstone (and departure) at or below
 //! this version is gone, since a deletion only ever writes a version above every one before.
 //! The housekeeping's purge then reads only the versions above it (the changes since its last
-//! round) instead of every record of the tenant below the horizon, about a second per million
-//! records every ten minutes once the devices are up to date (issue #23).
+//! round) instead of every record of the tenant below the horizon, which is near the head once
+//! the devices are up to date (issue #23).
 
 use sea_orm_migration::{prelude::*, schema::*};
 
