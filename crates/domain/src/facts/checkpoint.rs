@@ -560,47 +560,47 @@ mod tests {
                 ledger: Some(WORDS[5]),
                 outcome: Some(WORDS[7]),
             },
-            Fact::Submission(Submission {
+            Fact::Submission(Box::new(Submission {
                 ledger: Some(WORDS[6]),
                 status: Some(WORDS[8]),
                 received_on: Some(d("2026-06-30")),
-            }),
-            Fact::Archive(Archive {
+            })),
+            Fact::Archive(Box::new(Archive {
                 status: Some(WORDS[9]),
                 exemption: Some(WORDS[12]),
-            }),
-            Fact::Case(Case {
+            })),
+            Fact::Case(Box::new(Case {
                 member_id: id,
                 result: Some(WORDS[13]),
                 found_by: Some(WORDS[14]),
                 loss_circumstance: Some(WORDS[15]),
-            }),
-            Fact::Attempt(Attempt {
+            })),
+            Fact::Attempt(Box::new(Attempt {
                 case_id: id,
                 attempted_on: Some(d("2026-04-01")),
                 entry,
                 method: Some(WORDS[16]),
-            }),
+            })),
             Fact::DepartmentRequest {
                 case_id: id,
                 status: Some(WORDS[10]),
                 executed_on: Some(d("2026-05-01")),
             },
-            Fact::Transfer(Transfer {
+            Fact::Transfer(Box::new(Transfer {
                 checked_on: Some(d("2026-03-03")),
                 receipt_status: Some(WORDS[17]),
                 receipt_on: Some(d("2026-03-04")),
                 entry,
                 registered_lost: true,
                 withdrawn: false,
-            }),
+            })),
             Fact::Performance { violation: true },
-            Fact::Disposition(Disposition {
+            Fact::Disposition(Box::new(Disposition {
                 member_id: id,
                 kind: Some(WORDS[18]),
                 status: Some(WORDS[11]),
                 effective_on: Some(d("2026-07-01")),
-            }),
+            })),
             Fact::Campaign(Box::new(
                 json!({"name": "排查", "start_date": "2026-03-07"})
                     .as_object()

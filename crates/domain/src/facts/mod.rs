@@ -146,8 +146,9 @@ pub struct Disposition {
 /// What the counts need of one record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Fact {
-    /// Boxed, as the form is: an entry of the model stays small (most records are members,
-    /// and a map of a million entries moves each of them as it grows and is read back).
+    /// Boxed, as every fact larger than a few words is: an entry of the model stays small
+    /// (64 bytes; a map of a million entries holds twice as many slots, and moves each entry
+    /// as it grows and as a checkpoint is read back).
     Member(Box<Member>),
     Form(Box<Form>),
     LedgerEntry {
@@ -156,10 +157,10 @@ pub enum Fact {
         #[serde(with = "checkpoint::word")]
         outcome: Word,
     },
-    Submission(Submission),
-    Archive(Archive),
-    Case(Case),
-    Attempt(Attempt),
+    Submission(Box<Submission>),
+    Archive(Box<Archive>),
+    Case(Box<Case>),
+    Attempt(Box<Attempt>),
     DepartmentRequest {
         case_id: Option<Uuid>,
         #[serde(with = "checkpoint::word")]
@@ -167,11 +168,11 @@ pub enum Fact {
         #[serde(with = "checkpoint::day")]
         executed_on: Option<NaiveDate>,
     },
-    Transfer(Transfer),
+    Transfer(Box<Transfer>),
     Performance {
         violation: bool,
     },
-    Disposition(Disposition),
+    Disposition(Box<Disposition>),
     Campaign(#[serde(with = "checkpoint::json")] Box<Map<String, Value>>),
     /// A branch's working group, with the village's or community's actual count of members
     /// it recorded (村居实际底数) and whether it explained a difference.
@@ -280,49 +281,49 @@ impl Fact {
                 ledger: word(c, f, "ledger"),
                 outcome: word(c, f, "outcome"),
             },
-            Collection::LedgerSubmissions => Fact::Submission(Submission {
+            Collection::LedgerSubmissions => Fact::Submission(Box::new(Submission {
                 ledger: word(c, f, "ledger"),
                 status: word(c, f, "status"),
                 received_on: date(f, "received_on"),
-            }),
-            Collection::ArchiveReviews => Fact::Archive(Archive {
+            })),
+            Collection::ArchiveReviews => Fact::Archive(Box::new(Archive {
                 status: word(c, f, "status"),
                 exemption: word(c, f, "exemption"),
-            }),
-            Collection::ContactCases => Fact::Case(Case {
+            })),
+            Collection::ContactCases => Fact::Case(Box::new(Case {
                 member_id: id(f, "member_id"),
                 result: word(c, f, "result"),
                 found_by: word(c, f, "found_by"),
                 loss_circumstance: word(c, f, "loss_circumstance"),
-            }),
-            Collection::ContactAttempts => Fact::Attempt(Attempt {
+            })),
+            Collection::ContactAttempts => Fact::Attempt(Box::new(Attempt {
                 case_id: id(f, "case_id"),
                 attempted_on: entry(c, f).and_then(|e| e.judged()),
                 entry: entry(c, f).filter(crate::entry::Entry::backdated),
                 method: word(c, f, "method"),
-            }),
+            })),
             Collection::DepartmentSearchRequests => Fact::DepartmentRequest {
                 case_id: id(f, "case_id"),
                 status: word(c, f, "status"),
                 executed_on: date(f, "executed_on"),
             },
-            Collection::Transfers => Fact::Transfer(Transfer {
+            Collection::Transfers => Fact::Transfer(Box::new(Transfer {
                 checked_on: date(f, "checked_on"),
                 receipt_status: word(c, f, "receipt_status"),
                 receipt_on: entry(c, f).and_then(|e| e.judged()),
                 entry: entry(c, f).filter(crate::entry::Entry::backdated),
                 registered_lost: boolean(f, "registered_lost") == Some(true),
                 withdrawn: crate::derived::transfer_withdrawn(f),
-            }),
+            })),
             Collection::PerformanceChecks => Fact::Performance {
                 violation: boolean(f, "violation") == Some(true),
             },
-            Collection::Dispositions => Fact::Disposition(Disposition {
+            Collection::Dispositions => Fact::Disposition(Box::new(Disposition {
                 member_id: id(f, "member_id"),
                 kind: word(c, f, "disposition_type"),
                 status: word(c, f, "status"),
                 effective_on: date(f, "effective_on"),
-            }),
+            })),
             Collection::Campaigns => Fact::Campaign(Box::new(f.clone())),
             Collection::WorkingGroups => Fact::WorkingGroup {
                 actual_count: f.get("actual_count").and_then(Value::as_u64),

@@ -198,13 +198,20 @@ pub fn roll_up(
                     *e = (*actual_count, *explained);
                 }
             }
-            Fact::Disposition(Disposition {
-                member_id: Some(member),
-                status: Some("effective"),
-                effective_on: Some(on),
-                kind,
-            }) if *on <= as_of => {
+            Fact::Disposition(d) => {
+                let Disposition {
+                    member_id: Some(member),
+                    status: Some("effective"),
+                    effective_on: Some(on),
+                    kind,
+                } = &**d
+                else {
+                    continue;
+                };
                 // What stands on `as_of`: a disposition counts from the day it takes effect.
+                if *on > as_of {
+                    continue;
+                }
                 let e = standing.entry(*member).or_insert((*on, *record_id));
                 if (*on, *record_id) > *e {
                     *e = (*on, *record_id);
