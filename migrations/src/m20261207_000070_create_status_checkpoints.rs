@@ -16,10 +16,9 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table("status_checkpoints")
                     .col(uuid("tenant_id").primary_key())
-                    // Every change of the tenant up to this version is in the facts.
+                    // Every change of the tenant up to this version is in the facts. The
+                    // encoding's format is in the body's own header.
                     .col(big_integer("version"))
-                    // The encoding's number (paicha_domain::facts::CHECKPOINT_FORMAT).
-                    .col(integer("format"))
                     .col(timestamp_with_time_zone("written_at"))
                     .col(blob("body"))
                     .to_owned(),

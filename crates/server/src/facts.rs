@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use paicha_domain::collection::Collection;
-use paicha_domain::facts::{CHECKPOINT_FORMAT, Facts};
+use paicha_domain::facts::Facts;
 use paicha_storage::{FactRow, Store, StoreResult};
 use uuid::Uuid;
 
@@ -186,10 +186,10 @@ impl FactsCache {
             .iter()
             .map(|(tenant, slot)| (*tenant, slot.clone()))
             .collect();
+        let enough = CHECKPOINT_CHANGES
+            .min(self.checkpoint_records as u64)
+            .max(1);
         for (tenant, slot) in slots {
-            let enough = CHECKPOINT_CHANGES
-                .min(self.checkpoint_records as u64)
-                .max(1);
             let moved = slot.try_lock().is_ok_and(|model| {
                 model.facts.len() >= self.checkpoint_records
                     && model.version.unwrap_or(0) >= model.saved.unwrap_or(0) + enough
@@ -226,14 +226,6 @@ async fn restore(store: &Store, tenant_id: TenantId, model: &mut Model) {
             return;
         }
     };
-    if checkpoint.format != CHECKPOINT_FORMAT {
-        tracing::info!(
-            %tenant_id,
-            format = checkpoint.format,
-            "status checkpoint of another format: loading from the records"
-        );
-        return;
-    }
     let version = checkpoint.version;
     let body = checkpoint.body;
     let bytes = body.len();
@@ -288,7 +280,7 @@ async fn save(store: Store, tenant_id: TenantId, slot: Slot) {
         Ok(Ok(body)) => {
             let bytes = body.len();
             store
-                .save_status_checkpoint(tenant_id, version, CHECKPOINT_FORMAT, body)
+                .save_status_checkpoint(tenant_id, version, body)
                 .await
                 .map(|()| bytes)
                 .map_err(|e| e.to_string())

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use paicha_domain::collection::Collection;
 use paicha_domain::ids::TenantId;
 use sea_orm::ConnectionTrait;
@@ -18,9 +18,7 @@ use crate::{Store, StoreError, StoreResult};
 pub struct StatusCheckpoint {
     /// Every change of the tenant up to this version is in it.
     pub version: u64,
-    /// The encoding's number it was written in.
-    pub format: u32,
-    pub written_at: DateTime<Utc>,
+    /// paicha_domain's encoding, its format in its own header.
     pub body: Vec<u8>,
 }
 
@@ -31,19 +29,15 @@ impl Store {
         tenant_id: TenantId,
     ) -> StoreResult<Option<StatusCheckpoint>> {
         let select = Query::select()
-            .columns(["version", "format", "written_at", "body"])
+            .columns(["version", "body"])
             .from("status_checkpoints")
             .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
             .to_owned();
         let Some(row) = self.db.query_one(&select).await? else {
             return Ok(None);
         };
-        let format: i32 = row.try_get("", "format")?;
         Ok(Some(StatusCheckpoint {
             version: to_u64(row.try_get("", "version")?),
-            format: u32::try_from(format)
-                .map_err(|_| StoreError::Corrupt(format!("checkpoint format {format}")))?,
-            written_at: row.try_get("", "written_at")?,
             body: row.try_get("", "body")?,
         }))
     }
@@ -56,23 +50,21 @@ impl Store {
         &self,
         tenant_id: TenantId,
         version: u64,
-        format: u32,
         body: Vec<u8>,
     ) -> StoreResult<()> {
         let upsert = Query::insert()
             .into_table("status_checkpoints")
-            .columns(["tenant_id", "version", "format", "written_at", "body"])
+            .columns(["tenant_id", "version", "written_at", "body"])
             .values([
                 tenant_id.uuid().into(),
                 to_i64(version).into(),
-                i32::try_from(format).unwrap_or(i32::MAX).into(),
                 Utc::now().into(),
                 body.into(),
             ])
             .map_err(|e| StoreError::Corrupt(e.to_string()))?
             .on_conflict(
                 OnConflict::column("tenant_id")
-                    .update_columns(["version", "format", "written_at", "body"])
+                    .update_columns(["version", "written_at", "body"])
                     .to_owned(),
             )
             .to_owned();

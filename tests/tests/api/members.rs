@@ -435,8 +435,9 @@ async fn the_committees_member_list_reads_its_index_in_order() {
             assert!(!plan.contains("SCAN members"), "{context}");
             assert!(!plan.contains("idx_members_list_order"), "{context}");
         }
-        // A search by one character (not a letter or digit) that every name holds: its total,
-        // from the name index alone, is every member.
+        // A search by one character (not a letter or digit) that every name holds finds every
+        // member and fills its page (the exactness of its count, taken from the name index
+        // alone, is the oracle test's).
         let one = MemberSearch {
             text: Some("员"),
             ..search
