@@ -30,6 +30,7 @@ mod m20261207_000050_create_member_name_grams;
 mod m20261207_000060_add_tenant_live_members;
 mod m20261207_000070_create_status_checkpoints;
 mod m20261207_000080_add_tenant_swept_through;
+mod m20261207_000090_add_name_to_member_name_grams;
 
 pub struct Migrator;
 
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000060_add_tenant_live_members::Migration),
             Box::new(m20261207_000070_create_status_checkpoints::Migration),
             Box::new(m20261207_000080_add_tenant_swept_through::Migration),
+            Box::new(m20261207_000090_add_name_to_member_name_grams::Migration),
         ]
     }
 }

@@ -38,7 +38,7 @@ const CHANGE_COLUMNS: [&str; 15] = [
     "prev_hash",
     "hash",
 ];
-const GRAM_COLUMNS: [&str; 3] = ["tenant_id", "gram", "member_id"];
+const GRAM_COLUMNS: [&str; 4] = ["tenant_id", "gram", "name", "member_id"];
 const JSON_COLUMNS: [&str; 3] = ["fields", "field_versions", "changes"];
 
 /// One bound value.
@@ -105,7 +105,7 @@ fn batch_values(
     let now = Utc::now();
     let mut members = Vec::with_capacity(n * 15);
     let mut changes = Vec::with_capacity(n * 15);
-    let mut grams = Vec::with_capacity(n * 9);
+    let mut grams = Vec::with_capacity(n * 12);
     for i in 0..n {
         let v = version + 1 + i as i64;
         let Value::Object(fields) = crate::roster::member(first + i) else {
@@ -122,7 +122,12 @@ fn batch_values(
             .and_then(Value::as_str)
             .unwrap_or_default();
         for gram in paicha_storage::name_grams(name) {
-            grams.extend([V::Id(tenant), V::Text(gram), V::Id(id)]);
+            grams.extend([
+                V::Id(tenant),
+                V::Text(gram),
+                V::Text(name.to_owned()),
+                V::Id(id),
+            ]);
         }
         members.extend([
             V::Id(id),
@@ -166,8 +171,8 @@ fn batch_values(
     }
 }
 
-/// One batch's values: `members` and `changes` a row each per member, `grams` three values a
-/// gram.
+/// One batch's values: `members` and `changes` a row each per member, `grams` a row
+/// ([`GRAM_COLUMNS`]) per gram.
 struct Batch {
     members: Vec<V>,
     changes: Vec<V>,
@@ -214,7 +219,7 @@ macro_rules! insert_batch {
                 $postgres,
                 "member_name_grams",
                 &GRAM_COLUMNS,
-                grams.len() / 3,
+                grams.len() / GRAM_COLUMNS.len(),
             );
             bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql)), grams)
                 .execute(&mut *$txn)
@@ -446,8 +451,8 @@ pub async fn copy_a_member(url: &str, n: u32) -> anyhow::Result<sqlx::PgConnecti
     .execute(&mut conn)
     .await?;
     sqlx::query(
-        "INSERT INTO member_name_grams (tenant_id, gram, member_id) \
-         SELECT DISTINCT m.tenant_id, lower(substr(m.name, i, 2)), m.id \
+        "INSERT INTO member_name_grams (tenant_id, gram, name, member_id) \
+         SELECT DISTINCT m.tenant_id, lower(substr(m.name, i, 2)), m.name, m.id \
          FROM (SELECT tenant_id, id, fields->>'name' AS name FROM members \
                WHERE version > 1000 AND fields->>'name' <> '') m, \
               generate_series(1, char_length(m.name)) AS i",

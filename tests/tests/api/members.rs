@@ -445,6 +445,26 @@ async fn the_committees_member_list_reads_its_index_in_order() {
         let (total, rows) = store.search_members(scope, one).await.unwrap();
         assert_eq!(total, store.search_members(scope, search).await.unwrap().0);
         assert_eq!(rows.len(), 50);
+        // Its page is read from the name index in the list's order, then each member of it by
+        // its key: neither the list's index nor the members' table is walked.
+        let plan = store.explain_member_search(scope, one).await.unwrap();
+        let plan = plan.join("\n");
+        let context = format!("analysed: {analysed}\n{plan}");
+        assert!(plan.contains("member_name_grams"), "{context}");
+        assert!(!plan.contains("idx_members_list_order"), "{context}");
+        if app.db.engine == "postgres" {
+            assert!(
+                plan.contains("Index Scan using members_pkey on members"),
+                "{context}"
+            );
+            assert!(!plan.contains("Seq Scan"), "{context}");
+        } else {
+            assert!(
+                plan.contains("SEARCH members USING INDEX sqlite_autoindex_members_1 (id=?)"),
+                "{context}"
+            );
+            assert!(!plan.contains("SCAN members"), "{context}");
+        }
     }
     // And the list answers in that order (pushed in the reverse order).
     let page = t
@@ -569,6 +589,16 @@ async fn a_search_through_the_name_index_finds_what_a_scan_finds() {
     let check = |live: BTreeMap<Uuid, String>, texts: BTreeSet<String>| {
         let admin = &t.admin;
         async move {
+            // The list's order, as the database sorts names (its collation, not Rust's).
+            let order: Vec<Uuid> = admin
+                .members(None, None, None, Some(200), None)
+                .await
+                .unwrap()
+                .members
+                .iter()
+                .map(|m| m.id)
+                .collect();
+            assert_eq!(order.len(), live.len());
             for text in &texts {
                 let expected: BTreeSet<Uuid> = live
                     .iter()
@@ -581,6 +611,27 @@ async fn a_search_through_the_name_index_finds_what_a_scan_finds() {
                     .unwrap();
                 assert_eq!(list.total, expected.len() as u64, "{text:?}");
                 assert_eq!(found(&list), expected, "{text:?}");
+                // In the list's order, and paged in it (a search by one character pages
+                // through the name index, not the list's query).
+                let in_order: Vec<Uuid> = order
+                    .iter()
+                    .filter(|id| expected.contains(id))
+                    .copied()
+                    .collect();
+                let ids: Vec<Uuid> = list.members.iter().map(|m| m.id).collect();
+                assert_eq!(ids, in_order, "{text:?}");
+                if text.chars().count() == 1 {
+                    let mut paged = Vec::new();
+                    for offset in (0..=in_order.len() as u64).step_by(3) {
+                        let page = admin
+                            .members(None, Some(text), None, Some(3), Some(offset))
+                            .await
+                            .unwrap();
+                        assert_eq!(page.total, expected.len() as u64, "{text:?} {offset}");
+                        paged.extend(page.members.iter().map(|m| m.id));
+                    }
+                    assert_eq!(paged, in_order, "{text:?}");
+                }
             }
         }
     };
@@ -600,7 +651,7 @@ async fn a_search_through_the_name_index_finds_what_a_scan_finds() {
         let store = store.clone();
         async move { store.pending_migrations().await.unwrap() }
     };
-    store.rollback_migrations(Some(4)).await.unwrap();
+    store.rollback_migrations(Some(5)).await.unwrap();
     assert_eq!(
         pending(&store).await,
         [
@@ -608,6 +659,7 @@ async fn a_search_through_the_name_index_finds_what_a_scan_finds() {
             "m20261207_000060_add_tenant_live_members",
             "m20261207_000070_create_status_checkpoints",
             "m20261207_000080_add_tenant_swept_through",
+            "m20261207_000090_add_name_to_member_name_grams",
         ]
     );
     store.migrate().await.unwrap();

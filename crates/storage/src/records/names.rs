@@ -8,11 +8,15 @@
 //! pairs; a text of one character through the grams that begin with it. The grams only narrow
 //! the search: the search's own condition on the name is tested again on every member they
 //! find, so a gram too many costs a lookup and never a wrong answer.
+//!
+//! Each gram carries its member's whole name (migration
+//! `m20261207_000090_add_name_to_member_name_grams`), so the members holding one character are
+//! read in the list's order from the grams alone ([`begins_page`]).
 
 use std::collections::BTreeSet;
 
 use paicha_domain::ids::TenantId;
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr, UnionType};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement, SimpleExpr, UnionType};
 use uuid::Uuid;
 
 /// The grams of `name`, as the table holds them.
@@ -34,20 +38,28 @@ pub struct MemberChange {
 }
 
 impl MemberChange {
-    /// The grams to remove and the grams to add.
-    pub(crate) fn diff(&self) -> (Vec<String>, Vec<String>) {
-        let of = |state: &Option<Option<String>>| {
-            state
-                .as_ref()
-                .and_then(Option::as_deref)
-                .map(grams)
-                .unwrap_or_default()
+    /// The grams to remove and the grams to add, each with the name they are written with: a
+    /// member whose name is unchanged keeps its grams as they are, and a renamed one has every
+    /// gram written again, as its name is part of each.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn diff(
+        &self,
+    ) -> (
+        Option<(&str, BTreeSet<String>)>,
+        Option<(&str, BTreeSet<String>)>,
+    ) {
+        fn name(state: &Option<Option<String>>) -> Option<&str> {
+            state.as_ref().and_then(Option::as_deref)
+        }
+        let (before, after) = (name(&self.before), name(&self.after));
+        if before == after {
+            return (None, None);
+        }
+        let with_grams = |name| {
+            let grams = grams(name);
+            (!grams.is_empty()).then_some((name, grams))
         };
-        let (before, after) = (of(&self.before), of(&self.after));
-        (
-            before.difference(&after).cloned().collect(),
-            after.difference(&before).cloned().collect(),
-        )
+        (before.and_then(with_grams), after.and_then(with_grams))
     }
 
     /// What the write did to the tenant's count of live members: -1, 0 or 1.
@@ -137,6 +149,31 @@ pub(crate) fn begins_count(tenant_id: TenantId, first: char) -> SelectStatement 
         .to_owned()
 }
 
+/// One page of the members of `tenant_id` holding a gram that begins with `first` (those whose
+/// name holds it), in the member list's order (by name, then id), as (`name`, `member_id`): read
+/// from the name index alone, whose grams carry the name in the list's collation.
+pub(crate) fn begins_page(
+    tenant_id: TenantId,
+    first: char,
+    limit: u64,
+    offset: u64,
+) -> SelectStatement {
+    let mut page = begins(
+        Query::select()
+            .distinct()
+            .columns(["name", "member_id"])
+            .from(GRAMS)
+            .and_where(Expr::col("tenant_id").eq(tenant_id.uuid()))
+            .to_owned(),
+        first,
+    );
+    page.order_by("name", Order::Asc)
+        .order_by("member_id", Order::Asc)
+        .limit(limit)
+        .offset(offset);
+    page
+}
+
 /// The ids (`member_id`) of the members of `tenant_id` the name index finds through `probe`
 /// (every pair of it, each further one as a nested `IN`, which both databases read as a
 /// semi-join), and of those the condition `by_number` on the ID number finds through the
@@ -212,7 +249,8 @@ mod tests {
     }
 
     #[test]
-    fn a_change_removes_and_adds_only_what_differs() {
+    fn a_rename_writes_every_gram_again_with_the_new_name() {
+        let set = |g: &[&str]| g.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
         let renamed = MemberChange {
             member_id: Uuid::nil(),
             before: Some(Some("张建国".into())),
@@ -221,24 +259,30 @@ mod tests {
         assert_eq!(
             renamed.diff(),
             (
-                vec!["国".into(), "建国".into()],
-                vec!["华".into(), "建华".into()]
+                Some(("张建国", set(&["国", "建国", "张建"]))),
+                Some(("张建华", set(&["华", "建华", "张建"])))
             )
         );
         assert_eq!(renamed.live_delta(), 0);
+        // Written again with the same name: nothing to do.
+        let same = MemberChange {
+            before: renamed.after.clone(),
+            ..renamed.clone()
+        };
+        assert_eq!(same.diff(), (None, None));
         let deleted = MemberChange {
             after: None,
             ..renamed.clone()
         };
-        assert_eq!(deleted.diff().0.len(), 3);
-        assert!(deleted.diff().1.is_empty());
+        assert_eq!(deleted.diff().0.map(|(_, g)| g.len()), Some(3));
+        assert!(deleted.diff().1.is_none());
         assert_eq!(deleted.live_delta(), -1);
         let made = MemberChange {
             before: None,
             after: Some(None),
             ..renamed
         };
-        assert_eq!(made.diff(), (vec![], vec![]));
+        assert_eq!(made.diff(), (None, None));
         assert_eq!(made.live_delta(), 1);
     }
 

@@ -432,31 +432,40 @@ impl SyncTxn {
     }
 
     /// Keeps what follows the tenant's members in step with the members this transaction wrote:
-    /// the name index (`member_name_grams`: each member's grams its write removed are deleted,
-    /// those it added inserted, a gram already there left as it is) and the tenant's count of
-    /// live members (`sync_tenants.live_members`).
+    /// the name index (`member_name_grams`: a renamed, deleted or new member's grams under its
+    /// old name are deleted and those under its new name inserted, a gram already there left as
+    /// it is) and the tenant's count of live members (`sync_tenants.live_members`).
     pub async fn index_members(&self, changes: &[MemberChange]) -> StoreResult<()> {
         let tenant = self.tenant_id.uuid();
         let mut added = Vec::new();
         for change in changes {
             let (removed, new) = change.diff();
-            if !removed.is_empty() {
+            if let Some((name, grams)) = removed {
+                // Every column of the key: each gram is found by the index, however many
+                // members hold it.
                 let statement = Query::delete()
                     .from_table("member_name_grams")
                     .and_where(Expr::col("tenant_id").eq(tenant))
+                    .and_where(Expr::col("gram").is_in(grams))
+                    .and_where(Expr::col("name").eq(name))
                     .and_where(Expr::col("member_id").eq(change.member_id))
-                    .and_where(Expr::col("gram").is_in(removed))
                     .to_owned();
                 self.txn.execute(&statement).await?;
             }
-            added.extend(
-                new.into_iter()
-                    .map(|gram| [tenant.into(), gram.into(), change.member_id.into()]),
-            );
+            if let Some((name, grams)) = new {
+                added.extend(grams.into_iter().map(|gram| {
+                    [
+                        tenant.into(),
+                        gram.into(),
+                        name.into(),
+                        change.member_id.into(),
+                    ]
+                }));
+            }
         }
         self.insert_rows_then(
             "member_name_grams",
-            ["tenant_id", "gram", "member_id"],
+            ["tenant_id", "gram", "name", "member_id"],
             added,
             " ON CONFLICT DO NOTHING",
         )
