@@ -23,7 +23,41 @@ mod rollup;
 pub use checkpoint::{CheckpointError, FORMAT as CHECKPOINT_FORMAT};
 pub use rollup::{Rollup, SubmissionState, UnitRef, roll_up};
 
-type Word = Option<&'static str>;
+/// A word of a collection's enum, held as its number among every collection's words
+/// ([`checkpoint::WORDS`]): two bytes where a reference to the text took sixteen, in a model
+/// that holds three for each of a million members. Compared with `Some("word")` or `None`.
+#[derive(Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Word(u16);
+
+impl Word {
+    /// No word.
+    pub const NONE: Word = Word(0);
+
+    /// The word `text`, when a collection declares it.
+    fn of(text: &str) -> Word {
+        checkpoint::word::number(text).map_or(Word::NONE, |n| Word(n + 1))
+    }
+
+    /// The word's text.
+    pub fn get(self) -> Option<&'static str> {
+        self.0
+            .checked_sub(1)
+            .and_then(|n| checkpoint::WORDS.get(usize::from(n)).copied())
+    }
+}
+
+impl PartialEq<Option<&str>> for Word {
+    fn eq(&self, other: &Option<&str>) -> bool {
+        self.get() == *other
+    }
+}
+
+/// As the text it stands for (`Some("word")`, `None`).
+impl std::fmt::Debug for Word {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Member {
@@ -143,12 +177,28 @@ pub struct Disposition {
     pub effective_on: Option<NaiveDate>,
 }
 
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DepartmentRequest {
+    pub case_id: Option<Uuid>,
+    #[serde(with = "checkpoint::word")]
+    pub status: Word,
+    #[serde(with = "checkpoint::day")]
+    pub executed_on: Option<NaiveDate>,
+}
+
+/// A branch's working group, with the village's or community's actual count of members it
+/// recorded (村居实际底数) and whether it explained a difference.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WorkingGroup {
+    pub actual_count: Option<u64>,
+    pub explained: bool,
+}
+
 /// What the counts need of one record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Fact {
-    /// Boxed, as every fact larger than a few words is: an entry of the model stays small
-    /// (64 bytes; a map of a million entries holds twice as many slots, and moves each entry
-    /// as it grows and as a checkpoint is read back).
+    /// Boxed, as every fact larger than a few words is: a fact takes 16 bytes in the model's
+    /// map, whose slots (twice as many as its records) a checkpoint's reading writes afresh.
     Member(Box<Member>),
     Form(Box<Form>),
     LedgerEntry {
@@ -161,33 +211,22 @@ pub enum Fact {
     Archive(Box<Archive>),
     Case(Box<Case>),
     Attempt(Box<Attempt>),
-    DepartmentRequest {
-        case_id: Option<Uuid>,
-        #[serde(with = "checkpoint::word")]
-        status: Word,
-        #[serde(with = "checkpoint::day")]
-        executed_on: Option<NaiveDate>,
-    },
+    DepartmentRequest(Box<DepartmentRequest>),
     Transfer(Box<Transfer>),
     Performance {
         violation: bool,
     },
     Disposition(Box<Disposition>),
     Campaign(#[serde(with = "checkpoint::json")] Box<Map<String, Value>>),
-    /// A branch's working group, with the village's or community's actual count of members
-    /// it recorded (村居实际底数) and whether it explained a difference.
-    WorkingGroup {
-        actual_count: Option<u64>,
-        explained: bool,
-    },
+    WorkingGroup(Box<WorkingGroup>),
 }
 
 #[derive(Debug, Clone)]
 pub struct Entry {
-    /// The path of the unit the record counts for (its addressee's, or its owner's).
-    pub path: Arc<str>,
-    /// The path's number among the tenant's paths ([`Facts::apply`] numbers them as it meets
-    /// them), so a rollup judges each unit once instead of each record's path.
+    /// The number of the path of the unit the record counts for (its addressee's, or its
+    /// owner's) among the tenant's paths ([`Facts::path`]; [`Facts::apply`] numbers them as it
+    /// meets them): a record holds four bytes instead of a reference, and a rollup judges each
+    /// unit once instead of each record's path.
     at: u32,
     pub fact: Fact,
 }
@@ -196,15 +235,19 @@ pub struct Entry {
 #[derive(Debug, Default)]
 pub struct Facts {
     records: HashMap<(Collection, Uuid), Entry>,
-    /// One copy of each unit path, and its number (0, 1, … in the order met).
-    paths: HashMap<Box<str>, (Arc<str>, u32)>,
+    /// One copy of each unit path, by its number (0, 1, … in the order met).
+    paths: Vec<Arc<str>>,
+    /// Each path's number.
+    numbers: HashMap<Arc<str>, u32>,
 }
 
 fn word(c: Collection, fields: &Map<String, Value>, name: &str) -> Word {
-    let value = fields.get(name)?.as_str()?;
-    match c.schema().field(name)?.ty {
-        FieldType::Enum(words) => words.iter().copied().find(|w| *w == value),
-        _ => None,
+    let Some(value) = fields.get(name).and_then(Value::as_str) else {
+        return Word::NONE;
+    };
+    match c.schema().field(name).map(|f| f.ty) {
+        Some(FieldType::Enum(words)) if words.contains(&value) => Word::of(value),
+        _ => Word::NONE,
     }
 }
 
@@ -302,11 +345,13 @@ impl Fact {
                 entry: entry(c, f).filter(crate::entry::Entry::backdated),
                 method: word(c, f, "method"),
             })),
-            Collection::DepartmentSearchRequests => Fact::DepartmentRequest {
-                case_id: id(f, "case_id"),
-                status: word(c, f, "status"),
-                executed_on: date(f, "executed_on"),
-            },
+            Collection::DepartmentSearchRequests => {
+                Fact::DepartmentRequest(Box::new(DepartmentRequest {
+                    case_id: id(f, "case_id"),
+                    status: word(c, f, "status"),
+                    executed_on: date(f, "executed_on"),
+                }))
+            }
             Collection::Transfers => Fact::Transfer(Box::new(Transfer {
                 checked_on: date(f, "checked_on"),
                 receipt_status: word(c, f, "receipt_status"),
@@ -325,13 +370,13 @@ impl Fact {
                 effective_on: date(f, "effective_on"),
             })),
             Collection::Campaigns => Fact::Campaign(Box::new(f.clone())),
-            Collection::WorkingGroups => Fact::WorkingGroup {
+            Collection::WorkingGroups => Fact::WorkingGroup(Box::new(WorkingGroup {
                 actual_count: f.get("actual_count").and_then(Value::as_u64),
                 explained: f
                     .get("reconciliation_note")
                     .and_then(Value::as_str)
                     .is_some_and(|s| !s.trim().is_empty()),
-            },
+            })),
         }
     }
 }
@@ -367,18 +412,23 @@ impl Facts {
             self.records.remove(&(collection, id));
             return;
         }
-        let (path, at) = match self.paths.get(path) {
-            Some((p, at)) => (p.clone(), *at),
+        let at = match self.numbers.get(path) {
+            Some(at) => *at,
             None => {
                 let p: Arc<str> = Arc::from(path);
                 let at = u32::try_from(self.paths.len()).unwrap_or(u32::MAX);
-                self.paths.insert(Box::from(&*p), (p.clone(), at));
-                (p, at)
+                self.paths.push(p.clone());
+                self.numbers.insert(p, at);
+                at
             }
         };
         let fact = Fact::of(collection, fields);
-        self.records
-            .insert((collection, id), Entry { path, at, fact });
+        self.records.insert((collection, id), Entry { at, fact });
+    }
+
+    /// The path of the unit `entry` counts for.
+    pub fn path(&self, entry: &Entry) -> &str {
+        self.paths.get(entry.at as usize).map_or("", |path| &**path)
     }
 
     pub fn len(&self) -> usize {
@@ -419,7 +469,7 @@ impl Facts {
         let mut out: Vec<(Collection, Uuid, crate::entry::Entry)> = self
             .records
             .iter()
-            .filter(|(_, e)| crate::org::is_within(&e.path, path))
+            .filter(|(_, e)| crate::org::is_within(self.path(e), path))
             .filter_map(|((c, id), e)| {
                 let entry = match &e.fact {
                     Fact::Form(f) => f.entry,
@@ -456,6 +506,20 @@ mod tests {
 
     fn put(facts: &mut Facts, c: Collection, id: Uuid, path: &str, v: Value) {
         facts.apply(c, id, path, false, v.as_object().unwrap());
+    }
+
+    /// What one record costs in the model, in bytes: a million members' model is written
+    /// afresh into memory as a checkpoint is read back, and its reading time follows its size.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_record_costs_a_few_dozen_bytes() {
+        use std::mem::size_of;
+        assert_eq!(size_of::<Word>(), 2);
+        assert_eq!(size_of::<Fact>(), 16);
+        assert_eq!(size_of::<Entry>(), 24);
+        // The map's slot: the key (collection and id) and the entry.
+        assert_eq!(size_of::<((Collection, Uuid), Entry)>(), 48);
+        assert!(size_of::<Member>() <= 112, "{}", size_of::<Member>());
     }
 
     #[test]
@@ -619,7 +683,7 @@ mod tests {
         let before = facts.len();
         let mut ids: Vec<Uuid> = vec![];
         for ((c, id), e) in &facts.records {
-            if *c == Collection::Members && &*e.path == b2 {
+            if *c == Collection::Members && facts.path(e) == b2 {
                 ids.push(*id);
             }
         }

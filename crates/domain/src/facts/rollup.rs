@@ -117,17 +117,20 @@ pub fn roll_up(
     let under = |path: &str, unit: &str| crate::org::is_within(path, unit);
     // Each of the tenant's paths judged once (a million records name a few thousand): whether
     // it lies in the target, and in which child.
-    let mut places = vec![Place::default(); facts.paths.len()];
-    for (path, at) in facts.paths.values() {
-        let now_in = under(path, target.path);
-        places[*at as usize] = Place {
-            now_in,
-            child: now_in
-                .then(|| children.iter().position(|c| under(path, c.path)))
-                .flatten(),
-            path,
-        };
-    }
+    let places: Vec<Place> = facts
+        .paths
+        .iter()
+        .map(|path| {
+            let now_in = under(path, target.path);
+            Place {
+                now_in,
+                child: now_in
+                    .then(|| children.iter().position(|c| under(path, c.path)))
+                    .flatten(),
+                path,
+            }
+        })
+        .collect();
     let place = |entry: &Entry| places[entry.at as usize];
 
     // What other records tell about members and cases.
@@ -175,39 +178,33 @@ pub fn roll_up(
                     note_attempt(case, a.attempted_on);
                 }
             }
-            Fact::DepartmentRequest {
-                case_id: Some(case),
-                status: Some("done"),
-                executed_on,
-            } => note_attempt(*case, *executed_on),
-            Fact::Submission(s) => submissions.entry(&entry.path).or_default().push(s),
+            Fact::DepartmentRequest(request) => {
+                if let (Some(case), Some("done")) = (request.case_id, request.status.get()) {
+                    note_attempt(case, request.executed_on);
+                }
+            }
+            Fact::Submission(s) => submissions.entry(place(entry).path).or_default().push(s),
             Fact::Case(case) => {
                 if let Some(member) = case.member_id {
                     case_member.insert(*record_id, member);
-                    if matches!(case.result, Some("found" | "managed_elsewhere")) {
+                    if matches!(case.result.get(), Some("found" | "managed_elsewhere")) {
                         found_by_case.insert(member);
                     }
                 }
             }
-            Fact::WorkingGroup {
-                actual_count,
-                explained,
-            } => {
-                let e = actual.entry(&entry.path).or_insert((None, false));
-                if actual_count.is_some() {
-                    *e = (*actual_count, *explained);
+            Fact::WorkingGroup(group) => {
+                let e = actual.entry(place(entry).path).or_insert((None, false));
+                if group.actual_count.is_some() {
+                    *e = (group.actual_count, group.explained);
                 }
             }
             Fact::Disposition(d) => {
-                let Disposition {
-                    member_id: Some(member),
-                    status: Some("effective"),
-                    effective_on: Some(on),
-                    kind,
-                } = &**d
+                let (Some(member), Some("effective"), Some(on)) =
+                    (&d.member_id, d.status.get(), &d.effective_on)
                 else {
                     continue;
                 };
+                let kind = d.kind.get();
                 // What stands on `as_of`: a disposition counts from the day it takes effect.
                 if *on > as_of {
                     continue;
@@ -272,7 +269,7 @@ pub fn roll_up(
                     .find(|u| u.id == unit)
                     .map(|u| u.path)
                     .filter(|p| under(p, target.path)),
-                None => now_in.then_some(&*entry.path),
+                None => now_in.then_some(place(entry).path),
             },
             _ => None,
         };
@@ -280,7 +277,7 @@ pub fn roll_up(
             continue;
         }
         let start_child = match start_at {
-            Some(p) if p == &*entry.path => child,
+            Some(p) if p == place(entry).path => child,
             Some(p) => children.iter().position(|c| under(p, c.path)),
             None => None,
         };
@@ -290,9 +287,9 @@ pub fn roll_up(
         match &entry.fact {
             Fact::Member(m) => {
                 let member = MemberFacts {
-                    roster_status: m.roster_status,
-                    contact_status: m.contact_status,
-                    member_type: m.member_type,
+                    roster_status: m.roster_status.get(),
+                    contact_status: m.contact_status.get(),
+                    member_type: m.member_type.get(),
                     whereabouts_known: m.whereabouts_known,
                     last_activity_on: m.last_activity_on,
                     last_dues_paid_on: m.last_dues_paid_on,
@@ -339,8 +336,11 @@ pub fn roll_up(
                 // Verification is done once the roster status says what became of the person
                 // (confirmed, pending because lost, flagged surplus); only a confirmation has
                 // a date (the form's), and only a confirmation counts as verified.
-                let verified = !matches!(m.roster_status, None | Some("unverified"));
-                let confirmed = m.roster_status.is_some_and(|s| s.starts_with("confirmed_"));
+                let verified = !matches!(m.roster_status.get(), None | Some("unverified"));
+                let confirmed = m
+                    .roster_status
+                    .get()
+                    .is_some_and(|s| s.starts_with("confirmed_"));
                 // Dated by the branch's first info form, or else by the day the server recorded
                 // the outcome.
                 let verified_on = confirmed_on.get(record_id).copied().or(m.checked_on);
@@ -352,7 +352,7 @@ pub fn roll_up(
                 };
                 let on_roster_mobile = on_roster && m.contact_status == Some("mobile");
                 if let (true, Some(path)) = (at_start, start_at) {
-                    if path == &*entry.path {
+                    if path == place(entry).path {
                         per_place[entry.at as usize].get_or_insert_default().0 += 1;
                     } else {
                         per_branch.entry(path).or_default().0 += 1;
@@ -393,7 +393,7 @@ pub fn roll_up(
                 );
                 // Moved since the start: out of the units that held him then and do not now,
                 // into those that hold him now and did not then.
-                if start_at != Some(&*entry.path) {
+                if start_at != Some(place(entry).path) {
                     let whole = (start_at.is_some(), now_in);
                     if whole.0 && !whole.1 {
                         total.counts.moved_out += 1;
@@ -459,7 +459,7 @@ pub fn roll_up(
             }
             Fact::Form(form) => {
                 let facts = FormFacts {
-                    confirmation_mode: form.confirmation_mode,
+                    confirmation_mode: form.confirmation_mode.get(),
                     copies: form.copies,
                     photos: form.photos,
                     signature: form.signature,
@@ -477,26 +477,29 @@ pub fn roll_up(
                 // What the ledgers claim changes the roster by, unless the 组织办 refused it.
                 if *outcome != Some("not_recognized") {
                     let b = per_place[entry.at as usize].get_or_insert_default();
-                    match ledger {
+                    match ledger.get() {
                         Some("ledger_a") => b.1 += 1,
                         Some("ledger_b") => b.2 += 1,
                         _ => {}
                     }
                 }
-                add(&|r| r.counts.add_ledger_entry(*ledger))
+                add(&|r| r.counts.add_ledger_entry(ledger.get()))
             }
-            Fact::Submission(_) | Fact::Campaign(_) | Fact::WorkingGroup { .. } => {}
-            Fact::Archive(a) => add(&|r| r.counts.add_archive_review(a.status, a.exemption)),
+            Fact::Submission(_) | Fact::Campaign(_) | Fact::WorkingGroup(_) => {}
+            Fact::Archive(a) => add(&|r| {
+                r.counts
+                    .add_archive_review(a.status.get(), a.exemption.get())
+            }),
             Fact::Case(case) => {
                 let attempt = first_attempt.get(record_id).copied();
                 // A case of a member lost at the start is searched under its member's item.
                 let own_item = case.member_id.is_none_or(|m| !lost_item(m));
                 add(&|r| {
                     r.counts
-                        .add_case(case.result, case.found_by, attempt.is_some());
+                        .add_case(case.result.get(), case.found_by.get(), attempt.is_some());
                     bump(
                         &mut r.counts.cases_by_circumstance,
-                        case.loss_circumstance,
+                        case.loss_circumstance.get(),
                         "unknown",
                     );
                     if let (true, Some(deadline)) = (own_item, deadline(Phase::Search)) {
@@ -506,7 +509,7 @@ pub fn roll_up(
                             .add(attempt, deadline);
                     }
                     if let Some(deadline) = deadline(Phase::Finalization) {
-                        let concluded = !matches!(case.result, None | Some("searching"));
+                        let concluded = !matches!(case.result.get(), None | Some("searching"));
                         let done = concluded.then_some(None);
                         r.tallies
                             .entry(Phase::Finalization)
@@ -516,14 +519,14 @@ pub fn roll_up(
                     }
                 });
             }
-            Fact::Attempt(a) => add(&|r| r.counts.add_attempt(a.method)),
-            Fact::DepartmentRequest { status, .. } => {
-                add(&|r| r.counts.add_department_request(*status))
+            Fact::Attempt(a) => add(&|r| r.counts.add_attempt(a.method.get())),
+            Fact::DepartmentRequest(request) => {
+                add(&|r| r.counts.add_department_request(request.status.get()))
             }
             // A withdrawn transfer is no item of anyone's.
             Fact::Transfer(t) if t.withdrawn => {}
             Fact::Transfer(t) => {
-                let done = match t.receipt_status {
+                let done = match t.receipt_status.get() {
                     Some("receipt_received" | "receipt_reissued") => Some(t.receipt_on),
                     Some("receiver_unreachable") if t.registered_lost => Some(None),
                     _ => None,
@@ -531,7 +534,7 @@ pub fn roll_up(
                 // Checking transfers belongs to the verification window (docs/domain.md §3.2):
                 // a transfer is checked once it is followed up; one whose receipt is still
                 // missing when that window closes continues in the relationships phase.
-                let followed_up = !matches!(t.receipt_status, None | Some("issued"));
+                let followed_up = !matches!(t.receipt_status.get(), None | Some("issued"));
                 let checked = followed_up.then_some(t.checked_on);
                 // Settled on a known day within verification; a settlement without a day (a
                 // member registered lost) stays an item of the relationships phase.
@@ -539,7 +542,8 @@ pub fn roll_up(
                     done.is_some_and(|d| d.is_some_and(|d| d <= p.verification_ends_on))
                 });
                 add(&|r| {
-                    r.counts.add_transfer(t.receipt_status, t.registered_lost);
+                    r.counts
+                        .add_transfer(t.receipt_status.get(), t.registered_lost);
                     if followed_up {
                         r.counts.transfers_checked += 1;
                     }
@@ -563,7 +567,7 @@ pub fn roll_up(
                 add(&|r| r.counts.violations += u64::from(*violation))
             }
             Fact::Disposition(d) => {
-                let done = match d.status {
+                let done = match d.status.get() {
                     Some("effective") => Some(d.effective_on),
                     Some("rejected") => Some(None),
                     _ => None,
@@ -574,14 +578,18 @@ pub fn roll_up(
                     !removed.contains(&member)
                         && standing.get(&member).is_some_and(|(_, id)| id == record_id)
                 });
-                let clock = match (d.kind.filter(|_| stands), d.status, d.effective_on) {
+                let clock = match (
+                    d.kind.get().filter(|_| stands),
+                    d.status.get(),
+                    d.effective_on,
+                ) {
                     (Some("suspend"), Some("effective"), Some(on)) => {
                         Some(suspension_clock(Plan::suspension_ends_on(plan, on), as_of))
                     }
                     _ => None,
                 };
                 add(&|r| {
-                    r.counts.add_disposition(d.kind, d.status);
+                    r.counts.add_disposition(d.kind.get(), d.status.get());
                     match clock {
                         Some(SuspensionClock::Running { .. }) => r.counts.suspended += 1,
                         Some(SuspensionClock::EndingSoon { .. }) => {
@@ -639,7 +647,7 @@ pub fn roll_up(
                     .unwrap_or_default();
                 // The submission that counts: approved or submitted before a draft or a
                 // returned one; among equals the latest received.
-                let rank = |s: &Submission| match s.status {
+                let rank = |s: &Submission| match s.status.get() {
                     Some("approved") => 3,
                     Some("submitted") => 2,
                     // A reopened ledger, like a returned one, is done again only when it
@@ -657,7 +665,7 @@ pub fn roll_up(
                 let state = SubmissionState {
                     work_area: wa.id,
                     ledger,
-                    status: best.and_then(|s| s.status).or(best.map(|_| "draft")),
+                    status: best.and_then(|s| s.status.get()).or(best.map(|_| "draft")),
                     received_on: best.and_then(|s| s.received_on),
                     state: tally.state(plan.ledger_deadline, as_of),
                 };
