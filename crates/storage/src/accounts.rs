@@ -98,13 +98,24 @@ impl Store {
         user_id: Uuid,
         session_id: Uuid,
     ) -> StoreResult<Option<(SessionStatus, Option<OrgUnitRecord>)>> {
-        let alive = Query::select()
-            .expr(Expr::val(1))
-            .from("refresh_tokens")
-            .and_where(Expr::col(("refresh_tokens", "family_id")).eq(session_id))
-            .and_where(Expr::col(("refresh_tokens", "user_id")).eq(user_id))
-            .and_where(Expr::col(("refresh_tokens", "revoked_at")).is_null())
-            .to_owned();
+        // A sign-in is alive while a token of its family is unrevoked and none is revoked:
+        // once revoked, a family stays ended even if a refresh racing the revocation added a
+        // token the revoking statement did not see (PostgreSQL's READ COMMITTED).
+        let in_family = |revoked: bool| {
+            let revoked_at = Expr::col(("refresh_tokens", "revoked_at"));
+            Query::select()
+                .expr(Expr::val(1))
+                .from("refresh_tokens")
+                .and_where(Expr::col(("refresh_tokens", "family_id")).eq(session_id))
+                .and_where(Expr::col(("refresh_tokens", "user_id")).eq(user_id))
+                .and_where(if revoked {
+                    revoked_at.is_not_null()
+                } else {
+                    revoked_at.is_null()
+                })
+                .to_owned()
+        };
+        let alive = Expr::exists(in_family(false)).and(Expr::exists(in_family(true)).not());
         let mut select = Query::select()
             .columns(
                 [
@@ -117,7 +128,7 @@ impl Store {
                 .map(|c| (Alias::new("users"), c)),
             )
             .expr_as(
-                Expr::case(Expr::exists(alive), Expr::val(1)).finally(Expr::val(0)),
+                Expr::case(alive, Expr::val(1)).finally(Expr::val(0)),
                 Alias::new("alive"),
             )
             .from("users")
@@ -298,6 +309,19 @@ impl Store {
             .exec(&txn)
             .await?;
         if result.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        // A family revoked since (a sign-out, a replay) gets no successor: its revocation
+        // committed before this read, or it will not see the successor and the session check
+        // still ends the family by its revoked tokens.
+        let revoked = refresh_token::Entity::find()
+            .filter(refresh_token::Column::FamilyId.eq(successor.family_id))
+            .filter(refresh_token::Column::RevokedAt.is_not_null())
+            .one(&txn)
+            .await?
+            .is_some();
+        if revoked {
             txn.rollback().await?;
             return Ok(false);
         }

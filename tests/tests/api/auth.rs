@@ -257,6 +257,57 @@ async fn logout_revokes_the_refresh_token() {
     assert_eq!(err.status(), Some(StatusCode::UNAUTHORIZED));
 }
 
+/// A refresh racing a sign-out may add a token to the sign-in's family that the revoking
+/// statement did not see (PostgreSQL reads what was committed when each statement began). The
+/// sign-in stays ended: its access tokens are refused, and the racing token refreshes nothing.
+#[tokio::test]
+async fn a_token_added_to_a_family_after_its_revocation_does_not_bring_it_back() {
+    use paicha_auth::refresh::hash_refresh_token;
+    let app = spawn_app().await;
+    let phone = app
+        .client
+        .login(ADMIN_USER, ADMIN_PASSWORD, Some("phone"))
+        .await
+        .unwrap();
+    assert_eq!(
+        status_with(&app, &phone.access_token).await.0,
+        StatusCode::OK
+    );
+    app.client
+        .with_token(&phone.access_token)
+        .logout(Some(&phone.refresh_token))
+        .await
+        .unwrap();
+    // What the racing refresh leaves: an unrevoked successor in the revoked family.
+    let store = paicha_storage::Store::connect(&app.db.url).await.unwrap();
+    let old = store
+        .refresh_token_by_hash(&hash_refresh_token(&phone.refresh_token))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(old.revoked_at.is_some());
+    let raced = "the-successor-a-racing-refresh-wrote";
+    let now = Utc::now();
+    store
+        .insert_refresh_token(paicha_storage::NewRefreshToken {
+            id: uuid::Uuid::now_v7(),
+            family_id: old.family_id,
+            user_id: old.user_id,
+            family_created_at: old.family_created_at,
+            token_hash: hash_refresh_token(raced),
+            device_id: Some("phone".into()),
+            now,
+            expires_at: now + chrono::Duration::hours(1),
+        })
+        .await
+        .unwrap();
+    let ended = (StatusCode::UNAUTHORIZED, "session_revoked".to_owned());
+    assert_eq!(status_with(&app, &phone.access_token).await, ended);
+    let err = app.client.refresh(raced).await.unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::UNAUTHORIZED));
+    assert_eq!(status_with(&app, &phone.access_token).await, ended);
+}
+
 fn admin_principal(tokens: &paicha_domain::api::v1::TokenResponse) -> Principal {
     Principal {
         user_id: tokens.user.id,
