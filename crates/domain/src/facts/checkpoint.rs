@@ -194,7 +194,7 @@ struct RecordsSeed {
 }
 
 impl<'de> DeserializeSeed<'de> for RecordsSeed {
-    type Value = HashMap<(Collection, Uuid), Entry>;
+    type Value = super::records::Records;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_seq(self)
@@ -202,14 +202,15 @@ impl<'de> DeserializeSeed<'de> for RecordsSeed {
 }
 
 impl<'de> Visitor<'de> for RecordsSeed {
-    type Value = HashMap<(Collection, Uuid), Entry>;
+    type Value = super::records::Records;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("the records' facts")
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut records = HashMap::with_capacity(seq.size_hint().unwrap_or(0).min(self.most));
+        let mut records =
+            super::records::Records::with_capacity(seq.size_hint().unwrap_or(0).min(self.most));
         while let Some((c, id, at, fact)) = seq.next_element::<(Collection, Uuid, u32, Fact)>()? {
             if usize::try_from(at).map_or(true, |i| i >= self.paths) {
                 return Err(serde::de::Error::custom("a record of no unit path"));
@@ -419,7 +420,7 @@ mod tests {
         let read = Facts::from_checkpoint(&bytes).unwrap();
         assert_eq!(listing(&read), listing(&facts));
         // The words are the declarations' own, as the facts from records hold them.
-        for (key, e) in &read.records {
+        for (key, e) in read.records.iter() {
             if let (Fact::Member(m), Fact::Member(original)) = (&e.fact, &facts.records[key].fact) {
                 let (Some(w), Some(o)) = (m.roster_status.get(), original.roster_status.get())
                 else {

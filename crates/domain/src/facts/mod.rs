@@ -18,6 +18,7 @@ use crate::campaign::Plan;
 use crate::collection::{Collection, FieldType};
 
 pub(crate) mod checkpoint;
+mod records;
 mod rollup;
 
 pub use checkpoint::{CheckpointError, FORMAT as CHECKPOINT_FORMAT};
@@ -234,7 +235,7 @@ pub struct Entry {
 /// The facts of one tenant's live records.
 #[derive(Debug, Default)]
 pub struct Facts {
-    records: HashMap<(Collection, Uuid), Entry>,
+    records: records::Records,
     /// One copy of each unit path, by its number (0, 1, … in the order met).
     paths: Vec<Arc<str>>,
     /// Each path's number.
@@ -682,7 +683,7 @@ mod tests {
         // Deleting the unverified member removes it from every count.
         let before = facts.len();
         let mut ids: Vec<Uuid> = vec![];
-        for ((c, id), e) in &facts.records {
+        for ((c, id), e) in facts.records.iter() {
             if *c == Collection::Members && facts.path(e) == b2 {
                 ids.push(*id);
             }
