@@ -128,6 +128,10 @@ struct Args {
     /// port of 127.0.0.1).
     #[arg(long, hide = true)]
     serve_listen: Option<std::net::SocketAddr>,
+    /// Internal: run the minimal hyper server of the idle long-polls' floor (`polls::floor`)
+    /// in this process instead.
+    #[arg(long, hide = true)]
+    serve_floor: bool,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -154,6 +158,9 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    if args.serve_floor {
+        return runtime.block_on(polls::serve_floor());
+    }
     if let Some(dir) = &args.serve_child {
         let db = args.serve_db.clone().context("--serve-db")?;
         return runtime.block_on(serve_child(dir, db, args.serve_listen));
@@ -237,6 +244,25 @@ impl Server {
             command.arg("--serve-listen").arg(listen.to_string());
         }
         let mut child = Process::spawn(&mut command, "the benchmark's server")?;
+        let line = child.first_line();
+        let url = line
+            .strip_prefix("LISTEN ")
+            .context("unexpected start-up line")?
+            .to_owned();
+        Ok(Self {
+            child: Some(child),
+            url,
+        })
+    }
+
+    /// The minimal hyper server of the idle long-polls' floor, in a process of its own.
+    fn start_floor() -> anyhow::Result<Self> {
+        let mut command = Process::command(std::env::current_exe()?);
+        command
+            .arg("--serve-floor")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = Process::spawn(&mut command, "the minimal hyper server")?;
         let line = child.first_line();
         let url = line
             .strip_prefix("LISTEN ")
@@ -497,6 +523,21 @@ async fn measure(args: &Args, server: &Server, db: Option<&TestDb>) -> anyhow::R
 
     // 5b. Many idle long-polls: memory, none dropped, and one push waking them all.
     if args.runs("many-idle") {
+        // First, the same HTTP/1.1 polls held by a minimal hyper server: what a waiting poll
+        // costs with the HTTP library paicha is built on, before anything of paicha's own.
+        // (First: paicha's polls leave their connections open in this process's pool for a
+        // while, and the two sets would not fit its open-file limit together.)
+        if server.pid().is_some() {
+            for &n in &args.many_idle_polls {
+                if let Err(e) = polls::floor(n, &mut rows).await {
+                    rows.push((
+                        format!("{n} idle long-polls held by a minimal hyper server"),
+                        "failed".into(),
+                        e.to_string(),
+                    ));
+                }
+            }
+        }
         let runs = args.many_idle_polls.iter().map(|&n| (n, false));
         for (n, http2) in runs.chain(args.many_idle_polls_h2.iter().map(|&n| (n, true))) {
             if let Err(e) = polls::many_idle(server, &t, n, http2, &mut rows).await {

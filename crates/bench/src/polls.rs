@@ -239,3 +239,115 @@ fn open_file_limit() -> Option<usize> {
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
     line.split_whitespace().nth(3)?.parse().ok()
 }
+
+/// The floor of an idle HTTP/1.1 long-poll: a minimal hyper server, in a process of its own
+/// with the `paicha` binary's allocator and runtime, that holds every `GET` until a `POST`
+/// arrives and then answers them all with two bytes. Each connection is served by hyper's
+/// HTTP/1.1 with its defaults, as paicha's are (`paicha_server::serve`), and nothing else:
+/// no routing, middleware, authentication or database. Prints `LISTEN <url>` once it listens.
+pub async fn serve_floor() -> anyhow::Result<()> {
+    use hyper::body::Incoming;
+    use hyper::server::conn::http1;
+    use hyper::service::service_fn;
+    use hyper::{Method, Request, Response};
+    use hyper_util::rt::TokioIo;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("LISTEN http://{}", listener.local_addr()?);
+    // Each POST moves the round on; a GET waits for the round after the one it arrived in.
+    let (round, _) = tokio::sync::watch::channel(0u64);
+    let round = std::sync::Arc::new(round);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let round = round.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request: Request<Incoming>| {
+                let round = round.clone();
+                async move {
+                    if request.method() == Method::POST {
+                        round.send_modify(|r| *r += 1);
+                    } else {
+                        let mut waiting = round.subscribe();
+                        let _ = waiting.changed().await;
+                    }
+                    Ok::<_, std::convert::Infallible>(Response::new(String::from("{}")))
+                }
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// `n` long-polls held by the minimal hyper server of [`serve_floor`], each on a connection of
+/// its own, measured as [`many_idle`] measures paicha's: the server's resident memory before
+/// and with them, and the time from the waking request to each poll's answer.
+pub async fn floor(n: usize, rows: &mut Rows) -> anyhow::Result<()> {
+    let name = format!(
+        "{n} idle long-polls held by a minimal hyper server (one connection each, hyper's HTTP/1.1 and nothing else), then woken"
+    );
+    if open_file_limit().is_some_and(|limit| n + 200 > limit) {
+        rows.push((
+            name,
+            "not measured".into(),
+            "more connections than the open-file limit of a process here".into(),
+        ));
+        return Ok(());
+    }
+    let server = Server::start_floor()?;
+    let http = reqwest::Client::new();
+    // The process settled after its start, as paicha's is before its polls.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = server.memory();
+    let mut polls = Vec::with_capacity(n);
+    for _ in 0..n {
+        let request = http.get(format!("{}/wait", server.url));
+        polls.push(tokio::spawn(async move {
+            let answer = match request.send().await {
+                Ok(response) => response.text().await.ok(),
+                Err(_) => None,
+            };
+            (Instant::now(), answer)
+        }));
+    }
+    let settle = Duration::from_secs(5 + (n as u64) / 2000);
+    tokio::time::sleep(settle).await;
+    let held = server.memory();
+    let ended_early = polls.iter().filter(|p| p.is_finished()).count();
+    let sent = Instant::now();
+    http.post(format!("{}/wake", server.url))
+        .send()
+        .await?
+        .error_for_status()?;
+    let mut wake = Vec::with_capacity(n);
+    let mut failed = 0;
+    for p in polls {
+        match p.await? {
+            (returned, Some(body)) if body == "{}" => {
+                wake.push(returned.saturating_duration_since(sent));
+            }
+            _ => failed += 1,
+        }
+    }
+    wake.sort();
+    let memory = match (before, held) {
+        (Some((rss_before, _)), Some((rss_held, peak))) => format!(
+            "{:.0} MiB added ({:.1} KiB per poll; {rss_before:.0} → {rss_held:.0} MiB RSS, peak {peak:.0} MiB)",
+            rss_held - rss_before,
+            (rss_held - rss_before) * 1024.0 / n as f64
+        ),
+        _ => "memory not measured".into(),
+    };
+    rows.push((
+        name,
+        format!("wake-up p99 {:.0} ms", percentile(&wake, 0.99)),
+        format!(
+            "p50 {:.0} ms; {} answered, {ended_early} ended early, {failed} failed; {memory}, taken {:.0} s after the first was opened",
+            percentile(&wake, 0.5),
+            wake.len(),
+            settle.as_secs_f64(),
+        ),
+    ));
+    Ok(())
+}
