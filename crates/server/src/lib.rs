@@ -12,6 +12,7 @@ mod counts;
 mod error;
 mod extract;
 pub mod facts;
+mod finish;
 pub mod import;
 pub mod import_cli;
 mod leases;
@@ -47,7 +48,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 pub use crate::config::Settings;
-use crate::error::{ApiError, code_for_status};
+use crate::error::ApiError;
 pub use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -305,9 +306,9 @@ pub fn app(state: AppState) -> Router {
                 .into_response()
         }))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(axum::middleware::map_response(json_error_for_bare_status))
-        .layer(axum::middleware::from_fn(no_store_for_api))
-        .layer(axum::middleware::from_fn(telemetry::track_metrics))
+        // The error shape for bare error statuses, `no-store` on `/v1`, and the request
+        // counted (`finish`).
+        .layer(finish::FinishLayer)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let request_id = req
@@ -318,35 +319,6 @@ pub fn app(state: AppState) -> Router {
             tracing::info_span!("request", request_id, method = %req.method(), path = req.uri().path())
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-}
-
-/// `Cache-Control: no-store` on every `/v1` answer whose handler set no `Cache-Control` of its
-/// own (blobs and the schema do): the answers hold personal data and tokens, and no browser
-/// cache, service worker cache or shared proxy may keep them.
-async fn no_store_for_api(req: Request, next: axum::middleware::Next) -> Response {
-    let path = req.uri().path();
-    let api = path == "/v1" || path.starts_with("/v1/");
-    let mut response = next.run(req).await;
-    if api && !response.headers().contains_key(header::CACHE_CONTROL) {
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    response
-}
-
-/// Gives an error body to error responses made without one (by a layer or by axum itself), so
-/// every failure has the API's error shape.
-async fn json_error_for_bare_status(response: Response) -> Response {
-    let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if (status.is_client_error() || status.is_server_error()) && !is_json {
-        return ApiError::new(status, code_for_status(status)).into_response();
-    }
-    response
 }
 
 /// A server ready to serve: database migrated, listener bound.

@@ -75,7 +75,11 @@ pub async fn serve(
             let served = if http2 {
                 let mut builder = http2::Builder::new(TokioExecutor::new());
                 builder.timer(TokioTimer::new());
-                watcher.watch(builder.serve_connection(io, service)).await
+                // Boxed: a task's state is as large as its largest await, so an HTTP/2
+                // connection's state inline here made every HTTP/1.1 connection's task that
+                // large too (few HTTP/2 connections carry many requests; every HTTP/1.1
+                // long-poll holds a connection of its own).
+                Box::pin(watcher.watch(builder.serve_connection(io, service))).await
             } else {
                 let mut builder = http1::Builder::new();
                 builder.timer(TokioTimer::new());

@@ -3,11 +3,9 @@
 //! never by body or headers).
 
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::http::{Method, StatusCode};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
@@ -48,20 +46,14 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// Counts requests by method, route and status, and times them by method and route. The route
+/// Counts a request by method, route and status, and times it by method and route. The route
 /// is the matched pattern (`/v1/org-units/{id}`), never the concrete path.
-pub async fn track_metrics(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
-    let start = Instant::now();
-    let response = next.run(req).await;
-    let status = response.status().as_u16().to_string();
+pub fn count_request(method: &Method, route: &str, status: StatusCode, took: Duration) {
+    let method = method.as_str().to_owned();
+    let route = route.to_owned();
+    let status = status.as_u16().to_string();
     metrics::counter!("paicha_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
         .increment(1);
     metrics::histogram!("paicha_http_request_duration_seconds", "method" => method, "route" => route)
-        .record(start.elapsed().as_secs_f64());
-    response
+        .record(took.as_secs_f64());
 }

@@ -98,6 +98,29 @@ impl Store {
         user_id: Uuid,
         session_id: Uuid,
     ) -> StoreResult<Option<(SessionStatus, Option<OrgUnitRecord>)>> {
+        // Every request reads its session first, so many requests arriving at once (ten
+        // thousand long-polls reconnecting) each made a query here and waited in it for one
+        // of the pool's few connections, holding the query's state (about 30 KiB) meanwhile:
+        // 59 MB at the peak for 2,000 long-polls, kept by the allocator long after (heap
+        // profile, docs/benchmarks.md, results of 2026-11-29, commit 206aacc). They now wait
+        // for a turn first, holding next to nothing: the query, its statement and its boxed
+        // state are made only once the turn is taken (a future's state is allocated whole,
+        // for its largest await, so waiting inside the query's own future held all of it; 3
+        // KiB a poll of 10,000, docs/benchmarks.md, results of 2026-12-08). A request that
+        // waited 10 s goes on without one, to the pool's own queue and time-out as before.
+        let permit =
+            tokio::time::timeout(Duration::from_secs(10), self.session_reads.acquire()).await;
+        let read = Box::pin(self.read_session_and_unit(user_id, session_id)).await;
+        drop(permit);
+        read
+    }
+
+    /// [`Store::session_and_unit`]'s query, once its turn is taken.
+    async fn read_session_and_unit(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+    ) -> StoreResult<Option<(SessionStatus, Option<OrgUnitRecord>)>> {
         // A sign-in is alive while a token of its family is unrevoked and none is revoked:
         // once revoked, a family stays ended even if a refresh racing the revocation added a
         // token the revoking statement did not see (PostgreSQL's READ COMMITTED).
@@ -145,18 +168,7 @@ impl Store {
             "org_units",
             Expr::col(("org_units", "id")).equals(("users", "org_unit_id")),
         );
-        // Every request reads its session first, so many requests arriving at once (ten
-        // thousand long-polls reconnecting) each made a query here and waited in it for one
-        // of the pool's few connections, holding the query's state (about 30 KiB) meanwhile:
-        // 59 MB at the peak for 2,000 long-polls, kept by the allocator long after (heap
-        // profile, docs/benchmarks.md, results of 2026-11-29, commit 206aacc). They now wait for a turn first, holding
-        // next to nothing; a request that waited 10 s goes on without one, to the pool's
-        // own queue and time-out as before.
-        let permit =
-            tokio::time::timeout(Duration::from_secs(10), self.session_reads.acquire()).await;
-        let row = self.db.query_one(&select).await?;
-        drop(permit);
-        let Some(row) = row else {
+        let Some(row) = self.db.query_one(&select).await? else {
             return Ok(None);
         };
         let role: String = row.try_get("", "role")?;

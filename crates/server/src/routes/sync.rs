@@ -167,98 +167,103 @@ pub struct PullQuery {
     ),
     security(("bearer" = []))
 )]
-pub async fn pull(
+pub fn pull(
     State(state): State<AppState>,
     Caller { principal, unit }: Caller,
     ApiQuery(query): ApiQuery<PullQuery>,
-) -> ApiResult<Response> {
-    // Every database call below is boxed: a long-poll's future then holds, while it waits,
-    // only its few locals, not room for the largest query state it might await (that state is
-    // allocated while the query runs, and freed after).
-    let unit = data_unit_of(&principal, unit)?;
-    let collections = parse_collections(query.collections.as_deref())?;
-    let limit = query.limit.unwrap_or(pull::DEFAULT_LIMIT);
-    if !(1..=pull::MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::bad_request(ErrorCode::InvalidQuery)
-            .with_message(format!("每次取回的条数应在1至{}之间", pull::MAX_LIMIT))
-            .with_field("limit"));
-    }
-    let wait = query.wait.unwrap_or(0);
-    if wait > MAX_WAIT_SECS {
-        return Err(ApiError::bad_request(ErrorCode::InvalidQuery)
-            .with_message(format!("等待时间不能超过{MAX_WAIT_SECS}秒"))
-            .with_field("wait"));
-    }
-    let wait = Duration::from_secs(wait);
-    // A masked role's page masks ID numbers (docs/protocol.md §3.7), so its devices never
-    // hold a full number; its reads are shared only with callers of the same view.
-    let view = View::of(principal.role);
-    // A bad device id is a bad query parameter (400 `invalid_query`), whatever the cursor.
-    let device_id = match query.device_id.as_deref() {
-        Some(device) => Some(crate::accounts::check_device_id(device).map_err(|_| {
-            ApiError::bad_request(ErrorCode::InvalidQuery)
-                .with_message("设备标识应为1至200个字节，且不含控制字符")
-                .with_field("device_id")
-        })?),
-        None => None,
-    };
-    let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(text) => Cursor::decode(text).map_err(|e| {
-            ApiError::bad_request(ErrorCode::InvalidCursor)
-                .with_message(e.message_zh())
-                .with_field("cursor")
-        })?,
-        None => Cursor::START,
-    };
-    if let Some(device) = device_id {
-        Box::pin(state.store.record_device_cursor(
-            principal.user_id,
-            &device,
-            unit.tenant_id,
-            cursor.version,
-            Utc::now(),
-        ))
-        .await?;
-    }
-    // Subscribe before the first read, so a commit between the read and the wait still wakes.
-    let mut changes = state.notifier.subscribe(unit.tenant_id);
-    let mut stopping = state.stopping.clone();
-    let deadline = tokio::time::Instant::now() + wait;
-    let mut woken = false;
-    let ask = Ask {
-        unit: &unit,
-        collections: &collections,
-        cursor,
-        limit,
-        view,
-    };
-    loop {
-        // The last commit announced: a shared read joined now starts after it.
-        let announced = *changes.borrow_and_update();
-        // The first read is the caller's own: a pull that follows a push answered by another
-        // instance must see it, whatever this instance has been told so far. Reads after a
-        // wake-up, which many long-polls make at once, are shared.
-        let page = if woken {
-            Box::pin(coalesced_pull(
-                &state.store,
-                &state.pull_flights,
-                ask,
-                announced,
-            ))
-            .await?
-        } else {
-            Box::pin(queued_pull(&state.store, &state.queued_pulls, ask)).await?
-        };
-        if !page.is_empty() || wait.is_zero() || *stopping.borrow() {
-            return Ok(page.into_response());
+) -> impl Future<Output = ApiResult<Response>> + Send {
+    // Not an `async fn`: one of those keeps its arguments twice in its future (as received,
+    // and as the body's own), for the whole wait of a long-poll; a block that moves them in
+    // keeps them once.
+    async move {
+        // Every database call below is boxed: a long-poll's future then holds, while it waits,
+        // only its few locals, not room for the largest query state it might await (that state is
+        // allocated while the query runs, and freed after).
+        let unit = data_unit_of(&principal, unit)?;
+        let collections = parse_collections(query.collections.as_deref())?;
+        let limit = query.limit.unwrap_or(pull::DEFAULT_LIMIT);
+        if !(1..=pull::MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::bad_request(ErrorCode::InvalidQuery)
+                .with_message(format!("每次取回的条数应在1至{}之间", pull::MAX_LIMIT))
+                .with_field("limit"));
         }
-        tokio::select! {
-            changed = tokio::time::timeout_at(deadline, changes.changed()) => match changed {
-                Ok(Ok(())) => woken = true,
-                _ => return Ok(page.into_response()),
-            },
-            // The server is stopping: answer what there is, so the device reconnects.
-            _ = stopping.wait_for(|s| *s) => return Ok(page.into_response()),
+        let wait = query.wait.unwrap_or(0);
+        if wait > MAX_WAIT_SECS {
+            return Err(ApiError::bad_request(ErrorCode::InvalidQuery)
+                .with_message(format!("等待时间不能超过{MAX_WAIT_SECS}秒"))
+                .with_field("wait"));
+        }
+        let wait = Duration::from_secs(wait);
+        // A masked role's page masks ID numbers (docs/protocol.md §3.7), so its devices never
+        // hold a full number; its reads are shared only with callers of the same view.
+        let view = View::of(principal.role);
+        // A bad device id is a bad query parameter (400 `invalid_query`), whatever the cursor.
+        let device_id = match query.device_id.as_deref() {
+            Some(device) => Some(crate::accounts::check_device_id(device).map_err(|_| {
+                ApiError::bad_request(ErrorCode::InvalidQuery)
+                    .with_message("设备标识应为1至200个字节，且不含控制字符")
+                    .with_field("device_id")
+            })?),
+            None => None,
+        };
+        let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+            Some(text) => Cursor::decode(text).map_err(|e| {
+                ApiError::bad_request(ErrorCode::InvalidCursor)
+                    .with_message(e.message_zh())
+                    .with_field("cursor")
+            })?,
+            None => Cursor::START,
+        };
+        if let Some(device) = device_id {
+            Box::pin(state.store.record_device_cursor(
+                principal.user_id,
+                &device,
+                unit.tenant_id,
+                cursor.version,
+                Utc::now(),
+            ))
+            .await?;
+        }
+        // Subscribe before the first read, so a commit between the read and the wait still wakes.
+        let mut changes = state.notifier.subscribe(unit.tenant_id);
+        let mut stopping = state.stopping.clone();
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut woken = false;
+        let ask = Ask {
+            unit: &unit,
+            collections: &collections,
+            cursor,
+            limit,
+            view,
+        };
+        loop {
+            // The last commit announced: a shared read joined now starts after it.
+            let announced = *changes.borrow_and_update();
+            // The first read is the caller's own: a pull that follows a push answered by another
+            // instance must see it, whatever this instance has been told so far. Reads after a
+            // wake-up, which many long-polls make at once, are shared.
+            let page = if woken {
+                Box::pin(coalesced_pull(
+                    &state.store,
+                    &state.pull_flights,
+                    ask,
+                    announced,
+                ))
+                .await?
+            } else {
+                Box::pin(queued_pull(&state.store, &state.queued_pulls, ask)).await?
+            };
+            if !page.is_empty() || wait.is_zero() || *stopping.borrow() {
+                return Ok(page.into_response());
+            }
+            tokio::select! {
+                changed = tokio::time::timeout_at(deadline, changes.changed()) => match changed {
+                    Ok(Ok(())) => woken = true,
+                    _ => return Ok(page.into_response()),
+                },
+                // The server is stopping: answer what there is, so the device reconnects.
+                _ = stopping.wait_for(|s| *s) => return Ok(page.into_response()),
+            }
         }
     }
 }
