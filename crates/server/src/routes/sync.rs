@@ -167,14 +167,15 @@ pub struct PullQuery {
     ),
     security(("bearer" = []))
 )]
+#[allow(clippy::manual_async_fn)] // on purpose: see the body's first comment
 pub fn pull(
     State(state): State<AppState>,
     Caller { principal, unit }: Caller,
     ApiQuery(query): ApiQuery<PullQuery>,
 ) -> impl Future<Output = ApiResult<Response>> + Send {
-    // Not an `async fn`: one of those keeps its arguments twice in its future (as received,
-    // and as the body's own), for the whole wait of a long-poll; a block that moves them in
-    // keeps them once.
+    // Not an `async fn`: its future kept room for the arguments as received beside the body's
+    // own, for the whole wait of a long-poll (1,272 bytes; this block that moves them in,
+    // 1,088; release build of 2026-12-08).
     async move {
         // Every database call below is boxed: a long-poll's future then holds, while it waits,
         // only its few locals, not room for the largest query state it might await (that state is
