@@ -3,8 +3,8 @@
 //!
 //! The first status request of a tenant starts from the tenant's checkpoint, the facts kept on
 //! disk at a version (`status_checkpoints`), and reads the records changed since; without a
-//! checkpoint it loads every record (a million members: 10–20 s, against about 2 s from a
-//! checkpoint, docs/benchmarks.md). Each later request reads only the records whose version is above the
+//! checkpoint it loads every record (a million members: 6–20 s, against 0.5–2 s from a
+//! checkpoint, by machine; docs/benchmarks.md). Each later request reads only the records whose version is above the
 //! one the model has seen, through the `(tenant_id, version)` index. The database stays the
 //! truth: every instance catches up by itself; a model that fell behind the tombstone horizon
 //! (deleted rows may be gone) keeps only the records still live, and one ahead of the database
