@@ -243,16 +243,7 @@ impl Server {
         if let Some(listen) = listen {
             command.arg("--serve-listen").arg(listen.to_string());
         }
-        let mut child = Process::spawn(&mut command, "the benchmark's server")?;
-        let line = child.first_line();
-        let url = line
-            .strip_prefix("LISTEN ")
-            .context("unexpected start-up line")?
-            .to_owned();
-        Ok(Self {
-            child: Some(child),
-            url,
-        })
+        Self::spawn(&mut command, "the benchmark's server")
     }
 
     /// The minimal hyper server of the idle long-polls' floor, in a process of its own.
@@ -262,7 +253,13 @@ impl Server {
             .arg("--serve-floor")
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
-        let mut child = Process::spawn(&mut command, "the minimal hyper server")?;
+        Self::spawn(&mut command, "the minimal hyper server")
+    }
+
+    /// Starts `command` (this binary in a serving mode) and reads the address it listens on
+    /// from its first line (`LISTEN <url>`).
+    fn spawn(command: &mut std::process::Command, what: &str) -> anyhow::Result<Self> {
+        let mut child = Process::spawn(command, what)?;
         let line = child.first_line();
         let url = line
             .strip_prefix("LISTEN ")

@@ -211,14 +211,7 @@ pub async fn many_idle(
         }
     }
     wake.sort();
-    let memory = match (before, held) {
-        (Some((rss_before, _)), Some((rss_held, peak))) => format!(
-            "{:.0} MiB added ({:.1} KiB per poll; {rss_before:.0} → {rss_held:.0} MiB RSS, peak {peak:.0} MiB)",
-            rss_held - rss_before,
-            (rss_held - rss_before) * 1024.0 / n as f64
-        ),
-        _ => "memory not measured".into(),
-    };
+    let memory = memory_added(before, held, n);
     rows.push((
         name,
         format!("wake-up p99 {:.0} ms", percentile(&wake, 0.99)),
@@ -331,14 +324,7 @@ pub async fn floor(n: usize, rows: &mut Rows) -> anyhow::Result<()> {
         }
     }
     wake.sort();
-    let memory = match (before, held) {
-        (Some((rss_before, _)), Some((rss_held, peak))) => format!(
-            "{:.0} MiB added ({:.1} KiB per poll; {rss_before:.0} → {rss_held:.0} MiB RSS, peak {peak:.0} MiB)",
-            rss_held - rss_before,
-            (rss_held - rss_before) * 1024.0 / n as f64
-        ),
-        _ => "memory not measured".into(),
-    };
+    let memory = memory_added(before, held, n);
     rows.push((
         name,
         format!("wake-up p99 {:.0} ms", percentile(&wake, 0.99)),
@@ -350,4 +336,17 @@ pub async fn floor(n: usize, rows: &mut Rows) -> anyhow::Result<()> {
         ),
     ));
     Ok(())
+}
+
+/// What `n` polls added to a server's memory, from its (current, peak) resident memory before
+/// and while they are held.
+fn memory_added(before: Option<(f64, f64)>, held: Option<(f64, f64)>, n: usize) -> String {
+    match (before, held) {
+        (Some((rss_before, _)), Some((rss_held, peak))) => format!(
+            "{:.0} MiB added ({:.1} KiB per poll; {rss_before:.0} → {rss_held:.0} MiB RSS, peak {peak:.0} MiB)",
+            rss_held - rss_before,
+            (rss_held - rss_before) * 1024.0 / n as f64
+        ),
+        _ => "memory not measured".into(),
+    }
 }
