@@ -236,14 +236,15 @@ fn open_file_limit() -> Option<usize> {
 /// The floor of an idle HTTP/1.1 long-poll: a minimal hyper server, in a process of its own
 /// with the `paicha` binary's allocator and runtime, that holds every `GET` until a `POST`
 /// arrives and then answers them all with two bytes. Each connection is served by hyper's
-/// HTTP/1.1 with its defaults, as paicha's are (`paicha_server::serve`), and nothing else:
+/// HTTP/1.1 with its defaults and a timer, on a socket without Nagle's delay, as paicha's are
+/// (`paicha_server::serve`), and nothing else:
 /// no routing, middleware, authentication or database. Prints `LISTEN <url>` once it listens.
 pub async fn serve_floor() -> anyhow::Result<()> {
     use hyper::body::Incoming;
     use hyper::server::conn::http1;
     use hyper::service::service_fn;
     use hyper::{Method, Request, Response};
-    use hyper_util::rt::TokioIo;
+    use hyper_util::rt::{TokioIo, TokioTimer};
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("LISTEN http://{}", listener.local_addr()?);
@@ -252,6 +253,7 @@ pub async fn serve_floor() -> anyhow::Result<()> {
     let round = std::sync::Arc::new(round);
     loop {
         let (stream, _) = listener.accept().await?;
+        let _ = stream.set_nodelay(true);
         let round = round.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request: Request<Incoming>| {
@@ -267,6 +269,7 @@ pub async fn serve_floor() -> anyhow::Result<()> {
                 }
             });
             let _ = http1::Builder::new()
+                .timer(TokioTimer::new())
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
@@ -295,7 +298,11 @@ pub async fn floor(n: usize, rows: &mut Rows) -> anyhow::Result<()> {
     let before = server.memory();
     let mut polls = Vec::with_capacity(n);
     for _ in 0..n {
-        let request = http.get(format!("{}/wait", server.url));
+        // A poll that reached the server only after the waking request would wait for a round
+        // that never comes: it fails after a minute instead, as paicha's polls end.
+        let request = http
+            .get(format!("{}/wait", server.url))
+            .timeout(Duration::from_secs(60));
         polls.push(tokio::spawn(async move {
             let answer = match request.send().await {
                 Ok(response) => response.text().await.ok(),

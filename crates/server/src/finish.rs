@@ -3,10 +3,10 @@
 //! answers that set none, and the request counted and timed for `/metrics`.
 //!
 //! One hand-written layer, not three of axum's `from_fn`/`map_response`: each of those boxes
-//! the rest of the stack's future and keeps a copy of the request's slot in its own, for the
-//! whole life of the request. A waiting long-poll held three such boxes (about 2 KiB; heap
-//! profile, docs/benchmarks.md, results of 2026-12-08); this layer's future holds the inner
-//! one inline, with the few fields it needs.
+//! the rest of the stack's future, for the whole life of the request. A waiting long-poll held
+//! those boxes (the two of `from_fn`, 1.03 and 0.68 KB; heap profile, docs/benchmarks.md,
+//! results of 2026-12-08); this layer's future holds the inner one inline, with the few fields
+//! it needs.
 
 use std::future::Future;
 use std::pin::Pin;
