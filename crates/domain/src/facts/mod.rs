@@ -410,7 +410,7 @@ impl Facts {
         fields: &Map<String, Value>,
     ) {
         if deleted {
-            self.records.remove(&(collection, id));
+            self.records.swap_remove(&(collection, id));
             return;
         }
         let at = match self.numbers.get(path) {
@@ -518,7 +518,8 @@ mod tests {
         assert_eq!(size_of::<Word>(), 2);
         assert_eq!(size_of::<Fact>(), 16);
         assert_eq!(size_of::<Entry>(), 24);
-        // The map's slot: the key (collection and id) and the entry.
+        // A record as the map keeps it: the key (collection and id) and the entry (beside the
+        // key's hash and its place in the index).
         assert_eq!(size_of::<((Collection, Uuid), Entry)>(), 48);
         assert!(size_of::<Member>() <= 112, "{}", size_of::<Member>());
     }
