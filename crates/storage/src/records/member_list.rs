@@ -25,10 +25,10 @@ impl Store {
         search: MemberSearch<'_>,
     ) -> StoreResult<(u64, Vec<(Uuid, UnitId, u64, Map<String, Value>)>)> {
         let txn = self.db.begin().await?;
-        let (count, page, known) = self.member_search(&txn, scope, search).await?;
-        let total = match known {
-            Some(total) => total,
-            None => match txn.query_one(&count).await? {
+        let (total, page) = self.member_search(&txn, scope, search).await?;
+        let total = match total {
+            Total::Known(total) => total,
+            Total::Count(count) => match txn.query_one(&*count).await? {
                 Some(row) => u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or(0),
                 None => 0,
             },
@@ -59,40 +59,42 @@ impl Store {
         search: MemberSearch<'_>,
     ) -> StoreResult<Vec<String>> {
         let txn = self.db.begin().await?;
-        let (count, page, known) = self.member_search(&txn, scope, search).await?;
-        let statements = match known {
-            Some(_) => vec![page],
-            None => vec![count, page],
+        let (total, page) = self.member_search(&txn, scope, search).await?;
+        let statements = match total {
+            Total::Known(_) => vec![page],
+            Total::Count(count) => vec![*count, page],
         };
         let lines = self.explain(&txn, &statements).await?;
         txn.commit().await?;
         Ok(lines)
     }
 
-    /// [`Store::search_members`]'s statements in `txn`, the count and the page, and the total
-    /// when it is known without the count.
+    /// [`Store::search_members`]'s total (or the statement that counts it) and page in `txn`.
     async fn member_search(
         &self,
         txn: &DatabaseTransaction,
         scope: Scope<'_>,
         search: MemberSearch<'_>,
-    ) -> StoreResult<(SelectStatement, SelectStatement, Option<u64>)> {
+    ) -> StoreResult<(Total, SelectStatement)> {
         let probe = self.name_probe(txn, scope, search).await?;
-        let total = self
+        if let Some((first, total)) = self
             .one_character(txn, scope, search, probe.as_ref())
-            .await?;
-        self.plan_member_list(txn, scope, search).await?;
-        let (count, mut page) = self.member_search_statements(scope, search, probe.as_ref());
-        if let (Some(_), Some(&Probe::Begins(first))) = (total, probe.as_ref()) {
-            page = one_character_page(scope, first, search);
+            .await?
+        {
+            return Ok((
+                Total::Known(total),
+                one_character_page(scope, first, search),
+            ));
         }
-        Ok((count, page, total))
+        self.plan_member_list(txn, scope, search).await?;
+        let (count, page) = self.member_search_statements(scope, search, probe.as_ref());
+        Ok((Total::Count(Box::new(count)), page))
     }
 
     /// A search of the whole tenant by one character that is not an ASCII letter or digit (a
-    /// surname: 王 is held by one member in fifteen): how many match, read from the name index
-    /// alone instead of reading every match (its page too: [`one_character_page`]). `None` for
-    /// any other search.
+    /// surname: 王 is held by one member in fifteen): the character, and how many match, read
+    /// from the name index alone instead of reading every match (its page too:
+    /// [`one_character_page`]). `None` for any other search.
     ///
     /// The count is exact: every character of a live member's name begins one of its grams,
     /// and only live members have grams. An ASCII letter is left out (PostgreSQL's `LIKE` tells its
@@ -104,7 +106,7 @@ impl Store {
         scope: Scope<'_>,
         search: MemberSearch<'_>,
         probe: Option<&Probe>,
-    ) -> StoreResult<Option<u64>> {
+    ) -> StoreResult<Option<(char, u64)>> {
         let Some(&Probe::Begins(c)) = probe else {
             return Ok(None);
         };
@@ -116,10 +118,11 @@ impl Store {
             return Ok(None);
         }
         let count = super::names::begins_count(scope.tenant_id(), c);
-        Ok(Some(match txn.query_one(&count).await? {
+        let total = match txn.query_one(&count).await? {
             Some(row) => u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or(0),
             None => 0,
-        }))
+        };
+        Ok(Some((c, total)))
     }
 
     /// On PostgreSQL, for the rest of `txn`: the committee's list without a text to search
@@ -306,6 +309,12 @@ impl Store {
             .to_owned();
         (count, page)
     }
+}
+
+/// How many a search matches: known already, or counted by a statement.
+enum Total {
+    Known(u64),
+    Count(Box<SelectStatement>),
 }
 
 /// The page of a search [`Store::one_character`] counts: the members holding `first`, paged in

@@ -27,6 +27,9 @@ pub fn grams(name: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// A member's name and the grams it is indexed under.
+pub(crate) type NameGrams<'a> = (&'a str, BTreeSet<String>);
+
 /// A member a transaction wrote, as the name index and the tenant's count of live members must
 /// follow it: live or not before the write and after it, and its name when live (`None`: no
 /// name). A member the transaction made was not live before.
@@ -41,13 +44,7 @@ impl MemberChange {
     /// The grams to remove and the grams to add, each with the name they are written with: a
     /// member whose name is unchanged keeps its grams as they are, and a renamed one has every
     /// gram written again, as its name is part of each.
-    #[allow(clippy::type_complexity)]
-    pub(crate) fn diff(
-        &self,
-    ) -> (
-        Option<(&str, BTreeSet<String>)>,
-        Option<(&str, BTreeSet<String>)>,
-    ) {
+    pub(crate) fn diff(&self) -> (Option<NameGrams<'_>>, Option<NameGrams<'_>>) {
         fn name(state: &Option<Option<String>>) -> Option<&str> {
             state.as_ref().and_then(Option::as_deref)
         }
