@@ -77,11 +77,14 @@ async fn seed(client: &paicha_client::Client, branch: Uuid, first: usize, n: usi
     ids
 }
 
-async fn sign_in(b: &Browser, base: &str, username: &str) {
+/// Opens the app, fills the sign-in form and presses 登录; returns when it was pressed.
+async fn sign_in(b: &Browser, base: &str, username: &str) -> Instant {
     b.goto(&format!("{base}/field/")).await;
     b.type_into("#username", username).await;
     b.type_into("#password", PASSWORD).await;
+    let tap = Instant::now();
     b.click("button[type=submit]").await;
+    tap
 }
 
 /// Milliseconds from `action` (a script) until `done` (an expression) holds at a painted frame.
@@ -110,6 +113,80 @@ fn stats(mut xs: Vec<f64>) -> String {
     )
 }
 
+/// What lies outside the app, in the same browser and session: the 10,000 members' pages
+/// fetched and parsed one after another (pages of 1,000, as the app asks), and the same
+/// records written into a fresh IndexedDB database by themselves, one transaction a page with
+/// the app's durability (`relaxed`), three times each way: a record per member (the layout of
+/// the app up to 2026-12-08) and a record per page (a segment, as the app writes them now).
+async fn floor(b: &Browser) {
+    let v = b
+        .eval_async(
+            r#"const s = JSON.parse(localStorage.getItem('paicha.field.session'));
+               const headers = { authorization: `Bearer ${s.access_token}` };
+               let t0 = performance.now();
+               const pages = [];
+               let cursor = '';
+               for (;;) {
+                 const r = await fetch(`/v1/sync/pull?limit=1000${cursor ? `&cursor=${cursor}` : ''}`, { headers });
+                 const p = await r.json();
+                 pages.push(p);
+                 cursor = p.cursor;
+                 if (!p.has_more) break;
+               }
+               const fetched = performance.now() - t0;
+               const writes = [[], []];
+               for (let run = 0; run < 6; run++) {
+                 const whole = run % 2 === 1;
+                 const name = `floor-${run}`;
+                 const db = await new Promise((res, rej) => {
+                   const q = indexedDB.open(name, 1);
+                   q.onupgradeneeded = () => q.result.createObjectStore('records', { keyPath: ['collection', 'id'] });
+                   q.onsuccess = () => res(q.result);
+                   q.onerror = () => rej(q.error);
+                 });
+                 t0 = performance.now();
+                 for (const p of pages) {
+                   await new Promise((res, rej) => {
+                     const t = db.transaction(['records'], 'readwrite', { durability: 'relaxed' });
+                     const st = t.objectStore('records');
+                     if (whole) st.put({ collection: 'page', id: p.cursor, changes: p.changes });
+                     else for (const c of p.changes) st.put({ collection: c.collection, id: c.id, org_unit_id: c.org_unit_id, version: c.version, fields: c.fields });
+                     t.oncomplete = res;
+                     t.onerror = () => rej(t.error);
+                   });
+                 }
+                 writes[whole ? 1 : 0].push(performance.now() - t0);
+                 db.close();
+                 await new Promise((res) => { const q = indexedDB.deleteDatabase(name); q.onsuccess = res; q.onerror = res; });
+               }
+               const n = pages.reduce((a, p) => a + p.changes.length, 0);
+               return [n, pages.length, fetched, writes];"#,
+        )
+        .await;
+    let ms = |x: &Value| x.as_f64().map_or(0, |m| m.round() as u64);
+    let times = |w: &Value| {
+        w.as_array()
+            .map(|w| {
+                w.iter()
+                    .map(|x| format!("{} ms", ms(x)))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+            .join(", ")
+    };
+    println!(
+        "the floor, same browser: {} changes in {} pages fetched and parsed one after another: {} ms",
+        v[0],
+        v[1],
+        ms(&v[2]),
+    );
+    println!(
+        "the floor, same browser: the same written into a fresh IndexedDB alone, a record each: {}; a record per page: {}",
+        times(&v[3][0]),
+        times(&v[3][1]),
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let app = spawn_app().await;
@@ -125,8 +202,7 @@ async fn main() {
     // 1. A fresh phone's first sync of 10,000 members.
     for run in 1..=3 {
         let b = Browser::start(PHONE).await;
-        let tap = Instant::now();
-        sign_in(&b, &app.base, "bench-sec1").await;
+        let tap = sign_in(&b, &app.base, "bench-sec1").await;
         b.wait_until(
             120,
             "return document.querySelector('#member-count')?.textContent === '10000';",
@@ -146,6 +222,9 @@ async fn main() {
             pull[1],
             shown.as_millis()
         );
+        if run == 3 {
+            floor(&b).await;
+        }
         b.close().await;
     }
 

@@ -289,6 +289,109 @@ async fn the_app_checks_id_numbers_as_the_server_does() {
     b.close().await;
 }
 
+/// The replica's store on disk (`core/replica.js`), in the browser against databases of its own:
+/// a database of version 1 (a row per record) opens with every record, its cursor and outbox,
+/// the rows moved into segments; pages pulled become one segment each; once updates and
+/// deletions make the segments hold over twice the live records, they are rewritten as the live
+/// records alone; and a replica opened again from disk at every step equals the one in memory.
+#[tokio::test]
+async fn the_replica_keeps_pages_as_segments_and_rewrites_them_when_they_grow() {
+    let app = spawn_app().await;
+    let b = Browser::start(PHONE).await;
+    b.goto(&format!("{}/field/", app.base)).await;
+    b.wait_for("#username").await;
+    let r = b
+        .eval_async(
+            r#"const { Replica } = await import('/assets/core/replica.js');
+               const ask = (q) => new Promise((ok, fail) => { q.onsuccess = () => ok(q.result); q.onerror = () => fail(q.error); });
+               const member = (i, v) => ({ collection: 'members', id: `m${i}`, org_unit_id: 'b1', version: v, fields: { name: `党员${i}`, v } });
+               // Version 1, as the app kept it up to 2026-12-08: a row per record.
+               const old = indexedDB.open('seg-v1', 1);
+               old.onupgradeneeded = () => {
+                 const db = old.result;
+                 db.createObjectStore('records', { keyPath: ['collection', 'id'] });
+                 db.createObjectStore('outbox', { keyPath: 'mutation_id' });
+                 db.createObjectStore('meta', { keyPath: 'key' });
+                 for (const n of ['blobs', 'rejections', 'conflicts']) db.createObjectStore(n, { keyPath: n === 'blobs' ? 'sha256' : 'mutation_id' });
+                 db.createObjectStore('links', { keyPath: 'seq', autoIncrement: true });
+               };
+               const v1 = await ask(old);
+               const t1 = v1.transaction(['records', 'outbox', 'meta'], 'readwrite');
+               for (let i = 0; i < 2500; i++) t1.objectStore('records').put(member(i, i + 1));
+               t1.objectStore('meta').put({ key: 'device_id', value: 'field-old' });
+               t1.objectStore('meta').put({ key: 'next_mutation_id', value: 8 });
+               t1.objectStore('meta').put({ key: 'cursor', value: 'c2500' });
+               t1.objectStore('outbox').put({ mutation_id: 7, collection: 'members', id: 'm3', op: 'patch', fields: { phone: '13900000000' }, sent: false });
+               await new Promise((ok) => { t1.oncomplete = ok; });
+               v1.close();
+
+               const out = {};
+               const same = (a, b) => {
+                 const t = (r) => [...r.table('members').values()].map((x) => JSON.stringify(x)).sort().join();
+                 return t(a) === t(b);
+               };
+               let rep = await Replica.open('seg-v1');
+               out.upgraded = { members: rep.table('members').size, m7: rep.table('members').get('m7')?.fields.name,
+                 cursor: rep.get('cursor'), device: rep.deviceId, outbox: rep.outbox.length,
+                 stores: [...rep.db.objectStoreNames], segments: rep.segmentCount, phone: rep.record('members', 'm3').fields.phone };
+
+               // Three pages: 500 new members, then every one of the 3,000 updated, then 1,000 deleted.
+               await rep.applyPage({ cursor: 'c3000', changes: Array.from({ length: 500 }, (_, i) => member(2500 + i, 3000)) });
+               out.afterNew = { segments: rep.segmentCount, stored: rep.stored };
+               for (let p = 0; p < 3; p++) await rep.applyPage({ cursor: `u${p}`, changes: Array.from({ length: 1000 }, (_, i) => member(p * 1000 + i, 4000 + p)) });
+               out.afterUpdates = { segments: rep.segmentCount, stored: rep.stored };
+               await rep.applyPage({ cursor: 'd', changes: Array.from({ length: 1000 }, (_, i) => ({ collection: 'members', id: `m${2 * i}`, deleted: true })) });
+               out.afterDeletes = { segments: rep.segmentCount, stored: rep.stored, live: rep.liveCount() };
+               let again = await Replica.open('seg-v1');
+               out.reopened = { same: same(rep, again), members: again.table('members').size, cursor: again.get('cursor'),
+                 segments: again.segmentCount, stored: again.stored, m1: again.table('members').get('m1')?.version, m0: again.table('members').has('m0') };
+               again.db.close();
+
+               // A checksum's repair replaces the collection; reopened, the replica is the repaired one.
+               const live = new Map([...rep.table('members')].filter(([id]) => id !== 'm1'));
+               await rep.replaceCollection('members', live);
+               again = await Replica.open('seg-v1');
+               out.repaired = { same: same(rep, again), members: again.table('members').size, m1: again.table('members').has('m1') };
+               again.db.close();
+               await rep.dropReplica();
+               again = await Replica.open('seg-v1');
+               out.dropped = { members: again.table('members').size, segments: again.segmentCount, outbox: again.outbox.length, cursor: again.get('cursor') ?? null };
+               again.db.close();
+               rep.db.close();
+               await ask(indexedDB.deleteDatabase('seg-v1'));
+               return out;"#,
+        )
+        .await;
+    assert_eq!(
+        r["upgraded"],
+        json!({"members": 2500, "m7": "党员7", "cursor": "c2500", "device": "field-old", "outbox": 1,
+               "stores": ["blobs", "conflicts", "links", "meta", "outbox", "rejections", "segments"],
+               "segments": 3, "phone": "13900000000"}),
+        "version 1 opens with its rows as segments of 1,000 and the store of rows gone"
+    );
+    assert_eq!(r["afterNew"], json!({"segments": 4, "stored": 3000}));
+    // Updates of every member: 6,000 stored for 3,000 live is not yet over 2 × 3,000 + 1,000;
+    // the deletions make 7,000 stored for 2,000 live, and the segments are rewritten.
+    assert_eq!(r["afterUpdates"], json!({"segments": 7, "stored": 6000}));
+    assert_eq!(
+        r["afterDeletes"],
+        json!({"segments": 2, "stored": 2000, "live": 2000})
+    );
+    assert_eq!(
+        r["reopened"],
+        json!({"same": true, "members": 2000, "cursor": "d", "segments": 2, "stored": 2000, "m1": 4000, "m0": false})
+    );
+    assert_eq!(
+        r["repaired"],
+        json!({"same": true, "members": 1999, "m1": false})
+    );
+    assert_eq!(
+        r["dropped"],
+        json!({"members": 0, "segments": 0, "outbox": 1, "cursor": null})
+    );
+    b.close().await;
+}
+
 #[tokio::test]
 async fn a_branch_works_offline_and_every_edit_reaches_the_server_once() {
     let mut app = spawn_app().await;
@@ -632,6 +735,21 @@ fn read_store(store: &str) -> String {
     )
 }
 
+/// Reads the app's replica of pulled records from its IndexedDB: its segments replayed in
+/// order, later over earlier, into `rows`, the live records.
+fn read_records() -> String {
+    format!(
+        r#"{}
+           const live = new Map();
+           for (const segment of rows) for (const r of segment.records) {{
+             const key = `${{r.collection}}/${{r.id}}`;
+             if (r.deleted) live.delete(key); else live.set(key, r);
+           }}
+           rows = [...live.values()];"#,
+        read_store("segments").replace("const rows", "let rows")
+    )
+}
+
 /// The phone is killed twice: in the middle of its first sync of 10,000 members, and in the
 /// middle of a photo's upload right after an edit. Reopened, it continues from its cursor, the
 /// upload resumes where the server stands, and the server holds every edit exactly once.
@@ -671,7 +789,7 @@ async fn killing_the_app_mid_sync_and_mid_upload_loses_and_repeats_nothing() {
     let stored = b
         .eval_async(&format!(
             "{} return rows.filter(r => r.collection === 'members').length;",
-            read_store("records")
+            read_records()
         ))
         .await;
     assert_eq!(stored, json!(10_000));
@@ -983,10 +1101,12 @@ async fn transfers_ledger_checksum_repair_and_sign_out() {
     // only that collection is pulled again.
     b.eval_async(
         r#"const db = await new Promise((ok) => { const r = indexedDB.open('paicha-field'); r.onsuccess = () => ok(r.result); });
-           const store = db.transaction('records', 'readwrite').objectStore('records');
+           const store = db.transaction('segments', 'readwrite').objectStore('segments');
            const all = await new Promise((ok) => { const q = store.getAll(); q.onsuccess = () => ok(q.result); });
-           const victim = all.find((r) => r.collection === 'members');
-           await new Promise((ok) => { const t = db.transaction('records', 'readwrite'); t.objectStore('records').delete([victim.collection, victim.id]); t.oncomplete = ok; });
+           const victim = all.flatMap((s) => s.records).find((r) => r.collection === 'members' && !r.deleted);
+           const t = db.transaction('segments', 'readwrite');
+           for (const s of all) t.objectStore('segments').put({ ...s, records: s.records.filter((r) => !(r.collection === victim.collection && r.id === victim.id)) });
+           await new Promise((ok) => { t.oncomplete = ok; });
            db.close();
            return victim.id;"#,
     )
@@ -1032,7 +1152,7 @@ async fn transfers_ledger_checksum_repair_and_sign_out() {
     b.click("#sign-out").await;
     b.wait_for("#username").await;
     let left = b
-        .eval_async(&format!("{} return rows.length;", read_store("records")))
+        .eval_async(&format!("{} return rows.length;", read_records()))
         .await;
     assert_eq!(left, json!(0));
     let cached = b
@@ -1195,7 +1315,7 @@ async fn a_resync_rebuilds_the_replica_and_keeps_the_outbox() {
         stored = b
             .eval_async(&format!(
                 "{} return rows.filter(r => r.collection === 'members').length;",
-                read_store("records")
+                read_records()
             ))
             .await;
         if stored == json!(4) {

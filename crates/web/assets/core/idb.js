@@ -3,7 +3,7 @@
 export function openDb(name, version, upgrade) {
   return new Promise((resolve, reject) => {
     const req = indexedDB.open(name, version);
-    req.onupgradeneeded = () => upgrade(req.result, req.transaction);
+    req.onupgradeneeded = (e) => upgrade(req.result, req.transaction, e.oldVersion);
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
     req.onblocked = () => reject(new Error('数据库被其他页面占用，请关闭本应用的其他页面'));
