@@ -112,6 +112,8 @@ fn batch_values(
             continue;
         };
         let versions: Map<String, Value> = fields.keys().map(|k| (k.clone(), v.into())).collect();
+        // Stored as the store stores them (`paicha_storage::pack_field_versions`).
+        let versions = paicha_storage::pack_field_versions(&fields, &versions);
         let diff: Map<String, Value> = fields
             .iter()
             .map(|(k, value)| (k.clone(), Value::Array(vec![Value::Null, value.clone()])))

@@ -1720,3 +1720,118 @@ async fn pull_as_device(
         })
         .await
 }
+
+/// A member's field versions as stored in the database at `url` (the text of the column).
+async fn stored_field_versions(url: &str, id: Uuid) -> serde_json::Value {
+    use sqlx::Connection as _;
+    let text: String = if url.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query_scalar("SELECT field_versions::text FROM members WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query_scalar("SELECT field_versions FROM members WHERE id = ?")
+            .bind(id)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    };
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A record's field versions are stored packed (the commonest version once under `""`, the
+/// others listed, a cleared field's too), and merges read them back exactly: a stale patch
+/// conflicts on the fields written since its base, a cleared one included, and on no other.
+#[tokio::test]
+async fn field_versions_are_stored_packed_and_merges_read_them_exactly() {
+    let app = spawn_app().await;
+    let t = app.tenant("fv").await;
+    let m = Uuid::now_v7();
+    let version = |r: &paicha_domain::api::v1::PushResponse| r.results[0].version.unwrap();
+    let created = t
+        .secretary1
+        .push(
+            "a",
+            vec![put(
+                1,
+                "members",
+                m,
+                t.branch1.id,
+                paicha_tests::roster::member(3),
+            )],
+        )
+        .await
+        .unwrap();
+    let v1 = version(&created);
+    assert_eq!(
+        stored_field_versions(&app.db.url, m).await,
+        json!({"": v1}),
+        "a created member stores its one version once"
+    );
+    let phoned = t
+        .secretary1
+        .push(
+            "a",
+            vec![patch(
+                2,
+                "members",
+                m,
+                Some(v1),
+                json!({"phone": "13900001111"}),
+            )],
+        )
+        .await
+        .unwrap();
+    let v2 = version(&phoned);
+    let cleared = t
+        .secretary1
+        .push(
+            "a",
+            vec![patch(3, "members", m, Some(v2), json!({"work_unit": null}))],
+        )
+        .await
+        .unwrap();
+    let v3 = version(&cleared);
+    assert_eq!(
+        stored_field_versions(&app.db.url, m).await,
+        json!({"": v1, "phone": v2, "work_unit": v3}),
+        "the base, a field written since, and a cleared field's version"
+    );
+
+    // Another phone, still at the first version, writes the phone, the work unit and the
+    // residence: the first two were written since (conflicts), the residence was not.
+    let stale = t
+        .secretary1
+        .push(
+            "b",
+            vec![patch(
+                1,
+                "members",
+                m,
+                Some(v1),
+                json!({"phone": "13900002222", "work_unit": "县供销社", "residence": "城关镇新村1号"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(stale.results[0].status, MutationStatus::Merged);
+    let mut overwritten: Vec<(String, u64)> = stale.results[0]
+        .conflicts
+        .iter()
+        .flatten()
+        .map(|c| (c.field.clone(), c.overwritten_version))
+        .collect();
+    overwritten.sort();
+    assert_eq!(
+        overwritten,
+        vec![("phone".to_owned(), v2), ("work_unit".to_owned(), v3)]
+    );
+    let v4 = version(&stale);
+    assert_eq!(
+        stored_field_versions(&app.db.url, m).await,
+        json!({"": v1, "phone": v4, "work_unit": v4, "residence": v4})
+    );
+}

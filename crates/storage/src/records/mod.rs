@@ -30,7 +30,8 @@ pub struct RecordRow {
     pub version: u64,
     pub deleted: bool,
     pub fields: Map<String, Value>,
-    /// Field name → the version that last wrote it.
+    /// Field name → the version that last wrote it (in full here; stored packed, see
+    /// [`pack_field_versions`]).
     pub field_versions: Map<String, Value>,
     pub created_at: DateTime<Utc>,
     pub created_by: Uuid,
@@ -638,6 +639,7 @@ fn live_select(
 }
 
 fn decode_record(collection: Collection, row: &QueryResult) -> StoreResult<RecordRow> {
+    let fields = object(row.try_get("", "fields")?);
     Ok(RecordRow {
         collection,
         id: row.try_get("", "id")?,
@@ -650,8 +652,8 @@ fn decode_record(collection: Collection, row: &QueryResult) -> StoreResult<Recor
         addressee_path: row.try_get("", "addressee_path")?,
         version: to_u64(row.try_get("", "version")?),
         deleted: row.try_get("", "deleted")?,
-        fields: object(row.try_get("", "fields")?),
-        field_versions: object(row.try_get("", "field_versions")?),
+        field_versions: versions::unpack(&fields, object(row.try_get("", "field_versions")?)),
+        fields,
         created_at: row.try_get("", "created_at")?,
         created_by: row.try_get("", "created_by")?,
         updated_at: row.try_get("", "updated_at")?,
@@ -764,8 +766,10 @@ mod names;
 mod pages;
 mod store;
 mod txn;
+mod versions;
 
 pub use names::{MemberChange, grams as name_grams};
+pub use versions::pack as pack_field_versions;
 
 pub use pages::PageCursor;
 

@@ -27,7 +27,7 @@ fn record_values(row: &RecordRow) -> [SeaValue; 15] {
         to_i64(row.version).into(),
         row.deleted.into(),
         object_text(&row.fields),
-        object_text(&row.field_versions),
+        object_text(&versions::pack(&row.fields, &row.field_versions)),
         row.created_at.into(),
         row.created_by.into(),
         row.updated_at.into(),
@@ -494,7 +494,10 @@ impl SyncTxn {
             .value("version", to_i64(row.version))
             .value("deleted", row.deleted)
             .value("fields", Value::Object(row.fields.clone()))
-            .value("field_versions", Value::Object(row.field_versions.clone()))
+            .value(
+                "field_versions",
+                Value::Object(versions::pack(&row.fields, &row.field_versions)),
+            )
             .value("updated_at", row.updated_at)
             .value("updated_by", row.updated_by)
             .value("device_id", row.device_id.clone())
