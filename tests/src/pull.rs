@@ -1,34 +1,48 @@
 //! Pulling: to the end of what a client sees, page after page, and a device's replica built
 //! only from pulls.
 
-use paicha_client::{Client, ClientResult, PullQuery};
+use paicha_client::{Client, ClientError, ClientResult, PullHead, PullQuery, parse_pull};
 use paicha_domain::api::v1::{Change, PullResponse};
 use uuid::Uuid;
 
 /// Pulls from `cursor` (the start when `None`), `limit` changes a page, until the server has
 /// nothing more, handing each page to `each`; returns the cursor at the end.
+///
+/// As a device should (and the field app does), it asks for the next page as soon as a page's
+/// end is known ([`PullHead`]), and parses the page's changes while the next is on its way.
 pub async fn pull_to_end(
     client: &Client,
     cursor: Option<String>,
     limit: u64,
     mut each: impl FnMut(PullResponse),
 ) -> ClientResult<String> {
-    let mut cursor = cursor;
-    loop {
-        let page = client
-            .pull(&PullQuery {
-                cursor: cursor.as_deref(),
-                limit: Some(limit),
-                ..Default::default()
-            })
-            .await?;
-        let has_more = page.has_more;
-        cursor = Some(page.cursor.clone());
-        each(page);
-        if !has_more {
-            return Ok(cursor.unwrap_or_default());
+    let fetch = |cursor: Option<String>| {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .pull_body(&PullQuery {
+                    cursor: cursor.as_deref(),
+                    limit: Some(limit),
+                    ..Default::default()
+                })
+                .await
+        })
+    };
+    let mut next = Some(fetch(cursor));
+    let mut end = String::new();
+    while let Some(page) = next.take() {
+        let body = page.await.map_err(|e| ClientError::Unexpected {
+            status: reqwest::StatusCode::OK,
+            text: format!("the pull's task: {e}"),
+        })??;
+        let head = PullHead::of(&body)?;
+        if head.has_more {
+            next = Some(fetch(Some(head.cursor.clone())));
         }
+        each(parse_pull(&body)?);
+        end = head.cursor;
     }
+    Ok(end)
 }
 
 /// Every change `client` sees from the start, in the order pulled, 1,000 a page; and the cursor

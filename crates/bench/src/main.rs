@@ -10,7 +10,8 @@
 //! - batched push: 100,000 new members in batches of 500 from one client, one after another;
 //!   then 100,000 more from two clients at once, into a second tenant of the same shape;
 //! - single-mutation pushes from 50 concurrent devices;
-//! - the initial pull of every member by a committee user, paged;
+//! - the initial pull of every member by a committee user, paged: as a device should pull (the
+//!   next page asked for while one is parsed), and one page after another;
 //! - live-update latency: 200 long-polls of a branch's ancestors, woken by one push;
 //! - 2,000 idle long-polls held at once: the server's resident memory;
 //! - the 花名册 of a committee of `--export-members` members exported as xlsx, CSV and JSON:
@@ -390,6 +391,52 @@ async fn pull_pages(client: &Client, limit: u64) -> anyhow::Result<(String, usiz
     Ok((cursor, count))
 }
 
+/// How the pull's measurement pulls.
+#[derive(Debug, Clone, Copy)]
+enum Pulling {
+    /// As [`pull_to_end`]: the next page asked for while one is parsed.
+    Overlapped,
+    /// Each page parsed before the next is asked for.
+    OneByOne,
+    /// Each page's end read and its changes counted, none parsed into values.
+    Unparsed,
+}
+
+/// A pull page's changes counted and skipped, and where it ends.
+#[derive(serde::Deserialize)]
+struct Skimmed {
+    changes: Vec<serde::de::IgnoredAny>,
+    cursor: String,
+    has_more: bool,
+}
+
+/// Pulls everything `client` sees, `limit` a page, one page after another: each parsed into
+/// values before the next is asked for (`parse`), or only skimmed; returns how many changes.
+async fn pull_pages_one_by_one(client: &Client, limit: u64, parse: bool) -> anyhow::Result<usize> {
+    let (mut count, mut cursor) = (0, None::<String>);
+    loop {
+        let body = client
+            .pull_body(&paicha_client::PullQuery {
+                cursor: cursor.as_deref(),
+                limit: Some(limit),
+                ..Default::default()
+            })
+            .await?;
+        let (n, next, more) = if parse {
+            let page = paicha_client::parse_pull(&body)?;
+            (page.changes.len(), page.cursor, page.has_more)
+        } else {
+            let page: Skimmed = serde_json::from_slice(&body)?;
+            (page.changes.len(), page.cursor, page.has_more)
+        };
+        count += n;
+        if !more {
+            return Ok(count);
+        }
+        cursor = Some(next);
+    }
+}
+
 /// Sends one push and returns how long its answer took; fails unless every mutation in it was
 /// applied (`what` names them in the message).
 async fn timed_push(
@@ -496,14 +543,33 @@ async fn measure(args: &Args, server: &Server, db: Option<&TestDb>) -> anyhow::R
         push::single(&t, args.devices, args.pushes_per_device, &mut rows).await?;
     }
 
-    // 3. Initial pull by a committee user, in pages of 5000 and of 1000.
+    // 3. Initial pull by a committee user, in pages of 5000 and of 1000: as a device should
+    // pull (the next page asked for once a page's end is read, its changes parsed meanwhile),
+    // and one page after another (each parsed before the next is asked for).
     if args.runs("pull") {
-        for limit in [5000, 1000] {
+        let ways = [
+            (5000, Pulling::Overlapped),
+            (1000, Pulling::Overlapped),
+            (1000, Pulling::OneByOne),
+            (1000, Pulling::Unparsed),
+        ];
+        for (limit, way) in ways {
             let started = Instant::now();
-            let (_, count) = pull_pages(&t.committee, limit).await?;
+            let count = match way {
+                Pulling::Overlapped => pull_pages(&t.committee, limit).await?.1,
+                Pulling::OneByOne => pull_pages_one_by_one(&t.committee, limit, true).await?,
+                Pulling::Unparsed => pull_pages_one_by_one(&t.committee, limit, false).await?,
+            };
             let secs = started.elapsed().as_secs_f64();
+            let how = match way {
+                Pulling::Overlapped => "",
+                Pulling::OneByOne => ", one page after another",
+                Pulling::Unparsed => {
+                    ", one page after another, the changes not parsed: the server and the network alone"
+                }
+            };
             rows.push((
-                format!("initial pull by a committee user (pages of {limit})"),
+                format!("initial pull by a committee user (pages of {limit}{how})"),
                 format!("{secs:.2} s"),
                 format!("{count} changes, {:.0} changes/s", count as f64 / secs),
             ));

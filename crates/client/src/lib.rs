@@ -114,10 +114,7 @@ impl Client {
         body: Option<&(impl Serialize + ?Sized)>,
     ) -> ClientResult<T> {
         let bytes = self.send_raw(method, path, body).await?;
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Unexpected {
-            status: StatusCode::OK,
-            text: e.to_string(),
-        })
+        parse_body(&bytes)
     }
 
     async fn send_raw(
@@ -299,6 +296,13 @@ impl Client {
 
     /// One page of changes after `cursor` (none: from the beginning).
     pub async fn pull(&self, query: &PullQuery<'_>) -> ClientResult<PullResponse> {
+        let body = self.pull_body(query).await?;
+        parse_body(&body)
+    }
+
+    /// One page as the server sent it, not parsed: read its [`PullHead`] at once to ask for
+    /// the next page, and parse the changes ([`parse_pull`]) while that one is on its way.
+    pub async fn pull_body(&self, query: &PullQuery<'_>) -> ClientResult<Vec<u8>> {
         let mut params = vec![];
         if let Some(c) = query.cursor {
             params.push(format!("cursor={}", encode(c)));
@@ -315,7 +319,7 @@ impl Client {
         if let Some(d) = query.device_id {
             params.push(format!("device_id={}", encode(d)));
         }
-        self.send(
+        self.send_raw(
             Method::GET,
             &format!("/v1/sync/pull?{}", params.join("&")),
             None::<&()>,
@@ -580,6 +584,33 @@ impl Client {
             None::<&()>,
         )
         .await
+    }
+}
+
+/// A successful answer's body as `T`.
+fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> ClientResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| ClientError::Unexpected {
+        status: StatusCode::OK,
+        text: e.to_string(),
+    })
+}
+
+/// A pull page's body ([`Client::pull_body`]) parsed.
+pub fn parse_pull(body: &[u8]) -> ClientResult<PullResponse> {
+    parse_body(body)
+}
+
+/// Where a pull page ends, read from its body without building its changes (they are
+/// skipped, not parsed into values).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct PullHead {
+    pub cursor: String,
+    pub has_more: bool,
+}
+
+impl PullHead {
+    pub fn of(body: &[u8]) -> ClientResult<Self> {
+        parse_body(body)
     }
 }
 
