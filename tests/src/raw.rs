@@ -161,7 +161,8 @@ fn batch_values(
             V::Int(v),
             V::Time(now),
             V::NoText,
-            V::Text(Value::Object(diff).to_string()),
+            // Stored as the store stores a creation's (`paicha_storage::pack_changes`).
+            V::Text(paicha_storage::pack_changes(&Value::Object(diff)).to_string()),
             V::Text(format!("{:064x}", v - 1)),
             V::Text(format!("{v:064x}")),
         ]);

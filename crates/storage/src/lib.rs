@@ -35,7 +35,7 @@ pub use org_units::{NewOrgUnit, OrgUnitRecord};
 pub use records::{
     ById, ChangeEntry, ChangeRow, ConflictRow, Departure, FactRow, GENESIS_HASH, MemberChange,
     MemberSearch, PageCursor, Place, PullPage, RECORD_COLUMNS, RecordRow, Scope, SyncTxn,
-    TenantChanges, name_grams, pack_field_versions,
+    TenantChanges, name_grams, pack_changes, pack_field_versions,
 };
 pub use reports::ReportRecord;
 pub use users::{NewUser, UserRecord};

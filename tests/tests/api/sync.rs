@@ -1721,19 +1721,21 @@ async fn pull_as_device(
         .await
 }
 
-/// A member's field versions as stored in the database at `url` (the text of the column).
-async fn stored_field_versions(url: &str, id: Uuid) -> serde_json::Value {
+/// A JSON column of the database at `url`, as stored: `sql` selects it (as text) with `?` for
+/// the one id it binds.
+async fn stored_json(url: &str, sql: &str, id: Uuid) -> serde_json::Value {
     use sqlx::Connection as _;
     let text: String = if url.starts_with("postgres") {
         let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-        sqlx::query_scalar("SELECT field_versions::text FROM members WHERE id = $1")
+        // The statements are this file's own literals.
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.replace('?', "$1")))
             .bind(id)
             .fetch_one(&mut conn)
             .await
             .unwrap()
     } else {
         let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
-        sqlx::query_scalar("SELECT field_versions FROM members WHERE id = ?")
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.replace("::text", "")))
             .bind(id)
             .fetch_one(&mut conn)
             .await
@@ -1742,8 +1744,19 @@ async fn stored_field_versions(url: &str, id: Uuid) -> serde_json::Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// A member's field versions as stored in the database at `url`.
+async fn stored_field_versions(url: &str, id: Uuid) -> serde_json::Value {
+    stored_json(
+        url,
+        "SELECT field_versions::text FROM members WHERE id = ?",
+        id,
+    )
+    .await
+}
+
 /// A record's field versions are stored packed (the commonest version once under `""`, the
-/// others listed, a cleared field's too), and merges read them back exactly: a stale patch
+/// others listed, a cleared field's too), a creation's audit entry as its new values alone
+/// (read back as pairs), and merges read the versions back exactly: a stale patch
 /// conflicts on the fields written since its base, a cleared one included, and on no other.
 #[tokio::test]
 async fn field_versions_are_stored_packed_and_merges_read_them_exactly() {
@@ -1770,6 +1783,22 @@ async fn field_versions_are_stored_packed_and_merges_read_them_exactly() {
         stored_field_versions(&app.db.url, m).await,
         json!({"": v1}),
         "a created member stores its one version once"
+    );
+    // Its audit entry stores the new values alone; the audit answers the pairs.
+    let mut new_only = paicha_tests::roster::member(3);
+    new_only[""] = json!(0);
+    let first_entry =
+        "SELECT changes::text FROM change_log WHERE record_id = ? ORDER BY version LIMIT 1";
+    assert_eq!(stored_json(&app.db.url, first_entry, m).await, new_only);
+    let audit = t.secretary1.audit("members", m).await.unwrap();
+    let pairs = &audit.entries[0].changes;
+    assert_eq!(
+        pairs["name"],
+        json!([null, paicha_tests::roster::member(3)["name"]])
+    );
+    assert_eq!(
+        pairs.as_object().map(|p| p.len()),
+        paicha_tests::roster::member(3).as_object().map(|f| f.len())
     );
     let phoned = t
         .secretary1

@@ -676,7 +676,7 @@ pub(crate) fn decode_change(row: &QueryResult) -> StoreResult<ChangeEntry> {
         mutation_id: row.try_get("", "mutation_id")?,
         server_time: row.try_get("", "server_time")?,
         client_time: row.try_get("", "client_time")?,
-        changes: row.try_get("", "changes")?,
+        changes: created::unpack(row.try_get("", "changes")?),
         prev_hash: row.try_get("", "prev_hash")?,
         hash: row.try_get("", "hash")?,
     })
@@ -761,6 +761,7 @@ pub struct SyncTxn {
 /// The hash before a tenant's first audit entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+mod created;
 mod member_list;
 mod names;
 mod pages;
@@ -768,6 +769,7 @@ mod store;
 mod txn;
 mod versions;
 
+pub use created::pack as pack_changes;
 pub use names::{MemberChange, grams as name_grams};
 pub use versions::pack as pack_field_versions;
 

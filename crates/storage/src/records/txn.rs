@@ -581,7 +581,7 @@ impl SyncTxn {
                 e.mutation_id.into(),
                 e.server_time.into(),
                 e.client_time.clone().into(),
-                json_text(&e.changes),
+                json_text(&created::pack(&e.changes)),
                 e.prev_hash.clone().into(),
                 e.hash.clone().into(),
             ]
