@@ -5,7 +5,7 @@
 //   pulled page is one segment ({seq, records}: the page's records as pulled, a deletion as
 //   {collection, id, deleted: true}), and reading the segments in order, later over earlier,
 //   gives the replica. IndexedDB's cost is per row written (Chromium: 10,000 rows of a roster
-//   take 0.7–0.8 s; the same in 10 rows, 0.1 s), so a first sync writes ten rows, not ten
+//   take 0.8–1.2 s; the same in 10 rows, 0.1–0.2 s), so a first sync writes ten rows, not ten
 //   thousand. When the segments hold over twice the live records (or many small pages), they
 //   are rewritten as the live records alone (`compact`). Version 1 of the database kept a row
 //   per record in `records`; opening it moves them into segments.
